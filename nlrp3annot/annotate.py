@@ -1,0 +1,203 @@
+"""Variant -> annotation rows, one per transcript. Pure: no files, no network.
+
+An :class:`Annotator` holds what naming needs for one build (transcript maps and the locus
+sequence) and turns each :class:`~nlrp3annot.variant.Variant` into :class:`Annotation` rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .consequence import consequence_terms, impact
+from .coords import TranscriptMap, exon_label, intron_label
+from .hgvs import hgvs_c, hgvs_g, hgvs_p
+from .protein import Kind, ProteinChange, coding_sequence, protein_change
+from .reference import REFSEQ_CHR1, Transcript
+from .sequence import LocusSequence
+from .variant import Edit, Variant, shift_3prime, shift_5prime, to_vcf, trim
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One variant allele on one transcript. Field order is the TSV column order."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    build: str
+    gene: str
+    transcript: str
+    hgvs_c: str
+    hgvs_p: str
+    consequence: str
+    impact: str
+    exon: str
+    intron: str
+    legacy_exon: str
+    cds_position: str
+    protein_position: str
+    uniprot_position: str
+    amino_acids: str
+    codons: str
+    domain: str
+    hgvs_g: str
+    norm_pos: int
+    norm_ref: str
+    norm_alt: str
+    ensembl_transcript: str
+    protein_id: str
+    flags: str
+    ref_mismatch: bool
+    note: str = ""
+    extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        row = asdict(self)
+        row.pop("extra")
+        row.update(self.extra)
+        return row
+
+
+COLUMNS = [f for f in Annotation.__dataclass_fields__ if f != "extra"]
+
+
+def _span_label(labels: list[int], total: int) -> str:
+    if not labels:
+        return ""
+    lo, hi = min(labels) + 1, max(labels) + 1
+    return f"{lo}/{total}" if lo == hi else f"{lo}-{hi}/{total}"
+
+
+class Annotator:
+    """Names variants on the transcripts of one build against one locus sequence."""
+
+    def __init__(self, transcripts: list[Transcript], sequence: LocusSequence) -> None:
+        if not transcripts:
+            raise ValueError("at least one transcript is needed")
+        for t in transcripts:
+            if t.build != sequence.build:
+                raise ValueError(f"{t.accession} is on {t.build}, sequence is {sequence.build}")
+        self.sequence = sequence
+        self.build = sequence.build
+        self.maps = [TranscriptMap.of(t) for t in transcripts]
+        self.window = (
+            min(m.transcript.locus[0] for m in self.maps),
+            max(m.transcript.locus[1] for m in self.maps),
+        )
+
+    def in_locus(self, pos: int, ref: str) -> bool:
+        lo, hi = self.window
+        return pos <= hi and pos + max(len(ref), 1) - 1 >= lo
+
+    def ref_mismatch(self, variant: Variant) -> str:
+        """Empty when REF equals the reference, else the reference bases at REF."""
+        genome = self.sequence.get(variant.pos, variant.pos + len(variant.ref) - 1)
+        return "" if genome == variant.ref.upper() else genome
+
+    def annotate(self, variant: Variant) -> list[Annotation]:
+        seq = self.sequence
+        ref, alt = variant.ref.upper(), variant.alt.upper()
+        mismatch = self.ref_mismatch(variant)
+        edit = trim(variant.pos, ref, alt)
+        left = shift_5prime(edit, seq, seq.start + 1)
+        norm_pos, norm_ref, norm_alt = to_vcf(left, seq)
+        shifted = shift_3prime(edit, seq, seq.end - 1) if not mismatch else edit
+        note = f"REF {variant.ref} differs from the reference {mismatch}" if mismatch else ""
+        return [
+            self._on_transcript(tmap, variant, shifted, (norm_pos, norm_ref, norm_alt), mismatch,
+                                note)
+            for tmap in self.maps
+        ]
+
+    def _on_transcript(
+        self,
+        tmap: TranscriptMap,
+        variant: Variant,
+        edit: Edit,
+        norm: tuple[int, str, str],
+        mismatch: str,
+        note: str,
+    ) -> Annotation:
+        t = tmap.transcript
+        seq = self.sequence
+        cds = coding_sequence(tmap, seq)
+        change = protein_change(tmap, edit, cds)
+        terms = consequence_terms(tmap, edit, change)
+        lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
+        exons = sorted({i for p in (lo, hi) if (i := tmap.exon_index(p)) is not None})
+        introns = sorted({i for p in (lo, hi) if (i := tmap.intron_index(p)) is not None})
+        if not edit.is_insertion:
+            exons = sorted({i for i, (s, e) in enumerate(t.exons) if s <= hi and lo <= e})
+            introns = sorted(
+                {i for i, (s, e) in enumerate(tmap.introns()) if s <= hi and lo <= e}
+            )
+        legacy = sorted({n for i in exons if (n := t.legacy_exon_numbers[i]) is not None})
+        protein_pos, uniprot_pos, domains, amino_acids, codons = "", "", "", "", ""
+        if change is not None and change.affected is not None:
+            a, b = change.affected
+            protein_pos = str(a) if a == b else f"{a}-{b}"
+            off = t.uniprot_offset
+            uniprot_pos = str(a + off) if a == b else f"{a + off}-{b + off}"
+            domains = ";".join(d.name for d in t.domains if d.start <= b and a <= d.end)
+            amino_acids = _amino_acids(change)
+            codons = change.codons
+        return Annotation(
+            chrom=variant.chrom,
+            pos=variant.pos,
+            ref=variant.ref,
+            alt=variant.alt,
+            build=self.build,
+            gene=t.gene,
+            transcript=t.accession,
+            hgvs_c=hgvs_c(tmap, edit, seq),
+            hgvs_p=hgvs_p(t.protein_id, change),
+            consequence="&".join(terms),
+            impact=impact(terms),
+            exon=_span_label(exons, len(t.exons)),
+            intron=_span_label(introns, len(t.exons) - 1),
+            legacy_exon="-".join(str(n) for n in (legacy[:1] + legacy[-1:] if len(legacy) > 1
+                                                  else legacy)),
+            cds_position=_cds_position(tmap, edit, change),
+            protein_position=protein_pos,
+            uniprot_position=uniprot_pos,
+            amino_acids=amino_acids,
+            codons=codons,
+            domain=domains,
+            hgvs_g=hgvs_g(REFSEQ_CHR1[self.build], edit, seq),
+            norm_pos=norm[0],
+            norm_ref=norm[1],
+            norm_alt=norm[2],
+            ensembl_transcript=t.ensembl_id,
+            protein_id=t.protein_id,
+            flags=",".join(t.flags),
+            ref_mismatch=bool(mismatch),
+            note=note,
+        )
+
+
+def _amino_acids(change: ProteinChange) -> str:
+    if change.kind in (Kind.UNKNOWN,):
+        return ""
+    if change.kind in (Kind.SYNONYMOUS, Kind.STOP_RETAINED):
+        return change.ref
+    if change.kind is Kind.START_LOST:
+        return "M/?"
+    if change.kind is Kind.FRAMESHIFT:
+        return f"{change.ref}/X"
+    if change.kind is Kind.INSERTION:
+        return f"-/{change.alt}"
+    return f"{change.ref or '-'}/{change.alt or '-'}"
+
+
+def _cds_position(tmap: TranscriptMap, edit: Edit, change: ProteinChange | None) -> str:
+    if change is None or change.kind is Kind.UNKNOWN:
+        return ""
+    t = tmap.transcript
+    lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
+    points = [p for p in (lo, hi) if tmap.exon_index(p) is not None and
+              t.cds_start <= p <= t.cds_end]
+    if not points:
+        return ""
+    a, b = (tmap.cds_offset(p) + 1 for p in (min(points), max(points)))
+    return str(a) if a == b else f"{a}-{b}"

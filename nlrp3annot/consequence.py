@@ -1,0 +1,168 @@
+"""Sequence Ontology consequence terms and impact, as Ensembl VEP (release 105+) writes them.
+
+Splice windows (transcript orientation), from VEP's definitions:
+- splice_donor_variant: intron +1/+2; splice_acceptor_variant: intron -1/-2
+- splice_donor_5th_base_variant: +5; splice_donor_region_variant: +3, +4, +6
+- splice_polypyrimidine_tract_variant: -3 .. -17
+- splice_region_variant: the 3 exon bases next to an intron, intron +7/+8 and -3 .. -8
+  (VEP reports the more specific donor-region terms instead of it at +3 .. +6)
+- intron_variant: intron +3 .. -3 (so a +1/+2 or -1/-2 change is splice_*_variant alone)
+Upstream/downstream reach 5 kb from the transcript ends.
+"""
+
+from __future__ import annotations
+
+from .coords import TranscriptMap
+from .protein import Kind, ProteinChange
+from .variant import Edit
+
+# term: (VEP rank, impact). Ranks from VEP's OVERLAP_CONSEQUENCES table (release 105+).
+TERMS: dict[str, tuple[int, str]] = {
+    "splice_acceptor_variant": (2, "HIGH"),
+    "splice_donor_variant": (3, "HIGH"),
+    "stop_gained": (4, "HIGH"),
+    "frameshift_variant": (5, "HIGH"),
+    "stop_lost": (6, "HIGH"),
+    "start_lost": (7, "HIGH"),
+    "inframe_insertion": (11, "MODERATE"),
+    "inframe_deletion": (12, "MODERATE"),
+    "missense_variant": (13, "MODERATE"),
+    "protein_altering_variant": (14, "MODERATE"),
+    "splice_donor_5th_base_variant": (15, "LOW"),
+    "splice_region_variant": (16, "LOW"),
+    "splice_donor_region_variant": (17, "LOW"),
+    "splice_polypyrimidine_tract_variant": (18, "LOW"),
+    "start_retained_variant": (20, "LOW"),
+    "stop_retained_variant": (21, "LOW"),
+    "synonymous_variant": (22, "LOW"),
+    "coding_sequence_variant": (23, "MODIFIER"),
+    "5_prime_UTR_variant": (25, "MODIFIER"),
+    "3_prime_UTR_variant": (26, "MODIFIER"),
+    "intron_variant": (28, "MODIFIER"),
+    "upstream_gene_variant": (32, "MODIFIER"),
+    "downstream_gene_variant": (33, "MODIFIER"),
+}
+_IMPACT_ORDER = ["HIGH", "MODERATE", "LOW", "MODIFIER"]
+UPSTREAM_DISTANCE = 5_000
+
+
+def _touched(edit: Edit) -> tuple[int, int, bool]:
+    """(lo, hi, is_insertion): the bases changed; for an insertion its two flanking bases."""
+    if edit.is_insertion:
+        return edit.end, edit.start, True
+    return edit.start, edit.end, False
+
+
+def _hits(edit: Edit, lo: int, hi: int) -> bool:
+    """Does the change touch ``lo..hi``? An insertion does when both flanks are inside."""
+    a, b, insertion = _touched(edit)
+    if insertion:
+        return lo <= a and b <= hi
+    return a <= hi and lo <= b
+
+
+def splice_and_intron_terms(tmap: TranscriptMap, edit: Edit) -> set[str]:
+    terms: set[str] = set()
+    a, b, insertion = _touched(edit)
+    for intron_start, intron_end in tmap.introns():
+        donor, acceptor = intron_start, intron_end  # first and last intron base
+        if _hits(edit, donor, donor + 1):
+            terms.add("splice_donor_variant")
+        if _hits(edit, acceptor - 1, acceptor):
+            terms.add("splice_acceptor_variant")
+        specific_donor = False
+        if _hits(edit, donor + 4, donor + 4):
+            terms.add("splice_donor_5th_base_variant")
+            specific_donor = True
+        elif _hits(edit, donor + 2, donor + 5):
+            terms.add("splice_donor_region_variant")
+            specific_donor = True
+        if _hits(edit, acceptor - 16, acceptor - 2):
+            terms.add("splice_polypyrimidine_tract_variant")
+        region = (
+            _hits(edit, donor - 3, donor - 1)  # last 3 exon bases
+            or _hits(edit, acceptor + 1, acceptor + 3)  # first 3 exon bases
+            or (_hits(edit, donor + 2, donor + 7) and not specific_donor)
+            or _hits(edit, acceptor - 7, acceptor - 2)
+        )
+        if insertion and (
+            (a == donor - 1 and b == donor) or (a == acceptor and b == acceptor + 1)
+        ):
+            region = True  # an insertion exactly at an exon/intron junction
+        if region:
+            terms.add("splice_region_variant")
+        if _hits(edit, donor + 2, acceptor - 2):
+            terms.add("intron_variant")
+    return terms
+
+
+def consequence_terms(tmap: TranscriptMap, edit: Edit, change: ProteinChange | None) -> list[str]:
+    """VEP consequence terms for ``edit`` (3'-shifted) on the transcript, most severe first."""
+    t = tmap.transcript
+    a, b, insertion = _touched(edit)
+    terms: set[str] = set()
+    if b < t.tx_start or (insertion and b == t.tx_start and a < t.tx_start):
+        terms.add("upstream_gene_variant")
+    elif a > t.tx_end or (insertion and a == t.tx_end and b > t.tx_end):
+        terms.add("downstream_gene_variant")
+    else:
+        terms |= splice_and_intron_terms(tmap, edit)
+        for s, e in t.exons:
+            if _hits(edit, s, min(e, t.cds_start - 1)) and s < t.cds_start:
+                terms.add("5_prime_UTR_variant")
+            if _hits(edit, max(s, t.cds_end + 1), e) and e > t.cds_end:
+                terms.add("3_prime_UTR_variant")
+        if insertion and change is None and a == t.cds_start - 1 and b == t.cds_start:
+            terms.add("5_prime_UTR_variant")
+        if insertion and change is None and a == t.cds_end and b == t.cds_end + 1:
+            terms.add("3_prime_UTR_variant")
+        terms |= protein_terms(change)
+        if a < t.tx_start:
+            terms.add("upstream_gene_variant")
+        if b > t.tx_end:
+            terms.add("downstream_gene_variant")
+    return sorted(terms, key=lambda term: TERMS[term][0])
+
+
+def protein_terms(change: ProteinChange | None) -> set[str]:
+    if change is None:
+        return set()
+    k = change.kind
+    terms: set[str] = set()
+    if k is Kind.UNKNOWN:
+        terms.add("coding_sequence_variant")
+    elif k is Kind.START_LOST:
+        terms.add("start_lost")
+    elif k is Kind.SYNONYMOUS:
+        terms.add("synonymous_variant")
+    elif k is Kind.STOP_RETAINED:
+        terms.add("stop_retained_variant")
+    elif k is Kind.MISSENSE:
+        terms.add("missense_variant")
+    elif k is Kind.NONSENSE:
+        terms.add("stop_gained")
+    elif k is Kind.EXTENSION:
+        terms.add("stop_lost")
+    elif k is Kind.FRAMESHIFT:
+        pass
+    elif k in (Kind.DELETION, Kind.INSERTION, Kind.DUPLICATION, Kind.DELINS):
+        if "*" in change.alt and "*" not in change.ref:
+            terms.add("stop_gained")
+        if "*" in change.ref and "*" not in change.alt:
+            terms.add("stop_lost")
+        if change.length_change < 0:
+            terms.add("inframe_deletion")
+        elif change.length_change > 0:
+            terms.add("inframe_insertion")
+        elif k is Kind.DELINS and not terms:
+            terms.add("missense_variant")
+    if change.frameshift:
+        terms.add("frameshift_variant")
+    return terms
+
+
+def impact(terms: list[str]) -> str:
+    """The most severe impact among ``terms`` (VEP's IMPACT)."""
+    if not terms:
+        return "MODIFIER"
+    return min((TERMS[t][1] for t in terms), key=_IMPACT_ORDER.index)

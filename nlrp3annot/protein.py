@@ -1,0 +1,247 @@
+"""Protein consequences by construction: apply the change to the transcript, translate
+reference and alternative, and describe the first difference.
+
+One mechanism covers missense, nonsense, synonymous, frameshifts with their new stop,
+in-frame deletions/insertions/duplications (3'-most on the protein), delins, start loss and
+stop loss (extension), and changes built from several of a sample's variants at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+
+from Bio.Data.CodonTable import standard_dna_table
+
+from .coords import TranscriptMap
+from .variant import Edit
+
+_CODONS: dict[str, str] = dict(standard_dna_table.forward_table)
+_CODONS.update({stop: "*" for stop in standard_dna_table.stop_codons})
+
+
+def translate(dna: str, to_stop: bool = True) -> str:
+    """Translate codon by codon; ``X`` for a codon with N; stop at (and keep) the first ``*``."""
+    out = []
+    for i in range(0, len(dna) - 2, 3):
+        aa = _CODONS.get(dna[i : i + 3], "X")
+        out.append(aa)
+        if aa == "*" and to_stop:
+            break
+    return "".join(out)
+
+
+class Kind(Enum):
+    SYNONYMOUS = "synonymous"
+    STOP_RETAINED = "stop_retained"
+    MISSENSE = "missense"
+    NONSENSE = "nonsense"
+    FRAMESHIFT = "frameshift"
+    DELETION = "deletion"
+    INSERTION = "insertion"
+    DUPLICATION = "duplication"
+    DELINS = "delins"
+    EXTENSION = "extension"  # stop lost
+    START_LOST = "start_lost"
+    UNKNOWN = "unknown"  # coding change whose effect cannot be predicted (spans a splice site)
+
+
+@dataclass(frozen=True)
+class ProteinChange:
+    """Difference between reference and alternative protein, positions 1-based.
+
+    ``ref``/``alt`` are one-letter residues ('*' = stop) of the changed segment; for an
+    insertion ``start``/``end`` are the flanking residues. ``new_stop`` is the position of
+    the new stop counted as HGVS does (fs: from the first changed residue = 1; ext: from the
+    old stop), None when the new reading frame has no stop in the transcript.
+    """
+
+    kind: Kind
+    start: int = 0
+    end: int = 0
+    ref: str = ""
+    alt: str = ""
+    new_stop: int | None = None
+    frameshift: bool = False
+    length_change: int = 0  # residues
+    codons: str = ""  # VEP style, e.g. Cga/Tga
+    affected: tuple[int, int] | None = None  # residues of the reference touched by the change
+
+
+@dataclass(frozen=True)
+class CodingSequence:
+    """Spliced reference sequence from c.1 to the end of the transcript, and its protein."""
+
+    coding: str  # c.1 .. last transcript base (CDS + 3' UTR)
+    cds_length: int  # including the stop codon
+    protein: str  # reference translation, ending in '*'
+    five_utr: str
+
+
+@cache
+def _coding_sequence_cached(tmap: TranscriptMap, bases: str, start: int) -> CodingSequence:
+    def get(a: int, b: int) -> str:
+        return bases[a - start : b - start + 1]
+
+    spliced = "".join(get(s, e) for s, e in tmap.transcript.exons)
+    coding = spliced[tmap.cds_tx_start - 1 :]
+    return CodingSequence(
+        coding=coding,
+        cds_length=tmap.cds_length,
+        protein=translate(coding[: tmap.cds_length], to_stop=False),
+        five_utr=spliced[: tmap.cds_tx_start - 1],
+    )
+
+
+def coding_sequence(tmap: TranscriptMap, seq) -> CodingSequence:
+    """The transcript's coding sequence read from a LocusSequence (cached per sequence)."""
+    return _coding_sequence_cached(tmap, seq.bases, seq.start)
+
+
+def _exonic_span(tmap: TranscriptMap, edit: Edit) -> tuple[int, int] | None:
+    """0-based [s, e) offsets from c.1 when the whole change lies inside one exon."""
+    if edit.is_insertion:
+        left, right = edit.end, edit.start
+        i, j = tmap.exon_index(left), tmap.exon_index(right)
+        if i is None or i != j:
+            return None
+        s = tmap.cds_offset(right)
+        return s, s
+    i, j = tmap.exon_index(edit.start), tmap.exon_index(edit.end)
+    if i is None or i != j:
+        return None
+    s = tmap.cds_offset(edit.start)
+    return s, s + len(edit.ref)
+
+
+def _overlaps_cds(tmap: TranscriptMap, edit: Edit) -> bool:
+    t = tmap.transcript
+    lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
+    if hi < t.cds_start or lo > t.cds_end:
+        return False
+    return any(s <= hi and lo <= e for s, e in t.exons)
+
+
+def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> ProteinChange | None:
+    """The protein effect of ``edit`` (already 3'-shifted), or None outside the coding region."""
+    span = _exonic_span(tmap, edit)
+    if span is None:
+        return ProteinChange(Kind.UNKNOWN) if _overlaps_cds(tmap, edit) else None
+    s, e = span
+    if edit.is_insertion:
+        if s <= 0 or s >= cds.cds_length:
+            return None  # insertions before c.1 or after the stop codon are UTR changes
+    elif e <= 0 or s >= cds.cds_length:
+        return None
+    alt_coding = cds.coding[: max(s, 0)] + edit.alt + cds.coding[e:]
+    codon0 = max(s, 0) // 3
+    if s < 0 or (s < 3 and alt_coding[:3] != "ATG"):
+        return ProteinChange(Kind.START_LOST, 1, 1, "M", "", affected=(1, 1))
+    if s < 3 and edit.is_insertion:
+        return ProteinChange(Kind.START_LOST, 1, 1, "M", "", affected=(1, 1))
+
+    ref = cds.protein
+    alt = ref[:codon0] + translate(alt_coding[codon0 * 3 :])
+    delta = len(edit.alt) - (e - s)
+    last_codon = max(codon0, (max(e, s + 1) - 1) // 3)
+    affected = (codon0 + 1, min(last_codon, len(ref) - 1) + 1)
+    codons = _codons(cds.coding, alt_coding, s, e, len(edit.alt), codon0, last_codon, delta)
+    common = dict(codons=codons, affected=affected)
+
+    d = next((i for i, (a, b) in enumerate(zip(ref, alt, strict=False)) if a != b), None)
+    if d is None:
+        if len(alt) == len(ref):
+            kind = Kind.STOP_RETAINED if ref[codon0] == "*" else Kind.SYNONYMOUS
+            return ProteinChange(kind, codon0 + 1, codon0 + 1, ref[codon0], ref[codon0], **common)
+        d = min(len(ref), len(alt))  # one protein is a prefix of the other
+    stop_index = len(ref) - 1
+    alt_has_stop = alt.endswith("*")
+
+    if delta % 3:
+        if d >= stop_index:
+            return _extension(ref, alt, d, alt_has_stop, frameshift=True, **common)
+        if d < len(alt) and alt[d] == "*":
+            return ProteinChange(Kind.NONSENSE, d + 1, d + 1, ref[d], "*", frameshift=True, **common)
+        new_stop = alt.index("*") - d + 1 if alt_has_stop else None
+        alt_residue = alt[d] if d < len(alt) else ""
+        return ProteinChange(
+            Kind.FRAMESHIFT, d + 1, d + 1, ref[d], alt_residue, new_stop, True, **common
+        )
+
+    residues = delta // 3
+    same_stop = alt_has_stop and len(alt) - len(ref) == residues
+    if not same_stop and (not alt_has_stop or len(alt) - len(ref) > residues):
+        if ref[d] == "*":
+            return _extension(ref, alt, d, alt_has_stop, frameshift=False, **common)
+        tail = alt[d:]
+        return ProteinChange(
+            Kind.DELINS, d + 1, stop_index + 1, ref[d:], tail,
+            None if not alt_has_stop else len(alt), length_change=residues, **common,
+        )
+    if not same_stop:  # the change created a stop before the reference stop
+        if alt[d] == "*":
+            return ProteinChange(Kind.NONSENSE, d + 1, d + 1, ref[d], "*", **common)
+        end = max(d, last_codon)
+        return ProteinChange(
+            Kind.DELINS, d + 1, end + 1, ref[d : end + 1], alt[d:], length_change=residues,
+            **common,
+        )
+
+    q = 0  # common suffix, after the common prefix was taken whole (3'-most placement)
+    while q < len(ref) - d and q < len(alt) - d and ref[-1 - q] == alt[-1 - q]:
+        q += 1
+    ref_seg, alt_seg = ref[d : len(ref) - q], alt[d : len(alt) - q]
+    if len(ref_seg) == 1 and len(alt_seg) == 1:
+        return ProteinChange(Kind.MISSENSE, d + 1, d + 1, ref_seg, alt_seg, **common)
+    if not alt_seg:
+        return ProteinChange(
+            Kind.DELETION, d + 1, d + len(ref_seg), ref_seg, "", length_change=residues, **common
+        )
+    if not ref_seg:
+        n = len(alt_seg)
+        if d - n >= 0 and ref[d - n : d] == alt_seg:
+            return ProteinChange(
+                Kind.DUPLICATION, d - n + 1, d, alt_seg, alt_seg, length_change=residues, **common
+            )
+        return ProteinChange(
+            Kind.INSERTION, d, d + 1, ref[d - 1 : d + 1], alt_seg, length_change=residues, **common
+        )
+    return ProteinChange(
+        Kind.DELINS, d + 1, d + len(ref_seg), ref_seg, alt_seg, length_change=residues, **common
+    )
+
+
+def _extension(ref: str, alt: str, d: int, alt_has_stop: bool, frameshift: bool, **common):
+    new_stop = (len(alt) - 1) - d if alt_has_stop else None
+    return ProteinChange(
+        Kind.EXTENSION, d + 1, d + 1, "*", alt[d] if d < len(alt) else "", new_stop, frameshift,
+        **common,
+    )
+
+
+def _codons(
+    ref_coding: str, alt_coding: str, s: int, e: int, alt_len: int, c0: int, c1: int, delta: int
+) -> str:
+    """VEP-style Codons column: affected codons, changed bases in upper case."""
+    lo, hi = c0 * 3, (c1 + 1) * 3
+    ref_codons = ref_coding[lo:hi]
+    alt_hi = hi + delta
+    if delta % 3:
+        alt_hi = lo + ((hi - lo + delta + 2) // 3) * 3
+    alt_codons = alt_coding[lo:max(alt_hi, lo)]
+    ref_text = "".join(b if s <= lo + k < e else b.lower() for k, b in enumerate(ref_codons))
+    alt_text = "".join(
+        b if s <= lo + k < s + alt_len else b.lower() for k, b in enumerate(alt_codons)
+    )
+    return f"{ref_text or '-'}/{alt_text or '-'}"
+
+
+__all__ = [
+    "Kind",
+    "ProteinChange",
+    "CodingSequence",
+    "coding_sequence",
+    "protein_change",
+    "translate",
+]
