@@ -1,1 +1,79 @@
-"""nlrp3annot."""
+"""nlrp3annot: find and name NLRP3 (CIAS1, cryopyrin) variants in patient VCFs.
+
+Library use returns pandas DataFrames::
+
+    import nlrp3annot
+    table = nlrp3annot.annotate_vcf("patient.vcf.gz", fasta="GRCh38.fa")
+    table[["hgvs_c", "hgvs_p", "consequence"]]
+    table.attrs["skipped"]   # alleles not annotated, each with its reason
+
+One variant, no VCF::
+
+    nlrp3annot.annotate_variant("chr1", 247424227, "C", "T", fasta="GRCh38.fa")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import (
+    FetchError,
+    InputFileError,
+    Nlrp3AnnotError,
+    RecordError,
+    ReferenceMismatchError,
+)
+
+if TYPE_CHECKING:
+    import pandas
+
+__version__ = "0.1.0"
+
+
+def annotate_vcf(
+    path: str | Path, fasta: str | Path | None = None, build: str = "auto"
+) -> pandas.DataFrame:
+    """Annotate every NLRP3 variant allele of one VCF/BCF file.
+
+    One row per variant allele per transcript. ``fasta`` is a GRCh38 or GRCh37 genome FASTA;
+    without it the locus cached by ``nlrp3annot reference fetch`` is used. ``build`` is
+    ``"auto"`` (from the VCF header and REF alleles), ``"GRCh38"`` or ``"GRCh37"``.
+    The frame's ``attrs`` hold ``skipped`` (alleles not annotated, with reasons) and
+    ``summary`` (counts, build, sequence source).
+    """
+    from .pipeline import annotate_file
+
+    return annotate_file(path, fasta=fasta, build=build).to_frame()
+
+
+def annotate_variant(
+    chrom: str, pos: int, ref: str, alt: str, fasta: str | Path, build: str = "auto"
+) -> pandas.DataFrame:
+    """Annotate one VCF-style allele (1-based ``pos``) against a genome FASTA."""
+    import pandas as pd
+
+    from .annotate import Annotator
+    from .reference import mane_transcript
+    from .sequence import fasta_build
+    from .variant import Variant
+
+    seq = fasta_build(fasta)
+    if build not in ("auto", seq.build):
+        raise ReferenceMismatchError(f"{fasta}: is {seq.build}, not {build}")
+    annotator = Annotator([mane_transcript(seq.build)], seq)
+    if not annotator.in_locus(pos, ref):
+        raise Nlrp3AnnotError(f"{chrom}:{pos} is outside the NLRP3 locus on {seq.build}")
+    return pd.DataFrame([r.as_dict() for r in annotator.annotate(Variant(chrom, pos, ref, alt))])
+
+
+__all__ = [
+    "annotate_vcf",
+    "annotate_variant",
+    "Nlrp3AnnotError",
+    "InputFileError",
+    "RecordError",
+    "ReferenceMismatchError",
+    "FetchError",
+    "__version__",
+]

@@ -27,6 +27,7 @@ class Annotation:
     alt: str
     build: str
     gene: str
+    gene_id: str
     transcript: str
     hgvs_c: str
     hgvs_p: str
@@ -149,6 +150,7 @@ class Annotator:
             alt=variant.alt,
             build=self.build,
             gene=t.gene,
+            gene_id=t.gene_id,
             transcript=t.accession,
             hgvs_c=hgvs_c(tmap, edit, seq),
             hgvs_p=hgvs_p(t.protein_id, change),

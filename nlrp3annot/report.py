@@ -1,0 +1,164 @@
+"""Writers: TSV, JSON and VCF with a VEP-style INFO/CSQ field. Every file is written to a
+temporary name in the target folder and renamed when complete, so a crash never leaves a
+half-written report behind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from .annotate import COLUMNS, Annotation
+from .pipeline import AnnotationResult
+from .vcf import Skipped
+
+EXTRA_COLUMNS = ["id", "filter"]
+TSV_COLUMNS = COLUMNS[:4] + EXTRA_COLUMNS + COLUMNS[4:]
+SKIPPED_COLUMNS = ["path", "chrom", "pos", "ref", "alt", "reason"]
+
+# The CSQ layout follows VEP's names so `bcftools +split-vep` and VEP-aware tools read it.
+CSQ_FIELDS = [
+    ("Allele", lambda r: _vep_allele(r)),
+    ("Consequence", lambda r: r.consequence),
+    ("IMPACT", lambda r: r.impact),
+    ("SYMBOL", lambda r: r.gene),
+    ("Gene", lambda r: r.gene_id),
+    ("Feature_type", lambda r: "Transcript"),
+    ("Feature", lambda r: r.transcript),
+    ("BIOTYPE", lambda r: "protein_coding"),
+    ("EXON", lambda r: r.exon),
+    ("INTRON", lambda r: r.intron),
+    ("HGVSc", lambda r: r.hgvs_c),
+    ("HGVSp", lambda r: r.hgvs_p),
+    ("CDS_position", lambda r: r.cds_position),
+    ("Protein_position", lambda r: r.protein_position),
+    ("Amino_acids", lambda r: r.amino_acids),
+    ("Codons", lambda r: r.codons),
+    ("DOMAINS", lambda r: r.domain),
+    ("HGVSg", lambda r: r.hgvs_g),
+    ("MANE_SELECT", lambda r: r.transcript if "MANE_Select" in r.flags else ""),
+    ("ENSEMBL_TRANSCRIPT", lambda r: r.ensembl_transcript),
+    ("LEGACY_EXON", lambda r: r.legacy_exon),
+    ("UNIPROT_POSITION", lambda r: r.uniprot_position),
+    ("REF_MISMATCH", lambda r: "1" if r.ref_mismatch else ""),
+]
+
+
+def _vep_allele(row: Annotation) -> str:
+    """VEP writes the ALT without the shared anchor base, '-' when nothing is left."""
+    ref, alt = row.ref, row.alt
+    if len(ref) != len(alt) and ref[:1] == alt[:1]:
+        return alt[1:] or "-"
+    return alt
+
+
+def _csq_escape(value: str) -> str:
+    # VCF INFO values cannot hold ',', ';', '=', '|' or spaces unescaped; VEP uses '&'/'%3B'.
+    return (value.replace("|", "&").replace(",", "&").replace(";", "&")
+            .replace("=", "%3D").replace(" ", "_"))
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Run ``write(handle)`` on a temporary file next to ``path``, then rename it into place."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _tsv(rows: list[dict], columns: list[str], handle) -> None:
+    writer = csv.DictWriter(handle, columns, delimiter="\t", extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+
+def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
+    rows = [r.as_dict() for r in result.rows]
+    if path is None:
+        _tsv(rows, TSV_COLUMNS, sys.stdout)
+    else:
+        atomic_write(path, lambda h: _tsv(rows, TSV_COLUMNS, h))
+
+
+def write_skipped(skipped: list[Skipped], path: str | Path) -> None:
+    atomic_write(path, lambda h: _tsv([s.__dict__ for s in skipped], SKIPPED_COLUMNS, h))
+
+
+def write_json(result: AnnotationResult, path: str | Path | None) -> None:
+    document = {
+        "summary": result.summary,
+        "annotations": [r.as_dict() for r in result.rows],
+        "skipped": [s.__dict__ for s in result.skipped],
+    }
+    if path is None:
+        json.dump(document, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        atomic_write(path, lambda h: json.dump(document, h, indent=1))
+
+
+def csq_header_line() -> str:
+    names = "|".join(name for name, _ in CSQ_FIELDS)
+    return (
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from '
+        f'nlrp3annot. Format: {names}">'
+    )
+
+
+def write_vcf(result: AnnotationResult, source_vcf: str | Path, path: str | Path | None) -> None:
+    """Copy the annotated records of ``source_vcf`` with an INFO/CSQ field added.
+
+    Plain text VCF, or bgzip-compressed when ``path`` ends in .gz (then also tabix-indexed).
+    """
+    import pysam
+
+    by_record: dict[tuple[str, int, str], list[Annotation]] = defaultdict(list)
+    for row in result.rows:
+        by_record[(row.chrom, row.pos, row.ref)].append(row)
+    pysam.set_verbosity(0)
+    with pysam.VariantFile(str(source_vcf)) as vin:
+        header = vin.header.copy()
+        if "CSQ" in header.info:
+            header.info.remove_header("CSQ")
+        header.add_line(csq_header_line())
+        buffer = io.StringIO()
+        buffer.write(str(header))
+        for rec in vin:
+            rows = by_record.get((rec.chrom, rec.pos, rec.ref or ""))
+            if not rows:
+                continue
+            values = [
+                "|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows
+            ]
+            line = str(rec).rstrip("\n").split("\t")
+            info = line[7]
+            csq = "CSQ=" + ",".join(values)
+            line[7] = csq if info == "." else f"{info};{csq}"
+            buffer.write("\t".join(line) + "\n")
+    text = buffer.getvalue()
+    if path is None:
+        sys.stdout.write(text)
+        return
+    path = Path(path)
+    if path.suffix == ".gz":
+        tmp = path.with_name(f".{path.name}.plain.vcf")
+        atomic_write(tmp, lambda h: h.write(text))
+        pysam.tabix_compress(str(tmp), str(path), force=True)
+        tmp.unlink()
+        pysam.tabix_index(str(path), preset="vcf", force=True)
+    else:
+        atomic_write(path, lambda h: h.write(text))

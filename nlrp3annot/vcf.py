@@ -1,0 +1,187 @@
+"""Reading VCF/BCF through pysam (htslib): the NLRP3 windows of both builds, split per ALT.
+
+Uses the tabix/CSI index for a region fetch when there is one and streams otherwise.
+Every record in a window is either returned or listed as skipped with its reason; records
+elsewhere are only counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputFileError, RecordError
+from .reference import BUILDS, CHR1_LENGTH, locus_window
+from .variant import Variant
+
+CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")
+_BASES = set("ACGTNacgtn")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One ALT allele of one VCF record inside an NLRP3 window."""
+
+    index: int  # 1-based record number in the file (data lines)
+    variant: Variant
+    record_id: str
+    filter: str
+    allele_index: int  # 1 for the first ALT
+    n_alts: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    reason: str
+
+
+@dataclass
+class VcfScan:
+    """What a pass over one file found."""
+
+    path: str
+    records: dict[str, list[Record]]  # build -> records inside that build's window
+    skipped: dict[str, list[Skipped]]  # build -> records of that window not annotated
+    chr1_length: int | None  # from the ##contig header line, when present
+    records_read: int = 0
+    outside: int = 0
+    samples: list[str] = field(default_factory=list)
+
+    def header_build(self) -> str | None:
+        for build, length in CHR1_LENGTH.items():
+            if self.chr1_length == length:
+                return build
+        return None
+
+
+def _open(path: Path):
+    import pysam
+
+    if not path.exists():
+        raise InputFileError(path, "no such file", "check the path")
+    if not path.is_file():
+        raise InputFileError(path, "is not a file")
+    pysam.set_verbosity(0)  # htslib's own warnings would duplicate our one-line messages
+    try:
+        return pysam.VariantFile(str(path))
+    except (ValueError, OSError) as exc:
+        text = str(exc)
+        if "truncated" in text or "EOF marker" in text:
+            raise InputFileError(path, "truncated bgzip file", "re-copy or re-compress it") from None
+        raise InputFileError(
+            path, "not a VCF/BCF file (no valid header)",
+            "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF",
+        ) from None
+
+
+def _chr1_contig(vf) -> tuple[str | None, int | None]:
+    for name in CHR1_NAMES:
+        if name in vf.header.contigs:
+            length = vf.header.contigs[name].length
+            return name, int(length) if length else None
+    return None, None
+
+
+def scan_vcf(path: str | Path) -> VcfScan:
+    """Read the records of ``path`` that fall in the NLRP3 window of either build."""
+    path = Path(path)
+    vf = _open(path)
+    windows = {b: locus_window(b) for b in BUILDS}
+    contig, length = _chr1_contig(vf)
+    scan = VcfScan(str(path), {b: [] for b in BUILDS}, {b: [] for b in BUILDS}, length)
+    scan.samples = list(vf.header.samples)
+    with vf:
+        indexed = contig is not None and vf.index is not None
+        if indexed:
+            scan.outside = -1  # unknown: the index lets us skip the rest unread
+            sources = [vf.fetch(contig, lo - 1, hi) for lo, hi in windows.values()]
+        else:
+            sources = [iter(vf)]
+        # The two builds' windows do not overlap, so no record is seen twice.
+        for source in sources:
+            for index, rec in _records(path, source):
+                scan.records_read += 1
+                build = _window_of(rec, windows)
+                if build is None:
+                    if not indexed:
+                        scan.outside += 1
+                    continue
+                _split(path, index, rec, build, scan)
+    return scan
+
+
+def _records(path: Path, source) -> Iterator[tuple[int, object]]:
+    index = 0
+    while True:
+        try:
+            rec = next(source)
+        except StopIteration:
+            return
+        except (ValueError, OSError) as exc:
+            text = str(exc)
+            if "truncated" in text or "EOF" in text:
+                raise InputFileError(
+                    path, f"truncated after record {index}", "re-copy or re-compress the file"
+                ) from None
+            raise RecordError(path, f"#{index + 1}", f"cannot be parsed ({text})") from None
+        index += 1
+        yield index, rec
+
+
+def _window_of(rec, windows: dict[str, tuple[int, int]]) -> str | None:
+    if rec.chrom not in CHR1_NAMES:
+        return None
+    end = rec.pos + max(len(rec.ref or ""), 1) - 1
+    for build, (lo, hi) in windows.items():
+        if rec.pos <= hi and end >= lo:
+            return build
+    return None
+
+
+def _split(path: Path, index: int, rec, build: str, scan: VcfScan) -> None:
+    """One :class:`Record` per usable ALT; the rest go to the skipped list with a reason."""
+    ref = rec.ref or ""
+    alts = rec.alts or ()
+    filt = ";".join(rec.filter.keys()) or "."
+    if not alts:
+        scan.skipped[build].append(
+            Skipped(str(path), rec.chrom, rec.pos, ref, ".", "no ALT allele (reference call)")
+        )
+        return
+    if not ref or not set(ref) <= _BASES:
+        for alt in alts:
+            scan.skipped[build].append(Skipped(
+                str(path), rec.chrom, rec.pos, ref, alt, "REF is not a plain sequence of bases"
+            ))
+        return
+    for i, alt in enumerate(alts, start=1):
+        reason = ""
+        if alt == "<NON_REF>" or alt == "<*>":
+            reason = "gVCF reference block allele <NON_REF>"
+        elif alt.startswith("<"):
+            reason = f"symbolic allele {alt} (structural variants are not named)"
+        elif alt == "*":
+            reason = "spanning deletion allele * (named at the deletion's own record)"
+        elif "[" in alt or "]" in alt:
+            reason = "breakend allele (structural variants are not named)"
+        elif not set(alt) <= _BASES:
+            reason = f"ALT {alt} is not a plain sequence of bases"
+        elif alt.upper() == ref.upper():
+            reason = "ALT equals REF (no change)"
+        if reason:
+            scan.skipped[build].append(Skipped(str(path), rec.chrom, rec.pos, ref, alt, reason))
+            continue
+        scan.records[build].append(Record(
+            index=index,
+            variant=Variant(rec.chrom, rec.pos, ref, alt),
+            record_id=rec.id or ".",
+            filter=filt,
+            allele_index=i,
+            n_alts=len(alts),
+        ))

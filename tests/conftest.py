@@ -1,0 +1,46 @@
+"""Shared fixtures: paths to the TEST genomes (not the real genome) and a VCF writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+TEST_FASTA = {
+    "GRCh38": DATA / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz",
+    "GRCh37": DATA / "TEST_LOCUS_GRCh37_not_real_genome.fa.gz",
+}
+CHR1_LENGTH = {"GRCh38": 248_956_422, "GRCh37": 249_250_621}
+
+
+def write_vcf(
+    path: Path,
+    records: list[tuple[str, int, str, str]],
+    build: str | None = "GRCh38",
+    chrom_name: str = "chr1",
+    extra_header: str = "",
+) -> Path:
+    """A sites-only VCF written as a lab's caller would: sorted, with ##contig lengths."""
+    lines = ["##fileformat=VCFv4.2"]
+    if build:
+        lines.append(f"##contig=<ID={chrom_name},length={CHR1_LENGTH[build]}>")
+    else:
+        lines.append(f"##contig=<ID={chrom_name}>")
+    if extra_header:
+        lines.append(extra_header)
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    for i, (chrom, pos, ref, alt) in enumerate(sorted(records, key=lambda r: r[1])):
+        lines.append(f"{chrom}\t{pos}\tv{i}\t{ref}\t{alt}\t.\tPASS\t.")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fasta38() -> Path:
+    return TEST_FASTA["GRCh38"]
+
+
+@pytest.fixture(scope="session")
+def fasta37() -> Path:
+    return TEST_FASTA["GRCh37"]
