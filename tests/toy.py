@@ -43,6 +43,9 @@ def _build() -> tuple[str, int]:
     for p, b in ((131, "G"), (132, "T"), (199, "A"), (200, "G"), (261, "G"), (262, "T"),
                  (299, "A"), (300, "G")):
         seq[p] = b
+    # 3' UTR with stops in all three frames, so frameshifts and extensions end somewhere
+    for p, b in zip(range(422, 451), "CTTAGATGATAAGCTGACTTAGCATAGCA", strict=True):
+        seq[p] = b
     for p in range(150, 156):
         seq[p] = "A"
     seq[149], seq[156] = "C", "C"
