@@ -60,6 +60,13 @@ class VcfScan:
         return None
 
 
+def _is_plain_gzip(path: Path) -> bool:
+    """gzip but not bgzip (no BGZF 'BC' extra field): htslib cannot seek in it."""
+    with path.open("rb") as handle:
+        head = handle.read(18)
+    return head[:2] == b"\x1f\x8b" and not (head[3] & 4 and head[12:14] == b"BC")
+
+
 def _open(path: Path):
     import pysam
 
@@ -91,6 +98,10 @@ def _chr1_contig(vf) -> tuple[str | None, int | None]:
 def scan_vcf(path: str | Path) -> VcfScan:
     """Read the records of ``path`` that fall in the NLRP3 window of either build."""
     path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "no such file", "check the path")
+    if _is_plain_gzip(path):
+        return _scan_plain_gzip(path)
     vf = _open(path)
     windows = {b: locus_window(b) for b in BUILDS}
     contig, length = _chr1_contig(vf)
@@ -116,6 +127,29 @@ def scan_vcf(path: str | Path) -> VcfScan:
     return scan
 
 
+def _scan_plain_gzip(path: Path) -> VcfScan:
+    """Plain gzip (as written by ``gzip``) cannot be read in place by htslib: stream it to a
+    temporary file and read that, reporting the user's file name."""
+    import gzip
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nlrp3annot-") as tmp:
+        plain = Path(tmp) / (path.name.removesuffix(".gz") or "input.vcf")
+        try:
+            with gzip.open(path, "rb") as src, plain.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (OSError, EOFError):
+            raise InputFileError(path, "truncated or corrupt gzip file",
+                                 "re-copy it, or compress with bgzip") from None
+        scan = scan_vcf(plain)
+    scan.path = str(path)
+    for skipped in scan.skipped.values():
+        skipped[:] = [Skipped(str(path), *(s.chrom, s.pos, s.ref, s.alt, s.reason))
+                      for s in skipped]
+    return scan
+
+
 def _records(path: Path, source) -> Iterator[tuple[int, object]]:
     index = 0
     while True:
@@ -124,14 +158,38 @@ def _records(path: Path, source) -> Iterator[tuple[int, object]]:
         except StopIteration:
             return
         except (ValueError, OSError) as exc:
-            text = str(exc)
-            if "truncated" in text or "EOF" in text:
-                raise InputFileError(
-                    path, f"truncated after record {index}", "re-copy or re-compress the file"
-                ) from None
-            raise RecordError(path, f"#{index + 1}", f"cannot be parsed ({text})") from None
+            # htslib reports a malformed line as "truncated file"; a truly truncated bgzip
+            # file was already refused at open (no EOF marker), so show the line instead.
+            line = _data_line(path, index + 1)
+            shown = f": {line[:80]!r}" if line else f" ({exc})"
+            raise RecordError(
+                path, f"#{index + 1}",
+                f"cannot be parsed{shown}; fix or remove that line (8+ tab-separated columns, "
+                "numeric POS)",
+            ) from None
         index += 1
         yield index, rec
+
+
+def _data_line(path: Path, number: int) -> str:
+    """The ``number``-th data line of a text or gzip/bgzip VCF ('' for BCF or on failure)."""
+    import gzip
+
+    try:
+        with path.open("rb") as raw:
+            magic = raw.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(path, "rt", errors="replace") as handle:
+            seen = 0
+            for line in handle:
+                if line.startswith("#"):
+                    continue
+                seen += 1
+                if seen == number:
+                    return line.rstrip("\n")
+    except (OSError, EOFError):
+        return ""
+    return ""
 
 
 def _window_of(rec, windows: dict[str, tuple[int, int]]) -> str | None:

@@ -1,0 +1,247 @@
+"""The command line as a user runs it: outputs, the skipped list, and one-line errors with
+exit code 2 for every user mistake."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+from conftest import TEST_FASTA, write_vcf
+
+import nlrp3annot
+
+FASTA38 = str(TEST_FASTA["GRCh38"])
+OFFSET37 = 163_302
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", *args], capture_output=True, text=True, env=env
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def tsv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+MIXED = [
+    ("chr1", 247424227, "C", "T"),  # c.778C>T
+    ("chr1", 247424492, "C", "T,A"),  # multi-allelic: split per ALT
+    ("chr1", 247424356, "G", "A,<NON_REF>"),  # gVCF block allele: skipped, listed
+    ("chr1", 247424765, "C", "<DEL>"),  # symbolic: skipped, listed
+    ("chr1", 100_000, "A", "G"),  # outside the locus: counted
+    ("chr2", 247424227, "C", "T"),  # other chromosome: counted
+]
+
+
+ALT_HEADER = (
+    '##ALT=<ID=NON_REF,Description="Any possible alternative allele at this location">\n'
+    '##ALT=<ID=DEL,Description="Deletion">'
+)
+
+
+def test_annotate_tsv_with_skipped_list(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "mixed.vcf", MIXED, extra_header=ALT_HEADER)
+    out = tmp_path / "out.tsv"
+    proc = run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = tsv(out)
+    assert [(r["pos"], r["alt"]) for r in rows] == [
+        ("247424227", "T"), ("247424492", "T"), ("247424492", "A"), ("247424356", "A")
+    ] or sorted((r["pos"], r["alt"]) for r in rows) == sorted(
+        [("247424227", "T"), ("247424492", "T"), ("247424492", "A"), ("247424356", "A")]
+    )
+    skipped = tsv(tmp_path / "out.skipped.tsv")
+    assert sorted(s["alt"] for s in skipped) == ["<DEL>", "<NON_REF>"]
+    assert all(s["reason"] for s in skipped)
+    assert "2 skipped" in proc.stderr and "outside the NLRP3 locus: 2" in proc.stderr
+
+
+def test_stdout_json_and_vcf_outputs(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "mixed.vcf", MIXED, extra_header=ALT_HEADER)
+    proc = run("annotate", str(vcf), "--fasta", FASTA38, "-q")
+    assert proc.returncode == 0 and proc.stderr == ""
+    header = proc.stdout.splitlines()[0].split("\t")
+    for column in ("chrom", "pos", "ref", "alt", "transcript", "hgvs_c", "hgvs_p",
+                   "consequence", "impact", "exon", "intron", "protein_position", "domain",
+                   "ref_mismatch"):
+        assert column in header
+
+    out_json = tmp_path / "out.json"
+    assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_json)).returncode == 0
+    doc = json.loads(out_json.read_text())
+    assert len(doc["annotations"]) == 4 and len(doc["skipped"]) == 2
+    assert doc["summary"]["build"] == "GRCh38"
+
+    out_vcf = tmp_path / "out.vcf.gz"
+    assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_vcf)).returncode == 0
+    with pysam.VariantFile(str(out_vcf)) as annotated:
+        assert "Format: Allele|Consequence|IMPACT|SYMBOL" in annotated.header.info["CSQ"].description
+        csq = {rec.pos: rec.info["CSQ"] for rec in annotated}
+    assert len(csq[247424492]) == 2  # one CSQ entry per ALT
+    assert "NM_001243133.2:c.778C>T" in csq[247424227][0]
+
+
+@pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools not installed")
+def test_bcftools_split_vep_reads_our_csq(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "mixed.vcf", MIXED, extra_header=ALT_HEADER)
+    out_vcf = tmp_path / "out.vcf"
+    assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_vcf)).returncode == 0
+    proc = subprocess.run(
+        ["bcftools", "+split-vep", "-d", "-f", "%POS\t%HGVSc\t%HGVSp\t%Consequence\t%EXON\n",
+         str(out_vcf)], capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = sorted(proc.stdout.splitlines())
+    assert "247424227\tNM_001243133.2:c.778C>T\tNP_001230062.1:p.Arg260Ter\tstop_gained\t4/10" \
+        in lines
+    assert len(lines) == 4
+
+
+def test_library_api_returns_dataframe(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "mixed.vcf", MIXED, extra_header=ALT_HEADER)
+    table = nlrp3annot.annotate_vcf(vcf, fasta=FASTA38)
+    assert len(table) == 4
+    assert set(table["hgvs_p"]) >= {"NP_001230062.1:p.Thr348Met", "NP_001230062.1:p.Thr348Lys"}
+    assert len(table.attrs["skipped"]) == 2
+    one = nlrp3annot.annotate_variant("chr1", 247424356, "G", "A", fasta=FASTA38)
+    assert one.loc[0, "hgvs_p"] == "NP_001230062.1:p.Asp303Asn"
+
+
+def test_bgzip_indexed_and_bcf_inputs_give_the_same_rows(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "mixed.vcf", MIXED, extra_header=ALT_HEADER)
+    gz = tmp_path / "mixed.vcf.gz"
+    pysam.tabix_compress(str(vcf), str(gz))
+    pysam.tabix_index(str(gz), preset="vcf")
+    others = [gz]
+    if shutil.which("bcftools"):
+        bcf = tmp_path / "mixed.bcf"
+        subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(vcf)], check=True)
+        others.append(bcf)
+    plain = nlrp3annot.annotate_vcf(vcf, fasta=FASTA38)
+    for other in others:
+        table = nlrp3annot.annotate_vcf(other, fasta=FASTA38)
+        assert table[["pos", "alt", "hgvs_c"]].values.tolist() == \
+            plain[["pos", "alt", "hgvs_c"]].values.tolist()
+
+
+def test_build_auto_grch37_with_1_naming(tmp_path: Path):
+    records = [("1", 247424227 + OFFSET37, "C", "T")]
+    vcf = write_vcf(tmp_path / "b37.vcf", records, build=None, chrom_name="1")
+    out = tmp_path / "out.tsv"
+    assert run("annotate", str(vcf), "--fasta", str(TEST_FASTA["GRCh37"]), "-o",
+               str(out)).returncode == 0
+    (row,) = tsv(out)
+    assert row["build"] == "GRCh37" and row["hgvs_c"].endswith("c.778C>T")
+    assert row["hgvs_g"] == "NC_000001.10:g.247587529C>T"
+
+
+def test_ref_mismatch_is_reported_per_row_and_the_run_continues(tmp_path: Path):
+    records = [("chr1", 247424227, "G", "T"), ("chr1", 247424356, "G", "A")]
+    vcf = write_vcf(tmp_path / "mm.vcf", records)
+    out = tmp_path / "out.tsv"
+    proc = run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out))
+    assert proc.returncode == 0
+    rows = {r["pos"]: r for r in tsv(out)}
+    assert rows["247424227"]["ref_mismatch"] == "True"
+    assert "differs from the reference C" in rows["247424227"]["note"]
+    assert rows["247424356"]["ref_mismatch"] == "False"
+    assert "1 rows have a REF that differs" in proc.stderr
+
+
+# ---- user mistakes: one line, naming the file, exit code 2 ---------------------------------
+
+def test_missing_file(tmp_path: Path):
+    assert_one_line_error(run("annotate", str(tmp_path / "nope.vcf"), "--fasta", FASTA38),
+                          "nope.vcf", "no such file")
+
+
+def test_not_a_vcf(tmp_path: Path):
+    bad = tmp_path / "notes.vcf"
+    bad.write_text("patient list\nP1\n")
+    assert_one_line_error(run("annotate", str(bad), "--fasta", FASTA38), "notes.vcf",
+                          "not a VCF")
+
+
+def test_truncated_bgzip(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "big.vcf", [("chr1", 247_420_000 + i, "A", "G")
+                                           for i in range(3000)])
+    gz = tmp_path / "big.vcf.gz"
+    pysam.tabix_compress(str(vcf), str(gz))
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(gz.read_bytes()[: gz.stat().st_size // 2])
+    assert_one_line_error(run("annotate", str(cut), "--fasta", FASTA38), "cut.vcf.gz",
+                          "truncated")
+
+
+def test_malformed_record_is_named(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "bad.vcf", [("chr1", 247424227, "C", "T")])
+    with vcf.open("a") as handle:
+        handle.write("chr1\tabc\t.\tC\tT\t.\tPASS\t.\n")
+    assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38), "bad.vcf",
+                          "record #2", "abc")
+
+
+def test_fasta_of_the_wrong_build(tmp_path: Path):
+    # a GRCh37 VCF (contig length says so) with the GRCh38 FASTA
+    vcf = write_vcf(tmp_path / "b37.vcf", [("chr1", 247424227 + OFFSET37, "C", "T")],
+                    build="GRCh37")
+    assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38), "GRCh37", "GRCh38",
+                          "--fasta")
+    # the same without a ##contig length: told apart by where the records fall
+    vcf = write_vcf(tmp_path / "b37_nolen.vcf", [("chr1", 247424227 + OFFSET37, "C", "T")],
+                    build=None)
+    assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38), "GRCh37", "GRCh38")
+    # --build contradicting the FASTA
+    vcf = write_vcf(tmp_path / "b38.vcf", [("chr1", 247424227, "C", "T")])
+    assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38, "--build", "GRCh37"),
+                          "GRCh38", "GRCh37")
+
+
+def test_fasta_without_nlrp3(tmp_path: Path):
+    fasta = tmp_path / "other.fa"
+    fasta.write_text(">chr1\n" + "ACGT" * 1000 + "\n")
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 247424227, "C", "T")])
+    assert_one_line_error(run("annotate", str(vcf), "--fasta", str(fasta)), "other.fa",
+                          "NLRP3 reference")
+
+
+def test_fasta_missing_index_for_bgzip(tmp_path: Path):
+    fasta = tmp_path / "genome.fa.gz"
+    shutil.copy(TEST_FASTA["GRCh38"], fasta)  # no .fai/.gzi beside it, folder read-only-ish
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 247424227, "C", "T")])
+    proc = run("annotate", str(vcf), "--fasta", str(fasta))
+    # pysam builds the index when the folder is writable; either way no traceback
+    assert "Traceback" not in proc.stderr
+
+
+def test_no_sequence_at_all(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 247424227, "C", "T")])
+    env = {**__import__("os").environ, "NLRP3ANNOT_CACHE": str(tmp_path / "empty-cache")}
+    assert_one_line_error(run("annotate", str(vcf), env=env), "--fasta",
+                          "nlrp3annot reference fetch")
+
+
+def test_plain_gzip_vcf_is_streamed(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 247424227, "C", "T")])
+    gz = tmp_path / "v.vcf.gz"
+    gz.write_bytes(gzip.compress(vcf.read_bytes()))  # gzip, not bgzip: no index possible
+    table = nlrp3annot.annotate_vcf(gz, fasta=FASTA38)
+    assert table.loc[0, "hgvs_c"] == "NM_001243133.2:c.778C>T"
