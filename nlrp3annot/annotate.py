@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .consequence import consequence_terms, impact
-from .coords import TranscriptMap, exon_label, intron_label
+from .consequence import consequence_terms, impact, touches_splice_site
+from .coords import TranscriptMap
 from .hgvs import hgvs_c, hgvs_g, hgvs_p
 from .protein import Kind, ProteinChange, coding_sequence, protein_change
 from .reference import REFSEQ_CHR1, Transcript
 from .sequence import LocusSequence
-from .variant import Edit, Variant, shift_3prime, shift_5prime, to_vcf, trim
+from .variant import Edit, Variant, placements, shift_3prime, shift_5prime, to_vcf, trim
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,17 @@ class Annotator:
         norm_pos, norm_ref, norm_alt = to_vcf(left, seq)
         shifted = shift_3prime(edit, seq, seq.end - 1) if not mismatch else edit
         note = f"REF {variant.ref} differs from the reference {mismatch}" if mismatch else ""
+        equivalents = placements(left, shifted, seq) if not mismatch else [edit]
         return [
-            self._on_transcript(tmap, variant, shifted, (norm_pos, norm_ref, norm_alt), mismatch,
-                                note)
+            self._on_transcript(
+                tmap,
+                variant,
+                shifted,
+                _effect_placement(tmap, equivalents),
+                (norm_pos, norm_ref, norm_alt),
+                mismatch,
+                note,
+            )
             for tmap in self.maps
         ]
 
@@ -115,6 +123,7 @@ class Annotator:
         self,
         tmap: TranscriptMap,
         variant: Variant,
+        named: Edit,
         edit: Edit,
         norm: tuple[int, str, str],
         mismatch: str,
@@ -130,9 +139,7 @@ class Annotator:
         introns = sorted({i for p in (lo, hi) if (i := tmap.intron_index(p)) is not None})
         if not edit.is_insertion:
             exons = sorted({i for i, (s, e) in enumerate(t.exons) if s <= hi and lo <= e})
-            introns = sorted(
-                {i for i, (s, e) in enumerate(tmap.introns()) if s <= hi and lo <= e}
-            )
+            introns = sorted({i for i, (s, e) in enumerate(tmap.introns()) if s <= hi and lo <= e})
         legacy = sorted({n for i in exons if (n := t.legacy_exon_numbers[i]) is not None})
         protein_pos, uniprot_pos, domains, amino_acids, codons = "", "", "", "", ""
         if change is not None and change.affected is not None:
@@ -152,21 +159,22 @@ class Annotator:
             gene=t.gene,
             gene_id=t.gene_id,
             transcript=t.accession,
-            hgvs_c=hgvs_c(tmap, edit, seq),
+            hgvs_c=hgvs_c(tmap, named, seq),
             hgvs_p=hgvs_p(t.protein_id, change),
             consequence="&".join(terms),
             impact=impact(terms),
             exon=_span_label(exons, len(t.exons)),
             intron=_span_label(introns, len(t.exons) - 1),
-            legacy_exon="-".join(str(n) for n in (legacy[:1] + legacy[-1:] if len(legacy) > 1
-                                                  else legacy)),
+            legacy_exon="-".join(
+                str(n) for n in (legacy[:1] + legacy[-1:] if len(legacy) > 1 else legacy)
+            ),
             cds_position=_cds_position(tmap, edit, change),
             protein_position=protein_pos,
             uniprot_position=uniprot_pos,
             amino_acids=amino_acids,
             codons=codons,
             domain=domains,
-            hgvs_g=hgvs_g(REFSEQ_CHR1[self.build], edit, seq),
+            hgvs_g=hgvs_g(REFSEQ_CHR1[self.build], named, seq),
             norm_pos=norm[0],
             norm_ref=norm[1],
             norm_alt=norm[2],
@@ -176,6 +184,33 @@ class Annotator:
             ref_mismatch=bool(mismatch),
             note=note,
         )
+
+
+def _inside_one(index, edit: Edit) -> bool:
+    """Are all bases of ``edit`` (both flanks of an insertion) in one exon / one intron?"""
+    lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
+    i = index(lo)
+    return i is not None and i == index(hi)
+
+
+def _effect_placement(tmap: TranscriptMap, equivalents: list[Edit]) -> Edit:
+    """Where to judge the effect of an indel that has several equivalent placements.
+
+    Names follow the HGVS 3' rule (``equivalents[0]``). The effect is judged at the 3'-most
+    placement that lies wholly inside one exon, else wholly inside one intron without
+    touching its GT/AG, else the 3'-most: deleting one G of exon ...GG|GT... intron leaves
+    the GT donor intact and shortens the exon (a frameshift), although the 3'-most name is
+    c.N+1del; duplicating the CAG of intron ...CAG|exon leaves exon and acceptor intact
+    (an intron change, named c.N-3_N-1dup). VEP on the left-aligned input, SnpEff and
+    bcftools csq agree on the first case.
+    """
+    for candidate in equivalents:
+        if _inside_one(tmap.exon_index, candidate):
+            return candidate
+    for candidate in equivalents:
+        if _inside_one(tmap.intron_index, candidate) and not touches_splice_site(tmap, candidate):
+            return candidate
+    return equivalents[0]
 
 
 def _amino_acids(change: ProteinChange) -> str:
@@ -197,8 +232,9 @@ def _cds_position(tmap: TranscriptMap, edit: Edit, change: ProteinChange | None)
         return ""
     t = tmap.transcript
     lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
-    points = [p for p in (lo, hi) if tmap.exon_index(p) is not None and
-              t.cds_start <= p <= t.cds_end]
+    points = [
+        p for p in (lo, hi) if tmap.exon_index(p) is not None and t.cds_start <= p <= t.cds_end
+    ]
     if not points:
         return ""
     a, b = (tmap.cds_offset(p) + 1 for p in (min(points), max(points)))

@@ -67,8 +67,10 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             print(f"nlrp3annot:   skipped {n}: {reason}", file=sys.stderr)
         if result.skipped and not skipped_file:
             for x in result.skipped:
-                print(f"nlrp3annot:   skipped {x.chrom}:{x.pos} {x.ref}>{x.alt}: {x.reason}",
-                      file=sys.stderr)
+                print(
+                    f"nlrp3annot:   skipped {x.chrom}:{x.pos} {x.ref}>{x.alt}: {x.reason}",
+                    file=sys.stderr,
+                )
         elif skipped_file and result.skipped:
             print(f"nlrp3annot:   skipped alleles listed in {skipped_file}", file=sys.stderr)
     if s["ref_mismatches"]:
@@ -87,8 +89,7 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
     for build in builds:
         path = fetch_locus(build, source=args.source, base_url=args.url)
         if not args.quiet:
-            print(f"nlrp3annot: {build} NLRP3 locus verified and cached at {path}",
-                  file=sys.stderr)
+            print(f"nlrp3annot: {build} NLRP3 locus verified and cached at {path}", file=sys.stderr)
     return 0
 
 
@@ -111,13 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ann.add_argument("vcf", help="VCF, VCF.gz or BCF (indexed files are read by region)")
     ann.add_argument("--fasta", help="genome FASTA (GRCh38 or GRCh37; plain or bgzip+.fai+.gzi)")
-    ann.add_argument("--build", default="auto", choices=["auto", "GRCh38", "GRCh37"],
-                     help="genome build of the VCF (default: tell from header and REF alleles)")
+    ann.add_argument(
+        "--build",
+        default="auto",
+        choices=["auto", "GRCh38", "GRCh37"],
+        help="genome build of the VCF (default: tell from header and REF alleles)",
+    )
     ann.add_argument("-o", "--output", help="output file (default: TSV on stdout)")
-    ann.add_argument("--format", choices=["tsv", "json", "vcf"],
-                     help="output format (default: from the -o suffix, else tsv)")
-    ann.add_argument("--skipped", help="where to list skipped alleles "
-                     "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)")
+    ann.add_argument(
+        "--format",
+        choices=["tsv", "json", "vcf"],
+        help="output format (default: from the -o suffix, else tsv)",
+    )
+    ann.add_argument(
+        "--skipped",
+        help="where to list skipped alleles "
+        "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)",
+    )
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     ann.set_defaults(func=cmd_annotate)
 
@@ -127,8 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch", help="download and cache the NLRP3 locus (gene +/- 5 kb) for runs without --fasta"
     )
     fetch.add_argument("--build", default="GRCh38", choices=["GRCh38", "GRCh37", "both"])
-    fetch.add_argument("--source", default="ensembl", choices=["ensembl", "ncbi"],
-                       help="Ensembl REST (default) or NCBI E-utilities")
+    fetch.add_argument(
+        "--source",
+        default="ensembl",
+        choices=["ensembl", "ncbi"],
+        help="Ensembl REST (default) or NCBI E-utilities",
+    )
     fetch.add_argument("--url", help="base URL of the service (a mirror or a local test server)")
     fetch.add_argument("-q", "--quiet", action="store_true")
     fetch.set_defaults(func=cmd_reference_fetch)

@@ -61,6 +61,23 @@ def _hits(edit: Edit, lo: int, hi: int) -> bool:
     return a <= hi and lo <= b
 
 
+def _near(edit: Edit, lo: int, hi: int, junction: int) -> bool:
+    """Like :func:`_hits` for a splice-region window ``lo..hi``; an insertion also counts
+    when it sits between the window and its splice ``junction`` side (the base next to the
+    window towards the exon/intron junction), so +2|+3 or exon end|+1 get a region term."""
+    a, b, insertion = _touched(edit)
+    if not insertion:
+        return a <= hi and lo <= b
+    return min(lo, junction) <= a and b <= max(hi, junction)
+
+
+def touches_splice_site(tmap: TranscriptMap, edit: Edit) -> bool:
+    """Does the change touch an intron's first two or last two bases (GT...AG)?"""
+    return any(
+        _hits(edit, start, start + 1) or _hits(edit, end - 1, end) for start, end in tmap.introns()
+    )
+
+
 def splice_and_intron_terms(tmap: TranscriptMap, edit: Edit) -> set[str]:
     terms: set[str] = set()
     a, b, insertion = _touched(edit)
@@ -71,27 +88,31 @@ def splice_and_intron_terms(tmap: TranscriptMap, edit: Edit) -> set[str]:
         if _hits(edit, acceptor - 1, acceptor):
             terms.add("splice_acceptor_variant")
         specific_donor = False
-        if _hits(edit, donor + 4, donor + 4):
+        if _near(edit, donor + 4, donor + 4, donor + 3):
             terms.add("splice_donor_5th_base_variant")
             specific_donor = True
-        elif _hits(edit, donor + 2, donor + 5):
+        elif _near(edit, donor + 2, donor + 5, donor + 1):
             terms.add("splice_donor_region_variant")
             specific_donor = True
-        if _hits(edit, acceptor - 16, acceptor - 2):
+        if _near(edit, acceptor - 16, acceptor - 2, acceptor - 1):
             terms.add("splice_polypyrimidine_tract_variant")
         region = (
-            _hits(edit, donor - 3, donor - 1)  # last 3 exon bases
-            or _hits(edit, acceptor + 1, acceptor + 3)  # first 3 exon bases
-            or (_hits(edit, donor + 2, donor + 7) and not specific_donor)
-            or _hits(edit, acceptor - 7, acceptor - 2)
+            _near(edit, donor - 3, donor - 1, donor)  # last 3 exon bases
+            or _near(edit, acceptor + 1, acceptor + 3, acceptor)  # first 3 exon bases
+            or (_near(edit, donor + 2, donor + 7, donor + 1) and not specific_donor)
+            or _near(edit, acceptor - 7, acceptor - 2, acceptor - 1)
         )
-        if insertion and (
-            (a == donor - 1 and b == donor) or (a == acceptor and b == acceptor + 1)
-        ):
-            region = True  # an insertion exactly at an exon/intron junction
         if region:
             terms.add("splice_region_variant")
-        if _hits(edit, donor + 2, acceptor - 2):
+        in_intron = _hits(edit, donor + 2, acceptor - 2)
+        if insertion:  # inside the intron, and not wholly within a splice site
+            in_intron = (
+                donor <= a
+                and b <= acceptor
+                and not _hits(edit, donor, donor + 1)
+                and not _hits(edit, acceptor - 1, acceptor)
+            )
+        if in_intron:
             terms.add("intron_variant")
     return terms
 
@@ -141,6 +162,8 @@ def protein_terms(change: ProteinChange | None) -> set[str]:
         terms.add("missense_variant")
     elif k is Kind.NONSENSE:
         terms.add("stop_gained")
+        if not change.frameshift and change.length_change:
+            terms.add("inframe_insertion" if change.length_change > 0 else "inframe_deletion")
     elif k is Kind.EXTENSION:
         terms.add("stop_lost")
     elif k is Kind.FRAMESHIFT:
@@ -148,7 +171,7 @@ def protein_terms(change: ProteinChange | None) -> set[str]:
     elif k in (Kind.DELETION, Kind.INSERTION, Kind.DUPLICATION, Kind.DELINS):
         if "*" in change.alt and "*" not in change.ref:
             terms.add("stop_gained")
-        if "*" in change.ref and "*" not in change.alt:
+        if k is not Kind.INSERTION and "*" in change.ref and "*" not in change.alt:
             terms.add("stop_lost")
         if change.length_change < 0:
             terms.add("inframe_deletion")

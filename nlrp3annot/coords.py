@@ -58,8 +58,11 @@ class TranscriptMap:
             total += e - s + 1
         tmp = cls(transcript, tuple(starts), 0, 0, total)
         return cls(
-            transcript, tuple(starts),
-            tmp.genomic_to_tx(transcript.cds_start), tmp.genomic_to_tx(transcript.cds_end), total,
+            transcript,
+            tuple(starts),
+            tmp.genomic_to_tx(transcript.cds_start),
+            tmp.genomic_to_tx(transcript.cds_end),
+            total,
         )
 
     # --- exons and introns -------------------------------------------------------------

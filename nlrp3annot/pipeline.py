@@ -65,12 +65,8 @@ def vcf_build(scan: VcfScan, seq: LocusSequence | None) -> str | None:
     return None
 
 
-def load_sequence(
-    scan: VcfScan, fasta: str | Path | None, build: str
-) -> LocusSequence:
+def load_sequence(scan: VcfScan, fasta: str | Path | None, build: str) -> LocusSequence:
     """The reference sequence to name against, checked to be the VCF's build."""
-    from . import fetch  # imported here: requests is only needed on this path
-
     if fasta is not None:
         seq = fasta_build(fasta)
         if build != "auto" and build != seq.build:
@@ -85,6 +81,8 @@ def load_sequence(
                 f"give a {wanted} FASTA with --fasta"
             )
         return seq
+    from . import fetch  # imported here: requests is only needed without --fasta
+
     wanted = build if build != "auto" else vcf_build(scan, None)
     candidates = [wanted] if wanted else list(BUILDS)
     for b in candidates:

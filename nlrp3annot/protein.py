@@ -162,7 +162,9 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
         if d >= stop_index:
             return _extension(ref, alt, d, alt_has_stop, frameshift=True, **common)
         if d < len(alt) and alt[d] == "*":
-            return ProteinChange(Kind.NONSENSE, d + 1, d + 1, ref[d], "*", frameshift=True, **common)
+            return ProteinChange(
+                Kind.NONSENSE, d + 1, d + 1, ref[d], "*", frameshift=True, **common
+            )
         new_stop = alt.index("*") - d + 1 if alt_has_stop else None
         alt_residue = alt[d] if d < len(alt) else ""
         return ProteinChange(
@@ -170,21 +172,34 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
         )
 
     residues = delta // 3
+    if d < len(alt) and alt[d] == "*" and ref[d] != "*":  # first changed residue is a stop
+        return ProteinChange(
+            Kind.NONSENSE, d + 1, d + 1, ref[d], "*", length_change=residues, **common
+        )
     same_stop = alt_has_stop and len(alt) - len(ref) == residues
     if not same_stop and (not alt_has_stop or len(alt) - len(ref) > residues):
         if ref[d] == "*":
             return _extension(ref, alt, d, alt_has_stop, frameshift=False, **common)
         tail = alt[d:]
         return ProteinChange(
-            Kind.DELINS, d + 1, stop_index + 1, ref[d:], tail,
-            None if not alt_has_stop else len(alt), length_change=residues, **common,
+            Kind.DELINS,
+            d + 1,
+            stop_index + 1,
+            ref[d:],
+            tail,
+            None if not alt_has_stop else len(alt),
+            length_change=residues,
+            **common,
         )
     if not same_stop:  # the change created a stop before the reference stop
-        if alt[d] == "*":
-            return ProteinChange(Kind.NONSENSE, d + 1, d + 1, ref[d], "*", **common)
         end = max(d, last_codon)
         return ProteinChange(
-            Kind.DELINS, d + 1, end + 1, ref[d : end + 1], alt[d:], length_change=residues,
+            Kind.DELINS,
+            d + 1,
+            end + 1,
+            ref[d : end + 1],
+            alt[d:],
+            length_change=residues,
             **common,
         )
 
@@ -215,7 +230,13 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
 def _extension(ref: str, alt: str, d: int, alt_has_stop: bool, frameshift: bool, **common):
     new_stop = (len(alt) - 1) - d if alt_has_stop else None
     return ProteinChange(
-        Kind.EXTENSION, d + 1, d + 1, "*", alt[d] if d < len(alt) else "", new_stop, frameshift,
+        Kind.EXTENSION,
+        d + 1,
+        d + 1,
+        "*",
+        alt[d] if d < len(alt) else "",
+        new_stop,
+        frameshift,
         **common,
     )
 
@@ -229,7 +250,7 @@ def _codons(
     alt_hi = hi + delta
     if delta % 3:
         alt_hi = lo + ((hi - lo + delta + 2) // 3) * 3
-    alt_codons = alt_coding[lo:max(alt_hi, lo)]
+    alt_codons = alt_coding[lo : max(alt_hi, lo)]
     ref_text = "".join(b if s <= lo + k < e else b.lower() for k, b in enumerate(ref_codons))
     alt_text = "".join(
         b if s <= lo + k < s + alt_len else b.lower() for k, b in enumerate(alt_codons)

@@ -59,8 +59,13 @@ def _vep_allele(row: Annotation) -> str:
 
 def _csq_escape(value: str) -> str:
     # VCF INFO values cannot hold ',', ';', '=', '|' or spaces unescaped; VEP uses '&'/'%3B'.
-    return (value.replace("|", "&").replace(",", "&").replace(";", "&")
-            .replace("=", "%3D").replace(" ", "_"))
+    return (
+        value.replace("|", "&")
+        .replace(",", "&")
+        .replace(";", "&")
+        .replace("=", "%3D")
+        .replace(" ", "_")
+    )
 
 
 def atomic_write(path: str | Path, write) -> None:
@@ -79,8 +84,9 @@ def atomic_write(path: str | Path, write) -> None:
 
 
 def _tsv(rows: list[dict], columns: list[str], handle) -> None:
-    writer = csv.DictWriter(handle, columns, delimiter="\t", extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(
+        handle, columns, delimiter="\t", extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
@@ -141,9 +147,7 @@ def write_vcf(result: AnnotationResult, source_vcf: str | Path, path: str | Path
             rows = by_record.get((rec.chrom, rec.pos, rec.ref or ""))
             if not rows:
                 continue
-            values = [
-                "|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows
-            ]
+            values = ["|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows]
             line = str(rec).rstrip("\n").split("\t")
             info = line[7]
             csq = "CSQ=" + ",".join(values)

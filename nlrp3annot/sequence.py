@@ -71,7 +71,8 @@ def _fasta_contig(fasta, path: Path) -> str:
         if name in fasta.references:
             return name
     raise InputFileError(
-        path, "has no chromosome 1 (looked for chr1, 1, NC_000001.11, NC_000001.10)",
+        path,
+        "has no chromosome 1 (looked for chr1, 1, NC_000001.11, NC_000001.10)",
         "give a GRCh38 or GRCh37 genome FASTA",
     )
 
@@ -87,7 +88,8 @@ def read_fasta_locus(path: str | Path, build: str) -> LocusSequence:
         fasta = pysam.FastaFile(str(path))
     except (OSError, ValueError) as exc:
         raise InputFileError(
-            path, f"cannot be read as an indexed FASTA: {exc}",
+            path,
+            f"cannot be read as an indexed FASTA: {exc}",
             "a bgzip FASTA needs .fai and .gzi beside it (samtools faidx); plain FASTA is fine",
         ) from None
     with fasta:

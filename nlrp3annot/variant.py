@@ -85,6 +85,22 @@ def shift_3prime(edit: Edit, seq: SequenceSource, limit: int) -> Edit:
     return edit
 
 
+def placements(left: Edit, right: Edit, seq: SequenceSource) -> list[Edit]:
+    """Every equivalent placement of an indel from its 5'-most (``left``) to its 3'-most
+    (``right``) form, 3'-most first. A substitution or delins has only itself."""
+    if not (left.is_deletion or left.is_insertion) or left == right:
+        return [right]
+    out, current = [left], left
+    while current.start < right.start:
+        current = shift_3prime(
+            current, seq, current.end + 1 if current.is_deletion else current.start
+        )
+        if current == out[-1]:
+            break
+        out.append(current)
+    return out[::-1]
+
+
 def shift_5prime(edit: Edit, seq: SequenceSource, limit: int) -> Edit:
     """Left-align a pure insertion or deletion (VCF normal form, as ``bcftools norm``)."""
     if edit.is_deletion:

@@ -80,9 +80,12 @@ def _open(path: Path):
     except (ValueError, OSError) as exc:
         text = str(exc)
         if "truncated" in text or "EOF marker" in text:
-            raise InputFileError(path, "truncated bgzip file", "re-copy or re-compress it") from None
+            raise InputFileError(
+                path, "truncated bgzip file", "re-copy or re-compress it"
+            ) from None
         raise InputFileError(
-            path, "not a VCF/BCF file (no valid header)",
+            path,
+            "not a VCF/BCF file (no valid header)",
             "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF",
         ) from None
 
@@ -140,13 +143,15 @@ def _scan_plain_gzip(path: Path) -> VcfScan:
             with gzip.open(path, "rb") as src, plain.open("wb") as dst:
                 shutil.copyfileobj(src, dst)
         except (OSError, EOFError):
-            raise InputFileError(path, "truncated or corrupt gzip file",
-                                 "re-copy it, or compress with bgzip") from None
+            raise InputFileError(
+                path, "truncated or corrupt gzip file", "re-copy it, or compress with bgzip"
+            ) from None
         scan = scan_vcf(plain)
     scan.path = str(path)
     for skipped in scan.skipped.values():
-        skipped[:] = [Skipped(str(path), *(s.chrom, s.pos, s.ref, s.alt, s.reason))
-                      for s in skipped]
+        skipped[:] = [
+            Skipped(str(path), *(s.chrom, s.pos, s.ref, s.alt, s.reason)) for s in skipped
+        ]
     return scan
 
 
@@ -163,7 +168,8 @@ def _records(path: Path, source) -> Iterator[tuple[int, object]]:
             line = _data_line(path, index + 1)
             shown = f": {line[:80]!r}" if line else f" ({exc})"
             raise RecordError(
-                path, f"#{index + 1}",
+                path,
+                f"#{index + 1}",
                 f"cannot be parsed{shown}; fix or remove that line (8+ tab-separated columns, "
                 "numeric POS)",
             ) from None
@@ -214,9 +220,11 @@ def _split(path: Path, index: int, rec, build: str, scan: VcfScan) -> None:
         return
     if not ref or not set(ref) <= _BASES:
         for alt in alts:
-            scan.skipped[build].append(Skipped(
-                str(path), rec.chrom, rec.pos, ref, alt, "REF is not a plain sequence of bases"
-            ))
+            scan.skipped[build].append(
+                Skipped(
+                    str(path), rec.chrom, rec.pos, ref, alt, "REF is not a plain sequence of bases"
+                )
+            )
         return
     for i, alt in enumerate(alts, start=1):
         reason = ""
@@ -235,11 +243,13 @@ def _split(path: Path, index: int, rec, build: str, scan: VcfScan) -> None:
         if reason:
             scan.skipped[build].append(Skipped(str(path), rec.chrom, rec.pos, ref, alt, reason))
             continue
-        scan.records[build].append(Record(
-            index=index,
-            variant=Variant(rec.chrom, rec.pos, ref, alt),
-            record_id=rec.id or ".",
-            filter=filt,
-            allele_index=i,
-            n_alts=len(alts),
-        ))
+        scan.records[build].append(
+            Record(
+                index=index,
+                variant=Variant(rec.chrom, rec.pos, ref, alt),
+                record_id=rec.id or ".",
+                filter=filt,
+                allele_index=i,
+                n_alts=len(alts),
+            )
+        )

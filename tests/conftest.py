@@ -32,7 +32,9 @@ def write_vcf(
     if extra_header:
         lines.append(extra_header)
     lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
-    for i, (chrom, pos, ref, alt) in enumerate(sorted(records, key=lambda r: (r[0] != chrom_name, r[0], r[1]))):
+    for i, (chrom, pos, ref, alt) in enumerate(
+        sorted(records, key=lambda r: (r[0] != chrom_name, r[0], r[1]))
+    ):
         lines.append(f"{chrom}\t{pos}\tv{i}\t{ref}\t{alt}\t.\tPASS\t.")
     path.write_text("\n".join(lines) + "\n")
     return path

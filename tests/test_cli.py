@@ -64,7 +64,10 @@ def test_annotate_tsv_with_skipped_list(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     rows = tsv(out)
     assert [(r["pos"], r["alt"]) for r in rows] == [
-        ("247424227", "T"), ("247424492", "T"), ("247424492", "A"), ("247424356", "A")
+        ("247424227", "T"),
+        ("247424492", "T"),
+        ("247424492", "A"),
+        ("247424356", "A"),
     ] or sorted((r["pos"], r["alt"]) for r in rows) == sorted(
         [("247424227", "T"), ("247424492", "T"), ("247424492", "A"), ("247424356", "A")]
     )
@@ -79,9 +82,22 @@ def test_stdout_json_and_vcf_outputs(tmp_path: Path):
     proc = run("annotate", str(vcf), "--fasta", FASTA38, "-q")
     assert proc.returncode == 0 and proc.stderr == ""
     header = proc.stdout.splitlines()[0].split("\t")
-    for column in ("chrom", "pos", "ref", "alt", "transcript", "hgvs_c", "hgvs_p",
-                   "consequence", "impact", "exon", "intron", "protein_position", "domain",
-                   "ref_mismatch"):
+    for column in (
+        "chrom",
+        "pos",
+        "ref",
+        "alt",
+        "transcript",
+        "hgvs_c",
+        "hgvs_p",
+        "consequence",
+        "impact",
+        "exon",
+        "intron",
+        "protein_position",
+        "domain",
+        "ref_mismatch",
+    ):
         assert column in header
 
     out_json = tmp_path / "out.json"
@@ -93,7 +109,9 @@ def test_stdout_json_and_vcf_outputs(tmp_path: Path):
     out_vcf = tmp_path / "out.vcf.gz"
     assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_vcf)).returncode == 0
     with pysam.VariantFile(str(out_vcf)) as annotated:
-        assert "Format: Allele|Consequence|IMPACT|SYMBOL" in annotated.header.info["CSQ"].description
+        assert (
+            "Format: Allele|Consequence|IMPACT|SYMBOL" in annotated.header.info["CSQ"].description
+        )
         csq = {rec.pos: rec.info["CSQ"] for rec in annotated}
     assert len(csq[247424492]) == 2  # one CSQ entry per ALT
     assert "NM_001243133.2:c.778C>T" in csq[247424227][0]
@@ -105,13 +123,22 @@ def test_bcftools_split_vep_reads_our_csq(tmp_path: Path):
     out_vcf = tmp_path / "out.vcf"
     assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_vcf)).returncode == 0
     proc = subprocess.run(
-        ["bcftools", "+split-vep", "-d", "-f", "%POS\t%HGVSc\t%HGVSp\t%Consequence\t%EXON\n",
-         str(out_vcf)], capture_output=True, text=True,
+        [
+            "bcftools",
+            "+split-vep",
+            "-d",
+            "-f",
+            "%POS\t%HGVSc\t%HGVSp\t%Consequence\t%EXON\n",
+            str(out_vcf),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     lines = sorted(proc.stdout.splitlines())
-    assert "247424227\tNM_001243133.2:c.778C>T\tNP_001230062.1:p.Arg260Ter\tstop_gained\t4/10" \
-        in lines
+    assert (
+        "247424227\tNM_001243133.2:c.778C>T\tNP_001230062.1:p.Arg260Ter\tstop_gained\t4/10" in lines
+    )
     assert len(lines) == 4
 
 
@@ -138,16 +165,20 @@ def test_bgzip_indexed_and_bcf_inputs_give_the_same_rows(tmp_path: Path):
     plain = nlrp3annot.annotate_vcf(vcf, fasta=FASTA38)
     for other in others:
         table = nlrp3annot.annotate_vcf(other, fasta=FASTA38)
-        assert table[["pos", "alt", "hgvs_c"]].values.tolist() == \
-            plain[["pos", "alt", "hgvs_c"]].values.tolist()
+        assert (
+            table[["pos", "alt", "hgvs_c"]].values.tolist()
+            == plain[["pos", "alt", "hgvs_c"]].values.tolist()
+        )
 
 
 def test_build_auto_grch37_with_1_naming(tmp_path: Path):
     records = [("1", 247424227 + OFFSET37, "C", "T")]
     vcf = write_vcf(tmp_path / "b37.vcf", records, build=None, chrom_name="1")
     out = tmp_path / "out.tsv"
-    assert run("annotate", str(vcf), "--fasta", str(TEST_FASTA["GRCh37"]), "-o",
-               str(out)).returncode == 0
+    assert (
+        run("annotate", str(vcf), "--fasta", str(TEST_FASTA["GRCh37"]), "-o", str(out)).returncode
+        == 0
+    )
     (row,) = tsv(out)
     assert row["build"] == "GRCh37" and row["hgvs_c"].endswith("c.778C>T")
     assert row["hgvs_g"] == "NC_000001.10:g.247587529C>T"
@@ -168,59 +199,66 @@ def test_ref_mismatch_is_reported_per_row_and_the_run_continues(tmp_path: Path):
 
 # ---- user mistakes: one line, naming the file, exit code 2 ---------------------------------
 
+
 def test_missing_file(tmp_path: Path):
-    assert_one_line_error(run("annotate", str(tmp_path / "nope.vcf"), "--fasta", FASTA38),
-                          "nope.vcf", "no such file")
+    assert_one_line_error(
+        run("annotate", str(tmp_path / "nope.vcf"), "--fasta", FASTA38), "nope.vcf", "no such file"
+    )
 
 
 def test_not_a_vcf(tmp_path: Path):
     bad = tmp_path / "notes.vcf"
     bad.write_text("patient list\nP1\n")
-    assert_one_line_error(run("annotate", str(bad), "--fasta", FASTA38), "notes.vcf",
-                          "not a VCF")
+    assert_one_line_error(run("annotate", str(bad), "--fasta", FASTA38), "notes.vcf", "not a VCF")
 
 
 def test_truncated_bgzip(tmp_path: Path):
-    vcf = write_vcf(tmp_path / "big.vcf", [("chr1", 247_420_000 + i, "A", "G")
-                                           for i in range(3000)])
+    vcf = write_vcf(
+        tmp_path / "big.vcf", [("chr1", 247_420_000 + i, "A", "G") for i in range(3000)]
+    )
     gz = tmp_path / "big.vcf.gz"
     pysam.tabix_compress(str(vcf), str(gz))
     cut = tmp_path / "cut.vcf.gz"
     cut.write_bytes(gz.read_bytes()[: gz.stat().st_size // 2])
-    assert_one_line_error(run("annotate", str(cut), "--fasta", FASTA38), "cut.vcf.gz",
-                          "truncated")
+    assert_one_line_error(run("annotate", str(cut), "--fasta", FASTA38), "cut.vcf.gz", "truncated")
 
 
 def test_malformed_record_is_named(tmp_path: Path):
     vcf = write_vcf(tmp_path / "bad.vcf", [("chr1", 247424227, "C", "T")])
     with vcf.open("a") as handle:
         handle.write("chr1\tabc\t.\tC\tT\t.\tPASS\t.\n")
-    assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38), "bad.vcf",
-                          "record #2", "abc")
+    assert_one_line_error(
+        run("annotate", str(vcf), "--fasta", FASTA38), "bad.vcf", "record #2", "abc"
+    )
 
 
 def test_fasta_of_the_wrong_build(tmp_path: Path):
     # a GRCh37 VCF (contig length says so) with the GRCh38 FASTA
-    vcf = write_vcf(tmp_path / "b37.vcf", [("chr1", 247424227 + OFFSET37, "C", "T")],
-                    build="GRCh37")
-    assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38), "GRCh37", "GRCh38",
-                          "--fasta")
+    vcf = write_vcf(
+        tmp_path / "b37.vcf", [("chr1", 247424227 + OFFSET37, "C", "T")], build="GRCh37"
+    )
+    assert_one_line_error(
+        run("annotate", str(vcf), "--fasta", FASTA38), "GRCh37", "GRCh38", "--fasta"
+    )
     # the same without a ##contig length: told apart by where the records fall
-    vcf = write_vcf(tmp_path / "b37_nolen.vcf", [("chr1", 247424227 + OFFSET37, "C", "T")],
-                    build=None)
+    vcf = write_vcf(
+        tmp_path / "b37_nolen.vcf", [("chr1", 247424227 + OFFSET37, "C", "T")], build=None
+    )
     assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38), "GRCh37", "GRCh38")
     # --build contradicting the FASTA
     vcf = write_vcf(tmp_path / "b38.vcf", [("chr1", 247424227, "C", "T")])
-    assert_one_line_error(run("annotate", str(vcf), "--fasta", FASTA38, "--build", "GRCh37"),
-                          "GRCh38", "GRCh37")
+    assert_one_line_error(
+        run("annotate", str(vcf), "--fasta", FASTA38, "--build", "GRCh37"), "GRCh38", "GRCh37"
+    )
 
 
 def test_fasta_without_nlrp3(tmp_path: Path):
     fasta = tmp_path / "other.fa"
     fasta.write_text(">chr1\n" + "ACGT" * 1000 + "\n")
     vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 247424227, "C", "T")])
-    assert_one_line_error(run("annotate", str(vcf), "--fasta", str(fasta)), "other.fa",
-                          "NLRP3 reference")
+    assert_one_line_error(
+        run("annotate", str(vcf), "--fasta", str(fasta)), "other.fa", "NLRP3 reference"
+    )
 
 
 def test_fasta_missing_index_for_bgzip(tmp_path: Path):
@@ -235,8 +273,9 @@ def test_fasta_missing_index_for_bgzip(tmp_path: Path):
 def test_no_sequence_at_all(tmp_path: Path):
     vcf = write_vcf(tmp_path / "v.vcf", [("chr1", 247424227, "C", "T")])
     env = {**__import__("os").environ, "NLRP3ANNOT_CACHE": str(tmp_path / "empty-cache")}
-    assert_one_line_error(run("annotate", str(vcf), env=env), "--fasta",
-                          "nlrp3annot reference fetch")
+    assert_one_line_error(
+        run("annotate", str(vcf), env=env), "--fasta", "nlrp3annot reference fetch"
+    )
 
 
 def test_plain_gzip_vcf_is_streamed(tmp_path: Path):

@@ -46,10 +46,18 @@ def test_names(pos, ref, alt, hgvs_c, hgvs_p):
 @pytest.mark.parametrize(
     "pos,label",
     [
-        (131, "20+1"), (165, "20+35"), (166, "21-35"), (200, "21-1"),  # intron 1, 70 nt
-        (280, "80+20"), (281, "81-20"),  # intron 2 (261-300), 40 nt
-        (105, "-6"), (101, "-10"), (90, "-21"),  # 5' UTR and upstream continue counting
-        (422, "*1"), (450, "*29"), (460, "*39"),  # 3' UTR and downstream
+        (131, "20+1"),
+        (165, "20+35"),
+        (166, "21-35"),
+        (200, "21-1"),  # intron 1, 70 nt
+        (280, "80+20"),
+        (281, "81-20"),  # intron 2 (261-300), 40 nt
+        (105, "-6"),
+        (101, "-10"),
+        (90, "-21"),  # 5' UTR and upstream continue counting
+        (422, "*1"),
+        (450, "*29"),
+        (460, "*39"),  # 3' UTR and downstream
     ],
 )
 def test_positions(pos, label):
@@ -77,10 +85,29 @@ def _expected_frameshift(edited_cds_and_utr: str) -> str:
     ref = str(Seq(CDS).translate())
     alt = str(Seq(edited_cds_and_utr[: len(edited_cds_and_utr) // 3 * 3]).translate())
     d = next(i for i, (a, b) in enumerate(zip(ref, alt, strict=False)) if a != b)
-    three = {"A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln",
-             "E": "Glu", "G": "Gly", "H": "His", "I": "Ile", "L": "Leu", "K": "Lys",
-             "M": "Met", "F": "Phe", "P": "Pro", "S": "Ser", "T": "Thr", "W": "Trp",
-             "Y": "Tyr", "V": "Val", "*": "Ter"}
+    three = {
+        "A": "Ala",
+        "R": "Arg",
+        "N": "Asn",
+        "D": "Asp",
+        "C": "Cys",
+        "Q": "Gln",
+        "E": "Glu",
+        "G": "Gly",
+        "H": "His",
+        "I": "Ile",
+        "L": "Leu",
+        "K": "Lys",
+        "M": "Met",
+        "F": "Phe",
+        "P": "Pro",
+        "S": "Ser",
+        "T": "Thr",
+        "W": "Trp",
+        "Y": "Tyr",
+        "V": "Val",
+        "*": "Ter",
+    }
     stop = alt.find("*", d)
     ter = "?" if stop < 0 else str(stop - d + 1)
     return f"{three[ref[d]]}{d + 1}{three[alt[d]]}fsTer{ter}"

@@ -40,8 +40,16 @@ def _build() -> tuple[str, int]:
     for p in range(1, 501):
         seq.setdefault(p, filler[p % len(filler)])
     # introns 131-200 and 261-300: GT at start, AG at end, A6 run at 150-155
-    for p, b in ((131, "G"), (132, "T"), (199, "A"), (200, "G"), (261, "G"), (262, "T"),
-                 (299, "A"), (300, "G")):
+    for p, b in (
+        (131, "G"),
+        (132, "T"),
+        (199, "A"),
+        (200, "G"),
+        (261, "G"),
+        (262, "T"),
+        (299, "A"),
+        (300, "G"),
+    ):
         seq[p] = b
     # 3' UTR with stops in all three frames, so frameshifts and extensions end somewhere
     for p, b in zip(range(422, 451), "CTTAGATGATAAGCTGACTTAGCATAGCA", strict=True):
@@ -55,10 +63,21 @@ def _build() -> tuple[str, int]:
 BASES, CDS_END = _build()
 SEQ = LocusSequence("GRCh38", 1, BASES, "toy")
 TRANSCRIPT = Transcript(
-    accession="NM_TOY.1", ensembl_id="ENST_TOY", protein_id="NP_TOY.1", gene="TOY",
-    gene_id="G_TOY", build="GRCh38", chrom="toy", exons=EXONS, cds_start=CDS_START,
-    cds_end=CDS_END, protein="", domains=(Domain("DOM", 2, 5, 4, 7),),
-    legacy_exon_numbers=(None, 1, 2), flags=(), uniprot_offset=2,
+    accession="NM_TOY.1",
+    ensembl_id="ENST_TOY",
+    protein_id="NP_TOY.1",
+    gene="TOY",
+    gene_id="G_TOY",
+    build="GRCh38",
+    chrom="toy",
+    exons=EXONS,
+    cds_start=CDS_START,
+    cds_end=CDS_END,
+    protein="",
+    domains=(Domain("DOM", 2, 5, 4, 7),),
+    legacy_exon_numbers=(None, 1, 2),
+    flags=(),
+    uniprot_offset=2,
 )
 ANNOTATOR = Annotator([TRANSCRIPT], SEQ)
 
