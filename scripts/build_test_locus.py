@@ -35,9 +35,27 @@ GRCH37_OFFSET = 163_302
 CHR1_LENGTH = {"GRCh38": 248_956_422, "GRCh37": 249_250_621}
 FLANK = 9_000  # real bases beyond the transcript ends (annotated window is 5 kb)
 THREE_TO_ONE = {
-    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E",
-    "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
-    "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
+    "Ala": "A",
+    "Arg": "R",
+    "Asn": "N",
+    "Asp": "D",
+    "Cys": "C",
+    "Gln": "Q",
+    "Glu": "E",
+    "Gly": "G",
+    "His": "H",
+    "Ile": "I",
+    "Leu": "L",
+    "Lys": "K",
+    "Met": "M",
+    "Phe": "F",
+    "Pro": "P",
+    "Ser": "S",
+    "Thr": "T",
+    "Trp": "W",
+    "Tyr": "Y",
+    "Val": "V",
+    "Ter": "*",
 }
 CODON_TABLE = dict(standard_dna_table.forward_table)
 CODON_TABLE.update({c: "*" for c in standard_dna_table.stop_codons})
@@ -90,7 +108,9 @@ def expanded_region(seq: dict[int, str], pos0: int, deleted: str, inserted: str)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", type=Path, default=HERE.parent / "shared" / "reference-sources")
+    parser.add_argument(
+        "--sources", type=Path, default=HERE.parent / "shared" / "reference-sources"
+    )
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--out", type=Path, default=HERE / "tests" / "data")
     args = parser.parse_args()
@@ -119,7 +139,7 @@ def main() -> None:
         for k, base in enumerate(deleted):
             fix(pos0 + 1 + k, base, r["name"])
     # 2. canonical splice sites
-    for (_, end), (start, _) in zip(exons, exons[1:]):
+    for (_, end), (start, _) in zip(exons, exons[1:], strict=False):
         for pos, base in ((end + 1, "G"), (end + 2, "T"), (start - 2, "A"), (start - 1, "G")):
             fix(pos, base, "splice site GT-AG")
 
@@ -146,8 +166,9 @@ def main() -> None:
     c_to_g = {i + 1: p for i, p in enumerate(cds)}
     rules: dict[int, list[tuple[dict[int, str], str]]] = {}  # codon -> [(c.pos->base, aa)]
     for r in clinvar:
-        m = re.search(r":c\.(\d+)(?:_(\d+))?(?:([ACGT])>([ACGT])|delins([ACGT]+)) \(p\.(.+)\)$",
-                      r["name"])
+        m = re.search(
+            r":c\.(\d+)(?:_(\d+))?(?:([ACGT])>([ACGT])|delins([ACGT]+)) \(p\.(.+)\)$", r["name"]
+        )
         if not m:
             continue
         first = int(m.group(1))
@@ -220,15 +241,30 @@ def main() -> None:
         pysam.faidx(str(path))
         print(f"wrote {path}")
 
-    keep = ["name", "Protein change", "VariationID", "Canonical SPDI", "GRCh37Location",
-            "GRCh38Location", "Variant type", "Molecular consequence", "germline_classification"]
+    keep = [
+        "name",
+        "Protein change",
+        "VariationID",
+        "Canonical SPDI",
+        "GRCh37Location",
+        "GRCh38Location",
+        "Variant type",
+        "Molecular consequence",
+        "germline_classification",
+    ]
     with (args.out / "clinvar_NM_001243133.2.tsv").open("w") as handle:
-        handle.write("# ClinVar small variants named on NM_001243133.2 (copied from the ClinVar web\n")
-        handle.write("# export in shared/reference-sources; see PROVENANCE.md). Truth for naming tests.\n")
+        handle.write(
+            "# ClinVar small variants named on NM_001243133.2 (copied from the ClinVar web\n"
+        )
+        handle.write(
+            "# export in shared/reference-sources; see PROVENANCE.md). Truth for naming tests.\n"
+        )
         writer = csv.DictWriter(handle, keep, delimiter="\t", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(clinvar)
-    print(f"fixed bases: {len(fixed)}; locus {lo}-{hi} ({len(locus)} bp); ClinVar rows {len(clinvar)}")
+    print(
+        f"fixed bases: {len(fixed)}; locus {lo}-{hi} ({len(locus)} bp); ClinVar rows {len(clinvar)}"
+    )
 
 
 if __name__ == "__main__":
