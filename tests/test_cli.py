@@ -109,8 +109,10 @@ def test_stdout_json_and_vcf_outputs(tmp_path: Path):
     out_vcf = tmp_path / "out.vcf.gz"
     assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_vcf)).returncode == 0
     with pysam.VariantFile(str(out_vcf)) as annotated:
+        description = annotated.header.info["CSQ"].description
         assert (
-            "Format: Allele|Consequence|IMPACT|SYMBOL" in annotated.header.info["CSQ"].description
+            "Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|EXON|INTRON|HGVSc|HGVSp|"
+            "Protein_position|Amino_acids|Codons|DOMAINS|" in description
         )
         csq = {rec.pos: rec.info["CSQ"] for rec in annotated}
     assert len(csq[247424492]) == 2  # one CSQ entry per ALT

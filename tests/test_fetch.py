@@ -376,3 +376,23 @@ def test_default_urls_need_no_network() -> None:
         locus_url("GRCh38", "ucsc")
     with pytest.raises(ValueError):
         locus_url("hg19")
+
+
+def test_cli_fetch_then_annotate_without_fasta(server, cache: Path, tmp_path: Path) -> None:
+    """The user's path without a genome: `reference fetch` once, then `annotate` uses the
+    cache for whichever build the VCF is (here a GRCh37 VCF with '1' naming)."""
+    from conftest import write_vcf
+
+    from nlrp3annot.cli import main
+
+    assert main(["reference", "fetch", "--build", "both", "--url", base_url(server), "-q"]) == 0
+    assert cache_files(cache) == ["NLRP3_locus_GRCh37.fa", "NLRP3_locus_GRCh38.fa"]
+    vcf = write_vcf(
+        tmp_path / "b37.vcf", [("1", 247424356 + 163_302, "G", "A")], build=None, chrom_name="1"
+    )
+    out = tmp_path / "out.tsv"
+    assert main(["annotate", str(vcf), "-o", str(out), "-q"]) == 0
+    header, row = out.read_text().splitlines()
+    fields = dict(zip(header.split("\t"), row.split("\t"), strict=True))
+    assert fields["build"] == "GRCh37"
+    assert fields["hgvs_p"] == "NP_001230062.1:p.Asp303Asn"
