@@ -47,6 +47,32 @@ def annotate_vcf(
     return annotate_file(path, fasta=fasta, build=build).to_frame()
 
 
+def annotate_vcfs(
+    paths: list[str | Path],
+    fasta: str | Path | None = None,
+    build: str = "auto",
+    min_depth: int = 20,
+    mosaic_alpha: float = 0.01,
+    max_mosaic_vaf: float = 0.40,
+) -> pandas.DataFrame:
+    """Annotate many VCF/BCF files into one table (column ``file`` says which).
+
+    With samples, one row per sample x allele it carries, with zygosity, allele fraction and
+    the protein change on the sample's own haplotype (``hgvs_p_sample``). ``attrs`` hold
+    ``patients`` (one summary row per sample, status positive_germline / positive_mosaic /
+    not_assessable / vus_only / negative), ``skipped``, ``failures`` (files that could not
+    be read, each with its error; the others still run) and ``summary``::
+
+        table = nlrp3annot.annotate_vcfs(["a.vcf.gz", "b.vcf.gz"], fasta="GRCh38.fa")
+        patients = pandas.DataFrame(table.attrs["patients"])
+    """
+    from .genotypes import MosaicOptions
+    from .pipeline import annotate_files
+
+    options = MosaicOptions(min_depth=min_depth, alpha=mosaic_alpha, max_vaf=max_mosaic_vaf)
+    return annotate_files(list(paths), fasta=fasta, build=build, options=options).to_frame()
+
+
 def annotate_variant(
     chrom: str, pos: int, ref: str, alt: str, fasta: str | Path, build: str = "auto"
 ) -> pandas.DataFrame:
@@ -69,6 +95,7 @@ def annotate_variant(
 
 __all__ = [
     "annotate_vcf",
+    "annotate_vcfs",
     "annotate_variant",
     "Nlrp3AnnotError",
     "InputFileError",

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from .consequence import consequence_terms, impact, touches_splice_site
 from .coords import TranscriptMap
-from .hgvs import hgvs_c, hgvs_g, hgvs_p
+from .hgvs import describe_edit, hgvs_c, hgvs_g, hgvs_p
 from .protein import Kind, ProteinChange, coding_sequence, protein_change
 from .reference import REFSEQ_CHR1, Transcript
 from .sequence import LocusSequence
@@ -43,6 +43,7 @@ class Annotation:
     codons: str
     domain: str
     hgvs_g: str
+    spdi: str
     norm_pos: int
     norm_ref: str
     norm_alt: str
@@ -106,6 +107,7 @@ class Annotator:
         shifted = shift_3prime(edit, seq, seq.end - 1) if not mismatch else edit
         note = f"REF {variant.ref} differs from the reference {mismatch}" if mismatch else ""
         equivalents = placements(left, shifted, seq) if not mismatch else [edit]
+        spdi = canonical_spdi(REFSEQ_CHR1[self.build], left, shifted, seq)
         return [
             self._on_transcript(
                 tmap,
@@ -115,9 +117,40 @@ class Annotator:
                 (norm_pos, norm_ref, norm_alt),
                 mismatch,
                 note,
+                spdi,
             )
             for tmap in self.maps
         ]
+
+    def haplotype(self, variants: list[Variant]) -> list[tuple[str, str]]:
+        """(hgvs_c, hgvs_p) per transcript of several variants on one haplotype, applied
+        together: c.778C>T with c.780A>G is c.[778C>T;780A>G], p.Arg260Trp."""
+        seq = self.sequence
+        edits = sorted(
+            (trim(v.pos, v.ref.upper(), v.alt.upper()) for v in variants), key=lambda e: e.start
+        )
+        for a, b in zip(edits, edits[1:], strict=False):
+            if b.start <= a.end:
+                raise ValueError("overlapping variants cannot share a haplotype")
+        start, end = edits[0].start, max(e.end for e in edits)
+        alt, cursor = [], start
+        for e in edits:
+            alt.append(seq.get(cursor, e.start - 1) + e.alt)
+            cursor = e.end + 1
+        alt.append(seq.get(cursor, end))
+        merged = Edit(start, end, seq.get(start, end), "".join(alt))
+        out = []
+        for tmap in self.maps:
+            t = tmap.transcript
+            parts = [
+                describe_edit(
+                    shift_3prime(e, seq, seq.end - 1), seq, lambda p, m=tmap: str(m.genomic_to_c(p))
+                )
+                for e in edits
+            ]
+            change = protein_change(tmap, merged, coding_sequence(tmap, seq))
+            out.append((f"{t.accession}:c.[{';'.join(parts)}]", hgvs_p(t.protein_id, change)))
+        return out
 
     def _on_transcript(
         self,
@@ -128,6 +161,7 @@ class Annotator:
         norm: tuple[int, str, str],
         mismatch: str,
         note: str,
+        spdi: str,
     ) -> Annotation:
         t = tmap.transcript
         seq = self.sequence
@@ -175,6 +209,7 @@ class Annotator:
             codons=codons,
             domain=domains,
             hgvs_g=hgvs_g(REFSEQ_CHR1[self.build], named, seq),
+            spdi=spdi,
             norm_pos=norm[0],
             norm_ref=norm[1],
             norm_alt=norm[2],
@@ -184,6 +219,20 @@ class Annotator:
             ref_mismatch=bool(mismatch),
             note=note,
         )
+
+
+def canonical_spdi(accession: str, left: Edit, right: Edit, seq: LocusSequence) -> str:
+    """NCBI's canonical SPDI: 0-based position, and the fully justified deleted and inserted
+    sequences (an indel in a repeat spans the whole repeat, as ClinVar writes it)."""
+    if not (left.is_deletion or left.is_insertion):
+        return f"{accession}:{left.start - 1}:{left.ref}:{left.alt}"
+    lo, hi = left.start, right.end
+    region = seq.get(lo, hi)
+    if left.is_deletion:
+        changed = region[: left.start - lo] + region[left.end - lo + 1 :]
+    else:
+        changed = region[: left.start - lo] + left.alt + region[left.start - lo :]
+    return f"{accession}:{lo - 1}:{region}:{changed}"
 
 
 def _inside_one(index, edit: Edit) -> bool:

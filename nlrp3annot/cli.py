@@ -15,6 +15,7 @@ from . import __version__
 from .errors import Nlrp3AnnotError
 
 EXIT_USER_ERROR = 2
+EXIT_SOME_FAILED = 1  # several inputs, some failed: the rest were written
 
 
 def _output_format(fmt: str | None, output: str | None) -> str:
@@ -37,49 +38,121 @@ def _skipped_path(output: str) -> Path:
     return out.with_name(f"{name}.skipped.tsv")
 
 
-def cmd_annotate(args: argparse.Namespace) -> int:
-    from .pipeline import annotate_file
-    from .report import write_json, write_skipped, write_tsv, write_vcf
+def _input_paths(args: argparse.Namespace) -> list[str]:
+    paths = list(args.vcf)
+    if args.list:
+        listing = Path(args.list)
+        if not listing.is_file():
+            raise Nlrp3AnnotError(f"{listing}: no such file (--list wants one VCF path a line)")
+        for line in listing.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                path = Path(line)
+                paths.append(str(path if path.is_absolute() else listing.parent / path))
+    if not paths:
+        raise Nlrp3AnnotError("no input: give VCF files or --list FILE")
+    return paths
 
-    result = annotate_file(args.vcf, fasta=args.fasta, build=args.build)
+
+def _progress(paths: list[str], quiet: bool):
+    """A rich progress bar on a terminal; plain per-file lines (or nothing) otherwise."""
+    if quiet or not sys.stderr.isatty() or len(paths) < 2:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("annotating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+    )
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    from .genotypes import MosaicOptions
+    from .pipeline import annotate_files
+    from .report import write_json, write_patients, write_skipped, write_tsv, write_vcf
+
+    paths = _input_paths(args)
     fmt = _output_format(args.format, args.output)
+    if fmt == "vcf" and len(paths) > 1:
+        raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
+    options = MosaicOptions(
+        min_depth=args.min_depth, alpha=args.mosaic_alpha, max_vaf=args.max_mosaic_vaf
+    )
+    bar = _progress(paths, args.quiet)
+    task = bar.add_task("", total=len(paths)) if bar else None
+
+    def done(path: str, result, error: str) -> None:
+        if bar is not None:
+            bar.update(task, advance=1, description=Path(path).name)
+        if error:
+            print(f"nlrp3annot: error: {error}", file=sys.stderr)
+        elif not args.quiet:
+            _report_file(result.summary, result.skipped, bool(args.output or args.skipped))
+
+    if bar is not None:
+        with bar:
+            result = annotate_files(paths, args.fasta, args.build, options, done)
+    else:
+        result = annotate_files(paths, args.fasta, args.build, options, done)
+    if len(paths) == 1 and result.failures:
+        return EXIT_USER_ERROR
     if fmt == "json":
         write_json(result, args.output)
     elif fmt == "vcf":
-        write_vcf(result, args.vcf, args.output)
+        write_vcf(result, paths[0], args.output)
     else:
         write_tsv(result, args.output)
     skipped_file = args.skipped or (_skipped_path(args.output) if args.output else None)
     if skipped_file:
         write_skipped(result.skipped, skipped_file)
-    s = result.summary
-    if not args.quiet:
-        outside = s["records_outside_locus"]
-        outside_text = "not read (indexed fetch)" if outside is None else str(outside)
+        if result.skipped and not args.quiet:
+            print(f"nlrp3annot: skipped alleles listed in {skipped_file}", file=sys.stderr)
+    if args.patients:
+        write_patients(result, args.patients)
+        if not args.quiet:
+            counts = Counter(str(p["status"]) for p in result.patients)
+            text = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            print(
+                f"nlrp3annot: {len(result.patients)} samples in {args.patients}: {text}",
+                file=sys.stderr,
+            )
+    if result.failures:
         print(
-            f"nlrp3annot: {args.vcf}: {s['build']}, sequence {s['sequence']}; "
-            f"{s['alleles_annotated']} alleles annotated, {s['alleles_skipped']} skipped, "
-            f"records outside the NLRP3 locus: {outside_text}",
+            f"nlrp3annot: {len(result.failures)} of {len(paths)} files failed (see above); "
+            f"the others are in the output",
             file=sys.stderr,
         )
-        reasons = Counter(x.reason for x in result.skipped)
-        for reason, n in reasons.most_common():
-            print(f"nlrp3annot:   skipped {n}: {reason}", file=sys.stderr)
-        if result.skipped and not skipped_file:
-            for x in result.skipped:
-                print(
-                    f"nlrp3annot:   skipped {x.chrom}:{x.pos} {x.ref}>{x.alt}: {x.reason}",
-                    file=sys.stderr,
-                )
-        elif skipped_file and result.skipped:
-            print(f"nlrp3annot:   skipped alleles listed in {skipped_file}", file=sys.stderr)
-    if s["ref_mismatches"]:
-        print(
-            f"nlrp3annot: warning: {s['ref_mismatches']} rows have a REF that differs from the "
-            f"reference (column ref_mismatch); check the FASTA and the VCF's build",
-            file=sys.stderr,
-        )
+        return EXIT_SOME_FAILED
     return 0
+
+
+def _report_file(summary: dict, skipped: list, listed: bool) -> None:
+    outside = summary["records_outside_locus"]
+    outside_text = "not read (indexed fetch)" if outside is None else str(outside)
+    print(
+        f"nlrp3annot: {summary['file']}: {summary['build']}, sequence {summary['sequence']}; "
+        f"{summary['alleles_annotated']} alleles annotated, {summary['alleles_skipped']} "
+        f"skipped, records outside the NLRP3 locus: {outside_text}",
+        file=sys.stderr,
+    )
+    mine = [x for x in skipped if x.path == summary["file"]]
+    for reason, n in Counter(x.reason for x in mine).most_common():
+        print(f"nlrp3annot:   skipped {n}: {reason}", file=sys.stderr)
+    if not listed:
+        for x in mine:
+            print(
+                f"nlrp3annot:   skipped {x.chrom}:{x.pos} {x.ref}>{x.alt}: {x.reason}",
+                file=sys.stderr,
+            )
+    if summary["ref_mismatches"]:
+        print(
+            f"nlrp3annot: warning: {summary['ref_mismatches']} rows have a REF that differs "
+            f"from the reference (column ref_mismatch); check the FASTA and the VCF's build",
+            file=sys.stderr,
+        )
 
 
 def cmd_reference_fetch(args: argparse.Namespace) -> int:
@@ -90,6 +163,20 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
         path = fetch_locus(build, source=args.source, base_url=args.url)
         if not args.quiet:
             print(f"nlrp3annot: {build} NLRP3 locus verified and cached at {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_knowledge_update(args: argparse.Namespace) -> int:
+    from .knowledge import load_clinvar, update_clinvar
+
+    path = update_clinvar(base_url=args.url)
+    table = load_clinvar(path)
+    if not args.quiet:
+        print(
+            f"nlrp3annot: ClinVar NLRP3 table refreshed: {len(table)} variants in {path}; "
+            f"later runs use it (the bundled table is kept)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -110,7 +197,29 @@ def build_parser() -> argparse.ArgumentParser:
         "  nlrp3annot annotate sample.vcf.gz -o out.vcf.gz   (after 'reference fetch')",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ann.add_argument("vcf", help="VCF, VCF.gz or BCF (indexed files are read by region)")
+    ann.add_argument(
+        "vcf", nargs="*", help="VCF, VCF.gz or BCF files (indexed files are read by region)"
+    )
+    ann.add_argument("--list", help="a file naming one VCF a line (relative to the list)")
+    ann.add_argument("--patients", help="write the per-sample summary (TSV) here")
+    ann.add_argument(
+        "--min-depth",
+        type=int,
+        default=20,
+        help="reads needed to rule a mosaic in or out (default 20)",
+    )
+    ann.add_argument(
+        "--mosaic-alpha",
+        type=float,
+        default=0.01,
+        help="one-sided binomial test of the ALT fraction against 0.5 (default 0.01)",
+    )
+    ann.add_argument(
+        "--max-mosaic-vaf",
+        type=float,
+        default=0.40,
+        help="highest allele fraction called mosaic (default 0.40)",
+    )
     ann.add_argument("--fasta", help="genome FASTA (GRCh38 or GRCh37; plain or bgzip+.fai+.gzi)")
     ann.add_argument(
         "--build",
@@ -147,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--url", help="base URL of the service (a mirror or a local test server)")
     fetch.add_argument("-q", "--quiet", action="store_true")
     fetch.set_defaults(func=cmd_reference_fetch)
+
+    know = sub.add_parser("knowledge", help="known-variant tables (ClinVar)")
+    know_sub = know.add_subparsers(dest="knowledge_command", required=True)
+    update = know_sub.add_parser(
+        "update", help="download the NLRP3 ClinVar records from NCBI into a new dated table"
+    )
+    update.add_argument("--url", help="base URL of NCBI E-utilities (a mirror or test server)")
+    update.add_argument("-q", "--quiet", action="store_true")
+    update.set_defaults(func=cmd_knowledge_update)
     return parser
 
 

@@ -6,12 +6,17 @@ refuses a FASTA of the other build, and runs the pure :class:`Annotator` over th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .annotate import COLUMNS, Annotation, Annotator
 from .errors import Nlrp3AnnotError, ReferenceMismatchError
+from .genotypes import DEFAULT_OPTIONS, MosaicOptions
+from .knowledge_columns import Knowledge
+from .patients import summarise
 from .reference import BUILDS, mane_transcript
+from .samples import sample_rows
 from .sequence import LocusSequence, fasta_build
 from .vcf import Skipped, VcfScan, scan_vcf
 
@@ -21,21 +26,39 @@ BUILD_REF_AGREEMENT = 0.9
 
 @dataclass
 class AnnotationResult:
-    """Rows (one per variant allele per transcript), what was skipped and why, and counts."""
+    """What one or more files gave: site annotations (one per allele per transcript), the
+    output table (site rows, or one row per sample x carried allele when the VCFs have
+    samples), the patient summary, what was skipped and why, and counts."""
 
-    rows: list[Annotation]
+    annotations: list[Annotation]
+    table: list[dict[str, object]]
     skipped: list[Skipped]
+    patients: list[dict[str, object]] = field(default_factory=list)
     summary: dict[str, object] = field(default_factory=dict)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (file, one-line error)
+
+    @property
+    def rows(self) -> list[Annotation]:
+        return self.annotations
 
     def to_frame(self):
         import pandas as pd
 
-        frame = pd.DataFrame([r.as_dict() for r in self.rows], columns=None)
+        frame = pd.DataFrame(self.table)
         if frame.empty:
             frame = pd.DataFrame(columns=COLUMNS)
         frame.attrs["skipped"] = [s.__dict__ for s in self.skipped]
         frame.attrs["summary"] = dict(self.summary)
+        frame.attrs["patients"] = list(self.patients)
+        frame.attrs["failures"] = list(self.failures)
         return frame
+
+    def patients_frame(self):
+        import pandas as pd
+
+        from .patients import SUMMARY_COLUMNS
+
+        return pd.DataFrame(self.patients, columns=SUMMARY_COLUMNS)
 
 
 def _ref_agreement(scan: VcfScan, seq: LocusSequence) -> tuple[int, int]:
@@ -108,12 +131,35 @@ def _why(scan: VcfScan, seq: LocusSequence) -> str:
     return f"{counts}; {matching}/{checked} REF alleles match {seq.build}"
 
 
-def annotate_scan(scan: VcfScan, seq: LocusSequence) -> AnnotationResult:
+def annotate_scan(
+    scan: VcfScan, seq: LocusSequence, options: MosaicOptions = DEFAULT_OPTIONS
+) -> AnnotationResult:
     annotator = Annotator([mane_transcript(seq.build)], seq)
-    rows: list[Annotation] = []
-    for rec in scan.records[seq.build]:
-        for row in annotator.annotate(rec.variant):
-            rows.append(_with_record(row, rec))
+    records = scan.records[seq.build]
+    per_record = [
+        [_with_record(row, rec) for row in annotator.annotate(rec.variant)] for rec in records
+    ]
+    rows = [row for group in per_record for row in group]
+    knowledge = Knowledge.load()
+    if scan.samples:
+        table = sample_rows(records, per_record, annotator, options)
+    else:
+        table = [row.as_dict() for row in rows]
+    for row in table:
+        row["file"] = scan.path
+        knowledge.annotate(row, seq.build)
+    patients = (
+        summarise(
+            scan.path,
+            scan.samples,
+            table,
+            scan.coverage[seq.build],
+            knowledge.pathogenic_positions(seq.build),
+            options.min_depth,
+        )
+        if scan.samples
+        else []
+    )
     skipped = list(scan.skipped[seq.build])
     other = [b for b in BUILDS if b != seq.build][0]
     outside = scan.outside
@@ -122,15 +168,17 @@ def annotate_scan(scan: VcfScan, seq: LocusSequence) -> AnnotationResult:
         "file": scan.path,
         "build": seq.build,
         "sequence": seq.source,
+        "knowledge": knowledge.source,
         "records_read": scan.records_read,
         "alleles_annotated": len({(r.pos, r.ref, r.alt) for r in rows}),
-        "rows": len(rows),
+        "rows": len(table),
         "alleles_skipped": len(skipped),
+        "gvcf_reference_blocks": scan.gvcf_blocks,
         "records_outside_locus": None if outside < 0 else outside + n_other,
         "ref_mismatches": sum(r.ref_mismatch for r in rows),
         "samples": len(scan.samples),
     }
-    return AnnotationResult(rows, skipped, summary)
+    return AnnotationResult(rows, table, skipped, patients, summary)
 
 
 def _with_record(row: Annotation, rec) -> Annotation:
@@ -139,11 +187,50 @@ def _with_record(row: Annotation, rec) -> Annotation:
 
 
 def annotate_file(
-    path: str | Path, fasta: str | Path | None = None, build: str = "auto"
+    path: str | Path,
+    fasta: str | Path | None = None,
+    build: str = "auto",
+    options: MosaicOptions = DEFAULT_OPTIONS,
 ) -> AnnotationResult:
     """Annotate every NLRP3 variant allele of one VCF/BCF file."""
     if build not in ("auto", *BUILDS):
         raise Nlrp3AnnotError(f"unknown build {build!r}: use auto, GRCh38 or GRCh37")
     scan = scan_vcf(path)
     seq = load_sequence(scan, fasta, build)
-    return annotate_scan(scan, seq)
+    return annotate_scan(scan, seq, options)
+
+
+def annotate_files(
+    paths: list[str | Path],
+    fasta: str | Path | None = None,
+    build: str = "auto",
+    options: MosaicOptions = DEFAULT_OPTIONS,
+    on_done: Callable[[str, AnnotationResult | None, str], None] | None = None,
+) -> AnnotationResult:
+    """Annotate many VCF/BCF files into one result. A file that fails is recorded in
+    ``failures`` with its one-line error and the others still run. ``on_done(path, result,
+    error)`` is called after each file (progress bars, logs)."""
+    combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
+    per_file = []
+    for path in paths:
+        try:
+            result = annotate_file(path, fasta=fasta, build=build, options=options)
+        except Nlrp3AnnotError as exc:
+            combined.failures.append((str(path), str(exc)))
+            if on_done:
+                on_done(str(path), None, str(exc))
+            continue
+        combined.annotations += result.annotations
+        combined.table += result.table
+        combined.skipped += result.skipped
+        combined.patients += result.patients
+        per_file.append(result.summary)
+        if on_done:
+            on_done(str(path), result, "")
+    combined.summary = {
+        "files": len(per_file),
+        "files_failed": len(combined.failures),
+        "per_file": per_file,
+        "failures": [{"file": f, "error": e} for f, e in combined.failures],
+    }
+    return combined

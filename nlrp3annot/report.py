@@ -21,6 +21,18 @@ EXTRA_COLUMNS = ["id", "filter"]
 TSV_COLUMNS = COLUMNS[:4] + EXTRA_COLUMNS + COLUMNS[4:]
 SKIPPED_COLUMNS = ["path", "chrom", "pos", "ref", "alt", "reason"]
 
+
+def table_columns(table: list[dict]) -> list[str]:
+    """Site columns, then sample columns (when the VCFs had samples), then known-variant
+    columns and the source file."""
+    from .knowledge_columns import KNOWLEDGE_COLUMNS
+    from .samples import SAMPLE_COLUMNS
+
+    has_samples = any("sample" in row for row in table)
+    sample_part = SAMPLE_COLUMNS if has_samples else []
+    return ["file"] + TSV_COLUMNS[:6] + sample_part + TSV_COLUMNS[6:] + KNOWLEDGE_COLUMNS
+
+
 # The CSQ layout follows VEP's names so `bcftools +split-vep` and VEP-aware tools read it.
 CSQ_FIELDS = [
     ("Allele", lambda r: _vep_allele(r)),
@@ -93,11 +105,17 @@ def _tsv(rows: list[dict], columns: list[str], handle) -> None:
 
 
 def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
-    rows = [r.as_dict() for r in result.rows]
+    columns = table_columns(result.table)
     if path is None:
-        _tsv(rows, TSV_COLUMNS, sys.stdout)
+        _tsv(result.table, columns, sys.stdout)
     else:
-        atomic_write(path, lambda h: _tsv(rows, TSV_COLUMNS, h))
+        atomic_write(path, lambda h: _tsv(result.table, columns, h))
+
+
+def write_patients(result: AnnotationResult, path: str | Path) -> None:
+    from .patients import SUMMARY_COLUMNS
+
+    atomic_write(path, lambda h: _tsv(result.patients, SUMMARY_COLUMNS, h))
 
 
 def write_skipped(skipped: list[Skipped], path: str | Path) -> None:
@@ -107,14 +125,16 @@ def write_skipped(skipped: list[Skipped], path: str | Path) -> None:
 def write_json(result: AnnotationResult, path: str | Path | None) -> None:
     document = {
         "summary": result.summary,
-        "annotations": [r.as_dict() for r in result.rows],
+        "annotations": result.table,
+        "patients": result.patients,
         "skipped": [s.__dict__ for s in result.skipped],
+        "failures": [{"file": f, "error": e} for f, e in result.failures],
     }
     if path is None:
-        json.dump(document, sys.stdout, indent=1)
+        json.dump(document, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
     else:
-        atomic_write(path, lambda h: json.dump(document, h, indent=1))
+        atomic_write(path, lambda h: json.dump(document, h, indent=1, default=str))
 
 
 def csq_header_line() -> str:
@@ -133,7 +153,7 @@ def write_vcf(result: AnnotationResult, source_vcf: str | Path, path: str | Path
     import pysam
 
     by_record: dict[tuple[str, int, str], list[Annotation]] = defaultdict(list)
-    for row in result.rows:
+    for row in result.annotations:
         by_record[(row.chrom, row.pos, row.ref)].append(row)
     pysam.set_verbosity(0)
     with pysam.VariantFile(str(source_vcf)) as vin:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputFileError, RecordError
+from .genotypes import SampleCall
 from .reference import BUILDS, CHR1_LENGTH, locus_window
 from .variant import Variant
 
@@ -29,6 +30,18 @@ class Record:
     filter: str
     allele_index: int  # 1 for the first ALT
     n_alts: int
+    calls: tuple[SampleCall, ...] = ()  # one per sample, genotype remapped to this ALT
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A sample's read depth over ``start..end`` from any record (variant, reference call or
+    gVCF block): what tells "no variant here" from "not looked at"."""
+
+    start: int
+    end: int
+    sample: str
+    depth: int | None
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class VcfScan:
     records_read: int = 0
     outside: int = 0
     samples: list[str] = field(default_factory=list)
+    coverage: dict[str, list[Coverage]] = field(default_factory=dict)  # build -> observations
+    gvcf_blocks: int = 0
 
     def header_build(self) -> str | None:
         for build, length in CHR1_LENGTH.items():
@@ -110,6 +125,7 @@ def scan_vcf(path: str | Path) -> VcfScan:
     contig, length = _chr1_contig(vf)
     scan = VcfScan(str(path), {b: [] for b in BUILDS}, {b: [] for b in BUILDS}, length)
     scan.samples = list(vf.header.samples)
+    scan.coverage = {b: [] for b in BUILDS}
     with vf:
         indexed = contig is not None and vf.index is not None
         if indexed:
@@ -208,11 +224,72 @@ def _window_of(rec, windows: dict[str, tuple[int, int]]) -> str | None:
     return None
 
 
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _format(sample, key: str):
+    try:
+        return sample[key]
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
+    """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it."""
+    calls = []
+    for name, sample in rec.samples.items():
+        raw = _format(sample, "GT") or (None,)
+        gt = tuple(None if a is None else 1 if a == allele else 0 if a == 0 else -1 for a in raw)
+        phased = bool(sample.phased) and len(raw) > 1
+        sep = "|" if phased else "/"
+        gt_text = sep.join("." if a is None else str(a) for a in raw)
+        ad = _format(sample, "AD")
+        ref_reads = alt_reads = None
+        if isinstance(ad, tuple) and len(ad) > allele:
+            ref_reads, alt_reads = _int_or_none(ad[0]), _int_or_none(ad[allele])
+        af = _format(sample, "AF")
+        if isinstance(af, tuple):
+            af = af[allele - 1] if len(af) >= allele else None
+        depth = _int_or_none(_format(sample, "DP"))
+        calls.append(
+            SampleCall(
+                sample=name,
+                gt=gt,
+                gt_text=gt_text,
+                phased=phased,
+                phase_set=_int_or_none(_format(sample, "PS")),
+                ref_reads=ref_reads,
+                alt_reads=alt_reads,
+                depth=depth,
+                af=af if isinstance(af, float) else None,
+            )
+        )
+    return tuple(calls)
+
+
+def _coverage(rec, build: str, scan: VcfScan) -> None:
+    end = rec.stop  # pysam: INFO/END for gVCF blocks, else POS + len(REF) - 1
+    for name, sample in rec.samples.items():
+        depth = _int_or_none(_format(sample, "DP"))
+        if depth is None:
+            depth = _int_or_none(_format(sample, "MIN_DP"))
+        if depth is None:
+            ad = _format(sample, "AD")
+            if isinstance(ad, tuple) and all(isinstance(x, int) for x in ad):
+                depth = sum(ad)
+        scan.coverage[build].append(Coverage(rec.pos, end, name, depth))
+
+
 def _split(path: Path, index: int, rec, build: str, scan: VcfScan) -> None:
     """One :class:`Record` per usable ALT; the rest go to the skipped list with a reason."""
     ref = rec.ref or ""
     alts = rec.alts or ()
     filt = ";".join(rec.filter.keys()) or "."
+    if scan.samples:
+        _coverage(rec, build, scan)
+    if alts and all(a in ("<NON_REF>", "<*>") for a in alts):
+        scan.gvcf_blocks += 1
     if not alts:
         scan.skipped[build].append(
             Skipped(str(path), rec.chrom, rec.pos, ref, ".", "no ALT allele (reference call)")
@@ -251,5 +328,6 @@ def _split(path: Path, index: int, rec, build: str, scan: VcfScan) -> None:
                 filter=filt,
                 allele_index=i,
                 n_alts=len(alts),
+                calls=sample_calls(rec, i) if scan.samples else (),
             )
         )

@@ -104,7 +104,7 @@ def test_stdout_json_and_vcf_outputs(tmp_path: Path):
     assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_json)).returncode == 0
     doc = json.loads(out_json.read_text())
     assert len(doc["annotations"]) == 4 and len(doc["skipped"]) == 2
-    assert doc["summary"]["build"] == "GRCh38"
+    assert doc["summary"]["per_file"][0]["build"] == "GRCh38"
 
     out_vcf = tmp_path / "out.vcf.gz"
     assert run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(out_vcf)).returncode == 0

@@ -107,6 +107,10 @@ def test_every_clinvar_variant_gets_clinvars_names(tmp_path: Path, build: str, c
         ann = got[(str(pos), ref, alt)]
         assert ann["build"] == build and ann["chrom"] == chrom
         assert ann["ref_mismatch"] == "False", row["name"]
+        # our canonical SPDI is ClinVar's (GRCh37 rows: same sequences, position + offset)
+        pos0, deleted, inserted = row["spdi"]
+        accession = "NC_000001.11" if build == "GRCh38" else "NC_000001.10"
+        assert ann["spdi"] == f"{accession}:{pos0 + offset}:{deleted}:{inserted}", row["name"]
         want_c, want_p = expected_names(row["name"])
         have_c = ann["hgvs_c"].removeprefix("NM_001243133.2:")
         have_p = ann["hgvs_p"].removeprefix("NP_001230062.1:")

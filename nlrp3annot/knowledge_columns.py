@@ -1,0 +1,82 @@
+"""Known-variant columns on output rows: ClinVar (by canonical SPDI, then by protein change)
+and the CAPS phenotype table. The tables themselves live in :mod:`nlrp3annot.knowledge`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .reference import GRCH37_OFFSET
+
+KNOWLEDGE_COLUMNS = [
+    "clinvar_id",
+    "clinvar_significance",
+    "clinvar_review",
+    "conditions",
+    "clinvar_id_sample",
+    "clinvar_significance_sample",
+    "caps_phenotype",
+    "penetrance",
+]
+_SPDI = re.compile(r"^NC_000001\.1[01]:(\d+):([ACGTN]*):([ACGTN]*)$")
+
+
+@dataclass
+class Knowledge:
+    clinvar: object  # knowledge.ClinVarTable
+    phenotypes: dict
+    source: str
+
+    @classmethod
+    def load(cls) -> Knowledge:
+        from .knowledge import load_clinvar, load_phenotypes
+
+        table = load_clinvar()
+        return cls(table, load_phenotypes(), f"{table.source} ({table.date})")
+
+    def _by_spdi(self, spdi: str, build: str):
+        m = _SPDI.match(spdi or "")
+        if not m:
+            return None
+        pos0 = int(m.group(1)) - (GRCH37_OFFSET if build == "GRCh37" else 0)
+        return self.clinvar.by_spdi(pos0, m.group(2), m.group(3))
+
+    def _by_protein(self, hgvs_p: str):
+        if not hgvs_p or hgvs_p.endswith(("p.?", "=")):
+            return None
+        found = self.clinvar.by_protein(hgvs_p)
+        return found[0] if found else None
+
+    def annotate(self, row: dict, build: str) -> None:
+        """Add the KNOWLEDGE_COLUMNS to ``row`` in place."""
+        site = self._by_spdi(str(row.get("spdi", "")), build) or self._by_protein(
+            str(row.get("hgvs_p", ""))
+        )
+        row["clinvar_id"] = str(site.variation_id) if site else ""
+        row["clinvar_significance"] = site.significance if site else ""
+        row["clinvar_review"] = site.review_status if site else ""
+        row["conditions"] = site.conditions if site else ""
+        sample_p = str(row.get("hgvs_p_sample") or "")
+        own = None
+        if "sample" in row and sample_p and sample_p != row.get("hgvs_p"):
+            own = self._by_protein(sample_p)
+        row["clinvar_id_sample"] = str(own.variation_id) if own else row["clinvar_id"]
+        row["clinvar_significance_sample"] = (
+            own.significance if own else row["clinvar_significance"]
+        )
+        protein = (sample_p or str(row.get("hgvs_p") or "")).split(":")[-1]
+        pheno = self.phenotypes.get(protein)
+        row["caps_phenotype"] = pheno.phenotype if pheno else ""
+        row["penetrance"] = pheno.penetrance if pheno else ""
+
+    def pathogenic_positions(self, build: str) -> set[int]:
+        """Positions (1-based, on ``build``) of ClinVar pathogenic/likely pathogenic changes."""
+        from .patients import is_pathogenic
+
+        shift = GRCH37_OFFSET if build == "GRCh37" else 0
+        out = set()
+        for record in self.clinvar.records():
+            if is_pathogenic(record.significance):
+                pos0, deleted, _ = record.spdi
+                out.update(range(pos0 + 1 + shift, pos0 + 1 + shift + max(len(deleted), 1)))
+        return out

@@ -1,0 +1,148 @@
+"""The patient summary: one row per sample with its NLRP3 status. Pure.
+
+Status rule (first that applies):
+1. ``positive_germline``: carries a ClinVar pathogenic/likely pathogenic change (judged on
+   the sample's own protein change first, e.g. p.Arg260Trp, then the site) as het, hom_alt
+   or hemi, with enough depth to tell (``mosaic_test`` not ``not_assessable``), or without
+   read counts at all (the caller's genotype is all there is).
+2. ``positive_mosaic``: carries such a change at a low allele fraction (zygosity mosaic).
+3. ``not_assessable``: carries such a change where depth is too low to tell germline from
+   mosaic; or carries none, but a pathogenic position was seen with too little depth (or a
+   missing genotype) in this sample, so a mosaic there could be missed.
+4. ``vus_only``: carries only changes of uncertain weight: ClinVar VUS or conflicting,
+   low-penetrance CAPS variants (p.Val198Met, p.Gln703Lys), or protein-altering/splice
+   changes not in ClinVar.
+5. ``negative``: none of the above. When the VCF says nothing about depth at the
+   pathogenic positions (a variants-only VCF), ``note`` says coverage was not shown.
+Benign/likely benign changes never make a sample positive or VUS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .vcf import Coverage
+
+SUMMARY_COLUMNS = [
+    "file",
+    "sample",
+    "status",
+    "best_variant",
+    "hgvs_p_sample",
+    "zygosity",
+    "vaf",
+    "clinvar_significance",
+    "caps_phenotype",
+    "penetrance",
+    "variants",
+    "note",
+]
+STATUS_ORDER = ["positive_germline", "positive_mosaic", "not_assessable", "vus_only", "negative"]
+
+
+def is_pathogenic(significance: str) -> bool:
+    s = significance.lower()
+    return "pathogenic" in s and "conflicting" not in s and "benign" not in s
+
+
+def is_benign(significance: str) -> bool:
+    s = significance.lower()
+    return "benign" in s and "pathogenic" not in s and "conflicting" not in s
+
+
+def _significance(row: dict) -> str:
+    return str(row.get("clinvar_significance_sample") or row.get("clinvar_significance") or "")
+
+
+def _weight(row: dict) -> str:
+    """pathogenic, uncertain, benign or none for one carried allele."""
+    sig = _significance(row)
+    if row.get("penetrance") == "low":
+        return "uncertain"
+    if is_pathogenic(sig):
+        return "pathogenic"
+    if is_benign(sig):
+        return "benign"
+    if sig:
+        return "uncertain"
+    if row.get("impact") in ("HIGH", "MODERATE"):
+        return "uncertain"
+    return "none"
+
+
+def summarise(
+    file: str,
+    samples: list[str],
+    rows: list[dict],
+    coverage: Iterable[Coverage],
+    pathogenic_positions: set[int],
+    min_depth: int,
+) -> list[dict[str, object]]:
+    """One summary row per sample in ``samples`` (every sample, with or without variants)."""
+    low_cover: dict[str, str] = {}
+    seen_cover: set[str] = set()
+    for obs in coverage:
+        if obs.depth is None:
+            continue  # a record without this sample's depth says nothing about coverage
+        hits = [p for p in pathogenic_positions if obs.start <= p <= obs.end]
+        if not hits:
+            continue
+        seen_cover.add(obs.sample)
+        if obs.depth is not None and obs.depth < min_depth and obs.sample not in low_cover:
+            low_cover[obs.sample] = (
+                f"depth {obs.depth} < {min_depth} at pathogenic position {hits[0]}"
+            )
+    out = []
+    for sample in samples:
+        mine = [r for r in rows if r.get("sample") == sample]
+        carried = [r for r in mine if r.get("zygosity") not in ("missing", "ref")]
+        missing_at = [
+            r for r in mine if r.get("zygosity") == "missing" and _weight(r) == "pathogenic"
+        ]
+        status, best, note = _status(carried, missing_at, low_cover.get(sample))
+        if status == "negative" and sample not in seen_cover:
+            note = "VCF shows no depth at the pathogenic positions for this sample"
+        weighted = {r.get("hgvs_c_sample") for r in carried if _weight(r) != "none"}
+        out.append(
+            {
+                "file": file,
+                "sample": sample,
+                "status": status,
+                "best_variant": best.get("hgvs_c_sample", "") if best else "",
+                "hgvs_p_sample": best.get("hgvs_p_sample", "") if best else "",
+                "zygosity": best.get("zygosity", "") if best else "",
+                "vaf": best.get("vaf", "") if best else "",
+                "clinvar_significance": _significance(best) if best else "",
+                "caps_phenotype": best.get("caps_phenotype", "") if best else "",
+                "penetrance": best.get("penetrance", "") if best else "",
+                "variants": len(weighted),
+                "note": note,
+            }
+        )
+    return out
+
+
+def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None):
+    pathogenic = [r for r in carried if _weight(r) == "pathogenic"]
+    germline = [
+        r
+        for r in pathogenic
+        if r.get("zygosity") in ("het", "hom_alt", "hemi")
+        and not str(r.get("mosaic_test", "")).startswith("not_assessable")
+    ]
+    if germline:
+        return "positive_germline", germline[0], ""
+    mosaic = [r for r in pathogenic if r.get("zygosity") == "mosaic"]
+    if mosaic:
+        return "positive_mosaic", mosaic[0], ""
+    if pathogenic:
+        return "not_assessable", pathogenic[0], str(pathogenic[0].get("mosaic_test", ""))
+    uncertain = [r for r in carried if _weight(r) == "uncertain"]
+    if missing_at:
+        return "not_assessable", missing_at[0], "missing genotype at a pathogenic variant site"
+    if low_cover:
+        return "not_assessable", uncertain[0] if uncertain else None, low_cover
+    if uncertain:
+        note = "low-penetrance variant" if uncertain[0].get("penetrance") == "low" else ""
+        return "vus_only", uncertain[0], note
+    return "negative", None, ""
