@@ -85,8 +85,11 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     task = bar.add_task("", total=len(paths)) if bar else None
 
     def done(path: str, result, error: str) -> None:
-        if bar is not None:
+        if bar is not None:  # a live bar: print above it, and keep per-file detail short
             bar.update(task, advance=1, description=Path(path).name)
+            if error:
+                bar.console.print(f"nlrp3annot: error: {error}", markup=False, highlight=False)
+            return
         if error:
             print(f"nlrp3annot: error: {error}", file=sys.stderr)
         elif not args.quiet:
@@ -99,6 +102,15 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         result = annotate_files(paths, args.fasta, args.build, options, done)
     if len(paths) == 1 and result.failures:
         return EXIT_USER_ERROR
+    if bar is not None:
+        per_file = result.summary["per_file"]
+        print(
+            f"nlrp3annot: {len(per_file)} files annotated: "
+            f"{sum(f['alleles_annotated'] for f in per_file)} alleles, "
+            f"{sum(f['alleles_skipped'] for f in per_file)} skipped, "
+            f"{sum(f['ref_mismatches'] for f in per_file)} REF mismatches",
+            file=sys.stderr,
+        )
     if fmt == "json":
         write_json(result, args.output)
     elif fmt == "vcf":

@@ -102,7 +102,9 @@ def summarise(
         status, best, note = _status(carried, missing_at, low_cover.get(sample))
         if status == "negative" and sample not in seen_cover:
             note = "VCF shows no depth at the pathogenic positions for this sample"
-        weighted = {r.get("hgvs_c_sample") for r in carried if _weight(r) != "none"}
+        weighted = {
+            r.get("hgvs_c_sample") for r in carried if _weight(r) in ("pathogenic", "uncertain")
+        }
         out.append(
             {
                 "file": file,

@@ -566,3 +566,15 @@ def test_named_file_that_is_not_a_table(tmp_path: Path) -> None:
 
 def test_default_day_is_todays_utc_date() -> None:
     assert REAL_TODAY() == datetime.now(UTC).date()
+
+
+def test_cli_knowledge_update_then_annotate_uses_it(
+    server, cache: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`nlrp3annot knowledge update` writes a new dated table that later runs load."""
+    from nlrp3annot.cli import main
+
+    assert main(["knowledge", "update", "--url", base_url(server)]) == 0
+    assert "ClinVar NLRP3 table refreshed" in capsys.readouterr().err
+    (written,) = knowledge_files(cache)
+    assert load_clinvar().source == str(cache / "knowledge" / written)
