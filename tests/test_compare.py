@@ -1,0 +1,658 @@
+"""nlrp3annot.compare against independent computations.
+
+Every number the comparison reports is recomputed here from the raw synthetic rows with direct
+scipy / lifelines calls, brute-force enumeration (the exact null distribution of U, the
+Hodges-Lehmann interval, sign-flip permutations) or a hand-written Holm procedure. Cohorts
+are synthetic and seeded; values have one decimal so paired differences are computed exactly
+here in tenths, independently of how the module handles float noise.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from lifelines.utils import median_survival_times
+from scipy import stats
+
+from nlrp3annot.compare import (
+    ComparisonResult,
+    hodges_lehmann_ci,
+    mann_whitney_null_counts,
+    methods_text,
+    run_comparison,
+)
+
+POS, NEG = "mutation_positive", "mutation_negative"
+COLUMNS = ["patient_id", "visit", "day", "measure", "value", "unit", "censored"]
+UNITS = {"saa": "mg/L", "crp": "mg/L", "esr": "mm/h", "diary": "score"}
+LOWER_LIMIT = {"saa": 5.0, "crp": 3.0, "esr": 2.0, "diary": 0.0}
+UPPER_LIMIT = {"esr": 120.0}
+VISITS = {"baseline": 0, "month3": 90, "flare": 200}
+
+
+def make_cohort(
+    n_pos: int, n_neg: int, seed: int, n_other: int = 2, followup_end: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Measurements, groups and events for a cohort; positive patients respond more."""
+    rng = np.random.default_rng(seed)
+    rows, labels, events = [], [], []
+    for i in range(n_pos + n_neg + n_other):
+        pid = f"P{i:02d}"
+        group = POS if i < n_pos else NEG if i < n_pos + n_neg else "vus"
+        labels.append((pid, group))
+        response = 0.15 if group == POS else 0.5
+        for measure in UNITS:
+            base = rng.lognormal(3.5, 0.6)
+            level = {"baseline": base, "month3": base * response * rng.lognormal(0, 0.4)}
+            level["flare"] = base * rng.lognormal(0, 0.3)
+            for visit, value in level.items():
+                value, mark = round(float(value), 1), ""
+                if value < LOWER_LIMIT[measure]:
+                    value, mark = LOWER_LIMIT[measure], "<"
+                if measure in UPPER_LIMIT and value > UPPER_LIMIT[measure]:
+                    value, mark = UPPER_LIMIT[measure], ">"
+                rows.append((pid, visit, VISITS[visit], measure, value, UNITS[measure], mark))
+        withdrawal = 100 + int(rng.integers(0, 30))
+        flare = withdrawal + int(rng.integers(3, 120)) if rng.random() < 0.6 else math.nan
+        events.append((pid, withdrawal, flare, withdrawal + 150))
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame(labels, columns=["patient_id", "group"])
+    event_columns = ["patient_id", "withdrawal_day", "flare_day", "followup_end_day"]
+    events_frame = pd.DataFrame(events, columns=event_columns)
+    if not followup_end:
+        events_frame = events_frame.drop(columns="followup_end_day")
+    return measurements, groups, events_frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent helpers
+
+
+def members(groups: pd.DataFrame, group: str) -> list[str]:
+    if group == "all":
+        return sorted(groups["patient_id"])
+    return sorted(groups.loc[groups["group"] == group, "patient_id"])
+
+
+def lookup(measurements: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    return {
+        (r.patient_id, r.measure, r.visit): r.value for r in measurements.itertuples(index=False)
+    }
+
+
+def diffs(
+    measurements: pd.DataFrame,
+    groups: pd.DataFrame,
+    group: str,
+    measure: str,
+    earlier: str,
+    later: str,
+) -> np.ndarray:
+    """later - earlier, computed exactly in tenths, for patients with both visits."""
+    values = lookup(measurements)
+    out = []
+    for pid in members(groups, group):
+        a, b = values.get((pid, measure, earlier)), values.get((pid, measure, later))
+        if a is not None and b is not None:
+            out.append((round(b * 10) - round(a * 10)) / 10)
+    return np.array(out, dtype=float)
+
+
+def wilcoxon_method(d: np.ndarray) -> str:
+    nonzero = d[d != 0]
+    tied = len(set(np.abs(nonzero))) < len(nonzero)
+    return "exact" if len(d) <= 50 and len(nonzero) == len(d) and not tied else "auto"
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjustment, written out."""
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda k: pvalues[k])):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def brute_force_u_counts(n1: int, n2: int) -> list[int]:
+    """Null distribution of U by enumerating every split of ranks 1..n1+n2."""
+    counts = [0] * (n1 * n2 + 1)
+    for chosen in itertools.combinations(range(n1 + n2), n1):
+        others = set(range(n1 + n2)) - set(chosen)
+        counts[sum(1 for a in chosen for b in others if a > b)] += 1
+    return counts
+
+
+def brute_force_hl_ci(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    counts = brute_force_u_counts(len(x), len(y))
+    total = sum(counts)
+    critical = None
+    for c in range(len(counts)):
+        if Fraction(sum(counts[: c + 1]), total) <= Fraction(repr(alpha)) / 2:
+            critical = c
+    pairwise = sorted(a - b for a in x for b in y)
+    if critical is None:
+        return math.nan, math.nan, math.nan
+    coverage = 1 - 2 * sum(counts[: critical + 1]) / total
+    return pairwise[critical], pairwise[len(pairwise) - 1 - critical], coverage
+
+
+def signed_rank_permutation_p(d: np.ndarray) -> float:
+    """Two-sided P of the signed-rank sum over all 2**n sign assignments (ties averaged)."""
+    nonzero = d[d != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    observed = ranks[nonzero > 0].sum()
+    sums = [
+        sum(r for r, s in zip(ranks, signs, strict=True) if s)
+        for signs in itertools.product([False, True], repeat=len(nonzero))
+    ]
+    # Every sign pattern of the n values d (zeros included) is equally likely.
+    weight = 2 ** (len(d) - len(nonzero))
+    n_total = len(sums) * weight
+    less = sum(weight for s in sums if s <= observed + 1e-9) / n_total
+    greater = sum(weight for s in sums if s >= observed - 1e-9) / n_total
+    return min(1.0, 2 * min(less, greater))
+
+
+def flare_times(events: pd.DataFrame, groups: pd.DataFrame, group: str):
+    rows = events[events["patient_id"].isin(members(groups, group))]
+    observed = rows["flare_day"].notna()
+    durations = np.where(
+        observed,
+        rows["flare_day"] - rows["withdrawal_day"],
+        rows["followup_end_day"] - rows["withdrawal_day"],
+    )
+    return durations, observed.astype(int).to_numpy()
+
+
+def finite_or_none(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def walk_plain(value) -> None:
+    """Every leaf is a plain JSON type (no numpy scalars, no NaN)."""
+    if isinstance(value, dict):
+        assert all(isinstance(k, str) for k in value)
+        for v in value.values():
+            walk_plain(v)
+    elif isinstance(value, list):
+        for v in value:
+            walk_plain(v)
+    else:
+        assert value is None or type(value) in (bool, int, float, str), type(value)
+        if isinstance(value, float):
+            assert math.isfinite(value)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return make_cohort(9, 7, seed=20240611)
+
+
+@pytest.fixture(scope="module")
+def result(cohort) -> ComparisonResult:
+    return run_comparison(*cohort)
+
+
+# ---------------------------------------------------------------------------------------------
+# Descriptives
+
+
+def test_descriptives_match_numpy(cohort, result):
+    measurements, groups, _ = cohort
+    table = result.tables["descriptives"]
+    assert len(table) == 4 * 3 * 3  # measures x visits x (two groups + all)
+    for row in table.itertuples(index=False):
+        cell = measurements[
+            (measurements["measure"] == row.measure)
+            & (measurements["visit"] == row.visit)
+            & measurements["patient_id"].isin(members(groups, row.group))
+        ]
+        values = cell["value"].to_numpy(float)
+        assert row.n == len(values)
+        assert row.median == pytest.approx(np.median(values))
+        assert row.q1 == pytest.approx(np.percentile(values, 25, method="linear"))
+        assert row.q3 == pytest.approx(np.percentile(values, 75, method="linear"))
+        assert row.n_censored == int((cell["censored"] != "").sum())
+        assert row.n_below_limit == int((cell["censored"] == "<").sum())
+        assert row.n_above_limit == int((cell["censored"] == ">").sum())
+    # The seeded cohort does contain censored values, so the counts are exercised.
+    assert table["n_censored"].sum() > 0
+
+
+def test_censored_values_counted_and_used_at_limit():
+    rows = [
+        ("A", "baseline", 0, "saa", 40.0, "mg/L", ""),
+        ("A", "month3", 90, "saa", 5.0, "mg/L", "<"),
+        ("B", "baseline", 0, "saa", 30.0, "mg/L", ""),
+        ("B", "month3", 90, "saa", 5.0, "mg/L", "<"),
+        ("C", "baseline", 0, "saa", 2000.0, "mg/L", ">"),
+        ("C", "month3", 90, "saa", 9.0, "mg/L", None),
+    ]
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame({"patient_id": ["A", "B", "C"], "group": [POS, POS, NEG]})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    table = result.tables["descriptives"].set_index(["measure", "visit", "group"])
+    month3 = table.loc[("saa", "month3", POS)]
+    assert (month3["n"], month3["n_censored"], month3["n_below_limit"]) == (2, 2, 2)
+    assert month3["median"] == 5.0  # the limit itself stands in for "<5"
+    baseline_all = table.loc[("saa", "baseline", "all")]
+    assert (baseline_all["n_censored"], baseline_all["n_above_limit"]) == (1, 1)
+    assert baseline_all["median"] == 40.0
+    within = result.tables["within"].set_index(["measure", "group", "change"])
+    assert within.loc[("saa", POS, "baseline->month3"), "median_diff"] == pytest.approx(-30.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Within-group Wilcoxon
+
+
+def test_within_matches_scipy_wilcoxon(cohort, result):
+    measurements, groups, _ = cohort
+    table = result.tables["within"]
+    assert set(table["group"]) == {POS, NEG, "all"}
+    assert set(table["change"]) == {"baseline->month3", "month3->flare"}
+    for row in table.itertuples(index=False):
+        earlier, later = row.change.split("->")
+        d = diffs(measurements, groups, row.group, row.measure, earlier, later)
+        assert row.n == len(d)
+        assert row.median_diff == pytest.approx(np.median(d))
+        method = wilcoxon_method(d)
+        assert row.method_requested == method
+        expected = stats.wilcoxon(d, method=method)
+        assert row.p == pytest.approx(expected.pvalue, rel=1e-12)
+        assert row.statistic == pytest.approx(expected.statistic)
+
+
+def test_wilcoxon_with_ties_and_zeros_uses_auto_and_records_method():
+    # 8 patients, one unchanged and two with the same change: "auto", which for n <= 13 with
+    # ties runs the complete sign-flip permutation; check that P by brute force.
+    changes = [-12.0, -12.0, -7.5, 0.0, -3.0, 2.0, -20.0, -9.0]
+    rows = []
+    for i, change in enumerate(changes):
+        rows.append((f"T{i}", "baseline", 0, "crp", 50.0, "mg/L", ""))
+        rows.append((f"T{i}", "month3", 90, "crp", 50.0 + change, "mg/L", ""))
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame({"patient_id": [f"T{i}" for i in range(8)], "group": POS})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    row = result.tables["within"].set_index(["group", "change"]).loc[(POS, "baseline->month3")]
+    d = np.array(changes)
+    assert row["method_requested"] == "auto"
+    assert row["method"] == "permutation"
+    assert row["n"] == 8 and row["n_nonzero"] == 7
+    assert row["p"] == pytest.approx(stats.wilcoxon(d, method="auto").pvalue, rel=1e-12)
+    assert row["p"] == pytest.approx(signed_rank_permutation_p(d), rel=1e-9)
+    assert "zero difference" in row["note"] and "tied" in row["note"]
+
+
+def test_wilcoxon_large_tied_sample_is_asymptotic():
+    rng = np.random.default_rng(7)
+    changes = np.round(rng.normal(-3, 4, 20)).astype(float)  # integers: ties certain
+    rows = []
+    for i, change in enumerate(changes):
+        rows.append((f"L{i}", "baseline", 0, "diary", 30.0, "score", ""))
+        rows.append((f"L{i}", "month3", 90, "diary", 30.0 + change, "score", ""))
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame({"patient_id": [f"L{i}" for i in range(20)], "group": NEG})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    row = result.tables["within"].set_index(["group", "change"]).loc[(NEG, "baseline->month3")]
+    assert (row["method_requested"], row["method"]) == ("auto", "asymptotic")
+    expected = stats.wilcoxon(changes, method="asymptotic")
+    assert row["p"] == pytest.approx(expected.pvalue, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Between groups: Mann-Whitney and Hodges-Lehmann
+
+
+@pytest.mark.parametrize("n_pos, n_neg, seed", [(9, 7, 20240611), (6, 5, 11), (4, 4, 5)])
+def test_between_matches_scipy_and_brute_force(n_pos, n_neg, seed):
+    measurements, groups, events = make_cohort(n_pos, n_neg, seed=seed)
+    table = run_comparison(measurements, groups, events).tables["between"]
+    assert len(table) == 4
+    # Small untied cohorts must take the exact path somewhere, large ones the asymptotic.
+    assert ("exact" in set(table["method"])) == (max(n_pos, n_neg) <= 8)
+    for row in table.itertuples(index=False):
+        x = diffs(measurements, groups, POS, row.measure, "baseline", "month3")
+        y = diffs(measurements, groups, NEG, row.measure, "baseline", "month3")
+        assert (row.n1, row.n2) == (len(x), len(y))
+        tied = len(set(np.concatenate([x, y]))) < len(x) + len(y)
+        method = "exact" if len(x) <= 8 and len(y) <= 8 and not tied else "asymptotic"
+        assert row.method == method
+        expected = stats.mannwhitneyu(x, y, alternative="two-sided", method=method)
+        assert row.p == pytest.approx(expected.pvalue, rel=1e-12)
+        assert row.u_statistic == expected.statistic
+        assert row.hl_shift == pytest.approx(np.median(np.subtract.outer(x, y)))
+        lower, upper, coverage = brute_force_hl_ci(x, y, 0.05)
+        assert row.ci_lower == pytest.approx(lower, nan_ok=True)
+        assert row.ci_upper == pytest.approx(upper, nan_ok=True)
+        if math.isnan(lower):
+            assert row.ci_coverage is None or math.isnan(row.ci_coverage)
+        else:
+            assert row.ci_coverage == pytest.approx(coverage) and row.ci_coverage >= 0.95
+
+
+@pytest.mark.parametrize("n1, n2", [(1, 1), (2, 3), (3, 3), (4, 5), (5, 5), (6, 4), (7, 6)])
+def test_null_distribution_of_u_equals_enumeration(n1, n2):
+    assert mann_whitney_null_counts(n1, n2) == brute_force_u_counts(n1, n2)
+    assert sum(mann_whitney_null_counts(n1, n2)) == math.comb(n1 + n2, n1)
+
+
+def test_null_distribution_matches_scipy_exact_p_values():
+    # scipy's exact Mann-Whitney P for complete separation is 2 / C(n1+n2, n1); the counts
+    # give the same smallest tail.
+    for n1, n2 in [(3, 4), (5, 6), (8, 8)]:
+        counts = mann_whitney_null_counts(n1, n2)
+        x, y = np.arange(n1, dtype=float), np.arange(n1, n1 + n2, dtype=float)
+        p = stats.mannwhitneyu(x, y, method="exact").pvalue
+        assert p == pytest.approx(2 * counts[0] / math.comb(n1 + n2, n1))
+
+
+def test_hodges_lehmann_interval_textbook_case():
+    # n1 = n2 = 5: the 95% interval is [D_(3), D_(23)], coverage 1 - 8/252 = 0.968.
+    x = np.array([1.0, 2.5, 4.0, 7.0, 11.0])
+    y = np.array([0.5, 3.0, 3.5, 6.0, 8.5])
+    shift, lower, upper, critical, coverage = hodges_lehmann_ci(x, y, 0.05)
+    pairwise = np.sort(np.subtract.outer(x, y).ravel())
+    assert critical == 2
+    assert (lower, upper) == (pairwise[2], pairwise[22])
+    assert coverage == pytest.approx(1 - 8 / 252)
+    assert shift == np.median(pairwise)
+
+
+def test_hodges_lehmann_interval_undefined_for_tiny_groups():
+    # C(5, 2) = 10: even [min, max] covers with probability 0.8 only.
+    shift, lower, upper, critical, coverage = hodges_lehmann_ci(
+        np.array([1.0, 2.0]), np.array([3.0, 5.0, 8.0]), 0.05
+    )
+    assert shift == np.median([-2, -4, -7, -1, -3, -6])
+    assert math.isnan(lower) and math.isnan(upper) and critical is None and coverage is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Time to flare
+
+
+def test_kaplan_meier_and_logrank_match_lifelines(cohort, result):
+    _, groups, events = cohort
+    table = result.tables["time_to_flare"].set_index("group")
+    fitted = {}
+    for group in (POS, NEG):
+        durations, observed = flare_times(events, groups, group)
+        kmf = KaplanMeierFitter(alpha=0.05).fit(durations, observed)
+        fitted[group] = (durations, observed)
+        row = table.loc[group]
+        assert row["n"] == len(durations) and row["events"] == observed.sum()
+        median = kmf.median_survival_time_
+        ci = median_survival_times(kmf.confidence_interval_).iloc[0]
+        summary = result.summary["time_to_flare"]["groups"][group]
+        assert summary["median"] == finite_or_none(median)
+        assert summary["median_ci_lower"] == finite_or_none(ci.iloc[0])
+        assert summary["median_ci_upper"] == finite_or_none(ci.iloc[1])
+        assert summary["median_reached"] == math.isfinite(median)
+        curve = pd.DataFrame(summary["survival"])
+        assert curve["survival"].to_numpy() == pytest.approx(
+            kmf.survival_function_.iloc[:, 0].to_numpy()
+        )
+        assert curve["time"].to_numpy() == pytest.approx(kmf.survival_function_.index.to_numpy())
+        assert curve["at_risk"].tolist() == kmf.event_table["at_risk"].tolist()
+    (da, ea), (db, eb) = fitted[POS], fitted[NEG]
+    expected = logrank_test(da, db, event_observed_A=ea, event_observed_B=eb)
+    logrank = result.summary["time_to_flare"]["logrank"]
+    assert logrank["p"] == pytest.approx(expected.p_value, rel=1e-12)
+    assert logrank["test_statistic"] == pytest.approx(expected.test_statistic, rel=1e-12)
+
+
+def test_median_time_to_flare_defined_when_most_flare():
+    events = pd.DataFrame(
+        {
+            "patient_id": list("ABCDEFGH"),
+            "withdrawal_day": [10] * 8,
+            "flare_day": [15, 20, 22, 30, 41, math.nan, 12, 60],
+            "followup_end_day": [200] * 8,
+        }
+    )
+    groups = pd.DataFrame({"patient_id": list("ABCDEFGH"), "group": [POS] * 5 + [NEG] * 3})
+    measurements = pd.DataFrame(columns=COLUMNS)
+    result = run_comparison(measurements, groups, events)
+    durations = np.array([5, 10, 12, 20, 31], dtype=float)
+    kmf = KaplanMeierFitter().fit(durations, np.ones(5))
+    ci = median_survival_times(kmf.confidence_interval_).iloc[0]
+    summary = result.summary["time_to_flare"]["groups"][POS]
+    assert summary["median"] == kmf.median_survival_time_ == 12
+    assert summary["median_ci_lower"] == finite_or_none(ci.iloc[0])
+    assert summary["median_ci_upper"] == finite_or_none(ci.iloc[1])
+    # Group NEG: 2 of 3 flare, at 2 and 50 days; the one without a flare is censored at 190.
+    neg = result.summary["time_to_flare"]["groups"][NEG]
+    assert (neg["n"], neg["events"]) == (3, 2)
+
+
+def test_patients_without_followup_end_are_excluded_from_km_with_warning():
+    measurements, groups, events = make_cohort(6, 6, seed=3, followup_end=False)
+    result = run_comparison(measurements, groups, events)
+    unflared = sorted(events.loc[events["flare_day"].isna(), "patient_id"])
+    assert unflared  # the seed gives some patients without a flare
+    assert result.summary["excluded"]["time_to_flare_patients"] == unflared
+    assert any(
+        "could not be censored" in w and all(p in w for p in unflared) for w in result.warnings
+    )
+    table = result.tables["time_to_flare"].set_index("group")
+    for group in (POS, NEG):
+        flared = events[events["patient_id"].isin(members(groups, group))]["flare_day"].notna()
+        assert table.loc[group, "n"] == table.loc[group, "events"] == flared.sum()
+
+
+# ---------------------------------------------------------------------------------------------
+# Holm
+
+
+def test_holm_over_independently_computed_primary_p_values(cohort, result):
+    measurements, groups, events = cohort
+    endpoints: list[tuple[str, float]] = []
+    for measure in sorted(UNITS):
+        for group in (POS, NEG, "all"):
+            d = diffs(measurements, groups, group, measure, "baseline", "month3")
+            p = stats.wilcoxon(d, method=wilcoxon_method(d)).pvalue
+            endpoints.append((f"within {group} {measure}", p))
+    for measure in sorted(UNITS):
+        x = diffs(measurements, groups, POS, measure, "baseline", "month3")
+        y = diffs(measurements, groups, NEG, measure, "baseline", "month3")
+        tied = len(set(np.concatenate([x, y]))) < len(x) + len(y)
+        method = "exact" if len(x) <= 8 and len(y) <= 8 and not tied else "asymptotic"
+        endpoints.append((f"between {measure}", stats.mannwhitneyu(x, y, method=method).pvalue))
+    (da, ea), (db, eb) = flare_times(events, groups, POS), flare_times(events, groups, NEG)
+    endpoints.append(("logrank", logrank_test(da, db, ea, eb).p_value))
+
+    adjusted = holm([p for _, p in endpoints])
+    primary = result.tables["primary_endpoints"]
+    assert result.summary["primary_endpoints"]["family_size"] == len(endpoints) == 17
+    assert primary["p"].to_numpy() == pytest.approx([p for _, p in endpoints], rel=1e-12)
+    assert primary["p_holm"].to_numpy() == pytest.approx(adjusted, rel=1e-12)
+
+    by_name = dict(zip([name for name, _ in endpoints], adjusted, strict=True))
+    within = result.tables["within"]
+    for row in within[within["change"] == "baseline->month3"].itertuples(index=False):
+        assert row.p_holm == pytest.approx(by_name[f"within {row.group} {row.measure}"])
+    assert within.loc[within["change"] == "month3->flare", "p_holm"].isna().all()
+    for row in result.tables["between"].itertuples(index=False):
+        assert row.p_holm == pytest.approx(by_name[f"between {row.measure}"])
+    assert result.tables["logrank"]["p_holm"].iloc[0] == pytest.approx(adjusted[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings, exclusions and missing values
+
+
+def wilcoxon_warned(result: ComparisonResult, group: str) -> bool:
+    return any(
+        w.startswith(f"{group}, ") and "baseline->month3" in w and "Wilcoxon" in w
+        for w in result.warnings
+    )
+
+
+def test_too_small_group_warning_fires_for_5_not_6():
+    measurements, groups, events = make_cohort(6, 5, seed=11, n_other=0)
+    result = run_comparison(measurements, groups, events)
+    within = result.tables["within"].set_index(["measure", "group", "change"])
+    # No zero differences in this cohort, so n = 5 gives 2/2**5 = 0.0625 and n = 6 0.03125.
+    assert (within["n_nonzero"] == within["n"]).all()
+    assert within.xs(NEG, level="group")["n"].eq(5).all()
+    assert wilcoxon_warned(result, NEG)
+    assert not wilcoxon_warned(result, POS)
+    assert any("2/2**5 = 0.0625" in w for w in result.warnings)
+    assert not any("2/2**6" in w for w in result.warnings)
+    # Mann-Whitney with 6 and 5 can reach 2/462; no warning.
+    assert not any("Mann-Whitney" in w for w in result.warnings)
+
+
+def test_mann_whitney_too_small_warning():
+    small = run_comparison(*make_cohort(3, 3, seed=5, n_other=0))
+    assert any("2/C(6,3) = 0.1" in w for w in small.warnings)
+    enough = run_comparison(*make_cohort(4, 4, seed=5, n_other=0))
+    assert not any("Mann-Whitney" in w for w in enough.warnings)
+
+
+def test_unassigned_patients_excluded_and_counted(cohort):
+    measurements, groups, events = cohort
+    extra = pd.DataFrame(
+        [
+            ("X9", "baseline", 0, "saa", 99.0, "mg/L", ""),
+            ("X9", "month3", 90, "saa", 7.0, "mg/L", ""),
+        ],
+        columns=COLUMNS,
+    )
+    result = run_comparison(pd.concat([measurements, extra]), groups, events)
+    assert result.summary["n_patients"]["unassigned"] == 1
+    assert result.summary["n_patients"]["all"] == len(groups)
+    assert result.summary["n_patients"][POS] == 9 and result.summary["n_patients"][NEG] == 7
+    assert result.summary["excluded"]["unassigned_patients"] == ["X9"]
+    assert any("X9" in w and "no group label" in w for w in result.warnings)
+    descriptives = result.tables["descriptives"].set_index(["measure", "visit", "group"])
+    assert descriptives.loc[("saa", "baseline", "all"), "n"] == len(groups)
+
+
+def test_nan_handling_single_patient_and_all_zero_differences():
+    rows = [
+        ("A", "baseline", 0, "saa", 20.0, "mg/L", ""),
+        ("A", "month3", 90, "saa", 8.0, "mg/L", ""),
+        ("B", "baseline", 0, "saa", 20.0, "mg/L", ""),
+        ("B", "month3", 90, "saa", 20.0, "mg/L", ""),
+        ("C", "baseline", 0, "saa", 11.0, "mg/L", ""),
+        ("C", "month3", 90, "saa", 11.0, "mg/L", ""),
+        ("C", "month3", 90, "crp", math.nan, "mg/L", ""),
+    ]
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame({"patient_id": list("ABC"), "group": [POS, NEG, NEG]})
+    events = pd.DataFrame({"patient_id": list("AB"), "withdrawal_day": [5, 5], "flare_day": [9, 9]})
+    result = run_comparison(measurements, groups, events)
+    within = result.tables["within"].set_index(["measure", "group", "change"])
+    one = within.loc[("saa", POS, "baseline->month3")]
+    assert one["n"] == 1 and math.isnan(one["p"]) and "at least 2" in one["note"]
+    zeros = within.loc[("saa", NEG, "baseline->month3")]
+    assert zeros["n"] == 2 and math.isnan(zeros["p"]) and "zero" in zeros["note"]
+    empty = within.loc[("saa", POS, "month3->flare")]
+    assert empty["n"] == 0 and math.isnan(empty["median_diff"])
+    # Untested endpoints stay out of the Holm family: "all" (one non-zero change, P = 1),
+    # between and log-rank remain.
+    assert result.summary["primary_endpoints"]["family_size"] == 3
+    records = {(r["group"], r["change"]): r for r in result.summary["within"]}
+    assert records[(POS, "baseline->month3")]["p"] is None
+    assert records[(POS, "baseline->month3")]["p_holm"] is None
+    between = result.summary["between"][0]
+    assert between["ci_lower"] is None and between["ci_critical_u"] is None
+    assert between["p"] == pytest.approx(
+        stats.mannwhitneyu([-12.0], [0.0, 0.0], method="asymptotic").pvalue
+    )
+    assert any("without a numeric value" in w for w in result.warnings)
+    # Both flared, no censoring: the median is defined for POS (one patient) ...
+    assert result.summary["time_to_flare"]["groups"][POS]["median"] == 4.0
+    json.dumps(result.summary, allow_nan=False)
+    walk_plain(result.summary)
+
+
+def test_missing_compared_group_gives_none_not_errors():
+    measurements, groups, events = make_cohort(6, 0, seed=2, n_other=0)
+    result = run_comparison(measurements, groups, events)
+    assert any(repr(NEG) in w and "No patient" in w for w in result.warnings)
+    assert all(r["p"] is None for r in result.summary["between"])
+    assert result.summary["time_to_flare"]["logrank"]["p"] is None
+    assert result.summary["time_to_flare"]["groups"][NEG]["median"] is None
+    walk_plain(result.summary)
+
+
+def test_wrong_units_and_conflicting_repeats_left_out():
+    rows = [
+        ("A", "baseline", 0, "crp", 2.0, "mg/dL", ""),
+        ("A", "baseline", 0, "saa", 10.0, "mg/l", ""),
+        ("A", "month3", 90, "saa", 3.0, "mg/L", ""),
+        ("A", "month3", 90, "saa", 4.0, "mg/L", ""),
+        ("B", "baseline", 0, "saa", 12.0, "mg/L", ""),
+        ("B", "baseline", 0, "saa", 12.0, "mg/L", ""),
+    ]
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame({"patient_id": ["A", "B"], "group": [POS, POS]})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    table = result.tables["descriptives"].set_index(["measure", "visit", "group"])
+    assert "crp" not in table.index.get_level_values("measure")
+    assert table.loc[("saa", "baseline", POS), "n"] == 2  # unit case ignored; exact repeat kept
+    assert "month3" not in table.index.get_level_values("visit")  # A's only month3 value
+    assert any("mg/dL" in w for w in result.warnings)
+    assert any("conflicting" in w and "A saa month3" in w for w in result.warnings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary and methods text
+
+
+def test_summary_is_plain_json_with_expected_keys(result):
+    summary = result.summary
+    assert set(summary) == {
+        "compared", "alpha", "visits", "group_rule", "n_patients", "descriptives", "within",
+        "between", "time_to_flare", "primary_endpoints", "excluded", "warnings", "software",
+    }  # fmt: skip
+    assert "not decide" in summary["group_rule"]
+    assert set(summary["software"]) >= {"scipy", "statsmodels", "lifelines"}
+    assert summary["n_patients"] == {
+        POS: 9, NEG: 7, "vus": 2, "all": 18, "unassigned": 0, "labelled_without_data": 0
+    }  # fmt: skip
+    walk_plain(summary)
+    assert json.loads(json.dumps(summary, allow_nan=False)) == summary
+
+
+def test_methods_text_names_the_methods(result):
+    text = methods_text(result)
+    for phrase in (
+        "Wilcoxon signed-rank",
+        "Mann-Whitney",
+        "Hodges-Lehmann",
+        "Kaplan-Meier",
+        "log-rank",
+        "Holm",
+        "detection limit",
+        "exact",
+        "17 tests",
+        f"scipy {result.summary['software']['scipy']}",
+        f"lifelines {result.summary['software']['lifelines']}",
+        f"statsmodels {result.summary['software']['statsmodels']}",
+    ):
+        assert phrase in text, phrase
+
+
+def test_invalid_arguments_rejected(cohort):
+    with pytest.raises(ValueError, match="two different"):
+        run_comparison(*cohort, compared=(POS, POS))
+    with pytest.raises(ValueError, match="lacks column"):
+        run_comparison(cohort[0].drop(columns="censored"), cohort[1], cohort[2])
