@@ -178,6 +178,96 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .analysis import run_analysis
+
+    output = run_analysis(
+        args.genotypes, args.clinical, args.samples, args.output, rule=args.group_rule
+    )
+    if not args.quiet:
+        _report_analysis(output)
+    return 0
+
+
+def _report_analysis(output) -> None:
+    groups = ", ".join(f"{n} {g}" for g, n in sorted(output.summary["groups"].items()))
+    print(f"nlrp3annot: patients: {groups}", file=sys.stderr)
+    for warning in output.summary["comparison"].get("warnings", []):
+        print(f"nlrp3annot: warning: {warning}", file=sys.stderr)
+    print(
+        f"nlrp3annot: results in {output.folder}/ (summary.json, tables/); report: {output.report}",
+        file=sys.stderr,
+    )
+
+
+def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> Path:
+    """Run the annotate command into ``folder``; returns the patient summary path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    patients = folder / "patients.tsv"
+    ns = argparse.Namespace(
+        vcf=paths,
+        list=None,
+        fasta=fasta,
+        build=build,
+        output=str(folder / "calls.tsv"),
+        format="tsv",
+        skipped=None,
+        patients=str(patients),
+        quiet=args.quiet,
+        min_depth=args.min_depth,
+        mosaic_alpha=args.mosaic_alpha,
+        max_mosaic_vaf=args.max_mosaic_vaf,
+    )
+    code = cmd_annotate(ns)
+    if code == EXIT_USER_ERROR:
+        raise Nlrp3AnnotError("annotation failed; see the error above")
+    return patients
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .analysis import run_analysis
+
+    out = Path(args.output)
+    patients = _annotate_into(out / "annotation", _input_paths(args), args.fasta, args.build, args)
+    output = run_analysis(patients, args.clinical, args.samples, out, rule=args.group_rule)
+    if not args.quiet:
+        _report_analysis(output)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import shutil
+    from importlib import resources
+
+    from .analysis import run_analysis
+
+    out = Path(args.output)
+    inputs = out / "inputs"
+    source = resources.files("nlrp3annot") / "demo"
+    with resources.as_file(source) as demo:
+        shutil.copytree(demo, inputs, dirs_exist_ok=True)
+    vcfs = sorted(str(p) for p in (inputs / "vcf").glob("*.vcf.gz"))
+    fasta = inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
+    if not args.quiet:
+        print(
+            f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs) copied to {inputs}",
+            file=sys.stderr,
+        )
+    patients = _annotate_into(out / "annotation", vcfs, str(fasta), "auto", args)
+    output = run_analysis(
+        patients,
+        inputs / "response.xlsx",
+        inputs / "samples.csv",
+        out,
+        rule=args.group_rule,
+        synthetic=True,
+        title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
+    )
+    _report_analysis(output)
+    print(f"open {output.report}")
+    return 0
+
+
 def cmd_knowledge_update(args: argparse.Namespace) -> int:
     from .knowledge import load_clinvar, update_clinvar
 
@@ -268,6 +358,57 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--url", help="base URL of the service (a mirror or a local test server)")
     fetch.add_argument("-q", "--quiet", action="store_true")
     fetch.set_defaults(func=cmd_reference_fetch)
+
+    def mosaic_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--min-depth", type=int, default=20)
+        p.add_argument("--mosaic-alpha", type=float, default=0.01)
+        p.add_argument("--max-mosaic-vaf", type=float, default=0.40)
+
+    rules = ["strict", "germline_only", "vus_as_positive"]
+    comp = sub.add_parser(
+        "compare",
+        help="join genotypes to treatment response and compare mutation-positive and -negative",
+        description="Example: nlrp3annot compare --genotypes patients.tsv --clinical "
+        "response.xlsx --samples samples.csv -o results/",
+    )
+    comp.add_argument(
+        "--genotypes", required=True, help="patient summary from 'annotate --patients'"
+    )
+    comp.add_argument("--clinical", required=True, help="CSV/TSV/XLSX, long or wide")
+    comp.add_argument(
+        "--samples",
+        required=True,
+        help="samples sheet: patient_id, sample_id, withdrawal_day, flare_day ...",
+    )
+    comp.add_argument("-o", "--output", required=True, help="results folder")
+    comp.add_argument(
+        "--group-rule",
+        default="strict",
+        choices=rules,
+        help="status -> group (default strict: VUS and not-assessable apart)",
+    )
+    comp.add_argument("-q", "--quiet", action="store_true")
+    comp.set_defaults(func=cmd_compare)
+
+    run = sub.add_parser("run", help="annotate VCFs, then compare with the clinical table")
+    run.add_argument("vcf", nargs="*")
+    run.add_argument("--list")
+    run.add_argument("--fasta")
+    run.add_argument("--build", default="auto", choices=["auto", "GRCh38", "GRCh37"])
+    run.add_argument("--clinical", required=True)
+    run.add_argument("--samples", required=True)
+    run.add_argument("-o", "--output", required=True)
+    run.add_argument("--group-rule", default="strict", choices=rules)
+    run.add_argument("-q", "--quiet", action="store_true")
+    mosaic_options(run)
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="run the whole chain on the bundled SYNTHETIC cohort")
+    demo.add_argument("-o", "--output", default="nlrp3annot-demo")
+    demo.add_argument("--group-rule", default="strict", choices=rules)
+    demo.add_argument("-q", "--quiet", action="store_true")
+    mosaic_options(demo)
+    demo.set_defaults(func=cmd_demo)
 
     know = sub.add_parser("knowledge", help="known-variant tables (ClinVar)")
     know_sub = know.add_subparsers(dest="knowledge_command", required=True)

@@ -1,0 +1,102 @@
+"""The comparison job: genotype summary + clinical table + samples sheet -> results folder.
+
+Writes ``summary.json`` (every number, machine-readable), ``tables/*.tsv`` (tidy tables) and
+a self-contained ``report.html``. Statistics come from :mod:`nlrp3annot.compare`; this module
+only reads, joins and writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import atomic_write
+
+
+@dataclass
+class AnalysisOutput:
+    folder: Path
+    report: Path
+    summary: dict
+
+
+def _jsonable(value):
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def run_analysis(
+    genotypes: str | Path,
+    clinical: str | Path,
+    samples: str | Path,
+    out: str | Path,
+    rule: str = "strict",
+    title: str = "NLRP3 genotype and anakinra response",
+    synthetic: bool = False,
+) -> AnalysisOutput:
+    from .clinical import read_clinical, read_samples
+    from .cohort import COMPARED, join, read_genotypes
+    from .compare import methods_text, run_comparison
+    from .html_report import render
+
+    out = Path(out)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    genotype_table = read_genotypes(genotypes)
+    clinical_table = read_clinical(clinical)
+    sheet = read_samples(samples)
+    measurements = clinical_table.measurements
+    cohort = join(genotype_table, sheet.table, measurements, rule)
+    result = run_comparison(
+        measurements, cohort.groups[["patient_id", "group"]], cohort.events, compared=COMPARED
+    )
+    methods = (
+        "Genotypes: NLRP3 variants named on NM_001243133.2 (MANE Select) by nlrp3annot; a "
+        "sample's own protein change combines variants in one codon on one haplotype; "
+        "mosaic calls use a one-sided exact binomial test of the ALT allele fraction against "
+        "0.5 with a minimum depth; patient status follows the documented rule and groups "
+        f"follow the '{rule}' rule (VUS and not-assessable patients are reported, not pooled "
+        "with negatives). " + methods_text(result)
+    )
+    inputs = {"genotypes": str(genotypes), "clinical": str(clinical), "samples": str(samples)}
+    tables = dict(result.tables)
+    tables["patients"] = cohort.accounting
+    tables["groups"] = cohort.groups
+    tables["measurements"] = measurements
+    import pandas as pd
+
+    skipped_rows = list(clinical_table.skipped) + list(sheet.skipped)
+    tables["clinical_skipped"] = pd.DataFrame(
+        skipped_rows, columns=["file", "row", "measure", "reason"]
+    )
+    for name, frame in tables.items():
+        atomic_write(
+            out / "tables" / f"{name}.tsv", lambda h, f=frame: f.to_csv(h, sep="\t", index=False)
+        )
+    summary = {
+        "title": title,
+        "synthetic": synthetic,
+        "inputs": inputs,
+        "group_rule": rule,
+        "groups": cohort.accounting["group"].value_counts().to_dict(),
+        "patients": cohort.accounting.to_dict("records"),
+        "clinical_layout": clinical_table.layout,
+        "clinical_skipped": tables["clinical_skipped"].to_dict("records"),
+        "comparison": result.summary,
+        "methods": methods,
+    }
+    summary = _jsonable(summary)
+    atomic_write(out / "summary.json", lambda h: json.dump(summary, h, indent=1))
+    page = render(title, result, cohort, measurements, methods, inputs, synthetic)
+    report = out / "report.html"
+    atomic_write(report, lambda h: h.write(page))
+    return AnalysisOutput(out, report, summary)

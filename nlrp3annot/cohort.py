@@ -1,0 +1,152 @@
+"""Join genotype to treatment response: one row per patient, with the group it is compared in.
+
+Inputs: the patient summary of the annotation step (one row per VCF sample), the samples
+sheet (patient -> samples, withdrawal and flare days) and the tidy clinical measurements.
+Every patient of any input is accounted for in ``accounting``: in which inputs it was
+found, its group, and why it is or is not in the comparison.
+
+A patient with several samples (blood, buccal) takes the most informative status of its
+samples, in the order positive_germline, positive_mosaic, vus_only, negative,
+not_assessable: a clone seen in one tissue counts, and a covered negative sample outweighs
+an unassessable one.
+
+Group rules (``--group-rule``), status -> group:
+- ``strict`` (default): positive_germline and positive_mosaic -> mutation_positive;
+  negative -> mutation_negative; vus_only -> vus; not_assessable -> not_assessable. VUS and
+  not-assessable patients are reported separately, never silently counted as negative.
+- ``germline_only``: as a germline-only assay would group them: positive_mosaic ->
+  mutation_negative. Shows what mosaic detection changes.
+- ``vus_as_positive``: vus_only -> mutation_positive.
+Patients without a genotype are ``no_genotype``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .errors import Nlrp3AnnotError
+
+STATUS_PRIORITY = ["positive_germline", "positive_mosaic", "vus_only", "negative", "not_assessable"]
+_STRICT = {
+    "positive_germline": "mutation_positive",
+    "positive_mosaic": "mutation_positive",
+    "negative": "mutation_negative",
+    "vus_only": "vus",
+    "not_assessable": "not_assessable",
+}
+GROUP_RULES: dict[str, dict[str, str]] = {
+    "strict": _STRICT,
+    "germline_only": {**_STRICT, "positive_mosaic": "mutation_negative"},
+    "vus_as_positive": {**_STRICT, "vus_only": "mutation_positive"},
+}
+COMPARED = ("mutation_positive", "mutation_negative")
+
+
+@dataclass
+class Cohort:
+    groups: pd.DataFrame  # patient_id group status samples best_variant hgvs_p_sample vaf
+    accounting: pd.DataFrame  # every patient of every input, with where it was found and why
+    events: pd.DataFrame  # patient_id withdrawal_day flare_day (followup_end_day)
+    rule: str
+
+
+def read_genotypes(path) -> pd.DataFrame:
+    """The ``--patients`` TSV written by ``nlrp3annot annotate``."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise Nlrp3AnnotError(f"{path}: no such file (give the --patients TSV of 'annotate')")
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    needed = {"sample", "status"}
+    if not needed <= set(table.columns):
+        raise Nlrp3AnnotError(
+            f"{path}: not a patient summary (needs columns {sorted(needed)}, has "
+            f"{list(table.columns)[:8]}); write one with 'nlrp3annot annotate --patients'"
+        )
+    unknown = sorted(set(table["status"]) - set(STATUS_PRIORITY))
+    if unknown:
+        raise Nlrp3AnnotError(f"{path}: unknown status values {unknown}")
+    return table
+
+
+def join(
+    genotypes: pd.DataFrame,
+    samples: pd.DataFrame,
+    measurements: pd.DataFrame,
+    rule: str = "strict",
+) -> Cohort:
+    if rule not in GROUP_RULES:
+        raise Nlrp3AnnotError(f"unknown group rule {rule!r}: use one of {sorted(GROUP_RULES)}")
+    mapping = GROUP_RULES[rule]
+    sample_to_patient = {
+        str(r.sample_id): str(r.patient_id)
+        for r in samples.itertuples()
+        if isinstance(r.sample_id, str) and r.sample_id
+    }
+    genotype_rows = []
+    for row in genotypes.to_dict("records"):
+        patient = sample_to_patient.get(row["sample"])
+        genotype_rows.append(
+            {**row, "patient_id": patient or row["sample"], "mapped": patient is not None}
+        )
+    by_patient: dict[str, list[dict]] = {}
+    for row in genotype_rows:
+        by_patient.setdefault(row["patient_id"], []).append(row)
+
+    in_samples = set(samples["patient_id"].astype(str))
+    in_clinical = set(measurements["patient_id"].astype(str))
+    everyone = sorted(set(by_patient) | in_samples | in_clinical)
+    group_rows, accounting = [], []
+    for patient in everyone:
+        rows = by_patient.get(patient, [])
+        best = min(rows, key=lambda r: STATUS_PRIORITY.index(r["status"])) if rows else None
+        status = best["status"] if best else ""
+        group = mapping[status] if best else "no_genotype"
+        notes = []
+        if rows and not all(r["mapped"] for r in rows):
+            notes.append("VCF sample not in the samples sheet (sample name used as patient)")
+        if patient in in_samples and not rows:
+            notes.append("in the samples sheet but no genotype")
+        if patient not in in_clinical:
+            notes.append("no clinical measurements")
+        compared = group in COMPARED and patient in in_clinical
+        if group not in COMPARED:
+            notes.append(f"group {group}: reported, not in the two-group comparison")
+        group_rows.append(
+            {
+                "patient_id": patient,
+                "group": group,
+                "status": status,
+                "samples": ";".join(r["sample"] for r in rows),
+                "best_variant": best.get("best_variant", "") if best else "",
+                "hgvs_p_sample": best.get("hgvs_p_sample", "") if best else "",
+                "vaf": best.get("vaf", "") if best else "",
+            }
+        )
+        accounting.append(
+            {
+                "patient_id": patient,
+                "in_genotypes": bool(rows),
+                "in_samples_sheet": patient in in_samples,
+                "in_clinical": patient in in_clinical,
+                "group": group,
+                "status": status,
+                "in_comparison": compared,
+                "note": "; ".join(notes),
+            }
+        )
+    event_columns = [
+        c for c in ("withdrawal_day", "flare_day", "followup_end_day") if c in samples.columns
+    ]
+    events = (
+        samples[["patient_id", *event_columns]]
+        .assign(patient_id=lambda d: d["patient_id"].astype(str))
+        .drop_duplicates("patient_id")
+        .reset_index(drop=True)
+    )
+    for column in event_columns:
+        events[column] = pd.to_numeric(events[column], errors="coerce")
+    return Cohort(pd.DataFrame(group_rows), pd.DataFrame(accounting), events, rule)

@@ -1,0 +1,190 @@
+"""The self-contained HTML report of a comparison: plots (PNG inlined as data URIs), tables,
+warnings and a methods paragraph. Every piece of user text (patient identifiers, file
+names, notes) goes through html.escape, so a name like ``<script>`` stays text."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import UTC, datetime
+
+import pandas as pd
+
+GROUP_COLOURS = {
+    "mutation_positive": "#c0392b",
+    "mutation_negative": "#2471a3",
+}
+OTHER_COLOUR = "#999999"
+MEASURE_LABELS = {
+    "saa": "Serum amyloid A (mg/L)",
+    "crp": "C-reactive protein (mg/L)",
+    "diary": "Diary score",
+    "esr": "ESR (mm/h)",
+}
+VISIT_ORDER = ["baseline", "month3", "flare"]
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img class="plot" alt="plot" src="data:image/png;base64,{data}">'
+
+
+def spaghetti(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = measurements[measurements["measure"] == measure].merge(
+        groups[["patient_id", "group"]], on="patient_id", how="left"
+    )
+    visits = [v for v in VISIT_ORDER if v in set(data["visit"])]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for (_patient, group), rows in data.groupby(["patient_id", "group"], dropna=False):
+        rows = rows[rows["visit"].isin(visits)]
+        x = [visits.index(v) for v in rows["visit"]]
+        ax.plot(
+            x,
+            rows["value"],
+            marker="o",
+            lw=1,
+            alpha=0.8,
+            color=GROUP_COLOURS.get(str(group), OTHER_COLOUR),
+        )
+    for group, colour in GROUP_COLOURS.items():
+        ax.plot([], [], color=colour, label=group.replace("_", " "))
+    ax.plot([], [], color=OTHER_COLOUR, label="other / no genotype")
+    ax.set_xticks(range(len(visits)), visits)
+    ax.set_ylabel(MEASURE_LABELS.get(measure, measure))
+    if measure in ("saa", "crp") and (data["value"] > 0).all():
+        ax.set_yscale("log")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(f"{MEASURE_LABELS.get(measure, measure)} per patient", fontsize=9)
+    return _png(fig)
+
+
+def change_boxplot(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = measurements[measurements["measure"] == measure]
+    wide = data.pivot_table(index="patient_id", columns="visit", values="value", aggfunc="first")
+    fig, ax = plt.subplots(figsize=(4.2, 3.4))
+    if {"baseline", "month3"} <= set(wide.columns):
+        change = (wide["month3"] - wide["baseline"]).dropna().rename("change").reset_index()
+        change = change.merge(groups[["patient_id", "group"]], on="patient_id")
+        series = [change[change["group"] == g]["change"].to_numpy() for g in GROUP_COLOURS]
+        ax.boxplot(series, tick_labels=[g.replace("_", "\n") for g in GROUP_COLOURS])
+        for i, (values, colour) in enumerate(zip(series, GROUP_COLOURS.values(), strict=True)):
+            ax.scatter([i + 1] * len(values), values, color=colour, s=12, zorder=3)
+        ax.axhline(0, color="#555", lw=0.6)
+    ax.set_ylabel(f"month 3 - baseline ({MEASURE_LABELS.get(measure, measure)})", fontsize=8)
+    ax.set_title(f"Change by group: {measure.upper()}", fontsize=9)
+    return _png(fig)
+
+
+def km_plot(events: pd.DataFrame, groups: pd.DataFrame) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from lifelines import KaplanMeierFitter
+
+    data = events.merge(groups[["patient_id", "group"]], on="patient_id")
+    data = data[data["withdrawal_day"].notna()]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for group, colour in GROUP_COLOURS.items():
+        rows = data[data["group"] == group]
+        if rows.empty:
+            continue
+        flared = rows["flare_day"].notna()
+        end = rows["followup_end_day"] if "followup_end_day" in rows else rows["flare_day"]
+        durations = (rows["flare_day"].where(flared, end) - rows["withdrawal_day"]).dropna()
+        if durations.empty:
+            continue
+        fitter = KaplanMeierFitter(label=group.replace("_", " "))
+        fitter.fit(durations, event_observed=flared[durations.index])
+        fitter.plot_survival_function(ax=ax, color=colour, ci_show=False)
+    ax.set_xlabel("days after anakinra withdrawal")
+    ax.set_ylabel("proportion without flare")
+    ax.set_title("Time to flare after withdrawal (Kaplan-Meier)", fontsize=9)
+    return _png(fig)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    if frame is None or frame.empty:
+        return "<p><em>none</em></p>"
+    return frame.to_html(index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.4g}")
+
+
+def render(
+    title: str,
+    result,
+    cohort,
+    measurements: pd.DataFrame,
+    methods: str,
+    inputs: dict[str, str],
+    synthetic: bool = False,
+) -> str:
+    """The whole report as one HTML string."""
+    e = html.escape
+    measures = [m for m in ("saa", "crp", "diary", "esr") if m in set(measurements["measure"])]
+    counts = cohort.accounting["group"].value_counts().to_dict()
+    plots = "".join(spaghetti(measurements, cohort.groups, m) for m in measures)
+    boxes = "".join(change_boxplot(measurements, cohort.groups, m) for m in measures)
+    warnings = result.summary.get("warnings", []) if isinstance(result.summary, dict) else []
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{e(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
+        "table{border-collapse:collapse;font-size:12px;margin:.5em 0}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}.plot{margin:4px}"
+        ".banner{background:#fde2e1;padding:.6em;border:1px solid #c0392b}</style>",
+        "</head><body>",
+        f"<h1>{e(title)}</h1>",
+    ]
+    if synthetic:
+        parts.append(
+            "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
+            "patients on a test genome, not real data and not the real genome.</p>"
+        )
+    parts += [
+        f"<p>Generated {e(datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
+        "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
+        "<h2>Cohort</h2><p>"
+        + ", ".join(f"{e(str(k))}: {v}" for k, v in counts.items())
+        + f" (group rule <code>{e(cohort.rule)}</code>)</p>",
+        "<h2 id='plots'>Response over time</h2>",
+        plots,
+        "<h2>Change from baseline to month 3 by group</h2>",
+        boxes,
+        "<h2>Flare after withdrawal</h2>",
+        km_plot(cohort.events, cohort.groups),
+    ]
+    if warnings:
+        parts.append(
+            "<h2>Warnings</h2><ul>" + "".join(f"<li>{e(str(w))}</li>" for w in warnings) + "</ul>"
+        )
+    for name, frame in result.tables.items():
+        parts += [
+            f"<h2 id='table-{e(name)}'>{e(name.replace('_', ' ').capitalize())}</h2>",
+            _table(frame),
+        ]
+    parts += [
+        "<h2 id='patients'>Every patient</h2>",
+        _table(cohort.accounting),
+        "<h2>Genotypes</h2>",
+        _table(cohort.groups),
+        "<h2 id='methods'>Methods</h2>",
+        f"<p>{e(methods)}</p>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
