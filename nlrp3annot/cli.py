@@ -263,7 +263,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         synthetic=True,
         title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
     )
-    _report_analysis(output)
+    if not args.quiet:
+        _report_analysis(output)
     print(f"open {output.report}")
     return 0
 

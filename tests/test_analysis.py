@@ -1,0 +1,270 @@
+"""The comparison job end to end: the bundled demo's statistics against scipy/lifelines/
+statsmodels computed here from the raw demo tables, clinical edge cases through the
+'compare' command, and the HTML report opened in headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from scipy.stats import mannwhitneyu, wilcoxon
+from statsmodels.stats.multitest import multipletests
+
+from nlrp3annot.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "-o", str(out), "-q"]) == 0
+    return out
+
+
+def raw_demo_values(folder: Path) -> pd.DataFrame:
+    """The workbook read cell by cell with openpyxl: CRP mg/dL -> mg/L (x10), '<5' at 5."""
+    sheet = openpyxl.load_workbook(folder / "inputs" / "response.xlsx").active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    visits = {"Baseline": "baseline", "Month 3": "month3", "Flare": "flare"}
+    columns = {
+        "SAA (mg/L)": ("saa", 1.0),
+        "CRP (mg/dL)": ("crp", 10.0),
+        "Diary score": ("diary", 1.0),
+        "ESR (mm/h)": ("esr", 1.0),
+    }
+    out = []
+    for row in rows[1:]:
+        cells = dict(zip(header, row, strict=True))
+        for column, (measure, factor) in columns.items():
+            text = str(cells[column])
+            value = float(text.lstrip("<")) * factor
+            out.append((cells["Patient ID"], visits[cells["Visit"]], measure, value))
+    return pd.DataFrame(out, columns=["patient_id", "visit", "measure", "value"])
+
+
+def raw_groups(folder: Path) -> dict[str, str]:
+    with (folder / "inputs" / "samples.csv").open() as handle:
+        sample_to_patient = {r["sample_id"]: r["patient_id"] for r in csv.DictReader(handle)}
+    with (folder / "annotation" / "patients.tsv").open() as handle:
+        statuses = {}
+        for r in csv.DictReader(handle, delimiter="\t"):
+            statuses.setdefault(sample_to_patient[r["sample"]], set()).add(r["status"])
+    return {
+        p: "mutation_positive" if any(s.startswith("positive") for s in st) else "mutation_negative"
+        for p, st in statuses.items()
+    }
+
+
+def test_demo_statistics_equal_an_independent_computation(demo: Path):
+    summary = json.loads((demo / "summary.json").read_text())
+    comparison = summary["comparison"]
+    values = raw_demo_values(demo)
+    groups = raw_groups(demo)
+    assert sorted(groups.values()).count("mutation_positive") == 13  # 12 + the missed mosaic
+    wide = values.pivot_table(
+        index=["patient_id", "measure"], columns="visit", values="value"
+    ).reset_index()
+    wide["group"] = wide["patient_id"].map(groups)
+
+    for d in comparison["descriptives"]:
+        if d["group"] == "all":
+            continue
+        cell = values[(values["measure"] == d["measure"]) & (values["visit"] == d["visit"])]
+        cell = cell[cell["patient_id"].map(groups) == d["group"]]["value"]
+        assert d["n"] == len(cell)
+        assert d["median"] == pytest.approx(np.median(cell))
+        assert d["q1"] == pytest.approx(np.percentile(cell, 25))
+        assert d["q3"] == pytest.approx(np.percentile(cell, 75))
+
+    checked = 0
+    for w in comparison["within"]:
+        if w["group"] == "all" or w["change"] != "baseline->month3":
+            continue
+        rows = wide[(wide["measure"] == w["measure"]) & (wide["group"] == w["group"])]
+        # values carry at most 2 decimals: round away float noise so equal changes tie
+        diff = (rows["month3"] - rows["baseline"]).dropna().round(9)
+        assert w["n"] == len(diff)
+        assert w["median_diff"] == pytest.approx(np.median(diff))
+        assert w["p"] == pytest.approx(wilcoxon(diff, method=w["method_requested"]).pvalue)
+        checked += 1
+    assert checked == 8  # 4 measures x 2 groups
+
+    for b in comparison["between"]:
+        rows = wide[wide["measure"] == b["measure"]]
+        change = (rows["month3"] - rows["baseline"]).round(9)
+        pos = change[rows["group"] == "mutation_positive"].dropna().to_numpy()
+        neg = change[rows["group"] == "mutation_negative"].dropna().to_numpy()
+        method = "exact" if b["method"] == "exact" else "asymptotic"
+        assert b["p"] == pytest.approx(mannwhitneyu(pos, neg, method=method).pvalue)
+        assert b["hl_shift"] == pytest.approx(np.median(np.subtract.outer(pos, neg)))
+
+    with (demo / "inputs" / "samples.csv").open() as handle:
+        events = {r["patient_id"]: r for r in csv.DictReader(handle) if r["withdrawal_day"]}
+    assert len(events) == 11
+    durations = {
+        g: [
+            float(r["flare_day"]) - float(r["withdrawal_day"])
+            for p, r in events.items()
+            if groups[p] == g
+        ]
+        for g in ("mutation_positive", "mutation_negative")
+    }
+    for group, times in durations.items():
+        fitter = KaplanMeierFitter().fit(times, [1] * len(times))
+        km = comparison["time_to_flare"]["groups"][group]
+        assert km["n"] == len(times) and km["events"] == len(times)
+        assert km["median"] == pytest.approx(fitter.median_survival_time_)
+    expected_logrank = logrank_test(
+        durations["mutation_positive"],
+        durations["mutation_negative"],
+        [1] * len(durations["mutation_positive"]),
+        [1] * len(durations["mutation_negative"]),
+    ).p_value
+    assert comparison["time_to_flare"]["logrank"]["p"] == pytest.approx(expected_logrank)
+
+    endpoints = comparison["primary_endpoints"]["endpoints"]
+    holm = multipletests([e["p"] for e in endpoints], method="holm")[1]
+    for endpoint, adjusted in zip(endpoints, holm, strict=True):
+        assert endpoint["p_holm"] == pytest.approx(adjusted)
+
+
+def test_every_patient_is_accounted_for_and_mosaic_detection_matters(demo: Path):
+    summary = json.loads((demo / "summary.json").read_text())
+    patients = {p["patient_id"]: p for p in summary["patients"]}
+    assert len(patients) == 18 and all(p["in_comparison"] for p in patients.values())
+    assert patients["P18"]["status"] == "positive_mosaic"  # the old assay's negative
+    assert patients["P09"]["status"] == "positive_mosaic"  # blood and buccal samples
+
+
+def write_inputs(folder: Path) -> tuple[Path, Path, Path]:
+    genotypes = folder / "patients.tsv"
+    genotypes.write_text(
+        "file\tsample\tstatus\tbest_variant\thgvs_p_sample\tzygosity\tvaf\t"
+        "clinvar_significance\tcaps_phenotype\tpenetrance\tvariants\tnote\n"
+        "a.vcf\tS1\tpositive_germline\tc.907G>A\tp.Asp303Asn\thet\t0.5\tP\t\t\t1\t\n"
+        "a.vcf\tS2\tnegative\t\t\t\t\t\t\t\t0\t\n"
+        "a.vcf\tS3\tvus_only\tc.592G>A\tp.Val198Met\thet\t0.5\tC\t\tlow\t1\t\n"
+        "a.vcf\t<b>S4&</b>\tnegative\t\t\t\t\t\t\t\t0\t\n"
+    )
+    clinical = folder / "response.csv"
+    clinical.write_text(
+        "patient_id,visit,day,measure,value,unit\n"
+        "P1,baseline,0,CRP,5.0,mg/dL\n"
+        "P1,month3,90,CRP,3,mg/L\n"
+        "P1,baseline,0,SAA,180,mg/L\n"
+        "P1,month3,90,SAA,<5,mg/L\n"
+        "P2,baseline,0,CRP,40,mg/L\n"
+        "P2,month3,90,CRP,0.4,mg/dL\n"
+        "P2,month3,90,SAA,ND,mg/L\n"
+        "P3,baseline,0,CRP,30,mg/L\n"
+        "<b>P4&</b>,baseline,0,CRP,20,mg/L\n"
+        "P5,baseline,0,CRP,10,mg/L\n"
+    )
+    samples = folder / "samples.csv"
+    samples.write_text(
+        "patient_id,sample_id,withdrawal_day,flare_day\n"
+        "P1,S1,90,93\nP2,S2,,\nP3,S3,,\n<b>P4&</b>,<b>S4&</b>,,\n"
+    )
+    return genotypes, clinical, samples
+
+
+def test_compare_handles_units_censoring_and_missing_patients(tmp_path: Path):
+    genotypes, clinical, samples = write_inputs(tmp_path)
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nlrp3annot",
+            "compare",
+            "--genotypes",
+            str(genotypes),
+            "--clinical",
+            str(clinical),
+            "--samples",
+            str(samples),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    measurements = pd.read_csv(out / "tables" / "measurements.tsv", sep="\t", keep_default_na=False)
+    crp = measurements[measurements["measure"] == "crp"].set_index(["patient_id", "visit"])
+    assert crp.loc[("P1", "baseline"), "value"] == pytest.approx(50.0)  # 5.0 mg/dL x 10
+    assert crp.loc[("P1", "month3"), "value"] == pytest.approx(3.0)  # already mg/L
+    assert crp.loc[("P2", "month3"), "value"] == pytest.approx(4.0)
+    saa = measurements[measurements["measure"] == "saa"].set_index(["patient_id", "visit"])
+    assert saa.loc[("P1", "month3"), "censored"] == "<"  # kept at the limit, not dropped
+    assert saa.loc[("P1", "month3"), "value"] == pytest.approx(5.0)
+    skipped = pd.read_csv(out / "tables" / "clinical_skipped.tsv", sep="\t")
+    assert "ND" in " ".join(skipped["reason"].astype(str))
+    patients = pd.read_csv(out / "tables" / "patients.tsv", sep="\t", keep_default_na=False)
+    by_id = patients.set_index("patient_id")
+    assert by_id.loc["P5", "group"] == "no_genotype"  # clinical only: listed, not dropped
+    assert by_id.loc["P5", "in_samples_sheet"] in (False, "False")
+    assert by_id.loc["P3", "group"] == "vus"  # never silently negative
+    assert by_id.loc["P2", "group"] == "mutation_negative"
+    assert len(patients) == 5
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed")
+def test_report_opens_in_headless_chromium_with_plots_tables_and_escaped_ids(tmp_path: Path):
+    genotypes, clinical, samples = write_inputs(tmp_path)
+    out = tmp_path / "results"
+    assert (
+        main(
+            [
+                "compare",
+                "--genotypes",
+                str(genotypes),
+                "--clinical",
+                str(clinical),
+                "--samples",
+                str(samples),
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    page = (out / "report.html").read_text()
+    assert "<b>P4&" not in page and "&lt;b&gt;P4&amp;&lt;/b&gt;" in page
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    proc = subprocess.run(
+        ["chromium", *flags, "--dump-dom", (out / "report.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Uncaught" not in proc.stderr and "ERROR:CONSOLE" not in proc.stderr
+    dom = proc.stdout
+    assert dom.count('class="plot"') >= 5  # trajectories, change boxes, Kaplan-Meier
+    for anchor in ("table-descriptives", "table-within", "table-between", "patients", "methods"):
+        assert f'id="{anchor}"' in dom
+    assert "&lt;b&gt;P4&amp;&lt;/b&gt;" in dom  # shown as text, not markup
