@@ -143,27 +143,40 @@ def _download(url: str, source: str, timeout: float, session: requests.Session |
     """GET ``url`` and return the body; every transport or HTTP failure becomes FetchError."""
     # Ensembl answers JSON unless plain text is asked for; E-utilities ignores the header.
     headers = {"Content-Type": "text/plain"} if source == "ensembl" else {}
-    hint = "check your connection or pass --fasta"
     own_session = session is None
     http = requests.Session() if session is None else session
     try:
-        response = http.get(url, headers=headers, timeout=timeout)
+        return http_get(http, url, timeout, "pass --fasta", headers).text
+    finally:
+        if own_session:
+            http.close()
+
+
+def http_get(
+    http: requests.Session,
+    url: str,
+    timeout: float,
+    fallback: str,
+    headers: dict[str, str] | None = None,
+) -> requests.Response:
+    """GET ``url``; a timeout, connection failure or HTTP error becomes a one-line FetchError
+    naming the URL, what the server said, and ``fallback`` (what else the user can do)."""
+    hint = f"check your connection or {fallback}"
+    try:
+        response = http.get(url, headers=headers or {}, timeout=timeout)
     except requests.Timeout:
         raise FetchError(f"{url}: no answer within {timeout:g} s ({hint})") from None
     except requests.ConnectionError as exc:
         raise FetchError(f"{url}: cannot connect: {_short(exc)} ({hint})") from None
     except requests.RequestException as exc:
         raise FetchError(f"{url}: download failed: {_short(exc)} ({hint})") from None
-    finally:
-        if own_session:
-            http.close()
     if not response.ok:
         reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
         said = _short(response.text)
         if said:
             reason += f": {said}"
-        raise FetchError(f"{url}: download failed: {reason} (try again later or pass --fasta)")
-    return response.text
+        raise FetchError(f"{url}: download failed: {reason} (try again later or {fallback})")
+    return response
 
 
 def _short(text: object) -> str:

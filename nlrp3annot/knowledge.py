@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import requests
 
 from .errors import FetchError, InputFileError
-from .fetch import NCBI_BASE, cache_dir
+from .fetch import NCBI_BASE, cache_dir, http_get
 
 TRANSCRIPT = "NM_001243133.2"
 PROTEIN = "NP_001230062.1"
@@ -575,21 +575,7 @@ def _url(endpoint: str, params: dict[str, object]) -> str:
 
 def _get_json(http: requests.Session, url: str, timeout: float) -> object:
     """GET ``url`` and parse JSON; every transport, HTTP or format failure is a FetchError."""
-    hint = "check your connection or try again later"
-    try:
-        response = http.get(url, timeout=timeout)
-    except requests.Timeout:
-        raise FetchError(f"{url}: no answer within {timeout:g} s ({hint})") from None
-    except requests.ConnectionError as exc:
-        raise FetchError(f"{url}: cannot connect: {_short(exc)} ({hint})") from None
-    except requests.RequestException as exc:
-        raise FetchError(f"{url}: download failed: {_short(exc)} ({hint})") from None
-    if not response.ok:
-        reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
-        said = _short(response.text)
-        if said:
-            reason += f": {said}"
-        raise FetchError(f"{url}: download failed: {reason} (try again later)")
+    response = http_get(http, url, timeout, "keep using the bundled table")
     try:
         return json.loads(response.text)
     except ValueError:
