@@ -268,3 +268,34 @@ def test_report_opens_in_headless_chromium_with_plots_tables_and_escaped_ids(tmp
     for anchor in ("table-descriptives", "table-within", "table-between", "patients", "methods"):
         assert f'id="{anchor}"' in dom
     assert "&lt;b&gt;P4&amp;&lt;/b&gt;" in dom  # shown as text, not markup
+
+
+def test_run_chains_annotation_and_comparison(demo: Path, tmp_path: Path):
+    inputs = demo / "inputs"
+    listing = tmp_path / "vcfs.txt"
+    listing.write_text("\n".join(str(p) for p in sorted((inputs / "vcf").glob("*.vcf.gz"))))
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "run",
+                "--list",
+                str(listing),
+                "--fasta",
+                str(inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"),
+                "--clinical",
+                str(inputs / "response.xlsx"),
+                "--samples",
+                str(inputs / "samples.csv"),
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    ran = json.loads((out / "summary.json").read_text())
+    demo_summary = json.loads((demo / "summary.json").read_text())
+    assert ran["groups"] == demo_summary["groups"]
+    assert ran["comparison"]["between"] == demo_summary["comparison"]["between"]
+    assert (out / "annotation" / "calls.tsv").exists() and (out / "report.html").exists()

@@ -194,7 +194,7 @@ def test_gatk_and_mutect2_vcfs_give_the_patient_summary(tmp_path: Path):
     )
     mutect = write(
         tmp_path / "mutect2.vcf",
-        ["NOMID07"],
+        ["NOMID07", "NOMID08"],
         [
             {
                 "pos": C1043,
@@ -202,6 +202,7 @@ def test_gatk_and_mutect2_vcfs_give_the_patient_summary(tmp_path: Path):
                 "alts": ("T",),
                 "calls": {
                     "NOMID07": {"GT": (0, 1), "AD": (230, 20), "AF": (0.08,), "DP": 250},
+                    "NOMID08": {"GT": (0, 1), "AF": (0.06,), "DP": 300},  # AF only, no AD
                 },
             },
         ],
@@ -214,6 +215,8 @@ def test_gatk_and_mutect2_vcfs_give_the_patient_summary(tmp_path: Path):
     assert patients["P02"]["penetrance"] == "low"
     assert patients["NOMID07"]["status"] == "positive_mosaic"
     assert float(patients["NOMID07"]["vaf"]) == pytest.approx(0.08)
+    assert patients["NOMID08"]["status"] == "positive_mosaic"  # from AF x DP = 18 of 300
+    assert float(patients["NOMID08"]["vaf"]) == pytest.approx(0.06)
 
 
 def test_sample_without_variants_is_negative_or_not_assessable(tmp_path: Path):
