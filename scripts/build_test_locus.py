@@ -11,7 +11,8 @@ The real sequence is not on these machines. The test locus agrees with:
     (e.g. c.778C>T must give Ter, c.780A>G must be synonymous: codon 260 is CGA),
   - the deleted sequence of every ClinVar indel SPDI, with flanks that end the repeat
     exactly where ClinVar's fully justified SPDI ends it,
-  - GT...AG at every intron.
+  - GT...AG at every intron,
+  - an ATG AAG 6 nt upstream of the MANE start, where the 1036-aa isoform starts.
 Every other base comes from a seeded random generator. Writes:
   tests/data/TEST_LOCUS_GRCh38_not_real_genome.fa.gz (+ .fai, .gzi), same for GRCh37
   tests/data/clinvar_NM_001243133.2.tsv   ClinVar small variants, the naming test's truth
@@ -213,6 +214,15 @@ def main() -> None:
         p: fixed.get(p) or rng.choice([b for b in "ACGT" if b not in forbidden.get(p, ())])
         for p in range(lo, hi + 1)
     }
+    # The 1036-aa UniProt/NP_004886.3 isoform starts 6 nt upstream of the MANE ATG (GENCODE 19
+    # start codon at GRCh37 247,582,097 = GRCh38 247,418,795) with Met-Lys (Q96P20 "MKM..."):
+    # give it ATG AAG so that a model of that isoform is a valid transcript here. Set after
+    # the background so the seeded bases everywhere else stay as they were.
+    upstream_start = b38["cds_start"] - 6
+    for k, base in enumerate("ATGAAG"):
+        if upstream_start + k in fixed:
+            sys.exit(f"the upstream ATG would overwrite a fixed base at {upstream_start + k}")
+        seq[upstream_start + k] = base
     bad = [n for n, (p, d, i) in indels if expanded_region(seq, p, d, i) != (p + 1, p + len(d))]
     if bad:
         sys.exit(f"indel context could not be matched for: {bad}")

@@ -300,7 +300,7 @@ allow(
 allow(
     "csq_start_codon_indel",
     "bcftools",
-    2,
+    3,
     "csq reads indels at the start codon by their VCF placement: start_lost for an "
     "insertion inside ATG even when ATG is rebuilt (c.2_3dup keeps ATG: frameshift), "
     "coding_sequence for a deletion from the 5' UTR into the CDS",
@@ -373,7 +373,7 @@ SHIFT_ALLOWANCE = {
         ("snpeff", "consequence", 2, _SNPEFF_SHIFT),
         ("snpeff", "hgvs_c", 51, _SNPEFF_SHIFT),
         ("snpeff", "hgvs_p", 0, _SNPEFF_SHIFT),
-        ("bcftools", "consequence", 115, _CSQ_SHIFT),
+        ("bcftools", "consequence", 114, _CSQ_SHIFT),
         ("bcftools", "hgvs_p", 0, _CSQ_SHIFT),
     ]
 }
