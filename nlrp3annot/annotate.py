@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from .consequence import consequence_terms, impact, touches_splice_site
 from .coords import TranscriptMap
 from .hgvs import describe_edit, hgvs_c, hgvs_g, hgvs_p
+from .legacy import legacy_protein
 from .protein import Kind, ProteinChange, coding_sequence, protein_change
 from .reference import REFSEQ_CHR1, Transcript
 from .sequence import LocusSequence
@@ -31,6 +32,7 @@ class Annotation:
     transcript: str
     hgvs_c: str
     hgvs_p: str
+    legacy_protein: str
     consequence: str
     impact: str
     exon: str
@@ -195,6 +197,7 @@ class Annotator:
             transcript=t.accession,
             hgvs_c=hgvs_c(tmap, named, seq),
             hgvs_p=hgvs_p(t.protein_id, change),
+            legacy_protein=legacy_protein(hgvs_p(t.protein_id, change)),
             consequence="&".join(terms),
             impact=impact(terms),
             exon=_span_label(exons, len(t.exons)),

@@ -269,6 +269,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lookup(args: argparse.Namespace) -> int:
+    import json
+
+    from .lookup import LOOKUP_COLUMNS, lookup
+
+    rows = lookup(args.query, transcript=args.transcript)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print("\t".join(LOOKUP_COLUMNS))
+        for row in rows:
+            print("\t".join(str(row[c]) for c in LOOKUP_COLUMNS))
+    if not rows:
+        print(f"nlrp3annot: {args.query}: not in the ClinVar table", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return 0
+
+
 def cmd_knowledge_update(args: argparse.Namespace) -> int:
     from .knowledge import load_clinvar, update_clinvar
 
@@ -410,6 +428,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(demo)
     demo.set_defaults(func=cmd_demo)
+
+    look = sub.add_parser(
+        "lookup",
+        help="find a known variant by a legacy or HGVS name (R260W, p.Arg262Trp, c.907G>A)",
+        description="Legacy names use MANE numbering (R260W); with --transcript NM_004895.4 "
+        "(or NP_004886.3 in the name) numbers are UniProt/LRG_197 (R262W). Prints the variant "
+        "on GRCh38 and GRCh37 with its HGVS names and ClinVar status.",
+    )
+    look.add_argument("query")
+    look.add_argument("--transcript", help="the transcript the name's numbering refers to")
+    look.add_argument("--json", action="store_true")
+    look.set_defaults(func=cmd_lookup)
 
     know = sub.add_parser("knowledge", help="known-variant tables (ClinVar)")
     know_sub = know.add_subparsers(dest="knowledge_command", required=True)

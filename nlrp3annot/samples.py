@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .annotate import Annotation, Annotator
 from .genotypes import DEFAULT_OPTIONS, MosaicOptions, SampleCall, Zygosity, carries, classify
+from .legacy import legacy_protein
 from .vcf import Record
 
 SAMPLE_COLUMNS = [
@@ -71,6 +72,11 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}g}"
 
 
+def _with_legacy(columns: dict[str, object]) -> dict[str, object]:
+    columns["legacy_protein_sample"] = legacy_protein(str(columns["hgvs_p_sample"]))
+    return columns
+
+
 def sample_rows(
     records: list[Record],
     annotations: list[list[Annotation]],
@@ -92,7 +98,8 @@ def sample_rows(
         carried = by_sample.get(sample, [])
         for item in carried + missing.get(sample, []):
             for t, row in enumerate(item.rows):
-                out.append({**row.as_dict(), **_sample_columns(item, t, carried, annotator)})
+                columns = _with_legacy(_sample_columns(item, t, carried, annotator))
+                out.append({**row.as_dict(), **columns})
     return out
 
 
