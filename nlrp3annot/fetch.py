@@ -14,8 +14,10 @@ import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
+if TYPE_CHECKING:  # requests costs start-up time; only the download paths need it
+    import requests
 
 from .errors import FetchError, ReferenceMismatchError
 from .reference import BUILDS, REFSEQ_CHR1, locus_window
@@ -144,6 +146,8 @@ def _download(url: str, source: str, timeout: float, session: requests.Session |
     # Ensembl answers JSON unless plain text is asked for; E-utilities ignores the header.
     headers = {"Content-Type": "text/plain"} if source == "ensembl" else {}
     own_session = session is None
+    import requests
+
     http = requests.Session() if session is None else session
     try:
         return http_get(http, url, timeout, "pass --fasta", headers).text
@@ -161,6 +165,8 @@ def http_get(
 ) -> requests.Response:
     """GET ``url``; a timeout, connection failure or HTTP error becomes a one-line FetchError
     naming the URL, what the server said, and ``fallback`` (what else the user can do)."""
+    import requests
+
     hint = f"check your connection or {fallback}"
     try:
         response = http.get(url, headers=headers or {}, timeout=timeout)

@@ -24,9 +24,11 @@ from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import requests
+if TYPE_CHECKING:  # requests costs start-up time; only the download paths need it
+    import requests
 
 from .errors import FetchError, InputFileError
 from .fetch import NCBI_BASE, cache_dir, http_get
@@ -430,6 +432,8 @@ def update_clinvar(
     """
     base = (base_url or NCBI_BASE).rstrip("/") + "/entrez/eutils"
     own_session = session is None
+    import requests
+
     http = requests.Session() if session is None else session
     try:
         search_url = _url(
