@@ -97,9 +97,9 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 
     if bar is not None:
         with bar:
-            result = annotate_files(paths, args.fasta, args.build, options, done)
+            result = annotate_files(paths, args.fasta, args.build, options, done, _choice(args))
     else:
-        result = annotate_files(paths, args.fasta, args.build, options, done)
+        result = annotate_files(paths, args.fasta, args.build, options, done, _choice(args))
     if len(paths) == 1 and result.failures:
         return EXIT_USER_ERROR
     if bar is not None:
@@ -150,6 +150,8 @@ def _report_file(summary: dict, skipped: list, listed: bool) -> None:
         f"skipped, records outside the NLRP3 locus: {outside_text}",
         file=sys.stderr,
     )
+    for reason in summary.get("transcripts_refused", []):
+        print(f"nlrp3annot: warning: transcript left out: {reason}", file=sys.stderr)
     mine = [x for x in skipped if x.path == summary["file"]]
     for reason, n in Counter(x.reason for x in mine).most_common():
         print(f"nlrp3annot:   skipped {n}: {reason}", file=sys.stderr)
@@ -172,9 +174,23 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
 
     builds = ["GRCh38", "GRCh37"] if args.build == "both" else [args.build]
     for build in builds:
-        path = fetch_locus(build, source=args.source, base_url=args.url)
-        if not args.quiet:
-            print(f"nlrp3annot: {build} NLRP3 locus verified and cached at {path}", file=sys.stderr)
+        if not args.no_sequence:
+            path = fetch_locus(build, source=args.source, base_url=args.url)
+            if not args.quiet:
+                print(
+                    f"nlrp3annot: {build} NLRP3 locus verified and cached at {path}",
+                    file=sys.stderr,
+                )
+        if args.transcripts == "all":
+            from .transcripts import fetch_ensembl_transcripts
+
+            path = fetch_ensembl_transcripts(build, base_url=args.transcripts_url or args.url)
+            if not args.quiet:
+                print(
+                    f"nlrp3annot: {build} NLRP3 transcript models cached at {path}; use "
+                    "them with 'annotate --transcripts all'",
+                    file=sys.stderr,
+                )
     return 0
 
 
@@ -217,6 +233,9 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> Path:
         min_depth=args.min_depth,
         mosaic_alpha=args.mosaic_alpha,
         max_mosaic_vaf=args.max_mosaic_vaf,
+        gff=getattr(args, "gff", []),
+        transcripts=getattr(args, "transcripts", None),
+        pick=getattr(args, "pick", False),
     )
     code = cmd_annotate(ns)
     if code == EXIT_USER_ERROR:
@@ -301,6 +320,37 @@ def cmd_knowledge_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def transcript_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--gff",
+        action="append",
+        default=[],
+        help="GFF3/GTF (RefSeq, Ensembl or GENCODE; plain or gzip) whose NLRP3 "
+        "transcripts are added; repeatable",
+    )
+    p.add_argument(
+        "--transcripts",
+        default=None,
+        help="mane, all, or accessions ID,ID... (default: mane; all with --gff)",
+    )
+    p.add_argument(
+        "--pick",
+        action="store_true",
+        help="one row per allele: MANE Select, then NM_004895.4 (LRG reference "
+        "standard), then the longest CDS (as VEP --pick)",
+    )
+
+
+def _choice(args: argparse.Namespace):
+    from .pipeline import TranscriptChoice
+
+    return TranscriptChoice(
+        tuple(getattr(args, "gff", []) or []),
+        getattr(args, "transcripts", None),
+        getattr(args, "pick", False),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nlrp3annot",
@@ -322,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         "vcf", nargs="*", help="VCF, VCF.gz or BCF files (indexed files are read by region)"
     )
     ann.add_argument("--list", help="a file naming one VCF a line (relative to the list)")
+    transcript_options(ann)
     ann.add_argument("--patients", help="write the per-sample summary (TSV) here")
     ann.add_argument(
         "--min-depth",
@@ -375,6 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ensembl REST (default) or NCBI E-utilities",
     )
     fetch.add_argument("--url", help="base URL of the service (a mirror or a local test server)")
+    fetch.add_argument(
+        "--transcripts",
+        choices=["all"],
+        help="also download every NLRP3 transcript model (Ensembl REST)",
+    )
+    fetch.add_argument("--transcripts-url", help="base URL of Ensembl REST for the models")
+    fetch.add_argument(
+        "--no-sequence",
+        action="store_true",
+        help="skip the locus sequence (with --transcripts all: only the models)",
+    )
     fetch.add_argument("-q", "--quiet", action="store_true")
     fetch.set_defaults(func=cmd_reference_fetch)
 
@@ -414,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--list")
     run.add_argument("--fasta")
     run.add_argument("--build", default="auto", choices=["auto", "GRCh38", "GRCh37"])
+    transcript_options(run)
     run.add_argument("--clinical", required=True)
     run.add_argument("--samples", required=True)
     run.add_argument("-o", "--output", required=True)

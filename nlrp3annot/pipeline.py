@@ -15,13 +15,56 @@ from .errors import Nlrp3AnnotError, ReferenceMismatchError
 from .genotypes import DEFAULT_OPTIONS, MosaicOptions
 from .knowledge_columns import Knowledge
 from .patients import summarise
-from .reference import BUILDS, mane_transcript
+from .reference import BUILDS, Transcript, mane_transcript
 from .samples import sample_rows
 from .sequence import LocusSequence, fasta_build
 from .vcf import Skipped, VcfScan, scan_vcf
 
 # Share of records whose REF must match the reference for a VCF to be taken as that build.
 BUILD_REF_AGREEMENT = 0.9
+
+
+@dataclass(frozen=True)
+class TranscriptChoice:
+    """Which transcripts to report on. ``gff``: annotation files adding their NLRP3
+    transcripts; ``spec``: "mane", "all" or accessions (default: "all" when a GFF is given or
+    models were fetched with ``reference fetch --transcripts all`` and asked for, else
+    "mane"); ``pick``: one row per allele, VEP --pick style (MANE Select, then the LRG
+    reference standard NM_004895.4, then the longest CDS)."""
+
+    gff: tuple[str, ...] = ()
+    spec: str | None = None
+    pick: bool = False
+
+
+DEFAULT_TRANSCRIPTS = TranscriptChoice()
+
+
+def choose_transcripts(
+    seq: LocusSequence, choice: TranscriptChoice
+) -> tuple[list[Transcript], list[str]]:
+    """The transcripts to annotate on, and a reason for each transcript refused."""
+    transcripts = [mane_transcript(seq.build)]
+    refused: list[str] = []
+    spec = choice.spec or ("all" if choice.gff else "mane")
+    if choice.gff or spec != "mane":
+        from .transcripts import cached_transcripts, read_annotation, select, validate
+
+        candidates = [t for path in choice.gff for t in read_annotation(path, seq.build)]
+        if not choice.gff:
+            candidates = cached_transcripts(seq.build) or []
+        seen = {transcripts[0].accession, transcripts[0].ensembl_id}
+        for candidate in candidates:
+            if candidate.accession in seen:
+                continue  # the bundled MANE model already covers it
+            valid, reason = validate(candidate, seq)
+            if valid is None:
+                refused.append(reason)
+                continue
+            seen.add(valid.accession)
+            transcripts.append(valid)
+        transcripts = select(transcripts, spec)
+    return transcripts, refused
 
 
 @dataclass
@@ -132,13 +175,28 @@ def _why(scan: VcfScan, seq: LocusSequence) -> str:
 
 
 def annotate_scan(
-    scan: VcfScan, seq: LocusSequence, options: MosaicOptions = DEFAULT_OPTIONS
+    scan: VcfScan,
+    seq: LocusSequence,
+    options: MosaicOptions = DEFAULT_OPTIONS,
+    choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
 ) -> AnnotationResult:
-    annotator = Annotator([mane_transcript(seq.build)], seq)
+    transcripts, refused = choose_transcripts(seq, choice)
+    annotator = Annotator(transcripts, seq)
     records = scan.records[seq.build]
     per_record = [
         [_with_record(row, rec) for row in annotator.annotate(rec.variant)] for rec in records
     ]
+    if choice.pick:
+        from .transcripts import pick_order
+
+        order = {t.accession: pick_order(t) for t in transcripts}
+        per_record = [[min(rows, key=lambda r: order[r.transcript])] for rows in per_record]
+        annotator = Annotator(
+            [t for t in transcripts if t.accession == per_record[0][0].transcript]
+            if per_record
+            else transcripts[:1],
+            seq,
+        )
     rows = [row for group in per_record for row in group]
     knowledge = Knowledge.load()
     if scan.samples:
@@ -152,7 +210,8 @@ def annotate_scan(
         summarise(
             scan.path,
             scan.samples,
-            table,
+            # one transcript decides the status: MANE Select (or the picked one)
+            [r for r in table if r["transcript"] == per_record_primary(per_record, transcripts)],
             scan.coverage[seq.build],
             knowledge.pathogenic_positions(seq.build),
             options.min_depth,
@@ -177,8 +236,18 @@ def annotate_scan(
         "records_outside_locus": None if outside < 0 else outside + n_other,
         "ref_mismatches": sum(r.ref_mismatch for r in rows),
         "samples": len(scan.samples),
+        "transcripts": [t.accession for t in transcripts],
+        "transcripts_refused": refused,
     }
     return AnnotationResult(rows, table, skipped, patients, summary)
+
+
+def per_record_primary(per_record: list[list[Annotation]], transcripts: list) -> str:
+    for rows in per_record:
+        for row in rows:
+            if "MANE_Select" in row.flags:
+                return row.transcript
+    return per_record[0][0].transcript if per_record and per_record[0] else ""
 
 
 def _with_record(row: Annotation, rec) -> Annotation:
@@ -191,13 +260,14 @@ def annotate_file(
     fasta: str | Path | None = None,
     build: str = "auto",
     options: MosaicOptions = DEFAULT_OPTIONS,
+    choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
 ) -> AnnotationResult:
     """Annotate every NLRP3 variant allele of one VCF/BCF file."""
     if build not in ("auto", *BUILDS):
         raise Nlrp3AnnotError(f"unknown build {build!r}: use auto, GRCh38 or GRCh37")
     scan = scan_vcf(path)
     seq = load_sequence(scan, fasta, build)
-    return annotate_scan(scan, seq, options)
+    return annotate_scan(scan, seq, options, choice)
 
 
 def annotate_files(
@@ -206,6 +276,7 @@ def annotate_files(
     build: str = "auto",
     options: MosaicOptions = DEFAULT_OPTIONS,
     on_done: Callable[[str, AnnotationResult | None, str], None] | None = None,
+    choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
 ) -> AnnotationResult:
     """Annotate many VCF/BCF files into one result. A file that fails is recorded in
     ``failures`` with its one-line error and the others still run. ``on_done(path, result,
@@ -214,7 +285,7 @@ def annotate_files(
     per_file = []
     for path in paths:
         try:
-            result = annotate_file(path, fasta=fasta, build=build, options=options)
+            result = annotate_file(path, fasta=fasta, build=build, options=options, choice=choice)
         except Nlrp3AnnotError as exc:
             combined.failures.append((str(path), str(exc)))
             if on_done:

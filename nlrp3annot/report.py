@@ -54,6 +54,10 @@ CSQ_FIELDS = [
     ("CDS_position", lambda r: r.cds_position),
     ("HGVSg", lambda r: r.hgvs_g),
     ("MANE_SELECT", lambda r: r.transcript if "MANE_Select" in r.flags else ""),
+    (
+        "CANONICAL",
+        lambda r: "YES" if {"MANE_Select", "Ensembl_canonical"} & set(r.flags.split(",")) else "",
+    ),
     ("ENSEMBL_TRANSCRIPT", lambda r: r.ensembl_transcript),
     ("LEGACY_EXON", lambda r: r.legacy_exon),
     ("UNIPROT_POSITION", lambda r: r.uniprot_position),
