@@ -98,7 +98,10 @@ def fetch_locus(
     header = (
         f">{CACHE_HEADER_NAME} build={build} start={start} end={end} source={url} fetched={fetched}"
     )
-    return _write_atomically(cache_path(build), header, seq.bases)
+    lines = [header] + [
+        seq.bases[i : i + FASTA_WIDTH] for i in range(0, len(seq.bases), FASTA_WIDTH)
+    ]
+    return write_cache(cache_path(build), "\n".join(lines) + "\n", "cached locus")
 
 
 def cached_locus(build: str) -> LocusSequence | None:
@@ -243,34 +246,29 @@ def _parse_cache(text: str, build: str, source: str) -> LocusSequence:
     return LocusSequence(build, start, bases.upper(), source)
 
 
-def _write_atomically(path: Path, header: str, bases: str) -> Path:
-    """Write the FASTA via a temp file in the same folder and os.replace.
-
-    An interrupted run can then never leave a half-written cache that would later be read.
-    """
+def write_cache(path: Path, text: str, what: str) -> Path:
+    """Write ``text`` via a temp file in the same folder and os.replace, so an interrupted
+    run can never leave a half-written cache that a later run would read. ``what`` names
+    the content in the one-line error."""
+    hint = "set NLRP3ANNOT_CACHE to a writable folder"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise FetchError(
             f"{path.parent}: cannot create the cache folder or a file in it "
-            f"({_one_line(exc)}); set NLRP3ANNOT_CACHE to a writable folder"
+            f"({_one_line(exc)}); {hint}"
         ) from None
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as handle:
-            handle.write(header + "\n")
-            for i in range(0, len(bases), FASTA_WIDTH):
-                handle.write(bases[i : i + FASTA_WIDTH] + "\n")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise FetchError(
-            f"{path}: cannot write the cached locus ({_one_line(exc)}); "
-            "set NLRP3ANNOT_CACHE to a writable folder"
-        ) from None
+        raise FetchError(f"{path}: cannot write the {what} ({_one_line(exc)}); {hint}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

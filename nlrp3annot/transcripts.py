@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -648,7 +646,10 @@ def fetch_ensembl_transcripts(
         "fetched": datetime.now(UTC).date().isoformat(),
         "transcripts": [transcript_to_dict(t) for t in transcripts],
     }
-    return _write_atomically(transcripts_cache_path(build), json.dumps(payload, indent=1) + "\n")
+    from .fetch import write_cache
+
+    text = json.dumps(payload, indent=1) + "\n"
+    return write_cache(transcripts_cache_path(build), text, "cached transcripts")
 
 
 def transcripts_from_lookup(data: object, build: str, where: str) -> list[Transcript]:
@@ -771,35 +772,6 @@ def transcript_from_dict(d: dict) -> Transcript:
         flags=tuple(str(f) for f in d["flags"]),
         uniprot_offset=int(d["uniprot_offset"]),
     )
-
-
-def _write_atomically(path: Path, text: str) -> Path:
-    """Write via a temp file in the same folder and os.replace: never a half-written cache."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise FetchError(
-            f"{path.parent}: cannot create the cache folder or a file in it "
-            f"({_one_line(exc)}); set NLRP3ANNOT_CACHE to a writable folder"
-        ) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise FetchError(
-            f"{path}: cannot write the cached transcripts ({_one_line(exc)}); "
-            "set NLRP3ANNOT_CACHE to a writable folder"
-        ) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------- choosing
