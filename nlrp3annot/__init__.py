@@ -73,6 +73,33 @@ def annotate_vcfs(
     return annotate_files(list(paths), fasta=fasta, build=build, options=options).to_frame()
 
 
+def compare(
+    genotypes: str | Path,
+    clinical: str | Path,
+    samples: str | Path,
+    out: str | Path,
+    group_rule: str = "strict",
+) -> dict:
+    """Join the patient summary of ``annotate`` to a clinical table and a samples sheet,
+    compare mutation-positive with mutation-negative patients, and write ``out/summary.json``,
+    ``out/tables/*.tsv`` and ``out/report.html``. Returns the summary::
+
+        summary = nlrp3annot.compare("patients.tsv", "response.xlsx", "samples.csv", "results")
+        summary["comparison"]["between"]   # Mann-Whitney, Hodges-Lehmann per measure
+    """
+    from .analysis import run_analysis
+
+    return run_analysis(genotypes, clinical, samples, out, rule=group_rule).summary
+
+
+def lookup(query: str, transcript: str | None = None) -> list[dict]:
+    """Known variants by a legacy or HGVS name: ``lookup("R260W")``,
+    ``lookup("p.Arg262Trp", transcript="NM_004895.4")``, ``lookup("c.907G>A")``."""
+    from .lookup import lookup as find
+
+    return find(query, transcript=transcript)
+
+
 def annotate_variant(
     chrom: str, pos: int, ref: str, alt: str, fasta: str | Path, build: str = "auto"
 ) -> pandas.DataFrame:
@@ -97,6 +124,8 @@ __all__ = [
     "annotate_vcf",
     "annotate_vcfs",
     "annotate_variant",
+    "compare",
+    "lookup",
     "Nlrp3AnnotError",
     "InputFileError",
     "RecordError",
