@@ -77,3 +77,9 @@ def test_cli_lookup_json_and_not_found():
         [sys.executable, "-m", "nlrp3annot", "lookup", "hello"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_top_level_api_lookup():
+    import nlrp3annot
+
+    assert [r["clinvar_id"] for r in nlrp3annot.lookup("D303N")] == ["4377"]
