@@ -95,7 +95,7 @@ def compare(
 def lookup(query: str, transcript: str | None = None) -> list[dict]:
     """Known variants by a legacy or HGVS name: ``lookup("R260W")``,
     ``lookup("p.Arg262Trp", transcript="NM_004895.4")``, ``lookup("c.907G>A")``."""
-    from .lookup import lookup as find
+    from .variant_lookup import lookup as find
 
     return find(query, transcript=transcript)
 

@@ -291,7 +291,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_lookup(args: argparse.Namespace) -> int:
     import json
 
-    from .lookup import LOOKUP_COLUMNS, lookup
+    from .variant_lookup import LOOKUP_COLUMNS, lookup
 
     rows = lookup(args.query, transcript=args.transcript)
     if args.json:

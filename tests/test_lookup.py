@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from nlrp3annot.legacy import legacy_protein, parse_protein
-from nlrp3annot.lookup import lookup
+from nlrp3annot.variant_lookup import lookup
 
 
 @pytest.mark.parametrize(
