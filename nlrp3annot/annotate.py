@@ -6,7 +6,7 @@ sequence) and turns each :class:`~nlrp3annot.variant.Variant` into :class:`Annot
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .consequence import consequence_terms, impact, touches_splice_site
 from .coords import TranscriptMap
@@ -57,8 +57,9 @@ class Annotation:
     extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, object]:
-        row = asdict(self)
-        row.pop("extra")
+        # every field is a plain value: a shallow copy, not dataclasses.asdict's deep copy
+        # (which took a third of the run time on a 10,000-record file)
+        row = {name: getattr(self, name) for name in COLUMNS}
         row.update(self.extra)
         return row
 

@@ -82,6 +82,8 @@ def splice_and_intron_terms(tmap: TranscriptMap, edit: Edit) -> set[str]:
     terms: set[str] = set()
     a, b, insertion = _touched(edit)
     for intron_start, intron_end in tmap.introns():
+        if b < intron_start - 4 or a > intron_end + 4:
+            continue  # every window of this intron lies within its 3 flanking exon bases
         donor, acceptor = intron_start, intron_end  # first and last intron base
         if _hits(edit, donor, donor + 1):
             terms.add("splice_donor_variant")
