@@ -206,12 +206,12 @@ def annotate_scan(
     for row in table:
         row["file"] = scan.path
         knowledge.annotate(row, seq.build)
+    primary = primary_transcript(per_record)  # decides the status: MANE (or the picked one)
     patients = (
         summarise(
             scan.path,
             scan.samples,
-            # one transcript decides the status: MANE Select (or the picked one)
-            [r for r in table if r["transcript"] == per_record_primary(per_record, transcripts)],
+            [r for r in table if r["transcript"] == primary],
             scan.coverage[seq.build],
             knowledge.pathogenic_positions(seq.build),
             options.min_depth,
@@ -242,7 +242,9 @@ def annotate_scan(
     return AnnotationResult(rows, table, skipped, patients, summary)
 
 
-def per_record_primary(per_record: list[list[Annotation]], transcripts: list) -> str:
+def primary_transcript(per_record: list[list[Annotation]]) -> str:
+    """The transcript whose rows decide a patient's status: MANE Select when reported, else
+    the first (or picked) one."""
     for rows in per_record:
         for row in rows:
             if "MANE_Select" in row.flags:
