@@ -4,7 +4,7 @@ and the CAPS phenotype table. The tables themselves live in :mod:`nlrp3annot.kno
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .reference import GRCH37_OFFSET
 
@@ -26,6 +26,7 @@ class Knowledge:
     clinvar: object  # knowledge.ClinVarTable
     phenotypes: dict
     source: str
+    _pathogenic: dict[str, set[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls) -> Knowledge:
@@ -71,6 +72,8 @@ class Knowledge:
 
     def pathogenic_positions(self, build: str) -> set[int]:
         """Positions (1-based, on ``build``) of ClinVar pathogenic/likely pathogenic changes."""
+        if build in self._pathogenic:  # asked once per file; the table does not change
+            return self._pathogenic[build]
         from .patients import is_pathogenic
 
         shift = GRCH37_OFFSET if build == "GRCh37" else 0
@@ -79,4 +82,5 @@ class Knowledge:
             if is_pathogenic(record.significance):
                 pos0, deleted, _ = record.spdi
                 out.update(range(pos0 + 1 + shift, pos0 + 1 + shift + max(len(deleted), 1)))
+        self._pathogenic[build] = out
         return out

@@ -179,6 +179,7 @@ def annotate_scan(
     seq: LocusSequence,
     options: MosaicOptions = DEFAULT_OPTIONS,
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
+    knowledge: Knowledge | None = None,
 ) -> AnnotationResult:
     transcripts, refused = choose_transcripts(seq, choice)
     annotator = Annotator(transcripts, seq)
@@ -198,7 +199,7 @@ def annotate_scan(
             seq,
         )
     rows = [row for group in per_record for row in group]
-    knowledge = Knowledge.load()
+    knowledge = knowledge or Knowledge.load()
     if scan.samples:
         table = sample_rows(records, per_record, annotator, options)
     else:
@@ -263,13 +264,14 @@ def annotate_file(
     build: str = "auto",
     options: MosaicOptions = DEFAULT_OPTIONS,
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
+    knowledge: Knowledge | None = None,
 ) -> AnnotationResult:
     """Annotate every NLRP3 variant allele of one VCF/BCF file."""
     if build not in ("auto", *BUILDS):
         raise Nlrp3AnnotError(f"unknown build {build!r}: use auto, GRCh38 or GRCh37")
     scan = scan_vcf(path)
     seq = load_sequence(scan, fasta, build)
-    return annotate_scan(scan, seq, options, choice)
+    return annotate_scan(scan, seq, options, choice, knowledge)
 
 
 def annotate_files(
@@ -285,9 +287,12 @@ def annotate_files(
     error)`` is called after each file (progress bars, logs)."""
     combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
     per_file = []
+    knowledge = Knowledge.load()  # one ClinVar table for the whole run, not one per file
     for path in paths:
         try:
-            result = annotate_file(path, fasta=fasta, build=build, options=options, choice=choice)
+            result = annotate_file(
+                path, fasta, build, options=options, choice=choice, knowledge=knowledge
+            )
         except Nlrp3AnnotError as exc:
             combined.failures.append((str(path), str(exc)))
             if on_done:
