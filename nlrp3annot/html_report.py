@@ -91,28 +91,30 @@ def change_boxplot(measurements: pd.DataFrame, groups: pd.DataFrame, measure: st
     return _png(fig)
 
 
-def km_plot(events: pd.DataFrame, groups: pd.DataFrame) -> str:
+def km_plot(survival: pd.DataFrame) -> str:
+    """Kaplan-Meier curves drawn from the comparison's own survival table (the estimate is
+    made once, in :mod:`nlrp3annot.compare`, and the plot shows exactly that estimate)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from lifelines import KaplanMeierFitter
 
-    data = events.merge(groups[["patient_id", "group"]], on="patient_id")
-    data = data[data["withdrawal_day"].notna()]
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for group, colour in GROUP_COLOURS.items():
-        rows = data[data["group"] == group]
+        rows = survival[survival["group"] == group] if not survival.empty else survival
         if rows.empty:
             continue
-        flared = rows["flare_day"].notna()
-        end = rows["followup_end_day"] if "followup_end_day" in rows else rows["flare_day"]
-        durations = (rows["flare_day"].where(flared, end) - rows["withdrawal_day"]).dropna()
-        if durations.empty:
-            continue
-        fitter = KaplanMeierFitter(label=group.replace("_", " "))
-        fitter.fit(durations, event_observed=flared[durations.index])
-        fitter.plot_survival_function(ax=ax, color=colour, ci_show=False)
+        ax.step(
+            rows["time"],
+            rows["survival"],
+            where="post",
+            color=colour,
+            label=group.replace("_", " "),
+        )
+        censored = rows[rows["censored"] > 0]
+        ax.plot(censored["time"], censored["survival"], "|", color=colour, markersize=8)
+    ax.set_ylim(-0.02, 1.05)
+    ax.legend(fontsize=7, frameon=False)
     ax.set_xlabel("days after anakinra withdrawal")
     ax.set_ylabel("proportion without flare")
     ax.set_title("Time to flare after withdrawal (Kaplan-Meier)", fontsize=9)
@@ -167,7 +169,7 @@ def render(
         "<h2>Change from baseline to month 3 by group</h2>",
         boxes,
         "<h2>Flare after withdrawal</h2>",
-        km_plot(cohort.events, cohort.groups),
+        km_plot(result.tables.get("km_survival", pd.DataFrame())),
     ]
     if warnings:
         parts.append(
