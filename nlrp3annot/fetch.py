@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -247,29 +246,14 @@ def _parse_cache(text: str, build: str, source: str) -> LocusSequence:
 
 
 def write_cache(path: Path, text: str, what: str) -> Path:
-    """Write ``text`` via a temp file in the same folder and os.replace, so an interrupted
-    run can never leave a half-written cache that a later run would read. ``what`` names
-    the content in the one-line error."""
-    hint = "set NLRP3ANNOT_CACHE to a writable folder"
+    """Write ``text`` atomically, so an interrupted run can never leave a half-written cache
+    that a later run would read. ``what`` names the content in the one-line error."""
+    from .atomic import atomic_write
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        return atomic_write(path, lambda handle: handle.write(text))
     except OSError as exc:
         raise FetchError(
-            f"{path.parent}: cannot create the cache folder or a file in it "
-            f"({_one_line(exc)}); {hint}"
+            f"{path}: cannot write the {what} ({_one_line(exc)}); "
+            "set NLRP3ANNOT_CACHE to a writable folder"
         ) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise FetchError(f"{path}: cannot write the {what} ({_one_line(exc)}); {hint}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path

@@ -7,13 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from .annotate import COLUMNS, Annotation
+from .atomic import atomic_write
 from .pipeline import AnnotationResult
 from .vcf import Skipped
 
@@ -82,21 +81,6 @@ def _csq_escape(value: str) -> str:
         .replace("=", "%3D")
         .replace(" ", "_")
     )
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Run ``write(handle)`` on a temporary file next to ``path``, then rename it into place."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _tsv(rows: list[dict], columns: list[str], handle) -> None:

@@ -1,0 +1,29 @@
+"""Writing files so that a crash never leaves half of one behind: write a temporary file in
+the target folder, flush it to disk, then rename it into place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[str]], object]) -> Path:
+    """Run ``write(handle)`` on a temporary file next to ``path``, then rename it into place.
+    OSError (unwritable folder, full disk) propagates for the caller to explain."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
