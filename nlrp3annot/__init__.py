@@ -42,7 +42,7 @@ def annotate_vcf(
     The frame's ``attrs`` hold ``skipped`` (alleles not annotated, with reasons) and
     ``summary`` (counts, build, sequence source).
     """
-    from .pipeline import annotate_file
+    from nlrp3annot.runner.pipeline import annotate_file
 
     return annotate_file(path, fasta=fasta, build=build).to_frame()
 
@@ -66,8 +66,8 @@ def annotate_vcfs(
         table = nlrp3annot.annotate_vcfs(["a.vcf.gz", "b.vcf.gz"], fasta="GRCh38.fa")
         patients = pandas.DataFrame(table.attrs["patients"])
     """
-    from .genotypes import MosaicOptions
-    from .pipeline import annotate_files
+    from nlrp3annot.patients.zygosity import MosaicOptions
+    from nlrp3annot.runner.pipeline import annotate_files
 
     options = MosaicOptions(min_depth=min_depth, alpha=mosaic_alpha, max_vaf=max_mosaic_vaf)
     return annotate_files(list(paths), fasta=fasta, build=build, options=options).to_frame()
@@ -87,7 +87,7 @@ def compare(
         summary = nlrp3annot.compare("patients.tsv", "response.xlsx", "samples.csv", "results")
         summary["comparison"]["between"]   # Mann-Whitney, Hodges-Lehmann per measure
     """
-    from .analysis import run_analysis
+    from nlrp3annot.response.analysis import run_analysis
 
     return run_analysis(genotypes, clinical, samples, out, rule=group_rule).summary
 
@@ -95,7 +95,7 @@ def compare(
 def lookup(query: str, transcript: str | None = None) -> list[dict]:
     """Known variants by a legacy or HGVS name: ``lookup("R260W")``,
     ``lookup("p.Arg262Trp", transcript="NM_004895.4")``, ``lookup("c.907G>A")``."""
-    from .variant_lookup import lookup as find
+    from nlrp3annot.knowledge.lookup import lookup as find
 
     return find(query, transcript=transcript)
 
@@ -106,10 +106,10 @@ def annotate_variant(
     """Annotate one VCF-style allele (1-based ``pos``) against a genome FASTA."""
     import pandas as pd
 
-    from .annotate import Annotator
-    from .reference import mane_transcript
-    from .sequence import fasta_build
-    from .variant import Variant
+    from nlrp3annot.genome.reference import mane_transcript
+    from nlrp3annot.genome.sequence import fasta_build
+    from nlrp3annot.naming.annotator import Annotator
+    from nlrp3annot.naming.variant import Variant
 
     seq = fasta_build(fasta)
     if build not in ("auto", seq.build):

@@ -70,9 +70,15 @@ def _progress(paths: list[str], quiet: bool):
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    from .genotypes import MosaicOptions
-    from .pipeline import annotate_files
-    from .report import write_json, write_patients, write_skipped, write_tsv, write_vcf
+    from nlrp3annot.io.writers import (
+        write_json,
+        write_patients,
+        write_skipped,
+        write_tsv,
+        write_vcf,
+    )
+    from nlrp3annot.patients.zygosity import MosaicOptions
+    from nlrp3annot.runner.pipeline import annotate_files
 
     paths = _input_paths(args)
     fmt = _output_format(args.format, args.output)
@@ -170,7 +176,7 @@ def _report_file(summary: dict, skipped: list, listed: bool) -> None:
 
 
 def cmd_reference_fetch(args: argparse.Namespace) -> int:
-    from .fetch import fetch_locus
+    from nlrp3annot.genome.fetch import fetch_locus
 
     builds = ["GRCh38", "GRCh37"] if args.build == "both" else [args.build]
     for build in builds:
@@ -182,7 +188,7 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         if args.transcripts == "all":
-            from .transcripts import fetch_ensembl_transcripts
+            from nlrp3annot.genome.transcripts import fetch_ensembl_transcripts
 
             path = fetch_ensembl_transcripts(build, base_url=args.transcripts_url or args.url)
             if not args.quiet:
@@ -195,7 +201,7 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .analysis import run_analysis
+    from nlrp3annot.response.analysis import run_analysis
 
     output = run_analysis(
         args.genotypes, args.clinical, args.samples, args.output, rule=args.group_rule
@@ -244,7 +250,7 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .analysis import run_analysis
+    from nlrp3annot.response.analysis import run_analysis
 
     out = Path(args.output)
     patients = _annotate_into(out / "annotation", _input_paths(args), args.fasta, args.build, args)
@@ -258,7 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import shutil
     from importlib import resources
 
-    from .analysis import run_analysis
+    from nlrp3annot.response.analysis import run_analysis
 
     out = Path(args.output)
     inputs = out / "inputs"
@@ -291,7 +297,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_lookup(args: argparse.Namespace) -> int:
     import json
 
-    from .variant_lookup import LOOKUP_COLUMNS, lookup
+    from nlrp3annot.knowledge.lookup import LOOKUP_COLUMNS, lookup
 
     rows = lookup(args.query, transcript=args.transcript)
     if args.json:
@@ -307,7 +313,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def cmd_knowledge_update(args: argparse.Namespace) -> int:
-    from .knowledge import load_clinvar, update_clinvar
+    from nlrp3annot.knowledge.clinvar import load_clinvar, update_clinvar
 
     path = update_clinvar(base_url=args.url)
     table = load_clinvar(path)
@@ -342,7 +348,7 @@ def transcript_options(p: argparse.ArgumentParser) -> None:
 
 
 def _choice(args: argparse.Namespace):
-    from .pipeline import TranscriptChoice
+    from nlrp3annot.runner.pipeline import TranscriptChoice
 
     return TranscriptChoice(
         tuple(getattr(args, "gff", []) or []),

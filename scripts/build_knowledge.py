@@ -4,7 +4,7 @@
 Re-runnable: reads only the ClinVar export in ../shared/reference-sources/ (see PROVENANCE.md
 there) and overwrites reference/clinvar_NLRP3.tsv. The output is committed so that a fresh
 clone needs no ../shared. The format is the one nlrp3annot.knowledge reads and that
-nlrp3annot.knowledge.update_clinvar() writes (see reference/KNOWLEDGE.md).
+nlrp3annot.knowledge.clinvar.update_clinvar() writes (see reference/KNOWLEDGE.md).
 
     python scripts/build_knowledge.py [--sources DIR_OR_FILE] [--out reference/] [--date D]
 
@@ -21,7 +21,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nlrp3annot.knowledge import (
+from nlrp3annot.knowledge.clinvar import (
     CLINVAR_FILE,
     LICENCE,
     SPDI_NOTE,

@@ -72,7 +72,7 @@ class Locus:
     genomic position - ``shift``.
     """
 
-    transcript: object  # nlrp3annot.reference.Transcript
+    transcript: object  # nlrp3annot.genome.reference.Transcript
     start: int
     end: int
     bases: str

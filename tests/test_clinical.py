@@ -11,7 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from nlrp3annot.clinical import (
+from nlrp3annot.errors import InputFileError, Nlrp3AnnotError, RecordError
+from nlrp3annot.response.clinical import (
     CANONICAL_UNITS,
     MEASUREMENT_COLUMNS,
     ClinicalTable,
@@ -20,7 +21,6 @@ from nlrp3annot.clinical import (
     read_clinical,
     read_samples,
 )
-from nlrp3annot.errors import InputFileError, Nlrp3AnnotError, RecordError
 
 MG_DL_TO_MG_L = 10.0  # 1 mg/dL = 10 mg/L (1 dL = 0.1 L)
 

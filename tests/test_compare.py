@@ -22,7 +22,7 @@ from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times
 from scipy import stats
 
-from nlrp3annot.compare import (
+from nlrp3annot.response.compare import (
     ComparisonResult,
     hodges_lehmann_ci,
     mann_whitney_null_counts,

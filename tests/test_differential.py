@@ -595,7 +595,7 @@ allow(
 # --- the run ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory) -> dt.Dataset:
-    from nlrp3annot.reference import mane_transcript
+    from nlrp3annot.genome.reference import mane_transcript
 
     folder = tmp_path_factory.mktemp("differential")
     return dt.prepare(mane_transcript("GRCh38"), folder, N_VARIANTS, SEED)

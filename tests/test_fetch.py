@@ -22,9 +22,9 @@ import pytest
 import requests
 
 from nlrp3annot.errors import FetchError, ReferenceMismatchError
-from nlrp3annot.fetch import cache_dir, cached_locus, fetch_locus, locus_url
-from nlrp3annot.reference import BUILDS, REFSEQ_CHR1, known_bases, locus_window
-from nlrp3annot.sequence import SHIFT_MARGIN, known_base_agreement
+from nlrp3annot.genome.fetch import cache_dir, cached_locus, fetch_locus, locus_url
+from nlrp3annot.genome.reference import BUILDS, REFSEQ_CHR1, known_bases, locus_window
+from nlrp3annot.genome.sequence import SHIFT_MARGIN, known_base_agreement
 
 DATA = Path(__file__).parent / "data"
 GENOME = {build: DATA / f"TEST_LOCUS_{build}_not_real_genome.fa.gz" for build in BUILDS}
@@ -276,7 +276,7 @@ def test_truncated_sequence_is_refused(server, cache: Path, source: str) -> None
 
 def test_json_answer_is_not_a_sequence(server, monkeypatch: pytest.MonkeyPatch) -> None:
     # Ensembl answers JSON when the plain-text header is missing; fetch must refuse it.
-    import nlrp3annot.fetch as fetch
+    import nlrp3annot.genome.fetch as fetch
 
     original = fetch._download
 

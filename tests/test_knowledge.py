@@ -27,9 +27,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import nlrp3annot.knowledge as knowledge
+import nlrp3annot.knowledge.clinvar as knowledge
 from nlrp3annot.errors import FetchError, InputFileError
-from nlrp3annot.knowledge import (
+from nlrp3annot.genome.reference import known_bases, locus_window
+from nlrp3annot.knowledge.clinvar import (
     ClinVarRecord,
     ClinVarTable,
     check_spdi,
@@ -37,7 +38,6 @@ from nlrp3annot.knowledge import (
     load_phenotypes,
     update_clinvar,
 )
-from nlrp3annot.reference import known_bases, locus_window
 
 REAL_TODAY = knowledge._today  # before the autouse fixture pins the day
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
@@ -358,7 +358,7 @@ def test_bundled_table_is_complete_and_every_spdi_valid() -> None:
 
 
 def test_bundled_header_names_source_date_and_licence() -> None:
-    text = (Path(knowledge.__file__).parent.parent / "reference" / "clinvar_NLRP3.tsv").read_text()
+    text = (Path(__file__).resolve().parent.parent / "reference" / "clinvar_NLRP3.tsv").read_text()
     header = [line for line in text.splitlines() if line.startswith("#")]
     joined = "\n".join(header)
     assert "NLRP3_ClinVar_web_export_chat_bot_caps.tsv" in joined

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from nlrp3annot.legacy import legacy_protein, parse_protein
-from nlrp3annot.variant_lookup import lookup
+from nlrp3annot.knowledge.lookup import lookup
+from nlrp3annot.naming.legacy import legacy_protein, parse_protein
 
 
 @pytest.mark.parametrize(

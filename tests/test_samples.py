@@ -16,7 +16,7 @@ from scipy.stats import binomtest
 from vcf_writer import write
 
 import nlrp3annot
-from nlrp3annot.pipeline import annotate_file
+from nlrp3annot.runner.pipeline import annotate_file
 
 FASTA = TEST_FASTA["GRCh38"]
 C778, C780, C907, C1043 = 247424227, 247424229, 247424356, 247424492  # GRCh38

@@ -12,7 +12,7 @@ import pytest
 from conftest import DATA, TEST_FASTA, write_vcf
 
 from nlrp3annot.cli import main
-from nlrp3annot.reference import mane_transcript
+from nlrp3annot.genome.reference import mane_transcript
 
 MANE = mane_transcript("GRCh38")
 LONG_START = MANE.cds_start - 6  # the 1036-aa isoform's ATG (GENCODE 19 start codon)

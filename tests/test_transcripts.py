@@ -19,9 +19,15 @@ from pathlib import Path
 import pytest
 
 from nlrp3annot.errors import FetchError, InputFileError, Nlrp3AnnotError, RecordError
-from nlrp3annot.reference import BUILDS, GRCH37_OFFSET, REFSEQ_CHR1, Transcript, mane_transcript
-from nlrp3annot.sequence import LocusSequence, fasta_build
-from nlrp3annot.transcripts import (
+from nlrp3annot.genome.reference import (
+    BUILDS,
+    GRCH37_OFFSET,
+    REFSEQ_CHR1,
+    Transcript,
+    mane_transcript,
+)
+from nlrp3annot.genome.sequence import LocusSequence, fasta_build
+from nlrp3annot.genome.transcripts import (
     ENSEMBL_CANONICAL,
     LRG_STANDARD,
     MANE_SELECT,

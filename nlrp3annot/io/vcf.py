@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputFileError, RecordError
-from .genotypes import SampleCall
-from .reference import BUILDS, CHR1_LENGTH, locus_window
-from .variant import Variant
+from nlrp3annot.errors import InputFileError, RecordError
+from nlrp3annot.genome.reference import BUILDS, CHR1_LENGTH, locus_window
+from nlrp3annot.naming.variant import Variant
+from nlrp3annot.patients.zygosity import SampleCall
 
 CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")
 _BASES = set("ACGTNacgtn")

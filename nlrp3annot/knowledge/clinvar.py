@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -30,8 +29,9 @@ from urllib.parse import urlencode
 if TYPE_CHECKING:  # requests costs start-up time; only the download paths need it
     import requests
 
-from .errors import FetchError, InputFileError
-from .fetch import NCBI_BASE, cache_dir, http_get
+from nlrp3annot.errors import FetchError, InputFileError
+from nlrp3annot.genome.fetch import NCBI_BASE, cache_dir, http_get
+from nlrp3annot.genome.reference import data_file
 
 TRANSCRIPT = "NM_001243133.2"
 PROTEIN = "NP_001230062.1"
@@ -359,7 +359,7 @@ def newest_cached_clinvar() -> Path | None:
 
 def _load_cached(path: Path) -> ClinVarTable:
     # Read fresh each time (no cache): an update in the same process must take effect.
-    hint = "delete it or run nlrp3annot.knowledge.update_clinvar() again"
+    hint = "delete it or run nlrp3annot.knowledge.clinvar.update_clinvar() again"
     try:
         text = path.read_text(encoding="utf-8")
         return _table(text, str(path))
@@ -369,7 +369,7 @@ def _load_cached(path: Path) -> ClinVarTable:
 
 @cache
 def _bundled_clinvar() -> ClinVarTable:
-    resource = resources.files("nlrp3annot.reference_data").joinpath(CLINVAR_FILE)
+    resource = data_file(CLINVAR_FILE)
     # A broken bundled table is a packaging bug: let ValueError surface with its line number.
     return _table(resource.read_text(encoding="utf-8"), str(resource))
 
@@ -384,7 +384,7 @@ def _table(text: str, where: str) -> ClinVarTable:
 @cache
 def load_phenotypes() -> dict[str, Phenotype]:
     """The bundled CAPS phenotype table, keyed by MANE protein change (``p.Arg260Trp``)."""
-    resource = resources.files("nlrp3annot.reference_data").joinpath(PHENOTYPE_FILE)
+    resource = data_file(PHENOTYPE_FILE)
     return parse_phenotypes(resource.read_text(encoding="utf-8"))
 
 

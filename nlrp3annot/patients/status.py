@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .vcf import Coverage
+from nlrp3annot.io.vcf import Coverage
 
 SUMMARY_COLUMNS = [
     "file",

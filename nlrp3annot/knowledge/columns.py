@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .reference import GRCH37_OFFSET
+from nlrp3annot.genome.reference import GRCH37_OFFSET
 
 KNOWLEDGE_COLUMNS = [
     "clinvar_id",
@@ -30,7 +30,7 @@ class Knowledge:
 
     @classmethod
     def load(cls) -> Knowledge:
-        from .knowledge import load_clinvar, load_phenotypes
+        from nlrp3annot.knowledge.clinvar import load_clinvar, load_phenotypes
 
         table = load_clinvar()
         return cls(table, load_phenotypes(), f"{table.source} ({table.date})")
@@ -74,7 +74,7 @@ class Knowledge:
         """Positions (1-based, on ``build``) of ClinVar pathogenic/likely pathogenic changes."""
         if build in self._pathogenic:  # asked once per file; the table does not change
             return self._pathogenic[build]
-        from .patients import is_pathogenic
+        from nlrp3annot.patients.status import is_pathogenic
 
         shift = GRCH37_OFFSET if build == "GRCh37" else 0
         out = set()

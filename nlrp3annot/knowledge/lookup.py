@@ -4,8 +4,9 @@ NM_004895.4, ``NP_001230062.1:p.Arg260Trp`` or ``c.907G>A``. Answers come from t
 
 from __future__ import annotations
 
-from .errors import Nlrp3AnnotError
-from .legacy import (
+from nlrp3annot.errors import Nlrp3AnnotError
+from nlrp3annot.genome.reference import GRCH37_OFFSET
+from nlrp3annot.naming.legacy import (
     MANE_PROTEIN,
     MANE_TRANSCRIPT,
     UNIPROT_OFFSET,
@@ -13,7 +14,6 @@ from .legacy import (
     parse_protein,
     to_mane_numbering,
 )
-from .reference import GRCH37_OFFSET
 
 LOOKUP_COLUMNS = [
     "query",
@@ -52,7 +52,7 @@ def _uniprot_name(hgvs_p: str) -> str:
 
 def lookup(query: str, transcript: str | None = None, table=None) -> list[dict[str, object]]:
     """Known variants matching ``query``; [] when ClinVar has none."""
-    from .knowledge import load_clinvar
+    from nlrp3annot.knowledge.clinvar import load_clinvar
 
     table = table or load_clinvar()
     text = query.strip()

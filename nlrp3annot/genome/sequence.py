@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputFileError, ReferenceMismatchError
-from .reference import BUILDS, known_bases, locus_window
+from nlrp3annot.errors import InputFileError, ReferenceMismatchError
+from nlrp3annot.genome.reference import BUILDS, known_bases, locus_window
 
 # Extra bases loaded on each side of the annotated window, so that indels at the edge
 # can still be shifted by the 3' rule.

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from Bio.Data.IUPACData import protein_letters_1to3
 
-from .coords import TranscriptMap
-from .protein import Kind, ProteinChange
-from .variant import Edit, SequenceSource
+from nlrp3annot.naming.coords import TranscriptMap
+from nlrp3annot.naming.protein import Kind, ProteinChange
+from nlrp3annot.naming.variant import Edit, SequenceSource
 
 _THREE = {k: v for k, v in protein_letters_1to3.items()}
 _THREE.update({"*": "Ter", "X": "Xaa", "U": "Sec"})

@@ -1,6 +1,6 @@
 """Position arithmetic on a transcript: genomic <-> c. positions, exon and intron lookup.
 
-Pure functions over a :class:`~nlrp3annot.reference.Transcript`. Genomic positions are
+Pure functions over a :class:`~nlrp3annot.genome.reference.Transcript`. Genomic positions are
 1-based inclusive. Plus-strand transcripts only (every NLRP3 transcript is on the plus
 strand); a minus-strand model is refused where models are loaded.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .reference import Transcript
+from nlrp3annot.genome.reference import Transcript
 
 
 class Region(Enum):

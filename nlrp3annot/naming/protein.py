@@ -14,8 +14,8 @@ from functools import cache
 
 from Bio.Data.CodonTable import standard_dna_table
 
-from .coords import TranscriptMap
-from .variant import Edit
+from nlrp3annot.naming.coords import TranscriptMap
+from nlrp3annot.naming.variant import Edit
 
 _CODONS: dict[str, str] = dict(standard_dna_table.forward_table)
 _CODONS.update({stop: "*" for stop in standard_dna_table.stop_codons})

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .report import atomic_write
+from nlrp3annot.io.writers import atomic_write
 
 
 @dataclass
@@ -44,10 +44,10 @@ def run_analysis(
     title: str = "NLRP3 genotype and anakinra response",
     synthetic: bool = False,
 ) -> AnalysisOutput:
-    from .clinical import read_clinical, read_samples
-    from .cohort import COMPARED, join, read_genotypes
-    from .compare import methods_text, run_comparison
-    from .html_report import render
+    from nlrp3annot.response.clinical import read_clinical, read_samples
+    from nlrp3annot.response.cohort import COMPARED, join, read_genotypes
+    from nlrp3annot.response.compare import methods_text, run_comparison
+    from nlrp3annot.response.html_report import render
 
     out = Path(out)
     (out / "tables").mkdir(parents=True, exist_ok=True)

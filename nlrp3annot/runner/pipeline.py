@@ -10,15 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .annotate import COLUMNS, Annotation, Annotator
-from .errors import Nlrp3AnnotError, ReferenceMismatchError
-from .genotypes import DEFAULT_OPTIONS, MosaicOptions
-from .knowledge_columns import Knowledge
-from .patients import summarise
-from .reference import BUILDS, Transcript, mane_transcript
-from .samples import sample_rows
-from .sequence import LocusSequence, fasta_build
-from .vcf import Skipped, VcfScan, scan_vcf
+from nlrp3annot.errors import Nlrp3AnnotError, ReferenceMismatchError
+from nlrp3annot.genome.reference import BUILDS, Transcript, mane_transcript
+from nlrp3annot.genome.sequence import LocusSequence, fasta_build
+from nlrp3annot.io.vcf import Skipped, VcfScan, scan_vcf
+from nlrp3annot.knowledge.columns import Knowledge
+from nlrp3annot.naming.annotator import COLUMNS, Annotation, Annotator
+from nlrp3annot.patients.haplotypes import sample_rows
+from nlrp3annot.patients.status import summarise
+from nlrp3annot.patients.zygosity import DEFAULT_OPTIONS, MosaicOptions
 
 # Share of records whose REF must match the reference for a VCF to be taken as that build.
 BUILD_REF_AGREEMENT = 0.9
@@ -48,7 +48,12 @@ def choose_transcripts(
     refused: list[str] = []
     spec = choice.spec or ("all" if choice.gff else "mane")
     if choice.gff or spec != "mane":
-        from .transcripts import cached_transcripts, read_annotation, select, validate
+        from nlrp3annot.genome.transcripts import (
+            cached_transcripts,
+            read_annotation,
+            select,
+            validate,
+        )
 
         candidates = [t for path in choice.gff for t in read_annotation(path, seq.build)]
         if not choice.gff:
@@ -99,7 +104,7 @@ class AnnotationResult:
     def patients_frame(self):
         import pandas as pd
 
-        from .patients import SUMMARY_COLUMNS
+        from nlrp3annot.patients.status import SUMMARY_COLUMNS
 
         return pd.DataFrame(self.patients, columns=SUMMARY_COLUMNS)
 
@@ -147,7 +152,7 @@ def load_sequence(scan: VcfScan, fasta: str | Path | None, build: str) -> LocusS
                 f"give a {wanted} FASTA with --fasta"
             )
         return seq
-    from . import fetch  # imported here: requests is only needed without --fasta
+    from nlrp3annot.genome import fetch  # imported here: requests is only needed without --fasta
 
     wanted = build if build != "auto" else vcf_build(scan, None)
     candidates = [wanted] if wanted else list(BUILDS)
@@ -188,7 +193,7 @@ def annotate_scan(
         [_with_record(row, rec) for row in annotator.annotate(rec.variant)] for rec in records
     ]
     if choice.pick:
-        from .transcripts import pick_order
+        from nlrp3annot.genome.transcripts import pick_order
 
         order = {t.accession: pick_order(t) for t in transcripts}
         per_record = [[min(rows, key=lambda r: order[r.transcript])] for rows in per_record]

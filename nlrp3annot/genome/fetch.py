@@ -3,7 +3,7 @@
 Only the locus window is fetched (about 47 kb), from Ensembl REST or NCBI E-utilities. The
 download is checked before anything is written: it must be the right length, contain only
 nucleotides, and carry the known ClinVar reference bases of the requested build
-(:func:`nlrp3annot.sequence.verify_locus`). A download that fails any check leaves the cache
+(:func:`nlrp3annot.genome.sequence.verify_locus`). A download that fails any check leaves the cache
 untouched, so a cache file that exists was good when it was written.
 """
 
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # requests costs start-up time; only the download paths need it
     import requests
 
-from .errors import FetchError, ReferenceMismatchError
-from .reference import BUILDS, REFSEQ_CHR1, locus_window
-from .sequence import SHIFT_MARGIN, LocusSequence, verify_locus
+from nlrp3annot.errors import FetchError, ReferenceMismatchError
+from nlrp3annot.genome.reference import BUILDS, REFSEQ_CHR1, locus_window
+from nlrp3annot.genome.sequence import SHIFT_MARGIN, LocusSequence, verify_locus
 
 SOURCES = ("ensembl", "ncbi")
 # Ensembl serves GRCh37 from a separate, frozen site; the main site only knows GRCh38.
@@ -248,7 +248,7 @@ def _parse_cache(text: str, build: str, source: str) -> LocusSequence:
 def write_cache(path: Path, text: str, what: str) -> Path:
     """Write ``text`` atomically, so an interrupted run can never leave a half-written cache
     that a later run would read. ``what`` names the content in the one-line error."""
-    from .atomic import atomic_write
+    from nlrp3annot.io.atomic import atomic_write
 
     try:
         return atomic_write(path, lambda handle: handle.write(text))

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputFileError, RecordError
+from nlrp3annot.errors import InputFileError, RecordError
 
 MEASUREMENT_COLUMNS = [
     "patient_id",

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 BUILDS = ("GRCh38", "GRCh37")
 GRCH37_OFFSET = 163_302  # GRCh37 = GRCh38 + 163,302 at this locus
@@ -69,8 +70,18 @@ class KnownBase:
     ref: str
 
 
+def data_file(name: str):
+    """A bundled data file: from the installed ``nlrp3annot.reference_data``, or, when the
+    package is imported from a source checkout (``python -c "import nlrp3annot"`` at the
+    repository root), from the top-level ``reference/`` folder it is installed from."""
+    try:
+        return resources.files("nlrp3annot.reference_data").joinpath(name)
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "reference" / name
+
+
 def _data_text(name: str) -> str:
-    return resources.files("nlrp3annot.reference_data").joinpath(name).read_text()
+    return data_file(name).read_text(encoding="utf-8")
 
 
 @cache

@@ -1,21 +1,29 @@
 """Variant -> annotation rows, one per transcript. Pure: no files, no network.
 
 An :class:`Annotator` holds what naming needs for one build (transcript maps and the locus
-sequence) and turns each :class:`~nlrp3annot.variant.Variant` into :class:`Annotation` rows.
+sequence) and turns each :class:`~nlrp3annot.naming.variant.Variant` into :class:`Annotation` rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .consequence import consequence_terms, impact, touches_splice_site
-from .coords import TranscriptMap
-from .hgvs import describe_edit, hgvs_c, hgvs_g, hgvs_p
-from .legacy import legacy_protein
-from .protein import Kind, ProteinChange, coding_sequence, protein_change
-from .reference import REFSEQ_CHR1, Transcript
-from .sequence import LocusSequence
-from .variant import Edit, Variant, placements, shift_3prime, shift_5prime, to_vcf, trim
+from nlrp3annot.genome.reference import REFSEQ_CHR1, Transcript
+from nlrp3annot.genome.sequence import LocusSequence
+from nlrp3annot.naming.consequence import consequence_terms, impact, touches_splice_site
+from nlrp3annot.naming.coords import TranscriptMap
+from nlrp3annot.naming.hgvs import describe_edit, hgvs_c, hgvs_g, hgvs_p
+from nlrp3annot.naming.legacy import legacy_protein
+from nlrp3annot.naming.protein import Kind, ProteinChange, coding_sequence, protein_change
+from nlrp3annot.naming.variant import (
+    Edit,
+    Variant,
+    placements,
+    shift_3prime,
+    shift_5prime,
+    to_vcf,
+    trim,
+)
 
 
 @dataclass(frozen=True)

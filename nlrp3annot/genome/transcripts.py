@@ -22,10 +22,10 @@ from urllib.parse import unquote
 if TYPE_CHECKING:  # requests costs start-up time; only the download path needs it
     import requests
 
-from .errors import FetchError, InputFileError, Nlrp3AnnotError, RecordError
-from .protein import translate
-from .reference import BUILDS, Domain, Transcript, load_model, mane_transcript
-from .sequence import LocusSequence
+from nlrp3annot.errors import FetchError, InputFileError, Nlrp3AnnotError, RecordError
+from nlrp3annot.genome.reference import BUILDS, Domain, Transcript, load_model, mane_transcript
+from nlrp3annot.genome.sequence import LocusSequence
+from nlrp3annot.naming.protein import translate
 
 GENE = "NLRP3"
 ENSEMBL_GENE = "ENSG00000162711"
@@ -586,7 +586,7 @@ def place_domains(protein: str) -> tuple[tuple[Domain, ...], int]:
 
 def ensembl_lookup_url(build: str, base_url: str | None = None) -> str:
     """The Ensembl REST lookup of the NLRP3 gene with its transcripts, exons and translations."""
-    from .fetch import ENSEMBL_BASE
+    from nlrp3annot.genome.fetch import ENSEMBL_BASE
 
     _check_build(build)
     base = (base_url or ENSEMBL_BASE[build]).rstrip("/")
@@ -595,7 +595,7 @@ def ensembl_lookup_url(build: str, base_url: str | None = None) -> str:
 
 def transcripts_cache_path(build: str) -> Path:
     """The cache file of one build's fetched transcript models."""
-    from .fetch import cache_dir
+    from nlrp3annot.genome.fetch import cache_dir
 
     return cache_dir() / f"transcripts_{build}.json"
 
@@ -614,7 +614,7 @@ def fetch_ensembl_transcripts(
     """
     import requests
 
-    from .fetch import http_get
+    from nlrp3annot.genome.fetch import http_get
 
     url = ensembl_lookup_url(build, base_url)
     http = requests.Session() if session is None else session
@@ -646,7 +646,7 @@ def fetch_ensembl_transcripts(
         "fetched": datetime.now(UTC).date().isoformat(),
         "transcripts": [transcript_to_dict(t) for t in transcripts],
     }
-    from .fetch import write_cache
+    from nlrp3annot.genome.fetch import write_cache
 
     text = json.dumps(payload, indent=1) + "\n"
     return write_cache(transcripts_cache_path(build), text, "cached transcripts")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import Nlrp3AnnotError
+from nlrp3annot.errors import Nlrp3AnnotError
 
 STATUS_PRIORITY = ["positive_germline", "positive_mosaic", "vus_only", "negative", "not_assessable"]
 _STRICT = {

@@ -12,9 +12,9 @@ Upstream/downstream reach 5 kb from the transcript ends.
 
 from __future__ import annotations
 
-from .coords import TranscriptMap
-from .protein import Kind, ProteinChange
-from .variant import Edit
+from nlrp3annot.naming.coords import TranscriptMap
+from nlrp3annot.naming.protein import Kind, ProteinChange
+from nlrp3annot.naming.variant import Edit
 
 # term: (VEP rank, impact). Ranks from VEP's OVERLAP_CONSEQUENCES table (release 105+).
 TERMS: dict[str, tuple[int, str]] = {

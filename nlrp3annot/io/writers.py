@@ -11,10 +11,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from .annotate import COLUMNS, Annotation
-from .atomic import atomic_write
-from .pipeline import AnnotationResult
-from .vcf import Skipped
+from nlrp3annot.io.atomic import atomic_write
+from nlrp3annot.io.vcf import Skipped
+from nlrp3annot.naming.annotator import COLUMNS, Annotation
+from nlrp3annot.runner.pipeline import AnnotationResult
 
 EXTRA_COLUMNS = ["id", "filter"]
 TSV_COLUMNS = COLUMNS[:4] + EXTRA_COLUMNS + COLUMNS[4:]
@@ -24,8 +24,8 @@ SKIPPED_COLUMNS = ["path", "chrom", "pos", "ref", "alt", "reason"]
 def table_columns(table: list[dict]) -> list[str]:
     """Site columns, then sample columns (when the VCFs had samples), then known-variant
     columns and the source file."""
-    from .knowledge_columns import KNOWLEDGE_COLUMNS
-    from .samples import SAMPLE_COLUMNS
+    from nlrp3annot.knowledge.columns import KNOWLEDGE_COLUMNS
+    from nlrp3annot.patients.haplotypes import SAMPLE_COLUMNS
 
     has_samples = any("sample" in row for row in table)
     sample_part = SAMPLE_COLUMNS if has_samples else []
@@ -101,7 +101,7 @@ def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
 
 
 def write_patients(result: AnnotationResult, path: str | Path) -> None:
-    from .patients import SUMMARY_COLUMNS
+    from nlrp3annot.patients.status import SUMMARY_COLUMNS
 
     atomic_write(path, lambda h: _tsv(result.patients, SUMMARY_COLUMNS, h))
 

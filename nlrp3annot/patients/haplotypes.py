@@ -14,10 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .annotate import Annotation, Annotator
-from .genotypes import DEFAULT_OPTIONS, MosaicOptions, SampleCall, Zygosity, carries, classify
-from .legacy import legacy_protein
-from .vcf import Record
+from nlrp3annot.io.vcf import Record
+from nlrp3annot.naming.annotator import Annotation, Annotator
+from nlrp3annot.naming.legacy import legacy_protein
+from nlrp3annot.patients.zygosity import (
+    DEFAULT_OPTIONS,
+    MosaicOptions,
+    SampleCall,
+    Zygosity,
+    carries,
+    classify,
+)
 
 SAMPLE_COLUMNS = [
     "sample",

@@ -1,0 +1,1 @@
+"""Jobs: the annotate job over one or many files (``pipeline``)."""
