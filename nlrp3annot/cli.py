@@ -101,11 +101,18 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         elif not args.quiet:
             _report_file(result.summary, result.skipped, bool(args.output or args.skipped))
 
+    jobs, scheduler = _parallel(args)
+
+    def run():
+        return annotate_files(
+            paths, args.fasta, args.build, options, done, _choice(args), jobs, scheduler
+        )
+
     if bar is not None:
         with bar:
-            result = annotate_files(paths, args.fasta, args.build, options, done, _choice(args))
+            result = run()
     else:
-        result = annotate_files(paths, args.fasta, args.build, options, done, _choice(args))
+        result = run()
     if len(paths) == 1 and result.failures:
         return EXIT_USER_ERROR
     if bar is not None:
@@ -147,6 +154,17 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parallel(args: argparse.Namespace) -> tuple[int, str | None]:
+    from nlrp3annot.runner.parallel import default_jobs
+
+    jobs = getattr(args, "jobs", None)
+    if jobs is None:
+        jobs = default_jobs()
+    if jobs < 1:
+        raise Nlrp3AnnotError(f"--jobs {jobs}: give 1 or more worker processes")
+    return jobs, getattr(args, "scheduler", None)
+
+
 def _report_file(summary: dict, skipped: list, listed: bool) -> None:
     outside = summary["records_outside_locus"]
     outside_text = "not read (indexed fetch)" if outside is None else str(outside)
@@ -156,6 +174,8 @@ def _report_file(summary: dict, skipped: list, listed: bool) -> None:
         f"skipped, records outside the NLRP3 locus: {outside_text}",
         file=sys.stderr,
     )
+    for text in summary.get("warnings", []):
+        print(f"nlrp3annot: warning: {text}", file=sys.stderr)
     for reason in summary.get("transcripts_refused", []):
         print(f"nlrp3annot: warning: transcript left out: {reason}", file=sys.stderr)
     mine = [x for x in skipped if x.path == summary["file"]]
@@ -242,6 +262,8 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> Path:
         gff=getattr(args, "gff", []),
         transcripts=getattr(args, "transcripts", None),
         pick=getattr(args, "pick", False),
+        jobs=getattr(args, "jobs", None),
+        scheduler=getattr(args, "scheduler", None),
     )
     code = cmd_annotate(ns)
     if code == EXIT_USER_ERROR:
@@ -347,6 +369,22 @@ def transcript_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def parallel_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes for many files or a large joint VCF (default: the cores "
+        "this machine gives the process); results are identical to --jobs 1",
+    )
+    p.add_argument(
+        "--scheduler",
+        help="address of a Dask distributed scheduler (tcp://host:8786) to run the files "
+        "on a cluster instead; paths must be readable from the workers",
+    )
+
+
 def _choice(args: argparse.Namespace):
     from nlrp3annot.runner.pipeline import TranscriptChoice
 
@@ -379,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ann.add_argument("--list", help="a file naming one VCF a line (relative to the list)")
     transcript_options(ann)
+    parallel_options(ann)
     ann.add_argument("--patients", help="write the per-sample summary (TSV) here")
     ann.add_argument(
         "--min-depth",
@@ -483,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fasta")
     run.add_argument("--build", default="auto", choices=["auto", "GRCh38", "GRCh37"])
     transcript_options(run)
+    parallel_options(run)
     run.add_argument("--clinical", required=True)
     run.add_argument("--samples", required=True)
     run.add_argument("-o", "--output", required=True)
@@ -496,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--group-rule", default="strict", choices=rules)
     demo.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(demo)
+    parallel_options(demo)
     demo.set_defaults(func=cmd_demo)
 
     look = sub.add_parser(

@@ -113,6 +113,17 @@ def cached_locus(build: str) -> LocusSequence | None:
     path = cache_path(build)
     if not path.exists():
         return None
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _CACHED:  # read and verified once per process, not once per VCF
+        _CACHED[key] = _read_cached_locus(path, build)
+    return _CACHED[key]
+
+
+_CACHED: dict[tuple[str, int, int], LocusSequence] = {}
+
+
+def _read_cached_locus(path: Path, build: str) -> LocusSequence:
     refetch = f"re-run `nlrp3annot reference fetch --build {build}`"
     try:
         text = path.read_text(encoding="ascii")

@@ -105,8 +105,26 @@ def read_fasta_locus(path: str | Path, build: str) -> LocusSequence:
     return LocusSequence(build, start, bases, str(path))
 
 
+_READ: dict[tuple[str, int, int], LocusSequence] = {}
+
+
 def fasta_build(path: str | Path) -> LocusSequence:
-    """Read the locus from a genome FASTA and tell which build it is from the known bases."""
+    """Read the locus from a genome FASTA and tell which build it is from the known bases.
+
+    Remembered per process (keyed by the file's path, size and modification time): a run
+    over a thousand VCFs reads and checks the FASTA once, not once per VCF."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _fasta_build(path)  # let the reader explain
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _READ:
+        _READ[key] = _fasta_build(path)
+    return _READ[key]
+
+
+def _fasta_build(path: Path) -> LocusSequence:
     tried = []
     for build in BUILDS:
         seq = read_fasta_locus(path, build)

@@ -6,7 +6,7 @@ sequence) and turns each :class:`~nlrp3annot.naming.variant.Variant` into :class
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nlrp3annot.genome.reference import REFSEQ_CHR1, Transcript
 from nlrp3annot.genome.sequence import LocusSequence
@@ -62,17 +62,14 @@ class Annotation:
     flags: str
     ref_mismatch: bool
     note: str = ""
-    extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, object]:
         # every field is a plain value: a shallow copy, not dataclasses.asdict's deep copy
         # (which took a third of the run time on a 10,000-record file)
-        row = {name: getattr(self, name) for name in COLUMNS}
-        row.update(self.extra)
-        return row
+        return {name: getattr(self, name) for name in COLUMNS}
 
 
-COLUMNS = [f for f in Annotation.__dataclass_fields__ if f != "extra"]
+COLUMNS = list(Annotation.__dataclass_fields__)
 
 
 def _span_label(labels: list[int], total: int) -> str:
@@ -98,6 +95,10 @@ class Annotator:
             min(m.transcript.locus[0] for m in self.maps),
             max(m.transcript.locus[1] for m in self.maps),
         )
+        # Each distinct allele is named once per run, however many samples, files or
+        # records carry it: the rows are immutable values, so they can be shared.
+        self._named: dict[tuple[str, int, str, str], list[Annotation]] = {}
+        self._haplotypes: dict[tuple[tuple[int, str, str], ...], list[tuple[str, str]]] = {}
 
     def in_locus(self, pos: int, ref: str) -> bool:
         lo, hi = self.window
@@ -109,6 +110,14 @@ class Annotator:
         return "" if genome == variant.ref.upper() else genome
 
     def annotate(self, variant: Variant) -> list[Annotation]:
+        """One row per transcript (remembered: the same allele is named once)."""
+        key = (variant.chrom, variant.pos, variant.ref, variant.alt)
+        rows = self._named.get(key)
+        if rows is None:
+            rows = self._named[key] = self._annotate(variant)
+        return rows
+
+    def _annotate(self, variant: Variant) -> list[Annotation]:
         seq = self.sequence
         ref, alt = variant.ref.upper(), variant.alt.upper()
         mismatch = self.ref_mismatch(variant)
@@ -136,6 +145,13 @@ class Annotator:
     def haplotype(self, variants: list[Variant]) -> list[tuple[str, str]]:
         """(hgvs_c, hgvs_p) per transcript of several variants on one haplotype, applied
         together: c.778C>T with c.780A>G is c.[778C>T;780A>G], p.Arg260Trp."""
+        key = tuple(sorted((v.pos, v.ref.upper(), v.alt.upper()) for v in variants))
+        named = self._haplotypes.get(key)
+        if named is None:
+            named = self._haplotypes[key] = self._haplotype(variants)
+        return named
+
+    def _haplotype(self, variants: list[Variant]) -> list[tuple[str, str]]:
         seq = self.sequence
         edits = sorted(
             (trim(v.pos, v.ref.upper(), v.alt.upper()) for v in variants), key=lambda e: e.start

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from nlrp3annot.io.vcf import Record
 from nlrp3annot.naming.annotator import Annotation, Annotator
 from nlrp3annot.naming.legacy import legacy_protein
+from nlrp3annot.naming.variant import Variant
 from nlrp3annot.patients.zygosity import (
     DEFAULT_OPTIONS,
     MosaicOptions,
@@ -59,10 +60,6 @@ def _codons(row: Annotation) -> tuple[int, int] | None:
     return int(a), int(b or a)
 
 
-def _overlap(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
-    return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
-
-
 def relation(a: Carried, b: Carried) -> str:
     """cis, trans or unknown: are the two alleles on one haplotype of the sample?"""
     va, vb = a.record.variant, b.record.variant
@@ -89,8 +86,10 @@ def sample_rows(
     annotations: list[list[Annotation]],
     annotator: Annotator,
     options: MosaicOptions = DEFAULT_OPTIONS,
+    samples: list[str] | None = None,
 ) -> list[dict[str, object]]:
-    """One row per sample x allele it carries (or whose genotype is missing), per transcript."""
+    """One row per sample x allele it carries (or whose genotype is missing), per transcript,
+    samples in ``samples`` order (default: as first seen in the records)."""
     by_sample: dict[str, list[Carried]] = {}
     missing: dict[str, list[Carried]] = {}
     for record, rows in zip(records, annotations, strict=True):
@@ -100,18 +99,62 @@ def sample_rows(
             if target is not None:
                 target.setdefault(call.sample, []).append(Carried(record, call, z, tuple(rows)))
     out: list[dict[str, object]] = []
-    samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
+    if samples is None:
+        samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
     for sample in samples:
         carried = by_sample.get(sample, [])
+        near = _CodonIndex(carried)
         for item in carried + missing.get(sample, []):
+            record = item.record
             for t, row in enumerate(item.rows):
-                columns = _with_legacy(_sample_columns(item, t, carried, annotator))
-                out.append({**row.as_dict(), **columns})
+                columns = _with_legacy(_sample_columns(item, t, near, annotator))
+                out.append(
+                    {**row.as_dict(), "id": record.record_id, "filter": record.filter, **columns}
+                )
     return out
 
 
+def _one_haplotype(variants: list[Variant]) -> list[Variant]:
+    """The first variant and those of the others that can share one haplotype with it and
+    with each other: two alleles over the same bases (a deletion and an SNV inside it, or the
+    two ALTs of one site) cannot, so the later one is left out of this reading."""
+    kept: list[Variant] = []
+    for v in variants:
+        end = v.pos + len(v.ref) - 1
+        if all(end < k.pos or v.pos > k.pos + len(k.ref) - 1 for k in kept):
+            kept.append(v)
+    return kept
+
+
+class _CodonIndex:
+    """A sample's carried alleles by the codons they touch, per transcript: the partners of
+    an allele are found by lookup, not by comparing every pair (a file of thousands of
+    carried alleles would otherwise cost millions of comparisons)."""
+
+    def __init__(self, carried: list[Carried]) -> None:
+        self._by_codon: dict[tuple[int, int], list[Carried]] = {}
+        for item in carried:
+            for t, row in enumerate(item.rows):
+                span = _codons(row)
+                if span is not None:
+                    for codon in range(span[0], span[1] + 1):
+                        self._by_codon.setdefault((t, codon), []).append(item)
+
+    def partners(self, item: Carried, t: int) -> list[Carried]:
+        span = _codons(item.rows[t])
+        if span is None:
+            return []
+        found: dict[int, Carried] = {}
+        for codon in range(span[0], span[1] + 1):
+            for other in self._by_codon.get((t, codon), ()):
+                if other is not item:
+                    found.setdefault(id(other), other)
+        # in file order, so that the reading does not depend on how they were found
+        return sorted(found.values(), key=lambda c: (c.record.index, c.record.allele_index))
+
+
 def _sample_columns(
-    item: Carried, t: int, carried: list[Carried], annotator: Annotator
+    item: Carried, t: int, near: _CodonIndex, annotator: Annotator
 ) -> dict[str, object]:
     z, call, row = item.zygosity, item.call, item.rows[t]
     ad = "" if call.ref_reads is None else f"{call.ref_reads},{call.alt_reads}"
@@ -133,21 +176,17 @@ def _sample_columns(
     }
     if not carries(z):
         return columns
-    partners = [
-        (other, relation(item, other))
-        for other in carried
-        if other is not item and _overlap(_codons(row), _codons(other.rows[t]))
-    ]
+    partners = [(other, relation(item, other)) for other in near.partners(item, t)]
     cis = [o for o, rel in partners if rel == "cis"]
     unknown = [o for o, rel in partners if rel == "unknown"]
     if not partners:
         return columns
     if cis or unknown:
-        together = [item.record.variant] + [o.record.variant for o in cis + unknown]
+        together = _one_haplotype([item.record.variant] + [o.record.variant for o in cis + unknown])
         columns["hgvs_c_sample"], columns["hgvs_p_sample"] = annotator.haplotype(together)[t]
     if unknown:
         columns["phase"] = "phase_unknown"
-        alone = [item.record.variant] + [o.record.variant for o in cis]
+        alone = _one_haplotype([item.record.variant] + [o.record.variant for o in cis])
         if len(alone) == 1:
             columns["hgvs_p_sample_alt"] = row.hgvs_p
         else:

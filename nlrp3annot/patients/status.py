@@ -19,9 +19,7 @@ Benign/likely benign changes never make a sample positive or VUS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from nlrp3annot.io.vcf import Coverage
+from collections.abc import Mapping
 
 SUMMARY_COLUMNS = [
     "file",
@@ -74,33 +72,31 @@ def summarise(
     file: str,
     samples: list[str],
     rows: list[dict],
-    coverage: Iterable[Coverage],
-    pathogenic_positions: set[int],
+    lowest_depth: Mapping[str, tuple[int, int]],
     min_depth: int,
 ) -> list[dict[str, object]]:
-    """One summary row per sample in ``samples`` (every sample, with or without variants)."""
-    low_cover: dict[str, str] = {}
-    seen_cover: set[str] = set()
-    for obs in coverage:
-        if obs.depth is None:
-            continue  # a record without this sample's depth says nothing about coverage
-        hits = [p for p in pathogenic_positions if obs.start <= p <= obs.end]
-        if not hits:
-            continue
-        seen_cover.add(obs.sample)
-        if obs.depth is not None and obs.depth < min_depth and obs.sample not in low_cover:
-            low_cover[obs.sample] = (
-                f"depth {obs.depth} < {min_depth} at pathogenic position {hits[0]}"
-            )
+    """One summary row per sample in ``samples`` (every sample, with or without variants).
+
+    ``rows``: the sample rows of the status-deciding transcript; ``lowest_depth``: per
+    sample, the lowest depth the file shows at a pathogenic position, and that position."""
+    by_sample: dict[str, list[dict]] = {}
+    for r in rows:
+        by_sample.setdefault(str(r.get("sample")), []).append(r)
     out = []
     for sample in samples:
-        mine = [r for r in rows if r.get("sample") == sample]
+        mine = by_sample.get(sample, [])
         carried = [r for r in mine if r.get("zygosity") not in ("missing", "ref")]
         missing_at = [
             r for r in mine if r.get("zygosity") == "missing" and _weight(r) == "pathogenic"
         ]
-        status, best, note = _status(carried, missing_at, low_cover.get(sample))
-        if status == "negative" and sample not in seen_cover:
+        low = lowest_depth.get(sample)
+        low_cover = (
+            f"depth {low[0]} < {min_depth} at pathogenic position {low[1]}"
+            if low is not None and low[0] < min_depth
+            else None
+        )
+        status, best, note = _status(carried, missing_at, low_cover)
+        if status == "negative" and low is None:
             note = "VCF shows no depth at the pathogenic positions for this sample"
         weighted = {
             r.get("hgvs_c_sample") for r in carried if _weight(r) in ("pathogenic", "uncertain")

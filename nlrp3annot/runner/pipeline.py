@@ -13,7 +13,7 @@ from pathlib import Path
 from nlrp3annot.errors import Nlrp3AnnotError, ReferenceMismatchError
 from nlrp3annot.genome.reference import BUILDS, Transcript, mane_transcript
 from nlrp3annot.genome.sequence import LocusSequence, fasta_build
-from nlrp3annot.io.vcf import Skipped, VcfScan, scan_vcf
+from nlrp3annot.io.vcf import Skipped, VcfScan, Watch, scan_vcf
 from nlrp3annot.knowledge.columns import Knowledge
 from nlrp3annot.naming.annotator import COLUMNS, Annotation, Annotator
 from nlrp3annot.patients.haplotypes import sample_rows
@@ -179,36 +179,89 @@ def _why(scan: VcfScan, seq: LocusSequence) -> str:
     return f"{counts}; {matching}/{checked} REF alleles match {seq.build}"
 
 
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run's files share; small and picklable, so that worker processes and
+    cluster workers build the same :class:`Session` from it."""
+
+    fasta: str | None = None
+    build: str = "auto"
+    options: MosaicOptions = DEFAULT_OPTIONS
+    choice: TranscriptChoice = DEFAULT_TRANSCRIPTS
+
+
+class Session:
+    """What one process loads once and reuses for every file of a run: the ClinVar table,
+    the watched pathogenic positions, each FASTA's locus, and the annotators (which remember
+    every allele they named)."""
+
+    def __init__(self, settings: Settings = Settings(), knowledge: Knowledge | None = None):
+        if settings.build not in ("auto", *BUILDS):
+            raise Nlrp3AnnotError(f"unknown build {settings.build!r}: use auto, GRCh38 or GRCh37")
+        self.settings = settings
+        self.knowledge = knowledge or Knowledge.load()
+        self.watch = Watch({b: self.knowledge.pathogenic_positions(b) for b in BUILDS})
+        self._annotators: dict[tuple[str, str], tuple[Annotator, list[Transcript], list[str]]]
+        self._annotators = {}
+
+    def scan(self, path: str | Path, samples: list[str] | None = None) -> VcfScan:
+        return scan_vcf(
+            path, self.watch, min_alt_reads=self.settings.options.min_alt_reads, samples=samples
+        )
+
+    def annotate_file(self, path: str | Path, samples: list[str] | None = None) -> AnnotationResult:
+        """Annotate every NLRP3 allele of one file (of ``samples`` only, when given)."""
+        scan = self.scan(path, samples)
+        seq = load_sequence(scan, self.settings.fasta, self.settings.build)
+        return annotate_scan(
+            scan, seq, self.settings.options, self.settings.choice, self.knowledge, self
+        )
+
+    def annotator(self, seq: LocusSequence) -> tuple[Annotator, list[Transcript], list[str]]:
+        key = (seq.source, seq.build)
+        if key not in self._annotators:
+            transcripts, refused = choose_transcripts(seq, self.settings.choice)
+            self._annotators[key] = (Annotator(transcripts, seq), transcripts, refused)
+        return self._annotators[key]
+
+    def picked(self, seq: LocusSequence, accession: str) -> Annotator:
+        key = (seq.source, f"{seq.build}:{accession}")
+        if key not in self._annotators:
+            full, transcripts, refused = self.annotator(seq)
+            mine = [t for t in transcripts if t.accession == accession]
+            self._annotators[key] = (Annotator(mine, seq), mine, refused)
+        return self._annotators[key][0]
+
+
 def annotate_scan(
     scan: VcfScan,
     seq: LocusSequence,
     options: MosaicOptions = DEFAULT_OPTIONS,
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
     knowledge: Knowledge | None = None,
+    session: Session | None = None,
 ) -> AnnotationResult:
-    transcripts, refused = choose_transcripts(seq, choice)
-    annotator = Annotator(transcripts, seq)
+    session = session or Session(Settings(None, seq.build, options, choice), knowledge)
+    annotator, transcripts, refused = session.annotator(seq)
     records = scan.records[seq.build]
-    per_record = [
-        [_with_record(row, rec) for row in annotator.annotate(rec.variant)] for rec in records
-    ]
+    per_record = [annotator.annotate(rec.variant) for rec in records]
     if choice.pick:
         from nlrp3annot.genome.transcripts import pick_order
 
         order = {t.accession: pick_order(t) for t in transcripts}
         per_record = [[min(rows, key=lambda r: order[r.transcript])] for rows in per_record]
-        annotator = Annotator(
-            [t for t in transcripts if t.accession == per_record[0][0].transcript]
-            if per_record
-            else transcripts[:1],
-            seq,
-        )
+        if per_record:
+            annotator = session.picked(seq, per_record[0][0].transcript)
     rows = [row for group in per_record for row in group]
-    knowledge = knowledge or Knowledge.load()
+    knowledge = session.knowledge
     if scan.samples:
-        table = sample_rows(records, per_record, annotator, options)
+        table = sample_rows(records, per_record, annotator, options, scan.samples)
     else:
-        table = [row.as_dict() for row in rows]
+        table = [
+            {**row.as_dict(), "id": rec.record_id, "filter": rec.filter}
+            for rec, group in zip(records, per_record, strict=True)
+            for row in group
+        ]
     for row in table:
         row["file"] = scan.path
         knowledge.annotate(row, seq.build)
@@ -218,8 +271,7 @@ def annotate_scan(
             scan.path,
             scan.samples,
             [r for r in table if r["transcript"] == primary],
-            scan.coverage[seq.build],
-            knowledge.pathogenic_positions(seq.build),
+            scan.lowest_depth[seq.build],
             options.min_depth,
         )
         if scan.samples
@@ -244,6 +296,7 @@ def annotate_scan(
         "samples": len(scan.samples),
         "transcripts": [t.accession for t in transcripts],
         "transcripts_refused": refused,
+        "warnings": list(scan.warnings),
     }
     return AnnotationResult(rows, table, skipped, patients, summary)
 
@@ -258,11 +311,6 @@ def primary_transcript(per_record: list[list[Annotation]]) -> str:
     return per_record[0][0].transcript if per_record and per_record[0] else ""
 
 
-def _with_record(row: Annotation, rec) -> Annotation:
-    row.extra.update({"id": rec.record_id, "filter": rec.filter})
-    return row
-
-
 def annotate_file(
     path: str | Path,
     fasta: str | Path | None = None,
@@ -272,11 +320,8 @@ def annotate_file(
     knowledge: Knowledge | None = None,
 ) -> AnnotationResult:
     """Annotate every NLRP3 variant allele of one VCF/BCF file."""
-    if build not in ("auto", *BUILDS):
-        raise Nlrp3AnnotError(f"unknown build {build!r}: use auto, GRCh38 or GRCh37")
-    scan = scan_vcf(path)
-    seq = load_sequence(scan, fasta, build)
-    return annotate_scan(scan, seq, options, choice, knowledge)
+    settings = Settings(None if fasta is None else str(fasta), build, options, choice)
+    return Session(settings, knowledge).annotate_file(path)
 
 
 def annotate_files(
@@ -286,22 +331,25 @@ def annotate_files(
     options: MosaicOptions = DEFAULT_OPTIONS,
     on_done: Callable[[str, AnnotationResult | None, str], None] | None = None,
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> AnnotationResult:
-    """Annotate many VCF/BCF files into one result. A file that fails is recorded in
-    ``failures`` with its one-line error and the others still run. ``on_done(path, result,
-    error)`` is called after each file (progress bars, logs)."""
+    """Annotate many VCF/BCF files into one result, in input order. A file that fails is
+    recorded in ``failures`` with its one-line error and the others still run.
+    ``on_done(path, result, error)`` is called after each file, in input order (progress
+    bars, logs). ``jobs``: local worker processes; ``scheduler``: the address of a Dask
+    distributed scheduler (``tcp://host:8786``) to send the files to instead. The result is
+    the same whichever way it ran."""
+    from nlrp3annot.runner.parallel import run_files
+
+    settings = Settings(None if fasta is None else str(fasta), build, options, choice)
     combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
     per_file = []
-    knowledge = Knowledge.load()  # one ClinVar table for the whole run, not one per file
-    for path in paths:
-        try:
-            result = annotate_file(
-                path, fasta, build, options=options, choice=choice, knowledge=knowledge
-            )
-        except Nlrp3AnnotError as exc:
-            combined.failures.append((str(path), str(exc)))
+    for path, result, error in run_files([str(p) for p in paths], settings, jobs, scheduler):
+        if result is None:
+            combined.failures.append((path, error))
             if on_done:
-                on_done(str(path), None, str(exc))
+                on_done(path, None, error)
             continue
         combined.annotations += result.annotations
         combined.table += result.table
@@ -309,7 +357,7 @@ def annotate_files(
         combined.patients += result.patients
         per_file.append(result.summary)
         if on_done:
-            on_done(str(path), result, "")
+            on_done(path, result, "")
     combined.summary = {
         "files": len(per_file),
         "files_failed": len(combined.failures),

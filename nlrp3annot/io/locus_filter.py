@@ -1,0 +1,192 @@
+"""The NLRP3 lines of an unindexed text VCF, found on the raw bytes.
+
+NLRP3 is 43 kb of a 3 Gb genome: a whole-genome VCF without an index holds a million records
+of which a few hundred matter. Building a record object for each costs more than
+decompressing the file, so the lines are tested as bytes first: a record can only be in a
+window if its POS column starts with the window's leading digits, which one ``bytes.find``
+per chunk locates (``\\t247`` for both builds at this locus). Only those candidate lines are
+checked further (contig name, POS in range) and handed to htslib; every other line is only
+counted, so an unindexed whole-genome VCF costs about what decompressing it costs.
+
+Decompression is multi-threaded where the library offers it (python-isal's threaded gzip
+reader decompresses in a second thread while this one scans), for bgzip and plain gzip alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlrp3annot.errors import InputFileError
+
+CHUNK = 1 << 22  # 4 MiB of decompressed text per scan step
+# Records starting this far before a window are kept as candidates: a deletion or gVCF block
+# that starts before the window can still reach into it (the exact test happens on parsing).
+SPAN_MARGIN = 1_000
+
+
+@dataclass
+class LocusLines:
+    """The header and the candidate data lines of one text VCF."""
+
+    header: bytes
+    lines: list[bytes] = field(default_factory=list)  # candidate data lines, file order
+    numbers: list[int] = field(default_factory=list)  # their 1-based data-line numbers
+    data_lines: int = 0  # every data line of the file
+
+
+def decimal_prefixes(lo: int, hi: int) -> list[str]:
+    """Leading-digit strings that every integer in ``lo..hi`` (both > 0) starts with, one per
+    run of equal digit count: 247401173..247617119 -> ['247']."""
+    out = []
+    while lo <= hi:
+        top = min(hi, 10 ** len(str(lo)) - 1)  # stay within one digit count
+        a, b = str(lo), str(top)
+        common = 0
+        while common < len(a) and a[common] == b[common]:
+            common += 1
+        out.append(a[:common])
+        lo = top + 1
+    return out
+
+
+def _open_text(path: Path):
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        from isal import igzip_threaded
+
+        return igzip_threaded.open(path, "rb", threads=1)
+    return path.open("rb")
+
+
+def read_locus_lines(
+    path: Path, contigs: Iterable[str], windows: Iterable[tuple[int, int]]
+) -> LocusLines:
+    """Header and the lines of ``path`` whose contig is one of ``contigs`` and whose record
+    may overlap one of ``windows`` (1-based inclusive), read as bytes."""
+    names = {c.encode() for c in contigs}
+    spans = [(max(lo - SPAN_MARGIN, 1), hi) for lo, hi in windows]
+    patterns = sorted({b"\t" + p.encode() for lo, hi in spans for p in decimal_prefixes(lo, hi)})
+    try:
+        with _open_text(path) as stream:
+            return _scan(stream, names, spans, patterns)
+    except (OSError, EOFError) as exc:
+        raise InputFileError(
+            path, f"truncated or corrupt compressed file ({exc})", "re-copy or re-compress it"
+        ) from None
+
+
+def _read_header(stream) -> tuple[bytes, bytes]:
+    """(header bytes through the #CHROM line, the rest of the chunk it was read with)."""
+    data = b""
+    while True:
+        chunk = stream.read(CHUNK)
+        data += chunk
+        start = 0 if data.startswith(b"#CHROM") else data.find(b"\n#CHROM")
+        if start >= 0:
+            end = data.find(b"\n", start + 1)
+            if end >= 0:
+                return data[: end + 1], data[end + 1 :]
+        if not chunk:
+            return data, b""
+
+
+def _scan(stream, names: set[bytes], spans, patterns: list[bytes]) -> LocusLines:
+    header, rest = _read_header(stream)
+    found = LocusLines(header)
+    state = _WindowState()
+    numbered = 0  # data lines before the current block
+    tail = rest
+    while True:
+        chunk = stream.read(CHUNK)
+        data = tail + chunk
+        if not chunk:
+            block, tail = data, b""
+            if block and not block.endswith(b"\n"):
+                block += b"\n"
+        else:
+            cut = data.rfind(b"\n") + 1
+            block, tail = data[:cut], data[cut:]
+        if block:
+            _candidates(block, numbered, names, spans, patterns, found, state)
+            numbered += block.count(b"\n")
+        if not chunk:
+            break
+    found.data_lines = numbered
+    return found
+
+
+@dataclass
+class _WindowState:
+    before: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # last line before
+    entered: set[int] = field(default_factory=set)  # windows whose first line was seen
+    numbers: set[int] = field(default_factory=set)  # line numbers already taken
+
+
+def _candidates(block: bytes, numbered: int, names, spans, patterns, found, state) -> None:
+    hits = []
+    for pattern in patterns:
+        i = block.find(pattern)
+        while i >= 0:
+            hits.append(i)
+            i = block.find(pattern, i + 1)
+    hits += _unplaceable(block, names)
+    hits.sort()
+    counted_to, lines_before = 0, numbered  # newline count up to counted_to, incrementally
+    last_start = -1
+    for i in hits:
+        start = block.rfind(b"\n", 0, i) + 1
+        if start == last_start or block[start:i] not in names:
+            continue  # same line again, or the hit is not the POS column of a chr1 line
+        last_start = start
+        end = block.find(b"\n", i)
+        pos_end = block.find(b"\t", i + 1, end)
+        try:
+            pos = int(block[i + 1 : pos_end if pos_end >= 0 else end])
+        except ValueError:
+            pos = None  # malformed: keep it, so that the parser names the line
+        lines_before += block.count(b"\n", counted_to, start)
+        counted_to = start
+        number = lines_before + 1
+        line = block[start:end]
+        for w, (lo, hi) in enumerate(spans):
+            if pos is None or lo <= pos <= hi:
+                if w not in state.entered and w in state.before:
+                    _take(found, state, *state.before[w])
+                state.entered.add(w)
+                _take(found, state, line, number)
+                break
+            if pos < lo and w not in state.entered:
+                state.before[w] = (line, number)
+
+
+_DIGITS = frozenset(b"0123456789")
+
+
+def _unplaceable(block: bytes, names) -> list[int]:
+    """Tab positions of chr1 lines whose POS is not a number: such a line could be a locus
+    record, so it is handed to the parser, which names it in its error."""
+    out = []
+
+    def check(tab: int) -> None:
+        if tab + 1 < len(block) and block[tab + 1] not in _DIGITS:
+            out.append(tab)
+
+    for name in names:
+        if block.startswith(name + b"\t"):
+            check(len(name))
+        pattern = b"\n" + name + b"\t"
+        i = block.find(pattern)
+        while i >= 0:
+            check(i + 1 + len(name))
+            i = block.find(pattern, i + 1)
+    return out
+
+
+def _take(found: LocusLines, state: _WindowState, line: bytes, number: int) -> None:
+    if number not in state.numbers:
+        state.numbers.add(number)
+        found.lines.append(line)
+        found.numbers.append(number)

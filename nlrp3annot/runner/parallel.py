@@ -1,0 +1,191 @@
+"""Many files at once: serially, in a local process pool, or on a Dask cluster.
+
+The unit of work is a task: one VCF, or one shard of a joint VCF's samples. A joint VCF is
+split by samples, not by region, because a patient's status needs all of that patient's
+calls across the locus (the sample's own codons, the depth at every pathogenic position):
+a sample shard holds whole patients, so its rows are final, and shards only need to be
+put back in sample order. Results come back in input order whichever way they ran, and are
+identical to a serial run (tested).
+
+Every process keeps one :class:`~nlrp3annot.runner.pipeline.Session` per settings: the ClinVar
+table, the FASTA's locus and the named alleles are loaded once per worker, not once per file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from nlrp3annot.errors import Nlrp3AnnotError
+from nlrp3annot.runner.pipeline import AnnotationResult, Session, Settings
+
+# A joint VCF with at least this many samples is split into sample shards when there are
+# spare workers (locally: fewer files than workers; on a cluster: always).
+SHARD_MIN_SAMPLES = 1_000
+CLUSTER_SHARD_SAMPLES = 5_000  # samples per task on a cluster
+
+_SESSIONS: dict[Settings, Session] = {}
+
+
+def session_for(settings: Settings) -> Session:
+    """This process's session for ``settings`` (made on first use)."""
+    session = _SESSIONS.get(settings)
+    if session is None:
+        session = _SESSIONS[settings] = Session(settings)
+    return session
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    samples: tuple[str, ...] | None = None  # a shard of the file's samples, or all
+    shard: int = 0
+    shards: int = 1
+
+
+def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, str]:
+    """Annotate one task; a user-input problem comes back as its one-line message."""
+    try:
+        session = session_for(settings)
+        samples = list(task.samples) if task.samples is not None else None
+        return session.annotate_file(task.path, samples), ""
+    except Nlrp3AnnotError as exc:
+        return None, str(exc)
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def sample_names(path: str) -> list[str]:
+    """The sample columns of a VCF/BCF header ([] when it cannot be read: the task will say
+    why)."""
+    import pysam
+
+    pysam.set_verbosity(0)
+    try:
+        with pysam.VariantFile(path) as vf:
+            return list(vf.header.samples)
+    except (OSError, ValueError):
+        return []
+
+
+def plan(paths: list[str], workers: int, cluster: bool) -> list[Task]:
+    """Tasks for ``paths``: whole files, and sample shards of large joint VCFs when there
+    are workers to spare."""
+    if not cluster and (workers <= 1 or len(paths) >= workers):
+        return [Task(p) for p in paths]
+    tasks = []
+    for path in paths:
+        names = sample_names(path)
+        if len(names) < SHARD_MIN_SAMPLES:
+            tasks.append(Task(path))
+            continue
+        count = math.ceil(len(names) / CLUSTER_SHARD_SAMPLES) if cluster else workers
+        count = max(min(count, len(names)), 1)
+        size = math.ceil(len(names) / count)
+        chunks = [names[i : i + size] for i in range(0, len(names), size)]
+        tasks += [Task(path, tuple(c), i, len(chunks)) for i, c in enumerate(chunks)]
+    return tasks
+
+
+def merge_shards(parts: list[AnnotationResult]) -> AnnotationResult:
+    """One file's result from its sample shards, in sample order: site rows and skipped
+    alleles are the same in every shard; sample rows and patients are concatenated."""
+    first = parts[0]
+    summary = dict(first.summary)
+    summary["rows"] = sum(p.summary["rows"] for p in parts)
+    summary["samples"] = sum(p.summary["samples"] for p in parts)
+    return AnnotationResult(
+        list(first.annotations),
+        [row for p in parts for row in p.table],
+        list(first.skipped),
+        [row for p in parts for row in p.patients],
+        summary,
+    )
+
+
+def run_files(
+    paths: list[str], settings: Settings, jobs: int = 1, scheduler: str | None = None
+) -> Iterator[tuple[str, AnnotationResult | None, str]]:
+    """(path, result, error) for each path, in input order."""
+    if scheduler:
+        outcomes = _on_cluster(paths, settings, scheduler)
+    elif jobs > 1 and len(paths) > 0:
+        outcomes = _in_pool(paths, settings, jobs)
+    else:
+        session = session_for(settings)
+        outcomes = ((Task(p), *_serial(session, p)) for p in paths)
+    yield from _gather(outcomes)
+
+
+def _serial(session: Session, path: str) -> tuple[AnnotationResult | None, str]:
+    try:
+        return session.annotate_file(path), ""
+    except Nlrp3AnnotError as exc:
+        return None, str(exc)
+
+
+def _gather(outcomes) -> Iterator[tuple[str, AnnotationResult | None, str]]:
+    """Put sample shards of one file back together; pass whole files through."""
+    pending: list[AnnotationResult] = []
+    error = ""
+    for task, result, message in outcomes:
+        if task.shards == 1:
+            yield task.path, result, message
+            continue
+        if result is None:
+            error = error or message
+        else:
+            pending.append(result)
+        if task.shard == task.shards - 1:
+            if error:
+                yield task.path, None, error
+            else:
+                yield task.path, merge_shards(pending), ""
+            pending, error = [], ""
+
+
+def _in_pool(paths: list[str], settings: Settings, jobs: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = plan(paths, jobs, cluster=False)
+    if len(tasks) == 1:
+        yield tasks[0], *run_task(tasks[0], settings)
+        return
+    context = multiprocessing.get_context("fork")
+    session_for(settings)  # loaded once here, inherited by the forked workers
+    chunk = max(1, min(16, len(tasks) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        results = pool.map(run_task, tasks, [settings] * len(tasks), chunksize=chunk)
+        for task, (result, message) in zip(tasks, results, strict=True):
+            yield task, result, message
+
+
+def _on_cluster(paths: list[str], settings: Settings, address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise Nlrp3AnnotError(
+            "--scheduler needs Dask distributed: pip install 'nlrp3annot[cluster]'"
+        ) from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise Nlrp3AnnotError(
+            f"cannot reach the Dask scheduler at {address} ({exc}); check the address and "
+            "that 'dask scheduler' is running"
+        ) from None
+    with client:
+        tasks = plan(paths, 0, cluster=True)
+        futures = client.map(run_task, tasks, settings=settings, pure=False)
+        for task, future in zip(tasks, futures, strict=True):
+            result, message = future.result()
+            yield task, result, message

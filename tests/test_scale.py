@@ -1,0 +1,224 @@
+"""The fast paths give the same answers as the plain ones.
+
+- genotypes read as arrays (cyvcf2) == one pysam object per sample, on every genotype shape;
+- the byte-level locus filter of unindexed files == a region fetch through an index, and its
+  counts of records read and outside the locus == an independent count of the lines;
+- a stale index, or one whose contig naming differs from the header, is not trusted;
+- serial == ``--jobs 2`` (files in a pool, or sample shards of one joint VCF) == a Dask
+  LocalCluster on 127.0.0.1, byte for byte.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TEST_FASTA
+from joint_vcf import bgzip_indexed, write_joint_vcf
+
+from nlrp3annot.runner.pipeline import Session, Settings, annotate_scan, load_sequence
+
+FASTA = TEST_FASTA["GRCh38"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def annotated(path: Path, arrays: bool | None = None, samples=None):
+    session = Session(Settings(str(FASTA)))
+    from nlrp3annot.io.vcf import scan_vcf
+
+    scan = scan_vcf(path, session.watch, arrays=arrays, samples=samples)
+    seq = load_sequence(scan, str(FASTA), "auto")
+    return scan, annotate_scan(scan, seq, session=session)
+
+
+@pytest.fixture(scope="module")
+def joint(tmp_path_factory) -> Path:
+    return write_joint_vcf(tmp_path_factory.mktemp("joint") / "joint.vcf", 80, 120)
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_arrays_and_per_sample_reader_agree(joint: Path, indexed: bool) -> None:
+    path = bgzip_indexed(joint) if indexed else joint
+    scan_a, by_arrays = annotated(path, arrays=True)
+    scan_p, by_pysam = annotated(path, arrays=False)
+    assert by_arrays.table == by_pysam.table
+    assert by_arrays.patients == by_pysam.patients
+    assert scan_a.lowest_depth == scan_p.lowest_depth
+    assert by_arrays.summary == by_pysam.summary
+    assert len(by_arrays.table) > 200  # the file exercises the sample paths
+    statuses = {p["status"] for p in by_arrays.patients}
+    assert {"positive_germline", "not_assessable"} <= statuses
+
+
+def test_sample_shards_equal_the_whole(joint: Path) -> None:
+    _, whole = annotated(joint)
+    names = [f"S{i:04d}" for i in range(80)]
+    parts = [annotated(joint, samples=names[i : i + 30])[1] for i in range(0, 80, 30)]
+    from nlrp3annot.runner.parallel import merge_shards
+
+    merged = merge_shards(parts)
+    assert merged.table == whole.table
+    assert merged.patients == whole.patients
+    assert merged.summary == whole.summary
+
+
+def _count_lines(path: Path) -> tuple[int, int]:
+    """(data lines, data lines on chr1 overlapping either build's window), counted plainly."""
+    from nlrp3annot.genome.reference import locus_window
+
+    windows = [locus_window("GRCh38"), locus_window("GRCh37")]
+    opener = gzip.open if path.suffix == ".gz" else open
+    data = inside = 0
+    with opener(path, "rt") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            data += 1
+            chrom, pos, _, ref = line.split("\t")[:4]
+            end = int(pos) + len(ref) - 1
+            if chrom in ("chr1", "1") and any(int(pos) <= hi and end >= lo for lo, hi in windows):
+                inside += 1
+    return data, inside
+
+
+@pytest.mark.parametrize("compress", ["plain", "gzip", "bgzip"])
+def test_byte_filter_finds_what_an_index_finds(tmp_path: Path, joint: Path, compress: str):
+    indexed = bgzip_indexed(joint)
+    _, reference = annotated(indexed)
+    if compress == "plain":
+        unindexed = joint
+    elif compress == "gzip":
+        unindexed = tmp_path / "joint.vcf.gz"
+        unindexed.write_bytes(gzip.compress(joint.read_bytes()))
+    else:
+        unindexed = tmp_path / "joint.bgz.vcf.gz"
+        unindexed.write_bytes(indexed.read_bytes())  # same bgzip bytes, no index beside it
+    scan, result = annotated(unindexed)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "file"} for r in rows]  # noqa: E731
+    assert strip(result.table) == strip(reference.table)
+    assert strip(result.patients) == strip(reference.patients)
+    data, inside = _count_lines(joint)
+    assert scan.records_read == data
+    assert result.summary["records_outside_locus"] == data - inside
+
+
+def test_stale_index_is_not_trusted(tmp_path: Path) -> None:
+    """A file rewritten after indexing: the old index would find nothing; it is not used."""
+    first = write_joint_vcf(tmp_path / "a.vcf", 3, 5, seed=1)
+    gz = bgzip_indexed(first)
+    index = gz.with_name(gz.name + ".tbi")
+    later = write_joint_vcf(tmp_path / "b.vcf", 3, 40, seed=2)
+    import pysam
+
+    pysam.tabix_compress(str(later), str(gz), force=True)  # new content, old index
+    old = time.time() - 3600
+    os.utime(index, (old, old))
+    scan, result = annotated(gz)
+    _, fresh = annotated(later)
+    assert any("older than the file" in w for w in scan.warnings)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "file"} for r in rows]  # noqa: E731
+    assert strip(result.table) == strip(fresh.table)
+
+
+def test_index_contig_naming_wins_over_the_header(tmp_path: Path) -> None:
+    """##contig says chr1 but the records say 1: the index (built from the records) is used
+    with the records' name."""
+    text = write_joint_vcf(tmp_path / "a.vcf", 4, 30, seed=3).read_text()
+    body = "\n".join(
+        ("1" + line[4:]) if line.startswith("chr1\t") else line for line in text.splitlines()
+    )
+    renamed = tmp_path / "renamed.vcf"
+    renamed.write_text(body + "\n")
+    gz = bgzip_indexed(renamed)
+    _, result = annotated(gz)
+    _, plain = annotated(renamed)
+    assert len(result.table) > 10
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "file"} for r in rows]  # noqa: E731
+    assert strip(result.table) == strip(plain.table)
+
+
+@pytest.fixture(scope="module")
+def twenty(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("twenty")
+    paths = []
+    for i in range(20):
+        plain = write_joint_vcf(folder / f"p{i:02d}.vcf", 1 + i % 3, 25, seed=100 + i)
+        paths.append(bgzip_indexed(plain) if i % 2 else plain)
+    return paths
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _annotate_into(folder: Path, paths: list[Path], *extra: str) -> dict[str, bytes]:
+    folder.mkdir()
+    proc = run_cli(
+        "annotate",
+        *map(str, paths),
+        "--fasta",
+        str(FASTA),
+        "-q",
+        "-o",
+        str(folder / "calls.tsv"),
+        "--patients",
+        str(folder / "patients.tsv"),
+        *extra,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return _outputs(folder)
+
+
+def test_serial_pool_and_dask_give_identical_outputs(tmp_path: Path, twenty: list[Path]):
+    distributed = pytest.importorskip("distributed")
+    serial = _annotate_into(tmp_path / "serial", twenty, "--jobs", "1")
+    pooled = _annotate_into(tmp_path / "pool", twenty, "--jobs", "2")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        on_cluster = _annotate_into(
+            tmp_path / "dask", twenty, "--scheduler", cluster.scheduler_address
+        )
+    assert serial.keys() == {"calls.tsv", "calls.skipped.tsv", "patients.tsv"}
+    assert pooled == serial
+    assert on_cluster == serial
+    assert serial["calls.tsv"].count(b"\n") > 100
+
+
+def test_joint_vcf_shards_over_jobs_identical(tmp_path: Path) -> None:
+    """1,000 samples: --jobs 2 splits the samples into two shards; the result is the same."""
+    plain = write_joint_vcf(tmp_path / "big.vcf", 1000, 12, seed=5, off_locus=2)
+    gz = bgzip_indexed(plain)
+    serial = _annotate_into(tmp_path / "serial", [gz], "--jobs", "1")
+    sharded = _annotate_into(tmp_path / "sharded", [gz], "--jobs", "2")
+    assert sharded == serial
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path: Path, twenty: list[Path]) -> None:
+    pytest.importorskip("distributed")
+    proc = run_cli(
+        "annotate",
+        str(twenty[0]),
+        "--fasta",
+        str(FASTA),
+        "-o",
+        str(tmp_path / "x.tsv"),
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Dask scheduler" in proc.stderr
