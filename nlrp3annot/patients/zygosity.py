@@ -20,7 +20,8 @@ Where depth is below ``min_depth`` the mosaic question cannot be answered either
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+
+from nlrp3annot.patients.binomial import clopper_pearson, germline_p
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,12 @@ class Zygosity:
     mosaic_test: str  # germline_like, mosaic, not_assessable (depth ...), no_read_counts
 
 
-@cache
 def _binomial(k: int, n: int) -> tuple[float, float, float]:
-    """One-sided exact binomial P(X <= k | n, 1/2) and the Clopper-Pearson 95% interval.
-
-    Computed with scipy.special (the binomial CDF and the inverse regularised incomplete
-    beta function, which is what scipy.stats.binomtest uses underneath): importing
-    scipy.stats costs about half a second, paid once per file in a lab's shell loop."""
-    from scipy.special import bdtr, betaincinv
-
-    p = float(bdtr(k, n, 0.5))
-    low = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, 0.025))
-    high = 1.0 if k == n else float(betaincinv(k + 1, n - k, 0.975))
-    return min(p, 1.0), low, high
+    """One-sided exact binomial P(X <= k | n, 1/2) and the Clopper-Pearson 95% interval
+    (pure Python, :mod:`nlrp3annot.patients.binomial`: scipy's import costs more than a
+    patient's whole VCF)."""
+    low, high = clopper_pearson(k, n)
+    return germline_p(k, n), low, high
 
 
 def read_counts(call: SampleCall) -> tuple[int, int] | None:
