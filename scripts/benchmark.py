@@ -1,156 +1,427 @@
 #!/usr/bin/env python3
-"""Benchmark `nlrp3annot annotate` beside `bcftools csq` on the same input.
+"""Benchmark `nlrp3annot annotate` against bcftools csq / SnpEff on the same inputs.
 
-    python scripts/benchmark.py [--sizes 1000,10000,30000] [--repeats 5]
+    python scripts/benchmark.py [--quick] [--repeats 5] [--only W1,W4] [--samples 1000,20000]
+                                [--workdir DIR] [--markdown FILE] [--snpeff] [--anchors-only]
+                                [--ours 'python -m nlrp3annot']
 
-Both tools get the same sites-only VCF of random SNVs and 1-2 bp indels across the NLRP3
-locus of the TEST genome (tests/data), the same MANE transcript (as GFF3 for csq) and the
-same FASTA. Each run is timed whole (process start to exit, as a lab's shell loop sees it);
-the machine is shared and noisy, so the figures are medians over repeats and the ratio of
-medians. A "per-file" row times the small example VCF, where start-up dominates.
+Workloads (inputs generated here, seeded, GATK-like; see scripts/benchmark_inputs.py):
+  W1  one unindexed 1,000,000-record VCF.gz, ~300 records in the NLRP3 window
+      vs `bcftools view -t WINDOW | bcftools csq`                          goal ratio <= 1.5
+  W3  1,000 single-sample indexed VCF.gz (40 locus records each) in one run
+      vs a shell loop of `bcftools csq -r WINDOW`                          goal ratio <= 0.5
+  W4  one joint VCF.gz, N samples x 500 locus records
+      vs `bcftools csq -p a | bcftools query -i 'GT="alt"'`   goal ratio <= 2 at 20,000, < 300 MB
+  W5  sites-only: every SNV of every CDS base + 2,000 indels
+      vs bcftools csq --local-csq and SnpEff 5.1d                   goal ratio <= 0.5 of SnpEff
+  S   start-up: annotate a 1-record VCF (vs csq), and `nlrp3annot --help`  goal < 0.3 s / 0.15 s
+
+Each command is timed whole, process start to exit, as a lab's shell loop sees it. The
+machine is shared and noisy, so every figure is a median over --repeats and each ours/anchor
+pair runs in the same iteration (noise is shared); ratio = median ours / median anchor.
+Spawning costs both sides the same few ms (here ~4 ms for Popen, ~4 ms more for GNU time),
+which only matters next to the few-ms csq runs of S and the --quick sizes.
+Peak memory is each command's maxrss as GNU time reports it (os.wait4 on our own child
+overstates it, see run()); for a pipeline (run by `bash -o pipefail -c`) and for worker
+processes it is the largest single process of the tree (Linux keeps the max over
+waited-for children, not the sum). A failing command stops the run with a non-zero exit,
+so the benchmark doubles as a smoke test.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import datetime
+import json
+import os
+import platform
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import pysam
+import benchmark_inputs as bi
 
-from nlrp3annot.reference import mane_transcript
-
-HERE = Path(__file__).resolve().parent.parent
-FASTA = HERE / "tests" / "data" / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
-EXAMPLE = HERE / "tests" / "data" / "example_patient_GRCh38.vcf"
+SNPEFF_GENOME = "nlrp3locus"  # the genome name tests/differential_tools builds
+Cmd = list[str]
+Goal = tuple[str, float]  # ("ratio", max) | ("ours_s", max) | ("rss_mb", max)
 
 
-def write_gff3(path: Path) -> None:
-    t = mane_transcript("GRCh38")
-    gid, tid = f"gene:{t.gene_id.split('.')[0]}", f"transcript:{t.accession}"
-    rows = [
-        (t.tx_start, t.tx_end, "gene", f"ID={gid};Name={t.gene};biotype=protein_coding", "."),
-        (
-            t.tx_start,
-            t.tx_end,
-            "mRNA",
-            f"ID={tid};Parent={gid};Name={t.accession};biotype=protein_coding",
-            ".",
-        ),
-    ]
-    cds_done = 0
-    for s, e in t.exons:
-        rows.append((s, e, "exon", f"Parent={tid}", "."))
-        if s < t.cds_start:
-            rows.append((s, min(e, t.cds_start - 1), "five_prime_UTR", f"Parent={tid}", "."))
-        lo, hi = max(s, t.cds_start), min(e, t.cds_end)
-        if lo <= hi:
-            phase = (3 - cds_done % 3) % 3
-            rows.append((lo, hi, "CDS", f"ID=CDS:{t.protein_id};Parent={tid}", str(phase)))
-            cds_done += hi - lo + 1
-        if e > t.cds_end:
-            rows.append((max(s, t.cds_end + 1), e, "three_prime_UTR", f"Parent={tid}", "."))
-    with path.open("w") as out:
-        out.write("##gff-version 3\n")
-        for s, e, kind, attrs, phase in rows:
-            out.write(f"chr1\tbench\t{kind}\t{s}\t{e}\t.\t+\t{phase}\t{attrs}\n")
+class CommandFailed(Exception):
+    """A benchmarked command exited non-zero: the run must fail, not print a fast time."""
 
 
-def write_vcf(path: Path, n: int, seed: int) -> None:
-    t = mane_transcript("GRCh38")
-    lo, hi = t.locus
-    with pysam.FastaFile(str(FASTA)) as fasta:
-        seq = fasta.fetch("chr1", lo - 1, hi + 5).upper()
-    rng = random.Random(seed)
-    if n > (hi - lo) * 0.8:
-        sys.exit(f"{n} records do not fit the {hi - lo} bp locus at one record a position")
-    records = {}
-    while len(records) < n:
-        pos = rng.randint(lo + 1, hi - 2)
-        base = seq[pos - lo]
-        kind = rng.random()
-        if kind < 0.8:
-            records[pos] = (base, rng.choice([b for b in "ACGT" if b != base]))
-        elif kind < 0.9:
-            records[pos] = (seq[pos - lo : pos - lo + 2], base)
-        else:
-            records[pos] = (base, base + rng.choice("ACGT"))
-    with path.open("w") as out:
-        out.write("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n")
-        out.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
-        for pos in sorted(records):
-            ref, alt = records[pos]
-            out.write(f"chr1\t{pos}\t.\t{ref}\t{alt}\t.\tPASS\t.\n")
+@dataclass
+class Measure:
+    wall: float  # seconds
+    rss_kib: int  # peak RSS (maxrss, KiB)
 
 
-def timed(cmd: list[str], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
+@dataclass
+class Workload:
+    """One table row per anchor: (name, command, goals); an empty command is an n/a row
+    and ``ours`` None means our command is not run (--anchors-only)."""
+
+    label: str
+    ours: Cmd | None
+    anchors: list[tuple[str, Cmd, list[Goal]]]
+    note: str = ""
+
+
+def gnu_time() -> str | None:
+    """GNU time, if installed: see run() for why it is needed."""
+    path = shutil.which("time") or "/usr/bin/time"
+    return path if Path(path).is_file() and "GNU" in _output([path, "--version"]) else None
+
+
+GNU_TIME: str | None = None  # set in main()
+
+
+def run(cmd: Cmd) -> Measure:
+    """Run ``cmd`` with stdout discarded: wall time and peak RSS of its process tree.
+
+    ru_maxrss from os.wait4 on a child of this script is floored at this script's own peak
+    RSS (Linux folds the forked, or vfork-shared, memory map's high-water mark into the
+    child's maxrss at exec), so a 4 MiB bcftools run would show as 40+ MiB, or as the
+    size of the 20,000-sample generator. GNU time forks the command from its own ~1 MiB
+    process and reports the true figure; os.wait4 is only the fallback."""
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss_out:
+        full = [GNU_TIME, "-f", "%M", "-o", rss_out.name, *cmd] if GNU_TIME else cmd
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+        if proc.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-3000:]
+            raise CommandFailed(
+                f"command failed (exit {proc.returncode}): {shlex.join(cmd)}\n{tail}"
+            )
+        rss = int(rss_out.read().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return Measure(wall, rss)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,30000")
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    if shutil.which("bcftools") is None:
-        sys.exit("bcftools is not installed (apt-get install bcftools)")
-    nlrp3annot = [sys.executable, "-m", "nlrp3annot"]
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        gff = tmp / "mane.gff3"
-        write_gff3(gff)
-        cases = [("per-file (example, 8 records)", EXAMPLE)]
-        for n in (int(x) for x in args.sizes.split(",")):
-            vcf = tmp / f"random_{n}.vcf"
-            write_vcf(vcf, n, seed=n)
-            cases.append((f"{n} random records", vcf))
-        print(
-            f"{'input':32} {'nlrp3annot s':>13} {'bcftools csq s':>15} {'ratio':>7}  "
-            f"(medians of {args.repeats})"
+def shell(script: str) -> Cmd:
+    """A pipeline as one process tree; pipefail so a failing first stage is not hidden."""
+    return ["bash", "-o", "pipefail", "-c", script]
+
+
+def ours_command() -> Cmd:
+    """The console script pip installed for this Python (what a lab runs), else one on
+    PATH, else ``python -m``. The interpreter's own scripts folder comes first because a
+    version-manager shim on PATH (pyenv) adds ~50 ms of bash to every start."""
+    own = Path(sysconfig.get_path("scripts")) / "nlrp3annot"
+    if own.is_file() and os.access(own, os.X_OK):
+        return [str(own)]
+    found = shutil.which("nlrp3annot")
+    return [found] if found else [sys.executable, "-m", "nlrp3annot"]
+
+
+def _output(cmd: Cmd) -> str:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (proc.stdout + proc.stderr).strip()
+
+
+def snpeff_jar() -> str | None:
+    """The Debian libsnpeff-java jar, if SnpEff and java are installed."""
+    if shutil.which("java") is None or shutil.which("dpkg") is None:
+        return None
+    for line in _output(["dpkg", "-L", "libsnpeff-java"]).splitlines():
+        if line.endswith("/snpeff.jar") and Path(line).is_file():
+            return line
+    return None
+
+
+def machine_line(ours: Cmd, jar: str | None) -> str:
+    """CPU, cores, versions and date: a figure means nothing without them."""
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    bcftools = " ".join(_output(["bcftools", "--version"]).splitlines()[:2]) or "bcftools n/a"
+    snpeff = "SnpEff n/a"
+    if jar:
+        snpeff = " ".join(_output(["java", "-jar", jar, "-version"]).split()[:2]) or snpeff
+    ours_version = _output([*ours, "--version"]) or "nlrp3annot ?"
+    return (
+        f"Machine: {cpu}, {cores} cores | Python {platform.python_version()} | {bcftools} | "
+        f"{snpeff} | {ours_version} ({shlex.join(ours)}) | "
+        f"{datetime.datetime.now().isoformat(timespec='minutes')}"
+    )
+
+
+class Inputs:
+    """Generated inputs under ``root``, one folder per (workload, parameters); a folder is
+    reused when its params.json matches, because the 1M-record and 20,000-sample files
+    take a while to write."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.model = bi.load_model()
+        folder = self.get("gff3", {}, lambda d: bi.write_gff3(self.model, d / "mane.gff3"))
+        self.gff3 = folder / "mane.gff3"
+
+    def get(self, name: str, params: dict, build: Callable[[Path], object]) -> Path:
+        tag = "_".join(f"{k}{v}" for k, v in params.items())
+        folder = self.root / (f"{name}_{tag}" if tag else name)
+        stamp = folder / "params.json"
+        want = json.dumps(
+            {**params, "generator": bi.GENERATOR_VERSION, "model": self.model.exons},
+            sort_keys=True,
         )
-        for label, vcf in cases:
-            ours = timed(
-                [
-                    *nlrp3annot,
-                    "annotate",
-                    str(vcf),
-                    "--fasta",
-                    str(FASTA),
-                    "-q",
-                    "-o",
-                    str(tmp / "out.tsv"),
-                ],
-                args.repeats,
+        if stamp.is_file() and stamp.read_text() == want:
+            return folder
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        print(f"  generating {folder.name} ...", file=sys.stderr, flush=True)
+        build(folder)
+        stamp.write_text(want)
+        return folder
+
+
+def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None):
+    """The workloads selected by --only, their inputs generated on first use."""
+    m, q, split = inp.model, shlex.quote, shlex.split
+    lo, hi = m.window
+    region = f"{m.chrom}:{lo}-{hi}"
+    out = inp.root / "out"
+    out.mkdir(exist_ok=True)
+    fasta, gff = q(str(bi.FASTA)), q(str(inp.gff3))
+    csq = f"bcftools csq -f {fasta} -g {gff}"
+    ann = f"{shlex.join(ours)} annotate"
+    want = set(args.only.split(",")) if args.only else {"W1", "W3", "W4", "W5", "S"}
+
+    def o(name: str) -> str:
+        return q(str(out / name))
+
+    if "W1" in want:
+        n = 20_000 if args.quick else 1_000_000
+        w1 = inp.get(
+            "w1", {"n": n, "seed": 1}, lambda d: bi.write_w1(d / "in.vcf.gz", m, n, 300, 1)
+        )
+        vcf = q(str(w1 / "in.vcf.gz"))
+        anchor = f"bcftools view -t {region} {vcf} -Ou | {csq} -p a -Ov -o {o('w1.csq.vcf')}"
+        yield Workload(
+            f"W1 unindexed VCF.gz, {n:,} records, 300 in locus",
+            split(f"{ann} {vcf} --fasta {fasta} -o {o('w1.tsv')} -q"),
+            [("view -t + csq", shell(anchor), [("ratio", 1.5)])],
+        )
+    if "W3" in want:
+        n = 20 if args.quick else 1_000
+        w3 = inp.get("w3", {"files": n, "seed": 3}, lambda d: bi.write_w3(d, m, n, 40, 3))
+        jobs = " --jobs 2" if "--jobs" in _output([*split(ann), "--help"]) else ""
+        loop = (
+            f'cd {q(str(w3))} && while read -r f; do {csq} -p a -r {region} "$f" -Ov '
+            "-o /dev/null || exit 1; done < list.txt"
+        )
+        yield Workload(
+            f"W3 {n:,} indexed single-sample VCF.gz, --list{jobs}",
+            split(
+                f"{ann} --list {q(str(w3 / 'list.txt'))} --fasta {fasta} -o {o('w3.tsv')} "
+                f"--patients {o('w3.patients.tsv')} -q{jobs}"
+            ),
+            [("csq -r loop", shell(loop), [("ratio", 0.5)])],
+        )
+    if "W4" in want:
+        records = 60 if args.quick else 500
+        query = "bcftools query -i 'GT=\"alt\"' -f '[%SAMPLE\\t%CHROM\\t%POS\\t%TBCSQ\\n]'"
+        for n in args.samples:
+            w4 = inp.get(
+                "w4",
+                {"samples": n, "records": records, "seed": 4},
+                lambda d, n=n: bi.write_w4(d / "joint.vcf.gz", m, n, records, 4),
             )
-            csq = timed(
-                [
-                    "bcftools",
-                    "csq",
-                    "-f",
-                    str(FASTA),
-                    "-g",
-                    str(gff),
-                    "--local-csq",
-                    "-Ov",
-                    "-o",
-                    str(tmp / "out.csq.vcf"),
-                    str(vcf),
-                ],
-                args.repeats,
+            vcf = q(str(w4 / "joint.vcf.gz"))
+            goals: list[Goal] = [("rss_mb", 300)] + ([("ratio", 2)] if n >= 20_000 else [])
+            ours_cmd = f"{ann} {vcf} --fasta {fasta} -o {o('w4.tsv')} "
+            ours_cmd += f"--patients {o('w4.patients.tsv')} -q"
+            anchor = f"{csq} -p a {vcf} -Ou | {query} > {o('w4.query.txt')}"
+            yield Workload(
+                f"W4 joint VCF.gz, {n:,} samples x {records} records",
+                None if args.anchors_only else split(ours_cmd),
+                [("csq + query", shell(anchor), goals)],
+                "" if n >= 20_000 else "ratio goal is at 20,000 samples",
             )
-            print(f"{label:32} {ours:13.3f} {csq:15.3f} {ours / csq:7.1f}x")
+    if "W5" in want:
+        bases, indels = (300, 100) if args.quick else (10**9, 2_000)
+        sites = bi.w5_sites(m, bases, indels, 5)
+        key = {"bases": min(bases, len(m.cds_positions())), "indels": indels, "seed": 5}
+        w5 = inp.get(
+            "w5",
+            key,
+            lambda d: bi.write_sites(d / "sites.vcf", sites, bi.GRCH38_LENGTHS["chr1"]),
+        )
+        vcf = q(str(w5 / "sites.vcf"))
+        snpeff: Cmd = []  # an n/a row when SnpEff is missing or skipped
+        if jar and (args.snpeff or not args.quick):
+            snpeff = snpeff_command(inp, jar, sites, key, out)
+        yield Workload(
+            f"W5 sites-only, {len(sites):,} SNVs+indels",
+            split(f"{ann} {vcf} --fasta {fasta} -o {o('w5.tsv')} -q"),
+            [
+                ("csq --local-csq", split(f"{csq} --local-csq {vcf} -Ov -o {o('w5.csq.vcf')}"), []),
+                ("SnpEff", snpeff, [("ratio", 0.5)]),
+            ],
+        )
+    if "S" in want:
+        folder = inp.get("one", {}, lambda d: bi.write_one_record(d / "one.vcf", m))
+        one = q(str(folder / "one.vcf"))
+        yield Workload(
+            "S start-up: annotate 1-record VCF",
+            split(f"{ann} {one} --fasta {fasta} -o {o('one.tsv')} -q"),
+            [("csq -p a", split(f"{csq} -p a {one} -Ov -o {o('one.csq.vcf')}"), [("ours_s", 0.3)])],
+        )
+        yield Workload(
+            "S start-up: nlrp3annot --help", [*ours, "--help"], [("", [], [("ours_s", 0.15)])]
+        )
+
+
+def snpeff_command(inp: Inputs, jar: str, sites: list, key: dict, out: Path) -> Cmd:
+    """SnpEff sees a locus-only contig (tests/differential_tools builds the database), so
+    it gets the same sites shifted; java is called directly with -Xmx1g (the Debian
+    wrapper corrupts stdout when given -c)."""
+    sys.path.insert(0, str(bi.ROOT / "tests"))
+    import differential_tools as dt  # only needed when SnpEff runs
+
+    locus = dt.load_locus(inp.model)
+    db = inp.get("snpeff", {}, lambda d: dt.build_snpeff(locus, d))
+    shifted = inp.get(
+        "w5_snpeff",
+        key,
+        lambda d: bi.write_sites(d / "sites.vcf", sites, len(locus.bases), locus.shift),
+    )
+    ann = [
+        "java",
+        "-Xmx1g",
+        "-jar",
+        jar,
+        "ann",
+        "-c",
+        str(db / "snpEff.config"),
+        "-noLog",
+        "-noStats",
+        SNPEFF_GENOME,
+        str(shifted / "sites.vcf"),
+    ]
+    return shell(
+        f"cd {shlex.quote(str(db))} && {shlex.join(ann)} > "
+        f"{shlex.quote(str(out / 'w5.snpeff.vcf'))}"
+    )
+
+
+def verdict(goal: Goal, ours: float | None, ratio: float | None, rss_kib: int | None) -> str:
+    kind, limit = goal
+    if kind == "ratio":
+        text, value, ok = f"ratio <= {limit:g}", ratio, ratio is not None and ratio <= limit
+    elif kind == "ours_s":
+        text, value, ok = f"< {limit:g} s", ours, ours is not None and ours < limit
+    else:
+        value = rss_kib
+        text, ok = f"RSS < {limit:g} MB", rss_kib is not None and rss_kib * 1024 < limit * 1e6
+    return f"{text}: {'n/a' if value is None else 'yes' if ok else 'NO'}"
+
+
+def measure(w: Workload, repeats: int) -> list[str]:
+    """Run ours and the anchors ``repeats`` times, each iteration one of each (so a noisy
+    spell hits both); one Markdown row per anchor."""
+    ours: list[Measure] = []
+    theirs: list[list[Measure]] = [[] for _ in w.anchors]
+    for _ in range(repeats):
+        if w.ours:
+            ours.append(run(w.ours))
+        for runs, (_, cmd, _) in zip(theirs, w.anchors, strict=True):
+            if cmd:
+                runs.append(run(cmd))
+    ours_s = statistics.median(x.wall for x in ours) if ours else None
+    ours_rss = max(x.rss_kib for x in ours) if ours else None
+    rows = []
+    for runs, (name, cmd, goals) in zip(theirs, w.anchors, strict=True):
+        anchor_s = statistics.median(x.wall for x in runs) if runs else None
+        anchor_rss = max(x.rss_kib for x in runs) if runs else None
+        ratio = ours_s / anchor_s if ours_s is not None and anchor_s else None
+        verdicts = [verdict(g, ours_s, ratio, ours_rss) for g in goals]
+        goal = "; ".join(verdicts + ([f"({w.note})"] if w.note else [])) or "—"
+        mib = " / ".join("n/a" if v is None else f"{v / 1024:.0f}" for v in (ours_rss, anchor_rss))
+        anchor = f"{name} (n/a)" if name and not cmd else name or "—"
+        rows.append(
+            f"| {w.label} | {'skipped' if ours_s is None else f'{ours_s:.3f}'} | {anchor} "
+            f"| {'n/a' if anchor_s is None else f'{anchor_s:.3f}'} "
+            f"| {'—' if ratio is None else f'{ratio:.2f}'} | {goal} | {mib} |"
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one repeat")
+    parser.add_argument("--repeats", type=int, help="runs per command (default 5; 1 if --quick)")
+    parser.add_argument("--only", help="comma-separated workload ids: W1,W3,W4,W5,S")
+    parser.add_argument("--samples", help="W4 sample counts (default 1000,20000; 50 if --quick)")
+    parser.add_argument("--workdir", type=Path, help="keep generated inputs here and reuse them")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--snpeff", action="store_true", help="run SnpEff even with --quick")
+    parser.add_argument(
+        "--ours",
+        help="our command line (default: the nlrp3annot console script), e.g. to "
+        "time another checkout: --ours 'python -m nlrp3annot' with PYTHONPATH set",
+    )
+    parser.add_argument(
+        "--anchors-only", action="store_true", help="W4: time the anchor only (ours too slow)"
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - {"W1", "W3", "W4", "W5", "S"} if args.only else set()
+    if unknown:
+        parser.error(f"--only: unknown workload(s) {', '.join(sorted(unknown))}")
+    args.repeats = args.repeats or (1 if args.quick else 5)
+    default_samples = "50" if args.quick else "1000,20000"
+    args.samples = [int(x) for x in (args.samples or default_samples).split(",")]
+    if shutil.which("bcftools") is None:
+        print("bcftools is not installed (apt-get install bcftools)", file=sys.stderr)
+        return 2
+    global GNU_TIME
+    GNU_TIME = gnu_time()
+    ours, jar = shlex.split(args.ours) if args.ours else ours_command(), snpeff_jar()
+    with tempfile.TemporaryDirectory(prefix="nlrp3bench_") as tmp:
+        root = args.workdir or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        lines = [
+            machine_line(ours, jar),
+            f"Medians of {args.repeats} run(s); ratio = nlrp3annot / anchor; "
+            "peak = max RSS of the command's largest process ("
+            + ("GNU time)." if GNU_TIME else "os.wait4: floored at this script's RSS)."),
+            "",
+            "| workload | nlrp3annot s | anchor | anchor s | ratio | goal | "
+            "peak MiB ours / anchor |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        print("\n".join(lines), flush=True)
+        try:
+            for w in workloads(args, Inputs(root), ours, jar):
+                for row in measure(w, args.repeats):
+                    print(row, flush=True)
+                    lines.append(row)
+        except CommandFailed as exc:
+            print(f"\n{exc}", file=sys.stderr)
+            return 1
+    if args.markdown:
+        args.markdown.write_text("\n".join(lines) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
