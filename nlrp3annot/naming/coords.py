@@ -7,8 +7,10 @@ strand); a minus-strand model is refused where models are loaded.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from nlrp3annot.genome.reference import Transcript
 
@@ -68,22 +70,27 @@ class TranscriptMap:
     # --- exons and introns -------------------------------------------------------------
     def exon_index(self, pos: int) -> int | None:
         """0-based index of the exon holding ``pos``, or None."""
-        for i, (s, e) in enumerate(self.transcript.exons):
-            if s <= pos <= e:
-                return i
-        return None
+        exons = self.transcript.exons
+        i = bisect.bisect_right(self._exon_starts, pos) - 1
+        return i if i >= 0 and pos <= exons[i][1] else None
 
     def intron_index(self, pos: int) -> int | None:
         """0-based index of the intron holding ``pos`` (intron i follows exon i), or None."""
         exons = self.transcript.exons
-        for i in range(len(exons) - 1):
-            if exons[i][1] < pos < exons[i + 1][0]:
-                return i
-        return None
+        i = bisect.bisect_right(self._exon_starts, pos) - 1
+        return i if 0 <= i < len(exons) - 1 and exons[i][1] < pos else None
 
-    def introns(self) -> list[tuple[int, int]]:
+    def introns(self) -> tuple[tuple[int, int], ...]:
+        return self._introns
+
+    @cached_property
+    def _exon_starts(self) -> tuple[int, ...]:
+        return tuple(s for s, _ in self.transcript.exons)
+
+    @cached_property
+    def _introns(self) -> tuple[tuple[int, int], ...]:
         exons = self.transcript.exons
-        return [(exons[i][1] + 1, exons[i + 1][0] - 1) for i in range(len(exons) - 1)]
+        return tuple((exons[i][1] + 1, exons[i + 1][0] - 1) for i in range(len(exons) - 1))
 
     # --- transcript and c. positions ---------------------------------------------------
     def genomic_to_tx(self, pos: int) -> int:

@@ -149,14 +149,14 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
         return ProteinChange(Kind.START_LOST, 1, 1, "M", "", affected=(1, 1))
 
     ref = cds.protein
-    alt = ref[:codon0] + translate(alt_coding[codon0 * 3 :])
     delta = len(edit.alt) - (e - s)
     last_codon = max(codon0, (max(e, s + 1) - 1) // 3)
+    alt = _alt_protein(ref, alt_coding, codon0, last_codon, delta)
     affected = (codon0 + 1, min(last_codon, len(ref) - 1) + 1)
     codons = _codons(cds.coding, alt_coding, s, e, len(edit.alt), codon0, last_codon, delta)
     common = dict(codons=codons, affected=affected)
 
-    d = next((i for i, (a, b) in enumerate(zip(ref, alt, strict=False)) if a != b), None)
+    d = _first_difference(ref, alt, codon0)  # the residues before codon0 are unchanged
     if d is None:
         if len(alt) == len(ref):
             kind = Kind.STOP_RETAINED if ref[codon0] == "*" else Kind.SYNONYMOUS
@@ -210,9 +210,8 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
             **common,
         )
 
-    q = 0  # common suffix, after the common prefix was taken whole (3'-most placement)
-    while q < len(ref) - d and q < len(alt) - d and ref[-1 - q] == alt[-1 - q]:
-        q += 1
+    # common suffix, after the common prefix was taken whole (3'-most placement)
+    q = _common_suffix(ref, alt, min(len(ref), len(alt)) - d)
     ref_seg, alt_seg = ref[d : len(ref) - q], alt[d : len(alt) - q]
     if len(ref_seg) == 1 and len(alt_seg) == 1:
         return ProteinChange(Kind.MISSENSE, d + 1, d + 1, ref_seg, alt_seg, **common)
@@ -232,6 +231,45 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
     return ProteinChange(
         Kind.DELINS, d + 1, d + len(ref_seg), ref_seg, alt_seg, length_change=residues, **common
     )
+
+
+def _alt_protein(ref: str, alt_coding: str, c0: int, c1: int, delta: int) -> str:
+    """The alternative protein up to its first stop. An in-frame change that neither
+    touches the stop codon nor creates one only changes codons c0..c1 (the codons after it
+    are the reference's, shifted by whole codons), so only those are translated; anything
+    else is translated from c0 to the new stop."""
+    if delta % 3 == 0 and c1 < len(ref) - 1:
+        middle = translate(alt_coding[c0 * 3 : (c1 + 1) * 3 + delta], to_stop=False)
+        if "*" not in middle:
+            return ref[:c0] + middle + ref[c1 + 1 :]
+    return ref[:c0] + translate(alt_coding[c0 * 3 :])
+
+
+def _first_difference(a: str, b: str, start: int) -> int | None:
+    """The first index >= ``start`` where a and b differ (None when one is a prefix of the
+    other from there on), by halving slices that compare in C."""
+    lo, hi = start, min(len(a), len(b))
+    if a[lo:hi] == b[lo:hi]:
+        return None
+    while hi - lo > 1:  # a[start:lo] == b[start:lo]; the first difference is in [lo, hi)
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    """The length (at most ``limit``) of the longest common suffix of a and b."""
+    lo, hi = 0, max(limit, 0)  # a suffix of length lo is common; of length > hi, not tested
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _extension(ref: str, alt: str, d: int, alt_has_stop: bool, frameshift: bool, **common):
