@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from nlrp3annot.io.atomic import atomic_write
 from nlrp3annot.io.vcf import Skipped
 from nlrp3annot.naming.annotator import COLUMNS, Annotation
+from nlrp3annot.patients.haplotypes import SampleRow
 from nlrp3annot.runner.pipeline import AnnotationResult
 
 EXTRA_COLUMNS = ["id", "filter"]
@@ -83,13 +85,94 @@ def _csq_escape(value: str) -> str:
     )
 
 
-def _tsv(rows: list[dict], columns: list[str], handle) -> None:
-    writer = csv.DictWriter(
-        handle, columns, delimiter="\t", extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
+def _tsv(rows: list, columns: list[str], handle) -> None:
+    # csv.writer on lists (not DictWriter on copied dicts): a joint VCF gives ~10^5 rows
+    writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+    writer.writerow(columns)
+    shared = _SharedParts(columns)
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        line = shared.line(row) if isinstance(row, SampleRow) else None
+        if line is not None:
+            handle.write(line)
+            continue
+        get = row.get
+        writer.writerow(["" if (v := get(c)) is None else v for c in columns])
+
+
+_NEEDS_QUOTES = re.compile(r'[\t\n\r"]')
+
+
+def _csv_text(values: list) -> str:
+    """Values formatted as csv.writer formats them inside a TSV line (quoted only when they
+    hold a tab, newline or quote), without a newline."""
+    texts = ["" if v is None else str(v) for v in values]
+    if not any(_NEEDS_QUOTES.search(text) for text in texts):
+        return "\t".join(texts)
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t", lineterminator="").writerow(texts + ["x"])
+    return buffer.getvalue()[:-2]  # (a trailing field, so that a lone "" is not quoted)
+
+
+class _SharedParts:
+    """TSV lines of :class:`SampleRow` rows from text formatted once per shared part: the
+    columns are cut into runs that come from the same part (site, sample, call, own), and
+    each part's runs are formatted the first time that part is seen."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        self.plan: list[tuple[str, list[str]]] | None = None
+        self.texts: dict[tuple[int, int], str] = {}
+        self.samples: dict[str, str] = {}
+        # the text before and after the sample column, per (site, call, own) parts
+        self.around: dict[tuple[int, int, int], tuple[str, str]] = {}
+
+    def _plan(self, row: SampleRow) -> list[tuple[str, list[str]]] | None:
+        runs: list[tuple[str, list[str]]] = []
+        for column in self.columns:
+            if column == "sample":
+                name = "sample"
+            else:
+                name = next((n for n in ("own", "call", "site") if column in getattr(row, n)), "")
+                if not name:
+                    return None  # a column no part has: format generically
+            if runs and runs[-1][0] == name and name != "sample":
+                runs[-1][1].append(column)
+            else:
+                runs.append((name, [column]))
+        return runs
+
+    def line(self, row: SampleRow) -> str | None:
+        key = (id(row.site), id(row.call), id(row.own))
+        around = self.around.get(key)
+        if around is None:
+            text = self._line(row, "\0")
+            if text is None or text.count("\0") != 1:
+                return None
+            around = self.around[key] = tuple(text.split("\0"))
+        sample = self.samples.get(row.sample)
+        if sample is None:
+            sample = self.samples[row.sample] = _csv_text([row.sample])
+        return around[0] + sample + around[1]
+
+    def _line(self, row: SampleRow, sample_text: str) -> str | None:
+        if self.plan is None:
+            self.plan = self._plan(row) or []
+        if not self.plan:
+            return None
+        pieces = []
+        for i, (name, columns) in enumerate(self.plan):
+            if name == "sample":
+                pieces.append(sample_text)
+                continue
+            part = getattr(row, name)
+            key = (id(part), i)
+            text = self.texts.get(key)
+            if text is None:
+                if not all(c in part for c in columns):
+                    return None
+                text = self.texts[key] = _csv_text([part[c] for c in columns])
+            pieces.append(text)
+        return "\t".join(pieces) + "\n"
 
 
 def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
@@ -113,7 +196,7 @@ def write_skipped(skipped: list[Skipped], path: str | Path) -> None:
 def write_json(result: AnnotationResult, path: str | Path | None) -> None:
     document = {
         "summary": result.summary,
-        "annotations": result.table,
+        "annotations": [dict(row) for row in result.table],
         "patients": result.patients,
         "skipped": [s.__dict__ for s in result.skipped],
         "failures": [{"file": f, "error": e} for f, e in result.failures],

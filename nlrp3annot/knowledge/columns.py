@@ -27,6 +27,7 @@ class Knowledge:
     phenotypes: dict
     source: str
     _pathogenic: dict[str, set[int]] = field(default_factory=dict, repr=False)
+    _columns: dict[tuple, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls) -> Knowledge:
@@ -49,26 +50,42 @@ class Knowledge:
         return found[0] if found else None
 
     def annotate(self, row: dict, build: str) -> None:
-        """Add the KNOWLEDGE_COLUMNS to ``row`` in place."""
-        site = self._by_spdi(str(row.get("spdi", "")), build) or self._by_protein(
-            str(row.get("hgvs_p", ""))
+        """Add the KNOWLEDGE_COLUMNS to ``row`` in place (looked up once per distinct
+        site and sample protein change: a joint VCF repeats them in every carrier's row)."""
+        key = (
+            build,
+            str(row.get("spdi", "")),
+            str(row.get("hgvs_p", "")),
+            str(row.get("hgvs_p_sample") or ""),
+            "sample" in row,
         )
-        row["clinvar_id"] = str(site.variation_id) if site else ""
-        row["clinvar_significance"] = site.significance if site else ""
-        row["clinvar_review"] = site.review_status if site else ""
-        row["conditions"] = site.conditions if site else ""
-        sample_p = str(row.get("hgvs_p_sample") or "")
+        columns = self._columns.get(key)
+        if columns is None:
+            columns = self._columns[key] = self._lookup(*key)
+        row.update(columns)
+
+    def _lookup(
+        self, build: str, spdi: str, hgvs_p: str, sample_p: str, has_sample: bool
+    ) -> dict[str, str]:
+        site = self._by_spdi(spdi, build) or self._by_protein(hgvs_p)
+        row = {
+            "clinvar_id": str(site.variation_id) if site else "",
+            "clinvar_significance": site.significance if site else "",
+            "clinvar_review": site.review_status if site else "",
+            "conditions": site.conditions if site else "",
+        }
         own = None
-        if "sample" in row and sample_p and sample_p != row.get("hgvs_p"):
+        if has_sample and sample_p and sample_p != hgvs_p:
             own = self._by_protein(sample_p)
         row["clinvar_id_sample"] = str(own.variation_id) if own else row["clinvar_id"]
         row["clinvar_significance_sample"] = (
             own.significance if own else row["clinvar_significance"]
         )
-        protein = (sample_p or str(row.get("hgvs_p") or "")).split(":")[-1]
+        protein = (sample_p or hgvs_p).split(":")[-1]
         pheno = self.phenotypes.get(protein)
         row["caps_phenotype"] = pheno.phenotype if pheno else ""
         row["penetrance"] = pheno.penetrance if pheno else ""
+        return row
 
     def pathogenic_positions(self, build: str) -> set[int]:
         """Positions (1-based, on ``build``) of ClinVar pathogenic/likely pathogenic changes."""

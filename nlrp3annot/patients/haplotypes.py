@@ -12,6 +12,7 @@ and ``phase`` = ``phase_unknown``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from nlrp3annot.io.vcf import Record
@@ -81,15 +82,69 @@ def _with_legacy(columns: dict[str, object]) -> dict[str, object]:
     return columns
 
 
+class SampleRow(Mapping):
+    """One sample x allele x transcript row of the output table, read like a dict.
+
+    A joint VCF gives hundreds of thousands of such rows that differ only in a few columns,
+    so a row holds references to shared parts instead of its own 60-column dict: the site
+    (one per record x transcript, with the file and known-variant columns), the call (one per
+    genotype/read-count pattern) and the sample's own reading of the protein change (shared
+    while the allele has no partner in its codons). Writers can format each part once
+    (:mod:`nlrp3annot.io.writers`)."""
+
+    __slots__ = ("sample", "site", "call", "own")
+
+    def __init__(self, sample: str, site: dict, call: dict, own: dict) -> None:
+        self.sample, self.site, self.call, self.own = sample, site, call, own
+
+    def __getitem__(self, key: str) -> object:
+        if key == "sample":
+            return self.sample
+        for part in (self.own, self.call, self.site):
+            if key in part:
+                return part[key]
+        raise KeyError(key)
+
+    def get(self, key: str, default: object = None) -> object:
+        if key == "sample":
+            return self.sample
+        for part in (self.own, self.call, self.site):
+            if key in part:
+                return part[key]
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return key == "sample" or key in self.own or key in self.call or key in self.site
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.site
+        yield "sample"
+        yield from self.call
+        yield from self.own
+
+    def __len__(self) -> int:
+        return len(self.site) + 1 + len(self.call) + len(self.own)
+
+    def __repr__(self) -> str:
+        return f"SampleRow({dict(self)!r})"
+
+
+CALL_COLUMNS = SAMPLE_COLUMNS[1:10]  # gt .. mosaic_test: from the call alone
+OWN_COLUMNS = SAMPLE_COLUMNS[10:]  # phase .. hgvs_p_sample_alt: the sample's own reading
+
+
 def sample_rows(
     records: list[Record],
     annotations: list[list[Annotation]],
     annotator: Annotator,
     options: MosaicOptions = DEFAULT_OPTIONS,
     samples: list[str] | None = None,
-) -> list[dict[str, object]]:
+    decorate: Callable[[dict], None] | None = None,
+) -> list[SampleRow]:
     """One row per sample x allele it carries (or whose genotype is missing), per transcript,
-    samples in ``samples`` order (default: as first seen in the records)."""
+    samples in ``samples`` order (default: as first seen in the records). ``decorate(part)``
+    adds columns that follow from a site and the sample's protein change (file, ClinVar) to
+    each new shared part."""
     by_sample: dict[str, list[Carried]] = {}
     missing: dict[str, list[Carried]] = {}
     for record, rows in zip(records, annotations, strict=True):
@@ -98,20 +153,96 @@ def sample_rows(
             target = by_sample if carries(z) else missing if z.zygosity == "missing" else None
             if target is not None:
                 target.setdefault(call.sample, []).append(Carried(record, call, z, tuple(rows)))
-    out: list[dict[str, object]] = []
+    out: list[SampleRow] = []
     if samples is None:
         samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
+    parts = _Parts(decorate)
     for sample in samples:
         carried = by_sample.get(sample, [])
-        near = _CodonIndex(carried)
+        near = _CodonIndex(carried) if len(carried) > 1 else None
         for item in carried + missing.get(sample, []):
             record = item.record
+            call = parts.call(item)
             for t, row in enumerate(item.rows):
-                columns = _with_legacy(_sample_columns(item, t, near, annotator))
-                out.append(
-                    {**row.as_dict(), "id": record.record_id, "filter": record.filter, **columns}
+                site = parts.site(record, t, row)
+                own = (
+                    _own_reading(item, t, near, annotator)
+                    if near and carries(item.zygosity)
+                    else None
                 )
+                out.append(SampleRow(sample, site, call, parts.own(record, t, row, own)))
     return out
+
+
+class _Parts:
+    """The shared parts of one file's rows."""
+
+    def __init__(self, decorate: Callable[[dict], None] | None) -> None:
+        self.decorate = decorate
+        self.sites: dict[tuple[int, int], dict] = {}
+        self.calls: dict[tuple, dict] = {}
+        self.owns: dict[tuple, dict] = {}
+
+    def site(self, record: Record, t: int, row: Annotation) -> dict:
+        key = (id(record), t)
+        part = self.sites.get(key)
+        if part is None:
+            part = {**row.as_dict(), "id": record.record_id, "filter": record.filter}
+            self.sites[key] = part
+        return part
+
+    def call(self, item: Carried) -> dict:
+        z, call = item.zygosity, item.call
+        key = (z, call.gt_text, call.depth, call.ref_reads, call.alt_reads)
+        part = self.calls.get(key)
+        if part is None:
+            part = self.calls[key] = {
+                "gt": call.gt_text,
+                "zygosity": z.zygosity,
+                "dp": "" if call.depth is None else call.depth,
+                "ad": "" if call.ref_reads is None else f"{call.ref_reads},{call.alt_reads}",
+                "vaf": _fmt(z.vaf),
+                "vaf_ci_low": _fmt(z.vaf_ci[0]) if z.vaf_ci else "",
+                "vaf_ci_high": _fmt(z.vaf_ci[1]) if z.vaf_ci else "",
+                "mosaic_p": _fmt(z.mosaic_p, 3),
+                "mosaic_test": z.mosaic_test,
+            }
+        return part
+
+    def own(self, record: Record, t: int, row: Annotation, reading: dict | None) -> dict:
+        """The sample's own columns: the site's reading unless the allele has partners."""
+        if reading is None:
+            reading = {
+                "phase": "",
+                "hgvs_c_sample": row.hgvs_c,
+                "hgvs_p_sample": row.hgvs_p,
+                "hgvs_p_sample_alt": "",
+            }
+        key = (id(record), t, *reading.values())
+        part = self.owns.get(key)
+        if part is None:
+            part = _with_legacy(dict(reading))
+            if self.decorate is not None:
+                self.decorate(_DecorateView(self.site(record, t, row), part))
+            self.owns[key] = part
+        return part
+
+
+class _DecorateView(dict):
+    """What a decorator sees: site and own columns together, as one row of the sample
+    table; what it sets lands in the own part."""
+
+    def __init__(self, site: dict, own: dict) -> None:
+        super().__init__({**site, "sample": "", **own})
+        self._own = own
+
+    def __setitem__(self, key: str, value: object) -> None:
+        super().__setitem__(key, value)
+        self._own[key] = value
+
+    def update(self, other=(), **kwargs) -> None:  # type: ignore[override]
+        for key, value in dict(other, **kwargs).items():
+            self[key] = value
 
 
 def _one_haplotype(variants: list[Variant]) -> list[Variant]:
@@ -153,34 +284,23 @@ class _CodonIndex:
         return sorted(found.values(), key=lambda c: (c.record.index, c.record.allele_index))
 
 
-def _sample_columns(
+def _own_reading(
     item: Carried, t: int, near: _CodonIndex, annotator: Annotator
-) -> dict[str, object]:
-    z, call, row = item.zygosity, item.call, item.rows[t]
-    ad = "" if call.ref_reads is None else f"{call.ref_reads},{call.alt_reads}"
+) -> dict[str, object] | None:
+    """The sample's own protein change when other carried alleles share the codons
+    (None when none does: the site's reading stands)."""
+    row = item.rows[t]
+    partners = [(other, relation(item, other)) for other in near.partners(item, t)]
+    if not partners:
+        return None
+    cis = [o for o, rel in partners if rel == "cis"]
+    unknown = [o for o, rel in partners if rel == "unknown"]
     columns: dict[str, object] = {
-        "sample": call.sample,
-        "gt": call.gt_text,
-        "zygosity": z.zygosity,
-        "dp": "" if call.depth is None else call.depth,
-        "ad": ad,
-        "vaf": _fmt(z.vaf),
-        "vaf_ci_low": _fmt(z.vaf_ci[0]) if z.vaf_ci else "",
-        "vaf_ci_high": _fmt(z.vaf_ci[1]) if z.vaf_ci else "",
-        "mosaic_p": _fmt(z.mosaic_p, 3),
-        "mosaic_test": z.mosaic_test,
         "phase": "",
         "hgvs_c_sample": row.hgvs_c,
         "hgvs_p_sample": row.hgvs_p,
         "hgvs_p_sample_alt": "",
     }
-    if not carries(z):
-        return columns
-    partners = [(other, relation(item, other)) for other in near.partners(item, t)]
-    cis = [o for o, rel in partners if rel == "cis"]
-    unknown = [o for o, rel in partners if rel == "unknown"]
-    if not partners:
-        return columns
     if cis or unknown:
         together = _one_haplotype([item.record.variant] + [o.record.variant for o in cis + unknown])
         columns["hgvs_c_sample"], columns["hgvs_p_sample"] = annotator.haplotype(together)[t]

@@ -82,12 +82,13 @@ def summarise(
     by_sample: dict[str, list[dict]] = {}
     for r in rows:
         by_sample.setdefault(str(r.get("sample")), []).append(r)
+    weights = _Weights()
     out = []
     for sample in samples:
         mine = by_sample.get(sample, [])
         carried = [r for r in mine if r.get("zygosity") not in ("missing", "ref")]
         missing_at = [
-            r for r in mine if r.get("zygosity") == "missing" and _weight(r) == "pathogenic"
+            r for r in mine if r.get("zygosity") == "missing" and weights(r) == "pathogenic"
         ]
         low = lowest_depth.get(sample)
         low_cover = (
@@ -95,11 +96,11 @@ def summarise(
             if low is not None and low[0] < min_depth
             else None
         )
-        status, best, note = _status(carried, missing_at, low_cover)
+        status, best, note = _status(carried, missing_at, low_cover, weights)
         if status == "negative" and low is None:
             note = "VCF shows no depth at the pathogenic positions for this sample"
         weighted = {
-            r.get("hgvs_c_sample") for r in carried if _weight(r) in ("pathogenic", "uncertain")
+            r.get("hgvs_c_sample") for r in carried if weights(r) in ("pathogenic", "uncertain")
         }
         out.append(
             {
@@ -120,8 +121,25 @@ def summarise(
     return out
 
 
-def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None):
-    pathogenic = [r for r in carried if _weight(r) == "pathogenic"]
+class _Weights:
+    """:func:`_weight` of rows, once per shared part pair for the sample table's rows."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, int], str] = {}
+
+    def __call__(self, row) -> str:
+        own, site = getattr(row, "own", None), getattr(row, "site", None)
+        if own is None or site is None:
+            return _weight(row)
+        key = (id(own), id(site))
+        weight = self.known.get(key)
+        if weight is None:
+            weight = self.known[key] = _weight(row)
+        return weight
+
+
+def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None, weights):
+    pathogenic = [r for r in carried if weights(r) == "pathogenic"]
     germline = [
         r
         for r in pathogenic
@@ -135,7 +153,7 @@ def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None):
         return "positive_mosaic", mosaic[0], ""
     if pathogenic:
         return "not_assessable", pathogenic[0], str(pathogenic[0].get("mosaic_test", ""))
-    uncertain = [r for r in carried if _weight(r) == "uncertain"]
+    uncertain = [r for r in carried if weights(r) == "uncertain"]
     if missing_at:
         return "not_assessable", missing_at[0], "missing genotype at a pathogenic variant site"
     if low_cover:

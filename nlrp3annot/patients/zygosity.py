@@ -91,6 +91,21 @@ def read_counts(call: SampleCall) -> tuple[int, int] | None:
 
 def classify(call: SampleCall, options: MosaicOptions = DEFAULT_OPTIONS) -> Zygosity:
     """Zygosity of ``call`` with its allele fraction, 95% CI and mosaic test."""
+    # A joint VCF repeats a few thousand genotype/read-count patterns across 10^5 carriers:
+    # the answer depends on nothing else, so it is worked out once per pattern.
+    key = (call.gt, call.ref_reads, call.alt_reads, call.depth, call.af, options)
+    z = _CLASSIFIED.get(key)
+    if z is None:
+        if len(_CLASSIFIED) > 100_000:
+            _CLASSIFIED.clear()
+        z = _CLASSIFIED[key] = _classify(call, options)
+    return z
+
+
+_CLASSIFIED: dict[tuple, Zygosity] = {}
+
+
+def _classify(call: SampleCall, options: MosaicOptions) -> Zygosity:
     called = [a for a in call.gt if a is not None]
     counts = read_counts(call)
     vaf = ci = p = None
