@@ -32,13 +32,17 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def annotated(path: Path, arrays: bool | None = None, samples=None):
+def annotated(path: Path, arrays: bool | None = None, samples=None, reader: str = "auto"):
     session = Session(Settings(str(FASTA)))
     from nlrp3annot.io.vcf import scan_vcf
 
-    scan = scan_vcf(path, session.watch, arrays=arrays, samples=samples)
+    scan = scan_vcf(path, session.watch, arrays=arrays, samples=samples, reader=reader)
     seq = load_sequence(scan, str(FASTA), "auto")
     return scan, annotate_scan(scan, seq, session=session)
+
+
+def _without(summary: dict, keys: set[str]) -> dict:
+    return {k: v for k, v in summary.items() if k not in keys}
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +50,26 @@ def joint(tmp_path_factory) -> Path:
     return write_joint_vcf(tmp_path_factory.mktemp("joint") / "joint.vcf", 80, 120)
 
 
-@pytest.mark.parametrize("indexed", [False, True])
-def test_arrays_and_per_sample_reader_agree(joint: Path, indexed: bool) -> None:
-    path = bgzip_indexed(joint) if indexed else joint
-    scan_a, by_arrays = annotated(path, arrays=True)
-    scan_p, by_pysam = annotated(path, arrays=False)
-    assert by_arrays.table == by_pysam.table
-    assert by_arrays.patients == by_pysam.patients
-    assert scan_a.lowest_depth == scan_p.lowest_depth
-    assert by_arrays.summary == by_pysam.summary
+@pytest.mark.parametrize("form", ["text", "bgzip_indexed", "bcf"])
+def test_arrays_and_per_sample_reader_agree(joint: Path, form: str) -> None:
+    """The text reader (with and without the numpy pre-screen) and cyvcf2 arrays (BCF) give
+    what pysam gives sample by sample."""
+    path = joint
+    if form == "bgzip_indexed":
+        path = bgzip_indexed(joint)
+    elif form == "bcf":
+        path = joint.with_suffix(".bcf")
+        subprocess.run(["bcftools", "view", "-Ob", "-o", str(path), str(joint)], check=True)
+        subprocess.run(["bcftools", "index", "-f", str(path)], check=True)
+    scan_p, by_pysam = annotated(path, arrays=False, reader="htslib")
+    for arrays in (True, False):
+        scan_a, by_arrays = annotated(path, arrays=arrays)
+        assert by_arrays.table == by_pysam.table
+        assert by_arrays.patients == by_pysam.patients
+        assert scan_a.lowest_depth == scan_p.lowest_depth
+        # a small indexed file is read whole, so its records outside the locus are counted
+        counts = {"records_read", "records_outside_locus"} if form == "bgzip_indexed" else set()
+        assert _without(by_arrays.summary, counts) == _without(by_pysam.summary, counts)
     assert len(by_arrays.table) > 200  # the file exercises the sample paths
     statuses = {p["status"] for p in by_arrays.patients}
     assert {"positive_germline", "not_assessable"} <= statuses
@@ -112,7 +127,17 @@ def test_byte_filter_finds_what_an_index_finds(tmp_path: Path, joint: Path, comp
     assert result.summary["records_outside_locus"] == data - inside
 
 
-def test_stale_index_is_not_trusted(tmp_path: Path) -> None:
+@pytest.fixture(params=["text", "htslib"])
+def index_always(request, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both readers, with the index used for any size of file (by default a small file is
+    read whole, which would not exercise the index)."""
+    import nlrp3annot.io.vcf as vcf
+
+    monkeypatch.setattr(vcf, "INDEX_MIN_BYTES", 0)
+    return "auto" if request.param == "text" else "htslib"
+
+
+def test_stale_index_is_not_trusted(tmp_path: Path, index_always: str) -> None:
     """A file rewritten after indexing: the old index would find nothing; it is not used."""
     first = write_joint_vcf(tmp_path / "a.vcf", 3, 5, seed=1)
     gz = bgzip_indexed(first)
@@ -123,14 +148,14 @@ def test_stale_index_is_not_trusted(tmp_path: Path) -> None:
     pysam.tabix_compress(str(later), str(gz), force=True)  # new content, old index
     old = time.time() - 3600
     os.utime(index, (old, old))
-    scan, result = annotated(gz)
+    scan, result = annotated(gz, reader=index_always)
     _, fresh = annotated(later)
     assert any("older than the file" in w for w in scan.warnings)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "file"} for r in rows]  # noqa: E731
     assert strip(result.table) == strip(fresh.table)
 
 
-def test_index_contig_naming_wins_over_the_header(tmp_path: Path) -> None:
+def test_index_contig_naming_wins_over_the_header(tmp_path: Path, index_always: str) -> None:
     """##contig says chr1 but the records say 1: the index (built from the records) is used
     with the records' name."""
     text = write_joint_vcf(tmp_path / "a.vcf", 4, 30, seed=3).read_text()
@@ -140,8 +165,9 @@ def test_index_contig_naming_wins_over_the_header(tmp_path: Path) -> None:
     renamed = tmp_path / "renamed.vcf"
     renamed.write_text(body + "\n")
     gz = bgzip_indexed(renamed)
-    _, result = annotated(gz)
+    scan, result = annotated(gz, reader=index_always)
     _, plain = annotated(renamed)
+    assert scan.outside == -1  # read through the index
     assert len(result.table) > 10
     strip = lambda rows: [{k: v for k, v in r.items() if k != "file"} for r in rows]  # noqa: E731
     assert strip(result.table) == strip(plain.table)

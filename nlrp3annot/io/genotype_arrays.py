@@ -59,8 +59,7 @@ def scan_arrays(
                 ) from None
             number = numbers[index] if numbers else index + 1
             index += 1
-            if fetched:
-                scan.records_read += 1
+            scan.records_read += 1
             build = window_of(v.CHROM, v.POS, len(v.REF or ""), windows)
             if build is None:
                 if not fetched:

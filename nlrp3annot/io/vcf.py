@@ -1,36 +1,40 @@
-"""Reading VCF/BCF through htslib: the NLRP3 windows of both builds, split per ALT.
+"""Reading VCF/BCF: the NLRP3 windows of both builds, split per ALT.
 
-Only the locus is touched. An index is used for a region fetch when it can be trusted (newer
-than its file; the contig name is taken from the index, i.e. from the records, so a header
-that says ``chr1`` over records that say ``1`` still works). Without one, text VCFs are
-pre-filtered on the raw bytes (:mod:`nlrp3annot.io.locus_filter`) and only the candidate
-lines are parsed by htslib; BCF is streamed with htslib's decompression threads.
+Only the locus is touched. Text VCFs (plain, gzip, bgzip) are read as raw lines: small or
+unindexed files through a byte-level pre-filter (:mod:`nlrp3annot.io.locus_filter`), large
+indexed ones through their tabix index when it can be trusted (not older than the file; the
+contig name is taken from the index, i.e. from the records, so a header that says ``chr1``
+over records that say ``1`` still works). Their records are decoded by
+:mod:`nlrp3annot.io.text_reader`, which builds a call only for samples that may carry an
+allele. BCF goes through htslib (:mod:`nlrp3annot.io.pysam_reader`), which is also the
+reference the text reader is tested against.
 
 Every record in a window is either returned or listed as skipped with its reason; records
-elsewhere are only counted. Files with many samples (joint VCFs) have their genotypes read as
-arrays (:mod:`nlrp3annot.io.genotype_arrays`): per-sample calls are built only for samples
-that may carry an allele or lack a genotype, with identical results.
+elsewhere are only counted.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 import sys
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlrp3annot.errors import InputFileError, RecordError
+from nlrp3annot.errors import InputFileError
 from nlrp3annot.genome.reference import BUILDS, CHR1_LENGTH, locus_window
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.patients.zygosity import SampleCall
 
 CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")
 _BASES = frozenset("ACGTNacgtn")
-# From this many samples on, genotypes are read as arrays (cyvcf2) instead of one pysam
-# object per sample; below it numpy's import (~0.15 s) would cost more than it saves.
+# From this many samples on, the text reader finds the samples worth decoding with numpy
+# (cyvcf2 arrays for BCF); below it numpy's import (~0.1 s) would cost more than it saves.
 ARRAY_SAMPLES = 32
+# An indexed text VCF smaller than this is read whole (decompressing 256 KiB costs less
+# than opening the file and its index through htslib, ~2-4 ms).
+INDEX_MIN_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -112,33 +116,6 @@ def _check_path(path: Path) -> bytes:
         ) from None
 
 
-def _open(path: Path, shown: Path | None = None, threads: int = 0):
-    import pysam
-
-    pysam.set_verbosity(0)  # htslib's own warnings would duplicate our one-line messages
-    try:
-        return pysam.VariantFile(str(path), threads=threads)
-    except (ValueError, OSError) as exc:
-        text = str(exc)
-        if "truncated" in text or "EOF marker" in text:
-            raise InputFileError(
-                shown or path, "truncated bgzip file", "re-copy or re-compress it"
-            ) from None
-        raise InputFileError(
-            shown or path,
-            "not a VCF/BCF file (no valid header)",
-            "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF",
-        ) from None
-
-
-def _header_chr1(vf) -> int | None:
-    for name in CHR1_NAMES:
-        if name in vf.header.contigs:
-            length = vf.header.contigs[name].length
-            return int(length) if length else None
-    return None
-
-
 def _stale_index(path: Path, warnings: list[str]) -> bool:
     """Is an index beside ``path`` older than the file? (A VCF rewritten after indexing:
     a fetch through the old index can miss every record.)"""
@@ -153,31 +130,21 @@ def _stale_index(path: Path, warnings: list[str]) -> bool:
     return False
 
 
-def _index_contig(vf) -> str | None | bool:
-    """The chr1 name to fetch by, as the index knows it (i.e. as the records spell it); None
-    when the index has no chr1 records; False when there is no usable index."""
-    if vf.index is None:
-        return False
-    try:
-        names = {str(k) for k in vf.index}
-    except (AttributeError, TypeError, ValueError):
-        return False
-    return next((name for name in CHR1_NAMES if name in names), None)
-
-
 def scan_vcf(
     path: str | Path,
     watch: Watch | None = None,
     arrays: bool | None = None,
     min_alt_reads: int = 3,
     samples: list[str] | None = None,
+    reader: str = "auto",
 ) -> VcfScan:
     """Read the records of ``path`` that fall in the NLRP3 window of either build.
 
-    ``watch``: positions where each sample's depth is recorded. ``arrays``: read genotypes as
-    arrays (None: when the file has at least ``ARRAY_SAMPLES`` samples). ``min_alt_reads``:
-    ALT reads that make a 0/0 sample worth a call (a possible mosaic). ``samples``: read
-    only these samples (a shard of a joint VCF), in this order."""
+    ``watch``: positions where each sample's depth is recorded. ``arrays``: find the samples
+    worth decoding with numpy (None: when the file has at least ``ARRAY_SAMPLES`` samples).
+    ``min_alt_reads``: ALT reads that make a 0/0 sample worth a call (a possible mosaic).
+    ``samples``: read only these samples (a shard of a joint VCF). ``reader``: "auto", or
+    "htslib" to read even a text VCF through pysam (the reference implementation)."""
     path = Path(path)
     head = _check_path(path)
     watch = watch or Watch()
@@ -185,34 +152,78 @@ def scan_vcf(
     warnings: list[str] = []
     bcf = head[:3] == b"BCF" or (head[:2] == b"\x1f\x8b" and _is_bgzf_bcf(path))
     indexed = _has_index_file(path) and not _stale_index(path, warnings)
-    if not bcf and (_is_plain_gzip(head) or not indexed):
-        return _scan_filtered(path, watch, windows, arrays, min_alt_reads, warnings, samples)
-    with _open(path) as vf:
-        scan = _new_scan(path, vf, warnings, samples=samples)
-        contig = _index_contig(vf) if indexed else False
-        if contig is False and not bcf:
-            return _scan_filtered(path, watch, windows, arrays, min_alt_reads, warnings, samples)
-        if contig is False:
-            regions = None
-        else:
-            scan.outside = -1  # unknown: the index lets us skip the rest unread
-            regions = [] if contig is None else [(contig, lo, hi) for lo, hi in windows.values()]
-        use_arrays = _use_arrays(arrays, scan)
-    if use_arrays:
-        from nlrp3annot.io.genotype_arrays import scan_arrays
+    if bcf or reader == "htslib":
+        from nlrp3annot.io.pysam_reader import scan_with_htslib
 
-        scan_arrays(path, scan, regions, windows, watch, min_alt_reads, samples=samples)
-        return scan
-    with _open(path, threads=1 if regions is None else 0) as vf:
-        if samples is not None:
-            vf.subset_samples(samples)
-        sources = (
-            [iter(vf)] if regions is None else [vf.fetch(c, lo - 1, hi) for c, lo, hi in regions]
+        many = arrays if arrays is not None else _sample_count(path) >= ARRAY_SAMPLES
+        return scan_with_htslib(
+            path, windows, watch, warnings, indexed, bool(many and bcf), min_alt_reads, samples
         )
-        for source in sources:
-            for index, rec in _records(path, source):
-                _take(path, index, rec, scan, windows, watch, regions is not None)
-    return scan
+    from nlrp3annot.io.text_reader import scan_text
+
+    big = path.stat().st_size >= INDEX_MIN_BYTES
+    use_index = indexed and big and not _is_plain_gzip(head)
+    return scan_text(path, windows, watch, warnings, use_index, arrays, min_alt_reads, samples)
+
+
+def _sample_count(path: Path) -> int:
+    import pysam
+
+    pysam.set_verbosity(0)
+    try:
+        with pysam.VariantFile(str(path)) as vf:
+            return len(vf.header.samples)
+    except (OSError, ValueError):
+        return 0
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the annotation needs from a VCF header."""
+
+    samples: list[str]
+    chr1_length: int | None
+    af_number: str  # FORMAT/AF's declared Number ('A', '1', ...), '' when not declared
+
+
+_CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
+_ATTR = re.compile(r'(\w+)=("[^"]*"|[^,]*)')
+
+
+def parse_header(text: bytes, path: Path) -> Header:
+    """The header of a text VCF (its lines up to #CHROM), checked as htslib would refuse
+    it: ##fileformat first, and a #CHROM line with the eight fixed columns."""
+    hint = "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF"
+    if text.startswith(b"\xef\xbb\xbf"):
+        hint = "the file starts with a byte-order mark; save it as UTF-8 without BOM"
+    if not text.startswith(b"##fileformat=VCF"):
+        raise InputFileError(path, "not a VCF/BCF file (no valid header)", hint)
+    try:
+        lines = text.decode().splitlines()
+    except UnicodeDecodeError:
+        raise InputFileError(path, "header is not UTF-8 text", hint) from None
+    columns = lines[-1].split("\t") if lines else []
+    fixed = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    if columns[:8] != fixed:
+        raise InputFileError(
+            path,
+            "has no #CHROM line with the 8 fixed columns before its records",
+            "a VCF header ends with #CHROM POS ID REF ALT QUAL FILTER INFO (tab-separated)",
+        )
+    lengths: dict[str, int | None] = {}
+    af_number = ""
+    for line in lines[:-1]:
+        if line.startswith("##contig=<"):
+            match = _CONTIG.match(line)
+            attrs = dict(_ATTR.findall(match.group(1))) if match else {}
+            if "ID" in attrs:
+                length = attrs.get("length", "")
+                lengths[attrs["ID"]] = int(length) if length.isdigit() else None
+        elif line.startswith("##FORMAT=<ID=AF,"):
+            attrs = dict(_ATTR.findall(line[len("##FORMAT=<") : -1]))
+            af_number = attrs.get("Number", "")
+    chr1 = next((lengths[n] for n in CHR1_NAMES if n in lengths), None)
+    return Header(columns[9:] if len(columns) > 9 else [], chr1, af_number)
 
 
 def _is_bgzf_bcf(path: Path) -> bool:
@@ -231,126 +242,33 @@ def _has_index_file(path: Path) -> bool:
     return any(path.with_name(path.name + s).exists() for s in (".tbi", ".csi"))
 
 
-def _new_scan(
-    path: Path, vf, warnings: list[str], shown: Path | None = None, samples=None
+def new_scan(
+    path: Path,
+    all_samples: list[str],
+    chr1_length: int | None,
+    warnings: list[str],
+    samples: list[str] | None = None,
 ) -> VcfScan:
-    scan = VcfScan(
-        str(shown or path), {b: [] for b in BUILDS}, {b: [] for b in BUILDS}, _header_chr1(vf)
-    )
-    scan.samples = list(vf.header.samples)
-    if samples is not None:
-        unknown = [s for s in samples if s not in set(scan.samples)]
-        if unknown:
-            raise InputFileError(shown or path, f"has no sample {unknown[0]!r}")
-        scan.samples = list(samples)
+    """An empty scan of ``path`` reporting on ``samples`` (default: all of the file's)."""
+    scan = VcfScan(str(path), {b: [] for b in BUILDS}, {b: [] for b in BUILDS}, chr1_length)
+    scan.samples = list(all_samples)
     scan.lowest_depth = {b: {} for b in BUILDS}
     scan.warnings = warnings
     if len(set(scan.samples)) != len(scan.samples):
-        dup = next(s for s in scan.samples if scan.samples.count(s) > 1)
+        seen: set[str] = set()
+        dup = next(s for s in scan.samples if s in seen or seen.add(s))
         raise InputFileError(
-            shown or path,
+            path,
             f"sample name {dup!r} appears twice in the #CHROM line",
             "give every sample column its own name (bcftools reheader -s)",
         )
+    if samples is not None:
+        present = set(scan.samples)
+        unknown = [s for s in samples if s not in present]
+        if unknown:
+            raise InputFileError(path, f"has no sample {unknown[0]!r}")
+        scan.samples = list(samples)
     return scan
-
-
-def _use_arrays(arrays: bool | None, scan: VcfScan) -> bool:
-    if not scan.samples:
-        return False
-    return len(scan.samples) >= ARRAY_SAMPLES if arrays is None else arrays
-
-
-def _scan_filtered(path, watch, windows, arrays, min_alt_reads, warnings, samples) -> VcfScan:
-    """An unindexed text VCF: candidate lines found on the bytes, parsed by htslib."""
-    from nlrp3annot.io.locus_filter import read_locus_lines
-
-    found = read_locus_lines(path, CHR1_NAMES, windows.values())
-    if not found.header.startswith(b"##fileformat=VCF"):
-        text = found.header.lstrip(b"\xef\xbb\xbf")
-        hint = "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF"
-        if text.startswith(b"##fileformat=VCF"):
-            hint = "the file starts with a byte-order mark; save it as UTF-8 without BOM"
-        raise InputFileError(path, "not a VCF/BCF file (no valid header)", hint)
-    with tempfile.TemporaryDirectory(prefix="nlrp3annot-") as tmp:
-        locus = Path(tmp) / "locus.vcf"
-        with locus.open("wb") as out:
-            out.write(found.header)
-            for line in found.lines:
-                out.write(line.rstrip(b"\r") + b"\n")
-        with _open(locus, shown=path) as vf:
-            scan = _new_scan(locus, vf, warnings, shown=path, samples=samples)
-            use_arrays = _use_arrays(arrays, scan)
-            if samples is not None and not use_arrays:
-                vf.subset_samples(samples)
-            if not use_arrays:
-                for index, rec in _records(locus, iter(vf), found.numbers, path):
-                    _take(path, found.numbers[index - 1], rec, scan, windows, watch, False)
-        if use_arrays:
-            from nlrp3annot.io.genotype_arrays import scan_arrays
-
-            scan_arrays(locus, scan, None, windows, watch, min_alt_reads, found.numbers, samples)
-    scan.path = str(path)
-    scan.records_read = found.data_lines
-    scan.outside += found.data_lines - len(found.lines)  # lines the byte filter passed over
-    return scan
-
-
-def _take(path, index, rec, scan: VcfScan, windows, watch: Watch, fetched: bool) -> None:
-    if fetched:
-        scan.records_read += 1
-    build = window_of(rec.chrom, rec.pos, len(rec.ref or ""), windows)
-    if build is None:
-        if not fetched:
-            scan.outside += 1
-        return
-    _split(Path(scan.path), index, rec, build, scan, watch)
-
-
-def _records(
-    path: Path, source, numbers: Sequence[int] | None = None, shown: Path | None = None
-) -> Iterator[tuple[int, object]]:
-    index = 0
-    while True:
-        try:
-            rec = next(source)
-        except StopIteration:
-            return
-        except (ValueError, OSError) as exc:
-            # htslib reports a malformed line as "truncated file"; a truly truncated bgzip
-            # file was already refused at open (no EOF marker), so show the line instead.
-            number = numbers[index] if numbers and index < len(numbers) else index + 1
-            line = _data_line(path, index + 1)
-            shown_line = f": {line[:80]!r}" if line else f" ({exc})"
-            raise RecordError(
-                shown or path,
-                f"#{number}",
-                f"cannot be parsed{shown_line}; fix or remove that line (8+ tab-separated "
-                "columns, numeric POS)",
-            ) from None
-        index += 1
-        yield index, rec
-
-
-def _data_line(path: Path, number: int) -> str:
-    """The ``number``-th data line of a text or gzip/bgzip VCF ('' for BCF or on failure)."""
-    import gzip
-
-    try:
-        with path.open("rb") as raw:
-            magic = raw.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(path, "rt", errors="replace") as handle:
-            seen = 0
-            for line in handle:
-                if line.startswith("#"):
-                    continue
-                seen += 1
-                if seen == number:
-                    return line.rstrip("\n")
-    except (OSError, EOFError):
-        return ""
-    return ""
 
 
 def window_of(chrom: str, pos: int, ref_length: int, windows) -> str | None:
@@ -362,66 +280,6 @@ def window_of(chrom: str, pos: int, ref_length: int, windows) -> str | None:
         if pos <= hi and end >= lo:
             return build
     return None
-
-
-def _int_or_none(value) -> int | None:
-    return value if isinstance(value, int) else None
-
-
-def _format(sample, key: str):
-    try:
-        return sample[key]
-    except (KeyError, ValueError, TypeError):
-        return None
-
-
-def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
-    """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it."""
-    calls = []
-    for name, sample in rec.samples.items():
-        raw = _format(sample, "GT") or (None,)
-        gt = tuple(None if a is None else 1 if a == allele else 0 if a == 0 else -1 for a in raw)
-        phased = bool(sample.phased) and len(raw) > 1
-        sep = "|" if phased else "/"
-        gt_text = sep.join("." if a is None else str(a) for a in raw)
-        ad = _format(sample, "AD")
-        ref_reads = alt_reads = None
-        if isinstance(ad, tuple) and len(ad) > allele:
-            ref_reads, alt_reads = _int_or_none(ad[0]), _int_or_none(ad[allele])
-        af = _format(sample, "AF")
-        if isinstance(af, tuple):
-            af = af[allele - 1] if len(af) >= allele else None
-        depth = _int_or_none(_format(sample, "DP"))
-        calls.append(
-            SampleCall(
-                sample=name,
-                gt=gt,
-                gt_text=gt_text,
-                phased=phased,
-                phase_set=_int_or_none(_format(sample, "PS")),
-                ref_reads=ref_reads,
-                alt_reads=alt_reads,
-                depth=depth,
-                af=af if isinstance(af, float) else None,
-            )
-        )
-    return tuple(calls)
-
-
-def _record_depths(rec, build: str, scan: VcfScan, hit: int) -> None:
-    """Each sample's depth at a record covering a watched position: DP, else MIN_DP (gVCF
-    blocks), else the sum of AD."""
-    lowest = scan.lowest_depth[build]
-    for name, sample in rec.samples.items():
-        depth = _int_or_none(_format(sample, "DP"))
-        if depth is None:
-            depth = _int_or_none(_format(sample, "MIN_DP"))
-        if depth is None:
-            ad = _format(sample, "AD")
-            if isinstance(ad, tuple) and all(isinstance(x, int) for x in ad):
-                depth = sum(ad)
-        if depth is not None and (name not in lowest or depth < lowest[name][0]):
-            lowest[name] = (depth, hit)
 
 
 def skip_reason(ref: str, alt: str) -> str:
@@ -485,26 +343,6 @@ def split_alleles(
                 calls=calls_for(i) if scan.samples else (),
             )
         )
-
-
-def _split(path: Path, index: int, rec, build: str, scan: VcfScan, watch: Watch) -> None:
-    if scan.samples:
-        hit = watch.first_hit(build, rec.pos, rec.stop)
-        if hit is not None:
-            _record_depths(rec, build, scan, hit)
-    split_alleles(
-        path,
-        index,
-        rec.chrom,
-        rec.pos,
-        rec.ref or "",
-        rec.alts or (),
-        rec.id or ".",
-        ";".join(rec.filter.keys()) or ".",
-        build,
-        scan,
-        lambda i: sample_calls(rec, i),
-    )
 
 
 def warn(scan: VcfScan) -> None:

@@ -117,6 +117,19 @@ class Annotator:
             rows = self._named[key] = self._annotate(variant)
         return rows
 
+    def unnamed(self, variants: list[Variant]) -> list[Variant]:
+        """The distinct variants of ``variants`` not named yet, in first-seen order."""
+        seen: dict[tuple[str, int, str, str], Variant] = {}
+        for v in variants:
+            key = (v.chrom, v.pos, v.ref, v.alt)
+            if key not in self._named and key not in seen:
+                seen[key] = v
+        return list(seen.values())
+
+    def remember(self, variant: Variant, rows: list[Annotation]) -> None:
+        """Take rows named elsewhere (another process, by an Annotator like this one)."""
+        self._named[(variant.chrom, variant.pos, variant.ref, variant.alt)] = rows
+
     def _annotate(self, variant: Variant) -> list[Annotation]:
         seq = self.sequence
         ref, alt = variant.ref.upper(), variant.alt.upper()

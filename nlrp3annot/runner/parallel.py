@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from nlrp3annot.errors import Nlrp3AnnotError
+from nlrp3annot.naming.annotator import Annotation, Annotator
+from nlrp3annot.naming.variant import Variant
 from nlrp3annot.runner.pipeline import AnnotationResult, Session, Settings
 
 # A joint VCF with at least this many samples is split into sample shards when there are
@@ -27,6 +29,10 @@ SHARD_MIN_SAMPLES = 1_000
 CLUSTER_SHARD_SAMPLES = 5_000  # samples per task on a cluster
 
 _SESSIONS: dict[Settings, Session] = {}
+# A file with this many distinct alleles has them named by several processes (a sites-only
+# VCF of every possible coding SNV, say); below it a pool costs more than it saves.
+PARALLEL_NAMING_MIN = 2_000
+_NAMING: Annotator | None = None  # the annotator forked workers name with
 
 
 def session_for(settings: Settings) -> Session:
@@ -111,6 +117,34 @@ def merge_shards(parts: list[AnnotationResult]) -> AnnotationResult:
     )
 
 
+def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -> None:
+    """Name a large file's distinct alleles in ``jobs`` forked processes, into the
+    annotator's memory (each allele's rows do not depend on any other's)."""
+    global _NAMING
+    todo = annotator.unnamed(variants)
+    if len(todo) < PARALLEL_NAMING_MIN:
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(todo) // (jobs * 4))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    _NAMING = annotator
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for chunk, named in zip(chunks, pool.map(_name_chunk, chunks), strict=True):
+                for variant, rows in zip(chunk, named, strict=True):
+                    annotator.remember(variant, rows)
+    finally:
+        _NAMING = None
+
+
+def _name_chunk(variants: list[Variant]) -> list[list[Annotation]]:
+    assert _NAMING is not None  # set by the parent before the fork
+    return [_NAMING.annotate(v) for v in variants]
+
+
 def run_files(
     paths: list[str], settings: Settings, jobs: int = 1, scheduler: str | None = None
 ) -> Iterator[tuple[str, AnnotationResult | None, str]]:
@@ -157,8 +191,13 @@ def _in_pool(paths: list[str], settings: Settings, jobs: int):
     from concurrent.futures import ProcessPoolExecutor
 
     tasks = plan(paths, jobs, cluster=False)
-    if len(tasks) == 1:
-        yield tasks[0], *run_task(tasks[0], settings)
+    if len(tasks) == 1:  # one file: its alleles may still be named in parallel
+        session = session_for(settings)
+        session.jobs = jobs
+        try:
+            yield tasks[0], *_serial(session, tasks[0].path)
+        finally:
+            session.jobs = 1
         return
     context = multiprocessing.get_context("fork")
     session_for(settings)  # loaded once here, inherited by the forked workers

@@ -92,7 +92,7 @@ class AnnotationResult:
     def to_frame(self):
         import pandas as pd
 
-        frame = pd.DataFrame(self.table)
+        frame = pd.DataFrame([dict(row) for row in self.table])
         if frame.empty:
             frame = pd.DataFrame(columns=COLUMNS)
         frame.attrs["skipped"] = [s.__dict__ for s in self.skipped]
@@ -203,6 +203,7 @@ class Session:
         self.watch = Watch({b: self.knowledge.pathogenic_positions(b) for b in BUILDS})
         self._annotators: dict[tuple[str, str], tuple[Annotator, list[Transcript], list[str]]]
         self._annotators = {}
+        self.jobs = 1  # processes this session may use to name one large file's alleles
 
     def scan(self, path: str | Path, samples: list[str] | None = None) -> VcfScan:
         return scan_vcf(
@@ -213,6 +214,11 @@ class Session:
         """Annotate every NLRP3 allele of one file (of ``samples`` only, when given)."""
         scan = self.scan(path, samples)
         seq = load_sequence(scan, self.settings.fasta, self.settings.build)
+        if self.jobs > 1:
+            from nlrp3annot.runner.parallel import name_in_parallel
+
+            annotator = self.annotator(seq)[0]
+            name_in_parallel(annotator, [r.variant for r in scan.records[seq.build]], self.jobs)
         return annotate_scan(
             scan, seq, self.settings.options, self.settings.choice, self.knowledge, self
         )
@@ -254,17 +260,22 @@ def annotate_scan(
             annotator = session.picked(seq, per_record[0][0].transcript)
     rows = [row for group in per_record for row in group]
     knowledge = session.knowledge
+
+    def decorate(row: dict) -> None:
+        row["file"] = scan.path
+        knowledge.annotate(row, seq.build)
+
+    table: list
     if scan.samples:
-        table = sample_rows(records, per_record, annotator, options, scan.samples)
+        table = sample_rows(records, per_record, annotator, options, scan.samples, decorate)
     else:
         table = [
             {**row.as_dict(), "id": rec.record_id, "filter": rec.filter}
             for rec, group in zip(records, per_record, strict=True)
             for row in group
         ]
-    for row in table:
-        row["file"] = scan.path
-        knowledge.annotate(row, seq.build)
+        for row in table:
+            decorate(row)
     primary = primary_transcript(per_record)  # decides the status: MANE (or the picked one)
     patients = (
         summarise(

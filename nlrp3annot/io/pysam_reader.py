@@ -1,0 +1,235 @@
+"""The htslib reader (pysam): BCF files, and the reference every faster path is tested
+against. One pysam record per locus record, one call per sample, through the index when it
+can be trusted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from nlrp3annot.errors import InputFileError, RecordError
+from nlrp3annot.io.vcf import (
+    CHR1_NAMES,
+    VcfScan,
+    Watch,
+    new_scan,
+    split_alleles,
+    window_of,
+)
+from nlrp3annot.patients.zygosity import SampleCall
+
+
+def scan_with_htslib(
+    path: Path,
+    windows: dict[str, tuple[int, int]],
+    watch: Watch,
+    warnings: list[str],
+    indexed: bool,
+    arrays: bool,
+    min_alt_reads: int,
+    samples: list[str] | None,
+) -> VcfScan:
+    """Fill a scan of ``path`` through pysam (cyvcf2 arrays for the genotypes when
+    ``arrays``)."""
+    with _open(path) as vf:
+        scan = new_scan(path, _samples(vf), _header_chr1(vf), warnings, samples)
+        contig = _index_contig(vf) if indexed else False
+    if contig is False:
+        regions = None
+    else:
+        scan.outside = -1  # unknown: the index lets us skip the rest unread
+        regions = [] if contig is None else [(contig, lo, hi) for lo, hi in windows.values()]
+    if arrays and scan.samples:
+        from nlrp3annot.io.genotype_arrays import scan_arrays
+
+        scan_arrays(path, scan, regions, windows, watch, min_alt_reads, samples=samples)
+        return scan
+    with _open(path, threads=1 if regions is None else 0) as vf:
+        if samples is not None:
+            vf.subset_samples(samples)
+        sources = (
+            [iter(vf)] if regions is None else [vf.fetch(c, lo - 1, hi) for c, lo, hi in regions]
+        )
+        for source in sources:
+            for index, rec in _records(path, source):
+                _take(path, index, rec, scan, windows, watch, regions is not None)
+    return scan
+
+
+def _samples(vf) -> list[str]:
+    return list(vf.header.samples)
+
+
+def _open(path: Path, shown: Path | None = None, threads: int = 0):
+    import pysam
+
+    pysam.set_verbosity(0)  # htslib's own warnings would duplicate our one-line messages
+    try:
+        return pysam.VariantFile(str(path), threads=threads)
+    except (ValueError, OSError) as exc:
+        text = str(exc)
+        if "truncated" in text or "EOF marker" in text:
+            raise InputFileError(
+                shown or path, "truncated bgzip file", "re-copy or re-compress it"
+            ) from None
+        raise InputFileError(
+            shown or path,
+            "not a VCF/BCF file (no valid header)",
+            "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF",
+        ) from None
+
+
+def _header_chr1(vf) -> int | None:
+    for name in CHR1_NAMES:
+        if name in vf.header.contigs:
+            length = vf.header.contigs[name].length
+            return int(length) if length else None
+    return None
+
+
+def _index_contig(vf) -> str | None | bool:
+    """The chr1 name to fetch by, as the index knows it (i.e. as the records spell it); None
+    when the index has no chr1 records; False when there is no usable index."""
+    if vf.index is None:
+        return False
+    try:
+        names = {str(k) for k in vf.index}
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return next((name for name in CHR1_NAMES if name in names), None)
+
+
+def _take(path, index, rec, scan: VcfScan, windows, watch: Watch, fetched: bool) -> None:
+    scan.records_read += 1
+    build = window_of(rec.chrom, rec.pos, len(rec.ref or ""), windows)
+    if build is None:
+        if not fetched:
+            scan.outside += 1
+        return
+    _split(Path(scan.path), index, rec, build, scan, watch)
+
+
+def _records(
+    path: Path, source, numbers: Sequence[int] | None = None, shown: Path | None = None
+) -> Iterator[tuple[int, object]]:
+    index = 0
+    while True:
+        try:
+            rec = next(source)
+        except StopIteration:
+            return
+        except (ValueError, OSError) as exc:
+            # htslib reports a malformed line as "truncated file"; a truly truncated bgzip
+            # file was already refused at open (no EOF marker), so show the line instead.
+            number = numbers[index] if numbers and index < len(numbers) else index + 1
+            line = _data_line(path, index + 1)
+            shown_line = f": {line[:80]!r}" if line else f" ({exc})"
+            raise RecordError(
+                shown or path,
+                f"#{number}",
+                f"cannot be parsed{shown_line}; fix or remove that line (8+ tab-separated "
+                "columns, numeric POS)",
+            ) from None
+        index += 1
+        yield index, rec
+
+
+def _data_line(path: Path, number: int) -> str:
+    """The ``number``-th data line of a text or gzip/bgzip VCF ('' for BCF or on failure)."""
+    import gzip
+
+    try:
+        with path.open("rb") as raw:
+            magic = raw.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(path, "rt", errors="replace") as handle:
+            seen = 0
+            for line in handle:
+                if line.startswith("#"):
+                    continue
+                seen += 1
+                if seen == number:
+                    return line.rstrip("\n")
+    except (OSError, EOFError):
+        return ""
+    return ""
+
+
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _format(sample, key: str):
+    try:
+        return sample[key]
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
+    """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it."""
+    calls = []
+    for name, sample in rec.samples.items():
+        raw = _format(sample, "GT") or (None,)
+        gt = tuple(None if a is None else 1 if a == allele else 0 if a == 0 else -1 for a in raw)
+        phased = bool(sample.phased) and len(raw) > 1
+        sep = "|" if phased else "/"
+        gt_text = sep.join("." if a is None else str(a) for a in raw)
+        ad = _format(sample, "AD")
+        ref_reads = alt_reads = None
+        if isinstance(ad, tuple) and len(ad) > allele:
+            ref_reads, alt_reads = _int_or_none(ad[0]), _int_or_none(ad[allele])
+        af = _format(sample, "AF")
+        if isinstance(af, tuple):
+            af = af[allele - 1] if len(af) >= allele else None
+        depth = _int_or_none(_format(sample, "DP"))
+        calls.append(
+            SampleCall(
+                sample=name,
+                gt=gt,
+                gt_text=gt_text,
+                phased=phased,
+                phase_set=_int_or_none(_format(sample, "PS")),
+                ref_reads=ref_reads,
+                alt_reads=alt_reads,
+                depth=depth,
+                af=af if isinstance(af, float) else None,
+            )
+        )
+    return tuple(calls)
+
+
+def _record_depths(rec, build: str, scan: VcfScan, hit: int) -> None:
+    """Each sample's depth at a record covering a watched position: DP, else MIN_DP (gVCF
+    blocks), else the sum of AD."""
+    lowest = scan.lowest_depth[build]
+    for name, sample in rec.samples.items():
+        depth = _int_or_none(_format(sample, "DP"))
+        if depth is None:
+            depth = _int_or_none(_format(sample, "MIN_DP"))
+        if depth is None:
+            ad = _format(sample, "AD")
+            if isinstance(ad, tuple) and all(isinstance(x, int) for x in ad):
+                depth = sum(ad)
+        if depth is not None and (name not in lowest or depth < lowest[name][0]):
+            lowest[name] = (depth, hit)
+
+
+def _split(path: Path, index: int, rec, build: str, scan: VcfScan, watch: Watch) -> None:
+    if scan.samples:
+        hit = watch.first_hit(build, rec.pos, rec.stop)
+        if hit is not None:
+            _record_depths(rec, build, scan, hit)
+    split_alleles(
+        path,
+        index,
+        rec.chrom,
+        rec.pos,
+        rec.ref or "",
+        rec.alts or (),
+        rec.id or ".",
+        ";".join(rec.filter.keys()) or ".",
+        build,
+        scan,
+        lambda i: sample_calls(rec, i),
+    )

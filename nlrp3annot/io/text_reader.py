@@ -1,0 +1,378 @@
+"""Text VCFs: records decoded from their raw lines, a call built only where it can matter.
+
+A lab's VCF.gz is read as bytes: the locus lines come from the byte-level filter
+(:mod:`nlrp3annot.io.locus_filter`) or, for a large file with a trustworthy index, from
+tabix. Each line is split into its columns here, without htslib's full decoding of every
+FORMAT value of every sample: at 20,000 samples a locus record is a 500 kB line of which 98%
+reads ``0/0:30,0:30:90:0,90,1350``, a hom-reference call with no ALT reads that says nothing
+a patient summary needs. For joint VCFs the line is viewed as a numpy byte array, the sample
+columns are located from the tab positions, and a vectorised test finds the samples whose
+genotype is exactly ``0/0`` (or ``0|0``, or haploid ``0``) with every ALT count of AD equal
+to 0; only the others (carriers, missing genotypes, ALT reads under 0/0, anything unusual)
+are decoded, with pysam's conventions for missing values and short vectors, into the same
+:class:`~nlrp3annot.patients.zygosity.SampleCall` values the htslib reader gives (tested on
+every genotype shape, against :mod:`nlrp3annot.io.pysam_reader`). Each sample's depth at the
+watched (pathogenic) positions is read from every sample at the few records covering them.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+from nlrp3annot.errors import RecordError
+from nlrp3annot.io.vcf import (
+    ARRAY_SAMPLES,
+    CHR1_NAMES,
+    VcfScan,
+    Watch,
+    new_scan,
+    parse_header,
+    split_alleles,
+    window_of,
+)
+from nlrp3annot.patients.zygosity import SampleCall
+
+_TAB, _COLON, _COMMA, _SLASH, _PIPE = 9, 58, 44, 47, 124
+_ZERO = 48
+_END = re.compile(r"(?:^|;)END=(\d+)(?:;|$)")
+_FLOAT32 = struct.Struct("f")
+
+
+def scan_text(
+    path: Path,
+    windows: dict[str, tuple[int, int]],
+    watch: Watch,
+    warnings: list[str],
+    use_index: bool,
+    arrays: bool | None,
+    min_alt_reads: int,
+    samples: list[str] | None,
+) -> VcfScan:
+    """Fill a scan of the text VCF ``path``."""
+    if use_index:
+        import pysam
+
+        pysam.set_verbosity(0)
+        try:
+            tabix = pysam.TabixFile(str(path))
+        except (OSError, ValueError):
+            tabix = None  # unusable index: read the file whole instead
+        if tabix is not None:
+            with tabix:
+                header = parse_header(("\n".join(tabix.header) + "\n").encode(), path)
+                scan = new_scan(path, header.samples, header.chr1_length, warnings, samples)
+                scan.outside = -1  # unknown: the index lets us skip the rest unread
+                contig = next((n for n in CHR1_NAMES if n in tabix.contigs), None)
+                regions = (
+                    [] if contig is None else [(contig, lo, hi) for lo, hi in windows.values()]
+                )
+                lines = _fetched(tabix, regions)
+                read_records(scan, lines, windows, watch, min_alt_reads, header, arrays, True)
+            return scan
+    from nlrp3annot.io.locus_filter import read_locus_lines
+
+    found = read_locus_lines(path, CHR1_NAMES, windows.values())
+    header = parse_header(found.header, path)
+    scan = new_scan(path, header.samples, header.chr1_length, warnings, samples)
+    numbered = zip(found.numbers, found.lines, strict=True)
+    read_records(scan, numbered, windows, watch, min_alt_reads, header, arrays, False)
+    scan.records_read = found.data_lines
+    scan.outside += found.data_lines - len(found.lines)  # lines the byte filter passed over
+    return scan
+
+
+def _fetched(tabix, regions: list[tuple[str, int, int]]):
+    """(number, raw line) of the records in ``regions``, through the tabix index."""
+    number = 0
+    for contig, lo, hi in regions:
+        for line in tabix.fetch(contig, lo - 1, hi):
+            number += 1
+            yield number, line
+
+
+def read_records(
+    scan: VcfScan,
+    lines: Iterable[tuple[int, bytes | str]],
+    windows: dict[str, tuple[int, int]],
+    watch: Watch,
+    min_alt_reads: int,
+    header,
+    arrays: bool | None,
+    fetched: bool,
+) -> None:
+    """Fill ``scan`` from numbered raw data lines. ``header.samples``: the file's sample
+    columns; ``scan.samples``: those to report on (all, or a shard). ``arrays``: locate and
+    pre-screen the sample columns with numpy (None: from ``ARRAY_SAMPLES`` samples on)."""
+    all_samples = header.samples
+    column = {name: j for j, name in enumerate(all_samples)}
+    wanted = [column[s] for s in scan.samples]
+    use_numpy = bool(scan.samples) and (
+        arrays if arrays is not None else len(all_samples) >= ARRAY_SAMPLES
+    )
+    np = keep = None
+    if use_numpy:
+        import numpy as np
+
+        keep = np.zeros(len(all_samples), dtype=bool)
+        keep[wanted] = True
+    decoder = _Decoder(header.af_number)
+    shown = Path(scan.path)
+    for number, raw in lines:
+        line = raw.encode() if isinstance(raw, str) else raw
+        line = line.rstrip(b"\r\n")
+        if fetched:
+            scan.records_read += 1
+        head = line.split(b"\t", 9)
+        if len(head) < 8:
+            raise RecordError(shown, f"#{number}", "has fewer than 8 tab-separated columns")
+        chrom, ref = head[0].decode(errors="replace"), head[3].decode(errors="replace")
+        try:
+            pos = int(head[1])
+        except ValueError:
+            shown_pos = head[1][:20].decode(errors="replace")
+            raise RecordError(shown, f"#{number}", f"POS {shown_pos!r} is not a number") from None
+        build = window_of(chrom, pos, len(ref), windows)
+        if build is None:
+            if not fetched:
+                scan.outside += 1
+            continue
+        alts = [] if head[4] in (b".", b"") else head[4].decode(errors="replace").split(",")
+        info = head[7].decode(errors="replace")
+        end_match = _END.search(info)
+        end = int(end_match.group(1)) if end_match else pos + max(len(ref), 1) - 1
+        calls_by_allele: dict[int, tuple[SampleCall, ...]] = {}
+        if scan.samples:
+            if len(head) < 10:
+                raise RecordError(shown, f"#{number}", "has no sample columns")
+            keys = head[8].decode(errors="replace").split(":")
+            if use_numpy:
+                starts, ends = _sample_fields(np, line, len(all_samples), shown, number)
+                fields = _Slices(line, starts, ends)
+                rows = _undecided(np, line, starts, ends, keys, len(alts))
+                if len(wanted) != len(all_samples):
+                    rows = rows[keep[rows]]
+                rows = rows.tolist()
+            else:
+                fields = head[9].split(b"\t")
+                if len(fields) != len(all_samples):
+                    raise RecordError(
+                        shown,
+                        f"#{number}",
+                        f"has {len(fields)} sample columns where the header names "
+                        f"{len(all_samples)}",
+                    )
+                rows = wanted
+            hit = watch.first_hit(build, pos, end)
+            if hit is not None:
+                _depths(fields, keys, wanted, scan, build, hit, decoder)
+            calls_by_allele = decoder.calls(
+                fields, keys, rows, all_samples, len(alts), shown, number
+            )
+        split_alleles(
+            shown,
+            number,
+            chrom,
+            pos,
+            ref,
+            alts,
+            head[2].decode(errors="replace") or ".",
+            head[6].decode(errors="replace") if head[6] not in (b"", b".") else ".",
+            build,
+            scan,
+            lambda i, c=calls_by_allele: c.get(i, ()),
+        )
+
+
+class _Slices:
+    """Sample column j of a raw line, by offsets (no list of 20,000 byte strings)."""
+
+    def __init__(self, line: bytes, starts, ends) -> None:
+        self.line, self.starts, self.ends = line, starts.tolist(), ends.tolist()
+
+    def __getitem__(self, j: int) -> bytes:
+        return self.line[self.starts[j] : self.ends[j]]
+
+
+def _sample_fields(np, line: bytes, n: int, shown: Path, number: int):
+    """Start and end offsets of the n sample columns."""
+    data = np.frombuffer(line, dtype=np.uint8)
+    tabs = np.flatnonzero(data == _TAB)
+    if len(tabs) != 8 + n:
+        raise RecordError(
+            shown,
+            f"#{number}",
+            f"has {max(len(tabs) - 8, 0)} sample columns where the header names {n}",
+        )
+    starts = tabs[8:] + 1
+    ends = np.append(tabs[9:], len(line))
+    return starts, ends
+
+
+def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int):
+    """Indices of the samples that are not plainly hom-reference with no ALT reads."""
+    if not keys or keys[0] != "GT":
+        return np.arange(len(starts))  # no genotype first: let the decoder read each one
+    data = np.frombuffer(line, dtype=np.uint8)
+    size = len(data)
+    length = ends - starts
+
+    def at(offset: int):
+        return data[np.minimum(starts + offset, size - 1)]
+
+    boundary3 = (length == 3) | (at(3) == _COLON)
+    diploid_ref = (
+        (length >= 3)
+        & (at(0) == _ZERO)
+        & ((at(1) == _SLASH) | (at(1) == _PIPE))
+        & (at(2) == _ZERO)
+        & boundary3
+    )
+    haploid_ref = (at(0) == _ZERO) & ((length == 1) | (at(1) == _COLON))
+    quiet = diploid_ref.copy()
+    if "AF" in keys:
+        quiet[:] = False  # allele fractions under 0/0: decode them all
+    elif "AD" in keys and n_alts:
+        k = keys.index("AD")
+        colons = np.flatnonzero(data == _COLON)
+        first = np.searchsorted(colons, starts)
+        idx_start, idx_end = first + k - 1, first + k
+        ok = (idx_start < len(colons)) & diploid_ref
+        ad_start = np.where(ok, colons[np.minimum(idx_start, len(colons) - 1)] + 1, 0)
+        ok &= ad_start <= ends
+        has_next = idx_end < len(colons)
+        next_colon = colons[np.minimum(idx_end, len(colons) - 1)]
+        ad_end = np.where(has_next & (next_colon < ends), next_colon, ends)
+        # every ALT count is "0": the AD text ends in ",0" once per ALT
+        for j in range(n_alts):
+            tail = ad_end - 2 * (j + 1)
+            ok &= tail >= ad_start
+            safe = np.clip(tail, 0, size - 2)
+            ok &= (data[safe] == _COMMA) & (data[safe + 1] == _ZERO)
+        quiet &= ok
+    undecided = ~(quiet | haploid_ref)
+    return np.flatnonzero(undecided)
+
+
+class _Decoder:
+    """One sample column's text -> pysam-like values -> SampleCalls (memoised per text)."""
+
+    def __init__(self, af_number: str) -> None:
+        self.af_scalar = af_number == "1"
+        self.memo: dict[tuple[bytes, str, int], tuple] = {}
+
+    def values(self, text: bytes, keys: list[str]) -> dict[str, object]:
+        fields = text.decode(errors="replace").split(":")
+        out: dict[str, object] = {}
+        for key, value in zip(keys, fields, strict=False):
+            out[key] = value
+        return out
+
+    def calls(self, fields, keys, rows, names, n_alts, shown, number):
+        if not rows or not n_alts:
+            return {}
+        fmt = ":".join(keys)
+        by_allele: dict[int, list[SampleCall]] = {a: [] for a in range(1, n_alts + 1)}
+        for j in rows:
+            text = fields[j]
+            for allele in range(1, n_alts + 1):
+                key = (text, fmt, allele)
+                parsed = self.memo.get(key)
+                if parsed is None:
+                    try:
+                        parsed = self._parse(text, keys, allele)
+                    except ValueError as exc:
+                        raise RecordError(
+                            shown,
+                            f"#{number}",
+                            f"sample {names[j]!r}: {exc}; fix or remove that record",
+                        ) from None
+                    if len(self.memo) > 200_000:
+                        self.memo.clear()
+                    self.memo[key] = parsed
+                by_allele[allele].append(SampleCall(names[j], *parsed))
+        return {a: tuple(c) for a, c in by_allele.items()}
+
+    def _parse(self, text: bytes, keys: list[str], allele: int) -> tuple:
+        v = self.values(text, keys)
+        gt_text_raw = str(v.get("GT", "."))
+        phased_bit = "|" in gt_text_raw
+        raw = [None if a in (".", "") else _int(a, "GT") for a in re.split(r"[/|]", gt_text_raw)]
+        gt = tuple(None if a is None else 1 if a == allele else 0 if a == 0 else -1 for a in raw)
+        phased = phased_bit and len(raw) > 1
+        gt_text = ("|" if phased else "/").join("." if a is None else str(a) for a in raw)
+        ad = _vector(v.get("AD"), int, "AD")
+        ref_reads = alt_reads = None
+        if len(ad) > allele:
+            ref_reads, alt_reads = ad[0], ad[allele]
+        af_values = _vector(v.get("AF"), _float32, "AF")
+        if self.af_scalar:
+            af = af_values[0] if af_values else None
+        else:
+            af = af_values[allele - 1] if len(af_values) >= allele else None
+        depth = _scalar(v.get("DP"), "DP")
+        phase_set = _scalar(v.get("PS"), "PS")
+        return (gt, gt_text, phased, phase_set, ref_reads, alt_reads, depth, af)
+
+
+def _int(text: str, key: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{key} value {text!r} is not an integer") from None
+
+
+def _float32(text: str) -> float:
+    """As htslib stores FORMAT floats: rounded to single precision."""
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(float(text)))[0]
+    except (ValueError, OverflowError):
+        raise ValueError(f"AF value {text!r} is not a number") from None
+
+
+def _vector(text, convert, key: str) -> tuple:
+    """pysam's reading of a Number=R/A field: '.' -> (None,), '3,.' -> (3, None)."""
+    if text is None or text == "":
+        return (None,)
+    out = []
+    for item in str(text).split(","):
+        if item == ".":
+            out.append(None)
+        elif convert is int:
+            out.append(_int(item, key))
+        else:
+            out.append(convert(item))
+    return tuple(out)
+
+
+def _scalar(text, key: str) -> int | None:
+    if text is None or text in ("", "."):
+        return None
+    return _int(str(text), key)
+
+
+def _depths(fields, keys, wanted, scan: VcfScan, build: str, hit: int, decoder) -> None:
+    """Each reported sample's depth at a record over a watched position: DP, else MIN_DP,
+    else the sum of AD when every entry is present (as the htslib reader)."""
+    lowest = scan.lowest_depth[build]
+    names = scan.samples
+    for k, j in enumerate(wanted):
+        v = decoder.values(fields[j], keys)
+        depth = None
+        for key in ("DP", "MIN_DP"):
+            text = v.get(key)
+            if depth is None and text not in (None, "", "."):
+                try:
+                    depth = int(str(text))
+                except ValueError:
+                    depth = None
+        if depth is None and v.get("AD") not in (None, "", "."):
+            try:
+                depth = sum(int(x) for x in str(v["AD"]).split(","))
+            except ValueError:
+                depth = None
+        name = names[k]
+        if depth is not None and (name not in lowest or depth < lowest[name][0]):
+            lowest[name] = (depth, hit)
