@@ -223,7 +223,9 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
         )
     if "W3" in want:
         n = 20 if args.quick else 1_000
-        w3 = inp.get("w3", {"files": n, "seed": 3}, lambda d: bi.write_w3(d, m, n, 40, 3))
+        w3 = inp.get(
+            "w3", {"files": n, "seed": 3, "pool": 600}, lambda d: bi.write_w3(d, m, n, 40, 3)
+        )
         jobs = " --jobs 2" if "--jobs" in _output([*split(ann), "--help"]) else ""
         loop = (
             f'cd {q(str(w3))} && while read -r f; do {csq} -p a -r {region} "$f" -Ov '
