@@ -14,6 +14,7 @@ reader decompresses in a second thread while this one scans), for bgzip and plai
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from nlrp3annot.errors import InputFileError
 
 CHUNK = 1 << 22  # 4 MiB of decompressed text per scan step
+WHOLE = 1 << 20  # a compressed file up to 1 MiB is inflated at once (no reader thread)
 # Records starting this far before a window are kept as candidates: a deletion or gVCF block
 # that starts before the window can still reach into it (the exact test happens on parsing).
 SPAN_MARGIN = 1_000
@@ -54,11 +56,15 @@ def decimal_prefixes(lo: int, hi: int) -> list[str]:
 def _open_text(path: Path):
     with path.open("rb") as raw:
         magic = raw.read(2)
-    if magic == b"\x1f\x8b":
-        from isal import igzip_threaded
+    if magic != b"\x1f\x8b":
+        return path.open("rb")
+    if path.stat().st_size <= WHOLE:
+        from isal import igzip
 
-        return igzip_threaded.open(path, "rb", threads=1)
-    return path.open("rb")
+        return io.BytesIO(igzip.decompress(path.read_bytes()))
+    from isal import igzip_threaded
+
+    return igzip_threaded.open(path, "rb", threads=1)
 
 
 def read_locus_lines(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
+import operator
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -99,34 +99,36 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
         writer.writerow(["" if (v := get(c)) is None else v for c in columns])
 
 
-_NEEDS_QUOTES = re.compile(r'[\t\n\r"]')
-
-
 def _csv_text(values: list) -> str:
     """Values formatted as csv.writer formats them inside a TSV line (quoted only when they
     hold a tab, newline or quote), without a newline."""
     texts = ["" if v is None else str(v) for v in values]
-    if not any(_NEEDS_QUOTES.search(text) for text in texts):
-        return "\t".join(texts)
+    joined = "\t".join(texts)
+    if joined.count("\t") == len(texts) - 1 and not (
+        '"' in joined or "\n" in joined or "\r" in joined
+    ):
+        return joined
     buffer = io.StringIO()
     csv.writer(buffer, delimiter="\t", lineterminator="").writerow(texts + ["x"])
     return buffer.getvalue()[:-2]  # (a trailing field, so that a lone "" is not quoted)
 
 
+_MARK = "\x1f"  # stands for the sample name while a row's line is cached
+
+
 class _SharedParts:
-    """TSV lines of :class:`SampleRow` rows from text formatted once per shared part: the
-    columns are cut into runs that come from the same part (site, sample, call, own), and
-    each part's runs are formatted the first time that part is seen."""
+    """TSV lines of :class:`SampleRow` rows: the columns are cut into runs that come from the
+    same part (site, sample, call, own), read with one ``itemgetter`` per run, and the line
+    around the sample name is kept per combination of parts (rows of a joint VCF repeat
+    them: one site, one call pattern, one reading)."""
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        self.plan: list[tuple[str, list[str]]] | None = None
-        self.texts: dict[tuple[int, int], str] = {}
+        self.plan: list[tuple[str, object, int]] | None = None
         self.samples: dict[str, str] = {}
-        # the text before and after the sample column, per (site, call, own) parts
         self.around: dict[tuple[int, int, int], tuple[str, str]] = {}
 
-    def _plan(self, row: SampleRow) -> list[tuple[str, list[str]]] | None:
+    def _plan(self, row: SampleRow) -> list[tuple[str, object, int]]:
         runs: list[tuple[str, list[str]]] = []
         for column in self.columns:
             if column == "sample":
@@ -134,45 +136,42 @@ class _SharedParts:
             else:
                 name = next((n for n in ("own", "call", "site") if column in getattr(row, n)), "")
                 if not name:
-                    return None  # a column no part has: format generically
+                    return []  # a column no part has: format generically
             if runs and runs[-1][0] == name and name != "sample":
                 runs[-1][1].append(column)
             else:
                 runs.append((name, [column]))
-        return runs
+        return [(name, operator.itemgetter(*cols), len(cols)) for name, cols in runs]
 
     def line(self, row: SampleRow) -> str | None:
         key = (id(row.site), id(row.call), id(row.own))
         around = self.around.get(key)
         if around is None:
-            text = self._line(row, "\0")
-            if text is None or text.count("\0") != 1:
+            if self.plan is None:
+                self.plan = self._plan(row)
+            values: list = []
+            for name, getter, n in self.plan:
+                if name == "sample":
+                    values.append(_MARK)
+                    continue
+                try:
+                    got = getter(getattr(row, name))
+                except KeyError:
+                    return None
+                if n == 1:
+                    values.append(got)
+                else:
+                    values.extend(got)
+            text = _csv_text(values) if self.plan else ""
+            if text.count(_MARK) != 1:
                 return None
-            around = self.around[key] = tuple(text.split("\0"))
+            if len(self.around) > 500_000:
+                self.around.clear()
+            around = self.around[key] = tuple(text.split(_MARK))
         sample = self.samples.get(row.sample)
         if sample is None:
             sample = self.samples[row.sample] = _csv_text([row.sample])
-        return around[0] + sample + around[1]
-
-    def _line(self, row: SampleRow, sample_text: str) -> str | None:
-        if self.plan is None:
-            self.plan = self._plan(row) or []
-        if not self.plan:
-            return None
-        pieces = []
-        for i, (name, columns) in enumerate(self.plan):
-            if name == "sample":
-                pieces.append(sample_text)
-                continue
-            part = getattr(row, name)
-            key = (id(part), i)
-            text = self.texts.get(key)
-            if text is None:
-                if not all(c in part for c in columns):
-                    return None
-                text = self.texts[key] = _csv_text([part[c] for c in columns])
-            pieces.append(text)
-        return "\t".join(pieces) + "\n"
+        return around[0] + sample + around[1] + "\n"
 
 
 def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:

@@ -50,8 +50,12 @@ class Knowledge:
         return found[0] if found else None
 
     def annotate(self, row: dict, build: str) -> None:
-        """Add the KNOWLEDGE_COLUMNS to ``row`` in place (looked up once per distinct
-        site and sample protein change: a joint VCF repeats them in every carrier's row)."""
+        """Add the KNOWLEDGE_COLUMNS to ``row`` in place."""
+        row.update(self.columns(row, build))
+
+    def columns(self, row, build: str) -> dict[str, str]:
+        """The KNOWLEDGE_COLUMNS of ``row`` (looked up once per distinct site and sample
+        protein change: a joint VCF repeats them in every carrier's row; do not modify)."""
         key = (
             build,
             str(row.get("spdi", "")),
@@ -62,7 +66,7 @@ class Knowledge:
         columns = self._columns.get(key)
         if columns is None:
             columns = self._columns[key] = self._lookup(*key)
-        row.update(columns)
+        return columns
 
     def _lookup(
         self, build: str, spdi: str, hgvs_p: str, sample_p: str, has_sample: bool

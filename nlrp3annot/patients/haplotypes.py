@@ -139,12 +139,12 @@ def sample_rows(
     annotator: Annotator,
     options: MosaicOptions = DEFAULT_OPTIONS,
     samples: list[str] | None = None,
-    decorate: Callable[[dict], None] | None = None,
+    extra: Callable[[Mapping], dict] | None = None,
 ) -> list[SampleRow]:
     """One row per sample x allele it carries (or whose genotype is missing), per transcript,
-    samples in ``samples`` order (default: as first seen in the records). ``decorate(part)``
-    adds columns that follow from a site and the sample's protein change (file, ClinVar) to
-    each new shared part."""
+    samples in ``samples`` order (default: as first seen in the records). ``extra(row)``
+    gives the columns that follow from a site and the sample's protein change (file,
+    ClinVar), asked once per shared part."""
     by_sample: dict[str, list[Carried]] = {}
     missing: dict[str, list[Carried]] = {}
     for record, rows in zip(records, annotations, strict=True):
@@ -156,7 +156,7 @@ def sample_rows(
     out: list[SampleRow] = []
     if samples is None:
         samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
-    parts = _Parts(decorate)
+    parts = _Parts(extra)
     for sample in samples:
         carried = by_sample.get(sample, [])
         near = _CodonIndex(carried) if len(carried) > 1 else None
@@ -177,8 +177,8 @@ def sample_rows(
 class _Parts:
     """The shared parts of one file's rows."""
 
-    def __init__(self, decorate: Callable[[dict], None] | None) -> None:
-        self.decorate = decorate
+    def __init__(self, extra: Callable[[Mapping], dict] | None) -> None:
+        self.extra = extra
         self.sites: dict[tuple[int, int], dict] = {}
         self.calls: dict[tuple, dict] = {}
         self.owns: dict[tuple, dict] = {}
@@ -222,27 +222,11 @@ class _Parts:
         part = self.owns.get(key)
         if part is None:
             part = _with_legacy(dict(reading))
-            if self.decorate is not None:
-                self.decorate(_DecorateView(self.site(record, t, row), part))
+            if self.extra is not None:
+                site = self.site(record, t, row)
+                part.update(self.extra(SampleRow("", site, {}, part)))
             self.owns[key] = part
         return part
-
-
-class _DecorateView(dict):
-    """What a decorator sees: site and own columns together, as one row of the sample
-    table; what it sets lands in the own part."""
-
-    def __init__(self, site: dict, own: dict) -> None:
-        super().__init__({**site, "sample": "", **own})
-        self._own = own
-
-    def __setitem__(self, key: str, value: object) -> None:
-        super().__setitem__(key, value)
-        self._own[key] = value
-
-    def update(self, other=(), **kwargs) -> None:  # type: ignore[override]
-        for key, value in dict(other, **kwargs).items():
-            self[key] = value
 
 
 def _one_haplotype(variants: list[Variant]) -> list[Variant]:

@@ -261,13 +261,12 @@ def annotate_scan(
     rows = [row for group in per_record for row in group]
     knowledge = session.knowledge
 
-    def decorate(row: dict) -> None:
-        row["file"] = scan.path
-        knowledge.annotate(row, seq.build)
+    def extra(row) -> dict:
+        return {"file": scan.path, **knowledge.columns(row, seq.build)}
 
     table: list
     if scan.samples:
-        table = sample_rows(records, per_record, annotator, options, scan.samples, decorate)
+        table = sample_rows(records, per_record, annotator, options, scan.samples, extra)
     else:
         table = [
             {**row.as_dict(), "id": rec.record_id, "filter": rec.filter}
@@ -275,7 +274,7 @@ def annotate_scan(
             for row in group
         ]
         for row in table:
-            decorate(row)
+            row.update(extra(row))
     primary = primary_transcript(per_record)  # decides the status: MANE (or the picked one)
     patients = (
         summarise(
