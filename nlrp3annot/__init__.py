@@ -54,6 +54,8 @@ def annotate_vcfs(
     min_depth: int = 20,
     mosaic_alpha: float = 0.01,
     max_mosaic_vaf: float = 0.40,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> pandas.DataFrame:
     """Annotate many VCF/BCF files into one table (column ``file`` says which).
 
@@ -65,12 +67,18 @@ def annotate_vcfs(
 
         table = nlrp3annot.annotate_vcfs(["a.vcf.gz", "b.vcf.gz"], fasta="GRCh38.fa")
         patients = pandas.DataFrame(table.attrs["patients"])
+
+    ``jobs``: worker processes on this machine; ``scheduler``: a Dask distributed scheduler
+    address (``"tcp://host:8786"``) to run on a cluster. The table is the same either way.
     """
     from nlrp3annot.patients.zygosity import MosaicOptions
     from nlrp3annot.runner.pipeline import annotate_files
 
     options = MosaicOptions(min_depth=min_depth, alpha=mosaic_alpha, max_vaf=max_mosaic_vaf)
-    return annotate_files(list(paths), fasta=fasta, build=build, options=options).to_frame()
+    result = annotate_files(
+        list(paths), fasta=fasta, build=build, options=options, jobs=jobs, scheduler=scheduler
+    )
+    return result.to_frame()
 
 
 def compare(

@@ -151,7 +151,7 @@ def read_records(
             if use_numpy:
                 starts, ends = _sample_fields(np, line, len(all_samples), shown, number)
                 fields = _Slices(line, starts, ends)
-                rows = _undecided(np, line, starts, ends, keys, len(alts))
+                rows = _undecided(np, line, starts, ends, keys, len(alts), min_alt_reads)
                 if len(wanted) != len(all_samples):
                     rows = rows[keep[rows]]
                 rows = rows.tolist()
@@ -190,10 +190,10 @@ class _Slices:
     """Sample column j of a raw line, by offsets (no list of 20,000 byte strings)."""
 
     def __init__(self, line: bytes, starts, ends) -> None:
-        self.line, self.starts, self.ends = line, starts.tolist(), ends.tolist()
+        self.line, self.starts, self.ends = line, starts, ends
 
     def __getitem__(self, j: int) -> bytes:
-        return self.line[self.starts[j] : self.ends[j]]
+        return self.line[int(self.starts[j]) : int(self.ends[j])]
 
 
 def _sample_fields(np, line: bytes, n: int, shown: Path, number: int):
@@ -211,7 +211,7 @@ def _sample_fields(np, line: bytes, n: int, shown: Path, number: int):
     return starts, ends
 
 
-def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int):
+def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int, min_alt: int):
     """Indices of the samples that are not plainly hom-reference with no ALT reads."""
     if not keys or keys[0] != "GT":
         return np.arange(len(starts))  # no genotype first: let the decoder read each one
@@ -245,12 +245,15 @@ def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int):
         has_next = idx_end < len(colons)
         next_colon = colons[np.minimum(idx_end, len(colons) - 1)]
         ad_end = np.where(has_next & (next_colon < ends), next_colon, ends)
-        # every ALT count is "0": the AD text ends in ",0" once per ALT
+        # every ALT count is one digit below min_alt (too few reads for a mosaic call):
+        # the AD text ends in ",d" once per ALT
+        few = np.zeros(256, dtype=bool)
+        few[_ZERO : _ZERO + max(min(min_alt, 10), 1)] = True
         for j in range(n_alts):
             tail = ad_end - 2 * (j + 1)
             ok &= tail >= ad_start
             safe = np.clip(tail, 0, size - 2)
-            ok &= (data[safe] == _COMMA) & (data[safe + 1] == _ZERO)
+            ok &= (data[safe] == _COMMA) & few[data[safe + 1]]
         quiet &= ok
     undecided = ~(quiet | haploid_ref)
     return np.flatnonzero(undecided)

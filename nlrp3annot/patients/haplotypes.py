@@ -128,6 +128,10 @@ class SampleRow(Mapping):
     def __repr__(self) -> str:
         return f"SampleRow({dict(self)!r})"
 
+    def __reduce__(self):
+        # rows cross process boundaries by the 10^5 (sample shards): keep their pickle small
+        return (SampleRow, (self.sample, self.site, self.call, self.own))
+
 
 CALL_COLUMNS = SAMPLE_COLUMNS[1:10]  # gt .. mosaic_test: from the call alone
 OWN_COLUMNS = SAMPLE_COLUMNS[10:]  # phase .. hgvs_p_sample_alt: the sample's own reading
@@ -159,18 +163,22 @@ def sample_rows(
     parts = _Parts(extra)
     for sample in samples:
         carried = by_sample.get(sample, [])
-        near = _CodonIndex(carried) if len(carried) > 1 else None
+        # only coding alleles can share a codon with another
+        coding = [c for c in carried if any(_codons(r) for r in c.rows)]
+        near = _CodonIndex(coding) if len(coding) > 1 else None
         for item in carried + missing.get(sample, []):
             record = item.record
             call = parts.call(item)
             for t, row in enumerate(item.rows):
                 site = parts.site(record, t, row)
-                own = (
-                    _own_reading(item, t, near, annotator)
-                    if near and carries(item.zygosity)
-                    else None
-                )
-                out.append(SampleRow(sample, site, call, parts.own(record, t, row, own)))
+                reading = None
+                if near is not None and carries(item.zygosity):
+                    reading = _own_reading(item, t, near, annotator)
+                if reading is None:
+                    own = parts.own_default(record, t, row)
+                else:
+                    own = parts.own(record, t, row, reading)
+                out.append(SampleRow(sample, site, call, own))
     return out
 
 
@@ -182,6 +190,7 @@ class _Parts:
         self.sites: dict[tuple[int, int], dict] = {}
         self.calls: dict[tuple, dict] = {}
         self.owns: dict[tuple, dict] = {}
+        self.defaults: dict[tuple[int, int], dict] = {}
 
     def site(self, record: Record, t: int, row: Annotation) -> dict:
         key = (id(record), t)
@@ -193,7 +202,8 @@ class _Parts:
 
     def call(self, item: Carried) -> dict:
         z, call = item.zygosity, item.call
-        key = (z, call.gt_text, call.depth, call.ref_reads, call.alt_reads)
+        # z is one object per classified pattern (see classify), so its id stands for it
+        key = (id(z), call.gt_text, call.depth, call.ref_reads, call.alt_reads)
         part = self.calls.get(key)
         if part is None:
             part = self.calls[key] = {
@@ -209,15 +219,21 @@ class _Parts:
             }
         return part
 
-    def own(self, record: Record, t: int, row: Annotation, reading: dict | None) -> dict:
-        """The sample's own columns: the site's reading unless the allele has partners."""
-        if reading is None:
+    def own_default(self, record: Record, t: int, row: Annotation) -> dict:
+        """The sample's own columns when no other allele shares its codons."""
+        part = self.defaults.get((id(record), t))
+        if part is None:
             reading = {
                 "phase": "",
                 "hgvs_c_sample": row.hgvs_c,
                 "hgvs_p_sample": row.hgvs_p,
                 "hgvs_p_sample_alt": "",
             }
+            part = self.defaults[(id(record), t)] = self.own(record, t, row, reading)
+        return part
+
+    def own(self, record: Record, t: int, row: Annotation, reading: dict) -> dict:
+        """The sample's own columns for its own reading of the protein change."""
         key = (id(record), t, *reading.values())
         part = self.owns.get(key)
         if part is None:

@@ -79,28 +79,33 @@ def summarise(
 
     ``rows``: the sample rows of the status-deciding transcript; ``lowest_depth``: per
     sample, the lowest depth the file shows at a pathogenic position, and that position."""
-    by_sample: dict[str, list[dict]] = {}
-    for r in rows:
-        by_sample.setdefault(str(r.get("sample")), []).append(r)
     weights = _Weights()
+    by_sample: dict[str, list[tuple[dict, str, str]]] = {}
+    for r in rows:  # (row, zygosity, weight), each looked up once
+        by_sample.setdefault(str(r.get("sample")), []).append(
+            (r, str(r.get("zygosity")), weights(r))
+        )
     out = []
     for sample in samples:
         mine = by_sample.get(sample, [])
-        carried = [r for r in mine if r.get("zygosity") not in ("missing", "ref")]
-        missing_at = [
-            r for r in mine if r.get("zygosity") == "missing" and weights(r) == "pathogenic"
-        ]
+        carried = [r for r, z, _ in mine if z not in ("missing", "ref")]
+        missing_at = [r for r, z, w in mine if z == "missing" and w == "pathogenic"]
         low = lowest_depth.get(sample)
         low_cover = (
             f"depth {low[0]} < {min_depth} at pathogenic position {low[1]}"
             if low is not None and low[0] < min_depth
             else None
         )
-        status, best, note = _status(carried, missing_at, low_cover, weights)
+        if any(w in ("pathogenic", "uncertain") for _, z, w in mine if z not in ("missing", "ref")):
+            status, best, note = _status(carried, missing_at, low_cover, weights)
+        else:  # only benign or unweighted alleles (most samples of a joint VCF): no ranking
+            status, best, note = _status([], missing_at, low_cover, weights)
         if status == "negative" and low is None:
             note = "VCF shows no depth at the pathogenic positions for this sample"
         weighted = {
-            r.get("hgvs_c_sample") for r in carried if weights(r) in ("pathogenic", "uncertain")
+            r.get("hgvs_c_sample")
+            for r, z, w in mine
+            if z not in ("missing", "ref") and w in ("pathogenic", "uncertain")
         }
         out.append(
             {

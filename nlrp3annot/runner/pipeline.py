@@ -280,7 +280,7 @@ def annotate_scan(
         summarise(
             scan.path,
             scan.samples,
-            [r for r in table if r["transcript"] == primary],
+            table if len(transcripts) == 1 else [r for r in table if r["transcript"] == primary],
             scan.lowest_depth[seq.build],
             options.min_depth,
         )
