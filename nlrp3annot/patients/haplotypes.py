@@ -161,10 +161,14 @@ def sample_rows(
     if samples is None:
         samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
     parts = _Parts(extra)
+    coding_records = {  # only coding alleles can share a codon with another
+        id(record)
+        for record, rows in zip(records, annotations, strict=True)
+        if any(_codons(r) for r in rows)
+    }
     for sample in samples:
         carried = by_sample.get(sample, [])
-        # only coding alleles can share a codon with another
-        coding = [c for c in carried if any(_codons(r) for r in c.rows)]
+        coding = [c for c in carried if id(c.record) in coding_records]
         near = _CodonIndex(coding) if len(coding) > 1 else None
         for item in carried + missing.get(sample, []):
             record = item.record

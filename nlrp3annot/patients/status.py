@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from nlrp3annot.patients.haplotypes import SampleRow
+
 SUMMARY_COLUMNS = [
     "file",
     "sample",
@@ -82,9 +84,11 @@ def summarise(
     weights = _Weights()
     by_sample: dict[str, list[tuple[dict, str, str]]] = {}
     for r in rows:  # (row, zygosity, weight), each looked up once
-        by_sample.setdefault(str(r.get("sample")), []).append(
-            (r, str(r.get("zygosity")), weights(r))
-        )
+        if type(r) is SampleRow:  # the sample table's rows: read their parts directly
+            sample, zygosity = r.sample, r.call["zygosity"]
+        else:
+            sample, zygosity = r.get("sample"), r.get("zygosity")
+        by_sample.setdefault(str(sample), []).append((r, str(zygosity), weights(r)))
     out = []
     for sample in samples:
         mine = by_sample.get(sample, [])
