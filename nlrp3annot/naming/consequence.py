@@ -130,11 +130,10 @@ def consequence_terms(tmap: TranscriptMap, edit: Edit, change: ProteinChange | N
         terms.add("downstream_gene_variant")
     else:
         terms |= splice_and_intron_terms(tmap, edit)
-        for s, e in t.exons:
-            if _hits(edit, s, min(e, t.cds_start - 1)) and s < t.cds_start:
-                terms.add("5_prime_UTR_variant")
-            if _hits(edit, max(s, t.cds_end + 1), e) and e > t.cds_end:
-                terms.add("3_prime_UTR_variant")
+        if any(_hits(edit, s, e) for s, e in tmap.five_utr_pieces):
+            terms.add("5_prime_UTR_variant")
+        if any(_hits(edit, s, e) for s, e in tmap.three_utr_pieces):
+            terms.add("3_prime_UTR_variant")
         if insertion and change is None and a == t.cds_start - 1 and b == t.cds_start:
             terms.add("5_prime_UTR_variant")
         if insertion and change is None and a == t.cds_end and b == t.cds_end + 1:

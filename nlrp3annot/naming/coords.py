@@ -84,6 +84,18 @@ class TranscriptMap:
         return self._introns
 
     @cached_property
+    def five_utr_pieces(self) -> tuple[tuple[int, int], ...]:
+        """The exonic stretches before the start codon (genomic, 1-based inclusive)."""
+        t = self.transcript
+        return tuple((s, min(e, t.cds_start - 1)) for s, e in t.exons if s < t.cds_start)
+
+    @cached_property
+    def three_utr_pieces(self) -> tuple[tuple[int, int], ...]:
+        """The exonic stretches after the stop codon."""
+        t = self.transcript
+        return tuple((max(s, t.cds_end + 1), e) for s, e in t.exons if e > t.cds_end)
+
+    @cached_property
     def _exon_starts(self) -> tuple[int, ...]:
         return tuple(s for s, _ in self.transcript.exons)
 
