@@ -1,4 +1,4 @@
-"""Joint VCFs: every sample's genotype, depth and allele reads read as numpy arrays.
+"""Joint BCFs: every sample's genotype, depth and allele reads read as numpy arrays.
 
 A joint VCF of 20,000 samples has 10 million genotypes over the NLRP3 locus, of which a few
 percent carry an ALT allele or lack a call. One Python object per genotype (pysam's sample
@@ -8,7 +8,8 @@ on 1,000 samples x 500 records: pysam per-sample access 37% of a 24 s run, cyvcf
 :class:`~nlrp3annot.patients.zygosity.SampleCall` is built only for samples that may carry the
 allele (any non-reference or missing genotype, or enough ALT reads under 0/0 to be a mosaic).
 Everything else a patient needs (depth at pathogenic positions) is kept as one number per
-sample. Results are identical to the per-sample reader in :mod:`nlrp3annot.io.vcf`.
+sample. Results are identical to the per-sample reader in :mod:`nlrp3annot.io.pysam_reader`
+(tested). Text VCFs have a faster way, on their raw lines (:mod:`nlrp3annot.io.text_reader`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ def scan_arrays(
     windows: dict[str, tuple[int, int]],
     watch: Watch,
     min_alt_reads: int,
-    numbers: list[int] | None = None,
     samples: list[str] | None = None,
 ) -> None:
     """Fill ``scan`` from ``path`` (whole, or the ``regions`` through its index)."""
@@ -53,11 +53,11 @@ def scan_arrays(
             except StopIteration:
                 break
             except Exception as exc:  # cyvcf2 raises bare Exceptions for htslib parse errors
-                number = numbers[index] if numbers and index < len(numbers) else index + 1
+                number = index + 1
                 raise RecordError(
                     shown, f"#{number}", f"cannot be parsed ({exc}); fix or remove that line"
                 ) from None
-            number = numbers[index] if numbers else index + 1
+            number = index + 1
             index += 1
             scan.records_read += 1
             build = window_of(v.CHROM, v.POS, len(v.REF or ""), windows)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,8 +342,3 @@ def split_alleles(
                 calls=calls_for(i) if scan.samples else (),
             )
         )
-
-
-def warn(scan: VcfScan) -> None:
-    for text in scan.warnings:
-        print(f"nlrp3annot: warning: {text}", file=sys.stderr)
