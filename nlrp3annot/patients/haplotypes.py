@@ -13,7 +13,7 @@ and ``phase`` = ``phase_unknown``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlrp3annot.io.vcf import Record
 from nlrp3annot.naming.annotator import Annotation, Annotator
@@ -46,8 +46,7 @@ SAMPLE_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class Carried:
+class Carried(NamedTuple):  # one per carrier row: a named tuple is cheap to make
     record: Record
     call: SampleCall
     zygosity: Zygosity

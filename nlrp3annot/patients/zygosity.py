@@ -20,6 +20,7 @@ Where depth is below ``min_depth`` the mosaic question cannot be answered either
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlrp3annot.patients.binomial import clopper_pearson, germline_p
 
@@ -35,10 +36,9 @@ class MosaicOptions:
 DEFAULT_OPTIONS = MosaicOptions()
 
 
-@dataclass(frozen=True)
-class SampleCall:
+class SampleCall(NamedTuple):
     """One sample at one ALT allele. ``gt`` holds 1 (this ALT), 0 (REF), -1 (another ALT)
-    or None (missing) per called allele."""
+    or None (missing) per called allele. (A named tuple: a joint VCF makes 10^5 of them.)"""
 
     sample: str
     gt: tuple[int | None, ...]
