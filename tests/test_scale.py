@@ -248,3 +248,24 @@ def test_unreachable_scheduler_is_one_line(tmp_path: Path, twenty: list[Path]) -
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Dask scheduler" in proc.stderr
+
+
+def test_screen_with_fields_left_out(tmp_path: Path) -> None:
+    """FORMAT says GT:AD but the samples give only GT (trailing fields may be dropped):
+    the numpy screen has no AD to read and must still find the one carrier, as htslib does,
+    in the whole file and in a shard."""
+    names = [f"S{i}" for i in range(40)]
+    head = (
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(names) + "\n"
+    )
+    calls = ["0/0"] * 39 + ["0/1"]
+    vcf = tmp_path / "gt_only.vcf"
+    vcf.write_text(head + "chr1\t247424356\t.\tG\tA\t.\tPASS\t.\tGT:AD\t" + "\t".join(calls) + "\n")
+    _, reference = annotated(vcf, arrays=False, reader="htslib")
+    for samples in (None, names[20:]):
+        _, result = annotated(vcf, arrays=True, samples=samples)
+        assert [r["sample"] for r in result.table] == ["S39"]
+        assert result.table == reference.table

@@ -112,12 +112,12 @@ def read_records(
     use_numpy = bool(scan.samples) and (
         arrays if arrays is not None else len(all_samples) >= ARRAY_SAMPLES
     )
-    np = keep = None
+    np = subset = None
     if use_numpy:
         import numpy as np
 
-        keep = np.zeros(len(all_samples), dtype=bool)
-        keep[wanted] = True
+        if len(wanted) != len(all_samples):
+            subset = np.array(sorted(wanted), dtype=np.int64)
     decoder = _Decoder(header.af_number)
     shown = Path(scan.path)
     for number, raw in lines:
@@ -151,9 +151,13 @@ def read_records(
             if use_numpy:
                 starts, ends = _sample_fields(np, line, len(all_samples), shown, number)
                 fields = _Slices(line, starts, ends)
-                rows = _undecided(np, line, starts, ends, keys, len(alts), min_alt_reads)
-                if len(wanted) != len(all_samples):
-                    rows = rows[keep[rows]]
+                if subset is None:
+                    rows = _undecided(np, line, starts, ends, keys, len(alts), min_alt_reads)
+                else:  # a shard: screen only its columns
+                    sub = _undecided(
+                        np, line, starts[subset], ends[subset], keys, len(alts), min_alt_reads
+                    )
+                    rows = subset[sub]
                 rows = rows.tolist()
             else:
                 fields = head[9].split(b"\t")
@@ -234,9 +238,12 @@ def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int, min_
     quiet = diploid_ref.copy()
     if "AF" in keys:
         quiet[:] = False  # allele fractions under 0/0: decode them all
-    elif "AD" in keys and n_alts:
+    elif "AD" in keys and n_alts and len(starts):
         k = keys.index("AD")
-        colons = np.flatnonzero(data == _COLON)
+        lo, hi = int(starts.min()), int(ends.max())  # a shard's columns only
+        colons = np.flatnonzero(data[lo:hi] == _COLON) + lo
+        if len(colons) == 0:  # no sample has an AD value: decode the 0/0 ones to be sure
+            colons = np.array([size], dtype=np.int64)
         first = np.searchsorted(colons, starts)
         idx_start, idx_end = first + k - 1, first + k
         ok = (idx_start < len(colons)) & diploid_ref
