@@ -14,7 +14,13 @@ from nlrp3annot.naming.consequence import consequence_terms, impact, touches_spl
 from nlrp3annot.naming.coords import TranscriptMap
 from nlrp3annot.naming.hgvs import describe_edit, hgvs_c, hgvs_g, hgvs_p
 from nlrp3annot.naming.legacy import legacy_protein
-from nlrp3annot.naming.protein import Kind, ProteinChange, coding_sequence, protein_change
+from nlrp3annot.naming.protein import (
+    CodingSequence,
+    Kind,
+    ProteinChange,
+    coding_sequence,
+    protein_change,
+)
 from nlrp3annot.naming.variant import (
     Edit,
     Variant,
@@ -98,6 +104,7 @@ class Annotator:
         # Each distinct allele is named once per run, however many samples, files or
         # records carry it: the rows are immutable values, so they can be shared.
         self._named: dict[tuple[str, int, str, str], list[Annotation]] = {}
+        self._cds: dict[int, CodingSequence] = {}  # per transcript map (kept in self.maps)
         self._haplotypes: dict[tuple[tuple[int, str, str], ...], list[tuple[str, str]]] = {}
 
     def in_locus(self, pos: int, ref: str) -> bool:
@@ -205,15 +212,18 @@ class Annotator:
     ) -> Annotation:
         t = tmap.transcript
         seq = self.sequence
-        cds = coding_sequence(tmap, seq)
+        cds = self._cds.get(id(tmap))
+        if cds is None:  # (hashing the model for coding_sequence's cache cost 5% of naming)
+            cds = self._cds[id(tmap)] = coding_sequence(tmap, seq)
         change = protein_change(tmap, edit, cds)
         terms = consequence_terms(tmap, edit, change)
         lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
-        exons = sorted({i for p in (lo, hi) if (i := tmap.exon_index(p)) is not None})
-        introns = sorted({i for p in (lo, hi) if (i := tmap.intron_index(p)) is not None})
-        if not edit.is_insertion:
-            exons = sorted({i for i, (s, e) in enumerate(t.exons) if s <= hi and lo <= e})
-            introns = sorted({i for i, (s, e) in enumerate(tmap.introns()) if s <= hi and lo <= e})
+        if edit.is_insertion:
+            exons = sorted({i for p in (lo, hi) if (i := tmap.exon_index(p)) is not None})
+            introns = sorted({i for p in (lo, hi) if (i := tmap.intron_index(p)) is not None})
+        else:
+            exons = tmap.exons_overlapping(lo, hi)
+            introns = tmap.introns_overlapping(lo, hi)
         legacy = sorted({n for i in exons if (n := t.legacy_exon_numbers[i]) is not None})
         protein_pos, uniprot_pos, domains, amino_acids, codons = "", "", "", "", ""
         if change is not None and change.affected is not None:
@@ -224,6 +234,7 @@ class Annotator:
             domains = ";".join(d.name for d in t.domains if d.start <= b and a <= d.end)
             amino_acids = _amino_acids(change)
             codons = change.codons
+        protein_name = hgvs_p(t.protein_id, change)
         return Annotation(
             chrom=variant.chrom,
             pos=variant.pos,
@@ -234,8 +245,8 @@ class Annotator:
             gene_id=t.gene_id,
             transcript=t.accession,
             hgvs_c=hgvs_c(tmap, named, seq),
-            hgvs_p=hgvs_p(t.protein_id, change),
-            legacy_protein=legacy_protein(hgvs_p(t.protein_id, change)),
+            hgvs_p=protein_name,
+            legacy_protein=legacy_protein(protein_name),
             consequence="&".join(terms),
             impact=impact(terms),
             exon=_span_label(exons, len(t.exons)),

@@ -83,6 +83,28 @@ class TranscriptMap:
     def introns(self) -> tuple[tuple[int, int], ...]:
         return self._introns
 
+    def exons_overlapping(self, lo: int, hi: int) -> list[int]:
+        """0-based indices of the exons that share a base with ``lo..hi``."""
+        exons = self.transcript.exons
+        i = max(bisect.bisect_right(self._exon_starts, lo) - 1, 0)
+        out = []
+        while i < len(exons) and exons[i][0] <= hi:
+            if exons[i][1] >= lo:
+                out.append(i)
+            i += 1
+        return out
+
+    def introns_overlapping(self, lo: int, hi: int) -> list[int]:
+        """0-based indices of the introns that share a base with ``lo..hi``."""
+        introns = self._introns
+        i = max(bisect.bisect_right(self._exon_starts, lo) - 1, 0)
+        out = []
+        while i < len(introns) and introns[i][0] <= hi:
+            if introns[i][1] >= lo:
+                out.append(i)
+            i += 1
+        return out
+
     @cached_property
     def five_utr_pieces(self) -> tuple[tuple[int, int], ...]:
         """The exonic stretches before the start codon (genomic, 1-based inclusive)."""
