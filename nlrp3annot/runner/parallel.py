@@ -127,14 +127,18 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    size = -(-len(todo) // (jobs * 4))
+    # this process names one share itself while jobs - 1 forked workers name the others
+    size = -(-len(todo) // jobs)
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     _NAMING = annotator
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for chunk, named in zip(chunks, pool.map(_name_chunk, chunks), strict=True):
-                for variant, rows in zip(chunk, named, strict=True):
+        with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
+            futures = [pool.submit(_name_chunk, chunk) for chunk in chunks[1:]]
+            for variant in chunks[0]:
+                annotator.annotate(variant)
+            for chunk, future in zip(chunks[1:], futures, strict=True):
+                for variant, rows in zip(chunk, future.result(), strict=True):
                     annotator.remember(variant, rows)
     finally:
         _NAMING = None
