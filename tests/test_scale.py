@@ -269,3 +269,23 @@ def test_screen_with_fields_left_out(tmp_path: Path) -> None:
         _, result = annotated(vcf, arrays=True, samples=samples)
         assert [r["sample"] for r in result.table] == ["S39"]
         assert result.table == reference.table
+
+
+@pytest.mark.parametrize("samples", [2, 40])
+def test_genotype_naming_a_missing_allele_is_an_error(tmp_path: Path, samples: int) -> None:
+    """0/3 on a record with one ALT: one line naming the file, record and sample, exit 2
+    (it used to disappear as 'another ALT'). Both sample paths (plain and numpy screen)."""
+    names = [f"S{i}" for i in range(samples)]
+    calls = ["0/0"] * (samples - 1) + ["0/3"]
+    vcf = tmp_path / "gt3.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(names) + "\n"
+        "chr1\t247424356\t.\tG\tA\t.\tPASS\t.\tGT\t" + "\t".join(calls) + "\n"
+    )
+    proc = run_cli("annotate", str(vcf), "--fasta", str(FASTA), "-o", str(tmp_path / "o.tsv"))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert "gt3.vcf: record #1" in proc.stderr and f"S{samples - 1}" in proc.stderr
+    assert "0/3" in proc.stderr

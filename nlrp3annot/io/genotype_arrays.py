@@ -91,6 +91,14 @@ def _record(np, v, build, number, scan: VcfScan, watch, names, af_number, min_al
     calls_by_allele: dict[int, tuple[SampleCall, ...]] = {}
     if names:
         gt = v.genotype.array() if v.genotype is not None else None
+        if gt is not None and len(gt) and int(gt[:, :-1].max()) > len(alts):
+            j = int(np.flatnonzero((gt[:, :-1] > len(alts)).any(axis=1))[0])
+            raise RecordError(
+                Path(scan.path),
+                f"#{number}",
+                f"sample {names[j]!r}: genotype names allele {int(gt[j, :-1].max())} but the "
+                f"record has {len(alts)} ALT allele(s); fix or remove that record",
+            )
         ad = _format(v, "AD")
         if hit is not None:
             _record_depths(np, v, ad, build, scan, hit, names)

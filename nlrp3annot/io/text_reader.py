@@ -292,7 +292,7 @@ class _Decoder:
                 parsed = self.memo.get(key)
                 if parsed is None:
                     try:
-                        parsed = self._parse(text, keys, allele)
+                        parsed = self._parse(text, keys, allele, n_alts)
                     except ValueError as exc:
                         raise RecordError(
                             shown,
@@ -305,11 +305,17 @@ class _Decoder:
                 by_allele[allele].append(SampleCall(names[j], *parsed))
         return {a: tuple(c) for a, c in by_allele.items()}
 
-    def _parse(self, text: bytes, keys: list[str], allele: int) -> tuple:
+    def _parse(self, text: bytes, keys: list[str], allele: int, n_alts: int) -> tuple:
         v = self.values(text, keys)
         gt_text_raw = str(v.get("GT", "."))
         phased_bit = "|" in gt_text_raw
         raw = [None if a in (".", "") else _int(a, "GT") for a in re.split(r"[/|]", gt_text_raw)]
+        beyond = [a for a in raw if a is not None and (a > n_alts or a < 0)]
+        if beyond:
+            raise ValueError(
+                f"genotype {gt_text_raw} names allele {beyond[0]} but the record has "
+                f"{n_alts} ALT allele(s)"
+            )
         gt = tuple(None if a is None else 1 if a == allele else 0 if a == 0 else -1 for a in raw)
         phased = phased_bit and len(raw) > 1
         gt_text = ("|" if phased else "/").join("." if a is None else str(a) for a in raw)

@@ -205,6 +205,13 @@ def _in_pool(paths: list[str], settings: Settings, jobs: int):
         return
     context = multiprocessing.get_context("fork")
     session_for(settings)  # loaded once here, inherited by the forked workers
+    if len(tasks) <= jobs:  # a few large tasks (sample shards): this process runs one too
+        with ProcessPoolExecutor(max_workers=len(tasks) - 1, mp_context=context) as pool:
+            futures = [pool.submit(run_task, task, settings) for task in tasks[1:]]
+            yield tasks[0], *run_task(tasks[0], settings)
+            for task, future in zip(tasks[1:], futures, strict=True):
+                yield task, *future.result()
+        return
     chunk = max(1, min(16, len(tasks) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
         results = pool.map(run_task, tasks, [settings] * len(tasks), chunksize=chunk)
