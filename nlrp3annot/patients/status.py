@@ -134,13 +134,13 @@ class _Weights:
     """:func:`_weight` of rows, once per shared part pair for the sample table's rows."""
 
     def __init__(self) -> None:
-        self.known: dict[tuple[int, int], str] = {}
+        self.known: dict[int, str] = {}
 
     def __call__(self, row) -> str:
         own, site = getattr(row, "own", None), getattr(row, "site", None)
         if own is None or site is None:
             return _weight(row)
-        key = (id(own), id(site))
+        key = id(own)  # an own part belongs to one site: it stands for the pair
         weight = self.known.get(key)
         if weight is None:
             weight = self.known[key] = _weight(row)

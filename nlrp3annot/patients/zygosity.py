@@ -93,7 +93,7 @@ def classify(call: SampleCall, options: MosaicOptions = DEFAULT_OPTIONS) -> Zygo
     """Zygosity of ``call`` with its allele fraction, 95% CI and mosaic test."""
     # A joint VCF repeats a few thousand genotype/read-count patterns across 10^5 carriers:
     # the answer depends on nothing else, so it is worked out once per pattern.
-    key = (call.gt, call.ref_reads, call.alt_reads, call.depth, call.af, id(options))
+    key = (call[1:], id(options))  # everything but the sample name (one C-level slice)
     z = _CLASSIFIED.get(key)
     if z is None:
         if len(_CLASSIFIED) > 100_000:
