@@ -15,8 +15,10 @@ reader decompresses in a second thread while this one scans), for bgzip and plai
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from nlrp3annot.errors import InputFileError
@@ -168,27 +170,24 @@ def _candidates(block: bytes, numbered: int, names, spans, patterns, found, stat
                 state.before[w] = (line, number)
 
 
-_DIGITS = frozenset(b"0123456789")
-
-
 def _unplaceable(block: bytes, names) -> list[int]:
     """Tab positions of chr1 lines whose POS is not a number: such a line could be a locus
-    record, so it is handed to the parser, which names it in its error."""
-    out = []
-
-    def check(tab: int) -> None:
-        if tab + 1 < len(block) and block[tab + 1] not in _DIGITS:
-            out.append(tab)
-
-    for name in names:
-        if block.startswith(name + b"\t"):
-            check(len(name))
-        pattern = b"\n" + name + b"\t"
-        i = block.find(pattern)
-        while i >= 0:
-            check(i + 1 + len(name))
-            i = block.find(pattern, i + 1)
+    record, so it is handed to the parser, which names it in its error. (One regular
+    expression that starts with a newline: the engine jumps from newline to newline.)"""
+    pattern = _unplaceable_pattern(tuple(sorted(names)))
+    out = [m.end() - 2 for m in pattern.finditer(block)]
+    for name in names:  # the block's first line has no newline before it
+        if block.startswith(name + b"\t") and block[len(name) + 1 : len(name) + 2] not in (
+            b"0123456789"
+        ):
+            out.append(len(name))
     return out
+
+
+@cache
+def _unplaceable_pattern(names: tuple[bytes, ...]) -> re.Pattern:
+    alternatives = b"|".join(re.escape(n) for n in names)
+    return re.compile(b"\n(?:" + alternatives + b")\t[^0-9]")
 
 
 def _take(found: LocusLines, state: _WindowState, line: bytes, number: int) -> None:
