@@ -86,7 +86,7 @@ def read_locus_lines(
         ) from None
 
 
-def _read_header(stream) -> tuple[bytes, bytes]:
+def read_header(stream) -> tuple[bytes, bytes]:
     """(header bytes through the #CHROM line, the rest of the chunk it was read with)."""
     data = b""
     while True:
@@ -102,7 +102,7 @@ def _read_header(stream) -> tuple[bytes, bytes]:
 
 
 def _scan(stream, names: set[bytes], spans, patterns: list[bytes]) -> LocusLines:
-    header, rest = _read_header(stream)
+    header, rest = read_header(stream)
     found = LocusLines(header)
     state = _WindowState()
     numbered = 0  # data lines before the current block
