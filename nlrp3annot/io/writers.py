@@ -90,13 +90,21 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
     writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
     writer.writerow(columns)
     shared = _SharedParts(columns)
+    pending: list[str] = []  # lines of sample rows, written in batches
     for row in rows:
-        line = shared.line(row) if isinstance(row, SampleRow) else None
+        line = shared.line(row) if type(row) is SampleRow else None
         if line is not None:
-            handle.write(line)
+            pending.append(line)
+            if len(pending) >= 4096:
+                handle.write("".join(pending))
+                pending.clear()
             continue
+        if pending:
+            handle.write("".join(pending))
+            pending.clear()
         get = row.get
         writer.writerow(["" if (v := get(c)) is None else v for c in columns])
+    handle.write("".join(pending))
 
 
 def _csv_text(values: list) -> str:

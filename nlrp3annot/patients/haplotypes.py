@@ -20,11 +20,11 @@ from nlrp3annot.naming.annotator import Annotation, Annotator
 from nlrp3annot.naming.legacy import legacy_protein
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.patients.zygosity import (
+    CARRYING,
     DEFAULT_OPTIONS,
     MosaicOptions,
     SampleCall,
     Zygosity,
-    carries,
     classify,
 )
 
@@ -151,11 +151,14 @@ def sample_rows(
     by_sample: dict[str, list[Carried]] = {}
     missing: dict[str, list[Carried]] = {}
     for record, rows in zip(records, annotations, strict=True):
-        for call in record.calls:
+        shared_rows = tuple(rows)
+        for call in record.calls:  # 10^5 calls in a joint VCF: kept lean
             z = classify(call, options)
-            target = by_sample if carries(z) else missing if z.zygosity == "missing" else None
-            if target is not None:
-                target.setdefault(call.sample, []).append(Carried(record, call, z, tuple(rows)))
+            kind = z.zygosity
+            if kind in CARRYING:
+                by_sample.setdefault(call.sample, []).append(Carried(record, call, z, shared_rows))
+            elif kind == "missing":
+                missing.setdefault(call.sample, []).append(Carried(record, call, z, shared_rows))
     out: list[SampleRow] = []
     if samples is None:
         samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
@@ -165,23 +168,25 @@ def sample_rows(
         for record, rows in zip(records, annotations, strict=True)
         if any(_codons(r) for r in rows)
     }
+    append = out.append
     for sample in samples:
-        carried = by_sample.get(sample, [])
-        coding = [c for c in carried if id(c.record) in coding_records]
-        near = _CodonIndex(coding) if len(coding) > 1 else None
-        for item in carried + missing.get(sample, []):
-            record = item.record
-            call = parts.call(item)
-            for t, row in enumerate(item.rows):
-                site = parts.site(record, t, row)
-                reading = None
-                if near is not None and carries(item.zygosity):
-                    reading = _own_reading(item, t, near, annotator)
-                if reading is None:
-                    own = parts.own_default(record, t, row)
-                else:
-                    own = parts.own(record, t, row, reading)
-                out.append(SampleRow(sample, site, call, own))
+        carried = by_sample.get(sample, ())
+        near = None
+        if len(carried) > 1:
+            coding = [c for c in carried if id(c.record) in coding_records]
+            near = _CodonIndex(coding) if len(coding) > 1 else None
+        for items, may_share in ((carried, near is not None), (missing.get(sample, ()), False)):
+            for item in items:
+                record = item.record
+                call = parts.call(item)
+                for t, row in enumerate(item.rows):
+                    site = parts.site(record, t, row)
+                    reading = _own_reading(item, t, near, annotator) if may_share else None
+                    if reading is None:
+                        own = parts.own_default(record, t, row)
+                    else:
+                        own = parts.own(record, t, row, reading)
+                    append(SampleRow(sample, site, call, own))
     return out
 
 

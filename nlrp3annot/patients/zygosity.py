@@ -138,5 +138,8 @@ def _classify(call: SampleCall, options: MosaicOptions) -> Zygosity:
     return Zygosity(zygosity, vaf, ci, p, test)
 
 
+CARRYING = frozenset({"het", "hom_alt", "hemi", "mosaic"})  # zygosities that carry the ALT
+
+
 def carries(z: Zygosity) -> bool:
-    return z.zygosity in ("het", "hom_alt", "hemi", "mosaic")
+    return z.zygosity in CARRYING
