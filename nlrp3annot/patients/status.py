@@ -83,12 +83,14 @@ def summarise(
     sample, the lowest depth the file shows at a pathogenic position, and that position."""
     weights = _Weights()
     by_sample: dict[str, list[tuple[dict, str, str]]] = {}
+    known = weights.known
     for r in rows:  # (row, zygosity, weight), each looked up once
         if type(r) is SampleRow:  # the sample table's rows: read their parts directly
             sample, zygosity = r.sample, r.call["zygosity"]
+            weight = known.get(id(r.own)) or weights(r)
         else:
-            sample, zygosity = r.get("sample"), r.get("zygosity")
-        by_sample.setdefault(str(sample), []).append((r, str(zygosity), weights(r)))
+            sample, zygosity, weight = r.get("sample"), r.get("zygosity"), weights(r)
+        by_sample.setdefault(str(sample), []).append((r, str(zygosity), weight))
     out = []
     for sample in samples:
         mine = by_sample.get(sample, [])
