@@ -208,7 +208,7 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         if args.transcripts == "all":
-            from nlrp3annot.genome.transcripts import fetch_ensembl_transcripts
+            from nlrp3annot.genome.ensembl_transcripts import fetch_ensembl_transcripts
 
             path = fetch_ensembl_transcripts(build, base_url=args.transcripts_url or args.url)
             if not args.quiet:

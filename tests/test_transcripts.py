@@ -19,6 +19,13 @@ from pathlib import Path
 import pytest
 
 from nlrp3annot.errors import FetchError, InputFileError, Nlrp3AnnotError, RecordError
+from nlrp3annot.genome.annotation_files import read_annotation
+from nlrp3annot.genome.ensembl_transcripts import (
+    cached_transcripts,
+    ensembl_lookup_url,
+    fetch_ensembl_transcripts,
+    transcripts_cache_path,
+)
 from nlrp3annot.genome.reference import (
     BUILDS,
     GRCH37_OFFSET,
@@ -33,14 +40,9 @@ from nlrp3annot.genome.transcripts import (
     MANE_SELECT,
     STOP_ADDED,
     UNIPROT_PREFIX,
-    cached_transcripts,
     cds_length,
-    ensembl_lookup_url,
-    fetch_ensembl_transcripts,
     pick_order,
-    read_annotation,
     select,
-    transcripts_cache_path,
     validate,
 )
 

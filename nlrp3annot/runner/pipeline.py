@@ -48,12 +48,9 @@ def choose_transcripts(
     refused: list[str] = []
     spec = choice.spec or ("all" if choice.gff else "mane")
     if choice.gff or spec != "mane":
-        from nlrp3annot.genome.transcripts import (
-            cached_transcripts,
-            read_annotation,
-            select,
-            validate,
-        )
+        from nlrp3annot.genome.annotation_files import read_annotation
+        from nlrp3annot.genome.ensembl_transcripts import cached_transcripts
+        from nlrp3annot.genome.transcripts import select, validate
 
         candidates = [t for path in choice.gff for t in read_annotation(path, seq.build)]
         if not choice.gff:
