@@ -90,6 +90,7 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
     writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
     writer.writerow(columns)
     shared = _SharedParts(columns)
+    every = operator.itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
     pending: list[str] = []  # lines of sample rows, written in batches
     for row in rows:
         line = shared.line(row) if type(row) is SampleRow else None
@@ -102,8 +103,11 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
         if pending:
             handle.write("".join(pending))
             pending.clear()
-        get = row.get
-        writer.writerow(["" if (v := get(c)) is None else v for c in columns])
+        try:
+            writer.writerow(every(row))  # csv writes None as an empty field
+        except KeyError:  # a row without some columns (several kinds of input in one table)
+            get = row.get
+            writer.writerow([get(c) for c in columns])
     handle.write("".join(pending))
 
 

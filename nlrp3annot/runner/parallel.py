@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from nlrp3annot.errors import Nlrp3AnnotError
-from nlrp3annot.naming.annotator import Annotation, Annotator
+from nlrp3annot.naming.annotator import Annotation, Annotator, astuple
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.runner.pipeline import AnnotationResult, Session, Settings
 
@@ -139,14 +139,16 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
                 annotator.annotate(variant)
             for chunk, future in zip(chunks[1:], futures, strict=True):
                 for variant, rows in zip(chunk, future.result(), strict=True):
-                    annotator.remember(variant, rows)
+                    annotator.remember(variant, [Annotation(*fields) for fields in rows])
     finally:
         _NAMING = None
 
 
-def _name_chunk(variants: list[Variant]) -> list[list[Annotation]]:
+def _name_chunk(variants: list[Variant]) -> list[list[tuple]]:
+    """Rows as plain tuples of their fields: a dataclass pickles as a dict per object, which
+    cost as much as naming the allele."""
     assert _NAMING is not None  # set by the parent before the fork
-    return [_NAMING.annotate(v) for v in variants]
+    return [[astuple(row) for row in _NAMING.annotate(v)] for v in variants]
 
 
 def run_files(
