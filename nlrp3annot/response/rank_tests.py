@@ -1,0 +1,250 @@
+"""Rank statistics of the comparison: Wilcoxon signed-rank within groups, Mann-Whitney
+between them with the Hodges-Lehmann shift and its distribution-free interval."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from nlrp3annot.response.comparison_data import (
+    BETWEEN_COLUMNS,
+    DIFF_DECIMALS,
+    MANNWHITNEY_EXACT_MAX_N,
+    WILCOXON_EXACT_MAX_N,
+    WILCOXON_PERMUTATION_MAX_N,
+    WITHIN_COLUMNS,
+    _members,
+)
+
+# --------------------------------------------------------------------------------------------
+# Paired changes and the Wilcoxon signed-rank test
+
+
+def _changes(
+    frame: pd.DataFrame, measure: str, earlier: str, later: str, patients: set[str]
+) -> pd.Series:
+    """later - earlier per patient with both visits (censored values at their limit)."""
+    data = frame[(frame["measure"] == measure) & frame["patient_id"].isin(patients)]
+    wide = data.pivot(index="patient_id", columns="visit", values="value")
+    if earlier not in wide.columns or later not in wide.columns:
+        return pd.Series(dtype=float)
+    paired = wide[[earlier, later]].dropna()
+    return (paired[later] - paired[earlier]).round(DIFF_DECIMALS).sort_index()
+
+
+def _has_ties(values: np.ndarray) -> bool:
+    return bool(np.unique(values).size < values.size)
+
+
+def wilcoxon_smallest_p(n_nonzero: int) -> float:
+    """Smallest two-sided P the exact signed-rank test can give with n non-zero differences:
+    all signs alike, 2 / 2**n."""
+    return min(1.0, 2.0 / 2.0**n_nonzero)
+
+
+def mannwhitney_smallest_p(n1: int, n2: int) -> float:
+    """Smallest two-sided P the exact Mann-Whitney test can give: complete separation of the
+    two groups, 2 / C(n1 + n2, n1)."""
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
+    n = int(diffs.size)
+    nonzero = diffs[diffs != 0]
+    out: dict[str, Any] = {
+        "n": n,
+        "n_nonzero": int(nonzero.size),
+        "median_diff": float(np.median(diffs)) if n else math.nan,
+        "statistic": math.nan,
+        "p": math.nan,
+        "method_requested": None,
+        "method": None,
+        "note": "",
+    }
+    if n < 2:
+        out["note"] = f"no test: {n} patient(s) with both visits (need at least 2)"
+        return out
+    if nonzero.size == 0:
+        out["note"] = "no test: every paired difference is zero"
+        return out
+    ties_or_zeros = nonzero.size < n or _has_ties(np.abs(nonzero))
+    if n <= WILCOXON_EXACT_MAX_N and not ties_or_zeros:
+        requested = used = "exact"
+    else:
+        requested = "auto"
+        # scipy does not report which method "auto" chose; this mirrors its rule (checked
+        # against scipy 1.17): >50 pairs -> normal approximation; ties or zeros with at most
+        # 13 pairs -> complete sign-flip permutation; otherwise normal approximation.
+        used = "permutation" if n <= WILCOXON_PERMUTATION_MAX_N else "asymptotic"
+    result = stats.wilcoxon(diffs, alternative="two-sided", method=requested)
+    out.update(
+        statistic=float(result.statistic),
+        p=float(result.pvalue),
+        method_requested=requested,
+        method=used,
+    )
+    notes = []
+    if nonzero.size < n:
+        notes.append(f"{n - nonzero.size} zero difference(s) dropped (Wilcoxon's method)")
+    if _has_ties(np.abs(nonzero)):
+        notes.append("tied absolute differences")
+    out["note"] = "; ".join(notes)
+    return out
+
+
+def _within(
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    groups: Sequence[str],
+    changes: Sequence[tuple[str, str]],
+) -> pd.DataFrame:
+    rows = []
+    for measure in sorted(frame["measure"].unique()):
+        for group in groups:
+            patients = _members(labels, group)
+            for earlier, later in changes:
+                diffs = _changes(frame, measure, earlier, later, patients).to_numpy(float)
+                row = {"measure": measure, "group": group, "change": f"{earlier}->{later}"}
+                rows.append(row | _wilcoxon(diffs))
+    return pd.DataFrame(rows, columns=list(WITHIN_COLUMNS))
+
+
+# --------------------------------------------------------------------------------------------
+# Mann-Whitney, Hodges-Lehmann shift and its exact confidence interval
+
+
+def mann_whitney_null_counts(n1: int, n2: int) -> list[int]:
+    """Number of the C(n1+n2, n1) equally likely rank arrangements giving U = 0 .. n1*n2.
+
+    This is the standard exact null distribution of the Mann-Whitney U statistic (no ties).
+    scipy computes it only inside the private scipy.stats._mannwhitneyu module and exposes no
+    public distribution object, so it is computed here from its standard generating function,
+    the Gaussian binomial coefficient  prod_{i=1..n1} (1 - q**(n2+i)) / (1 - q**i), with exact
+    integers (the counts overflow int64 beyond about 66 patients).
+    """
+    if n1 < 0 or n2 < 0:
+        raise ValueError("group sizes must be non-negative")
+    size = n1 * n2 + 1
+    counts = [0] * size
+    counts[0] = 1
+    for i in range(1, n1 + 1):
+        step = n2 + i
+        for k in range(size - 1, step - 1, -1):  # multiply by (1 - q**step)
+            counts[k] -= counts[k - step]
+        for k in range(i, size):  # divide by (1 - q**i), a power-series division
+            counts[k] += counts[k - i]
+    # Truncating at degree n1*n2 is exact: the final product is a polynomial of that degree,
+    # and power-series division never lets higher terms reach lower ones.
+    return counts
+
+
+def hodges_lehmann_ci(
+    x: np.ndarray, y: np.ndarray, alpha: float = 0.05
+) -> tuple[float, float, float, int | None, float | None]:
+    """Hodges-Lehmann shift (x - y) and its distribution-free CI.
+
+    With the n1*n2 pairwise differences D sorted, the interval [D_(c+1), D_(n1*n2-c)] covers
+    the true shift with probability exactly 1 - 2*P(U <= c) under the null distribution of U
+    (continuous data, pure shift model), where c is the largest integer with
+    P(U <= c) <= alpha/2. Returns (shift, lower, upper, c, coverage); the interval is
+    (nan, nan) with c and coverage None when even [min D, max D] has coverage below 1 - alpha.
+    """
+    n1, n2 = int(x.size), int(y.size)
+    if n1 == 0 or n2 == 0:
+        return math.nan, math.nan, math.nan, None, None
+    pairwise = np.sort(np.subtract.outer(x, y).ravel())
+    shift = float(np.median(pairwise))
+    counts = mann_whitney_null_counts(n1, n2)
+    total = math.comb(n1 + n2, n1)
+    # Compare exact fractions so a P landing exactly on alpha/2 is not lost to float rounding.
+    half_alpha = Fraction(repr(alpha)) / 2
+    cumulative, critical = 0, None
+    for u, count in enumerate(counts):
+        cumulative += count
+        if Fraction(cumulative, total) > half_alpha:
+            break
+        critical = u
+    if critical is None:
+        return shift, math.nan, math.nan, None, None
+    tail = sum(counts[: critical + 1])
+    coverage = float(1 - Fraction(2 * tail, total))
+    lower = float(pairwise[critical])
+    upper = float(pairwise[pairwise.size - 1 - critical])
+    return shift, lower, upper, critical, coverage
+
+
+def _between(
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    compared: tuple[str, str],
+    earlier: str,
+    later: str,
+    alpha: float,
+) -> pd.DataFrame:
+    first, second = compared
+    rows = []
+    for measure in sorted(frame["measure"].unique()):
+        x = _changes(frame, measure, earlier, later, _members(labels, first)).to_numpy(float)
+        y = _changes(frame, measure, earlier, later, _members(labels, second)).to_numpy(float)
+        row: dict[str, Any] = {
+            "measure": measure,
+            "change": f"{earlier}->{later}",
+            "group1": first,
+            "group2": second,
+            "n1": int(x.size),
+            "n2": int(y.size),
+            "median_change1": float(np.median(x)) if x.size else math.nan,
+            "median_change2": float(np.median(y)) if y.size else math.nan,
+            "u_statistic": math.nan,
+            "p": math.nan,
+            "method": None,
+            "hl_shift": math.nan,
+            "ci_lower": math.nan,
+            "ci_upper": math.nan,
+            "ci_critical_u": None,
+            "ci_coverage": None,
+            "note": "",
+        }
+        rows.append(row)
+        if x.size == 0 or y.size == 0:
+            row["note"] = "no test: a group has no patient with both visits"
+            continue
+        ties = _has_ties(np.concatenate([x, y]))
+        small = x.size <= MANNWHITNEY_EXACT_MAX_N and y.size <= MANNWHITNEY_EXACT_MAX_N
+        method = "exact" if small and not ties else "asymptotic"
+        result = stats.mannwhitneyu(x, y, alternative="two-sided", method=method)
+        shift, lower, upper, critical, coverage = hodges_lehmann_ci(x, y, alpha)
+        row.update(
+            u_statistic=float(result.statistic),
+            p=float(result.pvalue),
+            method=method,
+            hl_shift=shift,
+            ci_lower=lower,
+            ci_upper=upper,
+            ci_critical_u=critical,
+            ci_coverage=coverage,
+        )
+        notes = []
+        if ties:
+            notes.append(
+                "tied changes: normal approximation with tie correction, CI coverage approximate"
+            )
+        if critical is None:
+            notes.append(
+                f"no {1 - alpha:.0%} CI: too few patients (even the full range of pairwise "
+                f"differences covers with probability "
+                f"{1 - 2 / math.comb(x.size + y.size, x.size):.3f})"
+            )
+        if math.isnan(row["p"]):
+            notes.append("P undefined (all changes equal)")
+        row["note"] = "; ".join(notes)
+    table = pd.DataFrame(rows, columns=list(BETWEEN_COLUMNS))
+    # Keep the critical value an integer even where some rows have none.
+    table["ci_critical_u"] = table["ci_critical_u"].astype("Int64")
+    return table

@@ -1,0 +1,152 @@
+"""Time to flare after withdrawal: Kaplan-Meier per group and the log-rank test."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from lifelines.utils import median_survival_times
+
+from nlrp3annot.response.comparison_data import (
+    EVENT_COLUMNS,
+    SURVIVAL_COLUMNS,
+    _ids,
+    _require_columns,
+)
+
+# --------------------------------------------------------------------------------------------
+# Time to flare
+
+
+def _flare_times(
+    events: pd.DataFrame, labels: dict[str, str], warnings: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Per patient: duration (days from withdrawal), event flag and group label."""
+    _require_columns(events, EVENT_COLUMNS, "events")
+    frame = events.copy()
+    frame["patient_id"] = _ids(frame["patient_id"])
+    has_end = "followup_end_day" in frame.columns
+    for column in ("withdrawal_day", "flare_day") + (("followup_end_day",) if has_end else ()):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    excluded: list[str] = []
+
+    repeated = sorted(frame.loc[frame["patient_id"].duplicated(), "patient_id"].unique())
+    if repeated:
+        warnings.append(
+            f"{len(repeated)} patient(s) with more than one events row were left out of the "
+            f"time-to-flare analysis: {', '.join(repeated)}."
+        )
+        frame = frame[~frame["patient_id"].isin(repeated)]
+        excluded += repeated
+
+    flared = frame["flare_day"].notna()
+    end = frame["followup_end_day"] if has_end else pd.Series(math.nan, index=frame.index)
+    frame["event"] = flared.astype(int)
+    frame["duration"] = np.where(
+        flared, frame["flare_day"] - frame["withdrawal_day"], end - frame["withdrawal_day"]
+    )
+
+    no_withdrawal = frame["withdrawal_day"].isna()
+    if no_withdrawal.any():
+        ids = sorted(frame.loc[no_withdrawal, "patient_id"])
+        warnings.append(
+            f"{len(ids)} patient(s) without a withdrawal day were left out of the time-to-flare "
+            f"analysis: {', '.join(ids)}."
+        )
+        excluded += ids
+    no_end = ~no_withdrawal & ~flared & frame["duration"].isna()
+    if no_end.any():
+        ids = sorted(frame.loc[no_end, "patient_id"])
+        where = "no followup_end_day" if has_end else "no followup_end_day column"
+        warnings.append(
+            f"{len(ids)} patient(s) without an observed flare could not be censored ({where}) "
+            f"and were left out of the Kaplan-Meier analysis: {', '.join(ids)}."
+        )
+        excluded += ids
+    negative = frame["duration"] < 0
+    if negative.any():
+        ids = sorted(frame.loc[negative, "patient_id"])
+        warnings.append(
+            f"{len(ids)} patient(s) whose flare or end of follow-up precedes withdrawal were "
+            f"left out of the time-to-flare analysis: {', '.join(ids)}."
+        )
+        excluded += ids
+    frame = frame[frame["duration"].notna() & ~negative]
+    frame = frame.assign(group=frame["patient_id"].map(labels))
+    return frame[["patient_id", "group", "duration", "event"]], excluded
+
+
+def _time_to_flare(
+    times: pd.DataFrame, compared: tuple[str, str], alpha: float
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    summaries, survival = [], []
+    for group in compared:
+        data = times[times["group"] == group]
+        row: dict[str, Any] = {
+            "group": group,
+            "n": len(data),
+            "events": int(data["event"].sum()),
+            "median": math.nan,
+            "median_ci_lower": math.nan,
+            "median_ci_upper": math.nan,
+            "median_reached": False,
+            "note": "",
+        }
+        summaries.append(row)
+        if data.empty:
+            row["note"] = "no patients with time-to-flare data"
+            continue
+        kmf = KaplanMeierFitter(alpha=alpha)
+        kmf.fit(data["duration"], event_observed=data["event"], label=group)
+        median = float(kmf.median_survival_time_)
+        ci = median_survival_times(kmf.confidence_interval_).iloc[0]
+        row["median_reached"] = math.isfinite(median)
+        # An infinite median or bound means the survival curve (or its CI limit) never fell
+        # to 0.5 within follow-up: "not reached", reported as missing rather than inf.
+        row["median"] = median if math.isfinite(median) else math.nan
+        lower, upper = float(ci.iloc[0]), float(ci.iloc[1])
+        row["median_ci_lower"] = lower if math.isfinite(lower) else math.nan
+        row["median_ci_upper"] = upper if math.isfinite(upper) else math.nan
+        if not row["median_reached"]:
+            row["note"] = "median time to flare not reached"
+        elif not (math.isfinite(lower) and math.isfinite(upper)):
+            row["note"] = "a confidence limit of the median is not reached"
+        # lifelines names the curve and its limits after the label; give them fixed names.
+        curve = kmf.survival_function_.join(kmf.confidence_interval_)
+        curve.columns = ["survival", "ci_lower", "ci_upper"]
+        table = kmf.event_table.join(curve).rename(columns={"observed": "events"})
+        table = table.reset_index(names="time").assign(group=group)
+        survival.append(table[list(SURVIVAL_COLUMNS)])
+
+    a, b = (times[times["group"] == g] for g in compared)
+    logrank: dict[str, Any] = {
+        "group1": compared[0],
+        "group2": compared[1],
+        "n1": len(a),
+        "n2": len(b),
+        "events1": int(a["event"].sum()),
+        "events2": int(b["event"].sum()),
+        "test_statistic": math.nan,
+        "p": math.nan,
+        "note": "",
+    }
+    if a.empty or b.empty:
+        logrank["note"] = "no test: a group has no time-to-flare data"
+    elif logrank["events1"] + logrank["events2"] == 0:
+        logrank["note"] = "no test: no flare observed in either group"
+    else:
+        result = logrank_test(
+            a["duration"], b["duration"], event_observed_A=a["event"], event_observed_B=b["event"]
+        )
+        logrank["test_statistic"] = float(result.test_statistic)
+        logrank["p"] = float(result.p_value)
+    survival_table = (
+        pd.concat(survival, ignore_index=True)
+        if survival
+        else pd.DataFrame(columns=list(SURVIVAL_COLUMNS))
+    )
+    return pd.DataFrame(summaries), survival_table, pd.DataFrame([logrank])
