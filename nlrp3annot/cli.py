@@ -11,7 +11,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from . import __version__
 from .errors import Nlrp3AnnotError
 
 EXIT_USER_ERROR = 2
@@ -348,43 +347,6 @@ def cmd_knowledge_update(args: argparse.Namespace) -> int:
     return 0
 
 
-def transcript_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--gff",
-        action="append",
-        default=[],
-        help="GFF3/GTF (RefSeq, Ensembl or GENCODE; plain or gzip) whose NLRP3 "
-        "transcripts are added; repeatable",
-    )
-    p.add_argument(
-        "--transcripts",
-        default=None,
-        help="mane, all, or accessions ID,ID... (default: mane; all with --gff)",
-    )
-    p.add_argument(
-        "--pick",
-        action="store_true",
-        help="one row per allele: MANE Select, then NM_004895.4 (LRG reference "
-        "standard), then the longest CDS (as VEP --pick)",
-    )
-
-
-def parallel_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=None,
-        help="worker processes for many files or a large joint VCF (default: the cores "
-        "this machine gives the process); results are identical to --jobs 1",
-    )
-    p.add_argument(
-        "--scheduler",
-        help="address of a Dask distributed scheduler (tcp://host:8786) to run the files "
-        "on a cluster instead; paths must be readable from the workers",
-    )
-
-
 def _choice(args: argparse.Namespace):
     from nlrp3annot.runner.pipeline import TranscriptChoice
 
@@ -395,178 +357,23 @@ def _choice(args: argparse.Namespace):
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="nlrp3annot",
-        description="Find and name NLRP3 (CIAS1) variants in VCFs the way ClinVar and VEP do.",
-    )
-    parser.add_argument("--version", action="version", version=f"nlrp3annot {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    ann = sub.add_parser(
-        "annotate",
-        help="name every NLRP3 variant of a VCF/BCF",
-        description="One row per variant allele per transcript: HGVS c./p., VEP consequence, "
-        "impact, exon/intron, protein domain. Examples:\n"
-        "  nlrp3annot annotate sample.vcf.gz --fasta GRCh38.fa -o out.tsv\n"
-        "  nlrp3annot annotate sample.vcf.gz -o out.vcf.gz   (after 'reference fetch')",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ann.add_argument(
-        "vcf", nargs="*", help="VCF, VCF.gz or BCF files (indexed files are read by region)"
-    )
-    ann.add_argument("--list", help="a file naming one VCF a line (relative to the list)")
-    transcript_options(ann)
-    parallel_options(ann)
-    ann.add_argument("--patients", help="write the per-sample summary (TSV) here")
-    ann.add_argument(
-        "--min-depth",
-        type=int,
-        default=20,
-        help="reads needed to rule a mosaic in or out (default 20)",
-    )
-    ann.add_argument(
-        "--mosaic-alpha",
-        type=float,
-        default=0.01,
-        help="one-sided binomial test of the ALT fraction against 0.5 (default 0.01)",
-    )
-    ann.add_argument(
-        "--max-mosaic-vaf",
-        type=float,
-        default=0.40,
-        help="highest allele fraction called mosaic (default 0.40)",
-    )
-    ann.add_argument("--fasta", help="genome FASTA (GRCh38 or GRCh37; plain or bgzip+.fai+.gzi)")
-    ann.add_argument(
-        "--build",
-        default="auto",
-        choices=["auto", "GRCh38", "GRCh37"],
-        help="genome build of the VCF (default: tell from header and REF alleles)",
-    )
-    ann.add_argument("-o", "--output", help="output file (default: TSV on stdout)")
-    ann.add_argument(
-        "--format",
-        choices=["tsv", "json", "vcf"],
-        help="output format (default: from the -o suffix, else tsv)",
-    )
-    ann.add_argument(
-        "--skipped",
-        help="where to list skipped alleles "
-        "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)",
-    )
-    ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
-    ann.set_defaults(func=cmd_annotate)
-
-    ref = sub.add_parser("reference", help="reference sequence commands")
-    ref_sub = ref.add_subparsers(dest="reference_command", required=True)
-    fetch = ref_sub.add_parser(
-        "fetch", help="download and cache the NLRP3 locus (gene +/- 5 kb) for runs without --fasta"
-    )
-    fetch.add_argument("--build", default="GRCh38", choices=["GRCh38", "GRCh37", "both"])
-    fetch.add_argument(
-        "--source",
-        default="ensembl",
-        choices=["ensembl", "ncbi"],
-        help="Ensembl REST (default) or NCBI E-utilities",
-    )
-    fetch.add_argument("--url", help="base URL of the service (a mirror or a local test server)")
-    fetch.add_argument(
-        "--transcripts",
-        choices=["all"],
-        help="also download every NLRP3 transcript model (Ensembl REST)",
-    )
-    fetch.add_argument("--transcripts-url", help="base URL of Ensembl REST for the models")
-    fetch.add_argument(
-        "--no-sequence",
-        action="store_true",
-        help="skip the locus sequence (with --transcripts all: only the models)",
-    )
-    fetch.add_argument("-q", "--quiet", action="store_true")
-    fetch.set_defaults(func=cmd_reference_fetch)
-
-    def mosaic_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--min-depth", type=int, default=20)
-        p.add_argument("--mosaic-alpha", type=float, default=0.01)
-        p.add_argument("--max-mosaic-vaf", type=float, default=0.40)
-
-    rules = ["strict", "germline_only", "vus_as_positive"]
-    comp = sub.add_parser(
-        "compare",
-        help="join genotypes to treatment response and compare mutation-positive and -negative",
-        description="Example: nlrp3annot compare --genotypes patients.tsv --clinical "
-        "response.xlsx --samples samples.csv -o results/",
-    )
-    comp.add_argument(
-        "--genotypes", required=True, help="patient summary from 'annotate --patients'"
-    )
-    comp.add_argument("--clinical", required=True, help="CSV/TSV/XLSX, long or wide")
-    comp.add_argument(
-        "--samples",
-        required=True,
-        help="samples sheet: patient_id, sample_id, withdrawal_day, flare_day ...",
-    )
-    comp.add_argument("-o", "--output", required=True, help="results folder")
-    comp.add_argument(
-        "--group-rule",
-        default="strict",
-        choices=rules,
-        help="status -> group (default strict: VUS and not-assessable apart)",
-    )
-    comp.add_argument("-q", "--quiet", action="store_true")
-    comp.set_defaults(func=cmd_compare)
-
-    run = sub.add_parser("run", help="annotate VCFs, then compare with the clinical table")
-    run.add_argument("vcf", nargs="*")
-    run.add_argument("--list")
-    run.add_argument("--fasta")
-    run.add_argument("--build", default="auto", choices=["auto", "GRCh38", "GRCh37"])
-    transcript_options(run)
-    parallel_options(run)
-    run.add_argument("--clinical", required=True)
-    run.add_argument("--samples", required=True)
-    run.add_argument("-o", "--output", required=True)
-    run.add_argument("--group-rule", default="strict", choices=rules)
-    run.add_argument("-q", "--quiet", action="store_true")
-    mosaic_options(run)
-    run.set_defaults(func=cmd_run)
-
-    demo = sub.add_parser("demo", help="run the whole chain on the bundled SYNTHETIC cohort")
-    demo.add_argument("-o", "--output", default="nlrp3annot-demo")
-    demo.add_argument("--group-rule", default="strict", choices=rules)
-    demo.add_argument("-q", "--quiet", action="store_true")
-    mosaic_options(demo)
-    parallel_options(demo)
-    demo.set_defaults(func=cmd_demo)
-
-    look = sub.add_parser(
-        "lookup",
-        help="find a known variant by a legacy or HGVS name (R260W, p.Arg262Trp, c.907G>A)",
-        description="Legacy names use MANE numbering (R260W); with --transcript NM_004895.4 "
-        "(or NP_004886.3 in the name) numbers are UniProt/LRG_197 (R262W). Prints the variant "
-        "on GRCh38 and GRCh37 with its HGVS names and ClinVar status.",
-    )
-    look.add_argument("query")
-    look.add_argument("--transcript", help="the transcript the name's numbering refers to")
-    look.add_argument("--json", action="store_true")
-    look.set_defaults(func=cmd_lookup)
-
-    know = sub.add_parser("knowledge", help="known-variant tables (ClinVar)")
-    know_sub = know.add_subparsers(dest="knowledge_command", required=True)
-    update = know_sub.add_parser(
-        "update", help="download the NLRP3 ClinVar records from NCBI into a new dated table"
-    )
-    update.add_argument("--url", help="base URL of NCBI E-utilities (a mirror or test server)")
-    update.add_argument("-q", "--quiet", action="store_true")
-    update.set_defaults(func=cmd_knowledge_update)
-    return parser
+COMMANDS = {
+    "annotate": cmd_annotate,
+    "reference fetch": cmd_reference_fetch,
+    "compare": cmd_compare,
+    "run": cmd_run,
+    "demo": cmd_demo,
+    "lookup": cmd_lookup,
+    "knowledge update": cmd_knowledge_update,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from nlrp3annot.cli_parser import build_parser
+
+    args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return COMMANDS[args.action](args)
     except Nlrp3AnnotError as exc:
         print(f"nlrp3annot: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
