@@ -242,7 +242,17 @@ def read_records(
                 rows = wanted
             hit = watch.first_hit(build, pos, end)
             if hit is not None:
-                _depths(fields, keys, wanted, scan, build, hit, decoder)
+                known = None
+                if use_numpy:  # DP/MIN_DP of every sample read as numbers in bulk
+                    columns = subset if subset is not None else np.arange(len(all_samples))
+                    known = _bulk_depths(np, line, starts[columns], ends[columns], keys)
+                    if subset is not None:  # back to the order of scan.samples
+                        at = {int(j): i for i, j in enumerate(subset.tolist())}
+                        known = (
+                            known[0][[at[j] for j in wanted]],
+                            known[1][[at[j] for j in wanted]],
+                        )
+                _depths(fields, keys, wanted, scan, build, hit, decoder, known)
             calls_by_allele = decoder.calls(
                 fields, keys, rows, all_samples, len(alts), shown, number
             )
@@ -440,12 +450,60 @@ def _scalar(text, key: str) -> int | None:
     return _int(str(text), key)
 
 
-def _depths(fields, keys, wanted, scan: VcfScan, build: str, hit: int, decoder) -> None:
+def _bulk_depths(np, line: bytes, starts, ends, keys: list[str]):
+    """(depth, found) per sample column: the first of DP and MIN_DP that is a plain
+    integer of up to 9 digits, read from the bytes; ``found`` is False where neither is
+    (those samples are read one by one)."""
+    data = np.frombuffer(line, dtype=np.uint8)
+    size = len(data)
+    depth = np.zeros(len(starts), dtype=np.int64)
+    found = np.zeros(len(starts), dtype=bool)
+    if not len(starts):
+        return depth, found
+    lo, hi = int(starts.min()), int(ends.max())
+    colons = np.flatnonzero(data[lo:hi] == _COLON) + lo
+    if len(colons) == 0:
+        return depth, found
+    first = np.searchsorted(colons, starts)
+    for key in ("DP", "MIN_DP"):
+        if key not in keys or keys.index(key) == 0:
+            continue
+        k = keys.index(key)
+        begin_at, end_at = first + k - 1, first + k
+        ok = begin_at < len(colons)
+        begin = np.where(ok, colons[np.minimum(begin_at, len(colons) - 1)] + 1, 0)
+        ok &= begin < ends
+        nxt = colons[np.minimum(end_at, len(colons) - 1)]
+        stop = np.where((end_at < len(colons)) & (nxt < ends), nxt, ends)
+        length = stop - begin
+        ok &= (length >= 1) & (length <= 9)
+        value = np.zeros(len(starts), dtype=np.int64)
+        for i in range(9):
+            inside = i < length
+            char = data[np.minimum(begin + i, size - 1)].astype(np.int64)
+            digit = (char >= _ZERO) & (char <= _ZERO + 9)
+            ok &= ~inside | digit
+            value = np.where(inside, value * 10 + (char - _ZERO), value)
+        take = ok & ~found
+        depth[take] = value[take]
+        found |= take
+    return depth, found
+
+
+def _depths(fields, keys, wanted, scan: VcfScan, build: str, hit: int, decoder, known=None) -> None:
     """Each reported sample's depth at a record over a watched position: DP, else MIN_DP,
-    else the sum of AD when every entry is present (as the htslib reader)."""
+    else the sum of AD when every entry is present (as the htslib reader). ``known``:
+    depths already read in bulk, (values, found) in the order of ``wanted``."""
     lowest = scan.lowest_depth[build]
     names = scan.samples
+    values, found = (known[0].tolist(), known[1].tolist()) if known is not None else (None, None)
     for k, j in enumerate(wanted):
+        if found is not None and found[k]:
+            depth = values[k]
+            name = names[k]
+            if name not in lowest or depth < lowest[name][0]:
+                lowest[name] = (depth, hit)
+            continue
         v = decoder.values(fields[j], keys)
         depth = None
         for key in ("DP", "MIN_DP"):
