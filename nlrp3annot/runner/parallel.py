@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from nlrp3annot.errors import Nlrp3AnnotError
-from nlrp3annot.naming.annotator import Annotation, Annotator, astuple
+from nlrp3annot.naming.annotator import Annotator, astuple, from_fields
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.runner.pipeline import AnnotationResult, Session, Settings
 
@@ -127,9 +127,13 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # this process names one share itself while jobs - 1 forked workers name the others
-    size = -(-len(todo) // jobs)
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    # this process names one share itself while jobs - 1 forked workers name the others;
+    # its share is larger, since a worker also has to start and send its rows back
+    own = int(len(todo) * 1.2 / (jobs + 0.2))
+    size = -(-(len(todo) - own) // (jobs - 1))
+    chunks = [todo[:own]] + [todo[i : i + size] for i in range(own, len(todo), size)]
+    if len(chunks) < 2:
+        return
     _NAMING = annotator
     try:
         context = multiprocessing.get_context("fork")
@@ -139,7 +143,7 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
                 annotator.annotate(variant)
             for chunk, future in zip(chunks[1:], futures, strict=True):
                 for variant, rows in zip(chunk, future.result(), strict=True):
-                    annotator.remember(variant, [Annotation(*fields) for fields in rows])
+                    annotator.remember(variant, [from_fields(fields) for fields in rows])
     finally:
         _NAMING = None
 
