@@ -50,105 +50,30 @@ week_4). Screening and baseline both become ``baseline``.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from nlrp3annot.errors import InputFileError, RecordError
-
-MEASUREMENT_COLUMNS = [
-    "patient_id",
-    "visit",
-    "day",
-    "measure",
-    "value",
-    "unit",
-    "censored",
-    "raw_value",
-    "source",
-]
-SAMPLE_COLUMNS = [
-    "patient_id",
-    "sample_id",
-    "tissue",
-    "treatment",
-    "dose",
-    "withdrawal_day",
-    "flare_day",
-    "followup_end_day",
-    "flare_censored",
-    "source",
-]
-CANONICAL_UNITS: dict[str, str] = {"diary": "score", "saa": "mg/L", "crp": "mg/L", "esr": "mm/h"}
-NO_VALUE = "no value (ND)"
-
-# Accepted units as written in reports, with the factor to the canonical unit.
-_UNITS: dict[str, tuple[tuple[str, float], ...]] = {
-    "diary": (("score", 1.0), ("points", 1.0)),
-    "saa": (("mg/L", 1.0), ("ug/mL", 1.0), ("mg/dL", 10.0)),
-    "crp": (("mg/L", 1.0), ("ug/mL", 1.0), ("mg/dL", 10.0)),
-    "esr": (("mm/h", 1.0), ("mm/hr", 1.0)),
-}
-_MEASURE_ALIASES: dict[str, tuple[str, ...]] = {
-    "diary": ("diary", "diary score", "symptom score", "DSS", "daily diary score"),
-    "saa": ("SAA", "serum amyloid A"),
-    "crp": ("CRP", "C-reactive protein", "hsCRP"),
-    "esr": ("ESR", "sed rate", "erythrocyte sedimentation rate"),
-}
-_CLINICAL_ROLES: dict[str, tuple[str, ...]] = {
-    "patient_id": (
-        "patient_id",
-        "patient",
-        "patient id",
-        "subject",
-        "subject_id",
-        "usubjid",
-        "subjid",
-        "id",
-    ),
-    "visit": ("visit", "avisit", "timepoint", "time point"),
-    "day": ("day", "ady", "study day", "days"),
-    "measure": ("measure", "paramcd", "param", "parameter", "test", "analyte"),
-    "value": ("value", "aval", "result", "avalc"),
-    "unit": ("unit", "avalu", "units"),
-}
-_SAMPLE_ROLES: dict[str, tuple[str, ...]] = {
-    "patient_id": _CLINICAL_ROLES["patient_id"],
-    "sample_id": ("sample_id", "sample", "sample id", "vcf_sample", "vcf sample id", "specimen"),
-    "tissue": ("tissue", "sample type", "specimen type"),
-    "treatment": ("treatment", "drug", "therapy"),
-    "dose": ("dose", "dosage"),
-    "withdrawal_day": ("withdrawal_day", "withdrawal day", "stop day"),
-    "flare_day": ("flare_day", "flare day"),
-    "followup_end_day": ("followup_end_day", "follow-up end day", "last followup day"),
-}
-_VISITS: dict[str, tuple[str, ...]] = {
-    "baseline": (
-        "baseline",
-        "bl",
-        "day 0",
-        "d0",
-        "screening",
-        "pre",
-        "pre-treatment",
-        "pretreatment",
-        "week 0",
-        "w0",
-        "m0",
-        "month 0",
-    ),
-    "month3": ("month 3", "m3", "3 months", "3 month", "3m", "week 12", "w12", "day 90", "d90"),
-    "flare": ("flare", "at flare", "withdrawal flare", "relapse"),
-}
-_ND = {"", "nd", "n.d.", "n/d", "na", "n/a", "n.a.", "-", "--", "\u2013", "\u2014", "not done"}
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
-_CENSORED = re.compile(r"(<=?|>=?|\u2264|\u2265)\s*(.+)")
-_BRACKET_UNIT = re.compile(r"(.*?)[\s_]*[(\[]([^)\]]*)[)\]]\s*")
+from nlrp3annot.response.clinical_terms import (
+    _CLINICAL_ROLES,
+    _SAMPLE_ROLES,
+    CANONICAL_UNITS,
+    MEASUREMENT_COLUMNS,
+    NO_VALUE,
+    SAMPLE_COLUMNS,
+    _factor,
+    _parse_day,
+    _parse_label,
+    _parse_value,
+    canonical_measure,
+    measure_units,
+    normalise_visit,
+)
+from nlrp3annot.response.sheets import _alias_hint, _first, _missing, _read_sheet, _roles, _Sheet
 
 
 @dataclass
@@ -170,253 +95,6 @@ class SamplesSheet:
 
     table: pd.DataFrame
     skipped: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class _Sheet:
-    """A file's cells as text: the header and (spreadsheet row number, cells) per data row."""
-
-    path: Path
-    header: list[str]
-    header_row: int
-    rows: list[tuple[int, list[str]]]
-
-
-def measure_units() -> dict[str, tuple[str, ...]]:
-    """Accepted units per canonical measure (an empty unit is also accepted: canonical)."""
-    return {m: tuple(u for u, _ in units) for m, units in _UNITS.items()}
-
-
-def _key(text: str) -> str:
-    """Column names match ignoring case, spaces, underscores, hyphens and dots."""
-    return re.sub(r"[\s_.\-]+", "", text.strip().lower())
-
-
-def _alnum(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-_MEASURE_KEYS = {_alnum(a): m for m, aliases in _MEASURE_ALIASES.items() for a in aliases}
-_VISIT_KEYS = {_alnum(a): v for v, aliases in _VISITS.items() for a in aliases}
-
-
-def _unit_key(unit: str) -> str:
-    u = unit.strip().lower().replace(" ", "")
-    u = u.replace("\u00b5", "u").replace("\u03bc", "u").replace("mcg", "ug")
-    return re.sub(r"/(hr|hour)$", "/h", u)
-
-
-def canonical_measure(label: str) -> str | None:
-    """diary, saa, crp or esr for a measure name (unit suffix allowed), else None."""
-    return _parse_label(label)[0]
-
-
-def normalise_visit(label: str) -> str:
-    """baseline, month3, flare, or the label lower-cased with spaces as underscores."""
-    text = label.strip()
-    found = _VISIT_KEYS.get(_alnum(text))
-    if found:
-        return found
-    return re.sub(r"\s+", "_", text.lower())
-
-
-def _parse_label(label: str) -> tuple[str | None, str | None]:
-    """(measure, unit written in the label) for ``SAA (mg/L)``, ``CRP_mg_dL``, ``hsCRP``."""
-    bracket = _BRACKET_UNIT.fullmatch(label.strip())
-    if bracket:
-        measure = _MEASURE_KEYS.get(_alnum(bracket.group(1)))
-        if measure:
-            return measure, bracket.group(2).strip() or None
-    tokens = [t for t in re.split(r"[\s_]+", label.strip()) if t]
-    # Longest measure name first, so "diary score" is the diary and not diary + unit "score".
-    for k in range(len(tokens), 0, -1):
-        measure = _MEASURE_KEYS.get(_alnum(" ".join(tokens[:k])))
-        if measure:
-            return measure, "/".join(tokens[k:]) or None
-    return None, None
-
-
-def _factor(sheet: _Sheet, row: int, measure: str, unit: str | None, where: str = "") -> float:
-    """Multiplier from ``unit`` to the canonical unit; refuses units it does not know."""
-    if not unit or not unit.strip():
-        return 1.0
-    key = _unit_key(unit)
-    for name, factor in _UNITS[measure]:
-        if _unit_key(name) == key:
-            return factor
-    accepted = ", ".join(u for u, _ in _UNITS[measure])
-    raise RecordError(
-        sheet.path,
-        f"row {row}{where}",
-        f"unit '{unit.strip()}' is not accepted for {measure}; use one of {accepted} "
-        f"(values are converted to {CANONICAL_UNITS[measure]})",
-    )
-
-
-def _parse_number(text: str) -> float | None:
-    """A plain number; one comma is a decimal comma (8,5 = 8.5). None if not a number."""
-    t = text.strip().replace(" ", "")
-    if not _NUMBER.fullmatch(t) or ("," in t and "." in t):
-        return None
-    return float(t.replace(",", "."))
-
-
-def _parse_value(text: str) -> tuple[float, str] | None:
-    """(number, censoring mark) or None for ND; raises ValueError when unparseable."""
-    t = text.strip()
-    if t.lower() in _ND:
-        return None
-    mark = ""
-    censored = _CENSORED.fullmatch(t)
-    if censored:
-        mark = "<" if censored.group(1) in ("<", "<=", "\u2264") else ">"
-        t = censored.group(2)
-    number = _parse_number(t)
-    if number is None:
-        raise ValueError("is not a number")
-    if number < 0:
-        raise ValueError("is negative; diary scores and lab values cannot be")
-    return number, mark
-
-
-def _parse_day(sheet: _Sheet, row: int, text: str, column: str = "day") -> float:
-    if not text.strip() or text.strip().lower() in _ND:
-        return math.nan
-    number = _parse_number(text)
-    if number is None:
-        raise RecordError(
-            sheet.path, f"row {row}", f"{column} '{text}' is not a number of days; fix or empty it"
-        )
-    return number
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores 101 as 101.0; an ID must stay "101"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _read_sheet(path: str | Path, preferred: Sequence[str]) -> _Sheet:
-    """Cells of a CSV/TSV/TXT or XLSX file as text, with spreadsheet row numbers."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(p, "file not found", "check the path")
-    suffix = p.suffix.lower()
-    if suffix == ".xlsx":
-        numbered = _read_xlsx(p, preferred)
-    elif suffix in (".csv", ".tsv", ".txt"):
-        numbered = _read_delimited(p)
-    else:
-        raise InputFileError(
-            p, f"unsupported file type '{p.suffix}'", "save it as .xlsx, .csv or .tsv"
-        )
-    numbered = [(n, cells) for n, cells in numbered if any(c.strip() for c in cells)]
-    if not numbered:
-        raise InputFileError(p, "the file is empty", "the first row must hold column names")
-    header_row, header = numbered[0]
-    header = [h.strip() for h in header]
-    width = len(header)
-    rows = []
-    for n, cells in numbered[1:]:
-        extra = [c for c in cells[width:] if c.strip()]
-        if extra:
-            # Typical cause: an unquoted decimal comma (8,5) in a comma-separated file.
-            raise RecordError(
-                p,
-                f"row {n}",
-                f"{len(cells)} cells but {width} column names; quote values with decimal "
-                "commas or save with ';' or tab as the delimiter",
-            )
-        rows.append((n, [c.strip() for c in cells[:width]] + [""] * (width - len(cells))))
-    return _Sheet(p, header, header_row, rows)
-
-
-def _read_xlsx(path: Path, preferred: Sequence[str]) -> list[tuple[int, list[str]]]:
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged or non-xlsx file
-        raise InputFileError(
-            path, f"cannot read as an Excel .xlsx workbook ({type(exc).__name__})", "re-save it"
-        ) from exc
-    sheet = book.worksheets[0]
-    for ws in book.worksheets:
-        if any(word in _alnum(ws.title) for word in preferred):
-            sheet = ws
-            break
-    first = sheet.min_row
-    return [
-        (first + i, [_cell_text(v) for v in values])
-        for i, values in enumerate(sheet.iter_rows(min_row=first, values_only=True))
-    ]
-
-
-def _read_delimited(path: Path) -> list[tuple[int, list[str]]]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # CSV saved by Excel on Windows
-    lines = text.splitlines()
-    header_line = next((line for line in lines if line.strip()), "")
-    candidates = [d for d in "\t;,|" if d in header_line]
-    if not candidates:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    elif len(candidates) == 1:
-        delimiter = candidates[0]
-    else:
-        try:
-            sample = "\n".join(lines[:50])
-            delimiter = csv.Sniffer().sniff(sample, delimiters="".join(candidates)).delimiter
-        except csv.Error:
-            delimiter = max(candidates, key=header_line.count)
-    return [
-        (i + 1, [c.strip() for c in cells])
-        for i, cells in enumerate(csv.reader(lines, delimiter=delimiter))
-    ]
-
-
-def _roles(header: list[str], roles: dict[str, tuple[str, ...]]) -> dict[str, list[int]]:
-    """Column indices per role, in alias priority order."""
-    keys = [_key(h) for h in header]
-    found: dict[str, list[int]] = {}
-    for role, aliases in roles.items():
-        idx = [i for alias in aliases for i, k in enumerate(keys) if k == _key(alias)]
-        if idx:
-            found[role] = list(dict.fromkeys(idx))
-    return found
-
-
-def _first(cells: list[str], idx: list[int] | None) -> str:
-    """The first non-empty cell among the role's columns (AVAL, then AVALC)."""
-    for i in idx or []:
-        if cells[i]:
-            return cells[i]
-    return ""
-
-
-def _alias_hint(roles: dict[str, tuple[str, ...]], names: Sequence[str]) -> str:
-    return "; ".join(f"{r}: {', '.join(roles[r])}" for r in names)
-
-
-def _missing(
-    sheet: _Sheet,
-    what: str,
-    missing: list[str],
-    expected: list[str],
-    aliases: dict[str, tuple[str, ...]],
-) -> None:
-    raise InputFileError(
-        sheet.path,
-        f"{what}: missing column(s) {', '.join(missing)}; found {', '.join(sheet.header)}",
-        f"expected {', '.join(expected)}; accepted names (any case) "
-        + _alias_hint(aliases, missing),
-    )
 
 
 def read_clinical(path: str | Path) -> ClinicalTable:
@@ -661,3 +339,16 @@ def read_samples(path: str | Path) -> SamplesSheet:
         table[column] = table[column].astype(float)
     table["flare_censored"] = table["flare_censored"].astype(bool)
     return SamplesSheet(table=table, skipped=skipped)
+
+
+__all__ = [
+    "CANONICAL_UNITS",
+    "MEASUREMENT_COLUMNS",
+    "SAMPLE_COLUMNS",
+    "ClinicalTable",
+    "SamplesSheet",
+    "measure_units",
+    "normalise_visit",
+    "read_clinical",
+    "read_samples",
+]
