@@ -334,7 +334,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def cmd_knowledge_update(args: argparse.Namespace) -> int:
-    from nlrp3annot.knowledge.clinvar import load_clinvar, update_clinvar
+    from nlrp3annot.knowledge.clinvar import load_clinvar
+    from nlrp3annot.knowledge.clinvar_update import update_clinvar
 
     path = update_clinvar(base_url=args.url)
     table = load_clinvar(path)

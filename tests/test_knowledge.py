@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import nlrp3annot.knowledge.clinvar as knowledge
+import nlrp3annot.knowledge.clinvar_update as knowledge_update
 from nlrp3annot.errors import FetchError, InputFileError
 from nlrp3annot.genome.reference import known_bases, locus_window
 from nlrp3annot.knowledge.clinvar import (
@@ -36,10 +37,10 @@ from nlrp3annot.knowledge.clinvar import (
     check_spdi,
     load_clinvar,
     load_phenotypes,
-    update_clinvar,
 )
+from nlrp3annot.knowledge.clinvar_update import update_clinvar
 
-REAL_TODAY = knowledge._today  # before the autouse fixture pins the day
+REAL_TODAY = knowledge_update._today  # before the autouse fixture pins the day
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 DAY = date(2025, 3, 14)
 THREE_TO_ONE = {
@@ -306,8 +307,8 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NLRP3ANNOT_CACHE", str(tmp_path))
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(knowledge, "NCBI_PAUSE", 0.0)
-    monkeypatch.setattr(knowledge, "_today", lambda: DAY)
+    monkeypatch.setattr(knowledge_update, "NCBI_PAUSE", 0.0)
+    monkeypatch.setattr(knowledge_update, "_today", lambda: DAY)
     return tmp_path
 
 
@@ -487,7 +488,7 @@ def test_update_writes_dated_file_then_a_new_version(server, cache: Path) -> Non
 def test_update_requests_are_esearch_then_batched_esummary(
     server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(knowledge, "ESUMMARY_BATCH", 3)
+    monkeypatch.setattr(knowledge_update, "ESUMMARY_BATCH", 3)
     update_clinvar(base_url=base_url(server))
     search, *summaries = server.requests
     query = parse_qs(urlsplit(search).query)
@@ -501,10 +502,10 @@ def test_update_requests_are_esearch_then_batched_esummary(
 
 
 def test_update_newer_date_wins(server, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(knowledge, "_today", lambda: date(2025, 1, 2))
+    monkeypatch.setattr(knowledge_update, "_today", lambda: date(2025, 1, 2))
     older = update_clinvar(base_url=base_url(server))
     update_clinvar(base_url=base_url(server))  # clinvar_NLRP3_2025-01-02_2.tsv
-    monkeypatch.setattr(knowledge, "_today", lambda: date(2025, 1, 10))
+    monkeypatch.setattr(knowledge_update, "_today", lambda: date(2025, 1, 10))
     newer = update_clinvar(base_url=base_url(server))
     assert older.name == "clinvar_NLRP3_2025-01-02.tsv"
     assert load_clinvar().source == str(newer)
@@ -537,7 +538,7 @@ def test_no_usable_record_is_fetch_error(server, cache: Path) -> None:
 
 
 def test_truncated_esearch_is_fetch_error(server, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(knowledge, "ESEARCH_RETMAX", 2)
+    monkeypatch.setattr(knowledge_update, "ESEARCH_RETMAX", 2)
     with pytest.raises(FetchError, match="has 7 records but returned 2"):
         update_clinvar(base_url=base_url(server))
 
