@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nlrp3annot.errors import RecordError
+from nlrp3annot.io.tabix_index import seek_locus
 from nlrp3annot.io.vcf import (
     ARRAY_SAMPLES,
     CHR1_NAMES,
@@ -53,7 +54,7 @@ def scan_text(
 ) -> VcfScan:
     """Fill a scan of the text VCF ``path``."""
     if use_index:
-        seek = _seek_locus(path, windows)
+        seek = seek_locus(path, windows)
         if seek is not None:  # a .tbi: seek to the locus and inflate with isal
             header_bytes, lines = seek
             header = parse_header(header_bytes, path)
@@ -90,69 +91,6 @@ def scan_text(
     scan.records_read = found.data_lines
     scan.outside += found.data_lines - len(found.lines)  # lines the byte filter passed over
     return scan
-
-
-def _seek_locus(path: Path, windows: dict[str, tuple[int, int]]):
-    """(header bytes, numbered locus lines) of a bgzip VCF with a .tbi, read from the
-    index's offset for the locus on; None when there is no usable .tbi."""
-    import struct
-
-    from nlrp3annot.io.locus_filter import SPAN_MARGIN, read_header
-    from nlrp3annot.io.tabix_index import contig_offsets, start_offset
-
-    tbi = path.with_name(path.name + ".tbi")
-    try:
-        linear = contig_offsets(tbi) if tbi.exists() else None
-    except (OSError, ValueError, EOFError, struct.error):
-        linear = None  # unreadable index: htslib's turn (or the whole file)
-    if linear is None:
-        return None
-    from isal import igzip_threaded
-
-    with igzip_threaded.open(path, "rb", threads=1) as stream:
-        header, _ = read_header(stream)
-    contig = next((n for n in CHR1_NAMES if n in linear), None)
-    spans = [(max(lo - SPAN_MARGIN, 1), hi) for lo, hi in windows.values()]
-    offset = start_offset(linear[contig], min(s for s, _ in spans)) if contig else None
-    if offset is None:
-        return header, iter(())
-    return header, _lines_from(path, offset, contig, spans)
-
-
-def _lines_from(path: Path, offset: int, contig: str, spans: list[tuple[int, int]]):
-    """Numbered lines of ``contig`` overlapping ``spans``, from virtual ``offset`` on, until
-    the contig ends or the last span is passed (the file is sorted: it is indexed)."""
-    from isal import igzip_threaded
-
-    name, last = contig.encode() + b"\t", max(hi for _, hi in spans)
-    number = 0
-    with path.open("rb") as raw:
-        raw.seek(offset >> 16)
-        with igzip_threaded.open(raw, "rb", threads=1) as stream:
-            stream.read(offset & 0xFFFF)
-            tail = b""
-            while True:
-                chunk = stream.read(1 << 22)
-                data = tail + chunk
-                cut = len(data) if not chunk else data.rfind(b"\n") + 1
-                block, tail = data[:cut], data[cut:]
-                for line in block.split(b"\n"):
-                    if not line:
-                        continue
-                    if not line.startswith(name):
-                        return  # the next contig
-                    end = line.find(b"\t", len(name))
-                    try:
-                        pos = int(line[len(name) : end])
-                    except ValueError:
-                        pos = None  # malformed: the parser names it
-                    if pos is not None and pos > last:
-                        return
-                    if pos is None or any(lo <= pos <= hi for lo, hi in spans):
-                        number += 1
-                        yield number, line
-                if not chunk:
-                    return
 
 
 def _fetched(tabix, regions: list[tuple[str, int, int]]):
