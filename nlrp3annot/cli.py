@@ -81,6 +81,9 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 
     paths = _input_paths(args)
     fmt = _output_format(args.format, args.output)
+    skipped_file = args.skipped or (_skipped_path(args.output) if args.output else None)
+    inputs = [*paths, args.list, args.fasta, *(getattr(args, "gff", None) or [])]
+    check_outputs([args.output, skipped_file, args.patients], inputs)
     if fmt == "vcf" and len(paths) > 1:
         raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
     options = MosaicOptions(
@@ -129,7 +132,6 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         write_vcf(result, paths[0], args.output)
     else:
         write_tsv(result, args.output)
-    skipped_file = args.skipped or (_skipped_path(args.output) if args.output else None)
     if skipped_file:
         write_skipped(result.skipped, skipped_file)
         if result.skipped and not args.quiet:
@@ -151,6 +153,24 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         )
         return EXIT_SOME_FAILED
     return 0
+
+
+def check_outputs(outputs: list, inputs: list) -> None:
+    """Refuse, before any work, an output path that would replace an input, a folder or a
+    device (one line, exit 2); writing is atomic, so a refused run leaves nothing behind."""
+    given = {Path(p).resolve() for p in inputs if p}
+    for output in outputs:
+        if not output:
+            continue
+        out = Path(output)
+        if out.is_dir():
+            raise Nlrp3AnnotError(f"{out}: is a folder; give a file name for this output")
+        if out.exists() and not out.is_file():
+            raise Nlrp3AnnotError(f"{out}: is not a regular file; give a file name to write")
+        if out.resolve() in given:
+            raise Nlrp3AnnotError(
+                f"{out}: is also an input of this run; give the output another name"
+            )
 
 
 def _parallel(args: argparse.Namespace) -> tuple[int, str | None]:

@@ -286,3 +286,41 @@ def test_plain_gzip_vcf_is_streamed(tmp_path: Path):
     gz.write_bytes(gzip.compress(vcf.read_bytes()))  # gzip, not bgzip: no index possible
     table = nlrp3annot.annotate_vcf(gz, fasta=FASTA38)
     assert table.loc[0, "hgvs_c"] == "NM_001243133.2:c.778C>T"
+
+
+def test_output_that_would_replace_an_input_is_refused(tmp_path: Path):
+    """-o naming the input VCF (or a folder) stops before any work: the input is intact."""
+    vcf = write_vcf(
+        tmp_path / "in.vcf", [("chr1", 247424227, "C", "T"), ("chr1", 247424356, "G", "A")]
+    )
+    before = vcf.read_bytes()
+    assert_one_line_error(
+        run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(vcf)), "in.vcf", "input"
+    )
+    assert vcf.read_bytes() == before
+    folder = tmp_path / "results"
+    folder.mkdir()
+    assert_one_line_error(
+        run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(folder)), "results", "folder"
+    )
+    assert_one_line_error(
+        run("annotate", str(vcf), "--fasta", FASTA38, "-o", "x.tsv", "--patients", FASTA38),
+        "input",
+    )
+
+
+def test_outputs_follow_the_umask(tmp_path: Path):
+    vcf = write_vcf(tmp_path / "in.vcf", [("chr1", 247424227, "C", "T")])
+    out = tmp_path / "out.tsv"
+    proc = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f"umask 022 && {sys.executable} -m nlrp3annot annotate {vcf} "
+            f"--fasta {FASTA38} -o {out} -q",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -6,8 +6,17 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import IO
+
+
+@cache
+def new_file_mode() -> int:
+    """The permissions a newly created file gets here: 0666 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[str]], object]) -> Path:
@@ -22,6 +31,9 @@ def atomic_write(path: str | Path, write: Callable[[IO[str]], object]) -> Path:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); an output is a normal file of the user's,
+        # readable as their umask says (labs share results folders)
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
