@@ -261,8 +261,9 @@ def _report_analysis(output) -> None:
     )
 
 
-def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> Path:
-    """Run the annotate command into ``folder``; returns the patient summary path."""
+def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[Path, int]:
+    """Run the annotate command into ``folder``: the patient summary path, and the exit
+    code (EXIT_SOME_FAILED when some VCFs failed and the others were annotated)."""
     folder.mkdir(parents=True, exist_ok=True)
     patients = folder / "patients.tsv"
     ns = argparse.Namespace(
@@ -287,18 +288,25 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> Path:
     code = cmd_annotate(ns)
     if code == EXIT_USER_ERROR:
         raise Nlrp3AnnotError("annotation failed; see the error above")
-    return patients
+    return patients, code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from nlrp3annot.response.analysis import run_analysis
 
     out = Path(args.output)
-    patients = _annotate_into(out / "annotation", _input_paths(args), args.fasta, args.build, args)
+    paths = _input_paths(args)
+    patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
     output = run_analysis(patients, args.clinical, args.samples, out, rule=args.group_rule)
     if not args.quiet:
         _report_analysis(output)
-    return 0
+    if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
+        print(
+            "nlrp3annot: some VCFs failed (see above): their patients have no genotype in "
+            "this comparison; fix them and run again",
+            file=sys.stderr,
+        )
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -319,7 +327,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs) copied to {inputs}",
             file=sys.stderr,
         )
-    patients = _annotate_into(out / "annotation", vcfs, str(fasta), "auto", args)
+    patients, _ = _annotate_into(out / "annotation", vcfs, str(fasta), "auto", args)
     output = run_analysis(
         patients,
         inputs / "response.xlsx",

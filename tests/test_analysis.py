@@ -299,3 +299,34 @@ def test_run_chains_annotation_and_comparison(demo: Path, tmp_path: Path):
     assert ran["groups"] == demo_summary["groups"]
     assert ran["comparison"]["between"] == demo_summary["comparison"]["between"]
     assert (out / "annotation" / "calls.tsv").exists() and (out / "report.html").exists()
+
+
+def test_run_with_a_failed_vcf_exits_non_zero(demo: Path, tmp_path: Path, capsys):
+    """One VCF of the list is broken: the others are compared, and the exit code says the
+    result is not whole (it was 0)."""
+    inputs = demo / "inputs"
+    broken = tmp_path / "broken.vcf"
+    broken.write_text("this is not a VCF\n")
+    listing = tmp_path / "vcfs.txt"
+    vcfs = sorted((inputs / "vcf").glob("*.vcf.gz"))
+    listing.write_text("\n".join([*map(str, vcfs), str(broken)]))
+    code = main(
+        [
+            "run",
+            "--list",
+            str(listing),
+            "--fasta",
+            str(inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"),
+            "--clinical",
+            str(inputs / "response.xlsx"),
+            "--samples",
+            str(inputs / "samples.csv"),
+            "-o",
+            str(tmp_path / "run"),
+            "-q",
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "broken.vcf" in err and "some VCFs failed" in err
+    assert (tmp_path / "run" / "summary.json").exists()
