@@ -286,3 +286,61 @@ def test_many_vcfs_one_failing(tmp_path: Path):
         ("A1", "NP_001230062.1:p.Asp303Asn")
     ]
     assert table[0]["file"].endswith("good.vcf")
+
+
+def test_doubtful_evidence_never_makes_a_patient_positive(tmp_path: Path):
+    """c.907G>A (p.Asp303Asn, pathogenic) called three doubtful ways, and once soundly:
+    a REF that is not the reference base, a FILTER-failed call, and a 0/1 genotype without
+    a single ALT read (MuTect1 style). Each is reported in the table but leaves its patient
+    not_assessable with the reason in the note."""
+    vcf = write(
+        tmp_path / "doubt.vcf",
+        ["GOOD", "NOREADS"],
+        [
+            {
+                "pos": C907,
+                "ref": "G",
+                "alts": ("A",),
+                "calls": {
+                    "GOOD": {"GT": (0, 1), "AD": (20, 22), "DP": 42},
+                    "NOREADS": {"GT": (0, 1), "AD": (42, 0), "DP": 42},
+                },
+            },
+        ],
+    )
+    failed = write(
+        tmp_path / "failed.vcf",
+        ["FILTERED"],
+        [
+            {
+                "pos": C907,
+                "ref": "G",
+                "alts": ("A",),
+                "filter": "LowQual",
+                "calls": {"FILTERED": {"GT": (0, 1), "AD": (20, 22), "DP": 42}},
+            }
+        ],
+    )
+    wrong_ref = write(
+        tmp_path / "wrong_ref.vcf",
+        ["WRONGREF"],
+        [
+            {
+                "pos": C907,
+                "ref": "C",  # the reference base at c.907 is G
+                "alts": ("A",),
+                "calls": {"WRONGREF": {"GT": (0, 1), "AD": (20, 22), "DP": 42}},
+            }
+        ],
+    )
+    result = nlrp3annot.annotate_vcfs([vcf, failed, wrong_ref], fasta=FASTA)
+    patients = {(Path(p["file"]).name, p["sample"]): p for p in result.attrs["patients"]}
+    assert patients[("doubt.vcf", "GOOD")]["status"] == "positive_germline"
+    noreads = patients[("doubt.vcf", "NOREADS")]
+    assert noreads["status"] == "not_assessable" and "no ALT reads" in noreads["note"]
+    filtered = patients[("failed.vcf", "FILTERED")]
+    assert filtered["status"] == "not_assessable" and "LowQual" in filtered["note"]
+    wrong = patients[("wrong_ref.vcf", "WRONGREF")]
+    assert wrong["status"] == "not_assessable" and "differs from the reference" in wrong["note"]
+    table = result[result["sample"].isin(["NOREADS", "FILTERED", "WRONGREF"])]
+    assert len(table) == 3  # still reported, row by row

@@ -7,8 +7,11 @@ Status rule (first that applies):
    read counts at all (the caller's genotype is all there is).
 2. ``positive_mosaic``: carries such a change at a low allele fraction (zygosity mosaic).
 3. ``not_assessable``: carries such a change where depth is too low to tell germline from
-   mosaic; or carries none, but a pathogenic position was seen with too little depth (or a
-   missing genotype) in this sample, so a mosaic there could be missed.
+   mosaic, or the genotype has no ALT reads, or the call is doubtful (its REF differs from
+   the reference, or it failed the caller's FILTER): such evidence is reported but never
+   makes a patient positive on its own; or carries none, but a pathogenic position was seen
+   with too little depth (or a missing genotype) in this sample, so a mosaic there could be
+   missed. The ``note`` says which.
 4. ``vus_only``: carries only changes of uncertain weight: ClinVar VUS or conflicting,
    low-penetrance CAPS variants (p.Val198Met, p.Gln703Lys), or protein-altering/splice
    changes not in ClinVar.
@@ -149,8 +152,23 @@ class _Weights:
         return weight
 
 
+def doubt(row) -> str:
+    """Why a call cannot decide a status on its own ('' when it can): its REF differs from
+    the reference (wrong build or FASTA?), or the caller's own filters failed it."""
+    if row.get("ref_mismatch") in (True, "True", "1"):
+        return (
+            f"REF {row.get('ref')} at {row.get('pos')} differs from the reference; check the build"
+        )
+    filt = str(row.get("filter") or ".")
+    if filt not in ("PASS", "."):
+        return f"call at {row.get('pos')} failed the caller's filters ({filt})"
+    return ""
+
+
 def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None, weights):
     pathogenic = [r for r in carried if weights(r) == "pathogenic"]
+    doubtful = [r for r in pathogenic if doubt(r)]
+    pathogenic = [r for r in pathogenic if not doubt(r)]
     germline = [
         r
         for r in pathogenic
@@ -164,6 +182,8 @@ def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None, 
         return "positive_mosaic", mosaic[0], ""
     if pathogenic:
         return "not_assessable", pathogenic[0], str(pathogenic[0].get("mosaic_test", ""))
+    if doubtful:  # reported, but doubtful evidence never makes a patient positive
+        return "not_assessable", doubtful[0], doubt(doubtful[0])
     uncertain = [r for r in carried if weights(r) == "uncertain"]
     if missing_at:
         return "not_assessable", missing_at[0], "missing genotype at a pathogenic variant site"

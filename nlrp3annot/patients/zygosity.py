@@ -115,7 +115,9 @@ def _classify(call: SampleCall, options: MosaicOptions) -> Zygosity:
         vaf = alt / depth
         p, low, high = _binomial(alt, depth)
         ci = (low, high)
-        if depth < options.min_depth:
+        if alt == 0 and call.alt_copies > 0:  # called, but not one read shows the ALT
+            test = "not_assessable (genotype has no ALT reads)"
+        elif depth < options.min_depth:
             test = f"not_assessable (depth {depth} < {options.min_depth})"
         elif p < options.alpha and vaf <= options.max_vaf:
             test = "mosaic"
