@@ -163,6 +163,11 @@ def check_outputs(outputs: list, inputs: list) -> None:
         if not output:
             continue
         out = Path(output)
+        existing = next((d for d in out.parents if d.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise Nlrp3AnnotError(
+                f"{out}: {existing} is a file, not a folder; give an output path in a folder"
+            )
         if out.is_dir():
             raise Nlrp3AnnotError(f"{out}: is a folder; give a file name for this output")
         if out.exists() and not out.is_file():
@@ -406,11 +411,19 @@ def main(argv: list[str] | None = None) -> int:
     except Nlrp3AnnotError as exc:
         print(f"nlrp3annot: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as exc:  # the environment: a path under a file, a full disk, permissions
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        print(
+            f"nlrp3annot: error: {where}{reason}; check the path, its permissions and free space",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("nlrp3annot: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

@@ -324,3 +324,13 @@ def test_outputs_follow_the_umask(tmp_path: Path):
     )
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_output_under_a_file_is_one_line(tmp_path: Path):
+    """-o inside a path whose parent is a file: one line naming it, exit 2, nothing left."""
+    vcf = write_vcf(tmp_path / "in.vcf", [("chr1", 247424227, "C", "T")])
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder\n")
+    proc = run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(blocker / "out.tsv"))
+    assert_one_line_error(proc, "notes.txt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf", "notes.txt"]
