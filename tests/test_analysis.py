@@ -330,3 +330,27 @@ def test_run_with_a_failed_vcf_exits_non_zero(demo: Path, tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "broken.vcf" in err and "some VCFs failed" in err
     assert (tmp_path / "run" / "summary.json").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00\x81binary\x00\x9c" * 20])
+def test_compare_refuses_an_empty_or_binary_genotypes_file(
+    demo: Path, tmp_path: Path, capsys, content
+):
+    genotypes = tmp_path / "patients.tsv"
+    genotypes.write_bytes(content)
+    inputs = demo / "inputs"
+    code = main(
+        [
+            "compare",
+            "--genotypes",
+            str(genotypes),
+            "--clinical",
+            str(inputs / "response.xlsx"),
+            "--samples",
+            str(inputs / "samples.csv"),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "patients.tsv" in err

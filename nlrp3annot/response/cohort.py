@@ -59,7 +59,13 @@ def read_genotypes(path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise Nlrp3AnnotError(f"{path}: no such file (give the --patients TSV of 'annotate')")
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    hint = "give the --patients TSV written by 'nlrp3annot annotate'"
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise Nlrp3AnnotError(f"{path}: is empty ({hint})") from None
+    except (UnicodeDecodeError, pd.errors.ParserError):
+        raise Nlrp3AnnotError(f"{path}: is not a tab-separated text table ({hint})") from None
     needed = {"sample", "status"}
     if not needed <= set(table.columns):
         raise Nlrp3AnnotError(
