@@ -76,7 +76,6 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         write_tsv,
         write_vcf,
     )
-    from nlrp3annot.patients.zygosity import MosaicOptions
     from nlrp3annot.runner.pipeline import annotate_files
 
     paths = _input_paths(args)
@@ -86,9 +85,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     check_outputs([args.output, skipped_file, args.patients], inputs)
     if fmt == "vcf" and len(paths) > 1:
         raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
-    options = MosaicOptions(
-        min_depth=args.min_depth, alpha=args.mosaic_alpha, max_vaf=args.max_mosaic_vaf
-    )
+    options = mosaic_options(args)
     bar = _progress(paths, args.quiet)
     task = bar.add_task("", total=len(paths)) if bar else None
 
@@ -153,6 +150,24 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         )
         return EXIT_SOME_FAILED
     return 0
+
+
+def mosaic_options(args: argparse.Namespace):
+    """The mosaic-test options, checked: a depth of at least 1 read, 0 < alpha < 1 and an
+    allele fraction in (0, 1] (NaN and out-of-range values are refused, not used)."""
+    from nlrp3annot.patients.zygosity import MosaicOptions
+
+    if not args.min_depth >= 1:
+        raise Nlrp3AnnotError(f"--min-depth {args.min_depth}: give a number of reads, 1 or more")
+    if not 0 < args.mosaic_alpha < 1:
+        raise Nlrp3AnnotError(f"--mosaic-alpha {args.mosaic_alpha}: give a P value between 0 and 1")
+    if not 0 < args.max_mosaic_vaf <= 1:
+        raise Nlrp3AnnotError(
+            f"--max-mosaic-vaf {args.max_mosaic_vaf}: give an allele fraction above 0, at most 1"
+        )
+    return MosaicOptions(
+        min_depth=args.min_depth, alpha=args.mosaic_alpha, max_vaf=args.max_mosaic_vaf
+    )
 
 
 def check_outputs(outputs: list, inputs: list) -> None:

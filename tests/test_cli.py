@@ -334,3 +334,16 @@ def test_output_under_a_file_is_one_line(tmp_path: Path):
     proc = run("annotate", str(vcf), "--fasta", FASTA38, "-o", str(blocker / "out.tsv"))
     assert_one_line_error(proc, "notes.txt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf", "notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--min-depth", "-5"), ("--mosaic-alpha", "5"), ("--max-mosaic-vaf", "nan")],
+)
+def test_out_of_range_options_are_refused(tmp_path: Path, option: str, value: str):
+    vcf = write_vcf(tmp_path / "in.vcf", [("chr1", 247424227, "C", "T")])
+    proc = run(
+        "annotate", str(vcf), "--fasta", FASTA38, "-o", str(tmp_path / "o.tsv"), option, value
+    )
+    assert_one_line_error(proc, option)
+    assert not (tmp_path / "o.tsv").exists()
