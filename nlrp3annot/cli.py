@@ -275,6 +275,15 @@ def _report_analysis(output) -> None:
     print(f"nlrp3annot: patients: {groups}", file=sys.stderr)
     for warning in output.summary["comparison"].get("warnings", []):
         print(f"nlrp3annot: warning: {warning}", file=sys.stderr)
+    skipped = output.summary.get("clinical_skipped") or []
+    if skipped:  # rows the tables could not use: said here, not only in a file
+        reasons = Counter(str(row.get("reason", "")) for row in skipped)
+        listed = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
+        print(
+            f"nlrp3annot: warning: {len(skipped)} clinical/samples rows or cells not used "
+            f"({listed}); listed in {output.folder}/tables/clinical_skipped.tsv",
+            file=sys.stderr,
+        )
     print(
         f"nlrp3annot: results in {output.folder}/ (summary.json, tables/); report: {output.report}",
         file=sys.stderr,

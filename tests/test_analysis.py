@@ -354,3 +354,28 @@ def test_compare_refuses_an_empty_or_binary_genotypes_file(
     )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "patients.tsv" in err
+
+
+def test_unused_clinical_cells_are_said_on_stderr(demo: Path, tmp_path: Path, capsys):
+    """Cells the tables cannot use (ND here) are counted on stderr, not only in a file."""
+    inputs = demo / "inputs"
+    table = pd.read_excel(inputs / "response.xlsx", dtype=str)
+    table.loc[table.index[:3], "SAA (mg/L)"] = "ND"
+    clinical = tmp_path / "response.csv"
+    table.to_csv(clinical, index=False)
+    code = main(
+        [
+            "compare",
+            "--genotypes",
+            str(demo / "annotation" / "patients.tsv"),
+            "--clinical",
+            str(clinical),
+            "--samples",
+            str(inputs / "samples.csv"),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "3 clinical/samples rows or cells not used" in err and "clinical_skipped.tsv" in err
