@@ -379,3 +379,28 @@ def test_unused_clinical_cells_are_said_on_stderr(demo: Path, tmp_path: Path, ca
     err = capsys.readouterr().err
     assert code == 0
     assert "3 clinical/samples rows or cells not used" in err and "clinical_skipped.tsv" in err
+
+
+def test_sample_ids_differing_in_case_get_a_hint():
+    """A samples sheet that writes P01-Blood for the VCF's p01-blood: the patient has no
+    genotype (IDs are matched exactly), and the accounting says why."""
+    from nlrp3annot.response.cohort import join
+
+    genotypes = pd.DataFrame([{"file": "a.vcf", "sample": "p01-blood", "status": "negative"}])
+    samples = pd.DataFrame([{"patient_id": "P01", "sample_id": "P01-Blood"}])
+    measurements = pd.DataFrame(
+        [
+            {
+                "patient_id": "P01",
+                "visit": "baseline",
+                "day": 0,
+                "measure": "saa",
+                "value": 5.0,
+                "unit": "mg/L",
+                "censored": "",
+            }
+        ]
+    )
+    cohort = join(genotypes, samples, measurements)
+    note = cohort.accounting.set_index("patient_id").loc["P01", "note"]
+    assert "no genotype" in note and "'p01-blood'" in note

@@ -115,7 +115,11 @@ def join(
         if rows and not all(r["mapped"] for r in rows):
             notes.append("VCF sample not in the samples sheet (sample name used as patient)")
         if patient in in_samples and not rows:
-            notes.append("in the samples sheet but no genotype")
+            near = _differs_in_case(patient, samples, genotypes)
+            notes.append(
+                "in the samples sheet but no genotype"
+                + (f" (the genotypes have {near!r}: IDs are matched exactly)" if near else "")
+            )
         if patient not in in_clinical:
             notes.append("no clinical measurements")
         compared = group in COMPARED and patient in in_clinical
@@ -156,3 +160,16 @@ def join(
     for column in event_columns:
         events[column] = pd.to_numeric(events[column], errors="coerce")
     return Cohort(pd.DataFrame(group_rows), pd.DataFrame(accounting), events, rule)
+
+
+def _differs_in_case(patient: str, samples: pd.DataFrame, genotypes: pd.DataFrame) -> str:
+    """A genotype sample name that equals one of ``patient``'s sample IDs but for case or
+    surrounding spaces, or '': a hint for the commonest cause of a missing genotype."""
+    wanted = {
+        str(s).strip().lower()
+        for s in samples.loc[samples["patient_id"].astype(str) == patient, "sample_id"]
+    }
+    for name in genotypes["sample"].astype(str):
+        if name.strip().lower() in wanted:
+            return name
+    return ""
