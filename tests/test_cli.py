@@ -347,3 +347,17 @@ def test_out_of_range_options_are_refused(tmp_path: Path, option: str, value: st
     )
     assert_one_line_error(proc, option)
     assert not (tmp_path / "o.tsv").exists()
+
+
+def test_plain_gzip_input_with_parallel_jobs(tmp_path: Path):
+    """A plain-gzip VCF (gzip, not bgzip) on its own with --jobs 2: htslib cannot open it to
+    plan sample shards; the file is still annotated (it was a traceback)."""
+    vcf = write_vcf(
+        tmp_path / "in.vcf", [("chr1", 247424227, "C", "T"), ("chr1", 247424356, "G", "A")]
+    )
+    plain_gz = tmp_path / "in.vcf.gz"
+    plain_gz.write_bytes(gzip.compress(vcf.read_bytes()))
+    out = tmp_path / "out.tsv"
+    proc = run("annotate", str(plain_gz), "--fasta", FASTA38, "-o", str(out), "-q", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().count("\n") == 3  # header + 2 alleles

@@ -172,7 +172,7 @@ def _sample_count(path: Path) -> int:
     try:
         with pysam.VariantFile(str(path)) as vf:
             return len(vf.header.samples)
-    except (OSError, ValueError):
+    except (OSError, ValueError, NotImplementedError):  # plain gzip: htslib cannot seek
         return 0
 
 

@@ -78,7 +78,7 @@ def sample_names(path: str) -> list[str]:
     try:
         with pysam.VariantFile(path) as vf:
             return list(vf.header.samples)
-    except (OSError, ValueError):
+    except (OSError, ValueError, NotImplementedError):  # plain gzip: htslib cannot seek
         return []
 
 
