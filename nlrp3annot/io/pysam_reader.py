@@ -4,11 +4,12 @@ can be trusted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 from nlrp3annot.errors import InputFileError, RecordError
 from nlrp3annot.io.vcf import (
+    ARRAY_SAMPLES,
     CHR1_NAMES,
     VcfScan,
     Watch,
@@ -25,15 +26,18 @@ def scan_with_htslib(
     watch: Watch,
     warnings: list[str],
     indexed: bool,
-    arrays: bool,
+    arrays: bool | None,
     min_alt_reads: int,
     samples: list[str] | None,
 ) -> VcfScan:
-    """Fill a scan of ``path`` through pysam (cyvcf2 arrays for the genotypes when
-    ``arrays``)."""
+    """Fill a scan of ``path`` through pysam, with the genotypes as cyvcf2 arrays when
+    ``arrays`` (None: when the file has at least ``ARRAY_SAMPLES`` samples)."""
     with _open(path) as vf:
-        scan = new_scan(path, _samples(vf), _header_chr1(vf), warnings, samples)
+        all_samples = list(vf.header.samples)
+        scan = new_scan(path, all_samples, _header_chr1(vf), warnings, samples)
         contig = _index_contig(vf) if indexed else False
+    if arrays is None:
+        arrays = len(all_samples) >= ARRAY_SAMPLES
     if contig is False:
         regions = None
     else:
@@ -56,11 +60,7 @@ def scan_with_htslib(
     return scan
 
 
-def _samples(vf) -> list[str]:
-    return list(vf.header.samples)
-
-
-def _open(path: Path, shown: Path | None = None, threads: int = 0):
+def _open(path: Path, threads: int = 0):
     import pysam
 
     pysam.set_verbosity(0)  # htslib's own warnings would duplicate our one-line messages
@@ -70,10 +70,10 @@ def _open(path: Path, shown: Path | None = None, threads: int = 0):
         text = str(exc)
         if "truncated" in text or "EOF marker" in text:
             raise InputFileError(
-                shown or path, "truncated bgzip file", "re-copy or re-compress it"
+                path, "truncated bgzip file", "re-copy or re-compress it"
             ) from None
         raise InputFileError(
-            shown or path,
+            path,
             "not a VCF/BCF file (no valid header)",
             "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF",
         ) from None
@@ -109,9 +109,7 @@ def _take(path, index, rec, scan: VcfScan, windows, watch: Watch, fetched: bool)
     _split(Path(scan.path), index, rec, build, scan, watch)
 
 
-def _records(
-    path: Path, source, numbers: Sequence[int] | None = None, shown: Path | None = None
-) -> Iterator[tuple[int, object]]:
+def _records(path: Path, source) -> Iterator[tuple[int, object]]:
     index = 0
     while True:
         try:
@@ -121,12 +119,11 @@ def _records(
         except (ValueError, OSError) as exc:
             # htslib reports a malformed line as "truncated file"; a truly truncated bgzip
             # file was already refused at open (no EOF marker), so show the line instead.
-            number = numbers[index] if numbers and index < len(numbers) else index + 1
             line = _data_line(path, index + 1)
             shown_line = f": {line[:80]!r}" if line else f" ({exc})"
             raise RecordError(
-                shown or path,
-                f"#{number}",
+                path,
+                f"#{index + 1}",
                 f"cannot be parsed{shown_line}; fix or remove that line (8+ tab-separated "
                 "columns, numeric POS)",
             ) from None

@@ -154,26 +154,21 @@ def scan_vcf(
     if bcf or reader == "htslib":
         from nlrp3annot.io.pysam_reader import scan_with_htslib
 
-        many = arrays if arrays is not None else _sample_count(path) >= ARRAY_SAMPLES
-        return scan_with_htslib(
-            path, windows, watch, warnings, indexed, bool(many and bcf), min_alt_reads, samples
+        return scan_with_htslib(  # genotype arrays (cyvcf2) are for BCF only
+            path,
+            windows,
+            watch,
+            warnings,
+            indexed,
+            arrays if bcf else False,
+            min_alt_reads,
+            samples,
         )
     from nlrp3annot.io.text_reader import scan_text
 
     big = path.stat().st_size >= INDEX_MIN_BYTES
     use_index = indexed and big and not _is_plain_gzip(head)
     return scan_text(path, windows, watch, warnings, use_index, arrays, min_alt_reads, samples)
-
-
-def _sample_count(path: Path) -> int:
-    import pysam
-
-    pysam.set_verbosity(0)
-    try:
-        with pysam.VariantFile(str(path)) as vf:
-            return len(vf.header.samples)
-    except (OSError, ValueError, NotImplementedError):  # plain gzip: htslib cannot seek
-        return 0
 
 
 @dataclass(frozen=True)
