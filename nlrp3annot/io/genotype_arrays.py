@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nlrp3annot.errors import RecordError
-from nlrp3annot.io.vcf import Skipped, VcfScan, Watch, split_alleles, window_of
+from nlrp3annot.io.vcf import VcfScan, Watch, skip_reason, split_alleles, window_of
 from nlrp3annot.patients.zygosity import SampleCall
 
 _MISSING = -(2**31)  # htslib's int32 missing value
@@ -53,12 +53,11 @@ def scan_arrays(
             except StopIteration:
                 break
             except Exception as exc:  # cyvcf2 raises bare Exceptions for htslib parse errors
-                number = index + 1
                 raise RecordError(
-                    shown, f"#{number}", f"cannot be parsed ({exc}); fix or remove that line"
+                    shown, f"#{index + 1}", f"cannot be parsed ({exc}); fix or remove that line"
                 ) from None
-            number = index + 1
             index += 1
+            number = index
             scan.records_read += 1
             build = window_of(v.CHROM, v.POS, len(v.REF or ""), windows)
             if build is None:
@@ -102,9 +101,8 @@ def _record(np, v, build, number, scan: VcfScan, watch, names, af_number, min_al
         ad = _format(v, "AD")
         if hit is not None:
             _record_depths(np, v, ad, build, scan, hit, names)
-        usable = [
-            i for i, alt in enumerate(alts, start=1) if not _unnamed(ref, alt)
-        ]  # alleles that become records: only those need calls
+        # alleles that become records: only those need calls
+        usable = [i for i, alt in enumerate(alts, start=1) if not skip_reason(ref, alt)]
         if usable:
             calls_by_allele = _calls(np, v, gt, ad, usable, names, af_number, min_alt_reads)
     split_alleles(
@@ -120,12 +118,6 @@ def _record(np, v, build, number, scan: VcfScan, watch, names, af_number, min_al
         scan,
         lambda i: calls_by_allele.get(i, ()),
     )
-
-
-def _unnamed(ref: str, alt: str) -> bool:
-    from nlrp3annot.io.vcf import skip_reason
-
-    return bool(skip_reason(ref, alt))
 
 
 def _ints(column) -> list[int | None]:
@@ -226,6 +218,3 @@ def _record_depths(np, v, ad, build: str, scan: VcfScan, hit: int, names) -> Non
         name = names[j]
         if name not in lowest or d < lowest[name][0]:
             lowest[name] = (d, hit)
-
-
-__all__ = ["scan_arrays", "Skipped"]
