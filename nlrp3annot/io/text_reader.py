@@ -52,54 +52,53 @@ def scan_text(
     min_alt_reads: int,
     samples: list[str] | None,
 ) -> VcfScan:
-    """Fill a scan of the text VCF ``path``."""
+    """Fill a scan of the text VCF ``path``: the locus lines through its index (a .tbi read
+    here, a .csi through htslib's tabix), else found on the bytes of the whole file."""
+    source = None
     if use_index:
-        seek = seek_locus(path, windows)
-        if seek is not None:  # a .tbi: seek to the locus and inflate with isal
-            header_bytes, lines = seek
-            header = parse_header(header_bytes, path)
-            scan = new_scan(path, header.samples, header.chr1_length, warnings, samples)
-            scan.outside = -1  # unknown: the index lets us skip the rest unread
-            read_records(scan, lines, windows, watch, min_alt_reads, header, arrays, True)
-            return scan
-        import pysam  # a .csi: htslib's tabix
+        source = seek_locus(path, windows) or _tabix_locus(path, windows)
+    found = None
+    if source is None:
+        from nlrp3annot.io.locus_filter import read_locus_lines
 
-        pysam.set_verbosity(0)
-        try:
-            tabix = pysam.TabixFile(str(path))
-        except (OSError, ValueError):
-            tabix = None  # unusable index: read the file whole instead
-        if tabix is not None:
-            with tabix:
-                header = parse_header(("\n".join(tabix.header) + "\n").encode(), path)
-                scan = new_scan(path, header.samples, header.chr1_length, warnings, samples)
-                scan.outside = -1  # unknown: the index lets us skip the rest unread
-                contig = next((n for n in CHR1_NAMES if n in tabix.contigs), None)
-                regions = (
-                    [] if contig is None else [(contig, lo, hi) for lo, hi in windows.values()]
-                )
-                lines = _fetched(tabix, regions)
-                read_records(scan, lines, windows, watch, min_alt_reads, header, arrays, True)
-            return scan
-    from nlrp3annot.io.locus_filter import read_locus_lines
-
-    found = read_locus_lines(path, CHR1_NAMES, windows.values())
-    header = parse_header(found.header, path)
+        found = read_locus_lines(path, CHR1_NAMES, windows.values())
+        source = found.header, zip(found.numbers, found.lines, strict=True)
+    header_bytes, lines = source
+    header = parse_header(header_bytes, path)
     scan = new_scan(path, header.samples, header.chr1_length, warnings, samples)
-    numbered = zip(found.numbers, found.lines, strict=True)
-    read_records(scan, numbered, windows, watch, min_alt_reads, header, arrays, False)
-    scan.records_read = found.data_lines
-    scan.outside += found.data_lines - len(found.lines)  # lines the byte filter passed over
+    if found is None:
+        scan.outside = -1  # unknown: the index lets us skip the rest unread
+    read_records(scan, lines, windows, watch, min_alt_reads, header, arrays, found is None)
+    if found is not None:
+        scan.records_read = found.data_lines
+        scan.outside += found.data_lines - len(found.lines)  # lines the filter passed over
     return scan
+
+
+def _tabix_locus(path: Path, windows: dict[str, tuple[int, int]]):
+    """(header bytes, numbered locus lines) through htslib's tabix (for a .csi), or None
+    when the index cannot be used (then the file is read whole)."""
+    import pysam
+
+    pysam.set_verbosity(0)
+    try:
+        tabix = pysam.TabixFile(str(path))
+    except (OSError, ValueError):
+        return None
+    header = ("\n".join(tabix.header) + "\n").encode()
+    contig = next((n for n in CHR1_NAMES if n in tabix.contigs), None)
+    regions = [(contig, lo, hi) for lo, hi in windows.values()] if contig else []
+    return header, _fetched(tabix, regions)
 
 
 def _fetched(tabix, regions: list[tuple[str, int, int]]):
     """(number, raw line) of the records in ``regions``, through the tabix index."""
-    number = 0
-    for contig, lo, hi in regions:
-        for line in tabix.fetch(contig, lo - 1, hi):
-            number += 1
-            yield number, line
+    with tabix:
+        number = 0
+        for contig, lo, hi in regions:
+            for line in tabix.fetch(contig, lo - 1, hi):
+                number += 1
+                yield number, line
 
 
 def read_records(
@@ -258,19 +257,8 @@ def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int, min_
     if "AF" in keys:
         quiet[:] = False  # allele fractions under 0/0: decode them all
     elif "AD" in keys and n_alts and len(starts):
-        k = keys.index("AD")
-        lo, hi = int(starts.min()), int(ends.max())  # a shard's columns only
-        colons = np.flatnonzero(data[lo:hi] == _COLON) + lo
-        if len(colons) == 0:  # no sample has an AD value: decode the 0/0 ones to be sure
-            colons = np.array([size], dtype=np.int64)
-        first = np.searchsorted(colons, starts)
-        idx_start, idx_end = first + k - 1, first + k
-        ok = (idx_start < len(colons)) & diploid_ref
-        ad_start = np.where(ok, colons[np.minimum(idx_start, len(colons) - 1)] + 1, 0)
-        ok &= ad_start <= ends
-        has_next = idx_end < len(colons)
-        next_colon = colons[np.minimum(idx_end, len(colons) - 1)]
-        ad_end = np.where(has_next & (next_colon < ends), next_colon, ends)
+        ad_start, ad_end, present = _Fields(np, data, starts, ends).bounds(keys.index("AD"))
+        ok = present & diploid_ref  # a 0/0 without an AD value is decoded, to be sure
         # every ALT count is one digit below min_alt (too few reads for a mosaic call):
         # the AD text ends in ",d" once per ALT
         few = np.zeros(256, dtype=bool)
@@ -388,6 +376,32 @@ def _scalar(text, key: str) -> int | None:
     return _int(str(text), key)
 
 
+class _Fields:
+    """Where each sample column's FORMAT fields are, from the colons of one raw line (only
+    between the first and last column asked about: a shard's columns)."""
+
+    def __init__(self, np, data, starts, ends) -> None:
+        self.np, self.starts, self.ends = np, starts, ends
+        lo, hi = int(starts.min()), int(ends.max())
+        self.colons = np.flatnonzero(data[lo:hi] == _COLON) + lo
+        self.first = np.searchsorted(self.colons, starts)  # each column's first colon
+
+    def bounds(self, k: int):
+        """(begin, end, present) of field ``k`` (1 or more: GT is field 0) per column:
+        ``present`` is False where the column has fewer fields."""
+        np, colons, ends = self.np, self.colons, self.ends
+        if len(colons) == 0:
+            return ends, ends, np.zeros(len(ends), dtype=bool)
+        last = len(colons) - 1
+        before, after = self.first + k - 1, self.first + k
+        present = before < len(colons)
+        begin = np.where(present, colons[np.minimum(before, last)] + 1, 0)
+        present &= begin <= ends
+        following = colons[np.minimum(after, last)]
+        end = np.where((after < len(colons)) & (following < ends), following, ends)
+        return begin, end, present
+
+
 def _bulk_depths(np, line: bytes, starts, ends, keys: list[str]):
     """(depth, found) per sample column: the first of DP and MIN_DP that is a plain
     integer of up to 9 digits, read from the bytes; ``found`` is False where neither is
@@ -398,21 +412,11 @@ def _bulk_depths(np, line: bytes, starts, ends, keys: list[str]):
     found = np.zeros(len(starts), dtype=bool)
     if not len(starts):
         return depth, found
-    lo, hi = int(starts.min()), int(ends.max())
-    colons = np.flatnonzero(data[lo:hi] == _COLON) + lo
-    if len(colons) == 0:
-        return depth, found
-    first = np.searchsorted(colons, starts)
+    fields = _Fields(np, data, starts, ends)
     for key in ("DP", "MIN_DP"):
         if key not in keys or keys.index(key) == 0:
             continue
-        k = keys.index(key)
-        begin_at, end_at = first + k - 1, first + k
-        ok = begin_at < len(colons)
-        begin = np.where(ok, colons[np.minimum(begin_at, len(colons) - 1)] + 1, 0)
-        ok &= begin < ends
-        nxt = colons[np.minimum(end_at, len(colons) - 1)]
-        stop = np.where((end_at < len(colons)) & (nxt < ends), nxt, ends)
+        begin, stop, ok = fields.bounds(keys.index(key))
         length = stop - begin
         ok &= (length >= 1) & (length <= 9)
         value = np.zeros(len(starts), dtype=np.int64)
