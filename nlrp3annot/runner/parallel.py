@@ -164,16 +164,8 @@ def run_files(
     elif jobs > 1 and len(paths) > 0:
         outcomes = _in_pool(paths, settings, jobs)
     else:
-        session = session_for(settings)
-        outcomes = ((Task(p), *_serial(session, p)) for p in paths)
+        outcomes = ((Task(p), *run_task(Task(p), settings)) for p in paths)
     yield from _gather(outcomes)
-
-
-def _serial(session: Session, path: str) -> tuple[AnnotationResult | None, str]:
-    try:
-        return session.annotate_file(path), ""
-    except Nlrp3AnnotError as exc:
-        return None, str(exc)
 
 
 def _gather(outcomes) -> Iterator[tuple[str, AnnotationResult | None, str]]:
@@ -205,7 +197,7 @@ def _in_pool(paths: list[str], settings: Settings, jobs: int):
         session = session_for(settings)
         session.jobs = jobs
         try:
-            yield tasks[0], *_serial(session, tasks[0].path)
+            yield tasks[0], *run_task(tasks[0], settings)
         finally:
             session.jobs = 1
         return

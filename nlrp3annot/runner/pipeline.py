@@ -216,9 +216,7 @@ class Session:
 
             annotator = self.annotator(seq)[0]
             name_in_parallel(annotator, [r.variant for r in scan.records[seq.build]], self.jobs)
-        return annotate_scan(
-            scan, seq, self.settings.options, self.settings.choice, self.knowledge, self
-        )
+        return annotate_scan(scan, seq, session=self)
 
     def annotator(self, seq: LocusSequence) -> tuple[Annotator, list[Transcript], list[str]]:
         key = (seq.source, seq.build)
@@ -230,7 +228,7 @@ class Session:
     def picked(self, seq: LocusSequence, accession: str) -> Annotator:
         key = (seq.source, f"{seq.build}:{accession}")
         if key not in self._annotators:
-            full, transcripts, refused = self.annotator(seq)
+            _, transcripts, refused = self.annotator(seq)
             mine = [t for t in transcripts if t.accession == accession]
             self._annotators[key] = (Annotator(mine, seq), mine, refused)
         return self._annotators[key][0]
@@ -244,7 +242,11 @@ def annotate_scan(
     knowledge: Knowledge | None = None,
     session: Session | None = None,
 ) -> AnnotationResult:
+    """Annotate the records of one scan against ``seq``. Without a ``session``, one is made
+    from ``options``, ``choice`` and ``knowledge``; with one, its settings apply."""
     session = session or Session(Settings(None, seq.build, options, choice), knowledge)
+    # the session's settings made its annotators: the rest of the job follows them too
+    options, choice = session.settings.options, session.settings.choice
     annotator, transcripts, refused = session.annotator(seq)
     records = scan.records[seq.build]
     per_record = [annotator.annotate(rec.variant) for rec in records]
