@@ -132,10 +132,6 @@ class SampleRow(Mapping):
         return (SampleRow, (self.sample, self.site, self.call, self.own))
 
 
-CALL_COLUMNS = SAMPLE_COLUMNS[1:10]  # gt .. mosaic_test: from the call alone
-OWN_COLUMNS = SAMPLE_COLUMNS[10:]  # phase .. hgvs_p_sample_alt: the sample's own reading
-
-
 def sample_rows(
     records: list[Record],
     annotations: list[list[Annotation]],
@@ -231,13 +227,8 @@ class _Parts:
         """The sample's own columns when no other allele shares its codons."""
         part = self.defaults.get((id(record), t))
         if part is None:
-            reading = {
-                "phase": "",
-                "hgvs_c_sample": row.hgvs_c,
-                "hgvs_p_sample": row.hgvs_p,
-                "hgvs_p_sample_alt": "",
-            }
-            part = self.defaults[(id(record), t)] = self.own(record, t, row, reading)
+            part = self.own(record, t, row, _site_reading(row))
+            self.defaults[(id(record), t)] = part
         return part
 
     def own(self, record: Record, t: int, row: Annotation, reading: dict) -> dict:
@@ -292,6 +283,16 @@ class _CodonIndex:
         return sorted(found.values(), key=lambda c: (c.record.index, c.record.allele_index))
 
 
+def _site_reading(row: Annotation) -> dict[str, object]:
+    """The sample's own columns when the site's protein change is the sample's."""
+    return {
+        "phase": "",
+        "hgvs_c_sample": row.hgvs_c,
+        "hgvs_p_sample": row.hgvs_p,
+        "hgvs_p_sample_alt": "",
+    }
+
+
 def _own_reading(
     item: Carried, t: int, near: _CodonIndex, annotator: Annotator
 ) -> dict[str, object] | None:
@@ -303,12 +304,7 @@ def _own_reading(
         return None
     cis = [o for o, rel in partners if rel == "cis"]
     unknown = [o for o, rel in partners if rel == "unknown"]
-    columns: dict[str, object] = {
-        "phase": "",
-        "hgvs_c_sample": row.hgvs_c,
-        "hgvs_p_sample": row.hgvs_p,
-        "hgvs_p_sample_alt": "",
-    }
+    columns = _site_reading(row)
     if cis or unknown:
         together = _one_haplotype([item.record.variant] + [o.record.variant for o in cis + unknown])
         columns["hgvs_c_sample"], columns["hgvs_p_sample"] = annotator.haplotype(together)[t]
