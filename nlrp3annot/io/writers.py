@@ -131,23 +131,23 @@ _MARK = "\x1f"  # stands for the sample name while a row's line is cached
 class _SharedParts:
     """TSV lines of :class:`SampleRow` rows, from text formatted once per shared part.
 
-    The columns are cut into runs that come from one part (site, sample, call, own). In the
-    sample table's layout the sample name is followed by the call's columns, and everything
-    else comes from the site and the sample's reading, so a line is
+    In the sample table's layout the sample name is followed by the call's columns, and all
+    other columns come from the site and the sample's reading, so a line is
     ``text(site, own) [before] + sample + text(call) + text(site, own) [after]``, each text
     kept per part (a joint VCF has 10^5 rows over a few hundred sites and call patterns).
-    Other layouts keep the line around the sample name per (site, call, own)."""
+    Any other layout is written row by row by the caller (``line`` returns None)."""
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        self.plan: list[tuple[str, object, int]] | None = None
-        self.zoned = False
+        self.frame_runs: list[tuple[str, object, int]] | None = None  # all but the call
+        self.call_runs: list[tuple[str, object, int]] = []
         self.samples: dict[str, str] = {}
         self.frames: dict[tuple[int, int], tuple[str, str]] = {}  # (site, own) -> texts
         self.calls: dict[int, str] = {}
-        self.around: dict[tuple[int, int, int], tuple[str, str]] = {}
 
     def _plan(self, row: SampleRow) -> list[tuple[str, object, int]]:
+        """The runs of columns around the call's, [] when the layout is not the sample
+        table's (a column no part has, or the call's columns not right after the sample)."""
         runs: list[tuple[str, list[str]]] = []
         for column in self.columns:
             if column == "sample":
@@ -155,18 +155,21 @@ class _SharedParts:
             else:
                 name = next((n for n in ("own", "call", "site") if column in getattr(row, n)), "")
                 if not name:
-                    return []  # a column no part has: format generically
+                    return []
             if runs and runs[-1][0] == name and name != "sample":
                 runs[-1][1].append(column)
             else:
                 runs.append((name, [column]))
         names = [name for name, _ in runs]
-        self.zoned = (
+        if not (
             names.count("sample") == 1
             and names.count("call") == 1
             and names.index("call") == names.index("sample") + 1
-        )
-        return [(name, operator.itemgetter(*cols), len(cols)) for name, cols in runs]
+        ):
+            return []
+        plan = [(name, operator.itemgetter(*cols), len(cols)) for name, cols in runs]
+        self.call_runs = [run for run in plan if run[0] == "call"]
+        return [run for run in plan if run[0] != "call"]
 
     def _text(self, row: SampleRow, runs) -> str | None:
         values: list = []
@@ -185,41 +188,28 @@ class _SharedParts:
         return _csv_text(values)
 
     def line(self, row: SampleRow) -> str | None:
-        if self.plan is None:
-            self.plan = self._plan(row)
-        if not self.plan:
+        if self.frame_runs is None:
+            self.frame_runs = self._plan(row)
+        if not self.frame_runs:
             return None
+        key = (id(row.site), id(row.own))
+        frame = self.frames.get(key)
+        if frame is None:
+            text = self._text(row, self.frame_runs)
+            if text is None or text.count(_MARK) != 1:
+                return None
+            frame = self.frames[key] = tuple(text.split(_MARK))
+        call = self.calls.get(id(row.call))
+        if call is None:
+            call = self._text(row, self.call_runs)
+            if call is None or _MARK in call:
+                return None
+            self.calls[id(row.call)] = call
         sample = self.samples.get(row.sample)
         if sample is None:
             sample = self.samples[row.sample] = _csv_text([row.sample])
-        if self.zoned:
-            key = (id(row.site), id(row.own))
-            frame = self.frames.get(key)
-            if frame is None:
-                at = next(i for i, (name, _, _) in enumerate(self.plan) if name == "sample")
-                runs = self.plan[: at + 1] + self.plan[at + 2 :]  # without the call run
-                text = self._text(row, runs)
-                if text is None or text.count(_MARK) != 1:
-                    return None
-                frame = self.frames[key] = tuple(text.split(_MARK))
-            call = self.calls.get(id(row.call))
-            if call is None:
-                call = self._text(row, [run for run in self.plan if run[0] == "call"])
-                if call is None or _MARK in call:
-                    return None
-                self.calls[id(row.call)] = call
-            before, after = frame
-            return f"{before}{sample}\t{call}{after}\n"
-        key3 = (id(row.site), id(row.call), id(row.own))
-        around = self.around.get(key3)
-        if around is None:
-            text = self._text(row, self.plan)
-            if text is None or text.count(_MARK) != 1:
-                return None
-            if len(self.around) > 500_000:
-                self.around.clear()
-            around = self.around[key3] = tuple(text.split(_MARK))
-        return around[0] + sample + around[1] + "\n"
+        before, after = frame
+        return f"{before}{sample}\t{call}{after}\n"
 
 
 def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
