@@ -289,3 +289,31 @@ def test_genotype_naming_a_missing_allele_is_an_error(tmp_path: Path, samples: i
     assert proc.stderr.count("\n") == 1
     assert "gt3.vcf: record #1" in proc.stderr and f"S{samples - 1}" in proc.stderr
     assert "0/3" in proc.stderr
+
+
+def test_large_sites_file_named_in_parallel_equals_serial(tmp_path: Path) -> None:
+    """Every SNV of 800 coding bases (2,400 distinct alleles, past the 2,000 at which a
+    file's alleles are named by several processes): --jobs 2 gives --jobs 1's output."""
+    import pysam
+
+    from nlrp3annot.genome.reference import mane_transcript
+
+    t = mane_transcript("GRCh38")
+    cds = [p for s, e in t.exons for p in range(max(s, t.cds_start), min(e, t.cds_end) + 1)]
+    with pysam.FastaFile(str(FASTA)) as fasta:
+        bases = {p: fasta.fetch("chr1", p - 1, p).upper() for p in cds[:800]}
+    lines = [
+        f"chr1\t{p}\t.\t{b}\t{alt}\t.\tPASS\t."
+        for p, b in sorted(bases.items())
+        for alt in "ACGT"
+        if alt != b
+    ]
+    vcf = tmp_path / "sites.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "\n".join(lines) + "\n"
+    )
+    serial = _annotate_into(tmp_path / "serial", [vcf], "--jobs", "1")
+    parallel = _annotate_into(tmp_path / "parallel", [vcf], "--jobs", "2")
+    assert parallel == serial
+    assert serial["calls.tsv"].count(b"\n") == 2401

@@ -17,6 +17,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.naming.annotator import Annotator, astuple, from_fields
@@ -124,9 +125,6 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
     todo = annotator.unnamed(variants)
     if len(todo) < PARALLEL_NAMING_MIN:
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     # this process names one share itself while jobs - 1 forked workers name the others;
     # its share is larger, since a worker also has to start and send its rows back
     own = int(len(todo) * 1.2 / (jobs + 0.2))
@@ -136,16 +134,27 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
         return
     _NAMING = annotator
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=len(chunks) - 1, mp_context=context) as pool:
-            futures = [pool.submit(_name_chunk, chunk) for chunk in chunks[1:]]
-            for variant in chunks[0]:
-                annotator.annotate(variant)
-            for chunk, future in zip(chunks[1:], futures, strict=True):
-                for variant, rows in zip(chunk, future.result(), strict=True):
-                    annotator.remember(variant, [from_fields(fields) for fields in rows])
+        named = _here_and_forked(
+            chunks, lambda chunk: [annotator.annotate(v) for v in chunk], _name_chunk
+        )
+        for chunk, rows_of in zip(chunks[1:], named[1:], strict=True):
+            for variant, rows in zip(chunk, rows_of, strict=True):
+                annotator.remember(variant, [from_fields(fields) for fields in rows])
     finally:
         _NAMING = None
+
+
+def _here_and_forked(items: list, here, forked) -> list:
+    """``[here(items[0]), forked(items[1]), ...]``: the first item in this process while
+    forked workers take the others (this process would otherwise wait idle)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(items) - 1, mp_context=context) as pool:
+        futures = [pool.submit(forked, item) for item in items[1:]]
+        first = here(items[0])
+        return [first, *(future.result() for future in futures)]
 
 
 def _name_chunk(variants: list[Variant]) -> list[list[tuple]]:
@@ -204,11 +213,9 @@ def _in_pool(paths: list[str], settings: Settings, jobs: int):
     context = multiprocessing.get_context("fork")
     session_for(settings)  # loaded once here, inherited by the forked workers
     if len(tasks) <= jobs:  # a few large tasks (sample shards): this process runs one too
-        with ProcessPoolExecutor(max_workers=len(tasks) - 1, mp_context=context) as pool:
-            futures = [pool.submit(run_task, task, settings) for task in tasks[1:]]
-            yield tasks[0], *run_task(tasks[0], settings)
-            for task, future in zip(tasks[1:], futures, strict=True):
-                yield task, *future.result()
+        run = partial(run_task, settings=settings)
+        for task, (result, message) in zip(tasks, _here_and_forked(tasks, run, run), strict=True):
+            yield task, result, message
         return
     chunk = max(1, min(16, len(tasks) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
