@@ -141,16 +141,20 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
             return None  # insertions before c.1 or after the stop codon are UTR changes
     elif e <= 0 or s >= cds.cds_length:
         return None
-    alt_coding = cds.coding[: max(s, 0)] + edit.alt + cds.coding[e:]
     codon0 = max(s, 0) // 3
+    ref = cds.protein
+    delta = len(edit.alt) - (e - s)
+    last_codon = max(codon0, (max(e, s + 1) - 1) // 3)
+    if delta == 0 and s >= 3 and last_codon < len(ref) - 1:
+        local = _substitution(cds, edit.alt, s, e, codon0, last_codon)
+        if local is not None:
+            return local
+    alt_coding = cds.coding[: max(s, 0)] + edit.alt + cds.coding[e:]
     if s < 0 or (s < 3 and alt_coding[:3] != "ATG"):
         return ProteinChange(Kind.START_LOST, 1, 1, "M", "", affected=(1, 1))
     if s < 3 and edit.is_insertion:
         return ProteinChange(Kind.START_LOST, 1, 1, "M", "", affected=(1, 1))
 
-    ref = cds.protein
-    delta = len(edit.alt) - (e - s)
-    last_codon = max(codon0, (max(e, s + 1) - 1) // 3)
     alt = _alt_protein(ref, alt_coding, codon0, last_codon, delta)
     affected = (codon0 + 1, min(last_codon, len(ref) - 1) + 1)
     codons = _codons(cds.coding, alt_coding, s, e, len(edit.alt), codon0, last_codon, delta)
@@ -231,6 +235,38 @@ def protein_change(tmap: TranscriptMap, edit: Edit, cds: CodingSequence) -> Prot
     return ProteinChange(
         Kind.DELINS, d + 1, d + len(ref_seg), ref_seg, alt_seg, length_change=residues, **common
     )
+
+
+def _substitution(
+    cds: CodingSequence, alt: str, s: int, e: int, c0: int, c1: int
+) -> ProteinChange | None:
+    """A same-length change inside codons c0..c1, none of them the start or the stop codon,
+    that creates no stop: only those codons can differ, so they are all that is compared
+    (the general path below builds and compares whole proteins, and gives the same answer).
+    None when a stop is created, for the general path."""
+    lo = c0 * 3
+    ref_window = cds.coding[lo : (c1 + 1) * 3]
+    alt_window = ref_window[: s - lo] + alt + ref_window[e - lo :]
+    alt_residues = translate(alt_window, to_stop=False)
+    if "*" in alt_residues:
+        return None
+    ref_residues = cds.protein[c0 : c1 + 1]
+    codons = _codons(ref_window, alt_window, s - lo, e - lo, len(alt), 0, c1 - c0, 0)
+    common = dict(codons=codons, affected=(c0 + 1, c1 + 1))
+    i = _first_difference(ref_residues, alt_residues, 0)
+    if i is None:
+        return ProteinChange(
+            Kind.SYNONYMOUS, c0 + 1, c0 + 1, ref_residues[0], ref_residues[0], **common
+        )
+    q = _common_suffix(ref_residues, alt_residues, len(ref_residues) - i)
+    ref_seg, alt_seg = (
+        ref_residues[i : len(ref_residues) - q],
+        alt_residues[i : len(alt_residues) - q],
+    )
+    d = c0 + i
+    if len(ref_seg) == 1:
+        return ProteinChange(Kind.MISSENSE, d + 1, d + 1, ref_seg, alt_seg, **common)
+    return ProteinChange(Kind.DELINS, d + 1, d + len(ref_seg), ref_seg, alt_seg, **common)
 
 
 def _alt_protein(ref: str, alt_coding: str, c0: int, c1: int, delta: int) -> str:
