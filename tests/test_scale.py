@@ -75,6 +75,24 @@ def test_arrays_and_per_sample_reader_agree(joint: Path, form: str) -> None:
     assert {"positive_germline", "not_assessable"} <= statuses
 
 
+def test_sample_names_read_as_htslib_reads_them(tmp_path: Path, joint: Path) -> None:
+    import pysam
+
+    from nlrp3annot.io.vcf import sample_names
+
+    bcf = tmp_path / "joint.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(joint)], check=True)
+    with pysam.VariantFile(str(joint)) as vf:
+        expected = list(vf.header.samples)
+    assert len(expected) == 80
+    for path in (joint, bgzip_indexed(joint), bcf):
+        assert sample_names(path) == expected
+    plain_gzip = tmp_path / "joint.vcf.gz"
+    plain_gzip.write_bytes(gzip.compress(joint.read_bytes()))
+    assert sample_names(plain_gzip) == expected
+    assert sample_names(tmp_path / "missing.vcf") == []
+
+
 def test_sample_shards_equal_the_whole(joint: Path) -> None:
     _, whole = annotated(joint)
     names = [f"S{i:04d}" for i in range(80)]
@@ -317,3 +335,24 @@ def test_large_sites_file_named_in_parallel_equals_serial(tmp_path: Path) -> Non
     parallel = _annotate_into(tmp_path / "parallel", [vcf], "--jobs", "2")
     assert parallel == serial
     assert serial["calls.tsv"].count(b"\n") == 2401
+
+
+def _fail(item: int) -> int:
+    if item == 2:
+        raise ValueError(f"item {item} is bad")
+    return item * 10
+
+
+def _die(item: int) -> int:
+    os._exit(3)  # a worker killed (out of memory, say) before it sends anything
+
+
+def test_forked_workers_return_in_order_and_raise_their_errors() -> None:
+    from nlrp3annot.errors import Nlrp3AnnotError
+    from nlrp3annot.runner.parallel import _here_and_forked
+
+    assert _here_and_forked([1, 3, 4], _fail, _fail) == [10, 30, 40]
+    with pytest.raises(ValueError, match="item 2 is bad"):
+        _here_and_forked([1, 2, 3], _fail, _fail)
+    with pytest.raises(Nlrp3AnnotError, match="ended without a result"):
+        _here_and_forked([1, 2], _fail, _die)

@@ -13,13 +13,17 @@ table, the FASTA's locus and the named alleles are loaded once per worker, not o
 
 from __future__ import annotations
 
+import gc
 import math
 import os
+import pickle
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 
 from nlrp3annot.errors import Nlrp3AnnotError
+from nlrp3annot.io.vcf import sample_names
 from nlrp3annot.naming.annotator import Annotator, astuple, from_fields
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.runner.pipeline import AnnotationResult, Session, Settings
@@ -70,19 +74,6 @@ def default_jobs() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def sample_names(path: str) -> list[str]:
-    """The sample columns of a VCF/BCF header ([] when it cannot be read: the task will say
-    why)."""
-    import pysam
-
-    pysam.set_verbosity(0)
-    try:
-        with pysam.VariantFile(path) as vf:
-            return list(vf.header.samples)
-    except (OSError, ValueError, NotImplementedError):  # plain gzip: htslib cannot seek
-        return []
-
-
 def plan(paths: list[str], workers: int, cluster: bool) -> list[Task]:
     """Tasks for ``paths``: whole files, and sample shards of large joint VCFs when there
     are workers to spare."""
@@ -126,8 +117,9 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
     if len(todo) < PARALLEL_NAMING_MIN:
         return
     # this process names one share itself while jobs - 1 forked workers name the others;
-    # its share is larger, since a worker also has to start and send its rows back
-    own = int(len(todo) * 1.2 / (jobs + 0.2))
+    # its share is larger, since a worker names about 20% slower (its inherited memory is
+    # copied as it is touched) and has to send its rows back
+    own = int(len(todo) * 1.4 / (jobs + 0.4))
     size = -(-(len(todo) - own) // (jobs - 1))
     chunks = [todo[:own]] + [todo[i : i + size] for i in range(own, len(todo), size)]
     if len(chunks) < 2:
@@ -146,15 +138,65 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
 
 def _here_and_forked(items: list, here, forked) -> list:
     """``[here(items[0]), forked(items[1]), ...]``: the first item in this process while
-    forked workers take the others (this process would otherwise wait idle)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    forked children take the others (this process would otherwise wait idle).
 
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(items) - 1, mp_context=context) as pool:
-        futures = [pool.submit(forked, item) for item in items[1:]]
+    Plain ``os.fork`` with one pipe per child: a ProcessPoolExecutor took 45-65 ms to get
+    its first worker going, a sixth of the naming it was there to share."""
+    # Objects the children inherit are moved out of the collector's reach first: a child's
+    # collections would otherwise walk (and so copy) the whole inherited heap.
+    gc.freeze()
+    children = [_fork(forked, item) for item in items[1:]]
+    try:
         first = here(items[0])
-        return [first, *(future.result() for future in futures)]
+    except BaseException:
+        for pid, reader in children:  # no one will read their results
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(reader)
+        raise
+    finally:
+        gc.unfreeze()
+    outcomes = [_collect(pid, reader) for pid, reader in children]  # all, to reap every child
+    for ok, value in outcomes:
+        if not ok:
+            raise value
+    return [first, *(value for _, value in outcomes)]
+
+
+def _fork(work, item) -> tuple[int, int]:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: do the work, send its pickle, and leave without cleanup
+        os.close(reader)
+        status = 0
+        try:
+            try:
+                outcome = (True, work(item))
+            except BaseException as exc:  # sent to the parent, which raises it
+                outcome, status = (False, exc), 1
+            try:
+                data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # e.g. an exception that cannot be pickled
+                data, status = pickle.dumps((False, RuntimeError(repr(exc)))), 1
+            with os.fdopen(writer, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(status)
+    os.close(writer)
+    return pid, reader
+
+
+def _collect(pid: int, reader: int) -> tuple[bool, object]:
+    """(True, result) or (False, the exception to raise) of one forked child."""
+    with os.fdopen(reader, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        return False, Nlrp3AnnotError(
+            f"a worker process ended without a result (wait status {status}); "
+            "if memory ran out, run again with fewer --jobs"
+        )
+    return pickle.loads(data)
 
 
 def _name_chunk(variants: list[Variant]) -> list[list[tuple]]:
@@ -198,9 +240,6 @@ def _gather(outcomes) -> Iterator[tuple[str, AnnotationResult | None, str]]:
 
 
 def _in_pool(paths: list[str], settings: Settings, jobs: int):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     tasks = plan(paths, jobs, cluster=False)
     if len(tasks) == 1:  # one file: its alleles may still be named in parallel
         session = session_for(settings)
@@ -210,13 +249,16 @@ def _in_pool(paths: list[str], settings: Settings, jobs: int):
         finally:
             session.jobs = 1
         return
-    context = multiprocessing.get_context("fork")
     session_for(settings)  # loaded once here, inherited by the forked workers
     if len(tasks) <= jobs:  # a few large tasks (sample shards): this process runs one too
         run = partial(run_task, settings=settings)
         for task, (result, message) in zip(tasks, _here_and_forked(tasks, run, run), strict=True):
             yield task, result, message
         return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
     chunk = max(1, min(16, len(tasks) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
         results = pool.map(run_task, tasks, [settings] * len(tasks), chunksize=chunk)
