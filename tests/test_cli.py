@@ -361,3 +361,20 @@ def test_plain_gzip_input_with_parallel_jobs(tmp_path: Path):
     proc = run("annotate", str(plain_gz), "--fasta", FASTA38, "-o", str(out), "-q", "--jobs", "2")
     assert proc.returncode == 0, proc.stderr
     assert out.read_text().count("\n") == 3  # header + 2 alleles
+
+
+def test_tsv_lines_read_back_through_csv_module_unchanged(tmp_path: Path) -> None:
+    """The TSV writer joins values itself; Python's csv reader (the reference) must read
+    every awkward value back as written: tabs, quotes, newlines, empty strings and None."""
+    import io
+
+    from nlrp3annot.io.writers import _tsv
+
+    awkward = ["plain", "", None, "tab\there", 'quote"d', "new\nline", "cr\rx", 7, 0.5, True]
+    rows = [{"a": v, "b": w, "c": "x"} for v in awkward for w in awkward]
+    buffer = io.StringIO()
+    _tsv(rows, ["a", "b", "c"], buffer)
+    read = list(csv.reader(io.StringIO(buffer.getvalue(), newline=""), delimiter="\t"))
+    assert read[0] == ["a", "b", "c"]
+    expected = [["" if v is None else str(v) for v in (r["a"], r["b"], r["c"])] for r in rows]
+    assert read[1:] == expected
