@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlrp3annot.genome.reference import REFSEQ_CHR1, Transcript
 from nlrp3annot.genome.sequence import LocusSequence
-from nlrp3annot.naming.consequence import consequence_terms, impact, touches_splice_site
+from nlrp3annot.naming.consequence import (
+    impact,
+    location_terms,
+    ordered,
+    protein_terms,
+    touches_splice_site,
+)
 from nlrp3annot.naming.coords import TranscriptMap
 from nlrp3annot.naming.hgvs import describe_edit, hgvs_c, hgvs_g, hgvs_p
 from nlrp3annot.naming.legacy import legacy_protein
@@ -125,6 +132,7 @@ class Annotator:
         # records carry it: the rows are immutable values, so they can be shared.
         self._named: dict[tuple[str, int, str, str], list[Annotation]] = {}
         self._cds: dict[int, CodingSequence] = {}  # per transcript map (kept in self.maps)
+        self._places: dict[tuple, _Placement] = {}
         self._haplotypes: dict[tuple[tuple[int, str, str], ...], list[tuple[str, str]]] = {}
 
     def in_locus(self, pos: int, ref: str) -> bool:
@@ -182,6 +190,19 @@ class Annotator:
             for tmap in self.maps
         ]
 
+    def _placement(
+        self, tmap: TranscriptMap, edit: Edit, change: ProteinChange | None
+    ) -> _Placement:
+        """:func:`_place`, kept per span: the three SNVs of a base, or the alleles of one
+        site, share it. Its inputs are the span (start, end: an insertion has end < start),
+        the transcript, and whether the change has a protein effect at all."""
+        noncoding = change is None
+        key = (id(tmap), edit.start, edit.end, noncoding, noncoding or change.kind is Kind.UNKNOWN)
+        where = self._places.get(key)
+        if where is None:
+            where = self._places[key] = _place(tmap, edit, change)
+        return where
+
     def haplotype(self, variants: list[Variant]) -> list[tuple[str, str]]:
         """(hgvs_c, hgvs_p) per transcript of several variants on one haplotype, applied
         together: c.778C>T with c.780A>G is c.[778C>T;780A>G], p.Arg260Trp."""
@@ -236,15 +257,9 @@ class Annotator:
         if cds is None:  # (hashing the model for coding_sequence's cache cost 5% of naming)
             cds = self._cds[id(tmap)] = coding_sequence(tmap, seq)
         change = protein_change(tmap, edit, cds)
-        terms = consequence_terms(tmap, edit, change)
-        lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
-        if edit.is_insertion:
-            exons = sorted({i for p in (lo, hi) if (i := tmap.exon_index(p)) is not None})
-            introns = sorted({i for p in (lo, hi) if (i := tmap.intron_index(p)) is not None})
-        else:
-            exons = tmap.exons_overlapping(lo, hi)
-            introns = tmap.introns_overlapping(lo, hi)
-        legacy = sorted({n for i in exons if (n := t.legacy_exon_numbers[i]) is not None})
+        where = self._placement(tmap, edit, change)
+        located = where.terms | protein_terms(change) if where.in_transcript else where.terms
+        terms = ordered(located)
         protein_pos, uniprot_pos, domains, amino_acids, codons = "", "", "", "", ""
         if change is not None and change.affected is not None:
             a, b = change.affected
@@ -270,12 +285,10 @@ class Annotator:
                 legacy_protein=legacy_protein(protein_name),
                 consequence="&".join(terms),
                 impact=impact(terms),
-                exon=_span_label(exons, len(t.exons)),
-                intron=_span_label(introns, len(t.exons) - 1),
-                legacy_exon="-".join(
-                    str(n) for n in (legacy[:1] + legacy[-1:] if len(legacy) > 1 else legacy)
-                ),
-                cds_position=_cds_position(tmap, edit, change),
+                exon=where.exon,
+                intron=where.intron,
+                legacy_exon=where.legacy_exon,
+                cds_position=where.cds_position,
                 protein_position=protein_pos,
                 uniprot_position=uniprot_pos,
                 amino_acids=amino_acids,
@@ -293,6 +306,40 @@ class Annotator:
                 note=note,
             )
         )
+
+
+class _Placement(NamedTuple):
+    """What the changed span alone decides on one transcript, whatever the new bases."""
+
+    exon: str
+    intron: str
+    legacy_exon: str
+    cds_position: str
+    terms: frozenset[str]  # consequence terms but the protein's
+    in_transcript: bool
+
+
+def _place(tmap: TranscriptMap, edit: Edit, change: ProteinChange | None) -> _Placement:
+    t = tmap.transcript
+    lo, hi = (edit.end, edit.start) if edit.is_insertion else (edit.start, edit.end)
+    if edit.is_insertion:
+        exons = sorted({i for p in (lo, hi) if (i := tmap.exon_index(p)) is not None})
+        introns = sorted({i for p in (lo, hi) if (i := tmap.intron_index(p)) is not None})
+    else:
+        exons = tmap.exons_overlapping(lo, hi)
+        introns = tmap.introns_overlapping(lo, hi)
+    legacy = sorted({n for i in exons if (n := t.legacy_exon_numbers[i]) is not None})
+    terms, in_transcript = location_terms(tmap, edit, change is None)
+    return _Placement(
+        exon=_span_label(exons, len(t.exons)),
+        intron=_span_label(introns, len(t.exons) - 1),
+        legacy_exon="-".join(
+            str(n) for n in (legacy[:1] + legacy[-1:] if len(legacy) > 1 else legacy)
+        ),
+        cds_position=_cds_position(tmap, edit, change),
+        terms=terms,
+        in_transcript=in_transcript,
+    )
 
 
 def canonical_spdi(accession: str, left: Edit, right: Edit, seq: LocusSequence) -> str:

@@ -121,29 +121,41 @@ def splice_and_intron_terms(tmap: TranscriptMap, edit: Edit) -> set[str]:
 
 def consequence_terms(tmap: TranscriptMap, edit: Edit, change: ProteinChange | None) -> list[str]:
     """VEP consequence terms for ``edit`` (3'-shifted) on the transcript, most severe first."""
+    located, in_transcript = location_terms(tmap, edit, change is None)
+    return ordered(located | protein_terms(change) if in_transcript else located)
+
+
+def ordered(terms: set[str] | frozenset[str]) -> list[str]:
+    """Most severe first, as VEP lists them."""
+    return sorted(terms, key=lambda term: TERMS[term][0])
+
+
+def location_terms(tmap: TranscriptMap, edit: Edit, noncoding: bool) -> tuple[frozenset[str], bool]:
+    """The terms that where the change sits decides (all but the protein's), and whether it
+    touches the transcript at all. ``noncoding``: the change has no protein effect (which
+    decides whether an insertion at the CDS edge is a UTR change). A function of the changed
+    span alone, so the annotator keeps it per span."""
     t = tmap.transcript
     a, b, insertion = _touched(edit)
     terms: set[str] = set()
     if b < t.tx_start or (insertion and b == t.tx_start and a < t.tx_start):
+        return frozenset(["upstream_gene_variant"]), False
+    if a > t.tx_end or (insertion and a == t.tx_end and b > t.tx_end):
+        return frozenset(["downstream_gene_variant"]), False
+    terms |= splice_and_intron_terms(tmap, edit)
+    if any(_hits(edit, s, e) for s, e in tmap.five_utr_pieces):
+        terms.add("5_prime_UTR_variant")
+    if any(_hits(edit, s, e) for s, e in tmap.three_utr_pieces):
+        terms.add("3_prime_UTR_variant")
+    if insertion and noncoding and a == t.cds_start - 1 and b == t.cds_start:
+        terms.add("5_prime_UTR_variant")
+    if insertion and noncoding and a == t.cds_end and b == t.cds_end + 1:
+        terms.add("3_prime_UTR_variant")
+    if a < t.tx_start:
         terms.add("upstream_gene_variant")
-    elif a > t.tx_end or (insertion and a == t.tx_end and b > t.tx_end):
+    if b > t.tx_end:
         terms.add("downstream_gene_variant")
-    else:
-        terms |= splice_and_intron_terms(tmap, edit)
-        if any(_hits(edit, s, e) for s, e in tmap.five_utr_pieces):
-            terms.add("5_prime_UTR_variant")
-        if any(_hits(edit, s, e) for s, e in tmap.three_utr_pieces):
-            terms.add("3_prime_UTR_variant")
-        if insertion and change is None and a == t.cds_start - 1 and b == t.cds_start:
-            terms.add("5_prime_UTR_variant")
-        if insertion and change is None and a == t.cds_end and b == t.cds_end + 1:
-            terms.add("3_prime_UTR_variant")
-        terms |= protein_terms(change)
-        if a < t.tx_start:
-            terms.add("upstream_gene_variant")
-        if b > t.tx_end:
-            terms.add("downstream_gene_variant")
-    return sorted(terms, key=lambda term: TERMS[term][0])
+    return frozenset(terms), True
 
 
 def protein_terms(change: ProteinChange | None) -> set[str]:

@@ -332,11 +332,16 @@ def _codons(
     if delta % 3:
         alt_hi = lo + ((hi - lo + delta + 2) // 3) * 3
     alt_codons = alt_coding[lo : max(alt_hi, lo)]
-    ref_text = "".join(b if s <= lo + k < e else b.lower() for k, b in enumerate(ref_codons))
-    alt_text = "".join(
-        b if s <= lo + k < s + alt_len else b.lower() for k, b in enumerate(alt_codons)
-    )
+    ref_text = _upper_only(ref_codons, s - lo, e - lo)
+    alt_text = _upper_only(alt_codons, s - lo, s - lo + alt_len)
     return f"{ref_text or '-'}/{alt_text or '-'}"
+
+
+def _upper_only(codons: str, i: int, j: int) -> str:
+    """``codons`` in lower case but for its bases i..j-1 (clipped to the string), as given."""
+    i = min(max(i, 0), len(codons))
+    j = min(max(j, i), len(codons))
+    return codons[:i].lower() + codons[i:j] + codons[j:].lower()
 
 
 __all__ = [

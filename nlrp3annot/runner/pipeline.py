@@ -15,7 +15,7 @@ from nlrp3annot.genome.reference import BUILDS, Transcript, mane_transcript
 from nlrp3annot.genome.sequence import LocusSequence, fasta_build
 from nlrp3annot.io.vcf import Skipped, VcfScan, Watch, scan_vcf
 from nlrp3annot.knowledge.columns import Knowledge
-from nlrp3annot.naming.annotator import COLUMNS, Annotation, Annotator
+from nlrp3annot.naming.annotator import COLUMNS, Annotation, Annotator, astuple
 from nlrp3annot.patients.haplotypes import sample_rows
 from nlrp3annot.patients.status import summarise
 from nlrp3annot.patients.zygosity import DEFAULT_OPTIONS, MosaicOptions
@@ -234,6 +234,9 @@ class Session:
         return self._annotators[key][0]
 
 
+_SITE_KEYS = (*COLUMNS, "id", "filter", "file")  # a site row: the annotation, its record, file
+
+
 def annotate_scan(
     scan: VcfScan,
     seq: LocusSequence,
@@ -266,14 +269,14 @@ def annotate_scan(
     table: list
     if scan.samples:
         table = sample_rows(records, per_record, annotator, options, scan.samples, extra)
-    else:
-        table = [
-            {**row.as_dict(), "id": rec.record_id, "filter": rec.filter}
-            for rec, group in zip(records, per_record, strict=True)
-            for row in group
-        ]
-        for row in table:
-            row.update(extra(row))
+    else:  # one dict per row, made in one step (three merges cost 10 us a row)
+        table = []
+        for rec, group in zip(records, per_record, strict=True):
+            tail = (rec.record_id, rec.filter, scan.path)
+            for row in group:
+                values = dict(zip(_SITE_KEYS, (*astuple(row), *tail), strict=True))
+                values.update(knowledge.columns(values, seq.build))
+                table.append(values)
     primary = primary_transcript(per_record)  # decides the status: MANE (or the picked one)
     patients = (
         summarise(
