@@ -7,6 +7,7 @@ anything else is a bug and shows a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -450,5 +451,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console() -> None:
+    """The ``nlrp3annot`` command: :func:`main`, then leave without tearing the interpreter
+    down object by object (40 ms after an 11,000-allele run). Every output file is complete
+    and renamed by then; the standard streams are flushed here. With other threads alive
+    (a Dask client), the normal exit runs instead."""
+    import threading
+
+    code = main()
+    if threading.active_count() > 1:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # a reader like `head` went away: the output it wanted is out
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -16,7 +16,7 @@ from nlrp3annot.io.atomic import atomic_write
 from nlrp3annot.io.vcf import Skipped
 from nlrp3annot.naming.annotator import COLUMNS, Annotation
 from nlrp3annot.patients.haplotypes import SampleRow
-from nlrp3annot.runner.pipeline import AnnotationResult
+from nlrp3annot.runner.pipeline import SITE_KEYS, AnnotationResult, SiteRow, row_dict
 
 EXTRA_COLUMNS = ["id", "filter"]
 TSV_COLUMNS = COLUMNS[:4] + EXTRA_COLUMNS + COLUMNS[4:]
@@ -91,9 +91,18 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
     handle.write(_csv_text(columns) + "\n")
     shared = _SharedParts(columns)
     every = operator.itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
+    in_site_rows = None  # the columns' places in a SiteRow's values, when it has them all
+    if len(columns) > 1 and set(columns) <= set(SITE_KEYS):
+        in_site_rows = operator.itemgetter(*(SITE_KEYS.index(c) for c in columns))
     pending: list[str] = []  # lines, written in batches
     for row in rows:
-        line = shared.line(row) if type(row) is SampleRow else None
+        kind = type(row)
+        if kind is SampleRow:
+            line = shared.line(row)
+        elif kind is SiteRow and in_site_rows is not None:
+            line = _csv_text(in_site_rows(row.values)) + "\n"
+        else:
+            line = None
         if line is None:
             try:
                 values = every(row)
@@ -232,7 +241,7 @@ def write_skipped(skipped: list[Skipped], path: str | Path) -> None:
 def write_json(result: AnnotationResult, path: str | Path | None) -> None:
     document = {
         "summary": result.summary,
-        "annotations": [dict(row) for row in result.table],
+        "annotations": [row_dict(row) for row in result.table],
         "patients": result.patients,
         "skipped": [s.__dict__ for s in result.skipped],
         "failures": [{"file": f, "error": e} for f, e in result.failures],

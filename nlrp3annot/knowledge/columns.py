@@ -28,6 +28,7 @@ class Knowledge:
     source: str
     _pathogenic: dict[str, set[int]] = field(default_factory=dict, repr=False)
     _columns: dict[tuple, dict[str, str]] = field(default_factory=dict, repr=False)
+    _site_values: dict[tuple, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls) -> Knowledge:
@@ -67,6 +68,15 @@ class Knowledge:
         if columns is None:
             columns = self._columns[key] = self._lookup(*key)
         return columns
+
+    def site_values(self, build: str, spdi: str, hgvs_p: str) -> tuple[str, ...]:
+        """The KNOWLEDGE_COLUMNS values of a site row (no sample), in that order."""
+        key = (build, spdi, hgvs_p, "", False)
+        values = self._site_values.get(key)
+        if values is None:
+            columns = self._columns.get(key) or self._lookup(*key)
+            values = self._site_values[key] = tuple(columns[c] for c in KNOWLEDGE_COLUMNS)
+        return values
 
     def _lookup(
         self, build: str, spdi: str, hgvs_p: str, sample_p: str, has_sample: bool

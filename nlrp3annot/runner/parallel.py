@@ -117,9 +117,8 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
     if len(todo) < PARALLEL_NAMING_MIN:
         return
     # this process names one share itself while jobs - 1 forked workers name the others;
-    # its share is larger, since a worker names about 20% slower (its inherited memory is
-    # copied as it is touched) and has to send its rows back
-    own = int(len(todo) * 1.4 / (jobs + 0.4))
+    # its share is larger, since a worker also has to send its rows back
+    own = int(len(todo) * 1.2 / (jobs + 0.2))
     size = -(-(len(todo) - own) // (jobs - 1))
     chunks = [todo[:own]] + [todo[i : i + size] for i in range(own, len(todo), size)]
     if len(chunks) < 2:

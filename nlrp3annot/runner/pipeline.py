@@ -6,7 +6,7 @@ refuses a FASTA of the other build, and runs the pure :class:`Annotator` over th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from nlrp3annot.errors import Nlrp3AnnotError, ReferenceMismatchError
 from nlrp3annot.genome.reference import BUILDS, Transcript, mane_transcript
 from nlrp3annot.genome.sequence import LocusSequence, fasta_build
 from nlrp3annot.io.vcf import Skipped, VcfScan, Watch, scan_vcf
-from nlrp3annot.knowledge.columns import Knowledge
+from nlrp3annot.knowledge.columns import KNOWLEDGE_COLUMNS, Knowledge
 from nlrp3annot.naming.annotator import COLUMNS, Annotation, Annotator, astuple
 from nlrp3annot.patients.haplotypes import sample_rows
 from nlrp3annot.patients.status import summarise
@@ -89,7 +89,7 @@ class AnnotationResult:
     def to_frame(self):
         import pandas as pd
 
-        frame = pd.DataFrame([dict(row) for row in self.table])
+        frame = pd.DataFrame([row_dict(row) for row in self.table])
         if frame.empty:
             frame = pd.DataFrame(columns=COLUMNS)
         frame.attrs["skipped"] = [s.__dict__ for s in self.skipped]
@@ -234,7 +234,46 @@ class Session:
         return self._annotators[key][0]
 
 
-_SITE_KEYS = (*COLUMNS, "id", "filter", "file")  # a site row: the annotation, its record, file
+class SiteRow(Mapping):
+    """One allele x transcript row of a sites-only table, read like a dict: the annotation's
+    fields, its record's ID and FILTER, the file, and the known-variant columns
+    (:data:`SITE_KEYS`). A plain tuple inside: a dict of 43 entries per row cost more than
+    naming a remembered allele, and writers take the values as they are."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: tuple) -> None:
+        self.values = values
+
+    def __getitem__(self, key: str) -> object:
+        return self.values[_SITE_INDEX[key]]
+
+    def __contains__(self, key: object) -> bool:
+        return key in _SITE_INDEX
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SITE_KEYS)
+
+    def __len__(self) -> int:
+        return len(SITE_KEYS)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(zip(SITE_KEYS, self.values, strict=True))
+
+    def __reduce__(self):
+        return (SiteRow, (self.values,))
+
+    def __repr__(self) -> str:
+        return f"SiteRow({self.as_dict()!r})"
+
+
+SITE_KEYS = (*COLUMNS, "id", "filter", "file", *KNOWLEDGE_COLUMNS)
+_SITE_INDEX = {key: i for i, key in enumerate(SITE_KEYS)}
+
+
+def row_dict(row: Mapping) -> dict[str, object]:
+    """A table row (dict, :class:`SiteRow` or sample row) as a plain dict."""
+    return row.as_dict() if type(row) is SiteRow else dict(row)
 
 
 def annotate_scan(
@@ -269,14 +308,20 @@ def annotate_scan(
     table: list
     if scan.samples:
         table = sample_rows(records, per_record, annotator, options, scan.samples, extra)
-    else:  # one dict per row, made in one step (three merges cost 10 us a row)
-        table = []
-        for rec, group in zip(records, per_record, strict=True):
-            tail = (rec.record_id, rec.filter, scan.path)
-            for row in group:
-                values = dict(zip(_SITE_KEYS, (*astuple(row), *tail), strict=True))
-                values.update(knowledge.columns(values, seq.build))
-                table.append(values)
+    else:
+        table = [
+            SiteRow(
+                (
+                    *astuple(row),
+                    rec.record_id,
+                    rec.filter,
+                    scan.path,
+                    *knowledge.site_values(seq.build, row.spdi, row.hgvs_p),
+                )
+            )
+            for rec, group in zip(records, per_record, strict=True)
+            for row in group
+        ]
     primary = primary_transcript(per_record)  # decides the status: MANE (or the picked one)
     patients = (
         summarise(
