@@ -173,7 +173,7 @@ class ClinVarTable:
         if name is None:
             return []
         found = list(self._by_name.get(name, ()))
-        key = frameshift_key(name)
+        key = frameshift_key(name) if "fs" in name else None
         if key is not None:
             other = self._fs_long if key == name else self._fs_short
             found += [r for r in other.get(key, ()) if r not in found]

@@ -3,7 +3,6 @@ and the CAPS phenotype table. The tables themselves live in :mod:`nlrp3annot.kno
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from nlrp3annot.genome.reference import GRCH37_OFFSET
@@ -18,7 +17,7 @@ KNOWLEDGE_COLUMNS = [
     "caps_phenotype",
     "penetrance",
 ]
-_SPDI = re.compile(r"^NC_000001\.1[01]:(\d+):([ACGTN]*):([ACGTN]*)$")
+_CHR1_ACCESSIONS = ("NC_000001.10", "NC_000001.11")
 
 
 @dataclass
@@ -38,11 +37,11 @@ class Knowledge:
         return cls(table, load_phenotypes(), f"{table.source} ({table.date})")
 
     def _by_spdi(self, spdi: str, build: str):
-        m = _SPDI.match(spdi or "")
-        if not m:
+        parts = (spdi or "").split(":")  # (split, not a regex: this runs once per site)
+        if len(parts) != 4 or parts[0] not in _CHR1_ACCESSIONS or not parts[1].isdigit():
             return None
-        pos0 = int(m.group(1)) - (GRCH37_OFFSET if build == "GRCh37" else 0)
-        return self.clinvar.by_spdi(pos0, m.group(2), m.group(3))
+        pos0 = int(parts[1]) - (GRCH37_OFFSET if build == "GRCh37" else 0)
+        return self.clinvar.by_spdi(pos0, parts[2], parts[3])
 
     def _by_protein(self, hgvs_p: str):
         if not hgvs_p or hgvs_p.endswith(("p.?", "=")):
@@ -66,7 +65,8 @@ class Knowledge:
         )
         columns = self._columns.get(key)
         if columns is None:
-            columns = self._columns[key] = self._lookup(*key)
+            values = self._lookup(*key)
+            columns = self._columns[key] = dict(zip(KNOWLEDGE_COLUMNS, values, strict=True))
         return columns
 
     def site_values(self, build: str, spdi: str, hgvs_p: str) -> tuple[str, ...]:
@@ -74,32 +74,30 @@ class Knowledge:
         key = (build, spdi, hgvs_p, "", False)
         values = self._site_values.get(key)
         if values is None:
-            columns = self._columns.get(key) or self._lookup(*key)
-            values = self._site_values[key] = tuple(columns[c] for c in KNOWLEDGE_COLUMNS)
+            values = self._site_values[key] = self._lookup(*key)
         return values
 
     def _lookup(
         self, build: str, spdi: str, hgvs_p: str, sample_p: str, has_sample: bool
-    ) -> dict[str, str]:
+    ) -> tuple[str, ...]:
+        """The KNOWLEDGE_COLUMNS values, in that order."""
         site = self._by_spdi(spdi, build) or self._by_protein(hgvs_p)
-        row = {
-            "clinvar_id": str(site.variation_id) if site else "",
-            "clinvar_significance": site.significance if site else "",
-            "clinvar_review": site.review_status if site else "",
-            "conditions": site.conditions if site else "",
-        }
+        site_id = str(site.variation_id) if site else ""
+        significance = site.significance if site else ""
         own = None
         if has_sample and sample_p and sample_p != hgvs_p:
             own = self._by_protein(sample_p)
-        row["clinvar_id_sample"] = str(own.variation_id) if own else row["clinvar_id"]
-        row["clinvar_significance_sample"] = (
-            own.significance if own else row["clinvar_significance"]
+        pheno = self.phenotypes.get((sample_p or hgvs_p).split(":")[-1])
+        return (
+            site_id,
+            significance,
+            site.review_status if site else "",
+            site.conditions if site else "",
+            str(own.variation_id) if own else site_id,
+            own.significance if own else significance,
+            pheno.phenotype if pheno else "",
+            pheno.penetrance if pheno else "",
         )
-        protein = (sample_p or hgvs_p).split(":")[-1]
-        pheno = self.phenotypes.get(protein)
-        row["caps_phenotype"] = pheno.phenotype if pheno else ""
-        row["penetrance"] = pheno.penetrance if pheno else ""
-        return row
 
     def pathogenic_positions(self, build: str) -> set[int]:
         """Positions (1-based, on ``build``) of ClinVar pathogenic/likely pathogenic changes."""
