@@ -231,10 +231,7 @@ class Annotator:
         for tmap in self.maps:
             t = tmap.transcript
             parts = [
-                describe_edit(
-                    shift_3prime(e, seq, seq.end - 1), seq, lambda p, m=tmap: str(m.genomic_to_c(p))
-                )
-                for e in edits
+                describe_edit(shift_3prime(e, seq, seq.end - 1), seq, tmap.c_label) for e in edits
             ]
             change = protein_change(tmap, merged, coding_sequence(tmap, seq))
             out.append((f"{t.accession}:c.[{';'.join(parts)}]", hgvs_p(t.protein_id, change)))

@@ -165,6 +165,18 @@ class TranscriptMap:
             return self.tx_to_c(self.genomic_to_tx(exon_end), after_donor)
         return self.tx_to_c(self.genomic_to_tx(next_start), -before_acceptor)
 
+    def c_label(self, pos: int) -> str:
+        """``str(genomic_to_c(pos))``, remembered per position (every name asks for it)."""
+        labels = self._c_labels
+        text = labels.get(pos)
+        if text is None:
+            text = labels[pos] = str(self.genomic_to_c(pos))
+        return text
+
+    @cached_property
+    def _c_labels(self) -> dict[int, str]:
+        return {}
+
     def region(self, pos: int) -> Region:
         t = self.transcript
         if pos < t.tx_start:

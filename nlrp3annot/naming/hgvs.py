@@ -46,7 +46,7 @@ def describe_edit(edit: Edit, seq: SequenceSource, position) -> str:
 
 def hgvs_c(tmap: TranscriptMap, edit: Edit, seq: SequenceSource) -> str:
     """e.g. ``NM_001243133.2:c.778C>T`` for a 3'-shifted edit on a plus-strand transcript."""
-    body = describe_edit(edit, seq, lambda pos: str(tmap.genomic_to_c(pos)))
+    body = describe_edit(edit, seq, tmap.c_label)
     return f"{tmap.transcript.accession}:c.{body}"
 
 
