@@ -91,6 +91,15 @@ def test_sample_names_read_as_htslib_reads_them(tmp_path: Path, joint: Path) -> 
     plain_gzip.write_bytes(gzip.compress(joint.read_bytes()))
     assert sample_names(plain_gzip) == expected
     assert sample_names(tmp_path / "missing.vcf") == []
+    many = [f"S{i:05d}" for i in range(30_000)]  # a #CHROM line of 200 kB
+    header = "##fileformat=VCFv4.2\n#" + "\t".join(
+        ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *many]
+    )
+    wide = tmp_path / "wide.vcf"
+    wide.write_text(header + "\n")
+    assert sample_names(wide) == many
+    wide.write_text(header)  # cut inside the #CHROM line
+    assert sample_names(wide) == []
 
 
 def test_sample_shards_equal_the_whole(joint: Path) -> None:
