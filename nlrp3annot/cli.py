@@ -263,12 +263,34 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from nlrp3annot.response.analysis import run_analysis
 
-    output = run_analysis(
-        args.genotypes, args.clinical, args.samples, args.output, rule=args.group_rule
-    )
+    with _results_folder(args.output) as staging:
+        output = run_analysis(
+            args.genotypes, args.clinical, args.samples, staging.path, rule=args.group_rule
+        )
     if not args.quiet:
-        _report_analysis(output)
+        _report_analysis(_moved(output, staging))
     return 0
+
+
+def _results_folder(folder: str | Path):
+    """The output set of a results folder (io.output_set), saying first when the folder
+    holds a run that did not finish."""
+    from nlrp3annot.io.output_set import incomplete_outputs, output_set
+
+    if incomplete_outputs(folder):
+        print(
+            f"nlrp3annot: warning: {folder}/ holds outputs of a run that did not finish "
+            "(no run.json); this run replaces them",
+            file=sys.stderr,
+        )
+    return output_set(folder)
+
+
+def _moved(output, staging):
+    """An AnalysisOutput written under ``staging``, with the paths it has in place."""
+    from dataclasses import replace
+
+    return replace(output, folder=staging.folder, report=staging.shown(output.report))
 
 
 def _report_analysis(output) -> None:
@@ -324,12 +346,13 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[
 def cmd_run(args: argparse.Namespace) -> int:
     from nlrp3annot.response.analysis import run_analysis
 
-    out = Path(args.output)
     paths = _input_paths(args)
-    patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
-    output = run_analysis(patients, args.clinical, args.samples, out, rule=args.group_rule)
+    with _results_folder(args.output) as staging:
+        out = staging.path
+        patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
+        output = run_analysis(patients, args.clinical, args.samples, out, rule=args.group_rule)
     if not args.quiet:
-        _report_analysis(output)
+        _report_analysis(_moved(output, staging))
     if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
         print(
             "nlrp3annot: some VCFs failed (see above): their patients have no genotype in "
@@ -357,16 +380,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs) copied to {inputs}",
             file=sys.stderr,
         )
-    patients, _ = _annotate_into(out / "annotation", vcfs, str(fasta), "auto", args)
-    output = run_analysis(
-        patients,
-        inputs / "response.xlsx",
-        inputs / "samples.csv",
-        out,
-        rule=args.group_rule,
-        synthetic=True,
-        title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
-    )
+    with _results_folder(out) as staging:  # (the inputs are not outputs: copied in place)
+        results = staging.path
+        patients, _ = _annotate_into(results / "annotation", vcfs, str(fasta), "auto", args)
+        output = run_analysis(
+            patients,
+            inputs / "response.xlsx",
+            inputs / "samples.csv",
+            results,
+            rule=args.group_rule,
+            synthetic=True,
+            title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
+        )
+    output = _moved(output, staging)
     if not args.quiet:
         _report_analysis(output)
     print(f"open {output.report}")

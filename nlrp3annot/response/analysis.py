@@ -21,6 +21,15 @@ class AnalysisOutput:
     summary: dict
 
 
+def _shown(path: str | Path, out: Path) -> str:
+    """A path as the results name it: relative to the results folder when inside it (the
+    folder is written elsewhere first and may be moved later)."""
+    try:
+        return Path(path).resolve().relative_to(out.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _jsonable(value):
     import math
 
@@ -67,7 +76,11 @@ def run_analysis(
         f"follow the '{rule}' rule (VUS and not-assessable patients are reported, not pooled "
         "with negatives). " + methods_text(result)
     )
-    inputs = {"genotypes": str(genotypes), "clinical": str(clinical), "samples": str(samples)}
+    inputs = {
+        "genotypes": _shown(genotypes, out),
+        "clinical": str(clinical),
+        "samples": str(samples),
+    }
     tables = dict(result.tables)
     tables["patients"] = cohort.accounting
     tables["groups"] = cohort.groups
