@@ -378,3 +378,41 @@ def test_tsv_lines_read_back_through_csv_module_unchanged(tmp_path: Path) -> Non
     assert read[0] == ["a", "b", "c"]
     expected = [["" if v is None else str(v) for v in (r["a"], r["b"], r["c"])] for r in rows]
     assert read[1:] == expected
+
+
+@pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools not installed")
+@pytest.mark.parametrize("awkward", ["unsorted", "plain_gzip", "malformed_elsewhere", "latin1"])
+def test_vcf_gz_output_from_awkward_inputs(tmp_path: Path, awkward: str):
+    """VCF.gz output used to re-read the whole input through htslib: unsorted input, plain
+    gzip, a broken line outside the locus or non-UTF-8 INFO gave tracebacks. bcftools reads
+    what we write, through its index, with every locus record annotated and its bytes kept."""
+    vcf = write_vcf(tmp_path / "in.vcf", MIXED[:2], extra_header=ALT_HEADER)
+    lines = vcf.read_bytes().splitlines(keepends=True)
+    header = [line for line in lines if line.startswith(b"#")]
+    records = [line for line in lines if not line.startswith(b"#")]
+    if awkward == "unsorted":
+        data = b"".join(header + records[::-1])
+    elif awkward == "malformed_elsewhere":
+        data = b"".join(header + [b"chr2\tnot_a_number\t.\tA\n"] + records)
+    elif awkward == "latin1":
+        records[0] = records[0].replace(b"\tPASS\t.", b"\tPASS\tNOTE=caf\xe9")
+        data = b"".join(header + records)
+    else:
+        data = b"".join(header + records)
+    source = tmp_path / ("in.vcf.gz" if awkward == "plain_gzip" else "in2.vcf")
+    source.write_bytes(gzip.compress(data) if awkward == "plain_gzip" else data)
+    out = tmp_path / "out.vcf.gz"
+    (tmp_path / "out.vcf.gz.tbi").write_bytes(b"an index of an older output")
+    proc = run("annotate", str(source), "--fasta", FASTA38, "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    region = subprocess.run(
+        ["bcftools", "query", "-r", "chr1:247424000-247425000", "-f", "%POS\t%INFO/CSQ\n", out],
+        capture_output=True,
+        check=True,
+    ).stdout.decode("latin-1")
+    positions = [int(line.split("\t")[0]) for line in region.splitlines()]
+    assert positions == [247424227, 247424492]  # sorted, both records, through the new index
+    assert "NM_001243133.2:c.778C>T" in region
+    if awkward == "latin1":
+        assert b"NOTE=caf\xe9;CSQ=" in gzip.decompress(out.read_bytes())

@@ -22,12 +22,22 @@ def new_file_mode() -> int:
 def atomic_write(path: str | Path, write: Callable[[IO[str]], object]) -> Path:
     """Run ``write(handle)`` on a temporary file next to ``path``, then rename it into place.
     OSError (unwritable folder, full disk) propagates for the caller to explain."""
+    return _atomic(path, "w", write)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """:func:`atomic_write` of bytes, written as they are."""
+    return _atomic(path, "wb", lambda handle: handle.write(data))
+
+
+def _atomic(path: str | Path, mode: str, write: Callable) -> Path:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    text = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, mode, **text) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())

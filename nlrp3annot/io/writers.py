@@ -8,11 +8,13 @@ import csv
 import io
 import json
 import operator
+import os
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from nlrp3annot.io.atomic import atomic_write
+from nlrp3annot.io.atomic import atomic_write, atomic_write_bytes, new_file_mode
 from nlrp3annot.io.vcf import Skipped
 from nlrp3annot.naming.annotator import COLUMNS, Annotation
 from nlrp3annot.patients.haplotypes import SampleRow
@@ -262,43 +264,96 @@ def csq_header_line() -> str:
 
 
 def write_vcf(result: AnnotationResult, source_vcf: str | Path, path: str | Path | None) -> None:
-    """Copy the annotated records of ``source_vcf`` with an INFO/CSQ field added.
+    """Copy the annotated records of ``source_vcf`` with an INFO/CSQ field added, in
+    position order: plain text, or bgzip-compressed and tabix-indexed when ``path`` ends in
+    .gz.
 
-    Plain text VCF, or bgzip-compressed when ``path`` ends in .gz (then also tabix-indexed).
-    """
-    import pysam
-
+    A text VCF's records are re-read as raw bytes through the locus filter, so every byte of
+    a record passes through unchanged (INFO in any encoding) and nothing outside the locus
+    is parsed (plain gzip, unsorted files and malformed lines elsewhere are fine)."""
     by_record: dict[tuple[str, int, str], list[Annotation]] = defaultdict(list)
     for row in result.annotations:
         by_record[(row.chrom, row.pos, row.ref)].append(row)
-    pysam.set_verbosity(0)
-    with pysam.VariantFile(str(source_vcf)) as vin:
-        header = vin.header.copy()
-        if "CSQ" in header.info:
-            header.info.remove_header("CSQ")
-        header.add_line(csq_header_line())
-        buffer = io.StringIO()
-        buffer.write(str(header))
-        for rec in vin:
-            rows = by_record.get((rec.chrom, rec.pos, rec.ref or ""))
-            if not rows:
-                continue
-            values = ["|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows]
-            line = str(rec).rstrip("\n").split("\t")
-            info = line[7]
-            csq = "CSQ=" + ",".join(values)
-            line[7] = csq if info == "." else f"{info};{csq}"
-            buffer.write("\t".join(line) + "\n")
-    text = buffer.getvalue()
+    header, lines = _source_lines(Path(source_vcf), by_record)
+    kept = []
+    for line in lines:
+        fields = line.rstrip(b"\r\n").split(b"\t", 8)
+        try:
+            key = (fields[0].decode(), int(fields[1]), fields[3].decode())
+        except (IndexError, ValueError):  # not one of ours: an annotated record parsed
+            continue
+        rows = by_record.get(key)
+        if not rows:
+            continue
+        values = ["|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows]
+        csq = ("CSQ=" + ",".join(values)).encode()
+        info = fields[7]
+        fields[7] = csq if info in (b".", b"") else info + b";" + csq
+        kept.append((key[1], b"\t".join(fields) + b"\n"))
+    kept.sort(key=lambda item: item[0])  # stable: records at one position keep their order
+    text = _with_csq_header(header) + b"".join(line for _, line in kept)
     if path is None:
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
         return
     path = Path(path)
     if path.suffix == ".gz":
-        tmp = path.with_name(f".{path.name}.plain.vcf")
-        atomic_write(tmp, lambda h: h.write(text))
-        pysam.tabix_compress(str(tmp), str(path), force=True)
-        tmp.unlink()
-        pysam.tabix_index(str(path), preset="vcf", force=True)
+        _write_bgzip_indexed(text, path)
     else:
-        atomic_write(path, lambda h: h.write(text))
+        atomic_write_bytes(path, text)
+
+
+def _source_lines(source: Path, by_record) -> tuple[bytes, list[bytes]]:
+    """(header, candidate record lines) of the source VCF, as bytes."""
+    from nlrp3annot.io.vcf import _is_bgzf_bcf
+
+    if _is_bgzf_bcf(source):  # binary records: htslib writes them back as text
+        import pysam
+
+        pysam.set_verbosity(0)
+        with pysam.VariantFile(str(source)) as vin:
+            header = str(vin.header).encode()
+            return header, [str(rec).encode() for rec in vin]
+    from nlrp3annot.io.locus_filter import read_locus_lines
+
+    contigs = {chrom for chrom, _, _ in by_record}
+    ends = [(pos, pos + max(len(ref), 1) - 1) for _, pos, ref in by_record] or [(1, 1)]
+    window = (min(lo for lo, _ in ends), max(hi for _, hi in ends))
+    found = read_locus_lines(source, contigs, [window])
+    return found.header, found.lines
+
+
+def _with_csq_header(header: bytes) -> bytes:
+    """The source header with its CSQ definition (if any) replaced by ours, which goes just
+    before the #CHROM line."""
+    lines = header.splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(b"##INFO=<ID=CSQ,")]
+    ours = csq_header_line().encode() + b"\n"
+    at = next((i for i, line in enumerate(kept) if line.startswith(b"#CHROM")), len(kept))
+    return b"".join(kept[:at]) + ours + b"".join(kept[at:])
+
+
+def _write_bgzip_indexed(text: bytes, path: Path) -> None:
+    """bgzip ``text`` to ``path`` with its .tbi, both through temporary names. The old index
+    goes first, so a crash at any point leaves no index that does not match its file."""
+    import pysam
+
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.gz", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp_index = Path(tmp_name + ".tbi")
+    index = path.with_name(path.name + ".tbi")
+    try:
+        with pysam.BGZFile(str(tmp), "wb") as out:
+            out.write(text)
+        pysam.tabix_index(str(tmp), preset="vcf", force=True, index=str(tmp_index))
+        for made in (tmp, tmp_index):
+            os.chmod(made, new_file_mode())
+        index.unlink(missing_ok=True)
+        os.replace(tmp, path)
+        os.replace(tmp_index, index)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp_index.unlink(missing_ok=True)
