@@ -404,3 +404,69 @@ def test_sample_ids_differing_in_case_get_a_hint():
     cohort = join(genotypes, samples, measurements)
     note = cohort.accounting.set_index("patient_id").loc["P01", "note"]
     assert "no genotype" in note and "'p01-blood'" in note
+
+
+def test_formula_like_ids_are_inert_in_every_tsv_and_still_join(tmp_path: Path):
+    """Sample and patient IDs that a spreadsheet would run (=HYPERLINK, +cmd DDE) are written
+    with a leading apostrophe in every TSV (OWASP's CSV-injection rule), read back exactly by
+    `compare`, so the join still finds them."""
+    import csv
+
+    from conftest import TEST_FASTA
+
+    hyperlink = '=HYPERLINK("http://evil.example","x")'
+    dde = "+cmd|' /C calc'!A0"
+    vcf = tmp_path / "hostile.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+        f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{hyperlink}\t{dde}\n"
+        "chr1\t247424227\t@rs1\tC\tT\t.\tPASS\t.\tGT:AD:DP\t0/1:20,20:40\t0/0:40,0:40\n"
+    )
+    calls, patients = tmp_path / "calls.tsv", tmp_path / "patients.tsv"
+    assert (
+        main(
+            ["annotate", str(vcf), "--fasta", str(TEST_FASTA["GRCh38"]), "-o", str(calls)]
+            + ["--patients", str(patients), "-q"]
+        )
+        == 0
+    )
+
+    def cells(path: Path) -> list[dict]:
+        with path.open(newline="") as handle:
+            return list(csv.DictReader(handle, delimiter="\t"))
+
+    assert {r["sample"] for r in cells(calls)} == {"'" + hyperlink}
+    assert {r["id"] for r in cells(calls)} == {"'@rs1"}
+    assert {r["sample"] for r in cells(patients)} == {"'" + hyperlink, "'" + dde}
+    clinical = tmp_path / "response.csv"
+    clinical.write_text(
+        "patient_id,visit,day,measure,value,unit\n"
+        f'"{hyperlink.replace(chr(34), chr(34) * 2)}",baseline,0,CRP,20,mg/L\n'
+        f"{dde},baseline,0,CRP,10,mg/L\n"
+    )
+    samples = tmp_path / "samples.csv"
+    samples.write_text(
+        "patient_id,sample_id\n"
+        + "".join(f'"{x.replace(chr(34), chr(34) * 2)}","{x.replace(chr(34), chr(34) * 2)}"\n'
+                  for x in (hyperlink, dde))
+    )  # fmt: skip
+    out = tmp_path / "results"
+    assert (
+        main(
+            ["compare", "--genotypes", str(patients), "--clinical", str(clinical)]
+            + ["--samples", str(samples), "-o", str(out), "-q"]
+        )
+        == 0
+    )
+    accounting = cells(out / "tables" / "patients.tsv")
+    assert {r["patient_id"] for r in accounting} == {"'" + hyperlink, "'" + dde}
+    summary = json.loads((out / "summary.json").read_text())
+    statuses = {p["patient_id"]: p.get("status") for p in summary["patients"]}
+    assert statuses == {hyperlink: "positive_germline", dde: "negative"}  # joined as written
+    for table in (out / "tables").glob("*.tsv"):
+        for row in cells(table):
+            for value in row.values():
+                assert not (value or "").startswith(("=", "+", "@")), (table.name, value)

@@ -87,11 +87,61 @@ def _csq_escape(value: str) -> str:
     )
 
 
+# Columns that carry text from the user's files (IDs, names, paths): a cell there that a
+# spreadsheet would run as a formula is written with a leading apostrophe (see
+# spreadsheet_safe). Computed columns are left as they are ("-/K" is an Amino_acids value).
+USER_TEXT_COLUMNS = frozenset(
+    ["file", "path", "sample", "patient", "patient_id", "sample_id", "id", "filter"]
+    + ["chrom", "ref", "alt"]
+)
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value``, or for text a spreadsheet would run as a formula (starting with = + - @,
+    tab or CR, and not a number; OWASP's CSV injection rule) the same text after an
+    apostrophe, which Excel and LibreOffice show as text."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in _FORMULA_START:
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    elif value[:1] == "'" and spreadsheet_safe(value[1:]) != value[1:]:
+        return "'" + value  # so that reading back (as_written) is exact: '=x -> ''=x
+    return value
+
+
+def as_written(value: object) -> object:
+    """The inverse of :func:`spreadsheet_safe`, for reading our own tables back."""
+    if isinstance(value, str) and value[:1] == "'" and spreadsheet_safe(value[1:]) == value:
+        return value[1:]
+    return value
+
+
+def spreadsheet_safe_frame(frame):
+    """A pandas table with :func:`spreadsheet_safe` applied to its text cells."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(spreadsheet_safe)
+    return frame
+
+
+def _guard(values, at: list[int]) -> list:
+    values = list(values)
+    for i in at:
+        values[i] = spreadsheet_safe(values[i])
+    return values
+
+
 def _tsv(rows: list, columns: list[str], handle) -> None:
     # lines joined from plain values, not csv.writer (2x slower) or DictWriter on copied
     # dicts: a joint VCF gives ~10^5 rows
     handle.write(_csv_text(columns) + "\n")
     shared = _SharedParts(columns)
+    guarded = [i for i, c in enumerate(columns) if c in USER_TEXT_COLUMNS]
     every = operator.itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
     in_site_rows = None  # the columns' places in a SiteRow's values, when it has them all
     if len(columns) > 1 and set(columns) <= set(SITE_KEYS):
@@ -102,7 +152,7 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
         if kind is SampleRow:
             line = shared.line(row)
         elif kind is SiteRow and in_site_rows is not None:
-            line = _csv_text(in_site_rows(row.values)) + "\n"
+            line = _csv_text(_guard(in_site_rows(row.values), guarded)) + "\n"
         else:
             line = None
         if line is None:
@@ -111,7 +161,7 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
             except KeyError:  # a row without some columns (several kinds of input in one table)
                 get = row.get
                 values = [get(c) for c in columns]
-            line = _csv_text(values) + "\n"
+            line = _csv_text(_guard(values, guarded)) + "\n"
         pending.append(line)
         if len(pending) >= 4096:
             handle.write("".join(pending))
@@ -177,13 +227,13 @@ class _SharedParts:
             and names.index("call") == names.index("sample") + 1
         ):
             return []
-        plan = [(name, operator.itemgetter(*cols), len(cols)) for name, cols in runs]
+        plan = [(name, operator.itemgetter(*cols), cols) for name, cols in runs]
         self.call_runs = [run for run in plan if run[0] == "call"]
         return [run for run in plan if run[0] != "call"]
 
     def _text(self, row: SampleRow, runs) -> str | None:
         values: list = []
-        for name, getter, n in runs:
+        for name, getter, cols in runs:
             if name == "sample":
                 values.append(_MARK)
                 continue
@@ -191,10 +241,11 @@ class _SharedParts:
                 got = getter(getattr(row, name))
             except KeyError:
                 return None
-            if n == 1:
-                values.append(got)
-            else:
-                values.extend(got)
+            got = (got,) if len(cols) == 1 else got
+            values.extend(
+                spreadsheet_safe(v) if c in USER_TEXT_COLUMNS else v
+                for c, v in zip(cols, got, strict=True)
+            )
         return _csv_text(values)
 
     def line(self, row: SampleRow) -> str | None:
@@ -217,7 +268,7 @@ class _SharedParts:
             self.calls[id(row.call)] = call
         sample = self.samples.get(row.sample)
         if sample is None:
-            sample = self.samples[row.sample] = _csv_text([row.sample])
+            sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
         before, after = frame
         return f"{before}{sample}\t{call}{after}\n"
 

@@ -91,9 +91,12 @@ def run_analysis(
     tables["clinical_skipped"] = pd.DataFrame(
         skipped_rows, columns=["file", "row", "measure", "reason"]
     )
-    for name, frame in tables.items():
+    from nlrp3annot.io.writers import spreadsheet_safe_frame
+
+    for name, frame in tables.items():  # (IDs that look like formulas are made inert)
+        safe = spreadsheet_safe_frame(frame)
         atomic_write(
-            out / "tables" / f"{name}.tsv", lambda h, f=frame: f.to_csv(h, sep="\t", index=False)
+            out / "tables" / f"{name}.tsv", lambda h, f=safe: f.to_csv(h, sep="\t", index=False)
         )
     summary = {
         "title": title,

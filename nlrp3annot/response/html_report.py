@@ -114,7 +114,8 @@ def km_plot(survival: pd.DataFrame) -> str:
         censored = rows[rows["censored"] > 0]
         ax.plot(censored["time"], censored["survival"], "|", color=colour, markersize=8)
     ax.set_ylim(-0.02, 1.05)
-    ax.legend(fontsize=7, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # (no curve when no patient has withdrawal data)
+        ax.legend(fontsize=7, frameon=False)
     ax.set_xlabel("days after anakinra withdrawal")
     ax.set_ylabel("proportion without flare")
     ax.set_title("Time to flare after withdrawal (Kaplan-Meier)", fontsize=9)
