@@ -416,3 +416,32 @@ def test_vcf_gz_output_from_awkward_inputs(tmp_path: Path, awkward: str):
     assert "NM_001243133.2:c.778C>T" in region
     if awkward == "latin1":
         assert b"NOTE=caf\xe9;CSQ=" in gzip.decompress(out.read_bytes())
+
+
+@pytest.mark.parametrize("suffix", ["tsv", "vcf.gz", "json"])
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path: Path, suffix: str):
+    """Writing stops part-way (the file size limit turns writes into EFBIG, as a full disk
+    turns them into ENOSPC): exit 2, one line naming the output, no file or temp left."""
+    import resource
+
+    rows = [("chr1", 247424227 + 3 * i, "C", "T") for i in range(200)]
+    vcf = write_vcf(tmp_path / "many.vcf", rows)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / f"calls.{suffix}"
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", "annotate", str(vcf), "--fasta", FASTA38]
+        + ["-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files,
+        timeout=600,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(out) in lines[0], proc.stderr
+    assert list(folder.iterdir()) == []

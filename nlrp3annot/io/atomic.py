@@ -3,6 +3,7 @@ the target folder, flush it to disk, then rename it into place."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -45,7 +46,20 @@ def _atomic(path: str | Path, mode: str, write: Callable) -> Path:
         # readable as their umask says (labs share results folders)
         os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise naming(exc, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def naming(exc: OSError, path: str | Path) -> OSError:
+    """``exc`` with the output's path when it has none (a failed write names no file, and
+    "File too large" alone does not tell the user which output)."""
+    if exc.filename is not None:
+        return exc
+    if exc.errno is None:  # a library's own message (htslib: "Error closing BGZFile object")
+        return OSError(errno.EIO, f"could not be written ({exc})", str(path))
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))

@@ -14,7 +14,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from nlrp3annot.io.atomic import atomic_write, atomic_write_bytes, new_file_mode
+from nlrp3annot.io.atomic import atomic_write, atomic_write_bytes, naming, new_file_mode
 from nlrp3annot.io.vcf import Skipped
 from nlrp3annot.naming.annotator import COLUMNS, Annotation
 from nlrp3annot.patients.haplotypes import SampleRow
@@ -396,8 +396,13 @@ def _write_bgzip_indexed(text: bytes, path: Path) -> None:
     tmp = Path(tmp_name)
     tmp_index = Path(tmp_name + ".tbi")
     index = path.with_name(path.name + ".tbi")
+    from Bio import bgzf
+
+    pysam.set_verbosity(0)  # (htslib's own lines would repeat the one error said below)
     try:
-        with pysam.BGZFile(str(tmp), "wb") as out:
+        # Biopython's BGZF writer: a failed write is a plain OSError (pysam's BGZFile
+        # printed a second traceback from its destructor)
+        with bgzf.BgzfWriter(str(tmp), "wb") as out:
             out.write(text)
         pysam.tabix_index(str(tmp), preset="vcf", force=True, index=str(tmp_index))
         for made in (tmp, tmp_index):
@@ -405,6 +410,8 @@ def _write_bgzip_indexed(text: bytes, path: Path) -> None:
         index.unlink(missing_ok=True)
         os.replace(tmp, path)
         os.replace(tmp_index, index)
+    except OSError as exc:
+        raise naming(exc, path) from None
     finally:
         tmp.unlink(missing_ok=True)
         tmp_index.unlink(missing_ok=True)
