@@ -378,3 +378,29 @@ def test_samples_missing_sample_column(tmp_path: Path):
     path = write_csv(tmp_path / "s.csv", [{"patient_id": "P1", "tissue": "blood"}])
     with pytest.raises(Nlrp3AnnotError, match="missing column.*sample_id.*found patient_id"):
         read_samples(path)
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("response.csv", "xlsx", "is an Excel workbook (a zip file), not CSV text"),
+        ("response.xlsx", "csv", "is not an Excel .xlsx workbook"),
+        ("response.tsv", b"\x00\x01\x02\x03 binary", "holds binary data"),
+        ("response.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 xls", "old Excel .xls workbook"),
+    ],
+)
+def test_a_table_whose_bytes_disagree_with_its_name_is_named_for_what_it_is(
+    tmp_path: Path, name: str, content, expected: str
+):
+    path = tmp_path / name
+    if content == "xlsx":
+        book = openpyxl.Workbook()
+        book.active.append(["patient_id", "visit", "day", "measure", "value", "unit"])
+        book.save(path)
+    elif content == "csv":
+        path.write_text("patient_id,visit,day,measure,value,unit\nP1,baseline,0,CRP,5,mg/L\n")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(InputFileError) as error:
+        read_clinical(path)
+    assert expected in str(error.value) and name in str(error.value)

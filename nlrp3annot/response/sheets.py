@@ -43,12 +43,39 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls (and .doc) files
+
+
 def _read_sheet(path: str | Path, preferred: Sequence[str]) -> _Sheet:
     """Cells of a CSV/TSV/TXT or XLSX file as text, with spreadsheet row numbers."""
     p = Path(path)
     if not p.is_file():
         raise InputFileError(p, "file not found", "check the path")
     suffix = p.suffix.lower()
+    with p.open("rb") as handle:
+        head = handle.read(8192)
+    # what the bytes are decides, whatever the name says
+    is_zip, is_old_excel = head.startswith(b"PK\x03\x04"), head.startswith(_OLE2)
+    if is_old_excel:
+        raise InputFileError(
+            p, "is an old Excel .xls workbook", "open it in Excel and save it as .xlsx or .csv"
+        )
+    if suffix in (".csv", ".tsv", ".txt") and is_zip:
+        raise InputFileError(
+            p,
+            f"is an Excel workbook (a zip file), not {suffix[1:].upper()} text",
+            "rename it to .xlsx, or save it from Excel as CSV",
+        )
+    if suffix in (".csv", ".tsv", ".txt") and b"\x00" in head:
+        raise InputFileError(
+            p, "holds binary data, not a text table", "save it as .csv, .tsv or .xlsx"
+        )
+    if suffix == ".xlsx" and not is_zip:
+        raise InputFileError(
+            p,
+            "is not an Excel .xlsx workbook (no zip container)",
+            "if it is a CSV or TSV, rename it to .csv or .tsv",
+        )
     if suffix == ".xlsx":
         numbered = _read_xlsx(p, preferred)
     elif suffix in (".csv", ".tsv", ".txt"):
