@@ -298,10 +298,14 @@ def test_screen_with_fields_left_out(tmp_path: Path) -> None:
         assert result.table == reference.table
 
 
+@pytest.mark.parametrize("form", ["vcf", "bcf"])
 @pytest.mark.parametrize("samples", [2, 40])
-def test_genotype_naming_a_missing_allele_is_an_error(tmp_path: Path, samples: int) -> None:
+def test_genotype_naming_a_missing_allele_is_an_error(
+    tmp_path: Path, samples: int, form: str
+) -> None:
     """0/3 on a record with one ALT: one line naming the file, record and sample, exit 2
-    (it used to disappear as 'another ALT'). Both sample paths (plain and numpy screen)."""
+    (it used to disappear as 'another ALT'). Every sample path: text (plain and numpy
+    screen) and BCF (htslib, which reads 3 as missing, and cyvcf2 arrays)."""
     names = [f"S{i}" for i in range(samples)]
     calls = ["0/0"] * (samples - 1) + ["0/3"]
     vcf = tmp_path / "gt3.vcf"
@@ -311,10 +315,14 @@ def test_genotype_naming_a_missing_allele_is_an_error(tmp_path: Path, samples: i
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(names) + "\n"
         "chr1\t247424356\t.\tG\tA\t.\tPASS\t.\tGT\t" + "\t".join(calls) + "\n"
     )
+    if form == "bcf":
+        bcf = tmp_path / "gt3.bcf"
+        subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(vcf)], check=True)
+        vcf = bcf
     proc = run_cli("annotate", str(vcf), "--fasta", str(FASTA), "-o", str(tmp_path / "o.tsv"))
     assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1
-    assert "gt3.vcf: record #1" in proc.stderr and f"S{samples - 1}" in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert f"gt3.{form}: record #1" in proc.stderr and f"S{samples - 1}" in proc.stderr
     assert "0/3" in proc.stderr
 
 

@@ -92,11 +92,13 @@ def _record(np, v, build, number, scan: VcfScan, watch, names, af_number, min_al
         gt = v.genotype.array() if v.genotype is not None else None
         if gt is not None and len(gt) and int(gt[:, :-1].max()) > len(alts):
             j = int(np.flatnonzero((gt[:, :-1] > len(alts)).any(axis=1))[0])
+            alleles = ["." if a < 0 else str(a) for a in gt[j, :-1].tolist() if a != -2]
+            text = ("|" if gt[j, -1] else "/").join(alleles)  # (-2: a shorter ploidy's pad)
             raise RecordError(
                 Path(scan.path),
                 f"#{number}",
-                f"sample {names[j]!r}: genotype names allele {int(gt[j, :-1].max())} but the "
-                f"record has {len(alts)} ALT allele(s); fix or remove that record",
+                f"sample {names[j]!r}: genotype {text} names allele {int(gt[j, :-1].max())} "
+                f"but the record has {len(alts)} ALT allele(s); fix or remove that record",
             )
         ad = _format(v, "AD")
         if hit is not None:

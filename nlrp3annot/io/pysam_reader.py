@@ -164,10 +164,13 @@ def _format(sample, key: str):
 
 
 def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
-    """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it."""
+    """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it.
+    ValueError for a genotype naming an allele the record does not have."""
     calls = []
-    for name, sample in rec.samples.items():
+    for column, (name, sample) in enumerate(rec.samples.items()):
         raw = _format(sample, "GT") or (None,)
+        if None in raw:
+            _check_missing_alleles(rec, column, name)
         gt = tuple(None if a is None else 1 if a == allele else 0 if a == 0 else -1 for a in raw)
         phased = bool(sample.phased) and len(raw) > 1
         sep = "|" if phased else "/"
@@ -194,6 +197,25 @@ def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
             )
         )
     return tuple(calls)
+
+
+def _check_missing_alleles(rec, column: int, name: str) -> None:
+    """htslib reads an allele index beyond the ALT count (0/3 with one ALT, which a BCF can
+    hold) as missing; its text form keeps the index, so that is where it is checked."""
+    fields = str(rec).rstrip("\n").split("\t")
+    keys = fields[8].split(":") if len(fields) > 8 else []
+    if "GT" not in keys or len(fields) <= 9 + column:
+        return
+    values = fields[9 + column].split(":")
+    at = keys.index("GT")
+    text = values[at] if at < len(values) else "."
+    n_alts = len(rec.alts or ())
+    for allele in text.replace("|", "/").split("/"):
+        if allele.isdigit() and int(allele) > n_alts:
+            raise ValueError(
+                f"sample {name!r}: genotype {text} names allele {allele} but the record has "
+                f"{n_alts} ALT allele(s)"
+            )
 
 
 def _record_depths(rec, build: str, scan: VcfScan, hit: int) -> None:
@@ -228,5 +250,12 @@ def _split(path: Path, index: int, rec, build: str, scan: VcfScan, watch: Watch)
         ";".join(rec.filter.keys()) or ".",
         build,
         scan,
-        lambda i: sample_calls(rec, i),
+        lambda i: _calls_or_error(path, index, rec, i),
     )
+
+
+def _calls_or_error(path: Path, index: int, rec, allele: int) -> tuple[SampleCall, ...]:
+    try:
+        return sample_calls(rec, allele)
+    except ValueError as exc:
+        raise RecordError(path, f"#{index}", f"{exc}; fix or remove that record") from None
