@@ -84,6 +84,7 @@ def read_fasta_locus(path: str | Path, build: str) -> LocusSequence:
     path = Path(path)
     if not path.exists():
         raise InputFileError(path, "no such file", "check the --fasta path")
+    pysam.set_verbosity(0)  # htslib's own line would come before ours
     try:
         fasta = pysam.FastaFile(str(path))
     except (OSError, ValueError) as exc:
