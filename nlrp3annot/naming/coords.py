@@ -165,6 +165,23 @@ class TranscriptMap:
             return self.tx_to_c(self.genomic_to_tx(exon_end), after_donor)
         return self.tx_to_c(self.genomic_to_tx(next_start), -before_acceptor)
 
+    def c_to_genomic(self, c: CPos) -> int:
+        """The genomic position of a c. position (the inverse of :meth:`genomic_to_c`)."""
+        t = self.transcript
+        if c.after_stop:
+            tx = self.cds_tx_end + c.base
+        elif c.base < 0:
+            tx = self.cds_tx_start + c.base
+        else:
+            tx = self.cds_tx_start + c.base - 1
+        if tx < 1:
+            anchor = t.tx_start - 1 + tx
+        elif tx > self.tx_length:
+            anchor = t.tx_end + tx - self.tx_length
+        else:
+            anchor = self.tx_to_genomic(tx)
+        return anchor + c.offset
+
     def c_label(self, pos: int) -> str:
         """``str(genomic_to_c(pos))``, remembered per position (every name asks for it)."""
         labels = self._c_labels
