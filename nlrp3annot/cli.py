@@ -124,10 +124,13 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             f"{sum(f['ref_mismatches'] for f in per_file)} REF mismatches",
             file=sys.stderr,
         )
+    redactor = _redactor(args)
+    if redactor is not None:  # every output below names pseudonyms only
+        result = redactor.result(result)
     if fmt == "json":
         write_json(result, args.output)
     elif fmt == "vcf":
-        write_vcf(result, paths[0], args.output)
+        write_vcf(result, paths[0], args.output, redactor)
     else:
         write_tsv(result, args.output)
     if skipped_file:
@@ -265,11 +268,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     with _results_folder(args.output) as staging:
         output = run_analysis(
-            args.genotypes, args.clinical, args.samples, staging.path, rule=args.group_rule
+            args.genotypes,
+            args.clinical,
+            args.samples,
+            staging.path,
+            rule=args.group_rule,
+            redact=_redactor(args),
         )
     if not args.quiet:
         _report_analysis(_moved(output, staging))
     return 0
+
+
+def _redactor(args: argparse.Namespace):
+    """The Redactor of --redact SALT_FILE (the same one for the whole run), or None."""
+    path = getattr(args, "redact", None)
+    if not path:
+        return None
+    from nlrp3annot.io.redact import Redactor
+
+    cached = getattr(args, "_redactor", None)
+    if cached is None:
+        cached = Redactor.from_file(path, announce=not args.quiet)
+        args._redactor = cached
+    return cached
 
 
 def _results_folder(folder: str | Path):
@@ -336,6 +358,8 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[
         pick=getattr(args, "pick", False),
         jobs=getattr(args, "jobs", None),
         scheduler=getattr(args, "scheduler", None),
+        redact=getattr(args, "redact", None),
+        _redactor=_redactor(args),
     )
     code = cmd_annotate(ns)
     if code == EXIT_USER_ERROR:
@@ -350,7 +374,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _results_folder(args.output) as staging:
         out = staging.path
         patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
-        output = run_analysis(patients, args.clinical, args.samples, out, rule=args.group_rule)
+        output = run_analysis(
+            patients, args.clinical, args.samples, out, rule=args.group_rule, redact=_redactor(args)
+        )
     if not args.quiet:
         _report_analysis(_moved(output, staging))
     if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
@@ -390,6 +416,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             results,
             rule=args.group_rule,
             synthetic=True,
+            redact=_redactor(args),
             title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
         )
     output = _moved(output, staging)

@@ -46,6 +46,16 @@ def parallel_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def redact_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--redact",
+        metavar="SALT_FILE",
+        help="write patient and sample IDs as stable pseudonyms (anon- + salted hash) in "
+        "every output and the report; SALT_FILE is made with a random salt if missing: keep "
+        "it private, and reuse it to get the same pseudonyms",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nlrp3annot",
@@ -106,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to list skipped alleles "
         "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)",
     )
+    redact_option(ann)
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     ann.set_defaults(action="annotate")
 
@@ -164,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=rules,
         help="status -> group (default strict: VUS and not-assessable apart)",
     )
+    redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true")
     comp.set_defaults(action="compare")
 
@@ -178,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", required=True)
     run.add_argument("-o", "--output", required=True)
     run.add_argument("--group-rule", default="strict", choices=rules)
+    redact_option(run)
     run.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(run)
     run.set_defaults(action="run")
@@ -185,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole chain on the bundled SYNTHETIC cohort")
     demo.add_argument("-o", "--output", default="nlrp3annot-demo")
     demo.add_argument("--group-rule", default="strict", choices=rules)
+    redact_option(demo)
     demo.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(demo)
     parallel_options(demo)

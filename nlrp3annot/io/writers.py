@@ -314,7 +314,9 @@ def csq_header_line() -> str:
     )
 
 
-def write_vcf(result: AnnotationResult, source_vcf: str | Path, path: str | Path | None) -> None:
+def write_vcf(
+    result: AnnotationResult, source_vcf: str | Path, path: str | Path | None, redact=None
+) -> None:
     """Copy the annotated records of ``source_vcf`` with an INFO/CSQ field added, in
     position order: plain text, or bgzip-compressed and tabix-indexed when ``path`` ends in
     .gz.
@@ -342,6 +344,8 @@ def write_vcf(result: AnnotationResult, source_vcf: str | Path, path: str | Path
         fields[7] = csq if info in (b".", b"") else info + b";" + csq
         kept.append((key[1], b"\t".join(fields) + b"\n"))
     kept.sort(key=lambda item: item[0])  # stable: records at one position keep their order
+    if redact is not None:  # the sample columns' names
+        header = redact.vcf_header(header)
     text = _with_csq_header(header) + b"".join(line for _, line in kept)
     if path is None:
         sys.stdout.flush()

@@ -52,6 +52,7 @@ def run_analysis(
     rule: str = "strict",
     title: str = "NLRP3 genotype and anakinra response",
     synthetic: bool = False,
+    redact=None,
 ) -> AnalysisOutput:
     from nlrp3annot.response.clinical import read_clinical, read_samples
     from nlrp3annot.response.cohort import COMPARED, join, read_genotypes
@@ -63,6 +64,12 @@ def run_analysis(
     genotype_table = read_genotypes(genotypes)
     clinical_table = read_clinical(clinical)
     sheet = read_samples(samples)
+    if redact is not None:  # pseudonyms from here on: no output can hold a raw ID
+        genotype_table = redact.frame(genotype_table)
+        clinical_table.measurements = redact.frame(clinical_table.measurements)
+        sheet.table = redact.frame(sheet.table)
+        for row in [*clinical_table.skipped, *sheet.skipped]:
+            row["reason"] = redact.text(str(row.get("reason", "")))
     measurements = clinical_table.measurements
     cohort = join(genotype_table, sheet.table, measurements, rule)
     result = run_comparison(
