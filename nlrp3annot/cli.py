@@ -38,7 +38,7 @@ def _skipped_path(output: str) -> Path:
     return out.with_name(f"{name}.skipped.tsv")
 
 
-def _input_paths(args: argparse.Namespace) -> list[str]:
+def input_paths(args: argparse.Namespace) -> list[str]:
     paths = list(args.vcf)
     if args.list:
         listing = Path(args.list)
@@ -79,7 +79,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     )
     from nlrp3annot.runner.pipeline import annotate_files
 
-    paths = _input_paths(args)
+    paths = input_paths(args)
     fmt = _output_format(args.format, args.output)
     skipped_file = args.skipped or (_skipped_path(args.output) if args.output else None)
     inputs = [*paths, args.list, args.fasta, *(getattr(args, "gff", None) or [])]
@@ -102,11 +102,13 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             _report_file(result.summary, result.skipped, bool(args.output or args.skipped))
 
     jobs, scheduler = _parallel(args)
+    checkpoint = _checkpoint(args)
 
     def run():
         return annotate_files(
-            paths, args.fasta, args.build, options, done, _choice(args), jobs, scheduler
-        )
+            paths, args.fasta, args.build, options, done, _choice(args), jobs, scheduler,
+            checkpoint=checkpoint,
+        )  # fmt: skip
 
     if bar is not None:
         with bar:
@@ -124,7 +126,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             f"{sum(f['ref_mismatches'] for f in per_file)} REF mismatches",
             file=sys.stderr,
         )
-    redactor = _redactor(args)
+    redactor = redactor_of(args)
     if redactor is not None:  # every output below names pseudonyms only
         result = redactor.result(result)
     if fmt == "json":
@@ -153,7 +155,36 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_SOME_FAILED
+    if checkpoint is not None and not getattr(args, "resume_folder", None):
+        checkpoint.clear()  # every output is written: nothing left to resume
     return 0
+
+
+def _checkpoint(args: argparse.Namespace):
+    """The store of finished files for --resume (None without it)."""
+    from nlrp3annot.runner.checkpoint import Checkpoint
+
+    folder = getattr(args, "resume_folder", None)
+    if folder is None and args.output:
+        output = Path(args.output)
+        folder = output.with_name(f".{output.name}.resume")
+    if not getattr(args, "resume", False):
+        if folder is not None and Checkpoint(folder).count() and not args.quiet:
+            print(
+                f"nlrp3annot: note: an interrupted run kept finished files in {folder}/; "
+                "add --resume to skip them",
+                file=sys.stderr,
+            )
+        return None
+    if folder is None:
+        raise Nlrp3AnnotError("--resume needs -o: the finished files are kept beside the output")
+    checkpoint = Checkpoint(folder)
+    if checkpoint.count() and not args.quiet:
+        print(
+            f"nlrp3annot: resuming: finished files kept in {folder}/ are not annotated again",
+            file=sys.stderr,
+        )
+    return checkpoint
 
 
 def mosaic_options(args: argparse.Namespace):
@@ -263,24 +294,7 @@ def cmd_reference_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from nlrp3annot.response.analysis import run_analysis
-
-    with _results_folder(args.output) as staging:
-        output = run_analysis(
-            args.genotypes,
-            args.clinical,
-            args.samples,
-            staging.path,
-            rule=args.group_rule,
-            redact=_redactor(args),
-        )
-    if not args.quiet:
-        _report_analysis(_moved(output, staging))
-    return 0
-
-
-def _redactor(args: argparse.Namespace):
+def redactor_of(args: argparse.Namespace):
     """The Redactor of --redact SALT_FILE (the same one for the whole run), or None."""
     path = getattr(args, "redact", None)
     if not path:
@@ -292,138 +306,6 @@ def _redactor(args: argparse.Namespace):
         cached = Redactor.from_file(path, announce=not args.quiet)
         args._redactor = cached
     return cached
-
-
-def _results_folder(folder: str | Path):
-    """The output set of a results folder (io.output_set), saying first when the folder
-    holds a run that did not finish."""
-    from nlrp3annot.io.output_set import incomplete_outputs, output_set
-
-    if incomplete_outputs(folder):
-        print(
-            f"nlrp3annot: warning: {folder}/ holds outputs of a run that did not finish "
-            "(no run.json); this run replaces them",
-            file=sys.stderr,
-        )
-    return output_set(folder)
-
-
-def _moved(output, staging):
-    """An AnalysisOutput written under ``staging``, with the paths it has in place."""
-    from dataclasses import replace
-
-    return replace(output, folder=staging.folder, report=staging.shown(output.report))
-
-
-def _report_analysis(output) -> None:
-    groups = ", ".join(f"{n} {g}" for g, n in sorted(output.summary["groups"].items()))
-    print(f"nlrp3annot: patients: {groups}", file=sys.stderr)
-    for warning in output.summary["comparison"].get("warnings", []):
-        print(f"nlrp3annot: warning: {warning}", file=sys.stderr)
-    skipped = output.summary.get("clinical_skipped") or []
-    if skipped:  # rows the tables could not use: said here, not only in a file
-        reasons = Counter(str(row.get("reason", "")) for row in skipped)
-        listed = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
-        print(
-            f"nlrp3annot: warning: {len(skipped)} clinical/samples rows or cells not used "
-            f"({listed}); listed in {output.folder}/tables/clinical_skipped.tsv",
-            file=sys.stderr,
-        )
-    print(
-        f"nlrp3annot: results in {output.folder}/ (summary.json, tables/); report: {output.report}",
-        file=sys.stderr,
-    )
-
-
-def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[Path, int]:
-    """Run the annotate command into ``folder``: the patient summary path, and the exit
-    code (EXIT_SOME_FAILED when some VCFs failed and the others were annotated)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    patients = folder / "patients.tsv"
-    ns = argparse.Namespace(
-        vcf=paths,
-        list=None,
-        fasta=fasta,
-        build=build,
-        output=str(folder / "calls.tsv"),
-        format="tsv",
-        skipped=None,
-        patients=str(patients),
-        quiet=args.quiet,
-        min_depth=args.min_depth,
-        mosaic_alpha=args.mosaic_alpha,
-        max_mosaic_vaf=args.max_mosaic_vaf,
-        gff=getattr(args, "gff", []),
-        transcripts=getattr(args, "transcripts", None),
-        pick=getattr(args, "pick", False),
-        jobs=getattr(args, "jobs", None),
-        scheduler=getattr(args, "scheduler", None),
-        redact=getattr(args, "redact", None),
-        _redactor=_redactor(args),
-    )
-    code = cmd_annotate(ns)
-    if code == EXIT_USER_ERROR:
-        raise Nlrp3AnnotError("annotation failed; see the error above")
-    return patients, code
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from nlrp3annot.response.analysis import run_analysis
-
-    paths = _input_paths(args)
-    with _results_folder(args.output) as staging:
-        out = staging.path
-        patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
-        output = run_analysis(
-            patients, args.clinical, args.samples, out, rule=args.group_rule, redact=_redactor(args)
-        )
-    if not args.quiet:
-        _report_analysis(_moved(output, staging))
-    if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
-        print(
-            "nlrp3annot: some VCFs failed (see above): their patients have no genotype in "
-            "this comparison; fix them and run again",
-            file=sys.stderr,
-        )
-    return code
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    import shutil
-    from importlib import resources
-
-    from nlrp3annot.response.analysis import run_analysis
-
-    out = Path(args.output)
-    inputs = out / "inputs"
-    source = resources.files("nlrp3annot") / "demo"
-    with resources.as_file(source) as demo:
-        shutil.copytree(demo, inputs, dirs_exist_ok=True)
-    vcfs = sorted(str(p) for p in (inputs / "vcf").glob("*.vcf.gz"))
-    fasta = inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
-    if not args.quiet:
-        print(
-            f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs) copied to {inputs}",
-            file=sys.stderr,
-        )
-    with _results_folder(out) as staging:  # (the inputs are not outputs: copied in place)
-        results = staging.path
-        patients, _ = _annotate_into(results / "annotation", vcfs, str(fasta), "auto", args)
-        output = run_analysis(
-            patients,
-            inputs / "response.xlsx",
-            inputs / "samples.csv",
-            results,
-            rule=args.group_rule,
-            synthetic=True,
-            redact=_redactor(args),
-            title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
-        )
-    output = _moved(output, staging)
-    if not args.quiet:
-        _report_analysis(output)
-    print(f"open {output.report}")
-    return 0
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
@@ -469,15 +351,24 @@ def _choice(args: argparse.Namespace):
     )
 
 
+# command -> "module:function", imported when the command runs (the results commands pull
+# in pandas and the statistics; annotate should not pay for them)
 COMMANDS = {
-    "annotate": cmd_annotate,
-    "reference fetch": cmd_reference_fetch,
-    "compare": cmd_compare,
-    "run": cmd_run,
-    "demo": cmd_demo,
-    "lookup": cmd_lookup,
-    "knowledge update": cmd_knowledge_update,
+    "annotate": "cli:cmd_annotate",
+    "reference fetch": "cli:cmd_reference_fetch",
+    "compare": "cli_results:cmd_compare",
+    "run": "cli_results:cmd_run",
+    "demo": "cli_results:cmd_demo",
+    "lookup": "cli:cmd_lookup",
+    "knowledge update": "cli:cmd_knowledge_update",
 }
+
+
+def _command(action: str):
+    import importlib
+
+    module, function = COMMANDS[action].split(":")
+    return getattr(importlib.import_module(f"nlrp3annot.{module}"), function)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -485,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.action](args)
+        return _command(args.action)(args)
     except Nlrp3AnnotError as exc:
         print(f"nlrp3annot: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -46,6 +46,15 @@ def parallel_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def resume_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep each finished file's result beside the output, and skip the files a "
+        "killed or failed run with --resume already finished (same inputs and options)",
+    )
+
+
 def redact_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--redact",
@@ -117,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)",
     )
     redact_option(ann)
+    resume_option(ann)
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     ann.set_defaults(action="annotate")
 
@@ -191,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", required=True)
     run.add_argument("--group-rule", default="strict", choices=rules)
     redact_option(run)
+    resume_option(run)
     run.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(run)
     run.set_defaults(action="run")

@@ -390,19 +390,30 @@ def annotate_files(
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
     jobs: int = 1,
     scheduler: str | None = None,
+    checkpoint=None,
 ) -> AnnotationResult:
     """Annotate many VCF/BCF files into one result, in input order. A file that fails is
     recorded in ``failures`` with its one-line error and the others still run.
     ``on_done(path, result, error)`` is called after each file, in input order (progress
     bars, logs). ``jobs``: local worker processes; ``scheduler``: the address of a Dask
     distributed scheduler (``tcp://host:8786``) to send the files to instead. The result is
-    the same whichever way it ran."""
+    the same whichever way it ran. ``checkpoint`` (runner.checkpoint.Checkpoint): files
+    whose result it holds are not annotated again, and each new result is kept in it."""
     from nlrp3annot.runner.parallel import run_files
 
     settings = Settings(None if fasta is None else str(fasta), build, options, choice)
     combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
     per_file = []
-    for path, result, error in run_files([str(p) for p in paths], settings, jobs, scheduler):
+    paths = [str(p) for p in paths]
+    kept = {p: checkpoint.load(p, settings) for p in paths} if checkpoint else {}
+    fresh = run_files([p for p in paths if kept.get(p) is None], settings, jobs, scheduler)
+    for path in paths:
+        result, error = kept.get(path), ""
+        if result is None:
+            done, result, error = next(fresh)
+            assert done == path  # run_files keeps input order
+            if result is not None and checkpoint is not None:
+                checkpoint.save(path, settings, result)
         if result is None:
             combined.failures.append((path, error))
             if on_done:

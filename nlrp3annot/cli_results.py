@@ -1,0 +1,172 @@
+"""The commands that write a results folder: ``compare``, ``run`` and ``demo``. Each writes
+its folder as one set (io.output_set); ``run`` and ``demo`` annotate into it first."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from nlrp3annot.cli import EXIT_SOME_FAILED, EXIT_USER_ERROR, cmd_annotate, input_paths, redactor_of
+from nlrp3annot.errors import Nlrp3AnnotError
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from nlrp3annot.response.analysis import run_analysis
+
+    with _results_folder(args.output) as staging:
+        output = run_analysis(
+            args.genotypes,
+            args.clinical,
+            args.samples,
+            staging.path,
+            rule=args.group_rule,
+            redact=redactor_of(args),
+        )
+    if not args.quiet:
+        _report_analysis(_moved(output, staging))
+    return 0
+
+
+def _results_folder(folder: str | Path):
+    """The output set of a results folder (io.output_set), saying first when the folder
+    holds a run that did not finish."""
+    from nlrp3annot.io.output_set import incomplete_outputs, output_set
+
+    if incomplete_outputs(folder):
+        print(
+            f"nlrp3annot: warning: {folder}/ holds outputs of a run that did not finish "
+            "(no run.json); this run replaces them",
+            file=sys.stderr,
+        )
+    return output_set(folder)
+
+
+def _moved(output, staging):
+    """An AnalysisOutput written under ``staging``, with the paths it has in place."""
+    from dataclasses import replace
+
+    return replace(output, folder=staging.folder, report=staging.shown(output.report))
+
+
+def _report_analysis(output) -> None:
+    groups = ", ".join(f"{n} {g}" for g, n in sorted(output.summary["groups"].items()))
+    print(f"nlrp3annot: patients: {groups}", file=sys.stderr)
+    for warning in output.summary["comparison"].get("warnings", []):
+        print(f"nlrp3annot: warning: {warning}", file=sys.stderr)
+    skipped = output.summary.get("clinical_skipped") or []
+    if skipped:  # rows the tables could not use: said here, not only in a file
+        reasons = Counter(str(row.get("reason", "")) for row in skipped)
+        listed = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
+        print(
+            f"nlrp3annot: warning: {len(skipped)} clinical/samples rows or cells not used "
+            f"({listed}); listed in {output.folder}/tables/clinical_skipped.tsv",
+            file=sys.stderr,
+        )
+    print(
+        f"nlrp3annot: results in {output.folder}/ (summary.json, tables/); report: {output.report}",
+        file=sys.stderr,
+    )
+
+
+def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[Path, int]:
+    """Run the annotate command into ``folder``: the patient summary path, and the exit
+    code (EXIT_SOME_FAILED when some VCFs failed and the others were annotated)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    patients = folder / "patients.tsv"
+    ns = argparse.Namespace(
+        vcf=paths,
+        list=None,
+        fasta=fasta,
+        build=build,
+        output=str(folder / "calls.tsv"),
+        format="tsv",
+        skipped=None,
+        patients=str(patients),
+        quiet=args.quiet,
+        min_depth=args.min_depth,
+        mosaic_alpha=args.mosaic_alpha,
+        max_mosaic_vaf=args.max_mosaic_vaf,
+        gff=getattr(args, "gff", []),
+        transcripts=getattr(args, "transcripts", None),
+        pick=getattr(args, "pick", False),
+        jobs=getattr(args, "jobs", None),
+        scheduler=getattr(args, "scheduler", None),
+        redact=getattr(args, "redact", None),
+        _redactor=redactor_of(args),
+        resume=getattr(args, "resume", False),
+        resume_folder=getattr(args, "resume_folder", None),
+    )
+    code = cmd_annotate(ns)
+    if code == EXIT_USER_ERROR:
+        raise Nlrp3AnnotError("annotation failed; see the error above")
+    return patients, code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from nlrp3annot.response.analysis import run_analysis
+
+    paths = input_paths(args)
+    args.resume_folder = str(Path(args.output) / ".resume")  # outside the staging folder
+    with _results_folder(args.output) as staging:
+        out = staging.path
+        patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
+        output = run_analysis(
+            patients,
+            args.clinical,
+            args.samples,
+            out,
+            rule=args.group_rule,
+            redact=redactor_of(args),
+        )
+    from nlrp3annot.runner.checkpoint import Checkpoint
+
+    Checkpoint(args.resume_folder).clear()  # the set is in place: nothing left to resume
+    if not args.quiet:
+        _report_analysis(_moved(output, staging))
+    if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
+        print(
+            "nlrp3annot: some VCFs failed (see above): their patients have no genotype in "
+            "this comparison; fix them and run again",
+            file=sys.stderr,
+        )
+    return code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import shutil
+    from importlib import resources
+
+    from nlrp3annot.response.analysis import run_analysis
+
+    out = Path(args.output)
+    inputs = out / "inputs"
+    source = resources.files("nlrp3annot") / "demo"
+    with resources.as_file(source) as demo:
+        shutil.copytree(demo, inputs, dirs_exist_ok=True)
+    vcfs = sorted(str(p) for p in (inputs / "vcf").glob("*.vcf.gz"))
+    fasta = inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
+    if not args.quiet:
+        print(
+            f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs) copied to {inputs}",
+            file=sys.stderr,
+        )
+    with _results_folder(out) as staging:  # (the inputs are not outputs: copied in place)
+        results = staging.path
+        patients, _ = _annotate_into(results / "annotation", vcfs, str(fasta), "auto", args)
+        output = run_analysis(
+            patients,
+            inputs / "response.xlsx",
+            inputs / "samples.csv",
+            results,
+            rule=args.group_rule,
+            synthetic=True,
+            redact=redactor_of(args),
+            title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
+        )
+    output = _moved(output, staging)
+    if not args.quiet:
+        _report_analysis(output)
+    print(f"open {output.report}")
+    return 0
