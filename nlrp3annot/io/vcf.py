@@ -198,6 +198,12 @@ def parse_header(text: bytes, path: Path) -> Header:
         raise InputFileError(path, "header is not UTF-8 text", hint) from None
     columns = lines[-1].split("\t") if lines else []
     fixed = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    if columns[:8] != fixed and lines and lines[-1].split()[:8] == fixed:
+        raise InputFileError(
+            path,
+            "its #CHROM line is separated by spaces, not tabs",
+            "a VCF's columns are tab-separated: replace the spaces of that line with tabs",
+        )
     if columns[:8] != fixed:
         raise InputFileError(
             path,
