@@ -175,19 +175,26 @@ def _unplaceable(block: bytes, names) -> list[int]:
     record, so it is handed to the parser, which names it in its error. (One regular
     expression that starts with a newline: the engine jumps from newline to newline.)"""
     pattern = _unplaceable_pattern(tuple(sorted(names)))
-    out = [m.end() - 2 for m in pattern.finditer(block)]
+    out = [m.start(1) for m in pattern.finditer(block)]
     for name in names:  # the block's first line has no newline before it
-        if block.startswith(name + b"\t") and block[len(name) + 1 : len(name) + 2] not in (
-            b"0123456789"
-        ):
-            out.append(len(name))
+        if block.startswith(name + b"\t"):
+            start = len(name) + 1
+            end = min(
+                i
+                for i in (block.find(b"\t", start), block.find(b"\n", start), len(block))
+                if i >= 0
+            )
+            if not block[start:end].isdigit():
+                out.append(len(name))
     return out
 
 
 @cache
 def _unplaceable_pattern(names: tuple[bytes, ...]) -> re.Pattern:
+    """A chr1 line whose POS does not start with a digit, or has a non-digit after its
+    digits (2.47e8, 1234x)."""
     alternatives = b"|".join(re.escape(n) for n in names)
-    return re.compile(b"\n(?:" + alternatives + b")\t[^0-9]")
+    return re.compile(b"\n(?:" + alternatives + b")(\t)(?:[^0-9]|[0-9]+[^0-9\t])")
 
 
 def _take(found: LocusLines, state: _WindowState, line: bytes, number: int) -> None:
