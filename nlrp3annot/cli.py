@@ -107,7 +107,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     def run():
         return annotate_files(
             paths, args.fasta, args.build, options, done, _choice(args), jobs, scheduler,
-            checkpoint=checkpoint,
+            checkpoint=checkpoint, keep_lines=fmt == "vcf",
         )  # fmt: skip
 
     if bar is not None:

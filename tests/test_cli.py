@@ -445,3 +445,25 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path: Path, suffi
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(out) in lines[0], proc.stderr
     assert list(folder.iterdir()) == []
+
+
+def test_vcf_output_is_written_from_the_lines_the_scan_read(tmp_path: Path):
+    """One pass: the VCF output comes from the lines read while annotating, so it is the
+    same when the input is gone by the time it is written."""
+    from nlrp3annot.io.writers import write_vcf as write_vcf_output
+    from nlrp3annot.runner.pipeline import annotate_files
+
+    vcf = write_vcf_file(tmp_path)
+    result = annotate_files([vcf], FASTA38, keep_lines=True)
+    assert result.source is not None
+    before = tmp_path / "before.vcf"
+    write_vcf_output(result, vcf, before)
+    vcf.unlink()
+    after = tmp_path / "after.vcf"
+    write_vcf_output(result, vcf, after)
+    assert after.read_bytes() == before.read_bytes()
+    assert b"CSQ=" in after.read_bytes()
+
+
+def write_vcf_file(folder: Path) -> Path:
+    return write_vcf(folder / "in.vcf", MIXED, extra_header=ALT_HEADER)

@@ -51,6 +51,7 @@ def scan_text(
     arrays: bool | None,
     min_alt_reads: int,
     samples: list[str] | None,
+    keep_lines: bool = False,
 ) -> VcfScan:
     """Fill a scan of the text VCF ``path``: the locus lines through its index (a .tbi read
     here, a .csi through htslib's tabix), else found on the bytes of the whole file."""
@@ -68,6 +69,9 @@ def scan_text(
     scan = new_scan(path, header.samples, header.chr1_length, warnings, samples)
     if found is None:
         scan.outside = -1  # unknown: the index lets us skip the rest unread
+    if keep_lines:
+        lines = list(lines)
+        scan.source = (header_bytes, [line for _, line in lines])
     read_records(scan, lines, windows, watch, min_alt_reads, header, arrays, found is None)
     if found is not None:
         scan.records_read = found.data_lines

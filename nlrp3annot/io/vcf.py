@@ -74,6 +74,9 @@ class VcfScan:
     lowest_depth: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     gvcf_blocks: int = 0
     warnings: list[str] = field(default_factory=list)
+    # with keep_lines (a VCF output is wanted): the header and the locus lines as read, so
+    # that the output is written from them without reading the input again
+    source: tuple[bytes, list[bytes]] | None = None
 
     def header_build(self) -> str | None:
         for build, length in CHR1_LENGTH.items():
@@ -136,6 +139,7 @@ def scan_vcf(
     min_alt_reads: int = 3,
     samples: list[str] | None = None,
     reader: str = "auto",
+    keep_lines: bool = False,
 ) -> VcfScan:
     """Read the records of ``path`` that fall in the NLRP3 window of either build.
 
@@ -143,7 +147,8 @@ def scan_vcf(
     worth decoding with numpy (None: when the file has at least ``ARRAY_SAMPLES`` samples).
     ``min_alt_reads``: ALT reads that make a 0/0 sample worth a call (a possible mosaic).
     ``samples``: read only these samples (a shard of a joint VCF). ``reader``: "auto", or
-    "htslib" to read even a text VCF through pysam (the reference implementation)."""
+    "htslib" to read even a text VCF through pysam (the reference implementation).
+    ``keep_lines``: keep a text VCF's header and locus lines in ``VcfScan.source``."""
     path = Path(path)
     head = _check_path(path)
     watch = watch or Watch()
@@ -168,7 +173,9 @@ def scan_vcf(
 
     big = path.stat().st_size >= INDEX_MIN_BYTES
     use_index = indexed and big and not _is_plain_gzip(head)
-    return scan_text(path, windows, watch, warnings, use_index, arrays, min_alt_reads, samples)
+    return scan_text(
+        path, windows, watch, warnings, use_index, arrays, min_alt_reads, samples, keep_lines
+    )
 
 
 @dataclass(frozen=True)

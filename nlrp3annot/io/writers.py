@@ -321,13 +321,18 @@ def write_vcf(
     position order: plain text, or bgzip-compressed and tabix-indexed when ``path`` ends in
     .gz.
 
-    A text VCF's records are re-read as raw bytes through the locus filter, so every byte of
-    a record passes through unchanged (INFO in any encoding) and nothing outside the locus
-    is parsed (plain gzip, unsorted files and malformed lines elsewhere are fine)."""
+    A text VCF's records are written from the raw lines the scan read (``result.source``,
+    kept when the run was asked to: ``keep_lines``), else re-read as bytes through the locus
+    filter, so every byte of a record passes through unchanged (INFO in any encoding) and
+    nothing outside the locus is parsed (plain gzip, unsorted files and malformed lines
+    elsewhere are fine). BCF records are read back through htslib."""
     by_record: dict[tuple[str, int, str], list[Annotation]] = defaultdict(list)
     for row in result.annotations:
         by_record[(row.chrom, row.pos, row.ref)].append(row)
-    header, lines = _source_lines(Path(source_vcf), by_record)
+    if result.source is not None:  # the lines the scan read: no second pass over the input
+        header, lines = result.source
+    else:
+        header, lines = _source_lines(Path(source_vcf), by_record)
     kept = []
     for line in lines:
         fields = line.rstrip(b"\r\n").split(b"\t", 8)

@@ -106,6 +106,7 @@ def merge_shards(parts: list[AnnotationResult]) -> AnnotationResult:
         list(first.skipped),
         [row for p in parts for row in p.patients],
         summary,
+        source=first.source,  # every shard read the same lines
     )
 
 

@@ -81,6 +81,7 @@ class AnnotationResult:
     patients: list[dict[str, object]] = field(default_factory=list)
     summary: dict[str, object] = field(default_factory=dict)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (file, one-line error)
+    source: tuple[bytes, list[bytes]] | None = None  # a single file's header and locus lines
 
     @property
     def rows(self) -> list[Annotation]:
@@ -185,6 +186,7 @@ class Settings:
     build: str = "auto"
     options: MosaicOptions = DEFAULT_OPTIONS
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS
+    keep_lines: bool = False  # a VCF output is wanted: keep the locus lines as read
 
 
 class Session:
@@ -204,7 +206,11 @@ class Session:
 
     def scan(self, path: str | Path, samples: list[str] | None = None) -> VcfScan:
         return scan_vcf(
-            path, self.watch, min_alt_reads=self.settings.options.min_alt_reads, samples=samples
+            path,
+            self.watch,
+            min_alt_reads=self.settings.options.min_alt_reads,
+            samples=samples,
+            keep_lines=self.settings.keep_lines,
         )
 
     def annotate_file(self, path: str | Path, samples: list[str] | None = None) -> AnnotationResult:
@@ -355,7 +361,7 @@ def annotate_scan(
         "transcripts_refused": refused,
         "warnings": list(scan.warnings),
     }
-    return AnnotationResult(rows, table, skipped, patients, summary)
+    return AnnotationResult(rows, table, skipped, patients, summary, source=scan.source)
 
 
 def primary_transcript(per_record: list[list[Annotation]]) -> str:
@@ -391,6 +397,7 @@ def annotate_files(
     jobs: int = 1,
     scheduler: str | None = None,
     checkpoint=None,
+    keep_lines: bool = False,
 ) -> AnnotationResult:
     """Annotate many VCF/BCF files into one result, in input order. A file that fails is
     recorded in ``failures`` with its one-line error and the others still run.
@@ -398,10 +405,11 @@ def annotate_files(
     bars, logs). ``jobs``: local worker processes; ``scheduler``: the address of a Dask
     distributed scheduler (``tcp://host:8786``) to send the files to instead. The result is
     the same whichever way it ran. ``checkpoint`` (runner.checkpoint.Checkpoint): files
-    whose result it holds are not annotated again, and each new result is kept in it."""
+    whose result it holds are not annotated again, and each new result is kept in it.
+    ``keep_lines``: keep a single text VCF's lines for a VCF output (``source``)."""
     from nlrp3annot.runner.parallel import run_files
 
-    settings = Settings(None if fasta is None else str(fasta), build, options, choice)
+    settings = Settings(None if fasta is None else str(fasta), build, options, choice, keep_lines)
     combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
     per_file = []
     paths = [str(p) for p in paths]
@@ -423,6 +431,7 @@ def annotate_files(
         combined.table += result.table
         combined.skipped += result.skipped
         combined.patients += result.patients
+        combined.source = result.source if len(paths) == 1 else None
         per_file.append(result.summary)
         if on_done:
             on_done(path, result, "")
