@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
-from scipy.stats import mannwhitneyu, wilcoxon
 from statsmodels.stats.multitest import multipletests
+from test_compare import mann_whitney_enumeration_p, signed_rank_enumeration_p
 
 from nlrp3annot.cli import main
 
@@ -95,17 +95,25 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
         diff = (rows["month3"] - rows["baseline"]).dropna().round(9)
         assert w["n"] == len(diff)
         assert w["median_diff"] == pytest.approx(np.median(diff))
-        assert w["p"] == pytest.approx(wilcoxon(diff, method=w["method_requested"]).pvalue)
+        assert w["method"] == "exact"  # at most 50 pairs: exact, ties or not
+        assert w["p"] == pytest.approx(signed_rank_enumeration_p(diff.to_numpy()), rel=1e-9)
         checked += 1
     assert checked == 8  # 4 measures x 2 groups
+    for w in comparison["within"]:  # "all": every change one way makes P = 2 / 2**n exactly
+        rows = wide[wide["measure"] == w["measure"]]
+        diff = (rows["month3"] - rows["baseline"]).dropna().round(9)
+        if w["group"] == "all" and w["change"] == "baseline->month3" and (diff < 0).all():
+            assert w["p"] == pytest.approx(2 / 2 ** len(diff), rel=1e-12)
+            checked += 1
+    assert checked > 8
 
     for b in comparison["between"]:
         rows = wide[wide["measure"] == b["measure"]]
         change = (rows["month3"] - rows["baseline"]).round(9)
         pos = change[rows["group"] == "mutation_positive"].dropna().to_numpy()
         neg = change[rows["group"] == "mutation_negative"].dropna().to_numpy()
-        method = "exact" if b["method"] == "exact" else "asymptotic"
-        assert b["p"] == pytest.approx(mannwhitneyu(pos, neg, method=method).pvalue)
+        assert b["method"] == "exact"
+        assert b["p"] == pytest.approx(mann_whitney_enumeration_p(pos, neg), rel=1e-9)
         assert b["hl_shift"] == pytest.approx(np.median(np.subtract.outer(pos, neg)))
 
     with (demo / "inputs" / "samples.csv").open() as handle:

@@ -107,9 +107,50 @@ def diffs(
 
 
 def wilcoxon_method(d: np.ndarray) -> str:
+    """The documented rule: exact up to 50 non-zero differences, ties or not."""
+    return "exact" if np.count_nonzero(d) <= 50 else "asymptotic"
+
+
+def wilcoxon_reference_p(d: np.ndarray) -> float:
+    """The expected two-sided P: enumeration of every sign pattern when exact (scipy's own
+    exact distribution for untied differences beyond 20), scipy's tie- and continuity-
+    corrected normal approximation otherwise."""
     nonzero = d[d != 0]
-    tied = len(set(np.abs(nonzero))) < len(nonzero)
-    return "exact" if len(d) <= 50 and len(nonzero) == len(d) and not tied else "auto"
+    if wilcoxon_method(d) == "asymptotic":
+        return stats.wilcoxon(d, method="asymptotic", correction=True).pvalue
+    if nonzero.size <= 20:
+        return signed_rank_enumeration_p(d)
+    assert len(set(np.abs(nonzero))) == nonzero.size, "tied and too large to enumerate"
+    return stats.wilcoxon(nonzero, method="exact").pvalue
+
+
+def signed_rank_enumeration_p(d: np.ndarray) -> float:
+    """P(|T+ - E| >= |t - E|) over all 2**n sign patterns of the non-zero differences
+    (midranks of |d|), enumerated as a matrix."""
+    nonzero = d[d != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    n = nonzero.size
+    patterns = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    sums = patterns @ ranks
+    observed, mean = ranks[nonzero > 0].sum(), ranks.sum() / 2
+    return float(np.mean(np.abs(sums - mean) >= abs(observed - mean) - 1e-9))
+
+
+def mann_whitney_enumeration_p(x: np.ndarray, y: np.ndarray) -> float:
+    """P(|U - E| >= |u - E|) over every split of the pooled values into groups of the
+    same sizes (midranks), enumerated."""
+    pooled = np.concatenate([x, y])
+    ranks = stats.rankdata(pooled)
+    n1, n2 = x.size, y.size
+    offset = n1 * (n1 + 1) / 2
+    observed = ranks[:n1].sum() - offset
+    mean = n1 * n2 / 2
+    hits = total = 0
+    for chosen in itertools.combinations(range(pooled.size), n1):
+        u = ranks[list(chosen)].sum() - offset
+        total += 1
+        hits += abs(u - mean) >= abs(observed - mean) - 1e-9
+    return hits / total
 
 
 def holm(pvalues: list[float]) -> list[float]:
@@ -257,7 +298,7 @@ def test_censored_values_counted_and_used_at_limit():
 # Within-group Wilcoxon
 
 
-def test_within_matches_scipy_wilcoxon(cohort, result):
+def test_within_matches_enumeration_and_scipy(cohort, result):
     measurements, groups, _ = cohort
     table = result.tables["within"]
     assert set(table["group"]) == {POS, NEG, "all"}
@@ -267,16 +308,14 @@ def test_within_matches_scipy_wilcoxon(cohort, result):
         d = diffs(measurements, groups, row.group, row.measure, earlier, later)
         assert row.n == len(d)
         assert row.median_diff == pytest.approx(np.median(d))
-        method = wilcoxon_method(d)
-        assert row.method_requested == method
-        expected = stats.wilcoxon(d, method=method)
-        assert row.p == pytest.approx(expected.pvalue, rel=1e-12)
-        assert row.statistic == pytest.approx(expected.statistic)
+        assert row.method_requested == row.method == wilcoxon_method(d)
+        assert row.p == pytest.approx(wilcoxon_reference_p(d), rel=1e-9)
+        assert row.statistic == pytest.approx(stats.wilcoxon(d).statistic)
 
 
-def test_wilcoxon_with_ties_and_zeros_uses_auto_and_records_method():
-    # 8 patients, one unchanged and two with the same change: "auto", which for n <= 13 with
-    # ties runs the complete sign-flip permutation; check that P by brute force.
+def test_wilcoxon_with_ties_and_zeros_is_exact():
+    # 8 patients, one unchanged and two with the same change: exact over midranks (zeros
+    # dropped), as enumeration of all sign patterns gives it.
     changes = [-12.0, -12.0, -7.5, 0.0, -3.0, 2.0, -20.0, -9.0]
     rows = []
     for i, change in enumerate(changes):
@@ -288,28 +327,45 @@ def test_wilcoxon_with_ties_and_zeros_uses_auto_and_records_method():
     result = run_comparison(measurements, groups, events)
     row = result.tables["within"].set_index(["group", "change"]).loc[(POS, "baseline->month3")]
     d = np.array(changes)
-    assert row["method_requested"] == "auto"
-    assert row["method"] == "permutation"
+    assert row["method_requested"] == row["method"] == "exact"
     assert row["n"] == 8 and row["n_nonzero"] == 7
-    assert row["p"] == pytest.approx(stats.wilcoxon(d, method="auto").pvalue, rel=1e-12)
-    assert row["p"] == pytest.approx(signed_rank_permutation_p(d), rel=1e-9)
+    assert row["p"] == pytest.approx(signed_rank_enumeration_p(d), rel=1e-12)
+    assert row["p"] == pytest.approx(signed_rank_permutation_p(d[d != 0]), rel=1e-12)
     assert "zero difference" in row["note"] and "tied" in row["note"]
 
 
-def test_wilcoxon_large_tied_sample_is_asymptotic():
-    rng = np.random.default_rng(7)
-    changes = np.round(rng.normal(-3, 4, 20)).astype(float)  # integers: ties certain
+def test_the_demo_case_all_decreases_with_ties_is_exact():
+    """The issue's example: 18 decreases with ties, where scipy's automatic choice gave the
+    normal approximation (1.96e-4): exactly 2 / 2**18 = 7.63e-6."""
+    changes = -np.array([5, 5, 7, 9, 9, 12, 14, 15, 15, 20, 22, 25, 25, 30, 31, 40, 44, 50.0])
+    row = _within_row(changes, "saa", "mg/L")
+    assert row["method"] == "exact"
+    assert row["p"] == pytest.approx(2 / 2**18, rel=1e-12)
+
+
+def _within_row(changes: np.ndarray, measure: str, unit: str):
     rows = []
     for i, change in enumerate(changes):
-        rows.append((f"L{i}", "baseline", 0, "diary", 30.0, "score", ""))
-        rows.append((f"L{i}", "month3", 90, "diary", 30.0 + change, "score", ""))
+        rows.append((f"L{i}", "baseline", 0, measure, 100.0, unit, ""))
+        rows.append((f"L{i}", "month3", 90, measure, 100.0 + change, unit, ""))
     measurements = pd.DataFrame(rows, columns=COLUMNS)
-    groups = pd.DataFrame({"patient_id": [f"L{i}" for i in range(20)], "group": NEG})
+    groups = pd.DataFrame({"patient_id": [f"L{i}" for i in range(changes.size)], "group": NEG})
     events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
     result = run_comparison(measurements, groups, events)
-    row = result.tables["within"].set_index(["group", "change"]).loc[(NEG, "baseline->month3")]
-    assert (row["method_requested"], row["method"]) == ("auto", "asymptotic")
-    expected = stats.wilcoxon(changes, method="asymptotic")
+    return result.tables["within"].set_index(["group", "change"]).loc[(NEG, "baseline->month3")]
+
+
+def test_wilcoxon_tied_samples_exact_up_to_50_then_asymptotic():
+    rng = np.random.default_rng(7)
+    small = np.round(rng.normal(-3, 4, 16)).astype(float)  # integers: ties certain
+    row = _within_row(small, "diary", "score")
+    assert row["method"] == "exact"
+    assert row["p"] == pytest.approx(signed_rank_enumeration_p(small), rel=1e-9)
+    large = np.round(rng.normal(-3, 4, 70)).astype(float)
+    assert np.count_nonzero(large) > 50
+    row = _within_row(large, "diary", "score")
+    assert (row["method_requested"], row["method"]) == ("asymptotic", "asymptotic")
+    expected = stats.wilcoxon(large, method="asymptotic", correction=True)
     assert row["p"] == pytest.approx(expected.pvalue, rel=1e-12)
 
 
@@ -318,22 +374,20 @@ def test_wilcoxon_large_tied_sample_is_asymptotic():
 
 
 @pytest.mark.parametrize("n_pos, n_neg, seed", [(9, 7, 20240611), (6, 5, 11), (4, 4, 5)])
-def test_between_matches_scipy_and_brute_force(n_pos, n_neg, seed):
+def test_between_matches_enumeration_and_scipy(n_pos, n_neg, seed):
     measurements, groups, events = make_cohort(n_pos, n_neg, seed=seed)
     table = run_comparison(measurements, groups, events).tables["between"]
     assert len(table) == 4
-    # Small untied cohorts must take the exact path somewhere, large ones the asymptotic.
-    assert ("exact" in set(table["method"])) == (max(n_pos, n_neg) <= 8)
     for row in table.itertuples(index=False):
         x = diffs(measurements, groups, POS, row.measure, "baseline", "month3")
         y = diffs(measurements, groups, NEG, row.measure, "baseline", "month3")
         assert (row.n1, row.n2) == (len(x), len(y))
+        assert row.method == "exact"  # up to 50 patients a group, ties or not
+        assert row.p == pytest.approx(mann_whitney_enumeration_p(x, y), rel=1e-9)
         tied = len(set(np.concatenate([x, y]))) < len(x) + len(y)
-        method = "exact" if len(x) <= 8 and len(y) <= 8 and not tied else "asymptotic"
-        assert row.method == method
-        expected = stats.mannwhitneyu(x, y, alternative="two-sided", method=method)
-        assert row.p == pytest.approx(expected.pvalue, rel=1e-12)
-        assert row.u_statistic == expected.statistic
+        if not tied:
+            assert row.p == pytest.approx(stats.mannwhitneyu(x, y, method="exact").pvalue)
+        assert row.u_statistic == stats.mannwhitneyu(x, y).statistic
         assert row.hl_shift == pytest.approx(np.median(np.subtract.outer(x, y)))
         lower, upper, coverage = brute_force_hl_ci(x, y, 0.05)
         assert row.ci_lower == pytest.approx(lower, nan_ok=True)
@@ -342,6 +396,34 @@ def test_between_matches_scipy_and_brute_force(n_pos, n_neg, seed):
             assert row.ci_coverage is None or math.isnan(row.ci_coverage)
         else:
             assert row.ci_coverage == pytest.approx(coverage) and row.ci_coverage >= 0.95
+
+
+def test_the_9_versus_4_example_is_exact():
+    """The issue's example: 9 versus 4 patients, no ties, complete separation: exactly
+    2 / C(13, 4) = 2/715 (the normal approximation gave 0.0069)."""
+    from nlrp3annot.response.rank_tests import mann_whitney_exact_p
+
+    x = np.arange(10.0, 19.0)
+    y = np.arange(4.0)
+    u, p = mann_whitney_exact_p(x, y)
+    assert u == 36 and p == pytest.approx(2 / 715, rel=1e-12)
+
+
+def test_mann_whitney_beyond_50_is_asymptotic():
+    rng = np.random.default_rng(3)
+    x, y = np.round(rng.normal(0, 3, 55)), np.round(rng.normal(1, 3, 52))
+    rows = []
+    for i, change in enumerate(np.concatenate([x, y])):
+        rows.append((f"M{i}", "baseline", 0, "esr", 60.0, "mm/h", ""))
+        rows.append((f"M{i}", "month3", 90, "esr", 60.0 + change, "mm/h", ""))
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    labels = [POS] * x.size + [NEG] * y.size
+    groups = pd.DataFrame({"patient_id": [f"M{i}" for i in range(len(labels))], "group": labels})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    row = run_comparison(measurements, groups, events).tables["between"].iloc[0]
+    assert row["method"] == "asymptotic"
+    expected = stats.mannwhitneyu(x, y, method="asymptotic", use_continuity=True)
+    assert row["p"] == pytest.approx(expected.pvalue, rel=1e-12)
 
 
 @pytest.mark.parametrize("n1, n2", [(1, 1), (2, 3), (3, 3), (4, 5), (5, 5), (6, 4), (7, 6)])
@@ -464,14 +546,11 @@ def test_holm_over_independently_computed_primary_p_values(cohort, result):
     for measure in sorted(UNITS):
         for group in (POS, NEG, "all"):
             d = diffs(measurements, groups, group, measure, "baseline", "month3")
-            p = stats.wilcoxon(d, method=wilcoxon_method(d)).pvalue
-            endpoints.append((f"within {group} {measure}", p))
+            endpoints.append((f"within {group} {measure}", wilcoxon_reference_p(d)))
     for measure in sorted(UNITS):
         x = diffs(measurements, groups, POS, measure, "baseline", "month3")
         y = diffs(measurements, groups, NEG, measure, "baseline", "month3")
-        tied = len(set(np.concatenate([x, y]))) < len(x) + len(y)
-        method = "exact" if len(x) <= 8 and len(y) <= 8 and not tied else "asymptotic"
-        endpoints.append((f"between {measure}", stats.mannwhitneyu(x, y, method=method).pvalue))
+        endpoints.append((f"between {measure}", mann_whitney_enumeration_p(x, y)))
     (da, ea), (db, eb) = flare_times(events, groups, POS), flare_times(events, groups, NEG)
     endpoints.append(("logrank", logrank_test(da, db, ea, eb).p_value))
 
@@ -572,8 +651,8 @@ def test_nan_handling_single_patient_and_all_zero_differences():
     assert records[(POS, "baseline->month3")]["p_holm"] is None
     between = result.summary["between"][0]
     assert between["ci_lower"] is None and between["ci_critical_u"] is None
-    assert between["p"] == pytest.approx(
-        stats.mannwhitneyu([-12.0], [0.0, 0.0], method="asymptotic").pvalue
+    assert between["p"] == pytest.approx(  # exact: 1 versus 2, all 3 splits
+        mann_whitney_enumeration_p(np.array([-12.0]), np.array([0.0, 0.0]))
     )
     assert any("without a numeric value" in w for w in result.warnings)
     # Both flared, no censoring: the median is defined for POS (one patient) ...
@@ -656,3 +735,41 @@ def test_invalid_arguments_rejected(cohort):
         run_comparison(*cohort, compared=(POS, POS))
     with pytest.raises(ValueError, match="lacks column"):
         run_comparison(cohort[0].drop(columns="censored"), cohort[1], cohort[2])
+
+
+def test_kaplan_meier_median_where_survival_is_exactly_one_half():
+    """Six patients flaring on days 1, 2, 5, 7, 9, 11: by hand S(5) = 5/6 * 4/5 * 3/4 = 1/2,
+    so the median is day 5 (the first time S <= 1/2); floating point gives
+    0.5000000000000001 there, which used to move the median to day 7."""
+    from nlrp3annot.response.survival import _time_to_flare
+
+    times = pd.DataFrame(
+        {
+            "patient_id": [f"K{i}" for i in range(6)],
+            "group": [POS] * 6,
+            "duration": [1.0, 2.0, 5.0, 7.0, 9.0, 11.0],
+            "event": [True] * 6,
+        }
+    )
+    km, _, _ = _time_to_flare(times, (POS, NEG), 0.05)
+    row = km.set_index("group").loc[POS]
+    assert row["median"] == 5.0
+
+
+def test_logrank_permutation_p_equals_enumeration_with_lifelines():
+    """The exact permutation P: every split of 7 patients into 4 and 3, each tested with
+    lifelines' log-rank, counted by hand; and the observed chi-square is lifelines' own."""
+    from nlrp3annot.response.survival import logrank_chi2, logrank_permutation_p
+
+    durations = np.array([3.0, 5.0, 5.0, 8.0, 12.0, 4.0, 20.0])
+    events = np.array([True, True, False, True, True, True, False])
+    observed = logrank_test(durations[:4], durations[4:], events[:4], events[4:]).test_statistic
+    assert logrank_chi2(durations, events, np.arange(7) < 4)[0] == pytest.approx(observed)
+    hits = total = 0
+    for chosen in itertools.combinations(range(7), 4):
+        a = np.isin(np.arange(7), chosen)
+        stat = logrank_test(durations[a], durations[~a], events[a], events[~a]).test_statistic
+        hits += stat >= observed - 1e-9
+        total += 1
+    assert total == 35
+    assert logrank_permutation_p(durations, events, 4) == pytest.approx(hits / total)

@@ -22,11 +22,11 @@ EXPECTED_UNITS = {"saa": "mg/l", "crp": "mg/l", "esr": "mm/h"}
 # (2.3 - 1.1 != 3.3 - 2.1); rounding far below any assay's precision lets equal changes tie,
 # as they do on paper, so the tie rules below see them.
 DIFF_DECIMALS = 9
-# Largest sample for which scipy.stats.wilcoxon(method="auto") runs a complete (hence exact)
-# sign-flip permutation test when there are ties or zeros: 2**13 <= its 9999 resamples.
-WILCOXON_PERMUTATION_MAX_N = 13
-WILCOXON_EXACT_MAX_N = 50
-MANNWHITNEY_EXACT_MAX_N = 8
+# Up to these sizes the rank tests are exact, with or without ties (their permutation
+# distributions over midranks, by dynamic programming: well under a second); beyond them,
+# the normal approximation with tie and continuity correction.
+WILCOXON_EXACT_MAX_N = 50  # non-zero paired differences
+MANNWHITNEY_EXACT_MAX_N = 50  # patients per group
 SURVIVAL_COLUMNS = (
     "group", "time", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper"
 )  # fmt: skip

@@ -17,7 +17,6 @@ from nlrp3annot.response.comparison_data import (
     DIFF_DECIMALS,
     MANNWHITNEY_EXACT_MAX_N,
     WILCOXON_EXACT_MAX_N,
-    WILCOXON_PERMUTATION_MAX_N,
     WITHIN_COLUMNS,
     _members,
 )
@@ -54,6 +53,51 @@ def mannwhitney_smallest_p(n1: int, n2: int) -> float:
     return min(1.0, 2.0 / math.comb(n1 + n2, n1))
 
 
+def _midranks(values: np.ndarray) -> np.ndarray:
+    return stats.rankdata(values, method="average")
+
+
+def signed_rank_exact_p(nonzero: np.ndarray) -> tuple[float, float]:
+    """(T+, two-sided P) of the Wilcoxon signed-rank test by its exact permutation
+    distribution: under the null each difference's sign is + or - with probability 1/2,
+    independently, and T+ sums the midranks of |d| of the positive ones. With ties the
+    midranks are half-integers, so the 2**n sign patterns are counted over doubled sums by
+    dynamic programming. P = P(|T+ - E| >= |t - E|), E = half the rank total (the null
+    distribution is symmetric about E, so this is twice the smaller tail)."""
+    ranks2 = np.rint(2 * _midranks(np.abs(nonzero))).astype(int)
+    counts = np.zeros(int(ranks2.sum()) + 1)
+    counts[0] = 1.0
+    for r in ranks2:  # each difference adds its rank to T+ or not
+        counts[r:] = counts[r:] + counts[: counts.size - r]
+    observed2 = int(ranks2[nonzero > 0].sum())
+    mean2 = ranks2.sum() / 2
+    sums = np.arange(counts.size)
+    extreme = np.abs(sums - mean2) >= abs(observed2 - mean2) - 1e-9
+    return observed2 / 2, min(1.0, float(counts[extreme].sum() / counts.sum()))
+
+
+def mann_whitney_exact_p(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(U of x, two-sided P) of the Mann-Whitney test by its exact permutation distribution
+    with midranks for ties: every split of the pooled values into groups of n1 and n2 is
+    equally likely under the null, and the rank sum of the first group is counted over all
+    of them by dynamic programming (subset size x doubled rank sum). P = P(|U - E| >=
+    |u - E|), E = n1*n2/2."""
+    n1, n2 = x.size, y.size
+    ranks2 = np.rint(2 * _midranks(np.concatenate([x, y]))).astype(int)
+    total = int(ranks2.sum())
+    counts = np.zeros((n1 + 1, total + 1))
+    counts[0, 0] = 1.0
+    for r in ranks2:  # each value joins the first group or not
+        counts[1:, r:] = counts[1:, r:] + counts[:-1, : total + 1 - r]
+    sums2 = np.arange(total + 1)
+    u_values = sums2 / 2 - n1 * (n1 + 1) / 2
+    observed = float(ranks2[:n1].sum() / 2 - n1 * (n1 + 1) / 2)
+    mean = n1 * n2 / 2
+    extreme = np.abs(u_values - mean) >= abs(observed - mean) - 1e-9
+    row = counts[n1]
+    return observed, min(1.0, float(row[extreme].sum() / row.sum()))
+
+
 def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
     n = int(diffs.size)
     nonzero = diffs[diffs != 0]
@@ -73,22 +117,19 @@ def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
     if nonzero.size == 0:
         out["note"] = "no test: every paired difference is zero"
         return out
-    ties_or_zeros = nonzero.size < n or _has_ties(np.abs(nonzero))
-    if n <= WILCOXON_EXACT_MAX_N and not ties_or_zeros:
+    if nonzero.size <= WILCOXON_EXACT_MAX_N:
+        # exact, ties or not: the permutation distribution of the signed midranks
+        t_plus, p = signed_rank_exact_p(nonzero)
+        statistic = min(t_plus, _midranks(np.abs(nonzero)).sum() - t_plus)
         requested = used = "exact"
-    else:
-        requested = "auto"
-        # scipy does not report which method "auto" chose; this mirrors its rule (checked
-        # against scipy 1.17): >50 pairs -> normal approximation; ties or zeros with at most
-        # 13 pairs -> complete sign-flip permutation; otherwise normal approximation.
-        used = "permutation" if n <= WILCOXON_PERMUTATION_MAX_N else "asymptotic"
-    result = stats.wilcoxon(diffs, alternative="two-sided", method=requested)
-    out.update(
-        statistic=float(result.statistic),
-        p=float(result.pvalue),
-        method_requested=requested,
-        method=used,
-    )
+    else:  # normal approximation with tie and continuity correction, zeros dropped
+        requested, used = "asymptotic", "asymptotic"
+        result = stats.wilcoxon(
+            diffs, alternative="two-sided", method="asymptotic", zero_method="wilcox",
+            correction=True,
+        )  # fmt: skip
+        statistic, p = float(result.statistic), float(result.pvalue)
+    out.update(statistic=float(statistic), p=float(p), method_requested=requested, method=used)
     notes = []
     if nonzero.size < n:
         notes.append(f"{n - nonzero.size} zero difference(s) dropped (Wilcoxon's method)")
@@ -217,12 +258,17 @@ def _between(
             continue
         ties = _has_ties(np.concatenate([x, y]))
         small = x.size <= MANNWHITNEY_EXACT_MAX_N and y.size <= MANNWHITNEY_EXACT_MAX_N
-        method = "exact" if small and not ties else "asymptotic"
-        result = stats.mannwhitneyu(x, y, alternative="two-sided", method=method)
+        if small:  # exact, ties or not: the permutation distribution of midrank sums
+            method = "exact"
+            u_statistic, p = mann_whitney_exact_p(x, y)
+        else:
+            method = "asymptotic"
+            result = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic")
+            u_statistic, p = float(result.statistic), float(result.pvalue)
         shift, lower, upper, critical, coverage = hodges_lehmann_ci(x, y, alpha)
         row.update(
-            u_statistic=float(result.statistic),
-            p=float(result.pvalue),
+            u_statistic=float(u_statistic),
+            p=float(p),
             method=method,
             hl_shift=shift,
             ci_lower=lower,
@@ -233,7 +279,9 @@ def _between(
         notes = []
         if ties:
             notes.append(
-                "tied changes: normal approximation with tie correction, CI coverage approximate"
+                "tied changes: "
+                + ("exact P over midranks" if small else "normal approximation, tie-corrected")
+                + "; CI coverage approximate"
             )
         if critical is None:
             notes.append(
