@@ -81,7 +81,7 @@ def run_analysis(
         "mosaic calls use a one-sided exact binomial test of the ALT allele fraction against "
         "0.5 with a minimum depth; patient status follows the documented rule and groups "
         f"follow the '{rule}' rule (VUS and not-assessable patients are reported, not pooled "
-        "with negatives). " + methods_text(result)
+        "with negatives). " + methods_text(result, group_rule=rule)
     )
     inputs = {
         "genotypes": _shown(genotypes, out),

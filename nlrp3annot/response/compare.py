@@ -299,8 +299,10 @@ def _count_methods(rows: list[dict[str, Any]]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none run"
 
 
-def methods_text(result: ComparisonResult) -> str:
-    """A plain-English methods paragraph describing what run_comparison did."""
+def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str:
+    """A plain-English methods paragraph describing what run_comparison did.
+    ``group_rule``: the rule that derived the groups from genotype status (None: the groups
+    were given with the data)."""
     s = result.summary
     first, second = s["compared"]
     visits = s["visits"]
@@ -314,23 +316,42 @@ def methods_text(result: ComparisonResult) -> str:
         if r["ci_coverage"] is not None
     ]
     coverage_text = f"; coverage achieved: {', '.join(coverages)}" if coverages else ""
+    if group_rule is None:
+        grouping = (
+            f"Patients were compared by the group labels supplied with the data ({first} "
+            f"versus {second}); the labels were not derived in this analysis, and patients "
+            f"without a label were excluded and counted. "
+        )
+    else:
+        grouping = (
+            f"Patients were compared as {first} versus {second}, the groups derived from "
+            f"each patient's genotype status by the '{group_rule}' rule; patients in neither "
+            f"group were excluded and counted. "
+        )
+    ps = s.get("time_to_flare", {}).get("logrank", {})
+    permutation = (
+        ", with the exact permutation P over all assignments of the patients to groups of "
+        "the observed sizes also given"
+        if ps.get("p_permutation") is not None
+        else ""
+    )
     return (
-        f"Patients were compared by the group labels supplied with the data ({first} versus "
-        f"{second}); the labels were not derived in this analysis, and patients without a "
-        f"label were excluded and counted. Values reported below (or above) a detection limit "
+        grouping + f"Values reported below (or above) a detection limit "
         f"were set to that limit for all rank-based statistics and counted separately in the "
         f"descriptive tables, which give medians and interquartile ranges (linear "
         f"interpolation). Within each group, and in all labelled patients together, paired "
         f"changes ({visits['baseline']} to {visits['followup']}, and {visits['followup']} to "
-        f"{visits['flare']}) were tested with the two-sided Wilcoxon signed-rank test, exact "
-        f"when there were at most 50 pairs and no zero or tied differences and otherwise by "
-        f"scipy's automatic choice (a complete sign-flip permutation for up to 13 pairs, "
-        f"else the normal approximation), with zero differences dropped (Wilcoxon's method) "
-        f"(methods used: {_count_methods(s['within'])}). The {visits['baseline']} to "
-        f"{visits['followup']} change was compared between groups with the two-sided "
-        f"Mann-Whitney U test, exact when both groups had at most 8 patients and there were no "
-        f"ties, otherwise the tie-corrected normal approximation with continuity correction "
-        f"(methods used: {_count_methods(s['between'])}); the difference between groups is "
+        f"{visits['flare']}) were tested with the two-sided Wilcoxon signed-rank test with "
+        f"zero differences dropped (Wilcoxon's method), exact for up to 50 non-zero "
+        f"differences, with or without ties (the permutation distribution of the signed "
+        f"midranks, P = P(|T - E| >= |t - E|)), else the normal approximation with tie and "
+        f"continuity correction (methods used: {_count_methods(s['within'])}). The "
+        f"{visits['baseline']} to {visits['followup']} change was compared between groups "
+        f"with the two-sided Mann-Whitney U test, exact for up to 50 patients per group, with "
+        f"or without ties (the permutation distribution of midrank sums over all splits of "
+        f"the patients, P = P(|U - E| >= |u - E|)), else the tie-corrected normal "
+        f"approximation with continuity correction (methods used: "
+        f"{_count_methods(s['between'])}); the difference between groups is "
         f"given as the Hodges-Lehmann shift ({first} minus {second}, the median of all "
         f"pairwise differences) with a distribution-free {level:.0%} confidence interval from "
         f"the order statistics of those differences at the critical value of the exact null "
@@ -338,8 +359,10 @@ def methods_text(result: ComparisonResult) -> str:
         f"{level:.0%} ({visits['baseline']} to {visits['followup']}{coverage_text}). "
         f"Time from anakinra withdrawal to flare was "
         f"estimated by the Kaplan-Meier method, with patients without a flare censored at the "
-        f"end of follow-up, medians with {level:.0%} confidence intervals, and the groups "
-        f"compared with the log-rank test. P values of the primary endpoints (each "
+        f"end of follow-up, medians (the first time the curve is at or below one half, "
+        f"within 1e-9, and each confidence limit by the same rule on its band) with "
+        f"{level:.0%} confidence intervals, and the groups compared with the log-rank test "
+        f"(asymptotic chi-square P{permutation}). P values of the primary endpoints (each "
         f"within-group {visits['baseline']} to {visits['followup']} test, each between-group "
         f"test and the log-rank test; {s['primary_endpoints']['family_size']} tests) were "
         f"adjusted by Holm's method. Analyses used Python {soft['python']}, numpy "

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
-from lifelines.utils import median_survival_times
 
 from nlrp3annot.response.comparison_data import (
     EVENT_COLUMNS,
@@ -20,6 +19,54 @@ from nlrp3annot.response.comparison_data import (
 
 # --------------------------------------------------------------------------------------------
 # Time to flare
+
+
+MEDIAN_TOLERANCE = 1e-9
+PERMUTATION_MAX_SPLITS = 200_000  # all splits of the patients into the two groups' sizes
+
+
+def logrank_chi2(durations: np.ndarray, events: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The log-rank chi-square (1 df) for each row of ``first`` (boolean, n per row: who is
+    in the first group), all at once: at each event time, observed minus expected events
+    of the first group and the hypergeometric variance, summed over times."""
+    first = np.atleast_2d(first)
+    o_minus_e = np.zeros(first.shape[0])
+    variance = np.zeros(first.shape[0])
+    for t in np.unique(durations[events]):
+        at_risk = durations >= t
+        died = (durations == t) & events
+        n, d = at_risk.sum(), died.sum()
+        n1 = (first & at_risk).sum(axis=1)
+        d1 = (first & died).sum(axis=1)
+        o_minus_e += d1 - d * n1 / n
+        if n > 1:
+            variance += d * (n1 / n) * (1 - n1 / n) * (n - d) / (n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(variance > 0, o_minus_e**2 / variance, 0.0)
+
+
+def logrank_permutation_p(durations: np.ndarray, events: np.ndarray, n1: int) -> float:
+    """Exact permutation P of the log-rank test: the share of all C(n, n1) assignments of
+    the patients to groups of the observed sizes whose chi-square is at least the observed
+    one (NaN when there are more than PERMUTATION_MAX_SPLITS)."""
+    import itertools
+
+    n = durations.size
+    if math.comb(n, n1) > PERMUTATION_MAX_SPLITS:
+        return math.nan
+    splits = np.zeros((math.comb(n, n1), n), dtype=bool)
+    for row, chosen in enumerate(itertools.combinations(range(n), n1)):
+        splits[row, list(chosen)] = True
+    observed = logrank_chi2(durations, events, np.arange(n) < n1)[0]
+    chi2 = logrank_chi2(durations, events, splits)
+    return float(np.mean(chi2 >= observed - 1e-9 * max(1.0, observed)))
+
+
+def _first_at_or_below(curve: pd.Series, level: float = 0.5) -> float:
+    """The first time a survival step function is at or below ``level`` (within
+    MEDIAN_TOLERANCE); infinity when it never is within follow-up."""
+    hit = curve[curve <= level + MEDIAN_TOLERANCE]
+    return float(hit.index[0]) if len(hit) else math.inf
 
 
 def _flare_times(
@@ -102,13 +149,17 @@ def _time_to_flare(
             continue
         kmf = KaplanMeierFitter(alpha=alpha)
         kmf.fit(data["duration"], event_observed=data["event"], label=group)
-        median = float(kmf.median_survival_time_)
-        ci = median_survival_times(kmf.confidence_interval_).iloc[0]
+        # The median is the first time the curve is at or below 0.5, and each CI limit the
+        # first time that limit's curve is, all within MEDIAN_TOLERANCE: a survival of exactly
+        # one half (3 of 6) is 0.5000000000000001 in floating point, and the plain "<= 0.5"
+        # of lifelines would move the median to the next event time.
+        median = _first_at_or_below(kmf.survival_function_.iloc[:, 0])
+        lower = _first_at_or_below(kmf.confidence_interval_.iloc[:, 0])
+        upper = _first_at_or_below(kmf.confidence_interval_.iloc[:, 1])
         row["median_reached"] = math.isfinite(median)
         # An infinite median or bound means the survival curve (or its CI limit) never fell
         # to 0.5 within follow-up: "not reached", reported as missing rather than inf.
         row["median"] = median if math.isfinite(median) else math.nan
-        lower, upper = float(ci.iloc[0]), float(ci.iloc[1])
         row["median_ci_lower"] = lower if math.isfinite(lower) else math.nan
         row["median_ci_upper"] = upper if math.isfinite(upper) else math.nan
         if not row["median_reached"]:
@@ -132,6 +183,8 @@ def _time_to_flare(
         "events2": int(b["event"].sum()),
         "test_statistic": math.nan,
         "p": math.nan,
+        "method": None,
+        "p_permutation": math.nan,
         "note": "",
     }
     if a.empty or b.empty:
@@ -144,6 +197,14 @@ def _time_to_flare(
         )
         logrank["test_statistic"] = float(result.test_statistic)
         logrank["p"] = float(result.p_value)
+        logrank["method"] = "asymptotic (chi-square, 1 df)"
+        durations = np.concatenate([a["duration"], b["duration"]]).astype(float)
+        events = np.concatenate([a["event"], b["event"]]).astype(bool)
+        logrank["p_permutation"] = logrank_permutation_p(durations, events, len(a))
+        if math.isnan(logrank["p_permutation"]):
+            logrank["note"] = (
+                f"exact permutation P not computed: more than {PERMUTATION_MAX_SPLITS:,} splits"
+            )
     survival_table = (
         pd.concat(survival, ignore_index=True)
         if survival
