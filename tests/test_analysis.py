@@ -21,6 +21,7 @@ from statsmodels.stats.multitest import multipletests
 from test_compare import mann_whitney_enumeration_p, signed_rank_enumeration_p
 
 from nlrp3annot.cli import main
+from nlrp3annot.errors import Nlrp3AnnotError
 
 
 @pytest.fixture(scope="module")
@@ -389,29 +390,72 @@ def test_unused_clinical_cells_are_said_on_stderr(demo: Path, tmp_path: Path, ca
     assert "3 clinical/samples rows or cells not used" in err and "clinical_skipped.tsv" in err
 
 
+def _measured(*patients: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"patient_id": p, "visit": "baseline", "day": 0, "measure": "saa", "value": 5.0,
+             "unit": "mg/L", "censored": ""}
+            for p in patients
+        ]
+    )  # fmt: skip
+
+
 def test_sample_ids_differing_in_case_get_a_hint():
     """A samples sheet that writes P01-Blood for the VCF's p01-blood: the patient has no
-    genotype (IDs are matched exactly), and the accounting says why."""
+    genotype (IDs are matched exactly), and the accounting says why; the VCF sample is
+    listed apart, in no group."""
     from nlrp3annot.response.cohort import join
 
-    genotypes = pd.DataFrame([{"file": "a.vcf", "sample": "p01-blood", "status": "negative"}])
-    samples = pd.DataFrame([{"patient_id": "P01", "sample_id": "P01-Blood"}])
-    measurements = pd.DataFrame(
-        [
-            {
-                "patient_id": "P01",
-                "visit": "baseline",
-                "day": 0,
-                "measure": "saa",
-                "value": 5.0,
-                "unit": "mg/L",
-                "censored": "",
-            }
-        ]
+    genotypes = pd.DataFrame(
+        [{"file": "a.vcf", "sample": s, "status": "negative"} for s in ("p01-blood", "S2", "S3")]
     )
-    cohort = join(genotypes, samples, measurements)
-    note = cohort.accounting.set_index("patient_id").loc["P01", "note"]
-    assert "no genotype" in note and "'p01-blood'" in note
+    pairs = (("P01", "P01-Blood"), ("P2", "S2"), ("P3", "S3"))
+    samples = pd.DataFrame([{"patient_id": p, "sample_id": s} for p, s in pairs])
+    cohort = join(genotypes, samples, _measured("P01", "P2", "P3"))
+    accounting = cohort.accounting.set_index("patient_id")
+    assert "no genotype" in accounting.loc["P01", "note"]
+    assert "'p01-blood'" in accounting.loc["P01", "note"]
+    assert accounting.loc["p01-blood", "group"] == "sample_not_in_samples_sheet"
+    assert not accounting.loc["p01-blood", "in_comparison"]
+
+
+def test_when_most_clinical_ids_match_no_genotype_the_join_stops_with_the_fix():
+    from nlrp3annot.response.cohort import join
+
+    genotypes = pd.DataFrame(
+        [{"file": "a.vcf", "sample": f"S{i}", "status": "negative"} for i in range(4)]
+    )
+    samples = pd.DataFrame([{"patient_id": f"P{i}", "sample_id": f"S{i}"} for i in range(4)])
+    with pytest.raises(Nlrp3AnnotError) as error:  # USUBJID with a study prefix
+        join(genotypes, samples, _measured(*(f"NOMID-01-P{i}" for i in range(4))))
+    text = str(error.value)
+    assert "only 0 of 4 clinical patients have a genotype" in text
+    assert "NOMID-01-P0" in text and "P0" in text and "remove 'NOMID-01-'" in text
+    lower = pd.DataFrame([{"file": "a.vcf", "sample": "p0", "status": "negative"}])
+    with pytest.raises(Nlrp3AnnotError, match="differ in case"):
+        join(lower, pd.DataFrame([{"patient_id": "P0", "sample_id": "P0"}]), _measured("P0"))
+
+
+def test_event_days_merge_over_a_patients_sample_rows():
+    """A buccal row without days before the blood row with them: the patient keeps the
+    days (the first row alone used to leave them out of time to flare); two different
+    values of one day stop with both named."""
+    from nlrp3annot.response.cohort import _events
+
+    sheet = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P2"],
+            "sample_id": ["P1-buccal", "P1-blood", "P2-blood"],
+            "withdrawal_day": [None, 90, 120],
+            "flare_day": [None, 97, None],
+        }
+    )
+    events = _events(sheet).set_index("patient_id")
+    assert events.loc["P1", "withdrawal_day"] == 90 and events.loc["P1", "flare_day"] == 97
+    assert events.loc["P2", "withdrawal_day"] == 120
+    sheet.loc[0, "withdrawal_day"] = 60
+    with pytest.raises(Nlrp3AnnotError, match="withdrawal_day 60 and 90"):
+        _events(sheet)
 
 
 def test_formula_like_ids_are_inert_in_every_tsv_and_still_join(tmp_path: Path):

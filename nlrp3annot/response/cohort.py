@@ -117,7 +117,9 @@ def join(
         group = mapping[status] if best else "no_genotype"
         notes = []
         if rows and not all(r["mapped"] for r in rows):
-            notes.append("VCF sample not in the samples sheet (sample name used as patient)")
+            # no sheet row says whose sample this is: listed apart, never in a group's count
+            group = SAMPLE_NOT_IN_SHEET
+            notes.append("VCF sample not in the samples sheet: listed, not in any group")
         if patient in in_samples and not rows:
             near = _differs_in_case(patient, samples, genotypes)
             notes.append(
@@ -152,18 +154,95 @@ def join(
                 "note": "; ".join(notes),
             }
         )
-    event_columns = [
-        c for c in ("withdrawal_day", "flare_day", "followup_end_day") if c in samples.columns
-    ]
-    events = (
-        samples[["patient_id", *event_columns]]
-        .assign(patient_id=lambda d: d["patient_id"].astype(str))
-        .drop_duplicates("patient_id")
-        .reset_index(drop=True)
+    genotyped = {p for p, rows in by_patient.items() if rows[0]["mapped"]}
+    _check_matches(in_clinical, genotyped, _case_pairs(samples, genotypes))
+    return Cohort(pd.DataFrame(group_rows), pd.DataFrame(accounting), _events(samples), rule)
+
+
+SAMPLE_NOT_IN_SHEET = "sample_not_in_samples_sheet"
+EVENT_COLUMNS = ("withdrawal_day", "flare_day", "followup_end_day")
+
+
+def _events(samples: pd.DataFrame) -> pd.DataFrame:
+    """One row of event days per patient, merged over the patient's sample rows (a buccal
+    row without days beside the blood row with them); two different values of one day are
+    an error naming both."""
+    columns = [c for c in EVENT_COLUMNS if c in samples.columns]
+    table = samples[["patient_id", *columns]].assign(
+        patient_id=lambda d: d["patient_id"].astype(str)
     )
-    for column in event_columns:
-        events[column] = pd.to_numeric(events[column], errors="coerce")
-    return Cohort(pd.DataFrame(group_rows), pd.DataFrame(accounting), events, rule)
+    for column in columns:
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    rows = []
+    for patient, part in table.groupby("patient_id", sort=False):
+        row: dict[str, object] = {"patient_id": patient}
+        for column in columns:
+            values = sorted(set(part[column].dropna()))
+            if len(values) > 1:
+                shown = " and ".join(f"{v:g}" for v in values)
+                raise Nlrp3AnnotError(
+                    f"samples sheet: patient {patient} has {column} {shown} on different rows; "
+                    "keep one value (or leave the others empty)"
+                )
+            row[column] = values[0] if values else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["patient_id", *columns])
+
+
+def _case_pairs(samples: pd.DataFrame, genotypes: pd.DataFrame) -> list[tuple[str, str]]:
+    """(VCF sample, samples-sheet sample_id) pairs equal but for case or spaces."""
+    sheet = {str(s).strip().lower(): str(s) for s in samples["sample_id"] if str(s)}
+    return [
+        (name, sheet[name.strip().lower()])
+        for name in genotypes["sample"].astype(str)
+        if name.strip().lower() in sheet and sheet[name.strip().lower()] != name
+    ]
+
+
+def _check_matches(
+    clinical: set[str], genotyped: set[str], case_pairs: list[tuple[str, str]]
+) -> None:
+    """Stop when fewer than half of the clinical patients have a genotype: the IDs of the two
+    sides almost surely differ in form (a study prefix, case, spaces), and a comparison of
+    the few that match would look like a result."""
+    if not clinical:
+        return
+    matched = clinical & genotyped
+    if len(matched) * 2 >= len(clinical):
+        return
+    only_clinical = sorted(clinical - genotyped)[:3]
+    only_genotype = sorted(genotyped - clinical)[:3]
+    hint = _likely_fix(clinical, genotyped)
+    if case_pairs:
+        vcf, sheet = case_pairs[0]
+        hint = (
+            f"VCF sample {vcf!r} and samples-sheet sample_id {sheet!r} differ in case or "
+            "spaces: make them identical (matching is exact)"
+        )
+    raise Nlrp3AnnotError(
+        f"only {len(matched)} of {len(clinical)} clinical patients have a genotype: clinical "
+        f"IDs such as {', '.join(only_clinical)} versus genotype patients such as "
+        f"{', '.join(only_genotype) or '(none)'}; {hint}"
+    )
+
+
+def _likely_fix(clinical: set[str], genotyped: set[str]) -> str:
+    lower = {g.strip().lower(): g for g in genotyped}
+    if any(c.strip().lower() in lower for c in clinical):
+        return "IDs differ in case or spaces: make them identical (matching is exact)"
+    for c in sorted(clinical):
+        for g in sorted(genotyped, key=len, reverse=True):
+            if c != g and c.endswith(g):
+                return (
+                    f"the clinical IDs carry a prefix ({c!r} ends with {g!r}): remove "
+                    f"'{c[: len(c) - len(g)]}' or map the IDs in the samples sheet"
+                )
+            if c != g and g.endswith(c):
+                return (
+                    f"the genotype patient IDs carry a prefix ({g!r} ends with {c!r}): use "
+                    "the same IDs in the samples sheet and the clinical table"
+                )
+    return "check that the samples sheet's patient_id matches the clinical table's"
 
 
 def _differs_in_case(patient: str, samples: pd.DataFrame, genotypes: pd.DataFrame) -> str:
