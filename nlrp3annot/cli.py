@@ -375,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     from nlrp3annot.cli_parser import build_parser
 
     args = build_parser().parse_args(argv)
+    # as the user typed it (the results record it): argv in-process, else this process's
+    args.command_line = ["nlrp3annot", *(argv if argv is not None else sys.argv[1:])]
     try:
         return _command(args.action)(args)
     except Nlrp3AnnotError as exc:

@@ -15,7 +15,7 @@ from nlrp3annot.errors import Nlrp3AnnotError
 def cmd_compare(args: argparse.Namespace) -> int:
     from nlrp3annot.response.analysis import run_analysis
 
-    with _results_folder(args.output) as staging:
+    with _results_folder(args.output, args) as staging:
         output = run_analysis(
             args.genotypes,
             args.clinical,
@@ -23,13 +23,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
             staging.path,
             rule=args.group_rule,
             redact=redactor_of(args),
+            command=getattr(args, "command_line", None),
         )
     if not args.quiet:
         _report_analysis(_moved(output, staging))
     return 0
 
 
-def _results_folder(folder: str | Path):
+def _results_folder(folder: str | Path, args: argparse.Namespace):
     """The output set of a results folder (io.output_set), saying first when the folder
     holds a run that did not finish."""
     from nlrp3annot.io.output_set import incomplete_outputs, output_set
@@ -40,7 +41,7 @@ def _results_folder(folder: str | Path):
             "(no run.json); this run replaces them",
             file=sys.stderr,
         )
-    return output_set(folder)
+    return output_set(folder, getattr(args, "command_line", None))
 
 
 def _moved(output, staging):
@@ -109,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     paths = input_paths(args)
     args.resume_folder = str(Path(args.output) / ".resume")  # outside the staging folder
-    with _results_folder(args.output) as staging:
+    with _results_folder(args.output, args) as staging:
         out = staging.path
         patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
         output = run_analysis(
@@ -119,6 +120,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             out,
             rule=args.group_rule,
             redact=redactor_of(args),
+            command=getattr(args, "command_line", None),
+            more_inputs={
+                **{f"vcf {Path(p).name}": p for p in paths},
+                **({"fasta": args.fasta} if args.fasta else {}),
+            },
         )
     from nlrp3annot.runner.checkpoint import Checkpoint
 
@@ -152,7 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs) copied to {inputs}",
             file=sys.stderr,
         )
-    with _results_folder(out) as staging:  # (the inputs are not outputs: copied in place)
+    with _results_folder(out, args) as staging:  # (the inputs are not outputs: copied in place)
         results = staging.path
         patients, _ = _annotate_into(results / "annotation", vcfs, str(fasta), "auto", args)
         output = run_analysis(
@@ -163,6 +169,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             rule=args.group_rule,
             synthetic=True,
             redact=redactor_of(args),
+            command=getattr(args, "command_line", None),
             title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
         )
     output = _moved(output, staging)

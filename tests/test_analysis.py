@@ -522,3 +522,29 @@ def test_formula_like_ids_are_inert_in_every_tsv_and_still_join(tmp_path: Path):
         for row in cells(table):
             for value in row.values():
                 assert not (value or "").startswith(("=", "+", "@")), (table.name, value)
+
+
+def test_summary_records_what_reproduces_the_numbers(demo: Path, tmp_path: Path):
+    """summary.json names the version, the command, each input's SHA-256 (VCFs and FASTA of
+    a run too, recomputed here with hashlib), the ClinVar table and library versions."""
+    import hashlib
+
+    inputs = demo / "inputs"
+    vcfs = sorted((inputs / "vcf").glob("*.vcf.gz"))
+    fasta = inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
+    out = tmp_path / "run"
+    assert (
+        main(
+            ["run", *map(str, vcfs), "--fasta", str(fasta), "--clinical"]
+            + [str(inputs / "response.xlsx"), "--samples", str(inputs / "samples.csv")]
+            + ["-o", str(out), "-q"]
+        )
+        == 0
+    )
+    provenance = json.loads((out / "summary.json").read_text())["provenance"]
+    hashes = provenance["inputs_sha256"]
+    for path in (*vcfs, fasta, inputs / "response.xlsx", inputs / "samples.csv"):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in hashes.values(), path.name
+    assert hashes[f"vcf {vcfs[0].name}"] == hashlib.sha256(vcfs[0].read_bytes()).hexdigest()
+    assert provenance["nlrp3annot"] and "run" in provenance["command"]
+    assert provenance["clinvar"]["date"] and set(provenance["software"]) >= {"scipy", "pandas"}

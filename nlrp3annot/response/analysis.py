@@ -21,6 +21,47 @@ class AnalysisOutput:
     summary: dict
 
 
+HASH_MAX_BYTES = 2 * 1024**3  # larger inputs (a genome FASTA) are named by size and time
+
+
+def provenance(
+    inputs: dict[str, str | Path], more: dict[str, str | Path], command: list[str] | None = None
+) -> dict:
+    """What a reader needs to reproduce the numbers: the nlrp3annot version and command
+    line, the SHA-256 of every input (the tables, and the VCFs and FASTA of a run; a file
+    over 2 GiB by its size and modification time), the ClinVar table used and the library
+    versions."""
+    import hashlib
+    import os
+    import sys
+
+    from nlrp3annot import __version__
+    from nlrp3annot.knowledge.clinvar import load_clinvar
+    from nlrp3annot.response.compare import software_versions
+
+    def sha256(path: str | Path) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def identity(path: str | Path) -> str:
+        size = os.path.getsize(path)
+        if size > HASH_MAX_BYTES:
+            return f"size {size}, modified {os.path.getmtime(path):.0f} (not hashed: over 2 GiB)"
+        return sha256(path)
+
+    table = load_clinvar()
+    return {
+        "nlrp3annot": __version__,
+        "command": list(command) if command else list(sys.argv),
+        "inputs_sha256": {role: identity(path) for role, path in {**inputs, **more}.items()},
+        "clinvar": {"table": Path(table.source).name, "date": table.date},
+        "software": software_versions(),
+    }
+
+
 def _shown(path: str | Path, out: Path) -> str:
     """A path as the results name it: relative to the results folder when inside it (the
     folder is written elsewhere first and may be moved later)."""
@@ -53,6 +94,8 @@ def run_analysis(
     title: str = "NLRP3 genotype and anakinra response",
     synthetic: bool = False,
     redact=None,
+    more_inputs: dict[str, str | Path] | None = None,
+    command: list[str] | None = None,
 ) -> AnalysisOutput:
     from nlrp3annot.response.clinical import read_clinical, read_samples
     from nlrp3annot.response.cohort import COMPARED, join, read_genotypes
@@ -116,6 +159,11 @@ def run_analysis(
         "clinical_skipped": tables["clinical_skipped"].to_dict("records"),
         "comparison": result.summary,
         "methods": methods,
+        "provenance": provenance(
+            {"genotypes": genotypes, "clinical": clinical, "samples": samples},
+            more_inputs or {},
+            command,
+        ),
     }
     summary = _jsonable(summary)
     atomic_write(out / "summary.json", lambda h: json.dump(summary, h, indent=1))
