@@ -700,7 +700,8 @@ def test_summary_is_plain_json_with_expected_keys(result):
     summary = result.summary
     assert set(summary) == {
         "compared", "alpha", "visits", "group_rule", "n_patients", "descriptives", "within",
-        "between", "time_to_flare", "primary_endpoints", "excluded", "warnings", "software",
+        "between", "ratios_within", "ratios_between", "time_to_flare", "primary_endpoints",
+        "excluded", "warnings", "software",
     }  # fmt: skip
     assert "not decide" in summary["group_rule"]
     assert set(summary["software"]) >= {"scipy", "statsmodels", "lifelines"}

@@ -230,6 +230,11 @@ def run_comparison(
     descriptives = _descriptives(frame, labels, report_groups, visits)
     within = _within(frame, labels, report_groups, changes)
     between = _between(frame, labels, compared, baseline, followup, alpha)
+    from nlrp3annot.response.ratios import ratio_tables
+
+    ratios_within, ratios_between = ratio_tables(
+        frame, labels, report_groups, compared, changes, alpha
+    )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
     primary = _holm(within, between, logrank, primary_change)
     warnings += _small_sample_warnings(within, between, alpha)
@@ -247,6 +252,8 @@ def run_comparison(
         "descriptives": descriptives,
         "within": within,
         "between": between,
+        "ratios_within": ratios_within,
+        "ratios_between": ratios_between,
         "time_to_flare": km,
         "km_survival": survival,
         "logrank": logrank,
@@ -264,6 +271,8 @@ def run_comparison(
         "descriptives": _records(descriptives),
         "within": _records(within),
         "between": _records(between),
+        "ratios_within": _records(ratios_within),
+        "ratios_between": _records(ratios_between),
         "time_to_flare": {
             "groups": {
                 row["group"]: row
@@ -357,6 +366,16 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"the order statistics of those differences at the critical value of the exact null "
         f"distribution of U, chosen as the narrowest such interval with coverage at least "
         f"{level:.0%} ({visits['baseline']} to {visits['followup']}{coverage_text}). "
+        f"For SAA, CRP and ESR, which fall by orders of magnitude, the effect is also given "
+        f"on the log scale (tables ratios_within and ratios_between): per patient the ratio "
+        f"of the later to the earlier value; within a group the Hodges-Lehmann ratio (the "
+        f"exponentiated median of the Walsh averages of the log ratios) with its "
+        f"distribution-free {level:.0%} CI from the exact signed-rank distribution and the "
+        f"exact Wilcoxon P of the log ratios; between groups the ratio of ratios (the "
+        f"exponentiated Hodges-Lehmann shift of the log ratios) with its exact CI and the "
+        f"exact Mann-Whitney P, for both changes; a value of 0 has no ratio and leaves that "
+        f"patient out of it. These are reported beside the absolute changes and are not in "
+        f"the Holm family below. "
         f"Time from anakinra withdrawal to flare was "
         f"estimated by the Kaplan-Meier method, with patients without a flare censored at the "
         f"end of follow-up, medians (the first time the curve is at or below one half, "
