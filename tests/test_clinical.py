@@ -283,8 +283,10 @@ def test_missing_and_unreadable_files(tmp_path: Path):
 
 
 def test_visit_labels():
-    for label in ["baseline", "BL", "Day 0", "screening", "Pre", "pre-treatment", "week 0", "M0"]:
+    for label in ["baseline", "BL", "Day 0", "Pre", "pre-treatment", "week 0", "M0"]:
         assert normalise_visit(label) == "baseline", label
+    for label in ["screening", "SCREENING", "Scr"]:  # a baseline only where none is given
+        assert normalise_visit(label) == "screening", label
     for label in ["month 3", "M3", "3 months", "3m", "week 12", "W12", "day 90"]:
         assert normalise_visit(label) == "month3", label
     for label in ["flare", "At flare", "withdrawal flare", "Relapse"]:
@@ -404,3 +406,27 @@ def test_a_table_whose_bytes_disagree_with_its_name_is_named_for_what_it_is(
     with pytest.raises(InputFileError) as error:
         read_clinical(path)
     assert expected in str(error.value) and name in str(error.value)
+
+
+def test_cdisc_baseline_is_ablfl_then_baseline_then_screening(tmp_path: Path):
+    """A SCREENING visit beside BASELINE no longer clashes with it (the whole baseline of
+    that patient used to disappear as a conflicting repeat); screening stands in only where
+    there is no baseline; ABLFL = Y decides where the table has it."""
+    path = tmp_path / "adlb.csv"
+    path.write_text(
+        "USUBJID,AVISIT,ADY,PARAMCD,AVAL,AVALU,ABLFL\n"
+        "S-P1,SCREENING,-14,CRP,30,mg/L,\n"
+        "S-P1,BASELINE,0,CRP,25,mg/L,\n"
+        "S-P1,WEEK 12,84,CRP,5,mg/L,\n"
+        "S-P2,SCREENING,-10,CRP,40,mg/L,\n"
+        "S-P2,WEEK 12,84,CRP,4,mg/L,\n"
+        "S-P3,SCREENING,-7,CRP,50,mg/L,Y\n"
+        "S-P3,BASELINE,0,CRP,45,mg/L,\n"
+        "S-P3,WEEK 12,84,CRP,6,mg/L,\n"
+    )
+    table = read_clinical(path).measurements
+    baseline = table[table["visit"] == "baseline"].set_index("patient_id")["value"]
+    assert baseline.to_dict() == {"S-P1": 25.0, "S-P2": 40.0, "S-P3": 50.0}
+    visits = set(zip(table["patient_id"], table["visit"], strict=True))
+    assert ("S-P1", "screening") in visits and ("S-P3", "baseline_unflagged") in visits
+    assert not table.duplicated(["patient_id", "measure", "visit"]).any()

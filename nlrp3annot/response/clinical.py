@@ -42,10 +42,13 @@ Values: ``8,5`` (decimal comma) is 8.5; ``<5``, ``< 0.3``, ``>200`` are censored
 (value = limit in the canonical unit, ``censored`` = ``<`` or ``>``); ND, n/a, NA, ``-`` or an
 empty cell put the row in ``skipped`` with reason "no value (ND)"; anything else is refused.
 
-Visits: ``baseline`` (baseline, BL, day 0, screening, pre, pre-treatment, week 0, M0),
-``month3`` (month 3, M3, 3 months, 3m, week 12, W12, day 90), ``flare`` (flare, at flare,
-withdrawal flare, relapse); any other label is lower-cased with spaces as ``_`` (Week 4 ->
-week_4). Screening and baseline both become ``baseline``.
+Visits: ``baseline`` (baseline, BL, day 0, pre, pre-treatment, week 0, M0), ``month3``
+(month 3, M3, 3 months, 3m, week 12, W12, day 90), ``flare`` (flare, at flare, withdrawal
+flare, relapse), ``screening``; any other label is lower-cased with spaces as ``_`` (Week 4
+-> week_4). The baseline of a patient's measure is, in this order: the row flagged
+``ABLFL = Y`` (CDISC ADaM) when the table has that column; else the row named baseline; else,
+when there is none, the screening row (a screening visit beside a baseline stays a visit of
+its own, so two different values never clash).
 """
 
 from __future__ import annotations
@@ -125,10 +128,30 @@ def read_clinical(path: str | Path) -> ClinicalTable:
             expected = ["patient_id", "visit", "day (optional)"]
             _missing(sheet, "wide layout", missing, expected, _CLINICAL_ROLES)
         rows, skipped = _wide_rows(sheet, roles, columns)
-    table = pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS)
+    table = _choose_baseline(pd.DataFrame(rows, columns=[*MEASUREMENT_COLUMNS, "flag"]))
+    table = table[list(MEASUREMENT_COLUMNS)]
     table["day"] = table["day"].astype(float)
     table["value"] = table["value"].astype(float)
     return ClinicalTable(measurements=table, skipped=skipped, layout=layout)
+
+
+def _choose_baseline(table: pd.DataFrame) -> pd.DataFrame:
+    """The baseline rule of the module notes: ABLFL = Y, else the baseline visit, else the
+    screening visit; flagged rows become ``baseline`` and other rows named baseline
+    ``baseline_unflagged`` for measures that have a flagged row."""
+    table = table.copy()
+    key = ["patient_id", "measure"]
+    flagged = table["flag"].fillna("").astype(str).str.strip().str.upper() == "Y"
+    if flagged.any():
+        has_flag = table[flagged].set_index(key).index
+        in_flagged = table.set_index(key).index.isin(has_flag)
+        named = (table["visit"] == "baseline") & ~flagged & in_flagged
+        table.loc[named, "visit"] = "baseline_unflagged"
+        table.loc[flagged, "visit"] = "baseline"
+    has_baseline = table[table["visit"] == "baseline"].set_index(key).index
+    screening = (table["visit"] == "screening") & ~table.set_index(key).index.isin(has_baseline)
+    table.loc[screening, "visit"] = "baseline"
+    return table
 
 
 def _skip(sheet: _Sheet, row: int, reason: str, measure: str = "") -> dict:
@@ -145,6 +168,7 @@ def _measurement(
     raw: str,
     factor: float,
     parsed: tuple[float, str],
+    flag: str = "",
 ) -> dict:
     number, mark = parsed
     return {
@@ -157,6 +181,7 @@ def _measurement(
         "censored": mark,
         "raw_value": raw,
         "source": f"{sheet.path.name}:row {row}",
+        "flag": flag,
     }
 
 
@@ -204,7 +229,8 @@ def _long_rows(sheet: _Sheet, roles: dict[str, list[int]]) -> tuple[list[dict], 
                 f"measure '{label}' says {label_unit} but the unit column says {unit}; fix one",
             )
         day = _parse_day(sheet, n, _first(cells, roles.get("day")))
-        rows.append(_measurement(sheet, n, patient, visit, day, measure, raw, factor, parsed))
+        flag = _first(cells, roles.get("baseline_flag"))
+        rows.append(_measurement(sheet, n, patient, visit, day, measure, raw, factor, parsed, flag))
     return rows, skipped
 
 

@@ -64,6 +64,7 @@ _CLINICAL_ROLES: dict[str, tuple[str, ...]] = {
     "day": ("day", "ady", "study day", "days"),
     "measure": ("measure", "paramcd", "param", "parameter", "test", "analyte"),
     "value": ("value", "aval", "result", "avalc"),
+    "baseline_flag": ("ablfl", "baseline flag", "baseline_flag", "base flag"),
     "unit": ("unit", "avalu", "units"),
 }
 _SAMPLE_ROLES: dict[str, tuple[str, ...]] = {
@@ -82,7 +83,6 @@ _VISITS: dict[str, tuple[str, ...]] = {
         "bl",
         "day 0",
         "d0",
-        "screening",
         "pre",
         "pre-treatment",
         "pretreatment",
@@ -93,6 +93,8 @@ _VISITS: dict[str, tuple[str, ...]] = {
     ),
     "month3": ("month 3", "m3", "3 months", "3 month", "3m", "week 12", "w12", "day 90", "d90"),
     "flare": ("flare", "at flare", "withdrawal flare", "relapse"),
+    # kept apart from baseline: used as the baseline only where a patient has none
+    "screening": ("screening", "scr", "screen"),
 }
 _ND = {"", "nd", "n.d.", "n/d", "na", "n/a", "n.a.", "-", "--", "\u2013", "\u2014", "not done"}
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
