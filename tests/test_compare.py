@@ -377,10 +377,12 @@ def test_wilcoxon_tied_samples_exact_up_to_50_then_asymptotic():
 def test_between_matches_enumeration_and_scipy(n_pos, n_neg, seed):
     measurements, groups, events = make_cohort(n_pos, n_neg, seed=seed)
     table = run_comparison(measurements, groups, events).tables["between"]
-    assert len(table) == 4
+    assert len(table) == 8  # 4 measures x (baseline->month3, month3->flare)
+    assert set(table["change"]) == {"baseline->month3", "month3->flare"}
     for row in table.itertuples(index=False):
-        x = diffs(measurements, groups, POS, row.measure, "baseline", "month3")
-        y = diffs(measurements, groups, NEG, row.measure, "baseline", "month3")
+        earlier, later = row.change.split("->")
+        x = diffs(measurements, groups, POS, row.measure, earlier, later)
+        y = diffs(measurements, groups, NEG, row.measure, earlier, later)
         assert (row.n1, row.n2) == (len(x), len(y))
         assert row.method == "exact"  # up to 50 patients a group, ties or not
         assert row.p == pytest.approx(mann_whitney_enumeration_p(x, y), rel=1e-9)
@@ -542,31 +544,42 @@ def test_patients_without_followup_end_are_excluded_from_km_with_warning():
 
 def test_holm_over_independently_computed_primary_p_values(cohort, result):
     measurements, groups, events = cohort
+    # the confirmatory family: both changes within each compared group (not "all"), both
+    # changes between them, and the log-rank test
     endpoints: list[tuple[str, float]] = []
+    changes = [("baseline", "month3"), ("month3", "flare")]
     for measure in sorted(UNITS):
-        for group in (POS, NEG, "all"):
-            d = diffs(measurements, groups, group, measure, "baseline", "month3")
-            endpoints.append((f"within {group} {measure}", wilcoxon_reference_p(d)))
-    for measure in sorted(UNITS):
-        x = diffs(measurements, groups, POS, measure, "baseline", "month3")
-        y = diffs(measurements, groups, NEG, measure, "baseline", "month3")
-        endpoints.append((f"between {measure}", mann_whitney_enumeration_p(x, y)))
+        for group in (POS, NEG):
+            for a, b in changes:
+                d = diffs(measurements, groups, group, measure, a, b)
+                if np.count_nonzero(d) and len(d) >= 2:
+                    p = wilcoxon_reference_p(d)
+                    endpoints.append((f"within {group} {measure} {a}->{b}", p))
+    for a, b in changes:
+        for measure in sorted(UNITS):
+            x = diffs(measurements, groups, POS, measure, a, b)
+            y = diffs(measurements, groups, NEG, measure, a, b)
+            if len(x) and len(y):
+                p = mann_whitney_enumeration_p(x, y)
+                endpoints.append((f"between {measure} {a}->{b}", p))
     (da, ea), (db, eb) = flare_times(events, groups, POS), flare_times(events, groups, NEG)
     endpoints.append(("logrank", logrank_test(da, db, ea, eb).p_value))
 
     adjusted = holm([p for _, p in endpoints])
     primary = result.tables["primary_endpoints"]
-    assert result.summary["primary_endpoints"]["family_size"] == len(endpoints) == 17
+    assert result.summary["primary_endpoints"]["family_size"] == len(endpoints) > 17
     assert primary["p"].to_numpy() == pytest.approx([p for _, p in endpoints], rel=1e-12)
     assert primary["p_holm"].to_numpy() == pytest.approx(adjusted, rel=1e-12)
 
     by_name = dict(zip([name for name, _ in endpoints], adjusted, strict=True))
     within = result.tables["within"]
-    for row in within[within["change"] == "baseline->month3"].itertuples(index=False):
-        assert row.p_holm == pytest.approx(by_name[f"within {row.group} {row.measure}"])
-    assert within.loc[within["change"] == "month3->flare", "p_holm"].isna().all()
+    for row in within[within["group"] != "all"].itertuples(index=False):
+        name = f"within {row.group} {row.measure} {row.change}"
+        if name in by_name:
+            assert row.p_holm == pytest.approx(by_name[name])
+    assert within.loc[within["group"] == "all", "p_holm"].isna().all()  # descriptive only
     for row in result.tables["between"].itertuples(index=False):
-        assert row.p_holm == pytest.approx(by_name[f"between {row.measure}"])
+        assert row.p_holm == pytest.approx(by_name[f"between {row.measure} {row.change}"])
     assert result.tables["logrank"]["p_holm"].iloc[0] == pytest.approx(adjusted[-1])
 
 
@@ -643,9 +656,9 @@ def test_nan_handling_single_patient_and_all_zero_differences():
     assert zeros["n"] == 2 and math.isnan(zeros["p"]) and "zero" in zeros["note"]
     empty = within.loc[("saa", POS, "month3->flare")]
     assert empty["n"] == 0 and math.isnan(empty["median_diff"])
-    # Untested endpoints stay out of the Holm family: "all" (one non-zero change, P = 1),
-    # between and log-rank remain.
-    assert result.summary["primary_endpoints"]["family_size"] == 3
+    # Untested endpoints stay out of the Holm family, and "all" is never in it: the
+    # baseline->month3 between-group test and the log-rank test remain.
+    assert result.summary["primary_endpoints"]["family_size"] == 2
     records = {(r["group"], r["change"]): r for r in result.summary["within"]}
     assert records[(POS, "baseline->month3")]["p"] is None
     assert records[(POS, "baseline->month3")]["p_holm"] is None
@@ -723,7 +736,8 @@ def test_methods_text_names_the_methods(result):
         "Holm",
         "detection limit",
         "exact",
-        "17 tests",
+        f"{result.summary['primary_endpoints']['family_size']} tests",
+        "not in that family",
         f"scipy {result.summary['software']['scipy']}",
         f"lifelines {result.summary['software']['lifelines']}",
         f"statsmodels {result.summary['software']['statsmodels']}",

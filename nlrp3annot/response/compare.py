@@ -88,10 +88,15 @@ def _descriptives(
 
 
 def _holm(
-    within: pd.DataFrame, between: pd.DataFrame, logrank: pd.DataFrame, primary_change: str
+    within: pd.DataFrame, between: pd.DataFrame, logrank: pd.DataFrame, compared: Sequence[str]
 ) -> pd.DataFrame:
-    """Mark the primary endpoints, Holm-adjust their P values in place, return the family."""
-    within["primary"] = within["change"] == primary_change
+    """Mark the primary endpoints, Holm-adjust their P values in place, return the family.
+
+    The confirmatory family: within each compared group, baseline -> month 3 and month 3 ->
+    flare (the seed study's two primary end points); between the groups, both changes; and
+    the log-rank test. The "all" group (which includes VUS and not-assessable patients) is
+    descriptive and stays out of the family."""
+    within["primary"] = within["group"].isin(list(compared))
     between["primary"] = True
     logrank["primary"] = True
     family = []
@@ -196,8 +201,9 @@ def run_comparison(
 
     "all" means every patient with any group label (including e.g. "vus" or "unknown");
     patients with data but no label are left out of every group statistic and counted.
-    Primary endpoints, Holm-adjusted together: each within-group (compared groups and "all")
-    baseline->followup Wilcoxon P, each between-group Mann-Whitney P, and the log-rank P.
+    Primary endpoints, Holm-adjusted together: the within-group Wilcoxon P of each compared
+    group (not "all") for baseline->followup and followup->flare, the between-group
+    Mann-Whitney P for both changes, and the log-rank P.
     """
     compared = tuple(compared)  # type: ignore[assignment]
     if len(compared) != 2 or compared[0] == compared[1] or ALL in compared:
@@ -225,18 +231,19 @@ def run_comparison(
     report_groups = [*compared, ALL]
     visits = _ordered_visits(sorted(frame["visit"].unique()), [baseline, followup, flare])
     changes = [(baseline, followup), (followup, flare)]
-    primary_change = f"{baseline}->{followup}"
 
     descriptives = _descriptives(frame, labels, report_groups, visits)
     within = _within(frame, labels, report_groups, changes)
-    between = _between(frame, labels, compared, baseline, followup, alpha)
+    between = pd.concat(
+        [_between(frame, labels, compared, a, b, alpha) for a, b in changes], ignore_index=True
+    )
     from nlrp3annot.response.ratios import ratio_tables
 
     ratios_within, ratios_between = ratio_tables(
         frame, labels, report_groups, compared, changes, alpha
     )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
-    primary = _holm(within, between, logrank, primary_change)
+    primary = _holm(within, between, logrank, compared)
     warnings += _small_sample_warnings(within, between, alpha)
 
     labelled_with_data = {p: g for p, g in labels.items() if p in with_data}
@@ -354,9 +361,8 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"zero differences dropped (Wilcoxon's method), exact for up to 50 non-zero "
         f"differences, with or without ties (the permutation distribution of the signed "
         f"midranks, P = P(|T - E| >= |t - E|)), else the normal approximation with tie and "
-        f"continuity correction (methods used: {_count_methods(s['within'])}). The "
-        f"{visits['baseline']} to {visits['followup']} change was compared between groups "
-        f"with the two-sided Mann-Whitney U test, exact for up to 50 patients per group, with "
+        f"continuity correction (methods used: {_count_methods(s['within'])}). Both "
+        f"changes were compared between groups with the two-sided Mann-Whitney U test, exact for up to 50 patients per group, with "
         f"or without ties (the permutation distribution of midrank sums over all splits of "
         f"the patients, P = P(|U - E| >= |u - E|)), else the tie-corrected normal "
         f"approximation with continuity correction (methods used: "
@@ -381,10 +387,13 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"end of follow-up, medians (the first time the curve is at or below one half, "
         f"within 1e-9, and each confidence limit by the same rule on its band) with "
         f"{level:.0%} confidence intervals, and the groups compared with the log-rank test "
-        f"(asymptotic chi-square P{permutation}). P values of the primary endpoints (each "
-        f"within-group {visits['baseline']} to {visits['followup']} test, each between-group "
-        f"test and the log-rank test; {s['primary_endpoints']['family_size']} tests) were "
-        f"adjusted by Holm's method. Analyses used Python {soft['python']}, numpy "
+        f"(asymptotic chi-square P{permutation}). P values of the primary endpoints (the "
+        f"within-group tests of {first} and {second} for {visits['baseline']} to "
+        f"{visits['followup']} and {visits['followup']} to {visits['flare']}, the "
+        f"between-group tests of both changes and the log-rank test; "
+        f"{s['primary_endpoints']['family_size']} tests) were adjusted together by Holm's "
+        f"method; the group of all patients (which includes VUS and not-assessable patients) "
+        f"is descriptive and not in that family. Analyses used Python {soft['python']}, numpy "
         f"{soft['numpy']}, pandas {soft['pandas']}, scipy {soft['scipy']}, statsmodels "
         f"{soft['statsmodels']} and lifelines {soft['lifelines']}."
     )
