@@ -549,3 +549,28 @@ def test_summary_records_what_reproduces_the_numbers(demo: Path, tmp_path: Path)
     assert hashes[f"vcf {vcfs[0].name}"] == hashlib.sha256(vcfs[0].read_bytes()).hexdigest()
     assert provenance["nlrp3annot"] and "run" in provenance["command"]
     assert provenance["clinvar"]["date"] and set(provenance["software"]) >= {"scipy", "pandas"}
+
+
+def test_the_report_answers_first_with_the_tables_numbers(demo: Path):
+    """The headline comes before every figure and table, one sentence per measure and
+    change, and its numbers are the ratio and between-group tables' own."""
+    import html
+    import re
+
+    import pandas as pd
+
+    page = (demo / "report.html").read_text()
+    assert page.index("id='headline'") < page.index("id='plots'")
+    answer = page[page.index("id='headline'") : page.index("id='table-headline'")]
+    sentences = [html.unescape(s) for s in re.findall(r"<li>(.*?)</li>", answer)]
+    ratios = pd.read_csv(demo / "tables" / "ratios_between.tsv", sep="\t")
+    between = pd.read_csv(demo / "tables" / "between.tsv", sep="\t")
+    assert len(sentences) == len(ratios) + int((between["measure"] == "diary").sum())
+    for row in ratios.itertuples(index=False):
+        name = row.measure.upper()
+        words = row.change.replace("->", " to ").replace("month3", "month 3")
+        mine = [s for s in sentences if s.startswith(f"From {words}, {name} ")]
+        assert len(mine) == 1, (name, words)
+        assert f"ratio of ratios {row.ratio_of_ratios:.3g}" in mine[0]
+        assert f"{100 * row.ratio1:.0f}%" in mine[0] and f"{100 * row.ratio2:.0f}%" in mine[0]
+        assert f"(n={row.n1})" in mine[0] and f"(n={row.n2})" in mine[0]

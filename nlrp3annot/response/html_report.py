@@ -159,6 +159,18 @@ def render(
             "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
             "patients on a test genome, not real data and not the real genome.</p>"
         )
+    from nlrp3annot.response.headline import headline_table
+
+    headline = headline_table(result.tables)
+    parts += [
+        "<h2 id='headline'>The answer</h2>",
+        "<ul class='answer'>"
+        + "".join(f"<li>{e(str(s))}</li>" for s in headline["sentence"])
+        + "</ul>",
+        "<div id='table-headline'>",
+        _table(headline.drop(columns="sentence")),
+        "</div>",
+    ]
     parts += [
         f"<p>Generated {e(datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
         "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
