@@ -31,6 +31,7 @@ from statsmodels.stats.multitest import multipletests
 
 from nlrp3annot.response.comparison_data import (
     ALL,
+    BETWEEN_COLUMNS,
     DESCRIPTIVE_COLUMNS,
     UNASSIGNED,
     ComparisonResult,
@@ -234,9 +235,15 @@ def run_comparison(
 
     descriptives = _descriptives(frame, labels, report_groups, visits)
     within = _within(frame, labels, report_groups, changes)
-    between = pd.concat(
-        [_between(frame, labels, compared, a, b, alpha) for a, b in changes], ignore_index=True
-    )
+    # one table over both changes, from records (concatenating frames whose columns may be
+    # all missing is deprecated in pandas)
+    records = [
+        record
+        for a, b in changes
+        for record in _between(frame, labels, compared, a, b, alpha).to_dict("records")
+    ]
+    between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
+    between["ci_critical_u"] = between["ci_critical_u"].astype("Int64")
     from nlrp3annot.response.ratios import ratio_tables
 
     ratios_within, ratios_between = ratio_tables(
