@@ -199,8 +199,10 @@ class _SharedParts:
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        self.frame_runs: list[tuple[str, object, int]] | None = None  # all but the call
-        self.call_runs: list[tuple[str, object, int]] = []
+        self.frame_runs: list[tuple[str, object, list[str]]] | None = None  # all but the call
+        self.call_runs: list[tuple[str, object, list[str]]] = []
+        self.frame_guarded: list[int] = []  # places of user-text columns in each text
+        self.call_guarded: list[int] = []
         self.samples: dict[str, str] = {}
         self.frames: dict[tuple[int, int], tuple[str, str]] = {}  # (site, own) -> texts
         self.calls: dict[int, str] = {}
@@ -231,7 +233,7 @@ class _SharedParts:
         self.call_runs = [run for run in plan if run[0] == "call"]
         return [run for run in plan if run[0] != "call"]
 
-    def _text(self, row: SampleRow, runs) -> str | None:
+    def _text(self, row: SampleRow, runs, guarded: list[int]) -> str | None:
         values: list = []
         for name, getter, cols in runs:
             if name == "sample":
@@ -241,28 +243,31 @@ class _SharedParts:
                 got = getter(getattr(row, name))
             except KeyError:
                 return None
-            got = (got,) if len(cols) == 1 else got
-            values.extend(
-                spreadsheet_safe(v) if c in USER_TEXT_COLUMNS else v
-                for c, v in zip(cols, got, strict=True)
-            )
+            if len(cols) == 1:
+                values.append(got)
+            else:
+                values.extend(got)
+        for i in guarded:  # (IDs from the user's files: spreadsheet-safe)
+            values[i] = spreadsheet_safe(values[i])
         return _csv_text(values)
 
     def line(self, row: SampleRow) -> str | None:
         if self.frame_runs is None:
             self.frame_runs = self._plan(row)
+            self.frame_guarded = _guarded_places(self.frame_runs)
+            self.call_guarded = _guarded_places(self.call_runs)
         if not self.frame_runs:
             return None
         key = (id(row.site), id(row.own))
         frame = self.frames.get(key)
         if frame is None:
-            text = self._text(row, self.frame_runs)
+            text = self._text(row, self.frame_runs, self.frame_guarded)
             if text is None or text.count(_MARK) != 1:
                 return None
             frame = self.frames[key] = tuple(text.split(_MARK))
         call = self.calls.get(id(row.call))
         if call is None:
-            call = self._text(row, self.call_runs)
+            call = self._text(row, self.call_runs, self.call_guarded)
             if call is None or _MARK in call:
                 return None
             self.calls[id(row.call)] = call
@@ -271,6 +276,12 @@ class _SharedParts:
             sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
         before, after = frame
         return f"{before}{sample}\t{call}{after}\n"
+
+
+def _guarded_places(runs: list) -> list[int]:
+    """Positions, in a text's values, of the columns that hold user text (spreadsheet-safe)."""
+    columns = [c for name, _, cols in runs for c in (["sample"] if name == "sample" else cols)]
+    return [i for i, c in enumerate(columns) if c in USER_TEXT_COLUMNS and c != "sample"]
 
 
 def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
