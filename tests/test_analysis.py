@@ -574,3 +574,34 @@ def test_the_report_answers_first_with_the_tables_numbers(demo: Path):
         assert f"ratio of ratios {row.ratio_of_ratios:.3g}" in mine[0]
         assert f"{100 * row.ratio1:.0f}%" in mine[0] and f"{100 * row.ratio2:.0f}%" in mine[0]
         assert f"(n={row.n1})" in mine[0] and f"(n={row.n2})" in mine[0]
+
+
+def test_inclusion_lists_every_patient_of_every_analysis(demo: Path):
+    """tables/inclusion.tsv: a compared patient is in a change's analysis exactly when the
+    raw demo table has both visits; the counts are the between-group table's n; anyone left
+    out has a reason."""
+    import pandas as pd
+
+    inclusion = pd.read_csv(demo / "tables" / "inclusion.tsv", sep="\t", keep_default_na=False)
+    between = pd.read_csv(demo / "tables" / "between.tsv", sep="\t")
+    values = raw_demo_values(demo)
+    groups = raw_groups(demo)
+    present = set(zip(values["patient_id"], values["measure"], values["visit"], strict=True))
+    for row in inclusion.itertuples(index=False):
+        assert row.included or row.reason, row
+        if row.analysis == "time to flare" or row.group not in (
+            "mutation_positive",
+            "mutation_negative",
+        ):
+            continue
+        measure, change = row.analysis.split(" ")
+        earlier, later = change.split("->")
+        both = {(row.patient_id, measure, earlier), (row.patient_id, measure, later)} <= present
+        assert row.included == both, row
+    for b in between.itertuples(index=False):
+        mine = inclusion[
+            (inclusion["analysis"] == f"{b.measure} {b.change}") & inclusion["included"]
+        ]
+        assert (mine["group"] == b.group1).sum() == b.n1
+        assert (mine["group"] == b.group2).sum() == b.n2
+    assert set(inclusion["patient_id"]) >= set(groups)

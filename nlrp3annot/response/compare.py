@@ -250,6 +250,9 @@ def run_comparison(
         frame, labels, report_groups, compared, changes, alpha
     )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
+    from nlrp3annot.response.inclusion import inclusion_table
+
+    inclusion = inclusion_table(frame, labels, compared, changes, times, flare_excluded)
     primary = _holm(within, between, logrank, compared)
     warnings += _small_sample_warnings(within, between, alpha)
 
@@ -272,6 +275,7 @@ def run_comparison(
         "km_survival": survival,
         "logrank": logrank,
         "primary_endpoints": primary,
+        "inclusion": inclusion,
     }
     summary = {
         "compared": list(compared),
