@@ -788,3 +788,25 @@ def test_logrank_permutation_p_equals_enumeration_with_lifelines():
         total += 1
     assert total == 35
     assert logrank_permutation_p(durations, events, 4) == pytest.approx(hits / total)
+
+
+def test_censored_medians_and_limits_are_said():
+    """Three of five month-3 SAA values are '<5': the median is one of them, so it reads
+    '< 5'; a measured 3.0 under that limit and a second limit (<0.5) are both warned of."""
+    rows = []
+    month3 = [(5.0, "<"), (5.0, "<"), (5.0, "<"), (12.0, ""), (3.0, "")]
+    for i, (value, mark) in enumerate(month3):
+        rows.append((f"C{i}", "baseline", 0, "saa", 100.0 + i, "mg/L", ""))
+        rows.append((f"C{i}", "month3", 90, "saa", value, "mg/L", mark))
+    rows.append(("C0", "baseline", 0, "crp", 0.5, "mg/L", "<"))
+    rows.append(("C1", "baseline", 0, "crp", 2.0, "mg/L", "<"))
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame({"patient_id": [f"C{i}" for i in range(5)], "group": POS})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    d = result.tables["descriptives"].set_index(["measure", "visit", "group"])
+    assert d.loc[("saa", "month3", POS), "median_text"] == "< 5"
+    assert d.loc[("saa", "baseline", POS), "median_text"] == "102"
+    text = " ".join(result.warnings)
+    assert "saa: 1 measured value(s) lie below the detection limit <5" in text
+    assert "crp: several detection limits (<0.5, <2)" in text

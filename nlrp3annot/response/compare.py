@@ -76,12 +76,56 @@ def _descriptives(
                         "median": values.median() if len(values) else math.nan,
                         "q1": values.quantile(0.25) if len(values) else math.nan,
                         "q3": values.quantile(0.75) if len(values) else math.nan,
+                        "median_text": _median_text(data),
                         "n_censored": int((data["censored"] != "").sum()),
                         "n_below_limit": int((data["censored"] == "<").sum()),
                         "n_above_limit": int((data["censored"] == ">").sum()),
                     }
                 )
     return pd.DataFrame(rows, columns=list(DESCRIPTIVE_COLUMNS))
+
+
+def _median_text(data: pd.DataFrame) -> str:
+    """The median as a reader should see it: "< 5" when the middle value(s) are below a
+    detection limit (its true value is lower), "> 200" above one, else the number."""
+    if data.empty:
+        return ""
+    ordered = data.sort_values("value", kind="stable")
+    n = len(ordered)
+    middle = ordered.iloc[[(n - 1) // 2, n // 2]]
+    median = float(ordered["value"].median())
+    marks = set(middle["censored"])
+    if "<" in marks:
+        return f"< {median:g}"
+    if ">" in marks:
+        return f"> {median:g}"
+    return f"{median:g}"
+
+
+def censoring_warnings(frame: pd.DataFrame) -> list[str]:
+    """Where values below a detection limit cannot be ranked honestly: several limits for
+    one measure, or a limit above values that were measured."""
+    warnings = []
+    for measure in sorted(frame["measure"].unique()):
+        data = frame[frame["measure"] == measure]
+        limits = sorted(set(data.loc[data["censored"] == "<", "value"]))
+        if not limits:
+            continue
+        observed = data.loc[data["censored"] == "", "value"]
+        below = int((observed < limits[-1]).sum())
+        if len(limits) > 1:
+            shown = ", ".join(f"<{v:g}" for v in limits)
+            warnings.append(
+                f"{measure}: several detection limits ({shown}); each below-limit value is "
+                f"ranked at its limit, so values under different limits are not comparable."
+            )
+        if below:
+            warnings.append(
+                f"{measure}: {below} measured value(s) lie below the detection limit "
+                f"<{limits[-1]:g}; a '<{limits[-1]:g}' value is ranked at {limits[-1]:g}, above "
+                f"them, though it may be lower: read those rank tests with care."
+            )
+    return warnings
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,6 +299,7 @@ def run_comparison(
     inclusion = inclusion_table(frame, labels, compared, changes, times, flare_excluded)
     primary = _holm(within, between, logrank, compared)
     warnings += _small_sample_warnings(within, between, alpha)
+    warnings += censoring_warnings(frame)
 
     labelled_with_data = {p: g for p, g in labels.items() if p in with_data}
     n_patients = {

@@ -40,8 +40,8 @@ BETWEEN_COLUMNS = (
     "ci_coverage", "note",
 )  # fmt: skip
 DESCRIPTIVE_COLUMNS = (
-    "measure", "visit", "group", "n", "median", "q1", "q3", "n_censored", "n_below_limit",
-    "n_above_limit",
+    "measure", "visit", "group", "n", "median", "median_text", "q1", "q3", "n_censored",
+    "n_below_limit", "n_above_limit",
 )  # fmt: skip
 
 
