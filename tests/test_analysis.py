@@ -605,3 +605,20 @@ def test_inclusion_lists_every_patient_of_every_analysis(demo: Path):
         assert (mine["group"] == b.group1).sum() == b.n1
         assert (mine["group"] == b.group2).sum() == b.n2
     assert set(inclusion["patient_id"]) >= set(groups)
+
+
+def test_trajectories_follow_the_visits_not_the_file_order():
+    import pandas as pd
+
+    from nlrp3annot.response.html_report import trajectory
+
+    rows = pd.DataFrame(
+        {
+            "visit": ["flare", "baseline", "month3"],  # sorted by name, as an export may be
+            "day": [200.0, 0.0, 90.0],
+            "value": [40.0, 100.0, 5.0],
+            "censored": ["", "", "<"],
+        }
+    )
+    x, y, marks = trajectory(rows, ["baseline", "month3", "flare"])
+    assert x == [0, 1, 2] and y == [100.0, 5.0, 40.0] and marks == ["", "<", ""]

@@ -35,6 +35,16 @@ def _png(fig) -> str:
     return f'<img class="plot" alt="plot" src="data:image/png;base64,{data}">'
 
 
+def trajectory(rows: pd.DataFrame, visits: list[str]) -> tuple[list[int], list[float], list[str]]:
+    """One patient's points in visit order (then study day), whatever the row order of the
+    file: an export sorted by visit name used to draw baseline -> flare -> month 3."""
+    rows = rows[rows["visit"].isin(visits)].copy()
+    rows["_order"] = [visits.index(v) for v in rows["visit"]]
+    rows = rows.sort_values(["_order", "day"], kind="stable")
+    marks = rows["censored"].fillna("").astype(str).tolist() if "censored" in rows else []
+    return rows["_order"].tolist(), rows["value"].tolist(), marks or [""] * len(rows)
+
+
 def spaghetti(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str) -> str:
     import matplotlib
 
@@ -47,19 +57,20 @@ def spaghetti(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str) ->
     visits = [v for v in VISIT_ORDER if v in set(data["visit"])]
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for (_patient, group), rows in data.groupby(["patient_id", "group"], dropna=False):
-        rows = rows[rows["visit"].isin(visits)]
-        x = [visits.index(v) for v in rows["visit"]]
-        ax.plot(
-            x,
-            rows["value"],
-            marker="o",
-            lw=1,
-            alpha=0.8,
-            color=GROUP_COLOURS.get(str(group), OTHER_COLOUR),
-        )
+        x, y, censored = trajectory(rows, visits)
+        colour = GROUP_COLOURS.get(str(group), OTHER_COLOUR)
+        ax.plot(x, y, marker="o", lw=1, alpha=0.8, color=colour)
+        below = [i for i, mark in enumerate(censored) if mark]
+        if below:  # a value at a detection limit: the true value lies beyond it
+            ax.plot(
+                [x[i] for i in below], [y[i] for i in below], "v", color=colour,
+                markerfacecolor="white", markersize=8,
+            )  # fmt: skip
     for group, colour in GROUP_COLOURS.items():
         ax.plot([], [], color=colour, label=group.replace("_", " "))
     ax.plot([], [], color=OTHER_COLOUR, label="other / no genotype")
+    if (data["censored"].fillna("") != "").any():
+        ax.plot([], [], "v", color="grey", markerfacecolor="white", label="at a detection limit")
     ax.set_xticks(range(len(visits)), visits)
     ax.set_ylabel(MEASURE_LABELS.get(measure, measure))
     if measure in ("saa", "crp") and (data["value"] > 0).all():
