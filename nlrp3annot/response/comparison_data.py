@@ -31,8 +31,8 @@ SURVIVAL_COLUMNS = (
     "group", "time", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper"
 )  # fmt: skip
 WITHIN_COLUMNS = (
-    "measure", "group", "change", "n", "n_nonzero", "median_diff", "statistic", "p",
-    "method_requested", "method", "note",
+    "measure", "group", "change", "n", "n_nonzero", "median_diff", "hl_change", "hl_ci_lower",
+    "hl_ci_upper", "statistic", "p", "method_requested", "method", "note",
 )  # fmt: skip
 BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "median_change1", "median_change2",

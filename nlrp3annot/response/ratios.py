@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from nlrp3annot.response.rank_tests import (
     hodges_lehmann_ci,
     mann_whitney_exact_p,
     signed_rank_exact_p,
+    walsh_hl_ci,
 )
 
 RATIO_MEASURES = ("saa", "crp", "esr")
@@ -41,41 +41,6 @@ RATIO_BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "ratio1", "ratio2",
     "ratio_of_ratios", "ci_lower", "ci_upper", "ci_coverage", "p", "note",
 )  # fmt: skip
-
-
-def signed_rank_null_counts(n: int) -> list[int]:
-    """How many of the 2**n sign patterns give T+ = 0 .. n(n+1)/2 (ranks 1..n, no ties)."""
-    counts = [1] + [0] * (n * (n + 1) // 2)
-    for rank in range(1, n + 1):
-        for total in range(len(counts) - 1, rank - 1, -1):
-            counts[total] += counts[total - rank]
-    return counts
-
-
-def walsh_hl_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float, float]:
-    """One-sample Hodges-Lehmann estimate (the median of the n(n+1)/2 Walsh averages) and its
-    distribution-free CI [W_(k+1), W_(M-k)], k the largest count with P(T+ <= k) <= alpha/2
-    under the signed-rank null; coverage 1 - 2 P(T+ <= k), exact for untied data. The
-    interval is (nan, nan) with coverage nan when no k exists (n too small)."""
-    n = int(values.size)
-    if n == 0:
-        return math.nan, math.nan, math.nan, math.nan
-    i, j = np.triu_indices(n)
-    walsh = np.sort((values[i] + values[j]) / 2)
-    estimate = float(np.median(walsh))
-    counts = signed_rank_null_counts(n)
-    total = 2**n
-    half_alpha = Fraction(repr(alpha)) / 2
-    cumulative, critical = 0, None
-    for k, count in enumerate(counts):
-        cumulative += count
-        if Fraction(cumulative, total) > half_alpha:
-            break
-        critical = k
-    if critical is None:
-        return estimate, math.nan, math.nan, math.nan
-    coverage = float(1 - Fraction(2 * sum(counts[: critical + 1]), total))
-    return estimate, float(walsh[critical]), float(walsh[walsh.size - 1 - critical]), coverage
 
 
 def log_ratios(
