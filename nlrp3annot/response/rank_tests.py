@@ -159,19 +159,27 @@ def walsh_hl_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, 
     i, j = np.triu_indices(n)
     walsh = np.sort((values[i] + values[j]) / 2)
     estimate = float(np.median(walsh))
-    counts = signed_rank_null_counts(n)
-    total = 2**n
+    critical, coverage = _critical_count(signed_rank_null_counts(n), 2**n, alpha)
+    if critical is None:
+        return estimate, math.nan, math.nan, math.nan
+    return estimate, float(walsh[critical]), float(walsh[walsh.size - 1 - critical]), coverage
+
+
+def _critical_count(counts: list[int], total: int, alpha: float) -> tuple[int | None, float | None]:
+    """For a null distribution given as counts of each statistic value 0, 1, ...: the largest
+    c with P(S <= c) <= alpha/2, and the coverage 1 - 2 P(S <= c) of the interval it gives
+    (None, None when even c = 0 is too likely). Exact fractions, so a P landing exactly on
+    alpha/2 is not lost to float rounding."""
     half_alpha = Fraction(repr(alpha)) / 2
     cumulative, critical = 0, None
-    for k, count in enumerate(counts):
+    for value, count in enumerate(counts):
         cumulative += count
         if Fraction(cumulative, total) > half_alpha:
             break
-        critical = k
+        critical = value
     if critical is None:
-        return estimate, math.nan, math.nan, math.nan
-    coverage = float(1 - Fraction(2 * sum(counts[: critical + 1]), total))
-    return estimate, float(walsh[critical]), float(walsh[walsh.size - 1 - critical]), coverage
+        return None, None
+    return critical, float(1 - Fraction(2 * sum(counts[: critical + 1]), total))
 
 
 def _within(
@@ -239,19 +247,9 @@ def hodges_lehmann_ci(
     pairwise = np.sort(np.subtract.outer(x, y).ravel())
     shift = float(np.median(pairwise))
     counts = mann_whitney_null_counts(n1, n2)
-    total = math.comb(n1 + n2, n1)
-    # Compare exact fractions so a P landing exactly on alpha/2 is not lost to float rounding.
-    half_alpha = Fraction(repr(alpha)) / 2
-    cumulative, critical = 0, None
-    for u, count in enumerate(counts):
-        cumulative += count
-        if Fraction(cumulative, total) > half_alpha:
-            break
-        critical = u
+    critical, coverage = _critical_count(counts, math.comb(n1 + n2, n1), alpha)
     if critical is None:
         return shift, math.nan, math.nan, None, None
-    tail = sum(counts[: critical + 1])
-    coverage = float(1 - Fraction(2 * tail, total))
     lower = float(pairwise[critical])
     upper = float(pairwise[pairwise.size - 1 - critical])
     return shift, lower, upper, critical, coverage
