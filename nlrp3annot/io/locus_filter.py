@@ -55,7 +55,8 @@ def decimal_prefixes(lo: int, hi: int) -> list[str]:
     return out
 
 
-def _open_text(path: Path):
+def open_text(path: Path):
+    """A binary stream of the text of a plain, gzip or bgzip file (isal inflates)."""
     with path.open("rb") as raw:
         magic = raw.read(2)
     if magic != b"\x1f\x8b":
@@ -78,7 +79,7 @@ def read_locus_lines(
     spans = [(max(lo - SPAN_MARGIN, 1), hi) for lo, hi in windows]
     patterns = sorted({b"\t" + p.encode() for lo, hi in spans for p in decimal_prefixes(lo, hi)})
     try:
-        with _open_text(path) as stream:
+        with open_text(path) as stream:
             return _scan(stream, names, spans, patterns)
     except (OSError, EOFError) as exc:
         raise InputFileError(

@@ -244,22 +244,13 @@ def sample_names(path: str | Path) -> list[str]:
             pysam.set_verbosity(0)
             with pysam.VariantFile(str(path)) as vf:
                 return list(vf.header.samples)
-        import gzip
+        from nlrp3annot.io.locus_filter import open_text, read_header
 
-        with path.open("rb") as raw:
-            compressed = raw.read(2) == b"\x1f\x8b"
-        with gzip.open(path, "rb") if compressed else path.open("rb") as stream:
-            text = b""
-            while True:  # up to the end of the #CHROM line (10^5 samples make it long)
-                start = 0 if text.startswith(b"#CHROM") else text.find(b"\n#CHROM")
-                end = text.find(b"\n", start + 1) if start >= 0 else -1
-                if end >= 0:
-                    break
-                chunk = stream.read(1 << 16)
-                if not chunk:
-                    return []  # no complete header: the scan will say why
-                text += chunk
-        return parse_header(text[: end + 1], path).samples
+        with open_text(path) as stream:
+            header, _ = read_header(stream)  # through the #CHROM line, however long
+        if not header.endswith(b"\n"):
+            return []  # no complete header: the scan will say why
+        return parse_header(header, path).samples
     except (OSError, EOFError, ValueError, NotImplementedError, InputFileError):
         return []
 
