@@ -104,7 +104,7 @@ def verify(folder: str | Path) -> list[str]:
     return [
         name
         for name, digest in manifest.get("files", {}).items()
-        if not (folder / name).is_file() or _sha256(folder / name) != digest
+        if not (folder / name).is_file() or file_sha256(folder / name) != digest
     ]
 
 
@@ -114,7 +114,7 @@ def _put_in_place(staging: Staging, command: list[str]) -> None:
         p.relative_to(staging.path).as_posix() for p in staging.path.rglob("*") if p.is_file()
     )
     previous = _previous_files(folder)
-    digests = {name: _sha256(staging.path / name) for name in made}
+    digests = {name: file_sha256(staging.path / name) for name in made}
     (folder / MANIFEST).unlink(missing_ok=True)  # from here until the end: not a set
     for name in made:
         target = folder / name
@@ -148,9 +148,10 @@ def _previous_files(folder: Path) -> set[str]:
     }
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -31,26 +31,19 @@ def provenance(
     line, the SHA-256 of every input (the tables, and the VCFs and FASTA of a run; a file
     over 2 GiB by its size and modification time), the ClinVar table used and the library
     versions."""
-    import hashlib
     import os
     import sys
 
     from nlrp3annot import __version__
+    from nlrp3annot.io.output_set import file_sha256
     from nlrp3annot.knowledge.clinvar import load_clinvar
     from nlrp3annot.response.compare import software_versions
-
-    def sha256(path: str | Path) -> str:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
 
     def identity(path: str | Path) -> str:
         size = os.path.getsize(path)
         if size > HASH_MAX_BYTES:
             return f"size {size}, modified {os.path.getmtime(path):.0f} (not hashed: over 2 GiB)"
-        return sha256(path)
+        return file_sha256(path)
 
     table = load_clinvar()
     return {
