@@ -167,10 +167,11 @@ def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
     """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it.
     ValueError for a genotype naming an allele the record does not have."""
     calls = []
-    for column, (name, sample) in enumerate(rec.samples.items()):
-        raw = _format(sample, "GT") or (None,)
-        if None in raw:
-            _check_missing_alleles(rec, column, name)
+    samples = list(rec.samples.items())
+    genotypes = [_format(sample, "GT") or (None,) for _, sample in samples]
+    if any(None in raw for raw in genotypes):  # (one text form of the record for them all)
+        _check_missing_alleles(rec, [name for name, _ in samples])
+    for (name, sample), raw in zip(samples, genotypes, strict=True):
         gt = tuple(None if a is None else 1 if a == allele else 0 if a == 0 else -1 for a in raw)
         phased = bool(sample.phased) and len(raw) > 1
         sep = "|" if phased else "/"
@@ -199,23 +200,24 @@ def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
     return tuple(calls)
 
 
-def _check_missing_alleles(rec, column: int, name: str) -> None:
+def _check_missing_alleles(rec, names: list[str]) -> None:
     """htslib reads an allele index beyond the ALT count (0/3 with one ALT, which a BCF can
     hold) as missing; its text form keeps the index, so that is where it is checked."""
     fields = str(rec).rstrip("\n").split("\t")
     keys = fields[8].split(":") if len(fields) > 8 else []
-    if "GT" not in keys or len(fields) <= 9 + column:
+    if "GT" not in keys:
         return
-    values = fields[9 + column].split(":")
     at = keys.index("GT")
-    text = values[at] if at < len(values) else "."
     n_alts = len(rec.alts or ())
-    for allele in text.replace("|", "/").split("/"):
-        if allele.isdigit() and int(allele) > n_alts:
-            raise ValueError(
-                f"sample {name!r}: genotype {text} names allele {allele} but the record has "
-                f"{n_alts} ALT allele(s)"
-            )
+    for name, column in zip(names, fields[9:], strict=False):
+        values = column.split(":")
+        text = values[at] if at < len(values) else "."
+        for allele in text.replace("|", "/").split("/"):
+            if allele.isdigit() and int(allele) > n_alts:
+                raise ValueError(
+                    f"sample {name!r}: genotype {text} names allele {allele} but the record "
+                    f"has {n_alts} ALT allele(s)"
+                )
 
 
 def _record_depths(rec, build: str, scan: VcfScan, hit: int) -> None:
