@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 DATA = Path(__file__).parent / "data"
 TEST_FASTA = {
@@ -12,6 +14,16 @@ TEST_FASTA = {
     "GRCh37": DATA / "TEST_LOCUS_GRCh37_not_real_genome.fa.gz",
 }
 CHR1_LENGTH = {"GRCh38": 248_956_422, "GRCh37": 249_250_621}
+# Property and fuzz tests: derandomised, so CI sees the same examples every run;
+# NLRP3_FUZZ_EXAMPLES raises their number for a longer local search.
+FUZZ_EXAMPLES = int(os.environ.get("NLRP3_FUZZ_EXAMPLES", "1000"))
+FUZZ_SETTINGS = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def write_vcf(

@@ -9,24 +9,16 @@ the same ones every run; NLRP3_FUZZ_EXAMPLES raises their number for a longer se
 from __future__ import annotations
 
 import gzip
-import os
 import tempfile
 from pathlib import Path
 
+from conftest import FUZZ_EXAMPLES as EXAMPLES
+from conftest import FUZZ_SETTINGS as SETTINGS
 from conftest import TEST_FASTA
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nlrp3annot.errors import Nlrp3AnnotError
-
-EXAMPLES = int(os.environ.get("NLRP3_FUZZ_EXAMPLES", "1000"))
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 
 VCF = (
     b"##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"

@@ -14,12 +14,12 @@ ones every run; NLRP3_FUZZ_EXAMPLES raises their number for a longer local searc
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 import pytest
+from conftest import FUZZ_SETTINGS as SETTINGS
 from conftest import TEST_FASTA
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nlrp3annot.genome.reference import GRCH37_OFFSET, locus_window, mane_transcript
@@ -28,14 +28,6 @@ from nlrp3annot.naming.annotator import Annotator
 from nlrp3annot.naming.coords import TranscriptMap
 from nlrp3annot.naming.variant import Variant
 
-EXAMPLES = int(os.environ.get("NLRP3_FUZZ_EXAMPLES", "1000"))
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 BASES = st.text(alphabet="ACGT", min_size=0, max_size=6)
 
 
