@@ -65,6 +65,7 @@ from nlrp3annot.response.clinical_terms import (
     _CLINICAL_ROLES,
     _SAMPLE_ROLES,
     CANONICAL_UNITS,
+    EVENT_DAYS,
     MEASUREMENT_COLUMNS,
     NO_VALUE,
     SAMPLE_COLUMNS,
@@ -344,8 +345,7 @@ def read_samples(path: str | Path) -> SamplesSheet:
         if sample:
             owner[sample] = (patient, n)
         days = {
-            role: _parse_day(sheet, n, _first(cells, roles.get(role)), role)
-            for role in ("withdrawal_day", "flare_day", "followup_end_day")
+            role: _parse_day(sheet, n, _first(cells, roles.get(role)), role) for role in EVENT_DAYS
         }
         rows.append(
             {
@@ -361,7 +361,7 @@ def read_samples(path: str | Path) -> SamplesSheet:
             }
         )
     table = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
-    for column in ("withdrawal_day", "flare_day", "followup_end_day"):
+    for column in EVENT_DAYS:
         table[column] = table[column].astype(float)
     table["flare_censored"] = table["flare_censored"].astype(bool)
     return SamplesSheet(table=table, skipped=skipped)

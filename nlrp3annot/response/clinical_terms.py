@@ -33,6 +33,7 @@ SAMPLE_COLUMNS = [
     "flare_censored",
     "source",
 ]
+EVENT_DAYS = ("withdrawal_day", "flare_day", "followup_end_day")  # samples-sheet day columns
 CANONICAL_UNITS: dict[str, str] = {"diary": "score", "saa": "mg/L", "crp": "mg/L", "esr": "mm/h"}
 NO_VALUE = "no value (ND)"
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from nlrp3annot.errors import Nlrp3AnnotError
+from nlrp3annot.response.clinical_terms import EVENT_DAYS
 
 STATUS_PRIORITY = ["positive_germline", "positive_mosaic", "vus_only", "negative", "not_assessable"]
 _STRICT = {
@@ -160,14 +161,13 @@ def join(
 
 
 SAMPLE_NOT_IN_SHEET = "sample_not_in_samples_sheet"
-EVENT_COLUMNS = ("withdrawal_day", "flare_day", "followup_end_day")
 
 
 def _events(samples: pd.DataFrame) -> pd.DataFrame:
     """One row of event days per patient, merged over the patient's sample rows (a buccal
     row without days beside the blood row with them); two different values of one day are
     an error naming both."""
-    columns = [c for c in EVENT_COLUMNS if c in samples.columns]
+    columns = [c for c in EVENT_DAYS if c in samples.columns]
     table = samples[["patient_id", *columns]].assign(
         patient_id=lambda d: d["patient_id"].astype(str)
     )
