@@ -15,9 +15,8 @@ from nlrp3annot.genome.sequence import LocusSequence
 from nlrp3annot.naming.consequence import (
     impact,
     location_terms,
-    ordered,
-    protein_terms,
     touches_splice_site,
+    with_protein_terms,
 )
 from nlrp3annot.naming.coords import TranscriptMap
 from nlrp3annot.naming.hgvs import describe_edit, hgvs_c, hgvs_g, hgvs_p
@@ -255,8 +254,7 @@ class Annotator:
             cds = self._cds[id(tmap)] = coding_sequence(tmap, seq)
         change = protein_change(tmap, edit, cds)
         where = self._placement(tmap, edit, change)
-        located = where.terms | protein_terms(change) if where.in_transcript else where.terms
-        terms = ordered(located)
+        terms = with_protein_terms(where.terms, where.in_transcript, change)
         protein_pos, uniprot_pos, domains, amino_acids, codons = "", "", "", "", ""
         if change is not None and change.affected is not None:
             a, b = change.affected

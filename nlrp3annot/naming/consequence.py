@@ -121,12 +121,15 @@ def splice_and_intron_terms(tmap: TranscriptMap, edit: Edit) -> set[str]:
 
 def consequence_terms(tmap: TranscriptMap, edit: Edit, change: ProteinChange | None) -> list[str]:
     """VEP consequence terms for ``edit`` (3'-shifted) on the transcript, most severe first."""
-    located, in_transcript = location_terms(tmap, edit, change is None)
-    return ordered(located | protein_terms(change) if in_transcript else located)
+    return with_protein_terms(*location_terms(tmap, edit, change is None), change)
 
 
-def ordered(terms: set[str] | frozenset[str]) -> list[str]:
-    """Most severe first, as VEP lists them."""
+def with_protein_terms(
+    located: frozenset[str], in_transcript: bool, change: ProteinChange | None
+) -> list[str]:
+    """The location terms (:func:`location_terms`) with the protein's, most severe first as
+    VEP lists them (a change outside the transcript has no protein terms)."""
+    terms = located | protein_terms(change) if in_transcript else located
     return sorted(terms, key=lambda term: TERMS[term][0])
 
 
