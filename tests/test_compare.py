@@ -714,7 +714,7 @@ def test_summary_is_plain_json_with_expected_keys(result):
     assert set(summary) == {
         "compared", "alpha", "visits", "group_rule", "n_patients", "descriptives", "within",
         "between", "ratios_within", "ratios_between", "time_to_flare", "primary_endpoints",
-        "excluded", "warnings", "software",
+        "censoring", "excluded", "warnings", "software",
     }  # fmt: skip
     assert "not decide" in summary["group_rule"]
     assert set(summary["software"]) >= {"scipy", "statsmodels", "lifelines"}
@@ -808,7 +808,7 @@ def test_censored_medians_and_limits_are_said():
     assert d.loc[("saa", "month3", POS), "median_text"] == "< 5"
     assert d.loc[("saa", "baseline", POS), "median_text"] == "102"
     text = " ".join(result.warnings)
-    assert "saa: 1 measured value(s) lie below the detection limit <5" in text
+    assert "saa: 1 measured value(s) below the limit <5" in text
     assert "crp: several detection limits (<0.5, <2)" in text
 
 

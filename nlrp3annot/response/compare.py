@@ -29,6 +29,13 @@ import scipy
 import statsmodels
 from statsmodels.stats.multitest import multipletests
 
+from nlrp3annot.response.censored import (
+    add_gehan,
+    censor_at_highest_limit,
+    censoring_warnings,
+    dishonest_limits,
+    median_text,
+)
 from nlrp3annot.response.comparison_data import (
     ALL,
     BETWEEN_COLUMNS,
@@ -76,56 +83,13 @@ def _descriptives(
                         "median": values.median() if len(values) else math.nan,
                         "q1": values.quantile(0.25) if len(values) else math.nan,
                         "q3": values.quantile(0.75) if len(values) else math.nan,
-                        "median_text": _median_text(data),
+                        "median_text": median_text(data),
                         "n_censored": int((data["censored"] != "").sum()),
                         "n_below_limit": int((data["censored"] == "<").sum()),
                         "n_above_limit": int((data["censored"] == ">").sum()),
                     }
                 )
     return pd.DataFrame(rows, columns=list(DESCRIPTIVE_COLUMNS))
-
-
-def _median_text(data: pd.DataFrame) -> str:
-    """The median as a reader should see it: "< 5" when the middle value(s) are below a
-    detection limit (its true value is lower), "> 200" above one, else the number."""
-    if data.empty:
-        return ""
-    ordered = data.sort_values("value", kind="stable")
-    n = len(ordered)
-    middle = ordered.iloc[[(n - 1) // 2, n // 2]]
-    median = float(ordered["value"].median())
-    marks = set(middle["censored"])
-    if "<" in marks:
-        return f"< {median:g}"
-    if ">" in marks:
-        return f"> {median:g}"
-    return f"{median:g}"
-
-
-def censoring_warnings(frame: pd.DataFrame) -> list[str]:
-    """Where values below a detection limit cannot be ranked honestly: several limits for
-    one measure, or a limit above values that were measured."""
-    warnings = []
-    for measure in sorted(frame["measure"].unique()):
-        data = frame[frame["measure"] == measure]
-        limits = sorted(set(data.loc[data["censored"] == "<", "value"]))
-        if not limits:
-            continue
-        observed = data.loc[data["censored"] == "", "value"]
-        below = int((observed < limits[-1]).sum())
-        if len(limits) > 1:
-            shown = ", ".join(f"<{v:g}" for v in limits)
-            warnings.append(
-                f"{measure}: several detection limits ({shown}); each below-limit value is "
-                f"ranked at its limit, so values under different limits are not comparable."
-            )
-        if below:
-            warnings.append(
-                f"{measure}: {below} measured value(s) lie below the detection limit "
-                f"<{limits[-1]:g}; a '<{limits[-1]:g}' value is ranked at {limits[-1]:g}, above "
-                f"them, though it may be lower: read those rank tests with care."
-            )
-    return warnings
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,21 +242,27 @@ def run_comparison(
     changes = [(baseline, followup), (followup, flare)]
 
     descriptives = _descriptives(frame, labels, report_groups, visits)
-    within = _within(frame, labels, report_groups, changes)
+    # Rank tests see values below a limit that cannot be ranked there as tied at the highest
+    # limit; the descriptives and the Gehan bounds keep the values as reported.
+    limits = dishonest_limits(frame)
+    ranked = censor_at_highest_limit(frame, limits)
+    within = _within(ranked, labels, report_groups, changes)
     # one table over both changes, from records (concatenating frames whose columns may be
     # all missing is deprecated in pandas)
     records = [
         record
         for a, b in changes
-        for record in _between(frame, labels, compared, a, b, alpha).to_dict("records")
+        for record in _between(ranked, labels, compared, a, b, alpha).to_dict("records")
     ]
     between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
     between["ci_critical_u"] = between["ci_critical_u"].astype("Int64")
+    add_gehan(between, frame, labels, limits)
     from nlrp3annot.response.ratios import ratio_tables
 
     ratios_within, ratios_between = ratio_tables(
-        frame, labels, report_groups, compared, changes, alpha
+        ranked, labels, report_groups, compared, changes, alpha
     )
+    add_gehan(ratios_between, frame, labels, limits, ratio=True)
     km, survival, logrank = _time_to_flare(times, compared, alpha)
     from nlrp3annot.response.inclusion import inclusion_table
 
@@ -349,6 +319,11 @@ def run_comparison(
             "family_size": len(primary),
             "endpoints": _records(primary),
         },
+        "censoring": {
+            "tied_at_highest_limit": limits,
+            "gehan_rows": int(between["p_gehan"].notna().sum())
+            + int(ratios_between["p_gehan"].notna().sum()),
+        },
         "excluded": {
             "unassigned_patients": unassigned,
             "time_to_flare_patients": sorted(flare_excluded),
@@ -369,6 +344,33 @@ def _count_methods(rows: list[dict[str, Any]]) -> str:
         if row.get("method"):
             counts[row["method"]] = counts.get(row["method"], 0) + 1
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none run"
+
+
+def _censoring_methods(s: dict[str, Any]) -> str:
+    """What was done with values at a detection limit, from the summary."""
+    censoring = s.get("censoring", {})
+    tied = censoring.get("tied_at_highest_limit", {})
+    text = (
+        "Values reported below (or above) a detection limit entered the rank statistics at "
+        "that limit"
+    )
+    if tied:
+        shown = ", ".join(f"{m} (<{v:g})" for m, v in tied.items())
+        text += (
+            f", except for {shown}: there several limits occurred or a limit lay above "
+            f"measured values, so every value below the highest limit was treated as tied at "
+            f"that limit in the rank tests (censoring at the highest detection limit), and "
+            f"between groups the P reported is Gehan's generalised Wilcoxon test on each "
+            f"patient's change (or log ratio) taken as the interval its bounds allow (a pair "
+            f"of patients is ordered only when their intervals do not overlap; exact "
+            f"permutation distribution of Mantel's scores for up to 50 patients per group)"
+        )
+    if censoring.get("gehan_rows"):
+        text += (
+            "; wherever a censored value entered a between-group change, that Gehan P is "
+            "also given beside the other (p_gehan)"
+        )
+    return text + ". "
 
 
 def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str:
@@ -408,10 +410,10 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         else ""
     )
     return (
-        grouping + f"Values reported below (or above) a detection limit "
-        f"were set to that limit for all rank-based statistics and counted separately in the "
-        f"descriptive tables, which give medians and interquartile ranges (linear "
-        f"interpolation). Within each group, and in all labelled patients together, paired "
+        grouping + _censoring_methods(s) + f"The descriptive tables give medians and "
+        f"interquartile ranges (linear interpolation) of the values as reported, with "
+        f"below- and above-limit values counted and a median that falls on one shown as "
+        f"'< L' or '> L'. Within each group, and in all labelled patients together, paired "
         f"changes ({visits['baseline']} to {visits['followup']}, and {visits['followup']} to "
         f"{visits['flare']}) were tested with the two-sided Wilcoxon signed-rank test with "
         f"zero differences dropped (Wilcoxon's method), exact for up to 50 non-zero "

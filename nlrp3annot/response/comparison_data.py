@@ -37,7 +37,7 @@ WITHIN_COLUMNS = (
 BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "median_change1", "median_change2",
     "u_statistic", "p", "method", "hl_shift", "ci_lower", "ci_upper", "ci_critical_u",
-    "ci_coverage", "note",
+    "ci_coverage", "note", "p_gehan", "gehan_method",
 )  # fmt: skip
 DESCRIPTIVE_COLUMNS = (
     "measure", "visit", "group", "n", "median", "median_text", "q1", "q3", "n_censored",

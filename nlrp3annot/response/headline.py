@@ -82,7 +82,7 @@ def _ratio_row(row: dict, within: pd.DataFrame) -> dict:
         f"From {earlier} to {later}, {name} {verb} to {_percent(row['ratio1'])} of its "
         f"{earlier} value in {_group(row['group1'])} (n={row['n1']}) and to "
         f"{_percent(row['ratio2'])} in {_group(row['group2'])} (n={row['n2']}); ratio of "
-        f"ratios {ratio:.3g} ({ci}), P = {_p(row['p'])} (exact)."
+        f"ratios {ratio:.3g} ({ci}), P = {_p(row['p'])} ({row['method']})."
         if math.isfinite(ratio)
         else f"From {earlier} to {later}, {name}: no comparison ({row['note']})."
     )
@@ -95,7 +95,8 @@ def _ratio_row(row: dict, within: pd.DataFrame) -> dict:
         "measure": name, "change": f"{earlier} -> {later}", "group1": row["group1"],
         "effect1": effect1, "group2": row["group2"], "effect2": effect2,
         "difference": f"ratio of ratios {ratio:.3g}" if math.isfinite(ratio) else "n/a",
-        "difference_ci": ci, "p": _p(row["p"]), "method": "exact", "sentence": sentence,
+        "difference_ci": ci, "p": _p(row["p"]), "method": row["method"] or "",
+        "sentence": sentence,
     }  # fmt: skip
 
 

@@ -39,7 +39,8 @@ RATIO_WITHIN_COLUMNS = (
 )  # fmt: skip
 RATIO_BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "ratio1", "ratio2",
-    "ratio_of_ratios", "ci_lower", "ci_upper", "ci_coverage", "p", "note",
+    "ratio_of_ratios", "ci_lower", "ci_upper", "ci_coverage", "p", "method", "note",
+    "p_gehan", "gehan_method",
 )  # fmt: skip
 
 
@@ -114,7 +115,7 @@ def _between_row(measure, change, compared, x: np.ndarray, y: np.ndarray, alpha)
     row: dict[str, Any] = dict.fromkeys(RATIO_BETWEEN_COLUMNS, math.nan)
     row.update(
         measure=measure, change=change, group1=compared[0], group2=compared[1],
-        n1=int(x.size), n2=int(y.size), note="",
+        n1=int(x.size), n2=int(y.size), method=None, note="",
     )  # fmt: skip
     if not x.size or not y.size:
         row["note"] = "no comparison: a group has no ratio"
@@ -130,6 +131,7 @@ def _between_row(measure, change, compared, x: np.ndarray, y: np.ndarray, alpha)
     )
     if x.size <= 50 and y.size <= 50:
         row["p"] = mann_whitney_exact_p(x, y)[1]
+        row["method"] = "exact"
     if not math.isfinite(lower):
         row["note"] = "no CI: too few patients"
     return row

@@ -1,0 +1,281 @@
+"""Laboratory values below (or above) a detection limit, handled as what they are: bounds.
+
+A value reported as ``<5`` lies somewhere in [0, 5); one reported as ``>200`` above 200.
+Ranking such a value at its limit is harmless when there is one limit and every measured
+value lies above it. It is not when a measure has several limits (two assays), or when a
+limit sits above values that were measured: ``<5`` would then rank above a measured 3,
+though it may be lower. For those measures:
+
+- the rank tests within groups and between them see every value below the highest limit
+  as tied at that limit (:func:`censor_at_highest_limit`: "censoring at the highest
+  detection limit", the conservative substitution of Helsel's *Statistics for Censored
+  Environmental Data*), so no order is invented;
+- between groups, a Gehan-type test compares the changes as intervals
+  (:func:`gehan_test`): patient i's change is known to be smaller than patient j's only
+  when its whole interval lies below j's; pairs whose intervals overlap count as ties.
+  Gehan's statistic (1965) is the sum over cross-group pairs of +1 / -1 / 0; by Mantel's
+  scores it is the sum of per-patient scores over one group, so its exact permutation
+  distribution is counted like a rank sum.
+
+Descriptives say "< L" when the median falls on a censored value (:func:`median_text`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from nlrp3annot.response.comparison_data import MANNWHITNEY_EXACT_MAX_N
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Where a true value lies: between ``low`` and ``high``, each end open or closed."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    @classmethod
+    def of(cls, value: float, mark: str) -> Bounds:
+        """A measured value, or one below / above its detection limit (lab values are
+        concentrations or rates, never negative, so ``<L`` starts at 0)."""
+        if mark == "<":
+            return cls(0.0, value, False, True)
+        if mark == ">":
+            return cls(value, math.inf, True, False)
+        return cls(value, value)
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high and not (self.low_open or self.high_open)
+
+    def below(self, other: Bounds) -> bool:
+        """Certainly smaller than ``other``, whatever the true values are."""
+        if self.high < other.low:
+            return True
+        return self.high == other.low and (self.high_open or other.low_open)
+
+
+def difference(earlier: Bounds, later: Bounds) -> Bounds:
+    """Bounds of later - earlier."""
+    return Bounds(
+        later.low - earlier.high,
+        later.high - earlier.low,
+        later.low_open or earlier.high_open,
+        later.high_open or earlier.low_open,
+    )
+
+
+def log_ratio(earlier: Bounds, later: Bounds) -> Bounds:
+    """Bounds of log(later / earlier); both must have a positive lower end or be ``<L``."""
+
+    def log(x: float) -> float:
+        return math.log(x) if x > 0 else -math.inf
+
+    return Bounds(
+        log(later.low) - log(earlier.high),
+        log(later.high) - log(earlier.low),
+        later.low_open or earlier.high_open,
+        later.high_open or earlier.low_open,
+    )
+
+
+def paired_bounds(
+    frame: pd.DataFrame, measure: str, earlier: str, later: str, patients: set[str], *, ratio=False
+) -> list[Bounds]:
+    """The bounds of each patient's change (or log ratio) between two visits, for patients
+    with both visits (with a ratio: both values above 0 or below a limit)."""
+    data = frame[(frame["measure"] == measure) & frame["patient_id"].isin(patients)]
+    at = {
+        (row.patient_id, row.visit): Bounds.of(float(row.value), str(row.censored))
+        for row in data.itertuples(index=False)
+    }
+    out = []
+    for patient in sorted(set(data["patient_id"])):
+        first, second = at.get((patient, earlier)), at.get((patient, later))
+        if first is None or second is None:
+            continue
+        if ratio:
+            if first.high <= 0 or second.high <= 0:
+                continue  # a measured 0 has no ratio, as in ratios.log_ratios
+            out.append(log_ratio(first, second))
+        else:
+            out.append(difference(first, second))
+    return out
+
+
+def gehan_scores(pooled: Sequence[Bounds]) -> np.ndarray:
+    """Mantel's score per value: how many values are certainly below it minus how many are
+    certainly above it. With no censoring this is 2 x midrank - (N + 1)."""
+    n = len(pooled)
+    scores = np.zeros(n, dtype=int)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if pooled[j].below(pooled[i]):
+                scores[i] += 1
+                scores[j] -= 1
+            elif pooled[i].below(pooled[j]):
+                scores[i] -= 1
+                scores[j] += 1
+    return scores
+
+
+@dataclass(frozen=True)
+class GehanResult:
+    statistic: int  # Gehan's U: over cross-group pairs, +1 where x is certainly larger, -1 smaller
+    p: float
+    method: str  # "exact" or "asymptotic"
+
+
+def gehan_test(x: Sequence[Bounds], y: Sequence[Bounds]) -> GehanResult:
+    """Two-sided Gehan-type test of two groups of interval-censored values.
+
+    Exact up to 50 per group: every split of the pooled patients into groups of the observed
+    sizes is equally likely under the null, and the score sum of the first group is counted
+    over all of them by dynamic programming; P = P(|W| >= |w|) (the scores sum to 0, so the
+    null mean is 0). Beyond, the normal approximation with the permutation variance
+    n1 n2 / (N (N - 1)) x sum of squared scores (Mantel 1967)."""
+    n1, n2 = len(x), len(y)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("both groups need at least one value")
+    scores = gehan_scores([*x, *y])
+    observed = int(scores[:n1].sum())
+    if not scores.any():
+        return GehanResult(observed, math.nan, "exact")
+    if n1 <= MANNWHITNEY_EXACT_MAX_N and n2 <= MANNWHITNEY_EXACT_MAX_N:
+        return GehanResult(observed, _exact_p(scores, n1, observed), "exact")
+    n = n1 + n2
+    variance = n1 * n2 / (n * (n - 1)) * float((scores.astype(float) ** 2).sum())
+    z = abs(observed) / math.sqrt(variance)
+    return GehanResult(observed, float(2 * stats.norm.sf(z)), "asymptotic")
+
+
+def _exact_p(scores: np.ndarray, n1: int, observed: int) -> float:
+    offset = int(-scores.min())
+    shifted = scores + offset  # non-negative, so sums index an array
+    top = int(np.sort(shifted)[-n1:].sum())
+    counts = np.zeros((n1 + 1, top + 1))
+    counts[0, 0] = 1.0
+    for s in shifted:  # each patient joins the first group or not
+        s = int(s)
+        counts[1:, s:] = counts[1:, s:] + counts[:-1, : top + 1 - s]
+    sums = np.arange(top + 1) - n1 * offset
+    row = counts[n1]
+    extreme = np.abs(sums) >= abs(observed)
+    return min(1.0, float(row[extreme].sum() / row.sum()))
+
+
+# --------------------------------------------------------------------------------------------
+# Which measures need it, and the tie-at-the-highest-limit substitution
+
+
+def dishonest_limits(frame: pd.DataFrame) -> dict[str, float]:
+    """Measures whose below-limit values cannot be ranked at their limit, with the highest
+    limit: several limits, or a limit above a measured value."""
+    out = {}
+    for measure in sorted(frame["measure"].unique()):
+        data = frame[frame["measure"] == measure]
+        limits = sorted(set(data.loc[data["censored"] == "<", "value"]))
+        if not limits:
+            continue
+        observed = data.loc[data["censored"] == "", "value"]
+        if len(limits) > 1 or bool((observed < limits[-1]).any()):
+            out[measure] = float(limits[-1])
+    return out
+
+
+def censor_at_highest_limit(frame: pd.DataFrame, limits: dict[str, float]) -> pd.DataFrame:
+    """Every value of these measures below their highest limit becomes ``<limit`` (tied with
+    every other value there); other measures unchanged."""
+    frame = frame.copy()
+    for measure, limit in limits.items():
+        low = (frame["measure"] == measure) & (
+            (frame["value"] < limit) | ((frame["censored"] == "<") & (frame["value"] <= limit))
+        )
+        frame.loc[low, "value"] = limit
+        frame.loc[low, "censored"] = "<"
+    return frame
+
+
+def censoring_warnings(frame: pd.DataFrame) -> list[str]:
+    """Say where values below a detection limit could not be ranked at their limit, and
+    what was done instead."""
+    warnings = []
+    for measure, highest in dishonest_limits(frame).items():
+        data = frame[frame["measure"] == measure]
+        limits = sorted(set(data.loc[data["censored"] == "<", "value"]))
+        observed = data.loc[data["censored"] == "", "value"]
+        below = int((observed < highest).sum())
+        reasons = []
+        if len(limits) > 1:
+            reasons.append(
+                "several detection limits (" + ", ".join(f"<{v:g}" for v in limits) + ")"
+            )
+        if below:
+            reasons.append(f"{below} measured value(s) below the limit <{highest:g}")
+        warnings.append(
+            f"{measure}: {' and '.join(reasons)}; a below-limit value may be lower than those "
+            f"values, so in the rank tests every {measure} value below {highest:g} is treated as "
+            f"tied at <{highest:g}, and between groups the censoring-respecting Gehan P "
+            f"(p_gehan) is the one reported as p."
+        )
+    return warnings
+
+
+def add_gehan(
+    table: pd.DataFrame,
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    limits: dict[str, float],
+    *,
+    ratio: bool = False,
+) -> None:
+    """Fill ``p_gehan`` / ``gehan_method`` of a between-group table (changes, or with
+    ``ratio`` log ratios) from the raw bounds, for rows where a censored value enters a
+    change; where the measure's limits cannot be ranked (``limits``), the Gehan P becomes
+    the row's P and the at-limit Mann-Whitney P moves to the note."""
+    from nlrp3annot.response.comparison_data import _members
+
+    table["p_gehan"] = math.nan
+    table["gehan_method"] = None
+    for index, row in table.iterrows():
+        earlier, later = str(row["change"]).split("->")
+        x, y = (
+            paired_bounds(frame, row["measure"], earlier, later, _members(labels, g), ratio=ratio)
+            for g in (row["group1"], row["group2"])
+        )
+        if not x or not y or all(b.exact for b in (*x, *y)):
+            continue
+        result = gehan_test(x, y)
+        table.loc[index, "p_gehan"] = result.p
+        table.loc[index, "gehan_method"] = result.method
+        if row["measure"] in limits:
+            note = f"Mann-Whitney P at the limits {row['p']:.4g} replaced by the Gehan P"
+            table.loc[index, "p"] = result.p
+            if "method" in table.columns:
+                table.loc[index, "method"] = f"Gehan {result.method}"
+            table.loc[index, "note"] = "; ".join(n for n in (row["note"], note) if n)
+
+
+def median_text(data: pd.DataFrame) -> str:
+    """The median as a reader should see it: "< 5" when the middle value(s) are below a
+    detection limit (its true value is lower), "> 200" above one, else the number."""
+    if data.empty:
+        return ""
+    ordered = data.sort_values("value", kind="stable")
+    n = len(ordered)
+    middle = ordered.iloc[[(n - 1) // 2, n // 2]]
+    median = float(ordered["value"].median())
+    marks = set(middle["censored"])
+    if "<" in marks:
+        return f"< {median:g}"
+    if ">" in marks:
+        return f"> {median:g}"
+    return f"{median:g}"

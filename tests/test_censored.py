@@ -1,0 +1,170 @@
+"""Detection limits handled as bounds: the Gehan-type test against full enumeration of
+Gehan's pairwise statistic, against scipy's Mann-Whitney when nothing is censored, and the
+tie-at-the-highest-limit rule against scipy's Wilcoxon on values substituted by hand."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from nlrp3annot.response.censored import Bounds, gehan_test
+from nlrp3annot.response.compare import run_comparison
+
+COLUMNS = ["patient_id", "visit", "day", "measure", "value", "unit", "censored"]
+POS, NEG = "mutation_positive", "mutation_negative"
+
+
+def pairwise_gehan(x: list[tuple[float, float]], y: list[tuple[float, float]]) -> int:
+    """Gehan's U written from its definition over (low, high) intervals with open ends
+    marked by the caller: +1 where x's interval lies wholly above y's, -1 wholly below."""
+    total = 0
+    for (xl, xh), (yl, yh) in itertools.product(x, y):
+        total += (xl > yh) - (xh < yl)
+    return total
+
+
+def enumeration_p(x, y) -> float:
+    pooled = x + y
+    observed = abs(pairwise_gehan(x, y))
+    hits = total = 0
+    for chosen in itertools.combinations(range(len(pooled)), len(x)):
+        a = [pooled[i] for i in chosen]
+        b = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        hits += abs(pairwise_gehan(a, b)) >= observed
+        total += 1
+    return hits / total
+
+
+# A change "< L" stands for [low, L) and is compared with closed intervals nudged inward,
+# so touching ends at a limit count as certainly ordered, as a below-limit value is.
+EPS = 1e-9
+
+
+def as_bounds(interval: tuple[float, float, str]) -> Bounds:
+    low, high, kind = interval
+    if kind == "point":
+        return Bounds(low, high)
+    return Bounds(low, high, False, True)  # [low, high): below a limit
+
+
+def as_pairs(intervals):
+    return [(lo, hi if kind == "point" else hi - EPS) for lo, hi, kind in intervals]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gehan_exact_p_equals_enumeration_of_the_pairwise_statistic(seed: int):
+    rng = np.random.default_rng(seed)
+    n1, n2 = int(rng.integers(3, 7)), int(rng.integers(3, 7))
+    intervals = []
+    for _ in range(n1 + n2):
+        value = float(rng.integers(-20, 20))
+        if rng.random() < 0.4:  # a change known only to lie below a bound
+            intervals.append((-100.0, value, "below"))
+        else:
+            intervals.append((value, value, "point"))
+    x, y = intervals[:n1], intervals[n1:]
+    result = gehan_test([as_bounds(i) for i in x], [as_bounds(i) for i in y])
+    assert result.method == "exact"
+    assert result.statistic == pairwise_gehan(as_pairs(x), as_pairs(y))
+    assert result.p == pytest.approx(enumeration_p(as_pairs(x), as_pairs(y)), rel=1e-12)
+
+
+def test_gehan_without_censoring_is_mann_whitney():
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(0, 1, 9), rng.normal(1, 1, 7)
+    result = gehan_test([Bounds(v, v) for v in x], [Bounds(v, v) for v in y])
+    expected = stats.mannwhitneyu(x, y, method="exact").pvalue
+    assert result.p == pytest.approx(expected, rel=1e-12)
+    big_x, big_y = rng.normal(0, 1, 60), rng.normal(0.5, 1, 70)
+    big = gehan_test([Bounds(v, v) for v in big_x], [Bounds(v, v) for v in big_y])
+    assert big.method == "asymptotic"
+    scipy_p = stats.mannwhitneyu(big_x, big_y, method="asymptotic", use_continuity=False).pvalue
+    assert big.p == pytest.approx(scipy_p, rel=1e-9)
+
+
+def messy_cohort() -> pd.DataFrame:
+    """SAA from two assays: limits <5 and <10, and measured values (3, 4) below 10."""
+    rows = []
+    positive = [(300, "", 8, "<"), (250, "", 5, "<"), (410, "", 3, ""), (180, "", 10, "<")]
+    negative = [(90, "", 40, ""), (120, "", 4, ""), (60, "", 35, ""), (8, "", 10, "<")]
+    for prefix, cohort in (("P", positive), ("N", negative)):
+        for i, (base, base_mark, month3, mark) in enumerate(cohort):
+            rows.append((f"{prefix}{i}", "baseline", 0, "saa", base, "mg/L", base_mark))
+            rows.append((f"{prefix}{i}", "month3", 90, "saa", month3, "mg/L", mark))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_messy_limits_are_warned_and_tested_with_their_bounds():
+    measurements = messy_cohort()
+    ids = sorted(set(measurements["patient_id"]))
+    groups = pd.DataFrame({"patient_id": ids, "group": [NEG if i[0] == "N" else POS for i in ids]})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    text = " ".join(result.warnings)
+    assert "several detection limits (<5, <8, <10)" in text
+    assert "3 measured value(s) below the limit <10" in text  # 3, 4 and 8
+
+    # Between: the month-3 changes as intervals, written out by hand from the table above
+    # (a '<L' value lies in [0, L); the change is month3 - baseline).
+    pos = [(-300, 8 - 300 - EPS), (-250, 5 - 250 - EPS), (3 - 410, 3 - 410), (-180, 10 - 180 - EPS)]
+    neg = [(40 - 90, 40 - 90), (4 - 120, 4 - 120), (35 - 60, 35 - 60), (-8, 10 - 8 - EPS)]
+    row = result.tables["between"].query("change == 'baseline->month3' and measure == 'saa'")
+    row = row.iloc[0]
+    assert row["method"] == "Gehan exact" and row["gehan_method"] == "exact"
+    assert row["p"] == pytest.approx(enumeration_p(pos, neg), rel=1e-12)
+    assert row["p_gehan"] == row["p"] and "Mann-Whitney P at the limits" in row["note"]
+
+    # Within: every value below 10 tied at <10, so the negative patient at 8 -> <10 has no
+    # change, and the others change to the limit: signed-rank by scipy on those by hand.
+    within = result.tables["within"].set_index(["group", "change", "measure"])
+    neg_diffs = [40 - 90, 10 - 120, 35 - 60]  # N3: 8 -> <10 becomes <10 -> <10, dropped
+    got = within.loc[(NEG, "baseline->month3", "saa")]
+    assert got["n_nonzero"] == 3
+    assert got["p"] == pytest.approx(stats.wilcoxon(neg_diffs, method="exact").pvalue)
+    # The descriptives keep the values as reported.
+    d = result.tables["descriptives"].set_index(["measure", "visit", "group"])
+    assert d.loc[("saa", "month3", NEG), "median"] == pytest.approx(np.median([40, 4, 35, 10]))
+
+
+def test_ratio_of_ratios_with_limits_gets_its_gehan_p():
+    measurements = messy_cohort()
+    ids = sorted(set(measurements["patient_id"]))
+    groups = pd.DataFrame({"patient_id": ids, "group": [NEG if i[0] == "N" else POS for i in ids]})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    row = result.tables["ratios_between"].query("change == 'baseline->month3'").iloc[0]
+    log = math.log
+    pos = [(-math.inf, log(8 / 300) - EPS), (-math.inf, log(5 / 250) - EPS),
+           (log(3 / 410),) * 2, (-math.inf, log(10 / 180) - EPS)]  # fmt: skip
+    neg = [(log(40 / 90),) * 2, (log(4 / 120),) * 2, (log(35 / 60),) * 2,
+           (-math.inf, log(10 / 8) - EPS)]  # fmt: skip
+    assert row["p"] == pytest.approx(enumeration_p(pos, neg), rel=1e-12)
+    assert row["p_gehan"] == row["p"]
+
+
+def test_one_limit_above_every_measured_value_keeps_mann_whitney_and_adds_gehan():
+    measurements = messy_cohort()
+    measurements = measurements[measurements["censored"] == ""].copy()
+    low = (measurements["visit"] == "month3") & (measurements["value"] < 10)
+    measurements.loc[low, "value"] = 50.0  # no measured value below any limit ...
+    extra = pd.DataFrame(
+        [
+            ("P9", "baseline", 0, "saa", 200, "mg/L", ""),
+            ("P9", "month3", 90, "saa", 5, "mg/L", "<"),
+        ],
+        columns=COLUMNS,
+    )  # ... and one limit: ranking at the limit is honest
+    measurements = pd.concat([measurements, extra], ignore_index=True)
+    ids = sorted(set(measurements["patient_id"]))
+    groups = pd.DataFrame({"patient_id": ids, "group": [NEG if i[0] == "N" else POS for i in ids]})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    assert not [w for w in result.warnings if "detection limit" in w]
+    row = result.tables["between"].query("change == 'baseline->month3'").iloc[0]
+    assert row["method"] == "exact" and row["gehan_method"] == "exact"
+    assert not math.isnan(row["p_gehan"])
