@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,25 @@ def fasta38() -> Path:
 @pytest.fixture(scope="session")
 def fasta37() -> Path:
     return TEST_FASTA["GRCh37"]
+
+
+def headless_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Debian's chromium, headless, offline and without a profile of its own; the caller
+    skips when it is not installed."""
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    return subprocess.run(
+        ["chromium", *flags, *args], capture_output=True, text=True, timeout=120, check=False
+    )

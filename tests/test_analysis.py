@@ -15,6 +15,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import headless_chromium
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from statsmodels.stats.multitest import multipletests
@@ -252,25 +253,7 @@ def test_report_opens_in_headless_chromium_with_plots_tables_and_escaped_ids(tmp
     )
     page = (out / "report.html").read_text()
     assert "<b>P4&" not in page and "&lt;b&gt;P4&amp;&lt;/b&gt;" in page
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-        "--enable-logging=stderr",
-        "--v=0",
-    ]
-    proc = subprocess.run(
-        ["chromium", *flags, "--dump-dom", (out / "report.html").as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = headless_chromium(tmp_path, "--dump-dom", (out / "report.html").as_uri())
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Uncaught" not in proc.stderr and "ERROR:CONSOLE" not in proc.stderr
     dom = proc.stdout
@@ -610,7 +593,7 @@ def test_inclusion_lists_every_patient_of_every_analysis(demo: Path):
 def test_trajectories_follow_the_visits_not_the_file_order():
     import pandas as pd
 
-    from nlrp3annot.response.html_report import trajectory
+    from nlrp3annot.response.figures import trajectory
 
     rows = pd.DataFrame(
         {
