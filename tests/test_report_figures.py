@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import html
+import itertools
 import math
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from conftest import headless_chromium
 from PIL import Image
 from scipy import stats
 from test_analysis import raw_demo_values, raw_groups
+from test_compare import mann_whitney_enumeration_p
 
 from nlrp3annot.cli import main
 from nlrp3annot.response.figures import km_figure, protein_change, spread
@@ -237,3 +240,74 @@ def test_protein_change_and_label_spread():
     assert all(b - a >= 20 - 1e-9 for a, b in zip(xs, xs[1:], strict=False))
     assert abs(np.mean(xs[:3]) - np.mean([303, 305, 311])) < 20  # stays near its residues
     assert spread([5, 6], min_gap=20, low=1, high=1034)[0] >= 1
+
+
+class _Tables(HTMLParser):
+    """The rows of the table inside one element id, as text cells."""
+
+    def __init__(self, element_id: str):
+        super().__init__()
+        self.element_id, self.depth, self.rows, self.cell = element_id, 0, [], None
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth:
+            self.depth += tag != "br"
+        elif dict(attrs).get("id") == self.element_id:
+            self.depth = 1
+        if self.depth and tag == "tr":
+            self.rows.append([])
+        if self.depth and tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if self.depth and tag in ("td", "th"):
+            self.rows[-1].append(self.cell.strip())
+            self.cell = None
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def dom_table(dom: str, element_id: str) -> pd.DataFrame:
+    parser = _Tables(element_id)
+    parser.feed(dom)
+    header, *rows = parser.rows
+    return pd.DataFrame(rows, columns=header)
+
+
+def test_headline_table_read_from_the_dom_equals_a_brute_force_recomputation(demo: Path, dom: str):
+    """SAA, baseline -> month 3: the ratio of ratios is exp(median of all pairwise
+    differences of the patients' log ratios), its CI the order statistics at the exact
+    critical value, and P the Mann-Whitney P over every split of the 18 patients."""
+    headline = dom_table(dom, "table-headline")
+    row = headline[(headline["measure"] == "SAA") & (headline["change"] == "baseline -> month 3")]
+    assert len(row) == 1
+    row = row.iloc[0]
+    values, groups = raw_demo_values(demo), raw_groups(demo)
+    wide = values[values["measure"] == "saa"].pivot_table(
+        index="patient_id", columns="visit", values="value"
+    )
+    logs = np.log(wide["month3"] / wide["baseline"]).dropna()
+    x = np.array([v for p, v in logs.items() if groups.get(p) == POS])
+    y = np.array([v for p, v in logs.items() if groups.get(p) == NEG])
+    differences = np.sort(np.subtract.outer(x, y).ravel())
+    assert row["difference"] == f"ratio of ratios {math.exp(np.median(differences)):.3g}"
+    # the critical count k: the largest with P(U <= k) <= 2.5% over all splits
+    us = [
+        sum(a > b for a in chosen for b in set(range(x.size + y.size)) - set(chosen))
+        for chosen in itertools.combinations(range(x.size + y.size), x.size)
+    ]
+    counts = np.bincount(us, minlength=x.size * y.size + 1)
+    k = max(t for t in range(counts.size) if counts[: t + 1].sum() / len(us) <= 0.025)
+    lower, upper = math.exp(differences[k]), math.exp(differences[differences.size - 1 - k])
+    assert row["difference_ci"] == f"{lower:.3g} to {upper:.3g}"
+    p = mann_whitney_enumeration_p(x, y)
+    assert row["p"] == f"{p:.2g}" and row["method"] == "exact"
+    assert row["effect1"].startswith(f"{100 * math.exp(np.median(walsh(x))):.0f}% of baseline")
+
+
+def walsh(values: np.ndarray) -> list[float]:
+    return [(values[i] + values[j]) / 2 for i in range(values.size) for j in range(i, values.size)]
