@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nlrp3annot.errors import InputFileError, RecordError
+from nlrp3annot.genome.reference import declared_build
 from nlrp3annot.io.vcf import (
     ARRAY_SAMPLES,
     CHR1_NAMES,
@@ -34,7 +35,7 @@ def scan_with_htslib(
     ``arrays`` (None: when the file has at least ``ARRAY_SAMPLES`` samples)."""
     with _open(path) as vf:
         all_samples = list(vf.header.samples)
-        scan = new_scan(path, all_samples, _header_chr1(vf), warnings, samples)
+        scan = new_scan(path, all_samples, _declared(vf), warnings, samples)
         contig = _index_contig(vf) if indexed else False
     if arrays is None:
         arrays = len(all_samples) >= ARRAY_SAMPLES
@@ -79,12 +80,9 @@ def _open(path: Path, threads: int = 0):
         ) from None
 
 
-def _header_chr1(vf) -> int | None:
-    for name in CHR1_NAMES:
-        if name in vf.header.contigs:
-            length = vf.header.contigs[name].length
-            return int(length) if length else None
-    return None
+def _declared(vf) -> tuple[str, str, int] | None:
+    contigs = vf.header.contigs
+    return declared_build({name: contigs[name].length for name in contigs})
 
 
 def _index_contig(vf) -> str | None | bool:

@@ -66,7 +66,7 @@ def scan_text(
         source = found.header, zip(found.numbers, found.lines, strict=True)
     header_bytes, lines = source
     header = parse_header(header_bytes, path)
-    scan = new_scan(path, header.samples, header.chr1_length, warnings, samples)
+    scan = new_scan(path, header.samples, header.declared, warnings, samples)
     if found is None:
         scan.outside = -1  # unknown: the index lets us skip the rest unread
     if keep_lines:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlrp3annot.errors import InputFileError
-from nlrp3annot.genome.reference import BUILDS, CHR1_LENGTH, locus_window
+from nlrp3annot.genome.reference import BUILDS, declared_build, locus_window
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.patients.zygosity import SampleCall
 
@@ -66,7 +66,8 @@ class VcfScan:
     path: str
     records: dict[str, list[Record]]  # build -> records inside that build's window
     skipped: dict[str, list[Skipped]]  # build -> records of that window not annotated
-    chr1_length: int | None  # from the ##contig header line, when present
+    # (build, contig, length) from the first ##contig line whose length names a build
+    declared: tuple[str, str, int] | None
     records_read: int = 0
     outside: int = 0  # -1: unknown (an index let the rest go unread)
     samples: list[str] = field(default_factory=list)
@@ -79,10 +80,7 @@ class VcfScan:
     source: tuple[bytes, list[bytes]] | None = None
 
     def header_build(self) -> str | None:
-        for build, length in CHR1_LENGTH.items():
-            if self.chr1_length == length:
-                return build
-        return None
+        return self.declared[0] if self.declared else None
 
 
 class Watch:
@@ -183,7 +181,7 @@ class Header:
     """What the annotation needs from a VCF header."""
 
     samples: list[str]
-    chr1_length: int | None
+    declared: tuple[str, str, int] | None  # see VcfScan.declared
     af_number: str  # FORMAT/AF's declared Number ('A', '1', ...), '' when not declared
 
 
@@ -229,8 +227,7 @@ def parse_header(text: bytes, path: Path) -> Header:
         elif line.startswith("##FORMAT=<ID=AF,"):
             attrs = dict(_ATTR.findall(line[len("##FORMAT=<") : -1]))
             af_number = attrs.get("Number", "")
-    chr1 = next((lengths[n] for n in CHR1_NAMES if n in lengths), None)
-    return Header(columns[9:] if len(columns) > 9 else [], chr1, af_number)
+    return Header(columns[9:] if len(columns) > 9 else [], declared_build(lengths), af_number)
 
 
 def sample_names(path: str | Path) -> list[str]:
@@ -274,12 +271,12 @@ def _has_index_file(path: Path) -> bool:
 def new_scan(
     path: Path,
     all_samples: list[str],
-    chr1_length: int | None,
+    declared: tuple[str, str, int] | None,
     warnings: list[str],
     samples: list[str] | None = None,
 ) -> VcfScan:
     """An empty scan of ``path`` reporting on ``samples`` (default: all of the file's)."""
-    scan = VcfScan(str(path), {b: [] for b in BUILDS}, {b: [] for b in BUILDS}, chr1_length)
+    scan = VcfScan(str(path), {b: [] for b in BUILDS}, {b: [] for b in BUILDS}, declared)
     scan.samples = list(all_samples)
     scan.lowest_depth = {b: {} for b in BUILDS}
     scan.warnings = warnings

@@ -171,7 +171,8 @@ def load_sequence(scan: VcfScan, fasta: str | Path | None, build: str) -> LocusS
 
 def _why(scan: VcfScan, seq: LocusSequence) -> str:
     if scan.header_build():
-        return f"its ##contig chr1 length is {scan.chr1_length}"
+        _, contig, length = scan.declared
+        return f"its ##contig {contig} length is {length}"
     counts = ", ".join(f"{len(scan.records[b])} records in the {b} NLRP3 window" for b in BUILDS)
     matching, checked = _ref_agreement(scan, seq)
     return f"{counts}; {matching}/{checked} REF alleles match {seq.build}"
