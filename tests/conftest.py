@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, seed, settings
 
 DATA = Path(__file__).parent / "data"
 TEST_FASTA = {
@@ -25,6 +27,45 @@ FUZZ_SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# Fuzz targets (tests/test_fuzz_readers.py) run for a bounded time: the derandomised round
+# above first, then rounds of fresh random examples (seeds 1, 2, ...) until
+# NLRP3_FUZZ_SECONDS (default 60) have passed. A failure names its round's seed.
+FUZZ_SECONDS = float(os.environ.get("NLRP3_FUZZ_SECONDS", "60"))
+FUZZ_ROUND_EXAMPLES = 100
+
+
+def fuzz_target(examples_share: float = 1.0, **strategies) -> Callable:
+    """Mark a function as a fuzz target over these hypothesis strategies (run by
+    :func:`fuzz_for`); ``examples_share`` scales its examples per round (slow targets)."""
+
+    def mark(function: Callable) -> Callable:
+        function.fuzz_strategies = strategies
+        function.fuzz_share = examples_share
+        return function
+
+    return mark
+
+
+def fuzz_for(target: Callable, seconds: float = FUZZ_SECONDS) -> int:
+    """Run a fuzz target for about ``seconds``; returns how many rounds ran."""
+    start = time.monotonic()
+    share = target.fuzz_share
+    first = settings(FUZZ_SETTINGS, max_examples=max(int(FUZZ_EXAMPLES * share), 20))
+    first(given(**target.fuzz_strategies)(target))()
+    rounds = 1
+    while time.monotonic() - start < seconds:
+        fresh = settings(
+            FUZZ_SETTINGS,
+            max_examples=max(int(FUZZ_ROUND_EXAMPLES * share), 10),
+            derandomize=False,
+        )
+        try:
+            seed(rounds)(fresh(given(**target.fuzz_strategies)(target)))()
+        except Exception as exc:
+            exc.add_note(f"fuzz round {rounds} of {target.__name__}: hypothesis seed {rounds}")
+            raise
+        rounds += 1
+    return rounds
 
 
 def write_vcf(

@@ -2,8 +2,9 @@
 as XLSX, a samples sheet and a FASTA, each mutated at random by hypothesis. Each input must
 either be read or end with the project's own error (Nlrp3AnnotError: one line naming the
 file); any other exception is a crash, and crashes found are kept as regression files in
-tests/data/bad/ (replayed in tests/test_bad_inputs.py). Examples are derandomised so CI sees
-the same ones every run; NLRP3_FUZZ_EXAMPLES raises their number for a longer search.
+tests/data/bad/ (replayed in tests/test_bad_inputs.py). Each target runs a derandomised round
+first (the same examples every run; NLRP3_FUZZ_EXAMPLES sets how many), then fresh random
+rounds until NLRP3_FUZZ_SECONDS (default 60) have passed.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import gzip
 import tempfile
 from pathlib import Path
 
-from conftest import FUZZ_EXAMPLES as EXAMPLES
-from conftest import FUZZ_SETTINGS as SETTINGS
-from conftest import TEST_FASTA
-from hypothesis import given, settings
+import pytest
+from conftest import TEST_FASTA, fuzz_for, fuzz_target
 from hypothesis import strategies as st
 
 from nlrp3annot.errors import Nlrp3AnnotError
@@ -84,26 +83,23 @@ def _file(name: str, data: bytes) -> Path:
     return path
 
 
-@SETTINGS
-@given(data=damaged(VCF), compressed=st.booleans())
-def test_damaged_vcf(data: bytes, compressed: bool) -> None:
+@fuzz_target(data=damaged(VCF), compressed=st.booleans())
+def damaged_vcf(data: bytes, compressed: bool) -> None:
     from nlrp3annot.runner.pipeline import annotate_file
 
     path = _file("x.vcf.gz" if compressed else "x.vcf", gzip.compress(data) if compressed else data)
     _read_or_own_error(lambda: annotate_file(path, fasta=TEST_FASTA["GRCh38"]))
 
 
-@SETTINGS
-@given(data=damaged(CLINICAL), suffix=st.sampled_from([".csv", ".tsv", ".txt"]))
-def test_damaged_clinical_table(data: bytes, suffix: str) -> None:
+@fuzz_target(data=damaged(CLINICAL), suffix=st.sampled_from([".csv", ".tsv", ".txt"]))
+def damaged_clinical_table(data: bytes, suffix: str) -> None:
     from nlrp3annot.response.clinical import read_clinical
 
     _read_or_own_error(lambda: read_clinical(_file("c" + suffix, data)))
 
 
-@SETTINGS
-@given(data=damaged(SAMPLES))
-def test_damaged_samples_sheet(data: bytes) -> None:
+@fuzz_target(data=damaged(SAMPLES))
+def damaged_samples_sheet(data: bytes) -> None:
     from nlrp3annot.response.clinical import read_samples
 
     _read_or_own_error(lambda: read_samples(_file("s.csv", data)))
@@ -120,8 +116,8 @@ CELL = st.one_of(
 )
 
 
-@settings(SETTINGS, max_examples=max(EXAMPLES // 3, 20))
-@given(
+@fuzz_target(
+    examples_share=1 / 3,  # a workbook per example: slower
     header=st.lists(
         st.sampled_from(
             ["patient_id", "visit", "day", "measure", "value", "unit", "CRP (mg/dL)", "SAA"]
@@ -132,7 +128,7 @@ CELL = st.one_of(
     ),
     rows=st.lists(st.lists(CELL, min_size=0, max_size=8), max_size=6),
 )
-def test_random_xlsx_clinical_table(header: list[str], rows: list[list]) -> None:
+def random_xlsx_clinical_table(header: list[str], rows: list[list]) -> None:
     import openpyxl
     from openpyxl.utils.exceptions import IllegalCharacterError
 
@@ -153,11 +149,24 @@ def test_random_xlsx_clinical_table(header: list[str], rows: list[list]) -> None
 FASTA = b">chr1 test\n" + b"ACGTNacgtn" * 30 + b"\n" + b"GATTACA" * 20 + b"\n"
 
 
-@SETTINGS
-@given(data=damaged(FASTA), build=st.sampled_from(["GRCh38", "GRCh37"]))
-def test_damaged_fasta(data: bytes, build: str) -> None:
+@fuzz_target(data=damaged(FASTA), build=st.sampled_from(["GRCh38", "GRCh37"]))
+def damaged_fasta(data: bytes, build: str) -> None:
     from nlrp3annot.genome.sequence import fasta_build, read_fasta_locus
 
     path = _file("g.fa", data)
     _read_or_own_error(lambda: read_fasta_locus(path, build))
     _read_or_own_error(lambda: fasta_build(path))
+
+
+TARGETS = [
+    damaged_vcf,
+    damaged_clinical_table,
+    damaged_samples_sheet,
+    random_xlsx_clinical_table,
+    damaged_fasta,
+]
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.__name__ for t in TARGETS])
+def test_fuzz_target_for_a_bounded_time(target) -> None:
+    assert fuzz_for(target) >= 1
