@@ -87,6 +87,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if fmt == "vcf" and len(paths) > 1:
         raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
     options = mosaic_options(args)
+    coverage = coverage_files(args)
     bar = _progress(paths, args.quiet)
     task = bar.add_task("", total=len(paths)) if bar else None
 
@@ -107,7 +108,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     def run():
         return annotate_files(
             paths, args.fasta, args.build, options, done, _choice(args), jobs, scheduler,
-            checkpoint=checkpoint, keep_lines=fmt == "vcf",
+            checkpoint=checkpoint, keep_lines=fmt == "vcf", coverage=coverage,
         )  # fmt: skip
 
     if bar is not None:
@@ -185,6 +186,20 @@ def _checkpoint(args: argparse.Namespace):
             file=sys.stderr,
         )
     return checkpoint
+
+
+def coverage_files(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """``--coverage`` as (sample or "", path) pairs, each file checked before any work."""
+    from nlrp3annot.errors import InputFileError
+    from nlrp3annot.io.coverage_files import parse_coverage_option
+
+    pairs = parse_coverage_option(getattr(args, "coverage", None))
+    for _, path in pairs:
+        if not Path(path).is_file():
+            raise InputFileError(
+                Path(path), "no such coverage file", "give a mosdepth or callable-regions BED"
+            )
+    return tuple((sample, str(Path(path).resolve())) for sample, path in pairs)
 
 
 def mosaic_options(args: argparse.Namespace):

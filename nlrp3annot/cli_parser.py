@@ -55,6 +55,17 @@ def resume_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def coverage_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--coverage",
+        action="append",
+        metavar="[SAMPLE=]BED",
+        help="evidence that a sample was covered: a mosdepth per-base or regions BED(.gz), "
+        "or a callable-regions BED; for every sample, or SAMPLE=BED for one (repeatable). "
+        "Gives coding_bases_covered in the patient summary",
+    )
+
+
 def redact_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--redact",
@@ -125,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to list skipped alleles "
         "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)",
     )
+    coverage_option(ann)
     redact_option(ann)
     resume_option(ann)
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
@@ -200,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", required=True)
     run.add_argument("-o", "--output", required=True)
     run.add_argument("--group-rule", default="strict", choices=rules)
+    coverage_option(run)
     redact_option(run)
     resume_option(run)
     run.add_argument("-q", "--quiet", action="store_true")

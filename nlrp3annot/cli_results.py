@@ -98,6 +98,7 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[
         _redactor=redactor_of(args),
         resume=getattr(args, "resume", False),
         resume_folder=getattr(args, "resume_folder", None),
+        coverage=getattr(args, "coverage", None),
     )
     code = cmd_annotate(ns)
     if code == EXIT_USER_ERROR:

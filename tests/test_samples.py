@@ -240,7 +240,8 @@ def test_sample_without_variants_is_negative_or_not_assessable(tmp_path: Path):
     status = {p["sample"]: (p["status"], p["note"]) for p in result.patients}
     assert status["DEEP"][0] == "negative"
     assert status["SHALLOW"][0] == "not_assessable" and "depth 6 < 20" in status["SHALLOW"][1]
-    assert status["NOTHING"][0] == "negative" and "no depth" in status["NOTHING"][1]
+    # no call at all in the locus: not genotyped, so not negative
+    assert status["NOTHING"] == ("not_assessable", "no calls in the NLRP3 locus")
 
 
 def test_many_vcfs_one_failing(tmp_path: Path):
@@ -279,7 +280,8 @@ def test_many_vcfs_one_failing(tmp_path: Path):
         summary = {r["sample"]: r for r in csv.DictReader(handle, delimiter="\t")}
     assert set(summary) == {"A1", "B1"}
     assert summary["A1"]["status"] == "positive_germline"
-    assert summary["B1"]["status"] == "negative"
+    assert summary["B1"]["status"] == "not_assessable"  # its VCF has no record at all
+    assert summary["B1"]["note"] == "no calls in the NLRP3 locus"
     with out.open() as handle:
         table = list(csv.DictReader(handle, delimiter="\t"))
     assert [(r["sample"], r["hgvs_p_sample"]) for r in table] == [

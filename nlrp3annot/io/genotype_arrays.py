@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nlrp3annot.errors import RecordError
+from nlrp3annot.io.evidence import is_gvcf_record
 from nlrp3annot.io.vcf import VcfScan, Watch, skip_reason, split_alleles, window_of
 from nlrp3annot.patients.zygosity import SampleCall
 
@@ -59,7 +60,7 @@ def scan_arrays(
             index += 1
             number = index
             scan.records_read += 1
-            build = window_of(v.CHROM, v.POS, len(v.REF or ""), windows)
+            build = window_of(v.CHROM, v.POS, max(len(v.REF or ""), v.end - v.POS + 1), windows)
             if build is None:
                 if not fetched:
                     scan.outside += 1
@@ -103,6 +104,9 @@ def _record(np, v, build, number, scan: VcfScan, watch, names, af_number, min_al
         ad = _format(v, "AD")
         if hit is not None:
             _record_depths(np, v, ad, build, scan, hit, names)
+        block = is_gvcf_record(alts, v.end > v.POS + max(len(ref), 1) - 1)
+        if scan.evidence.pending[build] or block:
+            _note_evidence(np, v, gt, ad, build, scan, block)
         # alleles that become records: only those need calls
         usable = [i for i, alt in enumerate(alts, start=1) if not skip_reason(ref, alt)]
         if usable:
@@ -197,10 +201,40 @@ def _calls(np, v, gt, ad, alleles, names, af_number, min_alt_reads):
 def _record_depths(np, v, ad, build: str, scan: VcfScan, hit: int, names) -> None:
     """Each sample's depth at a record over a watched position: DP, else MIN_DP, else the
     sum of AD (when every AD entry is present), as :func:`nlrp3annot.io.vcf._record_depths`."""
-    n = len(names)
+    depth, known = _depth_array(np, v, ad, len(names), ("DP", "MIN_DP"))
+    lowest = scan.lowest_depth[build]
+    for j in np.flatnonzero(known).tolist():
+        d = int(depth[j])
+        name = names[j]
+        if name not in lowest or d < lowest[name][0]:
+            lowest[name] = (d, hit)
+
+
+def _note_evidence(np, v, gt, ad, build: str, scan: VcfScan, block: bool) -> None:
+    """Which samples this record genotyped, and a gVCF record's coverage, in bulk."""
+    evidence = scan.evidence
+    n = len(scan.samples)
+    called = (
+        (gt[:, :-1] >= 0).any(axis=1) if gt is not None and len(gt) else np.zeros(n, dtype=bool)
+    )
+    pending = np.array(evidence.pending[build], dtype=np.int64)
+    if len(pending):
+        depth, known = _depth_array(np, v, ad, n, ("DP", "MIN_DP"))
+        good = called & known & (depth >= evidence.min_depth)
+        evidence.found(build, pending[good[pending]].tolist())
+    if block:
+        depth, known = _depth_array(np, v, ad, n, ("MIN_DP", "DP"))
+        good = called & known & (depth >= evidence.min_depth)
+        evidence.block(
+            build, v.POS, v.end, [(k, "0", evidence.min_depth) for k in np.flatnonzero(good)]
+        )
+
+
+def _depth_array(np, v, ad, n: int, keys: tuple[str, ...]):
+    """(depth, known) per sample: the first of ``keys`` present, else the sum of AD."""
     depth = np.full(n, -1, dtype=np.int64)
     known = np.zeros(n, dtype=bool)
-    for key in ("DP", "MIN_DP"):
+    for key in keys:
         values = _format(v, key)
         if values is not None:
             column = values[:, 0].astype(np.int64)
@@ -214,9 +248,4 @@ def _record_depths(np, v, ad, build: str, scan: VcfScan, hit: int, names) -> Non
         take = ~known & complete
         depth[take] = sums[take]
         known |= take
-    lowest = scan.lowest_depth[build]
-    for j in np.flatnonzero(known).tolist():
-        d = int(depth[j])
-        name = names[j]
-        if name not in lowest or d < lowest[name][0]:
-            lowest[name] = (d, hit)
+    return depth, known

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from nlrp3annot.errors import InputFileError, RecordError
 from nlrp3annot.genome.reference import declared_build
+from nlrp3annot.io.evidence import is_gvcf_record
 from nlrp3annot.io.vcf import (
     ARRAY_SAMPLES,
     CHR1_NAMES,
@@ -30,12 +31,13 @@ def scan_with_htslib(
     arrays: bool | None,
     min_alt_reads: int,
     samples: list[str] | None,
+    min_depth: int = 20,
 ) -> VcfScan:
     """Fill a scan of ``path`` through pysam, with the genotypes as cyvcf2 arrays when
     ``arrays`` (None: when the file has at least ``ARRAY_SAMPLES`` samples)."""
     with _open(path) as vf:
         all_samples = list(vf.header.samples)
-        scan = new_scan(path, all_samples, _declared(vf), warnings, samples)
+        scan = new_scan(path, all_samples, _declared(vf), warnings, samples, min_depth)
         contig = _index_contig(vf) if indexed else False
     if arrays is None:
         arrays = len(all_samples) >= ARRAY_SAMPLES
@@ -99,7 +101,7 @@ def _index_contig(vf) -> str | None | bool:
 
 def _take(path, index, rec, scan: VcfScan, windows, watch: Watch, fetched: bool) -> None:
     scan.records_read += 1
-    build = window_of(rec.chrom, rec.pos, len(rec.ref or ""), windows)
+    build = window_of(rec.chrom, rec.pos, max(len(rec.ref or ""), rec.stop - rec.pos + 1), windows)
     if build is None:
         if not fetched:
             scan.outside += 1
@@ -234,11 +236,53 @@ def _record_depths(rec, build: str, scan: VcfScan, hit: int) -> None:
             lowest[name] = (depth, hit)
 
 
+def _sample_depth(sample, keys: tuple[str, ...]) -> int | None:
+    """The first of ``keys`` that is an integer, else the sum of AD (all present)."""
+    for key in keys:
+        depth = _int_or_none(_format(sample, key))
+        if depth is not None:
+            return depth
+    ad = _format(sample, "AD")
+    if isinstance(ad, tuple) and ad and all(isinstance(x, int) for x in ad):
+        return sum(ad)
+    return None
+
+
+def _gt_text(sample) -> str:
+    raw = _format(sample, "GT") or ()
+    return "/".join("." if a is None else str(a) for a in raw)
+
+
+def _note_evidence(rec, build: str, scan: VcfScan) -> None:
+    """Which samples this record genotyped, and a gVCF record's coverage
+    (:class:`nlrp3annot.io.evidence.LocusEvidence`)."""
+    evidence = scan.evidence
+    block = is_gvcf_record(rec.alts or (), rec.stop > rec.pos + max(len(rec.ref or ""), 1) - 1)
+    if not (evidence.pending[build] or block):
+        return
+    samples = rec.samples
+    names = scan.samples
+    evidence.note(
+        build,
+        [(k, _gt_text(samples[names[k]]), _sample_depth(samples[names[k]], ("DP", "MIN_DP")))
+         for k in evidence.pending[build]],
+    )  # fmt: skip
+    if block:
+        evidence.block(
+            build,
+            rec.pos,
+            rec.stop,
+            [(k, _gt_text(samples[n]), _sample_depth(samples[n], ("MIN_DP", "DP")))
+             for k, n in enumerate(names)],
+        )  # fmt: skip
+
+
 def _split(path: Path, index: int, rec, build: str, scan: VcfScan, watch: Watch) -> None:
     if scan.samples:
         hit = watch.first_hit(build, rec.pos, rec.stop)
         if hit is not None:
             _record_depths(rec, build, scan, hit)
+        _note_evidence(rec, build, scan)
     split_alleles(
         path,
         index,

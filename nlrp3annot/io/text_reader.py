@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nlrp3annot.errors import RecordError
+from nlrp3annot.io.evidence import is_gvcf_record
+from nlrp3annot.io.format_bytes import Fields, bulk_depths
 from nlrp3annot.io.tabix_index import seek_locus
 from nlrp3annot.io.vcf import (
     ARRAY_SAMPLES,
@@ -52,6 +54,7 @@ def scan_text(
     min_alt_reads: int,
     samples: list[str] | None,
     keep_lines: bool = False,
+    min_depth: int = 20,
 ) -> VcfScan:
     """Fill a scan of the text VCF ``path``: the locus lines through its index (a .tbi read
     here, a .csi through htslib's tabix), else found on the bytes of the whole file."""
@@ -66,7 +69,7 @@ def scan_text(
         source = found.header, zip(found.numbers, found.lines, strict=True)
     header_bytes, lines = source
     header = parse_header(header_bytes, path)
-    scan = new_scan(path, header.samples, header.declared, warnings, samples)
+    scan = new_scan(path, header.samples, header.declared, warnings, samples, min_depth)
     if found is None:
         scan.outside = -1  # unknown: the index lets us skip the rest unread
     if keep_lines:
@@ -146,15 +149,16 @@ def read_records(
         except ValueError:
             shown_pos = head[1][:20].decode(errors="replace")
             raise RecordError(shown, f"#{number}", f"POS {shown_pos!r} is not a number") from None
-        build = window_of(chrom, pos, len(ref), windows)
+        info = head[7].decode(errors="replace")
+        end_match = _END.search(info)
+        end = int(end_match.group(1)) if end_match else pos + max(len(ref), 1) - 1
+        # a gVCF block reaches as far as its END: one starting before the window can cover it
+        build = window_of(chrom, pos, max(len(ref), end - pos + 1), windows)
         if build is None:
             if not fetched:
                 scan.outside += 1
             continue
         alts = [] if head[4] in (b".", b"") else head[4].decode(errors="replace").split(",")
-        info = head[7].decode(errors="replace")
-        end_match = _END.search(info)
-        end = int(end_match.group(1)) if end_match else pos + max(len(ref), 1) - 1
         calls_by_allele: dict[int, tuple[SampleCall, ...]] = {}
         if scan.samples:
             if len(head) < 10:
@@ -186,7 +190,7 @@ def read_records(
                 known = None
                 if use_numpy:  # DP/MIN_DP of every sample read as numbers in bulk
                     columns = subset if subset is not None else np.arange(len(all_samples))
-                    known = _bulk_depths(np, line, starts[columns], ends[columns], keys)
+                    known = bulk_depths(np, line, starts[columns], ends[columns], keys)
                     if subset is not None:  # back to the order of scan.samples
                         at = {int(j): i for i, j in enumerate(subset.tolist())}
                         known = (
@@ -197,6 +201,11 @@ def read_records(
             calls_by_allele = decoder.calls(
                 fields, keys, rows, all_samples, len(alts), shown, number
             )
+            evidence = scan.evidence
+            block = is_gvcf_record(alts, end_match is not None)
+            if evidence.pending[build] or block:
+                bulk = (np, line, starts, ends) if use_numpy else None
+                _note_evidence(evidence, build, pos, end, block, fields, keys, wanted, bulk)
         split_alleles(
             shown,
             number,
@@ -261,7 +270,7 @@ def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int, min_
     if "AF" in keys:
         quiet[:] = False  # allele fractions under 0/0: decode them all
     elif "AD" in keys and n_alts and len(starts):
-        ad_start, ad_end, present = _Fields(np, data, starts, ends).bounds(keys.index("AD"))
+        ad_start, ad_end, present = Fields(np, data, starts, ends).bounds(keys.index("AD"))
         ok = present & diploid_ref  # a 0/0 without an AD value is decoded, to be sure
         # every ALT count is one digit below min_alt (too few reads for a mosaic call):
         # the AD text ends in ",d" once per ALT
@@ -380,60 +389,49 @@ def _scalar(text, key: str) -> int | None:
     return _int(str(text), key)
 
 
-class _Fields:
-    """Where each sample column's FORMAT fields are, from the colons of one raw line (only
-    between the first and last column asked about: a shard's columns)."""
-
-    def __init__(self, np, data, starts, ends) -> None:
-        self.np, self.starts, self.ends = np, starts, ends
-        lo, hi = int(starts.min()), int(ends.max())
-        self.colons = np.flatnonzero(data[lo:hi] == _COLON) + lo
-        self.first = np.searchsorted(self.colons, starts)  # each column's first colon
-
-    def bounds(self, k: int):
-        """(begin, end, present) of field ``k`` (1 or more: GT is field 0) per column:
-        ``present`` is False where the column has fewer fields."""
-        np, colons, ends = self.np, self.colons, self.ends
-        if len(colons) == 0:
-            return ends, ends, np.zeros(len(ends), dtype=bool)
-        last = len(colons) - 1
-        before, after = self.first + k - 1, self.first + k
-        present = before < len(colons)
-        begin = np.where(present, colons[np.minimum(before, last)] + 1, 0)
-        present &= begin <= ends
-        following = colons[np.minimum(after, last)]
-        end = np.where((after < len(colons)) & (following < ends), following, ends)
-        return begin, end, present
+def _depth_of(values: dict[str, object], keys: tuple[str, ...]) -> int | None:
+    """The first of ``keys`` that is an integer, else the sum of AD (all present)."""
+    for key in keys:
+        text = values.get(key)
+        if text not in (None, "", "."):
+            try:
+                return int(str(text))
+            except ValueError:
+                pass
+    if values.get("AD") not in (None, "", "."):
+        try:
+            return sum(int(x) for x in str(values["AD"]).split(","))
+        except ValueError:
+            return None
+    return None
 
 
-def _bulk_depths(np, line: bytes, starts, ends, keys: list[str]):
-    """(depth, found) per sample column: the first of DP and MIN_DP that is a plain
-    integer of up to 9 digits, read from the bytes; ``found`` is False where neither is
-    (those samples are read one by one)."""
-    data = np.frombuffer(line, dtype=np.uint8)
-    size = len(data)
-    depth = np.zeros(len(starts), dtype=np.int64)
-    found = np.zeros(len(starts), dtype=bool)
-    if not len(starts):
-        return depth, found
-    fields = _Fields(np, data, starts, ends)
-    for key in ("DP", "MIN_DP"):
-        if key not in keys or keys.index(key) == 0:
-            continue
-        begin, stop, ok = fields.bounds(keys.index(key))
-        length = stop - begin
-        ok &= (length >= 1) & (length <= 9)
-        value = np.zeros(len(starts), dtype=np.int64)
-        for i in range(9):
-            inside = i < length
-            char = data[np.minimum(begin + i, size - 1)].astype(np.int64)
-            digit = (char >= _ZERO) & (char <= _ZERO + 9)
-            ok &= ~inside | digit
-            value = np.where(inside, value * 10 + (char - _ZERO), value)
-        take = ok & ~found
-        depth[take] = value[take]
-        found |= take
-    return depth, found
+def _note_evidence(evidence, build, pos, end, block, fields, keys, wanted, bulk) -> None:
+    """Tell ``evidence`` which samples this record genotyped (pending ones only; in bulk
+    with numpy for a joint VCF) and, for a gVCF record, what it covered."""
+    decoder = _Decoder("")
+    pending = evidence.pending[build]
+    if bulk is not None and pending and keys and keys[0] == "GT":
+        np, line, starts, ends = bulk
+        columns = np.array([wanted[k] for k in pending], dtype=np.int64)
+        depth, known = bulk_depths(np, line, starts[columns], ends[columns], keys)
+        first = np.frombuffer(line, dtype=np.uint8)[starts[columns]]
+        called = (first >= _ZERO) & (first <= _ZERO + 9)
+        good = called & known & (depth >= evidence.min_depth)
+        evidence.found(build, [pending[i] for i in np.flatnonzero(good).tolist()])
+        # the rest: read one by one only where no plain DP/MIN_DP was found (AD alone)
+        pending = [pending[i] for i in np.flatnonzero(called & ~known).tolist()]
+    if pending:
+        values = [(k, decoder.values(fields[wanted[k]], keys)) for k in pending]
+        evidence.note(build, [(k, str(v.get("GT", "")), _depth_of(v, _DP)) for k, v in values])
+    if block:
+        values = [(k, decoder.values(fields[j], keys)) for k, j in enumerate(wanted)]
+        evidence.block(
+            build, pos, end, [(k, str(v.get("GT", "")), _depth_of(v, _MIN_DP)) for k, v in values]
+        )
+
+
+_DP, _MIN_DP = ("DP", "MIN_DP"), ("MIN_DP", "DP")
 
 
 def _depths(fields, keys, wanted, scan: VcfScan, build: str, hit: int, decoder, known=None) -> None:

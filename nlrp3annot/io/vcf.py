@@ -23,6 +23,7 @@ from pathlib import Path
 
 from nlrp3annot.errors import InputFileError
 from nlrp3annot.genome.reference import BUILDS, declared_build, locus_window
+from nlrp3annot.io.evidence import LocusEvidence
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.patients.zygosity import SampleCall
 
@@ -74,6 +75,7 @@ class VcfScan:
     # build -> sample -> (lowest depth, its position) over the watched (pathogenic) positions
     lowest_depth: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     gvcf_blocks: int = 0
+    evidence: LocusEvidence | None = None  # who was genotyped in the locus (with samples)
     warnings: list[str] = field(default_factory=list)
     # with keep_lines (a VCF output is wanted): the header and the locus lines as read, so
     # that the output is written from them without reading the input again
@@ -138,6 +140,7 @@ def scan_vcf(
     samples: list[str] | None = None,
     reader: str = "auto",
     keep_lines: bool = False,
+    min_depth: int = 20,
 ) -> VcfScan:
     """Read the records of ``path`` that fall in the NLRP3 window of either build.
 
@@ -146,7 +149,8 @@ def scan_vcf(
     ``min_alt_reads``: ALT reads that make a 0/0 sample worth a call (a possible mosaic).
     ``samples``: read only these samples (a shard of a joint VCF). ``reader``: "auto", or
     "htslib" to read even a text VCF through pysam (the reference implementation).
-    ``keep_lines``: keep a text VCF's header and locus lines in ``VcfScan.source``."""
+    ``keep_lines``: keep a text VCF's header and locus lines in ``VcfScan.source``.
+    ``min_depth``: the reads a reference call needs to count as evidence of absence."""
     path = Path(path)
     head = _check_path(path)
     watch = watch or Watch()
@@ -166,13 +170,23 @@ def scan_vcf(
             arrays if bcf else False,
             min_alt_reads,
             samples,
+            min_depth,
         )
     from nlrp3annot.io.text_reader import scan_text
 
     big = path.stat().st_size >= INDEX_MIN_BYTES
     use_index = indexed and big and not _is_plain_gzip(head)
     return scan_text(
-        path, windows, watch, warnings, use_index, arrays, min_alt_reads, samples, keep_lines
+        path,
+        windows,
+        watch,
+        warnings,
+        use_index,
+        arrays,
+        min_alt_reads,
+        samples,
+        keep_lines,
+        min_depth,
     )
 
 
@@ -274,6 +288,7 @@ def new_scan(
     declared: tuple[str, str, int] | None,
     warnings: list[str],
     samples: list[str] | None = None,
+    min_depth: int = 20,
 ) -> VcfScan:
     """An empty scan of ``path`` reporting on ``samples`` (default: all of the file's)."""
     scan = VcfScan(str(path), {b: [] for b in BUILDS}, {b: [] for b in BUILDS}, declared)
@@ -294,6 +309,7 @@ def new_scan(
         if unknown:
             raise InputFileError(path, f"has no sample {unknown[0]!r}")
         scan.samples = list(samples)
+    scan.evidence = LocusEvidence(scan.samples, min_depth)
     return scan
 
 

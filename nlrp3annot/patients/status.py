@@ -15,8 +15,11 @@ Status rule (first that applies):
 4. ``vus_only``: carries only changes of uncertain weight: ClinVar VUS or conflicting,
    low-penetrance CAPS variants (p.Val198Met, p.Gln703Lys), or protein-altering/splice
    changes not in ClinVar.
-5. ``negative``: none of the above. When the VCF says nothing about depth at the
-   pathogenic positions (a variants-only VCF), ``note`` says coverage was not shown.
+5. ``negative``: none of the above, and the sample was genotyped in the locus (a called
+   genotype there, gVCF blocks or coverage: :mod:`nlrp3annot.patients.coverage`); without
+   that evidence ``not_assessable`` with "no calls in the NLRP3 locus". When the VCF says
+   nothing about depth at the pathogenic positions (a variants-only VCF), ``note`` says
+   coverage was not shown.
 Benign/likely benign changes never make a sample positive or VUS.
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from nlrp3annot.patients.coverage import NO_CALLS, coverage_columns
 from nlrp3annot.patients.haplotypes import SampleRow
 
 SUMMARY_COLUMNS = [
@@ -38,6 +42,8 @@ SUMMARY_COLUMNS = [
     "caps_phenotype",
     "penetrance",
     "variants",
+    "coding_bases_covered",
+    "lowest_depth_at_pathogenic_positions",
     "note",
 ]
 STATUS_ORDER = ["positive_germline", "positive_mosaic", "not_assessable", "vus_only", "negative"]
@@ -79,11 +85,18 @@ def summarise(
     rows: list[dict],
     lowest_depth: Mapping[str, tuple[int, int]],
     min_depth: int,
+    genotyped: set[str] | None = None,
+    covered: Mapping[str, list[tuple[int, int]]] | None = None,
+    targets: list[tuple[int, int]] | None = None,
 ) -> list[dict[str, object]]:
     """One summary row per sample in ``samples`` (every sample, with or without variants).
 
     ``rows``: the sample rows of the status-deciding transcript; ``lowest_depth``: per
-    sample, the lowest depth the file shows at a pathogenic position, and that position."""
+    sample, the lowest depth the file shows at a pathogenic position, and that position;
+    ``genotyped``: the samples with a called genotype of enough depth in the locus (None:
+    not known, every sample counts as genotyped); ``covered``: per sample, the intervals
+    called at ``min_depth`` (gVCF blocks, coverage; None when the input shows none);
+    ``targets``: the coding bases and splice sites."""
     weights = _Weights()
     by_sample: dict[str, list[tuple[dict, str, str]]] = {}
     known = weights.known
@@ -109,7 +122,11 @@ def summarise(
             status, best, note = _status(carried, missing_at, low_cover, weights)
         else:  # only benign or unweighted alleles (most samples of a joint VCF): no ranking
             status, best, note = _status([], missing_at, low_cover, weights)
-        if status == "negative" and low is None:
+        cover = None if covered is None else covered.get(sample, [])
+        seen = genotyped is None or sample in genotyped or bool(carried) or bool(cover)
+        if status == "negative" and not seen:
+            status, note = "not_assessable", NO_CALLS
+        elif status == "negative" and low is None:
             note = "VCF shows no depth at the pathogenic positions for this sample"
         weighted = {
             r.get("hgvs_c_sample")
@@ -129,6 +146,7 @@ def summarise(
                 "caps_phenotype": best.get("caps_phenotype", "") if best else "",
                 "penetrance": best.get("penetrance", "") if best else "",
                 "variants": len(weighted),
+                **coverage_columns(cover, targets or [], low),
                 "note": note,
             }
         )

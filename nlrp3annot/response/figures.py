@@ -270,7 +270,7 @@ def km_figure(
     end = max((float(rows["time"].max()) for _, rows in shown), default=1.0)
     ticks = [t for t in ax.get_xticks() if 0 <= t <= end + 1e-9]
     risk.set_xlim(ax.get_xlim())
-    risk.set_ylim(-0.5, len(shown) - 0.5)
+    risk.set_ylim(-0.5, max(len(shown), 1) - 0.5)
     for k, (group, rows) in enumerate(shown):
         y = len(shown) - 1 - k
         for t in ticks:

@@ -169,6 +169,27 @@ def load_sequence(scan: VcfScan, fasta: str | Path | None, build: str) -> LocusS
     )
 
 
+def _evidence(scan: VcfScan, build: str, settings: Settings, min_depth: int):
+    """(genotyped samples, covered intervals or None, coding targets) for the summary:
+    gVCF blocks and ``--coverage`` files together."""
+    from nlrp3annot.genome.reference import mane_transcript
+    from nlrp3annot.io.coverage_files import covered_intervals
+    from nlrp3annot.patients.coverage import coding_targets
+
+    t = mane_transcript(build)
+    targets = coding_targets(t.exons, t.cds_start, t.cds_end)
+    evidence = scan.evidence
+    if evidence is None:
+        return None, None, targets
+    covered = dict(evidence.covered[build]) if evidence.gvcf[build] else None
+    for sample, path in settings.coverage:
+        covered = covered if covered is not None else {}
+        for name in [sample] if sample else scan.samples:
+            if name in scan.samples:
+                covered[name] = [*covered.get(name, []), *covered_intervals(path, build, min_depth)]
+    return evidence.genotyped[build], covered, targets
+
+
 def _why(scan: VcfScan, seq: LocusSequence) -> str:
     if scan.header_build():
         _, contig, length = scan.declared
@@ -188,6 +209,7 @@ class Settings:
     options: MosaicOptions = DEFAULT_OPTIONS
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS
     keep_lines: bool = False  # a VCF output is wanted: keep the locus lines as read
+    coverage: tuple[tuple[str, str], ...] = ()  # (sample or "" for all, BED path)
 
 
 class Session:
@@ -212,6 +234,7 @@ class Session:
             min_alt_reads=self.settings.options.min_alt_reads,
             samples=samples,
             keep_lines=self.settings.keep_lines,
+            min_depth=self.settings.options.min_depth,
         )
 
     def annotate_file(self, path: str | Path, samples: list[str] | None = None) -> AnnotationResult:
@@ -337,6 +360,7 @@ def annotate_scan(
             table if len(transcripts) == 1 else [r for r in table if r["transcript"] == primary],
             scan.lowest_depth[seq.build],
             options.min_depth,
+            *_evidence(scan, seq.build, session.settings, options.min_depth),
         )
         if scan.samples
         else []
@@ -399,6 +423,7 @@ def annotate_files(
     scheduler: str | None = None,
     checkpoint=None,
     keep_lines: bool = False,
+    coverage: tuple[tuple[str, str], ...] = (),
 ) -> AnnotationResult:
     """Annotate many VCF/BCF files into one result, in input order. A file that fails is
     recorded in ``failures`` with its one-line error and the others still run.
@@ -407,10 +432,13 @@ def annotate_files(
     distributed scheduler (``tcp://host:8786``) to send the files to instead. The result is
     the same whichever way it ran. ``checkpoint`` (runner.checkpoint.Checkpoint): files
     whose result it holds are not annotated again, and each new result is kept in it.
-    ``keep_lines``: keep a single text VCF's lines for a VCF output (``source``)."""
+    ``keep_lines``: keep a single text VCF's lines for a VCF output (``source``).
+    ``coverage``: (sample, BED) pairs, "" for every sample (``--coverage``)."""
     from nlrp3annot.runner.parallel import run_files
 
-    settings = Settings(None if fasta is None else str(fasta), build, options, choice, keep_lines)
+    settings = Settings(
+        None if fasta is None else str(fasta), build, options, choice, keep_lines, coverage
+    )
     combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
     per_file = []
     paths = [str(p) for p in paths]
