@@ -55,6 +55,24 @@ def resume_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def scan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--min-depth", type=int, default=20, help="reads for a test (default 20)")
+    p.add_argument("--min-mapq", type=int, default=20, help="mapping quality (default 20)")
+    p.add_argument("--min-baseq", type=int, default=20, help="base quality (default 20)")
+    p.add_argument(
+        "--no-proper-pairs",
+        action="store_true",
+        help="count paired reads even when not mapped as a proper pair",
+    )
+    p.add_argument(
+        "--max-lod",
+        type=float,
+        default=0.05,
+        help="a sample is negative only where a mosaic this small would have been found at "
+        "every known pathogenic position (default 0.05)",
+    )
+
+
 def coverage_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--coverage",
@@ -218,6 +236,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(run)
     run.set_defaults(action="run")
+
+    scan = sub.add_parser(
+        "scan",
+        help="find low-fraction (mosaic) NLRP3 alleles in BAM/CRAM reads",
+        description="Counts the reads over the NLRP3 coding exons and splice sites (through "
+        "the index), tests every allele against the sample's own error background and the "
+        "other samples', and writes OUTPUT/<sample>.scan.vcf.gz (calls and coverage blocks, "
+        "for annotate and run) and OUTPUT/scan.tsv (every candidate and known pathogenic "
+        "allele, with the limit of detection). Example:\n"
+        "  nlrp3annot scan P19.bam P20.cram --fasta GRCh38.fa -o scan/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scan.add_argument("alignments", nargs="*", help="indexed BAM or CRAM files")
+    scan.add_argument("--list", help="a file naming one BAM/CRAM a line")
+    scan.add_argument("--fasta", required=True, help="the genome the reads were aligned to")
+    scan.add_argument("-o", "--output", required=True, help="output folder")
+    scan_options(scan)
+    scan.add_argument("-q", "--quiet", action="store_true")
+    scan.set_defaults(action="scan")
 
     demo = sub.add_parser("demo", help="run the whole chain on the bundled SYNTHETIC cohort")
     demo.add_argument("-o", "--output", default="nlrp3annot-demo")

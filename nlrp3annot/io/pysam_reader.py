@@ -16,6 +16,7 @@ from nlrp3annot.io.vcf import (
     VcfScan,
     Watch,
     new_scan,
+    scan_limit,
     split_alleles,
     window_of,
 )
@@ -38,6 +39,9 @@ def scan_with_htslib(
     with _open(path) as vf:
         all_samples = list(vf.header.samples)
         scan = new_scan(path, all_samples, _declared(vf), warnings, samples, min_depth)
+        for record in vf.header.records:
+            if record.key == "NLRP3_SCAN":
+                scan.scan_limits.update(scan_limit(dict(record.items())))
         contig = _index_contig(vf) if indexed else False
     if arrays is None:
         arrays = len(all_samples) >= ARRAY_SAMPLES

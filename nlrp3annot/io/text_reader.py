@@ -70,6 +70,7 @@ def scan_text(
     header_bytes, lines = source
     header = parse_header(header_bytes, path)
     scan = new_scan(path, header.samples, header.declared, warnings, samples, min_depth)
+    scan.scan_limits = header.scan_limits
     if found is None:
         scan.outside = -1  # unknown: the index lets us skip the rest unread
     if keep_lines:

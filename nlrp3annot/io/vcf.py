@@ -76,6 +76,9 @@ class VcfScan:
     lowest_depth: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     gvcf_blocks: int = 0
     evidence: LocusEvidence | None = None  # who was genotyped in the locus (with samples)
+    # a scan of the reads (nlrp3annot scan): sample -> (limit of detection or None, the
+    # largest it may be for a negative, known pathogenic alleles below the minimum depth)
+    scan_limits: dict[str, tuple[float | None, float, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # with keep_lines (a VCF output is wanted): the header and the locus lines as read, so
     # that the output is written from them without reading the input again
@@ -197,6 +200,7 @@ class Header:
     samples: list[str]
     declared: tuple[str, str, int] | None  # see VcfScan.declared
     af_number: str  # FORMAT/AF's declared Number ('A', '1', ...), '' when not declared
+    scan_limits: dict[str, tuple[float | None, float, int]] = field(default_factory=dict)
 
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
@@ -230,6 +234,7 @@ def parse_header(text: bytes, path: Path) -> Header:
             "a VCF header ends with #CHROM POS ID REF ALT QUAL FILTER INFO (tab-separated)",
         )
     lengths: dict[str, int | None] = {}
+    limits: dict[str, tuple[float | None, float, int]] = {}
     af_number = ""
     for line in lines[:-1]:
         if line.startswith("##contig=<"):
@@ -241,7 +246,20 @@ def parse_header(text: bytes, path: Path) -> Header:
         elif line.startswith("##FORMAT=<ID=AF,"):
             attrs = dict(_ATTR.findall(line[len("##FORMAT=<") : -1]))
             af_number = attrs.get("Number", "")
-    return Header(columns[9:] if len(columns) > 9 else [], declared_build(lengths), af_number)
+        elif line.startswith("##NLRP3_SCAN=<"):
+            limits.update(scan_limit(dict(_ATTR.findall(line[len("##NLRP3_SCAN=<") : -1]))))
+    samples = columns[9:] if len(columns) > 9 else []
+    return Header(samples, declared_build(lengths), af_number, limits)
+
+
+def scan_limit(attrs: Mapping[str, str]) -> dict[str, tuple[float | None, float, int]]:
+    """A ``##NLRP3_SCAN`` header line's sample and limits (nlrp3annot.reads.scan_output)."""
+    try:
+        lod = None if attrs.get("LOD", ".") in (".", "") else float(attrs["LOD"])
+        limit = (lod, float(attrs["MAX_LOD"]), int(attrs.get("KNOWN_BELOW_DEPTH", "0")))
+    except (KeyError, ValueError):
+        return {}
+    return {attrs["ID"]: limit} if attrs.get("ID") else {}
 
 
 def sample_names(path: str | Path) -> list[str]:

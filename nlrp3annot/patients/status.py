@@ -88,6 +88,7 @@ def summarise(
     genotyped: set[str] | None = None,
     covered: Mapping[str, list[tuple[int, int]]] | None = None,
     targets: list[tuple[int, int]] | None = None,
+    scan_limits: Mapping[str, tuple[float | None, float, int]] | None = None,
 ) -> list[dict[str, object]]:
     """One summary row per sample in ``samples`` (every sample, with or without variants).
 
@@ -96,7 +97,9 @@ def summarise(
     ``genotyped``: the samples with a called genotype of enough depth in the locus (None:
     not known, every sample counts as genotyped); ``covered``: per sample, the intervals
     called at ``min_depth`` (gVCF blocks, coverage; None when the input shows none);
-    ``targets``: the coding bases and splice sites."""
+    ``targets``: the coding bases and splice sites; ``scan_limits``: per sample scanned from
+    its reads, (limit of detection, the largest allowed for negative, known pathogenic
+    alleles below the minimum depth)."""
     weights = _Weights()
     by_sample: dict[str, list[tuple[dict, str, str]]] = {}
     known = weights.known
@@ -126,6 +129,8 @@ def summarise(
         seen = genotyped is None or sample in genotyped or bool(carried) or bool(cover)
         if status == "negative" and not seen:
             status, note = "not_assessable", NO_CALLS
+        elif status == "negative" and scan_limits and sample in scan_limits:
+            status, note = _scan_negative(scan_limits[sample])
         elif status == "negative" and low is None:
             note = "VCF shows no depth at the pathogenic positions for this sample"
         weighted = {
@@ -151,6 +156,27 @@ def summarise(
             }
         )
     return out
+
+
+def _scan_negative(limit: tuple[float | None, float, int]) -> tuple[str, str]:
+    """negative with the limit of detection the reads reached, or not_assessable where a
+    mosaic of the size that matters could have been missed."""
+    lod, largest, below = limit
+    if below:
+        return "not_assessable", (
+            f"scan: {below} known pathogenic position(s) below the minimum depth, so a "
+            f"mosaic there could be missed"
+        )
+    if lod is None or lod > largest:
+        shown = "unknown" if lod is None else f"{lod:.1%}"
+        return "not_assessable", (
+            f"scan: limit of detection {shown} above {largest:.1%}: a smaller mosaic could "
+            f"be missed (deeper sequencing needed)"
+        )
+    return "negative", (
+        f"scan: a mosaic of {lod:.1%} or more at any known pathogenic position would have "
+        f"been found (95% power)"
+    )
 
 
 class _Weights:

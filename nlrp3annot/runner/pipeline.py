@@ -361,6 +361,7 @@ def annotate_scan(
             scan.lowest_depth[seq.build],
             options.min_depth,
             *_evidence(scan, seq.build, session.settings, options.min_depth),
+            scan.scan_limits,
         )
         if scan.samples
         else []

@@ -1,0 +1,141 @@
+"""The scan's outputs: one gVCF-like VCF.gz (+ .tbi) per sample, read by ``annotate`` and
+``run`` like any VCF, and one TSV of every candidate allele and every known pathogenic
+allele with its counts, test and verdict.
+
+The VCF holds the called alleles (GT 0/1 with AD, DP, AF and the strand counts SB) and
+reference blocks over the targets (``<NON_REF>`` with END and MIN_DP, split where the depth
+crosses the minimum), so that ``annotate`` sees both the calls and the evidence of coverage;
+a ``##NLRP3_SCAN`` header line carries the sample's limit of detection at the known
+pathogenic alleles, which the patient status uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from nlrp3annot.genome.reference import CONTIG_LENGTHS
+from nlrp3annot.reads.calling import Candidate
+from nlrp3annot.reads.scan import SampleScan, ScanResult
+
+TSV_COLUMNS = [
+    "sample", "file", "chrom", "pos", "ref", "alt", "known_pathogenic", "depth",
+    "alt_reads", "alt_forward", "alt_reverse", "other_forward", "other_reverse", "vaf",
+    "vaf_ci_lower", "vaf_ci_upper", "background", "p", "threshold", "verdict",
+    "limit_of_detection",
+]  # fmt: skip
+FILTERS = {
+    "strand_bias": "ALT reads on one strand only (Fisher test)",
+    "read_end": "ALT reads at the ends of reads",
+}
+
+
+def write_scan(result: ScanResult, folder: Path) -> tuple[list[Path], Path]:
+    """Every sample's VCF.gz and the TSV; returns (VCF paths, TSV path)."""
+    import pysam
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vcfs = []
+    for sample in result.samples:
+        plain = folder / f"{_safe(sample.sample)}.scan.vcf"
+        plain.write_text(_vcf_text(result, sample))
+        compressed = Path(pysam.tabix_index(str(plain), preset="vcf", force=True))
+        vcfs.append(compressed)
+    tsv = folder / "scan.tsv"
+    with tsv.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(TSV_COLUMNS)
+        for sample in result.samples:
+            for c in sorted(sample.candidates, key=lambda c: (c.pos, c.alt)):
+                writer.writerow(_tsv_row(result, sample, c))
+    return vcfs, tsv
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.6g}"
+
+
+def _tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
+    low, high = c.vaf_ci
+    return [
+        sample.sample, sample.path, result.contig, str(c.pos), c.ref, c.alt,
+        str(c.known), str(c.depth), str(c.alt_reads), str(c.alt_forward), str(c.alt_reverse),
+        str(c.other_forward), str(c.other_reverse), _fmt(c.vaf), _fmt(low), _fmt(high),
+        _fmt(c.background), _fmt(c.p), _fmt(c.threshold), c.verdict, _fmt(c.lod),
+    ]  # fmt: skip
+
+
+def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
+    settings = result.settings
+    length = CONTIG_LENGTHS[result.build]["1"]
+    lod = _fmt(sample.lod) or "."
+    header = [
+        "##fileformat=VCFv4.2",
+        f"##source=nlrp3annot scan (reads of {Path(sample.path).name})",
+        f"##contig=<ID={result.contig},length={length}>",
+        '##ALT=<ID=NON_REF,Description="Any allele other than the reference (block)">',
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End of the reference block">',
+        '##INFO=<ID=SCAN_P,Number=A,Type=Float,Description="Binomial P against background">',
+        '##INFO=<ID=SCAN_BG,Number=A,Type=Float,Description="Background error rate">',
+        *(f'##FILTER=<ID={k},Description="{v}">' for k, v in FILTERS.items()),
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads per allele">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Reads counted">',
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="ALT allele fraction">',
+        '##FORMAT=<ID=SB,Number=4,Type=Integer,Description="ALT fwd, ALT rev, other fwd, '
+        'other rev reads">',
+        '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Lowest depth in the block">',
+        f"##NLRP3_SCAN=<ID={sample.sample},LOD={lod},MAX_LOD={settings.max_lod:g},"
+        f"KNOWN_BELOW_DEPTH={sample.known_below_depth},MIN_DEPTH={settings.min_depth}>",
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
+                   sample.sample]),
+    ]  # fmt: skip
+    records = _blocks(result, sample) + [_call(result, c) for c in sample.calls]
+    records.sort(key=lambda r: (r[0], r[1]))
+    return "\n".join(header + [line for _, _, line in records]) + "\n"
+
+
+def _call(result: ScanResult, c: Candidate) -> tuple[int, int, str]:
+    other = c.depth - c.alt_reads
+    fields = [
+        result.contig, str(c.pos), ".", c.ref, c.alt, ".", "PASS",
+        f"SCAN_P={c.p:.3g};SCAN_BG={c.background:.3g}", "GT:AD:DP:AF:SB",
+        f"0/1:{other},{c.alt_reads}:{c.depth}:{c.vaf:.4f}:"
+        f"{c.alt_forward},{c.alt_reverse},{c.other_forward},{c.other_reverse}",
+    ]  # fmt: skip
+    return c.pos, 1, "\t".join(fields)
+
+
+def _blocks(result: ScanResult, sample: SampleScan) -> list[tuple[int, int, str]]:
+    """Reference blocks over the targets, a new one wherever the depth crosses the
+    minimum (so the block's MIN_DP says whether all of it was covered)."""
+    depth = sample.counts.depth.tolist()
+    positions = sample.counts.positions.tolist()
+    minimum = result.settings.min_depth
+    out = []
+    start = 0
+    for i in range(1, len(positions) + 1):
+        boundary = (
+            i == len(positions)
+            or positions[i] != positions[i - 1] + 1
+            or (depth[i] >= minimum) != (depth[start] >= minimum)
+        )
+        if not boundary:
+            continue
+        low = min(depth[start:i])
+        first, last = positions[start], positions[i - 1]
+        ref = result.reference[start]
+        fields = [
+            result.contig, str(first), ".", ref, "<NON_REF>", ".", ".", f"END={last}",
+            "GT:DP:MIN_DP", f"0/0:{low}:{low}",
+        ]  # fmt: skip
+        out.append((first, 0, "\t".join(fields)))
+        start = i
+    return out

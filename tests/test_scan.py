@@ -1,0 +1,179 @@
+"""``nlrp3annot scan`` on real BAM and CRAM files of reads simulated on the TEST locus (not
+the real genome) with a 0.5% substitution error rate (scripts/simulate_reads.py): mosaics
+found with an interval holding the simulated fraction, artefacts not called, a 1% mosaic at
+depth 50 below the limit of detection (not negative), a germline het called germline, no
+false call over 20 negative samples, CRAM = BAM, and the calls named by the same engine
+(positions from the MANE model table; names from ClinVar)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEST_FASTA
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from simulate_reads import C907, C1043, EXON4, Allele, simulate  # noqa: E402
+
+from nlrp3annot.genome.reference import mane_transcript  # noqa: E402
+from nlrp3annot.patients.coverage import coding_targets  # noqa: E402
+from nlrp3annot.reads.scan import scan_alignments  # noqa: E402
+
+FASTA = TEST_FASTA["GRCh38"]
+T = mane_transcript("GRCh38")
+TARGETS = coding_targets(T.exons, T.cds_start, T.cds_end)
+
+
+def bam(tmp: Path, name: str, depth: int, *alleles: Allele, seed: int = 1, regions=None):
+    return simulate(
+        tmp / f"{name}.bam", regions or [EXON4], depth, tuple(alleles), seed=seed,
+        sample=name, fasta_path=FASTA, read_length=150,
+    )  # fmt: skip
+
+
+def candidate(result, sample: str, pos: int, alt: str):
+    found = [
+        c for s in result.samples if s.sample == sample for c in s.candidates
+        if c.pos == pos and c.alt == alt
+    ]  # fmt: skip
+    return found[0] if found else None
+
+
+@pytest.fixture(scope="module")
+def mosaics(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mosaics")
+    spec = {
+        "M10_907": Allele(C907, "A", 0.10),
+        "M03_907": Allele(C907, "A", 0.03),
+        "M10_1043": Allele(C1043, "T", 0.10),
+        "M03_1043": Allele(C1043, "T", 0.03),
+    }
+    paths = [
+        bam(tmp, name, 500, allele, seed=i + 1) for i, (name, allele) in enumerate(spec.items())
+    ]
+    return spec, scan_alignments(paths, FASTA)
+
+
+@pytest.mark.parametrize("name", ["M10_907", "M03_907", "M10_1043", "M03_1043"])
+def test_mosaics_at_depth_500_are_called_with_an_interval_holding_the_fraction(mosaics, name):
+    spec, result = mosaics
+    allele = spec[name]
+    c = candidate(result, name, allele.pos, allele.alt)
+    assert c is not None and c.verdict == "called", c
+    low, high = c.vaf_ci
+    assert low <= allele.fraction <= high
+    # the interval is Clopper-Pearson's, recomputed with scipy
+    expected = stats.binomtest(c.alt_reads, c.depth).proportion_ci(method="exact")
+    assert (low, high) == pytest.approx((expected.low, expected.high), rel=1e-6)
+    assert c.known  # both are ClinVar pathogenic: the known-allele threshold applies
+    # nothing else is called in these samples
+    sample = next(s for s in result.samples if s.sample == name)
+    assert [(x.pos, x.alt) for x in sample.calls] == [(allele.pos, allele.alt)]
+
+
+def test_a_1_percent_mosaic_at_depth_50_is_below_the_limit_not_negative(tmp_path: Path):
+    path = bam(tmp_path, "LOW", 50, Allele(C907, "A", 0.01), regions=TARGETS)
+    out = tmp_path / "scan"
+    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
+    patients = annotate(tmp_path, out / "LOW.scan.vcf.gz")
+    assert patients["LOW"]["status"] == "not_assessable"
+    assert "limit of detection" in patients["LOW"]["note"]
+    rows = scan_tsv(out / "scan.tsv")
+    known = [r for r in rows if r["known_pathogenic"] == "True" and int(r["pos"]) == C907]
+    assert known and float(known[0]["limit_of_detection"]) > 0.05
+
+
+def test_artefacts_on_one_strand_or_at_read_ends_are_not_called(tmp_path: Path):
+    strand = bam(tmp_path, "STRAND", 500, Allele(C1043, "T", 0.16, strand="forward"))
+    ends = bam(tmp_path, "ENDS", 500, Allele(C907, "A", 1.0, ends_only=True), seed=2)
+    result = scan_alignments([strand, ends], FASTA)
+    one_strand = candidate(result, "STRAND", C1043, "T")
+    assert one_strand.alt_reads >= 20 and one_strand.alt_reverse == 0
+    assert one_strand.verdict == "strand_bias"
+    at_ends = candidate(result, "ENDS", C907, "A")
+    assert at_ends.alt_reads >= 20
+    assert at_ends.verdict == "read_end"
+    assert not [c for s in result.samples for c in s.calls]
+
+
+def test_a_germline_het_is_called_germline(tmp_path: Path):
+    path = bam(tmp_path, "HET", 200, Allele(C1043, "T", 0.5), regions=TARGETS)
+    out = tmp_path / "scan"
+    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
+    patients = annotate(tmp_path, out / "HET.scan.vcf.gz")
+    assert patients["HET"]["status"] == "positive_germline"
+    assert patients["HET"]["hgvs_p_sample"] == "NP_001230062.1:p.Thr348Met"  # ClinVar's name
+
+
+def test_twenty_negative_samples_at_depth_500_have_no_call(tmp_path: Path):
+    paths = [bam(tmp_path, f"N{i:02d}", 500, seed=100 + i, regions=TARGETS) for i in range(20)]
+    result = scan_alignments(paths, FASTA)
+    assert [c for s in result.samples for c in s.calls] == []
+    assert all(s.lod is not None and s.lod < 0.05 for s in result.samples)
+
+
+def test_a_cram_and_a_bam_of_the_same_reads_give_the_same_result(tmp_path: Path):
+    cram = simulate(
+        tmp_path / "C.cram", [EXON4], 300, (Allele(C907, "A", 0.08),), seed=7, sample="C",
+        fasta_path=FASTA, read_length=150,
+    )  # fmt: skip
+    from_bam = scan_alignments([cram.with_suffix(".bam")], FASTA)
+    from_cram = scan_alignments([cram], FASTA)
+    assert (from_bam.samples[0].counts.depth == from_cram.samples[0].counts.depth).all()
+    assert from_bam.samples[0].candidates == from_cram.samples[0].candidates
+    assert [c.verdict for c in from_cram.samples[0].candidates if c.verdict == "called"]
+
+
+def test_a_mosaic_found_only_by_the_scan_makes_the_patient_positive(tmp_path: Path):
+    path = bam(tmp_path, "P16-amplicon", 600, Allele(C907, "A", 0.045), regions=TARGETS)
+    out = tmp_path / "scan"
+    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
+    patients = annotate(tmp_path, out / "P16-amplicon.scan.vcf.gz")
+    row = patients["P16-amplicon"]
+    assert row["status"] == "positive_mosaic"
+    assert row["hgvs_p_sample"] == "NP_001230062.1:p.Asp303Asn"
+    assert row["coding_bases_covered"] == "1.0"
+
+
+def test_bad_alignment_inputs_are_one_line(tmp_path: Path):
+    path = bam(tmp_path, "X", 30)
+    Path(str(path) + ".bai").unlink()
+    for args, words in [
+        (["scan", str(path), "--fasta", str(FASTA), "-o", str(tmp_path / "o")], "no index"),
+        (["scan", str(tmp_path / "none.bam"), "--fasta", str(FASTA), "-o", str(tmp_path)],
+         "no such file"),
+        (["scan", str(FASTA), "--fasta", str(FASTA), "-o", str(tmp_path / "o")],
+         "not a readable BAM/CRAM"),
+    ]:  # fmt: skip
+        proc = run_cli(args, expect=2)
+        assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr, proc.stderr
+    good = bam(tmp_path, "Y", 30, seed=3)
+    proc = run_cli(
+        ["scan", str(good), "--fasta", str(TEST_FASTA["GRCh37"]), "-o", str(tmp_path / "o")],
+        expect=2,
+    )
+    assert len(proc.stderr.strip().splitlines()) == 1 and "is GRCh37" in proc.stderr
+
+
+def run_cli(args: list[str], expect: int = 0) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", *args], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == expect, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
+def annotate(tmp_path: Path, vcf: Path) -> dict[str, dict]:
+    patients = tmp_path / "patients.tsv"
+    run_cli(["annotate", str(vcf), "--fasta", str(FASTA), "-o", str(tmp_path / "calls.tsv"),
+             "--patients", str(patients), "-q"])  # fmt: skip
+    return {r["sample"]: r for r in scan_tsv(patients)}
+
+
+def scan_tsv(path: Path) -> list[dict[str, str]]:
+    lines = [line.split("\t") for line in path.read_text().splitlines()]
+    return [dict(zip(lines[0], row, strict=True)) for row in lines[1:]]
