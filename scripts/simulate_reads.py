@@ -49,7 +49,7 @@ def simulate(
         "RG": [{"ID": "rg1", "SM": sample}],
     }
     lo = min(a for a, _ in regions) - read_length
-    hi = max(b for _, b in regions) + read_length
+    hi = max(b for _, b in regions) + read_length + 50  # (deletion carriers read further)
     codes = np.frombuffer(fasta.fetch("chr1", lo - 1, hi).upper().encode(), dtype=np.uint8)
     letters = np.frombuffer(b"ACGT", dtype=np.uint8)
     index = np.full(256, 0, dtype=np.int64)
@@ -64,7 +64,14 @@ def simulate(
     strand = np.concatenate(reverse)
     offsets = np.arange(read_length)
     reads = reference[(first - lo)[:, None] + offsets[None, :]]
+    deleted = {}  # read number -> (anchor offset, deleted length) for deletion carriers
     for allele in alleles:
+        if allele.alt.startswith("-"):  # "-3": the 3 bases after pos deleted
+            inside = (first <= allele.pos) & (allele.pos < first + read_length - 1)
+            carriers = np.flatnonzero(inside & (rng.random(len(first)) < allele.fraction))
+            for n in carriers.tolist():
+                deleted[n] = (allele.pos - int(first[n]), int(allele.alt[1:]))
+            continue
         hit = (first[:, None] + offsets[None, :]) == allele.pos
         take = hit & (rng.random(hit.shape) < allele.fraction)
         if allele.strand == "forward":
@@ -82,12 +89,25 @@ def simulate(
         ):
             read = pysam.AlignedSegment(out.header)
             read.query_name = f"r{n}"
-            read.query_sequence = bases.tobytes().decode()
+            cigar = [(0, read_length)]
+            sequence = bases.tobytes().decode()
+            if n in deleted:  # the read skips the deleted bases: spelled from the reference
+                k, size = deleted[n]
+                at = start - lo
+                kept = np.concatenate(
+                    [
+                        reference[at : at + k + 1],
+                        reference[at + k + 1 + size : at + read_length + size],
+                    ]
+                )
+                sequence = letters[kept].tobytes().decode()
+                cigar = [(0, k + 1), (2, size), (0, read_length - k - 1)]
+            read.query_sequence = sequence
             read.flag = 16 if rev else 0
             read.reference_id = 0
             read.reference_start = start - 1
             read.mapping_quality = 60
-            read.cigartuples = [(0, read_length)]
+            read.cigartuples = cigar
             read.query_qualities = qualities
             read.set_tag("RG", "rg1")
             out.write(read)

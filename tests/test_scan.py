@@ -177,3 +177,26 @@ def annotate(tmp_path: Path, vcf: Path) -> dict[str, dict]:
 def scan_tsv(path: Path) -> list[dict[str, str]]:
     lines = [line.split("\t") for line in path.read_text().splitlines()]
     return [dict(zip(lines[0], row, strict=True)) for row in lines[1:]]
+
+
+def test_a_mosaic_deletion_is_called_and_spelled_from_the_reference(tmp_path: Path):
+    import gzip
+
+    import pysam
+
+    anchor = C907 - 30
+    path = bam(tmp_path, "DEL", 500, Allele(anchor, "-3", 0.10), seed=11)
+    out = tmp_path / "scan"
+    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
+    with pysam.FastaFile(str(FASTA)) as fasta:
+        ref = fasta.fetch("chr1", anchor - 1, anchor + 3).upper()
+    with gzip.open(out / "DEL.scan.vcf.gz", "rt") as handle:
+        calls = [
+            line.split("\t") for line in handle
+            if not line.startswith("#") and "<NON_REF>" not in line
+        ]  # fmt: skip
+    assert [(int(c[1]), c[3], c[4]) for c in calls] == [(anchor, ref, ref[0])]
+    ad = calls[0][9].split(":")[1].split(",")
+    test = stats.binomtest(int(ad[1]), int(ad[0]) + int(ad[1]))
+    low, high = test.proportion_ci(method="exact")
+    assert low <= 0.10 <= high

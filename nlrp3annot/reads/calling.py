@@ -213,3 +213,71 @@ def judge(c: Candidate, ends: tuple[list[int], list[int]] | None, settings: Call
     if ends is not None and at_read_ends(*ends, settings):
         return "read_end"
     return "called"
+
+
+def indel_candidates(
+    samples: list[Counts],
+    spell,
+    tested: dict[str, int],
+    settings: CallSettings,
+) -> dict[str, list[Candidate]]:
+    """Small insertions and deletions of every sample, against the sample's own indel rate
+    per base (and the other samples' rate for that indel); ``spell(start, end)`` gives the
+    reference bases, so that REF/ALT are written VCF-style from the reference."""
+    merged = []
+    for counts in samples:
+        by_allele: dict[tuple[int, str, str], list[int]] = {}
+        for (pos, ref, alt, reverse), reads in counts.indels.items():
+            if ref.startswith("N"):  # a deletion: spell it from the reference
+                ref, alt = spell(pos, pos + len(ref) - 1), spell(pos, pos)
+            else:  # an insertion: the reference anchor base, then the inserted bases
+                ref = spell(pos, pos)
+                alt = ref + alt[1:]
+            by_allele.setdefault((pos, ref, alt), [0, 0])[int(reverse)] += reads
+        merged.append(by_allele)
+    index = {int(p): i for i, p in enumerate(samples[0].positions.tolist())}
+    depths = [c.depth for c in samples]
+    out: dict[str, list[Candidate]] = {}
+    for s, counts in enumerate(samples):
+        total_depth = int(depths[s].sum())
+        limit = settings.variant_fraction
+        quiet_reads = sum(
+            f + r for (pos, _, _), (f, r) in merged[s].items()
+            if pos in index and f + r <= limit * max(int(depths[s][index[pos]]), 1)
+        )  # fmt: skip
+        found = []
+        for (pos, ref, alt), (forward, reverse) in merged[s].items():
+            if pos not in index:
+                continue
+            depth = int(depths[s][index[pos]])
+            reads = forward + reverse
+            own = quiet_reads / total_depth if total_depth else 0.0
+            others_reads = sum(
+                sum(m.get((pos, ref, alt), (0, 0))) for k, m in enumerate(merged) if k != s
+            )
+            others_depth = sum(int(d[index[pos]]) for k, d in enumerate(depths) if k != s)
+            others = others_reads / others_depth if others_depth else 0.0
+            background = max(own, others, settings.error_floor)
+            p = float(stats.binom.sf(reads - 1, depth, background)) if depth else 1.0
+            if p >= settings.report_p:
+                continue
+            i = index[pos]
+            found.append(
+                Candidate(
+                    counts.sample,
+                    pos,
+                    ref,
+                    alt,
+                    depth,
+                    forward,
+                    reverse,
+                    int(counts.forward[:, i].sum()) - forward,
+                    int(counts.reverse[:, i].sum()) - reverse,
+                    background,
+                    p,
+                    settings.alpha / max(tested.get(counts.sample, 1), 1),
+                    False,
+                )  # fmt: skip
+            )
+        out[counts.sample] = found
+    return out

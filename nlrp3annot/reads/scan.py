@@ -21,6 +21,7 @@ from nlrp3annot.patients.coverage import coding_targets
 from nlrp3annot.reads.calling import (
     CallSettings,
     Candidate,
+    indel_candidates,
     judge,
     limit_of_detection,
     snv_candidates,
@@ -135,7 +136,11 @@ def scan_alignments(
             _check_reference(counts, reference, Path(path), Path(fasta))
             samples.append(SampleScan(name, str(path), counts))
         known = known_snvs(build, knowledge)
-        found = snv_candidates([s.counts for s in samples], reference, known, settings)
+        counts = [s.counts for s in samples]
+        found = snv_candidates(counts, reference, known, settings)
+        tested = {c.sample: int((c.depth > 0).sum()) * 3 + len(c.indels) for c in counts}
+        for name, indels in indel_candidates(counts, seq.get, tested, settings).items():
+            found[name] += indels
         for sample, handle in zip(samples, opened, strict=True):
             sample.candidates = found[sample.sample]
             _judge(sample, handle, settings, filters)
@@ -152,7 +157,8 @@ def _judge(sample: SampleScan, handle, settings: CallSettings, filters: ReadFilt
     lods = []
     for c in sample.candidates:
         ends = None
-        if c.p < c.threshold and c.alt_reads >= settings.min_alt_reads:
+        snv = len(c.ref) == len(c.alt) == 1
+        if snv and c.p < c.threshold and c.alt_reads >= settings.min_alt_reads:
             ends = read_ends(handle, sample.counts.contig, c.pos, c.alt, filters)
         c.verdict = judge(c, ends, settings)
         if c.known:
