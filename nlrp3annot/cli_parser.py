@@ -55,8 +55,11 @@ def resume_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def scan_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--min-depth", type=int, default=20, help="reads for a test (default 20)")
+def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
+    """The read filters and limits of ``scan`` (``run`` and ``demo`` share --min-depth with
+    the mosaic test)."""
+    if depth:
+        p.add_argument("--min-depth", type=int, default=20, help="reads for a test (default 20)")
     p.add_argument("--min-mapq", type=int, default=20, help="mapping quality (default 20)")
     p.add_argument("--min-baseq", type=int, default=20, help="base quality (default 20)")
     p.add_argument(
@@ -219,8 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("-q", "--quiet", action="store_true")
     comp.set_defaults(action="compare")
 
-    run = sub.add_parser("run", help="annotate VCFs, then compare with the clinical table")
-    run.add_argument("vcf", nargs="*")
+    run = sub.add_parser(
+        "run",
+        help="annotate VCFs (and scan BAM/CRAM reads), then compare with the clinical table",
+    )
+    run.add_argument("vcf", nargs="*", help="VCF/BCF files, and BAM/CRAM files to scan")
     run.add_argument("--list")
     run.add_argument("--fasta")
     run.add_argument("--build", default="auto", choices=["auto", "GRCh38", "GRCh37"])
@@ -235,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume_option(run)
     run.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(run)
+    scan_options(run, depth=False)
     run.set_defaults(action="run")
 
     scan = sub.add_parser(
@@ -262,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     redact_option(demo)
     demo.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(demo)
+    scan_options(demo, depth=False)
     parallel_options(demo)
     demo.set_defaults(action="demo")
 

@@ -106,6 +106,23 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[
     return patients, code
 
 
+ALIGNMENTS = (".bam", ".cram")
+
+
+def _scan_reads(paths: list[str], fasta, folder: Path, args) -> list[str]:
+    """The VCF paths, with each BAM/CRAM replaced by the VCF its scan wrote into
+    ``folder`` (the alignments are scanned together: a shared background)."""
+    alignments = [p for p in paths if Path(p).suffix.lower() in ALIGNMENTS]
+    if not alignments:
+        return paths
+    if not fasta:
+        raise Nlrp3AnnotError("BAM/CRAM inputs need --fasta (the genome they were aligned to)")
+    from nlrp3annot.cli_scan import run_scan
+
+    scanned = run_scan(alignments, fasta, folder, args)
+    return [p for p in paths if p not in alignments] + [str(p) for p in scanned]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from nlrp3annot.response.analysis import run_analysis
 
@@ -113,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.resume_folder = str(Path(args.output) / ".resume")  # outside the staging folder
     with _results_folder(args.output, args) as staging:
         out = staging.path
+        paths = _scan_reads(paths, args.fasta, out / "annotation" / "scan", args)
         patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
         output = run_analysis(
             patients,
@@ -153,15 +171,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with resources.as_file(source) as demo:
         shutil.copytree(demo, inputs, dirs_exist_ok=True)
     vcfs = sorted(str(p) for p in (inputs / "vcf").glob("*.vcf.gz"))
+    reads = sorted(str(p) for p in (inputs / "reads").glob("*.cram"))
     fasta = inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
     if not args.quiet:
         print(
-            f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs) copied to {inputs}",
+            f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs, {len(reads)} CRAMs of deep "
+            f"reads) copied to {inputs}",
             file=sys.stderr,
         )
     with _results_folder(out, args) as staging:  # (the inputs are not outputs: copied in place)
         results = staging.path
-        patients, _ = _annotate_into(results / "annotation", vcfs, str(fasta), "auto", args)
+        scanned = _scan_reads(vcfs + reads, str(fasta), results / "annotation" / "scan", args)
+        patients, _ = _annotate_into(results / "annotation", scanned, str(fasta), "auto", args)
         output = run_analysis(
             patients,
             inputs / "response.xlsx",

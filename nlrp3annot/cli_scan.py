@@ -35,11 +35,19 @@ def alignment_paths(args: argparse.Namespace) -> list[str]:
 
 def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
     """Scan and write; the per-sample VCFs."""
+    from nlrp3annot.cli import redactor_of
     from nlrp3annot.reads.scan import scan_alignments
     from nlrp3annot.reads.scan_output import write_scan
 
     settings, filters = scan_settings(args)
     result = scan_alignments(paths, fasta, settings, filters)
+    redactor = redactor_of(args)
+    if redactor is not None:  # pseudonyms before anything is written (names, paths, header)
+        for sample in result.samples:
+            sample.sample = sample.counts.sample = redactor(sample.sample)
+            sample.path = sample.counts.path = redactor.path(sample.path)
+            for c in sample.candidates:
+                c.sample = sample.sample
     vcfs, tsv = write_scan(result, folder)
     if not getattr(args, "quiet", False):
         for sample in result.samples:

@@ -16,6 +16,12 @@ one "mutation-negative by the old assay" patient whose deep sequencing shows p.T
 4.5%. Writes one bgzipped, indexed VCF per sample, `response.xlsx` (wide: one row per
 patient x visit, CRP in mg/dL as the study reported it, `<5` below the SAA limit) and
 `samples.csv` (patient -> VCF sample, tissue, treatment, withdrawal and flare days).
+
+Two patients also have deep amplicon reads (reads/*.cram, simulated on the TEST genome by
+scripts/simulate_reads.py with a 0.5% error rate) for `nlrp3annot scan`: P16, negative by
+the old assay and in its VCF, whose reads show p.Gly569Arg at 4.5% (found only by the scan),
+and P17, whose reads show nothing, at a depth that makes it negative with a limit of
+detection.
 """
 
 from __future__ import annotations
@@ -67,6 +73,8 @@ PATIENTS: dict[str, list] = {
     "P18": [("T348M", (0, 0), 0.045)],  # missed by the old assay
 }
 OLD_ASSAY_POSITIVE = {f"P{i:02d}" for i in range(1, 13)}
+# deep amplicon reads (sample <patient>-amplicon): (variant, allele fraction), depth
+AMPLICON = {"P16": ([("G569R", 0.045)], 700), "P17": ([], 600)}
 WITHDRAWN = ["P01", "P02", "P03", "P04", "P05", "P09", "P10", "P13", "P14", "P15", "P18"]
 
 
@@ -176,6 +184,8 @@ def clinical(rng: random.Random) -> tuple[pd.DataFrame, pd.DataFrame]:
                 }
             )
         tissues = ["blood", "buccal"] if patient == "P09" else ["blood"]
+        if patient in AMPLICON:
+            tissues.append("amplicon")
         for tissue in tissues:
             samples.append(
                 {
@@ -192,6 +202,28 @@ def clinical(rng: random.Random) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(samples)
 
 
+def write_reads(seed: int) -> None:
+    """Each AMPLICON patient's reads over the MANE coding exons, as an indexed CRAM."""
+    import sys
+
+    sys.path.insert(0, str(HERE / "scripts"))
+    from simulate_reads import Allele, simulate
+
+    from nlrp3annot.genome.reference import mane_transcript
+    from nlrp3annot.patients.coverage import coding_targets
+
+    t = mane_transcript("GRCh38")
+    targets = coding_targets(t.exons, t.cds_start, t.cds_end)
+    (OUT / "reads").mkdir()
+    for k, (patient, (alleles, depth)) in enumerate(sorted(AMPLICON.items())):
+        spec = tuple(Allele(VARIANTS[v][0], VARIANTS[v][2], f) for v, f in alleles)
+        cram = OUT / "reads" / f"{patient}-amplicon.cram"
+        simulate(cram, targets, depth, spec, seed=seed + k, sample=f"{patient}-amplicon",
+                 fasta_path=FASTA, read_length=150)  # fmt: skip
+        for leftover in (cram.with_suffix(".bam"), Path(f"{cram.with_suffix('.bam')}.bai")):
+            leftover.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2026)
@@ -202,6 +234,8 @@ def main() -> None:
     (OUT / "vcf").mkdir(parents=True)
     response, samples = clinical(rng)
     for row in samples.itertuples():
+        if row.tissue == "amplicon":
+            continue  # reads, written below
         calls = PATIENTS[row.patient_id]
         if row.tissue == "buccal":  # the buccal sample of P09 carries less of the clone
             calls = [(n, gt, 0.05) for n, gt, _ in calls]
@@ -212,14 +246,17 @@ def main() -> None:
     samples.to_csv(OUT / "samples.csv", index=False)
     for suffix in ("", ".fai", ".gzi"):
         shutil.copy(f"{FASTA}{suffix}", OUT / f"{FASTA.name}{suffix}")
+    write_reads(args.seed)
     (OUT / "README.txt").write_text(
         "SYNTHETIC DEMO DATA - NOT REAL PATIENTS, NOT THE REAL GENOME.\n"
         "Built by scripts/build_demo.py; see its docstring for what it models.\n"
         "vcf/: one VCF per sample on the nlrp3annot TEST genome (TEST_LOCUS_*.fa.gz).\n"
         "response.xlsx: made-up anakinra response, one row per patient x visit.\n"
         "samples.csv: patient -> VCF sample, treatment, withdrawal and flare days.\n"
+        "reads/: deep amplicon reads (CRAM, simulated) of P16 and P17 for 'nlrp3annot scan'.\n"
     )
-    print(f"wrote {OUT}: {len(samples)} VCFs, {len(response)} response rows")
+    vcfs = len(list((OUT / "vcf").glob("*.vcf.gz")))
+    print(f"wrote {OUT}: {vcfs} VCFs, {len(AMPLICON)} CRAMs, {len(response)} response rows")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,8 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
     comparison = summary["comparison"]
     values = raw_demo_values(demo)
     groups = raw_groups(demo)
-    assert sorted(groups.values()).count("mutation_positive") == 13  # 12 + the missed mosaic
+    # 12 + the mosaic the old assay missed (P18, in its VCF) + the one only the reads show (P16)
+    assert sorted(groups.values()).count("mutation_positive") == 14
     wide = values.pivot_table(
         index=["patient_id", "measure"], columns="visit", values="value"
     ).reset_index()
@@ -155,6 +156,9 @@ def test_every_patient_is_accounted_for_and_mosaic_detection_matters(demo: Path)
     assert len(patients) == 18 and all(p["in_comparison"] for p in patients.values())
     assert patients["P18"]["status"] == "positive_mosaic"  # the old assay's negative
     assert patients["P09"]["status"] == "positive_mosaic"  # blood and buccal samples
+    # negative by the old assay and in its VCF; its deep reads, scanned, show a 4.5% mosaic
+    assert patients["P16"]["status"] == "positive_mosaic"
+    assert patients["P17"]["status"] == "negative"  # its reads reach the limit of detection
 
 
 def write_inputs(folder: Path) -> tuple[Path, Path, Path]:
@@ -266,7 +270,9 @@ def test_report_opens_in_headless_chromium_with_plots_tables_and_escaped_ids(tmp
 def test_run_chains_annotation_and_comparison(demo: Path, tmp_path: Path):
     inputs = demo / "inputs"
     listing = tmp_path / "vcfs.txt"
-    listing.write_text("\n".join(str(p) for p in sorted((inputs / "vcf").glob("*.vcf.gz"))))
+    vcfs = sorted((inputs / "vcf").glob("*.vcf.gz"))
+    reads = sorted((inputs / "reads").glob("*.cram"))  # scanned by run, beside the VCFs
+    listing.write_text("\n".join(str(p) for p in [*vcfs, *reads]))
     out = tmp_path / "run"
     assert (
         main(
@@ -292,6 +298,7 @@ def test_run_chains_annotation_and_comparison(demo: Path, tmp_path: Path):
     assert ran["groups"] == demo_summary["groups"]
     assert ran["comparison"]["between"] == demo_summary["comparison"]["between"]
     assert (out / "annotation" / "calls.tsv").exists() and (out / "report.html").exists()
+    assert (out / "annotation" / "scan" / "P16-amplicon.scan.vcf.gz").exists()
 
 
 def test_run_with_a_failed_vcf_exits_non_zero(demo: Path, tmp_path: Path, capsys):

@@ -29,7 +29,7 @@ from nlrp3annot.errors import InputFileError
 PREFIX = "anon-"
 _PSEUDONYM = re.compile(r"^anon-[0-9a-f]{12}$")
 _QUOTED_SAMPLE = re.compile(r"sample '([^']*)'")
-_KNOWN_SUFFIXES = {".vcf", ".gz", ".bcf", ".bgz", ".tsv", ".csv", ".txt", ".xlsx"}
+_KNOWN_SUFFIXES = {".vcf", ".gz", ".bcf", ".bgz", ".tsv", ".csv", ".txt", ".xlsx", ".bam", ".cram"}
 # columns that hold a patient or sample ID in the tables read and written
 ID_COLUMNS = ("sample", "patient_id", "sample_id", "patient")
 
