@@ -15,6 +15,11 @@ Workloads (inputs generated here, seeded, GATK-like; see scripts/benchmark_input
   W5  sites-only: every SNV of every CDS base + 2,000 indels
       vs bcftools csq --local-csq and SnpEff 5.1d                   goal ratio <= 0.5 of SnpEff
   S   start-up: annotate a 1-record VCF (vs csq), and `nlrp3annot --help`  goal < 0.3 s / 0.15 s
+  R1  `nlrp3annot scan` of a 30x CRAM (reads over the locus and 2 Mb each side; only the
+      locus is read, through the index) vs `bcftools mpileup -R targets -a AD,ADF,ADR`
+                                                                goal < 10 s, < 300 MB
+  R2  `nlrp3annot scan` of a 5,000x amplicon BAM of the coding exons, same anchor
+                                                                goal < 60 s, < 300 MB
 
 Each command is timed whole, process start to exit, as a lab's shell loop sees it. The
 machine is shared and noisy, so every figure is a median over --repeats and each ours/anchor
@@ -204,7 +209,7 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
     fasta, gff = q(str(bi.FASTA)), q(str(inp.gff3))
     csq = f"bcftools csq -f {fasta} -g {gff}"
     ann = f"{shlex.join(ours)} annotate"
-    want = set(args.only.split(",")) if args.only else {"W1", "W3", "W4", "W5", "S"}
+    want = set(args.only.split(",")) if args.only else {"W1", "W3", "W4", "W5", "S", "R1", "R2"}
 
     def o(name: str) -> str:
         return q(str(out / name))
@@ -279,6 +284,28 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
                 ("csq --local-csq", split(f"{csq} --local-csq {vcf} -Ov -o {o('w5.csq.vcf')}"), []),
                 ("SnpEff", snpeff, [("ratio", 0.5)]),
             ],
+        )
+    for name, depth, flank, cram in (("R1", 30, 2_000_000, True), ("R2", 5000, 0, False)):
+        if name not in want:
+            continue
+        if args.quick:
+            depth, flank = min(depth, 100), min(flank, 50_000)
+        params = {"depth": depth, "flank": flank, "cram": int(cram), "seed": 6}
+        folder = inp.get(
+            f"reads_{name}", params,
+            lambda d, p=params: bi.write_reads(d, m, p["depth"], p["flank"], bool(p["cram"]), 6),
+        )  # fmt: skip
+        reads = q(str(folder / ("reads.cram" if cram else "reads.bam")))
+        scan_out = o(f"{name}.scan")
+        anchor = (
+            f"bcftools mpileup -f {fasta} -R {q(str(folder / 'targets.bed'))} -d 100000 -q 20 "
+            f"-Q 20 -a AD,ADF,ADR {reads} -Ou -o /dev/null"
+        )
+        kind = "CRAM, locus +/- 2 Mb" if cram else "BAM, coding exons"
+        yield Workload(
+            f"{name} scan {depth:,}x {kind}",
+            split(f"{shlex.join(ours)} scan {reads} --fasta {fasta} -o {scan_out} -q"),
+            [("mpileup -R", split(anchor), [("ours_s", 10 if cram else 60), ("rss_mb", 300)])],
         )
     if "S" in want:
         folder = inp.get("one", {}, lambda d: bi.write_one_record(d / "one.vcf", m))
@@ -383,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs, one repeat")
     parser.add_argument("--repeats", type=int, help="runs per command (default 5; 1 if --quick)")
-    parser.add_argument("--only", help="comma-separated workload ids: W1,W3,W4,W5,S")
+    parser.add_argument("--only", help="comma-separated workload ids: W1,W3,W4,W5,S,R1,R2")
     parser.add_argument("--samples", help="W4 sample counts (default 1000,20000; 50 if --quick)")
     parser.add_argument("--workdir", type=Path, help="keep generated inputs here and reuse them")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
@@ -397,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         "--anchors-only", action="store_true", help="W4: time the anchor only (ours too slow)"
     )
     args = parser.parse_args(argv)
-    unknown = set(args.only.split(",")) - {"W1", "W3", "W4", "W5", "S"} if args.only else set()
+    known = {"W1", "W3", "W4", "W5", "S", "R1", "R2"}
+    unknown = set(args.only.split(",")) - known if args.only else set()
     if unknown:
         parser.error(f"--only: unknown workload(s) {', '.join(sorted(unknown))}")
     args.repeats = args.repeats or (1 if args.quick else 5)

@@ -547,3 +547,52 @@ def write_one_record(path: Path, model: Model) -> None:
     with path.open("w") as out:
         out.write(vcf_header(["SAMPLE01"], {"chr1": GRCH38_LENGTHS["chr1"]}))
         out.write(single_sample_line(rng, "chr1", pos, ref, alt, "rs121908150"))
+
+
+def write_reads(folder: Path, model: Model, depth: int, flank: int, cram: bool, seed: int) -> Path:
+    """Simulated single-end 150 bp reads (scripts/simulate_reads.py) at ``depth`` over the
+    MANE coding targets, or, with ``flank`` > 0, over the whole locus and ``flank`` bases each
+    side (a stand-in for a genome: the scan reads only the locus through the index), written
+    in 200 kb pieces and merged; BAM or CRAM, indexed. Also ``targets.bed`` for the anchor."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from simulate_reads import simulate
+
+    from nlrp3annot.genome.reference import mane_transcript
+    from nlrp3annot.patients.coverage import coding_targets
+
+    t = mane_transcript("GRCh38")
+    targets = coding_targets(t.exons, t.cds_start, t.cds_end)
+    with (folder / "targets.bed").open("w") as bed:
+        for a, b in targets:
+            bed.write(f"{model.chrom}\t{a - 1}\t{b}\n")
+    if flank:
+        lo = targets[0][0] - flank
+        hi = min(targets[-1][1] + flank, GRCH38_LENGTHS["chr1"] - 1_000)  # (near chr1's end)
+        step = 200_000
+        regions = [(a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
+    else:
+        regions = [(a, b) for a, b in targets]
+    pieces = []
+    for k, region in enumerate(regions):
+        piece = folder / f"piece{k}.bam"
+        simulate(piece, [region], depth, seed=seed + k, sample="BENCH", fasta_path=FASTA,
+                 read_length=150)  # fmt: skip
+        pieces.append(str(piece))
+    merged = folder / "reads.bam"
+    if len(pieces) > 1:
+        pysam.merge("-f", "-o", str(merged), *pieces)
+    else:
+        Path(pieces[0]).rename(merged)
+    for piece in pieces:
+        for leftover in (Path(piece), Path(piece + ".bai")):
+            leftover.unlink(missing_ok=True)
+    if not cram:
+        pysam.index(str(merged))
+        return merged
+    out = folder / "reads.cram"
+    pysam.view("-C", "-T", str(FASTA), "-o", str(out), str(merged), catch_stdout=False)
+    pysam.index(str(out))
+    merged.unlink()
+    return out

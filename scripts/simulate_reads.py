@@ -54,7 +54,8 @@ def simulate(
     letters = np.frombuffer(b"ACGT", dtype=np.uint8)
     index = np.full(256, 0, dtype=np.int64)
     index[letters] = np.arange(4)
-    reference = index[codes]  # 0..3 (N reads as A: the test locus has none in the exons)
+    # 0..3 (N reads as A: the test locus has none in the exons); one byte a base
+    reference = index[codes].astype(np.uint8)
     starts, reverse = [], []
     for start, end in regions:
         n = depth * (end - start + read_length) // read_length
