@@ -10,6 +10,11 @@ Library use returns pandas DataFrames::
 One variant, no VCF::
 
     nlrp3annot.annotate_variant("chr1", 247424227, "C", "T", fasta="GRCh38.fa")
+
+Mosaics in the reads (BAM/CRAM), every candidate and known pathogenic allele::
+
+    scan = nlrp3annot.scan_reads(["P16.bam", "P17.cram"], fasta="GRCh38.fa")
+    scan[scan["verdict"] == "called"][["sample", "pos", "ref", "alt", "vaf", "p"]]
 """
 
 from __future__ import annotations
@@ -128,7 +133,33 @@ def annotate_variant(
     return pd.DataFrame([r.as_dict() for r in annotator.annotate(Variant(chrom, pos, ref, alt))])
 
 
+def scan_reads(paths: list[str | Path], fasta: str | Path) -> pandas.DataFrame:
+    """Scan BAM/CRAM reads for low-fraction alleles (see ``nlrp3annot scan``): one row per
+    candidate and per known pathogenic allele, with counts, VAF and its 95% CI, background,
+    P, threshold, verdict and limit of detection; ``attrs["limits"]``: per sample, the limit
+    of detection at the known pathogenic alleles."""
+    import pandas as pd
+
+    from nlrp3annot.reads.scan import scan_alignments
+    from nlrp3annot.reads.scan_output import TSV_COLUMNS, tsv_row
+
+    result = scan_alignments(list(paths), fasta)
+    rows = [
+        tsv_row(result, sample, c)
+        for sample in result.samples
+        for c in sorted(sample.candidates, key=lambda c: (c.pos, c.alt))
+    ]
+    frame = pd.DataFrame(rows, columns=TSV_COLUMNS)
+    for column in ("pos", "depth", "alt_reads", "alt_forward", "alt_reverse"):
+        frame[column] = frame[column].astype(int)
+    for column in ("vaf", "vaf_ci_lower", "vaf_ci_upper", "background", "p", "threshold"):
+        frame[column] = pd.to_numeric(frame[column])
+    frame.attrs["limits"] = {s.sample: s.lod for s in result.samples}
+    return frame
+
+
 __all__ = [
+    "scan_reads",
     "annotate_vcf",
     "annotate_vcfs",
     "annotate_variant",

@@ -200,3 +200,13 @@ def test_a_mosaic_deletion_is_called_and_spelled_from_the_reference(tmp_path: Pa
     test = stats.binomtest(int(ad[1]), int(ad[0]) + int(ad[1]))
     low, high = test.proportion_ci(method="exact")
     assert low <= 0.10 <= high
+
+
+def test_the_library_returns_the_scan_as_a_dataframe(tmp_path: Path):
+    import nlrp3annot
+
+    path = bam(tmp_path, "LIB", 400, Allele(C907, "A", 0.08), seed=21)
+    frame = nlrp3annot.scan_reads([path], fasta=FASTA)
+    called = frame[frame["verdict"] == "called"]
+    assert list(zip(called["pos"], called["alt"], strict=True)) == [(C907, "A")]
+    assert frame.attrs["limits"]["LIB"] is not None

@@ -48,7 +48,7 @@ def write_scan(result: ScanResult, folder: Path) -> tuple[list[Path], Path]:
         writer.writerow(TSV_COLUMNS)
         for sample in result.samples:
             for c in sorted(sample.candidates, key=lambda c: (c.pos, c.alt)):
-                writer.writerow(_tsv_row(result, sample, c))
+                writer.writerow(tsv_row(result, sample, c))
     return vcfs, tsv
 
 
@@ -62,7 +62,7 @@ def _fmt(value: float | None) -> str:
     return f"{value:.6g}"
 
 
-def _tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
+def tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
     low, high = c.vaf_ci
     return [
         sample.sample, sample.path, result.contig, str(c.pos), c.ref, c.alt,
