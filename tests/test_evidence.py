@@ -2,7 +2,7 @@
 NLRP3 locus, else ``not_assessable`` ("no calls in the NLRP3 locus"); gVCF blocks give the
 share of coding bases covered. Every reader (text, text with numpy, htslib, BCF arrays)
 gives the same answer. Expected coverage from the MANE exon table in the shared reference
-sources (GENCODE BED), not from the package's own model."""
+sources (copied into tests/data), not from the package's own model."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ from vcf_writer import write
 from nlrp3annot.io.vcf import scan_vcf
 from nlrp3annot.runner.pipeline import annotate_file
 
-SOURCES = Path(__file__).resolve().parents[2] / "shared" / "reference-sources"
+# a copy of shared/reference-sources' MANE model table (Ensembl/NCBI; see its PROVENANCE.md)
+MANE_TABLE = DATA / "NLRP3_MANE_ENST00000336119_model_GRCh38_GRCh37_DERIVED.tsv"
 WINDOW_38 = (247_411_000, 247_460_000)  # spans the gene and its 5 kb flanks
 
 
 def mane_targets() -> list[tuple[int, int]]:
     """Coding bases of NM_001243133.2 on GRCh38 plus 2 intronic bases at each splice site,
     from the per-exon CDS columns of the MANE model table in the shared reference sources."""
-    table = SOURCES / "NLRP3_MANE_ENST00000336119_model_GRCh38_GRCh37_DERIVED.tsv"
-    lines = [line.split("\t") for line in table.read_text().splitlines()]
+    lines = [line.split("\t") for line in MANE_TABLE.read_text().splitlines()]
     header, rows = lines[0], [r for r in lines[1:] if len(r) == len(lines[0])]
     col = {name: i for i, name in enumerate(header)}
     exons = [r for r in rows if r[col["transcript"]].startswith("ENST00000336119")]
