@@ -69,6 +69,8 @@ def test_mosaics_at_depth_500_are_called_with_an_interval_holding_the_fraction(m
     expected = stats.binomtest(c.alt_reads, c.depth).proportion_ci(method="exact")
     assert (low, high) == pytest.approx((expected.low, expected.high), rel=1e-6)
     assert c.known  # both are ClinVar pathogenic: the known-allele threshold applies
+    clinvar = {C907: "p.Asp303Asn", C1043: "p.Thr348Met"}[allele.pos]  # ClinVar's names
+    assert c.names[1] == f"NP_001230062.1:{clinvar}"
     # nothing else is called in these samples
     sample = next(s for s in result.samples if s.sample == name)
     assert [(x.pos, x.alt) for x in sample.calls] == [(allele.pos, allele.alt)]
@@ -210,3 +212,18 @@ def test_the_library_returns_the_scan_as_a_dataframe(tmp_path: Path):
     called = frame[frame["verdict"] == "called"]
     assert list(zip(called["pos"], called["alt"], strict=True)) == [(C907, "A")]
     assert frame.attrs["limits"]["LIB"] is not None
+
+
+def test_r260w_reads_are_named_with_the_samples_own_codon(tmp_path: Path):
+    """c.778C>T (het) with c.780A>G (hom) in the reads: the codon is TGG, p.Arg260Trp, not
+    the p.Arg260Ter that c.778C>T alone on the reference reads (ClinVar: R260W)."""
+    c778, c780 = EXON4[0] + 778 - 398, EXON4[0] + 780 - 398
+    path = bam(tmp_path, "R260W", 300, Allele(c778, "T", 0.5), Allele(c780, "G", 1.0),
+               regions=TARGETS)  # fmt: skip
+    out = tmp_path / "scan"
+    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
+    rows = {(int(r["pos"]), r["alt"]): r for r in scan_tsv(out / "scan.tsv")}
+    assert rows[(c778, "T")]["hgvs_p"] == "NP_001230062.1:p.Arg260Ter"  # the allele alone
+    patients = annotate(tmp_path, out / "R260W.scan.vcf.gz")
+    assert patients["R260W"]["hgvs_p_sample"] == "NP_001230062.1:p.Arg260Trp"
+    assert patients["R260W"]["status"] == "positive_germline"

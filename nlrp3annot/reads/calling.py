@@ -66,6 +66,7 @@ class Candidate:
     known: bool
     verdict: str = ""  # called, strand_bias, read_end, not_significant, low_depth
     lod: float | None = None  # at known pathogenic alleles
+    names: tuple[str, str, str] = ("", "", "")  # HGVS c., HGVS p., legacy (R260W)
 
     @property
     def alt_reads(self) -> int:

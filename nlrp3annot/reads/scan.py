@@ -144,11 +144,30 @@ def scan_alignments(
         for sample, handle in zip(samples, opened, strict=True):
             sample.candidates = found[sample.sample]
             _judge(sample, handle, settings, filters)
+        _name(samples, builds, seq, t)
         contig = next(iter(builds.values()))[1]
         return ScanResult(build, contig, targets, reference, samples, settings, filters)
     finally:
         for handle in opened:
             handle.close()
+
+
+def _name(samples: list[SampleScan], builds, seq, transcript) -> None:
+    """Each candidate's names on the MANE transcript, by the naming engine (once per allele)."""
+    from nlrp3annot.naming.annotator import Annotator
+    from nlrp3annot.naming.variant import Variant
+
+    annotator = Annotator([transcript], seq)
+    contig = next(iter(builds.values()))[1]
+    named: dict[tuple[int, str, str], tuple[str, str, str]] = {}
+    for sample in samples:
+        for c in sample.candidates:
+            key = (c.pos, c.ref, c.alt)
+            if key not in named:
+                rows = annotator.annotate(Variant(contig, c.pos, c.ref, c.alt))
+                row = rows[0] if rows else None
+                named[key] = (row.hgvs_c, row.hgvs_p, row.legacy_protein) if row else ("",) * 3
+            c.names = named[key]
 
 
 def _judge(sample: SampleScan, handle, settings: CallSettings, filters: ReadFilters) -> None:

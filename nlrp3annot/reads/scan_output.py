@@ -2,6 +2,10 @@
 ``run`` like any VCF, and one TSV of every candidate allele and every known pathogenic
 allele with its counts, test and verdict.
 
+The TSV's names (HGVS c./p., legacy) are each allele's own, on the reference: p.Arg260Ter
+for c.778C>T alone. The patient summary, from ``annotate`` of the VCF, reads the sample's own
+haplotype (with c.780G in cis: p.Arg260Trp), as for any VCF.
+
 The VCF holds the called alleles (GT 0/1 with AD, DP, AF and the strand counts SB) and
 reference blocks over the targets (``<NON_REF>`` with END and MIN_DP, split where the depth
 crosses the minimum), so that ``annotate`` sees both the calls and the evidence of coverage;
@@ -20,7 +24,8 @@ from nlrp3annot.reads.calling import Candidate
 from nlrp3annot.reads.scan import SampleScan, ScanResult
 
 TSV_COLUMNS = [
-    "sample", "file", "chrom", "pos", "ref", "alt", "known_pathogenic", "depth",
+    "sample", "file", "chrom", "pos", "ref", "alt", "hgvs_c", "hgvs_p", "legacy_protein",
+    "known_pathogenic", "depth",
     "alt_reads", "alt_forward", "alt_reverse", "other_forward", "other_reverse", "vaf",
     "vaf_ci_lower", "vaf_ci_upper", "background", "p", "threshold", "verdict",
     "limit_of_detection",
@@ -65,7 +70,7 @@ def _fmt(value: float | None) -> str:
 def tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
     low, high = c.vaf_ci
     return [
-        sample.sample, sample.path, result.contig, str(c.pos), c.ref, c.alt,
+        sample.sample, sample.path, result.contig, str(c.pos), c.ref, c.alt, *c.names,
         str(c.known), str(c.depth), str(c.alt_reads), str(c.alt_forward), str(c.alt_reverse),
         str(c.other_forward), str(c.other_reverse), _fmt(c.vaf), _fmt(low), _fmt(high),
         _fmt(c.background), _fmt(c.p), _fmt(c.threshold), c.verdict, _fmt(c.lod),
@@ -102,12 +107,16 @@ def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
     return "\n".join(header + [line for _, _, line in records]) + "\n"
 
 
+HOM_ALT_VAF = 0.85  # a call at or above this allele fraction is written 1/1
+
+
 def _call(result: ScanResult, c: Candidate) -> tuple[int, int, str]:
     other = c.depth - c.alt_reads
+    genotype = "1/1" if c.vaf >= HOM_ALT_VAF else "0/1"
     fields = [
         result.contig, str(c.pos), ".", c.ref, c.alt, ".", "PASS",
         f"SCAN_P={c.p:.3g};SCAN_BG={c.background:.3g}", "GT:AD:DP:AF:SB",
-        f"0/1:{other},{c.alt_reads}:{c.depth}:{c.vaf:.4f}:"
+        f"{genotype}:{other},{c.alt_reads}:{c.depth}:{c.vaf:.4f}:"
         f"{c.alt_forward},{c.alt_reverse},{c.other_forward},{c.other_reverse}",
     ]  # fmt: skip
     return c.pos, 1, "\t".join(fields)
