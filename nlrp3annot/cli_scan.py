@@ -30,6 +30,8 @@ def scan_settings(args: argparse.Namespace):
 def alignment_paths(args: argparse.Namespace) -> list[str]:
     from nlrp3annot.cli import input_paths
 
+    if not args.alignments and not args.list:
+        raise Nlrp3AnnotError("no input: give BAM/CRAM files or --list FILE")
     return input_paths(argparse.Namespace(vcf=args.alignments or [], list=args.list))
 
 

@@ -149,6 +149,7 @@ def test_bad_alignment_inputs_are_one_line(tmp_path: Path):
          "no such file"),
         (["scan", str(FASTA), "--fasta", str(FASTA), "-o", str(tmp_path / "o")],
          "not a readable BAM/CRAM"),
+        (["scan", "--fasta", str(FASTA), "-o", str(tmp_path / "o")], "give BAM/CRAM files"),
     ]:  # fmt: skip
         proc = run_cli(args, expect=2)
         assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr, proc.stderr
