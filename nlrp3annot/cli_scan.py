@@ -46,10 +46,8 @@ def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
     redactor = redactor_of(args)
     if redactor is not None:  # pseudonyms before anything is written (names, paths, header)
         for sample in result.samples:
-            sample.sample = sample.counts.sample = redactor(sample.sample)
-            sample.path = sample.counts.path = redactor.path(sample.path)
-            for c in sample.candidates:
-                c.sample = sample.sample
+            sample.counts.sample = redactor(sample.sample)
+            sample.counts.path = redactor.path(sample.path)
     vcfs, tsv = write_scan(result, folder)
     if not getattr(args, "quiet", False):
         for sample in result.samples:

@@ -16,10 +16,9 @@ from functools import cache
 from pathlib import Path
 
 from nlrp3annot.errors import InputFileError
-from nlrp3annot.genome.reference import REFSEQ_CHR1, locus_window
+from nlrp3annot.genome.reference import locus_window
+from nlrp3annot.io.vcf import CHR1_NAMES
 from nlrp3annot.patients.coverage import merge
-
-CHR1 = {"chr1", "1", *REFSEQ_CHR1.values()}
 
 
 @cache
@@ -44,7 +43,7 @@ def covered_intervals(path: str, build: str, min_depth: int) -> tuple[tuple[int,
                         f"line {number} has {len(fields)} column(s)",
                         "a BED line is chrom, start, end (tab-separated)",
                     )
-                if fields[0] not in CHR1:
+                if fields[0] not in CHR1_NAMES:
                     continue
                 try:
                     start, end = int(fields[1]), int(fields[2])

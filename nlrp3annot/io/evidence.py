@@ -41,8 +41,11 @@ class LocusEvidence:
     def block(self, build: str, start: int, end: int, calls) -> None:
         """A gVCF record (block or variant) over ``start..end``; ``calls``: (sample
         position, GT text, depth, with MIN_DP before DP) of every reported sample."""
+        self.cover(build, start, end, [k for k, gt, depth in calls if self.good(gt, depth)])
+
+    def cover(self, build: str, start: int, end: int, good: list[int]) -> None:
+        """A gVCF record over ``start..end`` called with enough depth in samples ``good``."""
         self.gvcf[build] = True
-        good = [k for k, gt, depth in calls if self.good(gt, depth)]
         for k in good:
             self.covered[build].setdefault(self.samples[k], []).append((start, end))
         self.found(build, [k for k in good if self.samples[k] not in self.genotyped[build]])

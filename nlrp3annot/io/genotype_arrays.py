@@ -225,9 +225,7 @@ def _note_evidence(np, v, gt, ad, build: str, scan: VcfScan, block: bool) -> Non
     if block:
         depth, known = _depth_array(np, v, ad, n, ("MIN_DP", "DP"))
         good = called & known & (depth >= evidence.min_depth)
-        evidence.block(
-            build, v.POS, v.end, [(k, "0", evidence.min_depth) for k in np.flatnonzero(good)]
-        )
+        evidence.cover(build, v.POS, v.end, np.flatnonzero(good).tolist())
 
 
 def _depth_array(np, v, ad, n: int, keys: tuple[str, ...]):

@@ -51,7 +51,6 @@ class CallSettings:
 
 @dataclass
 class Candidate:
-    sample: str
     pos: int
     ref: str
     alt: str
@@ -81,21 +80,19 @@ class Candidate:
         return clopper_pearson(self.alt_reads, self.depth) if self.depth else (math.nan,) * 2
 
 
-def type_rates(counts: Counts, ref: np.ndarray, settings: CallSettings) -> dict[tuple, tuple]:
+def type_rates(
+    total: np.ndarray, depth: np.ndarray, quiet: np.ndarray, ref: np.ndarray
+) -> dict[tuple, tuple]:
     """(REF base, ALT base) -> (ALT reads, depth) summed over the sample's target positions
-    whose ALT fraction is at most ``variant_fraction`` (sums, so one position can be left
-    out when it is the one tested)."""
-    total = counts.forward + counts.reverse
-    depth = total.sum(axis=0)
+    where that ALT is ``quiet`` (at most ``variant_fraction``): sums, so one position can be
+    left out when it is the one tested. ``total``: reads per base (4, n)."""
     out = {}
     for r, ref_base in enumerate(BASES):
         at = ref == r
         for a, alt_base in enumerate(BASES):
-            if a == r:
-                continue
-            alt = total[a]
-            quiet = at & (alt <= settings.variant_fraction * np.maximum(depth, 1))
-            out[(ref_base, alt_base)] = (int(alt[quiet].sum()), int(depth[quiet].sum()))
+            if a != r:
+                keep = at & quiet[a]
+                out[(ref_base, alt_base)] = (int(total[a][keep].sum()), int(depth[keep].sum()))
     return out
 
 
@@ -120,7 +117,7 @@ def snv_candidates(
     out: dict[str, list[Candidate]] = {}
     n_known = max(len(known), 1)
     for s, counts in enumerate(samples):
-        rates = type_rates(counts, ref, settings)
+        rates = type_rates(totals[s], depths[s], quiet[s], ref)
         depth = depths[s]
         tested = int((depth > 0).sum()) * 3
         found = []
@@ -153,7 +150,6 @@ def snv_candidates(
                     continue
                 found.append(
                     Candidate(
-                        counts.sample,
                         pos,
                         BASES[r],
                         BASES[a],
@@ -265,7 +261,6 @@ def indel_candidates(
             i = index[pos]
             found.append(
                 Candidate(
-                    counts.sample,
                     pos,
                     ref,
                     alt,

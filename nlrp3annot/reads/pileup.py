@@ -100,7 +100,9 @@ def sample_name(handle, path: Path) -> str:
 def contig_of(handle, path: Path) -> tuple[str, dict[str, int]]:
     """The chromosome-1 name of the header and every @SQ length (to tell the build)."""
     lengths = dict(zip(handle.references, handle.lengths, strict=True))
-    for name in ("chr1", "1", "NC_000001.11", "NC_000001.10"):
+    from nlrp3annot.io.vcf import CHR1_NAMES
+
+    for name in CHR1_NAMES:
         if name in lengths:
             return name, lengths
     raise InputFileError(path, "has no chromosome 1 in its header", "give a human BAM/CRAM")

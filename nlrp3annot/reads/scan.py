@@ -44,12 +44,18 @@ DEFAULT_FILTERS = ReadFilters()
 
 @dataclass
 class SampleScan:
-    sample: str
-    path: str
     counts: Counts
     candidates: list[Candidate] = field(default_factory=list)
     lod: float | None = None  # the largest limit of detection over the known alleles
     known_below_depth: int = 0  # known pathogenic alleles at a depth below the minimum
+
+    @property
+    def sample(self) -> str:
+        return self.counts.sample
+
+    @property
+    def path(self) -> str:
+        return self.counts.path
 
     @property
     def calls(self) -> list[Candidate]:
@@ -134,7 +140,7 @@ def scan_alignments(
             _, contig = builds[str(path)]
             counts = count_alleles(handle, name, str(path), build, contig, targets, filters)
             _check_reference(counts, reference, Path(path), Path(fasta))
-            samples.append(SampleScan(name, str(path), counts))
+            samples.append(SampleScan(counts))
         known = known_snvs(build, knowledge)
         counts = [s.counts for s in samples]
         found = snv_candidates(counts, reference, known, settings)
