@@ -229,13 +229,7 @@ def _record_depths(rec, build: str, scan: VcfScan, hit: int) -> None:
     blocks), else the sum of AD."""
     lowest = scan.lowest_depth[build]
     for name, sample in rec.samples.items():
-        depth = _int_or_none(_format(sample, "DP"))
-        if depth is None:
-            depth = _int_or_none(_format(sample, "MIN_DP"))
-        if depth is None:
-            ad = _format(sample, "AD")
-            if isinstance(ad, tuple) and all(isinstance(x, int) for x in ad):
-                depth = sum(ad)
+        depth = _sample_depth(sample, ("DP", "MIN_DP"))
         if depth is not None and (name not in lowest or depth < lowest[name][0]):
             lowest[name] = (depth, hit)
 
@@ -247,7 +241,7 @@ def _sample_depth(sample, keys: tuple[str, ...]) -> int | None:
         if depth is not None:
             return depth
     ad = _format(sample, "AD")
-    if isinstance(ad, tuple) and ad and all(isinstance(x, int) for x in ad):
+    if isinstance(ad, tuple) and all(isinstance(x, int) for x in ad):
         return sum(ad)
     return None
 

@@ -42,6 +42,7 @@ _TAB, _COLON, _COMMA, _SLASH, _PIPE = 9, 58, 44, 47, 124
 _ZERO = 48
 _END = re.compile(r"(?:^|;)END=(\d+)(?:;|$)")
 _FLOAT32 = struct.Struct("f")
+_DP, _MIN_DP = ("DP", "MIN_DP"), ("MIN_DP", "DP")  # depth keys in order, for a variant / a block
 
 
 def scan_text(
@@ -206,7 +207,9 @@ def read_records(
             block = is_gvcf_record(alts, end_match is not None)
             if evidence.pending[build] or block:
                 bulk = (np, line, starts, ends) if use_numpy else None
-                _note_evidence(evidence, build, pos, end, block, fields, keys, wanted, bulk)
+                _note_evidence(
+                    evidence, build, pos, end, block, fields, keys, wanted, bulk, decoder
+                )
         split_alleles(
             shown,
             number,
@@ -407,10 +410,9 @@ def _depth_of(values: dict[str, object], keys: tuple[str, ...]) -> int | None:
     return None
 
 
-def _note_evidence(evidence, build, pos, end, block, fields, keys, wanted, bulk) -> None:
+def _note_evidence(evidence, build, pos, end, block, fields, keys, wanted, bulk, decoder) -> None:
     """Tell ``evidence`` which samples this record genotyped (pending ones only; in bulk
     with numpy for a joint VCF) and, for a gVCF record, what it covered."""
-    decoder = _Decoder("")
     pending = evidence.pending[build]
     if bulk is not None and pending and keys and keys[0] == "GT":
         np, line, starts, ends = bulk
@@ -432,9 +434,6 @@ def _note_evidence(evidence, build, pos, end, block, fields, keys, wanted, bulk)
         )
 
 
-_DP, _MIN_DP = ("DP", "MIN_DP"), ("MIN_DP", "DP")
-
-
 def _depths(fields, keys, wanted, scan: VcfScan, build: str, hit: int, decoder, known=None) -> None:
     """Each reported sample's depth at a record over a watched position: DP, else MIN_DP,
     else the sum of AD when every entry is present (as the htslib reader). ``known``:
@@ -449,20 +448,7 @@ def _depths(fields, keys, wanted, scan: VcfScan, build: str, hit: int, decoder, 
             if name not in lowest or depth < lowest[name][0]:
                 lowest[name] = (depth, hit)
             continue
-        v = decoder.values(fields[j], keys)
-        depth = None
-        for key in ("DP", "MIN_DP"):
-            text = v.get(key)
-            if depth is None and text not in (None, "", "."):
-                try:
-                    depth = int(str(text))
-                except ValueError:
-                    depth = None
-        if depth is None and v.get("AD") not in (None, "", "."):
-            try:
-                depth = sum(int(x) for x in str(v["AD"]).split(","))
-            except ValueError:
-                depth = None
+        depth = _depth_of(decoder.values(fields[j], keys), _DP)
         name = names[k]
         if depth is not None and (name not in lowest or depth < lowest[name][0]):
             lowest[name] = (depth, hit)
