@@ -176,16 +176,22 @@ def _exact_p(scores: np.ndarray, n1: int, observed: int) -> float:
 # Which measures need it, and the tie-at-the-highest-limit substitution
 
 
+def _limits(frame: pd.DataFrame, measure: str) -> tuple[list[float], pd.Series]:
+    """The detection limits of a measure's below-limit values, sorted, and its measured
+    values."""
+    data = frame[frame["measure"] == measure]
+    limits = sorted(set(data.loc[data["censored"] == "<", "value"]))
+    return limits, data.loc[data["censored"] == "", "value"]
+
+
 def dishonest_limits(frame: pd.DataFrame) -> dict[str, float]:
     """Measures whose below-limit values cannot be ranked at their limit, with the highest
     limit: several limits, or a limit above a measured value."""
     out = {}
     for measure in sorted(frame["measure"].unique()):
-        data = frame[frame["measure"] == measure]
-        limits = sorted(set(data.loc[data["censored"] == "<", "value"]))
+        limits, observed = _limits(frame, measure)
         if not limits:
             continue
-        observed = data.loc[data["censored"] == "", "value"]
         if len(limits) > 1 or bool((observed < limits[-1]).any()):
             out[measure] = float(limits[-1])
     return out
@@ -209,9 +215,7 @@ def censoring_warnings(frame: pd.DataFrame) -> list[str]:
     what was done instead."""
     warnings = []
     for measure, highest in dishonest_limits(frame).items():
-        data = frame[frame["measure"] == measure]
-        limits = sorted(set(data.loc[data["censored"] == "<", "value"]))
-        observed = data.loc[data["censored"] == "", "value"]
+        limits, observed = _limits(frame, measure)
         below = int((observed < highest).sum())
         reasons = []
         if len(limits) > 1:

@@ -24,6 +24,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from nlrp3annot.response.headline import VISIT_WORDS
+from nlrp3annot.response.ratios import RATIO_MEASURES
+
 GROUP_COLOURS = {"mutation_positive": "#c0392b", "mutation_negative": "#2471a3"}
 GROUP_STYLES = {"mutation_positive": "-", "mutation_negative": "--"}
 OTHER_COLOUR = "#999999"
@@ -33,9 +36,7 @@ MEASURE_LABELS = {
     "diary": "Diary score",
     "esr": "ESR (mm/h)",
 }
-RATIO_MEASURES = ("saa", "crp", "esr")
 VISIT_ORDER = ["baseline", "month3", "flare"]
-VISIT_WORDS = {"baseline": "baseline", "month3": "month 3", "flare": "flare"}
 STATUS_MARKERS = {  # status: (label, marker, face colour, edge colour)
     "positive_germline": ("germline", "o", "#c0392b", "#c0392b"),
     "positive_mosaic": ("mosaic", "D", "white", "#d35400"),
@@ -167,10 +168,11 @@ def change_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str
     fig, axes = plt.subplots(1, max(len(ends), 1), figsize=(3.3 * max(len(ends), 1), 3.6),
                              squeeze=False)  # fmt: skip
     jitter = np.random.default_rng(0)  # the same picture every run
+    censored = False
     for ax, (earlier, later) in zip(axes[0], ends, strict=False):
-        effects = patient_changes(measurements, measure, earlier, later).merge(
-            groups[["patient_id", "group"]], on="patient_id"
-        )
+        changes = patient_changes(measurements, measure, earlier, later)
+        censored |= bool(changes["censored"].any())
+        effects = changes.merge(groups[["patient_id", "group"]], on="patient_id")
         series = [effects[effects["group"] == g] for g in GROUP_COLOURS]
         labels = [
             f"{_group_word(g)}\n(n={len(s)})" for g, s in zip(GROUP_COLOURS, series, strict=True)
@@ -193,7 +195,7 @@ def change_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str
         ax.set_title(f"{VISIT_WORDS.get(earlier, earlier)} to {VISIT_WORDS.get(later, later)}",
                      fontsize=9)  # fmt: skip
         ax.tick_params(axis="x", labelsize=7)
-    if any(patient_changes(measurements, measure, a, b)["censored"].any() for a, b in ends):
+    if censored:
         axes[0][0].scatter([], [], facecolor="white", edgecolor="grey", marker="v",
                            label="a value at a detection limit")  # fmt: skip
         axes[0][0].legend(fontsize=7, frameon=False, loc="best")
