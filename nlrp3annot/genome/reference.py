@@ -15,29 +15,28 @@ from pathlib import Path
 BUILDS = ("GRCh38", "GRCh37")
 GRCH37_OFFSET = 163_302  # GRCh37 = GRCh38 + 163,302 at this locus
 LOCUS_FLANK = 5_000  # the annotated locus is the gene +/- 5 kb
-CHR1_LENGTH = {"GRCh38": 248_956_422, "GRCh37": 249_250_621}
 REFSEQ_CHR1 = {"GRCh38": "NC_000001.11", "GRCh37": "NC_000001.10"}
 # The primary chromosomes' lengths, as ##contig lines declare them (GRCh38: the
 # Homo_sapiens_assembly38 header of tests/data/wild/callers/mutect2_chr22.vcf.gz; GRCh37: the
 # hg19 header of tests/data/wild/callers/mutect1_haploid_normal.vcf). A VCF of chromosome 20
 # alone still says its build. The mitochondrion is left out: GRCh38 and b37 share rCRS.
+PRIMARY_CHROMOSOMES = (*map(str, range(1, 23)), "X", "Y")
 CONTIG_LENGTHS = {
-    "GRCh38": dict(zip(
-        [*map(str, range(1, 23)), "X", "Y"],
-        [248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973,
-         145138636, 138394717, 133797422, 135086622, 133275309, 114364328, 107043718,
-         101991189, 90338345, 83257441, 80373285, 58617616, 64444167, 46709983, 50818468,
-         156040895, 57227415],
-        strict=True,
-    )),
-    "GRCh37": dict(zip(
-        [*map(str, range(1, 23)), "X", "Y"],
-        [249250621, 243199373, 198022430, 191154276, 180915260, 171115067, 159138663,
-         146364022, 141213431, 135534747, 135006516, 133851895, 115169878, 107349540,
-         102531392, 90354753, 81195210, 78077248, 59128983, 63025520, 48129895, 51304566,
-         155270560, 59373566],
-        strict=True,
-    )),
+    build: dict(zip(PRIMARY_CHROMOSOMES, lengths, strict=True))
+    for build, lengths in {
+        "GRCh38": [
+            248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973,
+            145138636, 138394717, 133797422, 135086622, 133275309, 114364328, 107043718,
+            101991189, 90338345, 83257441, 80373285, 58617616, 64444167, 46709983, 50818468,
+            156040895, 57227415,
+        ],
+        "GRCh37": [
+            249250621, 243199373, 198022430, 191154276, 180915260, 171115067, 159138663,
+            146364022, 141213431, 135534747, 135006516, 133851895, 115169878, 107349540,
+            102531392, 90354753, 81195210, 78077248, 59128983, 63025520, 48129895, 51304566,
+            155270560, 59373566,
+        ],
+    }.items()
 }  # fmt: skip
 
 
