@@ -99,12 +99,17 @@ def messy_cohort() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def test_messy_limits_are_warned_and_tested_with_their_bounds():
-    measurements = messy_cohort()
+def compare_by_prefix(measurements: pd.DataFrame):
+    """run_comparison with patients N* negative and the others positive, no events."""
     ids = sorted(set(measurements["patient_id"]))
     groups = pd.DataFrame({"patient_id": ids, "group": [NEG if i[0] == "N" else POS for i in ids]})
     events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
-    result = run_comparison(measurements, groups, events)
+    return run_comparison(measurements, groups, events)
+
+
+def test_messy_limits_are_warned_and_tested_with_their_bounds():
+    measurements = messy_cohort()
+    result = compare_by_prefix(measurements)
     text = " ".join(result.warnings)
     assert "several detection limits (<5, <8, <10)" in text
     assert "3 measured value(s) below the limit <10" in text  # 3, 4 and 8
@@ -133,10 +138,7 @@ def test_messy_limits_are_warned_and_tested_with_their_bounds():
 
 def test_ratio_of_ratios_with_limits_gets_its_gehan_p():
     measurements = messy_cohort()
-    ids = sorted(set(measurements["patient_id"]))
-    groups = pd.DataFrame({"patient_id": ids, "group": [NEG if i[0] == "N" else POS for i in ids]})
-    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
-    result = run_comparison(measurements, groups, events)
+    result = compare_by_prefix(measurements)
     row = result.tables["ratios_between"].query("change == 'baseline->month3'").iloc[0]
     log = math.log
     pos = [(-math.inf, log(8 / 300) - EPS), (-math.inf, log(5 / 250) - EPS),
@@ -160,10 +162,7 @@ def test_one_limit_above_every_measured_value_keeps_mann_whitney_and_adds_gehan(
         columns=COLUMNS,
     )  # ... and one limit: ranking at the limit is honest
     measurements = pd.concat([measurements, extra], ignore_index=True)
-    ids = sorted(set(measurements["patient_id"]))
-    groups = pd.DataFrame({"patient_id": ids, "group": [NEG if i[0] == "N" else POS for i in ids]})
-    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
-    result = run_comparison(measurements, groups, events)
+    result = compare_by_prefix(measurements)
     assert not [w for w in result.warnings if "detection limit" in w]
     row = result.tables["between"].query("change == 'baseline->month3'").iloc[0]
     assert row["method"] == "exact" and row["gehan_method"] == "exact"

@@ -78,9 +78,7 @@ def test_mosaics_at_depth_500_are_called_with_an_interval_holding_the_fraction(m
 
 def test_a_1_percent_mosaic_at_depth_50_is_below_the_limit_not_negative(tmp_path: Path):
     path = bam(tmp_path, "LOW", 50, Allele(C907, "A", 0.01), regions=TARGETS)
-    out = tmp_path / "scan"
-    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
-    patients = annotate(tmp_path, out / "LOW.scan.vcf.gz")
+    out, patients = scan_and_annotate(tmp_path, path, "LOW")
     assert patients["LOW"]["status"] == "not_assessable"
     assert "limit of detection" in patients["LOW"]["note"]
     rows = scan_tsv(out / "scan.tsv")
@@ -103,9 +101,7 @@ def test_artefacts_on_one_strand_or_at_read_ends_are_not_called(tmp_path: Path):
 
 def test_a_germline_het_is_called_germline(tmp_path: Path):
     path = bam(tmp_path, "HET", 200, Allele(C1043, "T", 0.5), regions=TARGETS)
-    out = tmp_path / "scan"
-    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
-    patients = annotate(tmp_path, out / "HET.scan.vcf.gz")
+    _, patients = scan_and_annotate(tmp_path, path, "HET")
     assert patients["HET"]["status"] == "positive_germline"
     assert patients["HET"]["hgvs_p_sample"] == "NP_001230062.1:p.Thr348Met"  # ClinVar's name
 
@@ -131,9 +127,7 @@ def test_a_cram_and_a_bam_of_the_same_reads_give_the_same_result(tmp_path: Path)
 
 def test_a_mosaic_found_only_by_the_scan_makes_the_patient_positive(tmp_path: Path):
     path = bam(tmp_path, "P16-amplicon", 600, Allele(C907, "A", 0.045), regions=TARGETS)
-    out = tmp_path / "scan"
-    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
-    patients = annotate(tmp_path, out / "P16-amplicon.scan.vcf.gz")
+    _, patients = scan_and_annotate(tmp_path, path, "P16-amplicon")
     row = patients["P16-amplicon"]
     assert row["status"] == "positive_mosaic"
     assert row["hgvs_p_sample"] == "NP_001230062.1:p.Asp303Asn"
@@ -168,6 +162,13 @@ def run_cli(args: list[str], expect: int = 0) -> subprocess.CompletedProcess:
     assert proc.returncode == expect, proc.stderr
     assert "Traceback" not in proc.stderr
     return proc
+
+
+def scan_and_annotate(tmp_path: Path, path: Path, sample: str) -> tuple[Path, dict[str, dict]]:
+    """``scan`` one BAM into tmp_path/scan, then ``annotate`` its VCF: (folder, patients)."""
+    out = tmp_path / "scan"
+    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
+    return out, annotate(tmp_path, out / f"{sample}.scan.vcf.gz")
 
 
 def annotate(tmp_path: Path, vcf: Path) -> dict[str, dict]:
@@ -221,10 +222,8 @@ def test_r260w_reads_are_named_with_the_samples_own_codon(tmp_path: Path):
     c778, c780 = EXON4[0] + 778 - 398, EXON4[0] + 780 - 398
     path = bam(tmp_path, "R260W", 300, Allele(c778, "T", 0.5), Allele(c780, "G", 1.0),
                regions=TARGETS)  # fmt: skip
-    out = tmp_path / "scan"
-    run_cli(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), "-q"])
+    out, patients = scan_and_annotate(tmp_path, path, "R260W")
     rows = {(int(r["pos"]), r["alt"]): r for r in scan_tsv(out / "scan.tsv")}
     assert rows[(c778, "T")]["hgvs_p"] == "NP_001230062.1:p.Arg260Ter"  # the allele alone
-    patients = annotate(tmp_path, out / "R260W.scan.vcf.gz")
     assert patients["R260W"]["hgvs_p_sample"] == "NP_001230062.1:p.Arg260Trp"
     assert patients["R260W"]["status"] == "positive_germline"
