@@ -124,3 +124,18 @@ def headless_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess
     return subprocess.run(
         ["chromium", *flags, *args], capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def compare_args(genotypes: Path, clinical: Path, samples: Path, out: Path) -> list[str]:
+    """The ``nlrp3annot compare`` arguments for these three tables and results folder."""
+    return [
+        "compare",
+        "--genotypes",
+        str(genotypes),
+        "--clinical",
+        str(clinical),
+        "--samples",
+        str(samples),
+        "-o",
+        str(out),
+    ]

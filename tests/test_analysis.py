@@ -15,7 +15,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import headless_chromium
+from conftest import compare_args, headless_chromium
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from statsmodels.stats.multitest import multipletests
@@ -197,20 +197,7 @@ def test_compare_handles_units_censoring_and_missing_patients(tmp_path: Path):
     genotypes, clinical, samples = write_inputs(tmp_path)
     out = tmp_path / "results"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nlrp3annot",
-            "compare",
-            "--genotypes",
-            str(genotypes),
-            "--clinical",
-            str(clinical),
-            "--samples",
-            str(samples),
-            "-o",
-            str(out),
-        ],
+        [sys.executable, "-m", "nlrp3annot", *compare_args(genotypes, clinical, samples, out)],
         capture_output=True,
         text=True,
     )
@@ -238,23 +225,7 @@ def test_compare_handles_units_censoring_and_missing_patients(tmp_path: Path):
 def test_report_opens_in_headless_chromium_with_plots_tables_and_escaped_ids(tmp_path: Path):
     genotypes, clinical, samples = write_inputs(tmp_path)
     out = tmp_path / "results"
-    assert (
-        main(
-            [
-                "compare",
-                "--genotypes",
-                str(genotypes),
-                "--clinical",
-                str(clinical),
-                "--samples",
-                str(samples),
-                "-o",
-                str(out),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    assert main([*compare_args(genotypes, clinical, samples, out), "-q"]) == 0
     page = (out / "report.html").read_text()
     assert "<b>P4&" not in page and "&lt;b&gt;P4&amp;&lt;/b&gt;" in page
     proc = headless_chromium(tmp_path, "--dump-dom", (out / "report.html").as_uri())

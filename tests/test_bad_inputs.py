@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEST_FASTA, write_vcf
+from conftest import TEST_FASTA, compare_args, write_vcf
 
 FASTA = str(TEST_FASTA["GRCh38"])
 R260W = [("chr1", 247424227, "C", "T")]
@@ -207,17 +207,7 @@ def _compare(tmp: Path, genotypes=None, clinical=None, samples=None) -> list[str
         )
     if samples is None:
         samples = _text(tmp, "samples.csv", "patient_id,sample_id\nP1,S1\nP2,S2\n")
-    return [
-        "compare",
-        "--genotypes",
-        str(genotypes),
-        "--clinical",
-        str(clinical),
-        "--samples",
-        str(samples),
-        "-o",
-        str(tmp / "results"),
-    ]
+    return compare_args(genotypes, clinical, samples, tmp / "results")
 
 
 @pytest.mark.parametrize("case, make, named", CASES, ids=[c[0] for c in CASES])

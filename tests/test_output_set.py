@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import compare_args
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.io.output_set import MANIFEST, incomplete_outputs, output_set, verify
@@ -107,20 +108,11 @@ def test_sigkill_never_leaves_a_mixed_set(tmp_path: Path) -> None:
     genotypes = demo / "annotation" / "patients.tsv"
     out = tmp_path / "compared"
     command = [
-        sys.executable,
-        "-m",
-        "nlrp3annot",
-        "compare",
-        "--genotypes",
-        str(genotypes),
-        "--clinical",
-        str(demo / "inputs" / "response.xlsx"),
-        "--samples",
-        str(demo / "inputs" / "samples.csv"),
-        "-o",
-        str(out),
+        sys.executable, "-m", "nlrp3annot",
+        *compare_args(genotypes, demo / "inputs" / "response.xlsx",
+                      demo / "inputs" / "samples.csv", out),
         "-q",
-    ]
+    ]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     first = json.loads((out / MANIFEST).read_text())
     for delay in (0.2, 0.6, 1.0, 1.4, 1.8, 2.2):
