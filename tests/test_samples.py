@@ -346,3 +346,46 @@ def test_doubtful_evidence_never_makes_a_patient_positive(tmp_path: Path):
     assert wrong["status"] == "not_assessable" and "differs from the reference" in wrong["note"]
     table = result[result["sample"].isin(["NOREADS", "FILTERED", "WRONGREF"])]
     assert len(table) == 3  # still reported, row by row
+
+
+def test_a_change_classed_by_another_changes_protein_says_so(tmp_path: Path):
+    """c.1218G>T is not in ClinVar; its protein change p.Met406Ile is ClinVar's c.1218G>A
+    (pathogenic). The patient is positive on that ground, and the note says it (the
+    ClinVar name and class from the bundled ClinVar table, matched by hand)."""
+    c1218 = 247424667
+    vcf = write(
+        tmp_path / "m406i.vcf.gz",
+        ["P"],
+        [
+            {
+                "pos": c1218,
+                "ref": "G",
+                "alts": ("T",),
+                "calls": {"P": {"GT": (0, 1), "AD": (30, 28)}},
+            }
+        ],
+    )
+    result = annotate_file(vcf, fasta=FASTA)
+    row = one(result, "P", c1218)
+    assert row["hgvs_p"].endswith("p.Met406Ile")
+    assert row["clinvar_match"] == "protein change of ClinVar's c.1218G>A"
+    patient = result.patients[0]
+    assert patient["status"] == "positive_germline"
+    assert "c.1218G>T (p.Met406Ile) is not itself in ClinVar" in patient["note"]
+    assert "as ClinVar's c.1218G>A" in patient["note"]
+    # the very change ClinVar lists is matched as itself, with no such note
+    same = write(
+        tmp_path / "same.vcf.gz",
+        ["Q"],
+        [
+            {
+                "pos": c1218,
+                "ref": "G",
+                "alts": ("A",),
+                "calls": {"Q": {"GT": (0, 1), "AD": (30, 28)}},
+            }
+        ],
+    )
+    again = annotate_file(same, fasta=FASTA)
+    assert one(again, "Q", c1218)["clinvar_match"] == "variant"
+    assert "not itself in ClinVar" not in again.patients[0]["note"]

@@ -14,6 +14,7 @@ KNOWLEDGE_COLUMNS = [
     "conditions",
     "clinvar_id_sample",
     "clinvar_significance_sample",
+    "clinvar_match",
     "caps_phenotype",
     "penetrance",
 ]
@@ -81,7 +82,8 @@ class Knowledge:
         self, build: str, spdi: str, hgvs_p: str, sample_p: str, has_sample: bool
     ) -> tuple[str, ...]:
         """The KNOWLEDGE_COLUMNS values, in that order."""
-        site = self._by_spdi(spdi, build) or self._by_protein(hgvs_p)
+        by_spdi = self._by_spdi(spdi, build)
+        site = by_spdi or self._by_protein(hgvs_p)
         site_id = str(site.variation_id) if site else ""
         significance = site.significance if site else ""
         own = None
@@ -95,6 +97,7 @@ class Knowledge:
             site.conditions if site else "",
             str(own.variation_id) if own else site_id,
             own.significance if own else significance,
+            _match(own or site, own is not None or (site is not None and site is not by_spdi)),
             pheno.phenotype if pheno else "",
             pheno.penetrance if pheno else "",
         )
@@ -113,3 +116,13 @@ class Knowledge:
                 out.update(range(pos0 + 1 + shift, pos0 + 1 + shift + max(len(deleted), 1)))
         self._pathogenic[build] = out
         return out
+
+
+def _match(record, by_protein: bool) -> str:
+    """How the decisive ClinVar record was found: "variant" (this very change, by SPDI) or
+    "protein change of <ClinVar's nucleotide change>" (another change, same protein)."""
+    if record is None:
+        return ""
+    if not by_protein:
+        return "variant"
+    return f"protein change of ClinVar's {record.hgvs_c}"

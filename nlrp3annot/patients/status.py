@@ -133,6 +133,8 @@ def summarise(
             status, note = _scan_negative(scan_limits[sample])
         elif status == "negative" and low is None:
             note = "VCF shows no depth at the pathogenic positions for this sample"
+        if best and str(best.get("clinvar_match", "")).startswith("protein change"):
+            note = "; ".join(x for x in (note, _protein_match(best)) if x)
         weighted = {
             r.get("hgvs_c_sample")
             for r, z, w in mine
@@ -156,6 +158,18 @@ def summarise(
             }
         )
     return out
+
+
+def _protein_match(row) -> str:
+    """The note where a change's ClinVar class comes from another change of the same
+    protein (c.1218G>T classed as ClinVar's c.1218G>A: both p.Met406Ile)."""
+    own = row.get("hgvs_c_sample") or row.get("hgvs_c") or "this change"
+    protein = (row.get("hgvs_p_sample") or row.get("hgvs_p") or "").split(":")[-1]
+    matched = str(row.get("clinvar_match", "")).removeprefix("protein change of ")
+    return (
+        f"{str(own).split(':')[-1]} ({protein}) is not itself in ClinVar: classed "
+        f"{_significance(row)} by its protein change, as {matched}"
+    )
 
 
 def _scan_negative(limit: tuple[float | None, float, int]) -> tuple[str, str]:
