@@ -133,28 +133,48 @@ def annotate_variant(
     return pd.DataFrame([r.as_dict() for r in annotator.annotate(Variant(chrom, pos, ref, alt))])
 
 
-def scan_reads(paths: list[str | Path], fasta: str | Path) -> pandas.DataFrame:
+def scan_reads(
+    paths: list[str | Path],
+    fasta: str | Path,
+    *,
+    panel: str | Path | None = None,
+    umi_tag: str | None = None,
+) -> pandas.DataFrame:
     """Scan BAM/CRAM reads for low-fraction alleles (see ``nlrp3annot scan``): one row per
-    candidate and per known pathogenic allele, with counts, VAF and its 95% CI, background,
-    P, threshold, verdict and limit of detection; ``attrs["limits"]``: per sample, the limit
-    of detection at the known pathogenic alleles."""
+    candidate and per known pathogenic allele, with fragment counts per strand and read
+    orientation, VAF and its 95% CI, background, P, threshold, verdict and limit of
+    detection; ``attrs["limits"]``: per sample, a :class:`nlrp3annot.values.ScanLimits`
+    (limits of detection at the known pathogenic alleles, for small indels and for other
+    coding SNVs). ``panel``: a panel of normals made by ``scan --make-panel``;
+    ``umi_tag``: collapse the reads of each UMI family first.
+
+    >>> table = nlrp3annot.scan_reads(["P16.bam"], fasta="GRCh38.fa")
+    >>> table[table.verdict == "called"][["sample", "hgvs_p", "vaf"]]
+    """
     import pandas as pd
 
-    from nlrp3annot.reads.scan import scan_alignments
+    from nlrp3annot.reads.alignments import ReadFilters
+    from nlrp3annot.reads.panel import load_panel
+    from nlrp3annot.reads.scan import DEFAULT_SETTINGS, scan_alignments
     from nlrp3annot.reads.scan_output import TSV_COLUMNS, tsv_row
 
-    result = scan_alignments(list(paths), fasta)
+    result = scan_alignments(
+        list(paths), fasta, DEFAULT_SETTINGS, ReadFilters(umi_tag=umi_tag),
+        panel=load_panel(panel) if panel else None,
+    )  # fmt: skip
     rows = [
         tsv_row(result, sample, c)
         for sample in result.samples
         for c in sorted(sample.candidates, key=lambda c: (c.pos, c.alt))
     ]
     frame = pd.DataFrame(rows, columns=TSV_COLUMNS)
-    for column in ("pos", "depth", "alt_reads", "alt_forward", "alt_reverse"):
+    for column in ("pos", "depth", "alt_reads", "alt_forward", "alt_reverse", "alt_f1r2",
+                   "alt_f2r1"):  # fmt: skip
         frame[column] = frame[column].astype(int)
-    for column in ("vaf", "vaf_ci_lower", "vaf_ci_upper", "background", "p", "threshold"):
+    for column in ("vaf", "vaf_ci_lower", "vaf_ci_upper", "background", "rho", "p",
+                   "threshold"):  # fmt: skip
         frame[column] = pd.to_numeric(frame[column])
-    frame.attrs["limits"] = {s.sample: s.lod for s in result.samples}
+    frame.attrs["limits"] = {s.sample: s.limits for s in result.samples}
     return frame
 
 

@@ -74,6 +74,18 @@ def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
         help="a sample is negative only where a mosaic this small would have been found at "
         "every known pathogenic position (default 0.05)",
     )
+    p.add_argument(
+        "--umi-tag",
+        metavar="TAG",
+        help="reads of one molecule carry this UMI tag (e.g. RX): they collapse to one "
+        "consensus first, so PCR and sequencing errors within a family are not evidence",
+    )
+    p.add_argument(
+        "--panel",
+        metavar="NPZ",
+        help="a panel of normals (made by 'scan --make-panel'): their error distribution is "
+        "the background beside the samples scanned together (a single patient's deep assay)",
+    )
 
 
 def coverage_option(p: argparse.ArgumentParser) -> None:
@@ -247,18 +259,29 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser(
         "scan",
         help="find low-fraction (mosaic) NLRP3 alleles in BAM/CRAM reads",
-        description="Counts the reads over the NLRP3 coding exons and splice sites (through "
-        "the index), tests every allele against the sample's own error background and the "
-        "other samples', and writes OUTPUT/<sample>.scan.vcf.gz (calls and coverage blocks, "
+        description="Counts the fragments over the NLRP3 coding exons and splice sites "
+        "(through the index; overlapping mates once), tests every allele against its error "
+        "background (the other samples', a panel's and the sample's own, per strand and read "
+        "orientation), calls it only where both strands and both orientations show it, and "
+        "writes OUTPUT/<sample>.scan.vcf.gz (calls and coverage blocks, "
         "for annotate and run) and OUTPUT/scan.tsv (every candidate and known pathogenic "
-        "allele, with the limit of detection). Example:\n"
-        "  nlrp3annot scan P19.bam P20.cram --fasta GRCh38.fa -o scan/",
+        "allele, with the limits of detection). Examples:\n"
+        "  nlrp3annot scan P19.bam P20.cram --fasta GRCh38.fa -o scan/\n"
+        "  nlrp3annot scan --make-panel normals/*.bam --fasta GRCh38.fa -o panel.npz\n"
+        "  nlrp3annot scan P21.bam --panel panel.npz --fasta GRCh38.fa -o scan/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scan.add_argument("alignments", nargs="*", help="indexed BAM or CRAM files")
     scan.add_argument("--list", help="a file naming one BAM/CRAM a line")
     scan.add_argument("--fasta", required=True, help="the genome the reads were aligned to")
-    scan.add_argument("-o", "--output", required=True, help="output folder")
+    scan.add_argument("-o", "--output", required=True, help="output folder (with "
+                      "--make-panel: the panel file, .npz)")  # fmt: skip
+    scan.add_argument(
+        "--make-panel",
+        action="store_true",
+        help="count the reads of samples known to be negative into a panel of normals "
+        "(-o panel.npz) instead of calling them",
+    )
     scan_options(scan)
     scan.add_argument("-q", "--quiet", action="store_true")
     scan.set_defaults(action="scan")

@@ -11,8 +11,8 @@ from nlrp3annot.errors import Nlrp3AnnotError
 
 def scan_settings(args: argparse.Namespace):
     """(CallSettings, ReadFilters) from the options, checked."""
-    from nlrp3annot.reads.calling import CallSettings
-    from nlrp3annot.reads.pileup import ReadFilters
+    from nlrp3annot.reads.alignments import ReadFilters
+    from nlrp3annot.reads.settings import CallSettings
 
     if not args.min_depth >= 1:
         raise Nlrp3AnnotError(f"--min-depth {args.min_depth}: give a number of reads, 1 or more")
@@ -21,9 +21,12 @@ def scan_settings(args: argparse.Namespace):
     for name in ("min_mapq", "min_baseq"):
         if getattr(args, name) < 0:
             raise Nlrp3AnnotError(f"--{name.replace('_', '-')}: give 0 or more")
+    umi = getattr(args, "umi_tag", None)
+    if umi is not None and not (len(umi) == 2 and umi.isalnum()):
+        raise Nlrp3AnnotError(f"--umi-tag {umi!r}: give a two-character SAM tag such as RX")
     return (
         CallSettings(min_depth=args.min_depth, max_lod=args.max_lod),
-        ReadFilters(args.min_mapq, args.min_baseq, not args.no_proper_pairs),
+        ReadFilters(args.min_mapq, args.min_baseq, not args.no_proper_pairs, umi),
     )
 
 
@@ -35,6 +38,15 @@ def alignment_paths(args: argparse.Namespace) -> list[str]:
     return input_paths(argparse.Namespace(vcf=args.alignments or [], list=args.list))
 
 
+def panel_of(args: argparse.Namespace):
+    """The --panel file, loaded (None without one)."""
+    if not getattr(args, "panel", None):
+        return None
+    from nlrp3annot.reads.panel import load_panel
+
+    return load_panel(args.panel)
+
+
 def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
     """Scan and write; the per-sample VCFs."""
     from nlrp3annot.cli import redactor_of
@@ -42,7 +54,7 @@ def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
     from nlrp3annot.reads.scan_output import write_scan
 
     settings, filters = scan_settings(args)
-    result = scan_alignments(paths, fasta, settings, filters)
+    result = scan_alignments(paths, fasta, settings, filters, panel=panel_of(args))
     redactor = redactor_of(args)
     if redactor is not None:  # pseudonyms before anything is written (names, paths, header)
         for sample in result.samples:
@@ -52,11 +64,9 @@ def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
     if not getattr(args, "quiet", False):
         for sample in result.samples:
             calls = ", ".join(f"{c.pos}{c.ref}>{c.alt} {c.vaf:.1%}" for c in sample.calls)
-            lod = "unknown" if sample.lod is None else f"{sample.lod:.1%}"
             print(
                 f"nlrp3annot: scan {sample.sample}: {len(sample.calls)} call(s)"
-                f"{': ' + calls if calls else ''}; limit of detection at the known "
-                f"pathogenic alleles {lod}",
+                f"{': ' + calls if calls else ''}; {sample.limits.describe()}",
                 file=sys.stderr,
             )
         print(f"nlrp3annot: scan results in {folder}/ ({tsv.name} and one VCF a sample)",
@@ -64,6 +74,29 @@ def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
     return vcfs
 
 
+def make_panel(paths: list[str], fasta: str, out: Path, args) -> Path:
+    """Count the normals' reads into a panel file."""
+    from nlrp3annot.reads.panel import save_panel
+    from nlrp3annot.reads.scan import read_counts
+
+    if out.suffix != ".npz":
+        raise Nlrp3AnnotError(f"-o {out}: a panel of normals is written as a .npz file")
+    if getattr(args, "panel", None):
+        raise Nlrp3AnnotError("--make-panel makes a panel: give no --panel")
+    _, filters = scan_settings(args)
+    *_, counts = read_counts(paths, fasta, filters)
+    save_panel(out, counts, filters)
+    if not getattr(args, "quiet", False):
+        depth = sorted(int(c.depth.mean()) for c in counts)
+        print(f"nlrp3annot: panel of {len(counts)} normals (mean depth {depth[0]:,}-"
+              f"{depth[-1]:,} fragments) in {out}", file=sys.stderr)  # fmt: skip
+    return out
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
-    run_scan(alignment_paths(args), args.fasta, Path(args.output), args)
+    paths = alignment_paths(args)
+    if args.make_panel:
+        make_panel(paths, args.fasta, Path(args.output), args)
+    else:
+        run_scan(paths, args.fasta, Path(args.output), args)
     return 0

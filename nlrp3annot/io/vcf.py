@@ -26,6 +26,7 @@ from nlrp3annot.genome.reference import BUILDS, declared_build, locus_window
 from nlrp3annot.io.evidence import LocusEvidence
 from nlrp3annot.naming.variant import Variant
 from nlrp3annot.patients.zygosity import SampleCall
+from nlrp3annot.values import ScanLimits
 
 CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")
 _BASES = frozenset("ACGTNacgtn")
@@ -76,9 +77,8 @@ class VcfScan:
     lowest_depth: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     gvcf_blocks: int = 0
     evidence: LocusEvidence | None = None  # who was genotyped in the locus (with samples)
-    # a scan of the reads (nlrp3annot scan): sample -> (limit of detection or None, the
-    # largest it may be for a negative, known pathogenic alleles below the minimum depth)
-    scan_limits: dict[str, tuple[float | None, float, int]] = field(default_factory=dict)
+    # a scan of the reads (nlrp3annot scan): sample -> what the scan could have missed
+    scan_limits: dict[str, ScanLimits] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # with keep_lines (a VCF output is wanted): the header and the locus lines as read, so
     # that the output is written from them without reading the input again
@@ -200,7 +200,7 @@ class Header:
     samples: list[str]
     declared: tuple[str, str, int] | None  # see VcfScan.declared
     af_number: str  # FORMAT/AF's declared Number ('A', '1', ...), '' when not declared
-    scan_limits: dict[str, tuple[float | None, float, int]] = field(default_factory=dict)
+    scan_limits: dict[str, ScanLimits] = field(default_factory=dict)
 
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
@@ -252,14 +252,10 @@ def parse_header(text: bytes, path: Path) -> Header:
     return Header(samples, declared_build(lengths), af_number, limits)
 
 
-def scan_limit(attrs: Mapping[str, str]) -> dict[str, tuple[float | None, float, int]]:
+def scan_limit(attrs: Mapping[str, str]) -> dict[str, ScanLimits]:
     """A ``##NLRP3_SCAN`` header line's sample and limits (nlrp3annot.reads.scan_output)."""
-    try:
-        lod = None if attrs.get("LOD", ".") in (".", "") else float(attrs["LOD"])
-        limit = (lod, float(attrs["MAX_LOD"]), int(attrs.get("KNOWN_BELOW_DEPTH", "0")))
-    except (KeyError, ValueError):
-        return {}
-    return {attrs["ID"]: limit} if attrs.get("ID") else {}
+    limits = ScanLimits.from_header(attrs) if attrs.get("ID") else None
+    return {attrs["ID"]: limits} if limits is not None else {}
 
 
 def sample_names(path: str | Path) -> list[str]:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 
 from nlrp3annot.patients.coverage import NO_CALLS, coverage_columns
 from nlrp3annot.patients.haplotypes import SampleRow
+from nlrp3annot.values import ScanLimits
 
 SUMMARY_COLUMNS = [
     "file",
@@ -88,7 +89,7 @@ def summarise(
     genotyped: set[str] | None = None,
     covered: Mapping[str, list[tuple[int, int]]] | None = None,
     targets: list[tuple[int, int]] | None = None,
-    scan_limits: Mapping[str, tuple[float | None, float, int]] | None = None,
+    scan_limits: Mapping[str, ScanLimits] | None = None,
 ) -> list[dict[str, object]]:
     """One summary row per sample in ``samples`` (every sample, with or without variants).
 
@@ -98,8 +99,7 @@ def summarise(
     not known, every sample counts as genotyped); ``covered``: per sample, the intervals
     called at ``min_depth`` (gVCF blocks, coverage; None when the input shows none);
     ``targets``: the coding bases and splice sites; ``scan_limits``: per sample scanned from
-    its reads, (limit of detection, the largest allowed for negative, known pathogenic
-    alleles below the minimum depth)."""
+    its reads, what the scan could have missed."""
     weights = _Weights()
     by_sample: dict[str, list[tuple[dict, str, str]]] = {}
     known = weights.known
@@ -172,25 +172,24 @@ def _protein_match(row) -> str:
     )
 
 
-def _scan_negative(limit: tuple[float | None, float, int]) -> tuple[str, str]:
-    """negative with the limit of detection the reads reached, or not_assessable where a
-    mosaic of the size that matters could have been missed."""
-    lod, largest, below = limit
-    if below:
+def _scan_negative(limits: ScanLimits) -> tuple[str, str]:
+    """negative with the limits of detection the reads reached (every class of allele
+    they cover), or not_assessable where a mosaic of the size that matters could have
+    been missed at a known pathogenic allele."""
+    lod = limits.known
+    if limits.known_below_depth:
         return "not_assessable", (
-            f"scan: {below} known pathogenic position(s) below the minimum depth, so a "
-            f"mosaic there could be missed"
+            f"scan: {limits.known_below_depth} known pathogenic allele(s) below the minimum "
+            f"depth, so a mosaic there could be missed; {limits.describe()}"
         )
-    if lod is None or lod > largest:
+    if lod is None or lod > limits.max_lod:
         shown = "unknown" if lod is None else f"{lod:.1%}"
         return "not_assessable", (
-            f"scan: limit of detection {shown} above {largest:.1%}: a smaller mosaic could "
-            f"be missed (deeper sequencing needed)"
+            f"scan: limit of detection {shown} at the known pathogenic alleles, above "
+            f"{limits.max_lod:.1%}: a smaller mosaic could be missed (deeper sequencing "
+            f"needed); {limits.describe()}"
         )
-    return "negative", (
-        f"scan: a mosaic of {lod:.1%} or more at any known pathogenic position would have "
-        f"been found (95% power)"
-    )
+    return "negative", f"scan: no allele called; {limits.describe()}"
 
 
 class _Weights:

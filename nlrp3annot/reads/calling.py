@@ -1,52 +1,49 @@
-"""A statistical call of each candidate allele in the reads, against the sample's own error
-background. Pure (numpy/scipy over the counts of :mod:`nlrp3annot.reads.pileup`).
+"""A statistical call of each candidate allele in a sample's fragments. Pure.
 
-- **Background** per position and allele: the larger of (a) the sample's own rate for that
-  substitution type (e.g. C>T) over its other target positions and (b) the rate at that
-  position in the other samples scanned together; positions where an allele is above
-  ``variant_fraction`` (real variants) are left out of both; never below ``error_floor``.
-- **Test**: one-sided exact binomial P(X >= alt reads | depth, background).
-- **Thresholds**: Bonferroni over every allele tested in the sample (``alpha`` 0.05 / tests,
-  about 9,300), except at the known pathogenic alleles (ClinVar), where the prior is
-  stronger: ``known_alpha`` 0.005 / number of known alleles (about 60): a cohort of 100
-  negative samples expects 0.5 false calls at known alleles, and at 500x a 3% mosaic is
-  found with over 95% power.
-- **Artefact checks**: strand bias (two-sided Fisher test of ALT vs other reads by strand,
-  P < ``artefact_p``, with at most 10% of ALT reads on one strand) and read ends (at least
-  ``read_end_share`` of ALT reads within ``read_end_bases`` of an end of the aligned read,
-  Fisher P < ``artefact_p`` against the other reads).
-- **Limit of detection** at each known pathogenic allele: the smallest count k the test would
-  call there, and the allele fraction f at which P(X >= k | depth, f) = ``power``
-  (f = Beta quantile ``power`` of (k, depth - k + 1)): "at this depth a 3% mosaic would have
-  been found with 95% power".
+- **Evidence**: the allele's fragments in every cell (orientation x strand) except an
+  orientation the sample's own data show to be an artefact for that substitution type
+  (:mod:`nlrp3annot.reads.background`).
+- **Test**: one-sided beta-binomial P(X >= ALT fragments) against the background
+  (per-cell rates, overdispersion); significant below ``alpha`` / alleles tested (about
+  9,300 a sample: Bonferroni), or at the known pathogenic alleles (ClinVar, SNVs and
+  indels) below ``known_alpha`` / their number: a stronger prior, 0.5 false calls expected
+  at known alleles over 100 negative samples.
+- **Both strands and both orientations** (a real allele is in every kind of fragment; an
+  artefact of one strand, or of read 1 only, is not): each half (forward/reverse,
+  F1R2/F2R1) must show the allele above its own background (P < ``split_alpha``), and the
+  halves must agree (the half with the lower fraction holding no significantly fewer ALT
+  fragments than its share: one-sided Fisher P >= ``consistency_alpha``). This
+  compares each half with what a real allele would give there, so it works at 5 reads as
+  at 500: five ALT fragments all on one strand fail it.
+- **Read ends** (SNVs): not called where at least ``read_end_share`` of the ALT bases lie
+  within 10 bases of an end of their aligned read, unlike the other bases (Fisher P <
+  ``artefact_p``). Indels are counted only away from read ends in the first place.
+
+Verdicts: ``called``, ``low_depth``, ``not_significant``, ``one_strand``,
+``one_orientation``, ``read_end``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
 from nlrp3annot.patients.binomial import clopper_pearson
+from nlrp3annot.reads import betabinomial as bb
+from nlrp3annot.reads.background import (
+    ORIENTATION_CELLS,
+    IndelBackground,
+    SnvBackground,
+    describe_orientation,
+)
+from nlrp3annot.reads.limits import ORIENTATION_HALVES, STRAND_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
+from nlrp3annot.reads.settings import CallSettings
 
-
-@dataclass(frozen=True)
-class CallSettings:
-    alpha: float = 0.05  # per sample, family-wise over every allele tested
-    known_alpha: float = 0.005  # per sample, family-wise over the known pathogenic alleles
-    min_alt_reads: int = 3
-    min_depth: int = 20
-    variant_fraction: float = 0.02  # above it an allele is no part of the background
-    error_floor: float = 1e-4
-    artefact_p: float = 1e-3
-    read_end_bases: int = 10
-    read_end_share: float = 0.9
-    power: float = 0.95
-    max_lod: float = 0.05  # a sample is "negative" only where a mosaic this small is seen
-    report_p: float = 1e-3  # candidates reported (called or not) below this nominal P
+Allele = tuple[int, str, str]  # (1-based position, REF, ALT) VCF-style
 
 
 @dataclass
@@ -54,22 +51,54 @@ class Candidate:
     pos: int
     ref: str
     alt: str
-    depth: int
-    alt_forward: int
-    alt_reverse: int
-    other_forward: int
-    other_reverse: int
-    background: float
+    alt_cells: tuple[int, ...]  # ALT fragments per cell (CELLS)
+    depth_cells: tuple[int, ...]  # fragments per cell
+    cell_background: tuple[float, ...]  # expected error rate per cell
+    rho: float
+    trusted: tuple[bool, ...]  # cells that are evidence
     p: float
     threshold: float
     known: bool
-    verdict: str = ""  # called, strand_bias, read_end, not_significant, low_depth
+    near_end: tuple[int, int, int, int] = (0, 0, 0, 0)  # ALT near, ALT, other near, other
+    untrusted: str = ""  # the orientation left out, and why
+    verdict: str = ""
     lod: float | None = None  # at known pathogenic alleles
-    names: tuple[str, str, str] = ("", "", "")  # HGVS c., HGVS p., legacy (R260W)
+    names: tuple[str, str, str] = field(default=("", "", ""))  # HGVS c., p., legacy
+
+    @property
+    def is_snv(self) -> bool:
+        return len(self.ref) == len(self.alt) == 1
 
     @property
     def alt_reads(self) -> int:
-        return self.alt_forward + self.alt_reverse
+        """ALT fragments that are evidence (every cell but an untrusted orientation's)."""
+        return sum(x for x, t in zip(self.alt_cells, self.trusted, strict=True) if t)
+
+    @property
+    def depth(self) -> int:
+        return sum(n for n, t in zip(self.depth_cells, self.trusted, strict=True) if t)
+
+    @property
+    def background(self) -> float:
+        n = self.depth
+        if not n:
+            return max(self.cell_background)
+        return sum(
+            d * m for d, m, t in
+            zip(self.depth_cells, self.cell_background, self.trusted, strict=True) if t
+        ) / n  # fmt: skip
+
+    def strand(self) -> tuple[int, int, int, int]:
+        """(ALT forward, ALT reverse, other forward, other reverse) over every cell."""
+        alt = [sum(self.alt_cells[i] for i in half) for half in STRAND_HALVES]
+        dep = [sum(self.depth_cells[i] for i in half) for half in STRAND_HALVES]
+        return alt[0], alt[1], dep[0] - alt[0], dep[1] - alt[1]
+
+    def orientation(self) -> tuple[int, int, int, int]:
+        """(ALT F1R2, ALT F2R1, fragments F1R2, fragments F2R1) over every cell."""
+        alt = [sum(self.alt_cells[i] for i in cells) for cells in ORIENTATION_CELLS]
+        dep = [sum(self.depth_cells[i] for i in cells) for cells in ORIENTATION_CELLS]
+        return alt[0], alt[1], dep[0], dep[1]
 
     @property
     def vaf(self) -> float:
@@ -80,200 +109,168 @@ class Candidate:
         return clopper_pearson(self.alt_reads, self.depth) if self.depth else (math.nan,) * 2
 
 
-def type_rates(
-    total: np.ndarray, depth: np.ndarray, quiet: np.ndarray, ref: np.ndarray
-) -> dict[tuple, tuple]:
-    """(REF base, ALT base) -> (ALT reads, depth) summed over the sample's target positions
-    where that ALT is ``quiet`` (at most ``variant_fraction``): sums, so one position can be
-    left out when it is the one tested. ``total``: reads per base (4, n)."""
-    out = {}
-    for r, ref_base in enumerate(BASES):
-        at = ref == r
-        for a, alt_base in enumerate(BASES):
-            if a != r:
-                keep = at & quiet[a]
-                out[(ref_base, alt_base)] = (int(total[a][keep].sum()), int(depth[keep].sum()))
-    return out
-
-
 def snv_candidates(
-    samples: list[Counts],
-    ref_bases: str,
-    known: set[tuple[int, str, str]],
+    counts: Counts,
+    s: int,
+    background: SnvBackground,
+    ref: np.ndarray,
+    known: set[Allele],
+    tested: int,
     settings: CallSettings,
-) -> dict[str, list[Candidate]]:
-    """Every SNV allele of every sample worth reporting: tested against its background,
-    with its verdict left to :func:`judge` (artefact checks need the reads)."""
-    ref = np.array([BASES.index(b) if b in BASES else -1 for b in ref_bases])
-    totals = [s.forward + s.reverse for s in samples]
-    depths = [t.sum(axis=0) for t in totals]
-    quiet = [
-        t <= settings.variant_fraction * np.maximum(d, 1)
-        for t, d in zip(totals, depths, strict=True)
-    ]
-    pooled_quiet_alt = sum(np.where(q, t, 0) for q, t in zip(quiet, totals, strict=True))
-    pooled_quiet_depth = sum(np.where(q, d, 0) for q, d in zip(quiet, depths, strict=True))
-    positions = samples[0].positions
-    out: dict[str, list[Candidate]] = {}
+) -> list[Candidate]:
+    """Sample ``s``'s SNV alleles worth reporting (nominal P below ``report_p``, and every
+    known pathogenic allele), tested; their verdicts are left to :func:`judge`."""
+    x = counts.bases  # (4 cells, 4 bases, n)
+    depth = x.sum(axis=1)  # (4, n)
+    positions = counts.positions
+    untrusted = background.untrusted[s]
     n_known = max(len(known), 1)
-    for s, counts in enumerate(samples):
-        rates = type_rates(totals[s], depths[s], quiet[s], ref)
-        depth = depths[s]
-        tested = int((depth > 0).sum()) * 3
-        found = []
-        for i, pos in enumerate(positions.tolist()):
-            r = int(ref[i])
-            if r < 0 or depth[i] == 0:
+    found = []
+    for a in range(4):
+        at = np.flatnonzero((ref >= 0) & (ref != a))
+        trusted = _trusted_cells(untrusted[ref[at], a])  # (m, 4)
+        mu = background.mu[s][:, a, at].T  # (m, 4)
+        alt = x[:, a, at].T
+        d = depth[:, at].T
+        alt_ev = np.where(trusted, alt, 0).sum(axis=1)
+        d_ev = np.where(trusted, d, 0).sum(axis=1)
+        mu_ev = np.where(trusted, d * mu, 0).sum(axis=1) / np.maximum(d_ev, 1)
+        screen = bb.binomial_sf(alt_ev, d_ev, mu_ev)
+        is_known = np.array(
+            [(int(positions[i]), BASES[ref[i]], BASES[a]) in known for i in at.tolist()], bool
+        )
+        keep = np.flatnonzero((screen < settings.report_p) | is_known)
+        rho = background.rho[s][a, at[keep]]
+        p = bb.sf(alt_ev[keep], d_ev[keep], mu_ev[keep], rho)
+        for j, pval, r in zip(keep.tolist(), p.tolist(), rho.tolist(), strict=True):
+            i = int(at[j])
+            known_here = bool(is_known[j])
+            if not known_here and pval >= settings.report_p:
                 continue
-            for a in range(4):
-                if a == r:
-                    continue
-                alt = int(totals[s][a, i])
-                is_known = (pos, BASES[r], BASES[a]) in known
-                if alt == 0 and not is_known:
-                    continue
-                type_alt, type_depth = rates[(BASES[r], BASES[a])]
-                if quiet[s][a, i]:  # leave the tested position out of its own background
-                    type_alt, type_depth = type_alt - alt, type_depth - int(depth[i])
-                own = type_alt / type_depth if type_depth > 0 else 0.0
-                others_alt = int(pooled_quiet_alt[a, i]) - (alt if quiet[s][a, i] else 0)
-                others_depth = int(pooled_quiet_depth[a, i]) - (
-                    int(depth[i]) if quiet[s][a, i] else 0
-                )
-                others = others_alt / others_depth if others_depth > 0 else 0.0
-                background = max(own, others, settings.error_floor)
-                p = float(stats.binom.sf(alt - 1, int(depth[i]), background)) if alt else 1.0
-                threshold = (
-                    settings.known_alpha / n_known if is_known else settings.alpha / max(tested, 1)
-                )
-                if not is_known and p >= settings.report_p:
-                    continue
-                found.append(
-                    Candidate(
-                        pos,
-                        BASES[r],
-                        BASES[a],
-                        int(depth[i]),
-                        int(counts.forward[a, i]),
-                        int(counts.reverse[a, i]),
-                        int(counts.forward[:, i].sum() - counts.forward[a, i]),
-                        int(counts.reverse[:, i].sum() - counts.reverse[a, i]),
-                        background,
-                        p,
-                        threshold,
-                        is_known,
-                    )  # fmt: skip
-                )
-        out[counts.sample] = found
+            other = [b for b in range(4) if b != a]
+            found.append(
+                Candidate(
+                    int(positions[i]),
+                    BASES[ref[i]],
+                    BASES[a],
+                    tuple(int(v) for v in alt[j]),
+                    tuple(int(v) for v in d[j]),
+                    tuple(float(v) for v in mu[j]),
+                    float(r),
+                    tuple(bool(t) for t in trusted[j]),
+                    float(pval),
+                    settings.known_alpha / n_known if known_here else settings.alpha / tested,
+                    known_here,
+                    near_end=(
+                        int(counts.near_end[a, i]),
+                        int(x[:, a, i].sum()),
+                        int(counts.near_end[other, i].sum()),
+                        int(x[:, other, i].sum()),
+                    ),
+                    untrusted=describe_orientation(
+                        int(untrusted[ref[i], a]),
+                        int(ref[i]),
+                        a,
+                        float(background.excess[s][ref[i], a]),
+                    ),
+                )  # fmt: skip
+            )
+    return found
+
+
+def _trusted_cells(untrusted: np.ndarray) -> np.ndarray:
+    """(m, 4) evidence cells from (m,) untrusted orientations (-1: every cell)."""
+    out = np.ones((len(untrusted), 4), dtype=bool)
+    for o, cells in enumerate(ORIENTATION_CELLS):
+        out[np.ix_(untrusted == o, list(cells))] = False
     return out
 
 
-def limit_of_detection(depth: int, background: float, threshold: float, settings: CallSettings):
-    """The allele fraction found with ``power`` at this depth (None below ``min_depth``)."""
-    if depth < settings.min_depth:
-        return None
-    k = max(settings.min_alt_reads, 1)
-    while k <= depth and stats.binom.sf(k - 1, depth, background) >= threshold:
-        k += 1
-    if k > depth:
-        return 1.0
-    return float(stats.beta.ppf(settings.power, k, depth - k + 1))
+def indel_candidates(
+    counts: Counts,
+    s: int,
+    background: IndelBackground,
+    known: set[Allele],
+    tested: int,
+    settings: CallSettings,
+) -> list[Candidate]:
+    """Sample ``s``'s indel alleles worth reporting, and the known pathogenic indels."""
+    index = {int(p): i for i, p in enumerate(counts.positions.tolist())}
+    n_known = max(len(known), 1)
+    zero = np.zeros(4, dtype=np.int64)
+    alleles = {k for k in counts.indels if k[0] in index} | {k for k in known if k[0] in index}
+    found = []
+    for allele in sorted(alleles):
+        alt = counts.indels.get(allele, zero)
+        d = counts.indel_depth[:, index[allele[0]]]
+        mu = background.mu.get(allele)
+        rho = background.rho.get(allele)
+        if mu is None:  # a known allele nobody shows: the sample's own indel rate
+            mu_s = np.maximum(background.own[s], settings.error_floor)
+            rho_s = float(background.own_rho[s])
+        else:
+            mu_s, rho_s = mu[s], float(rho[s])
+        total, reads = int(alt.sum()), int(d.sum())
+        mean = float((d * mu_s).sum() / reads) if reads else float(mu_s.max())
+        is_known = allele in known
+        if not is_known and bb.binomial_sf(total, reads, mean) >= settings.report_p:
+            continue
+        p = float(bb.sf(total, reads, mean, rho_s))
+        if not is_known and p >= settings.report_p:
+            continue
+        found.append(
+            Candidate(
+                allele[0],
+                allele[1],
+                allele[2],
+                tuple(int(v) for v in alt),
+                tuple(int(v) for v in d),
+                tuple(float(v) for v in mu_s),
+                rho_s,
+                (True,) * 4,
+                p,
+                settings.known_alpha / n_known if is_known else settings.alpha / tested,
+                is_known,
+            )  # fmt: skip
+        )
+    return found
 
 
-def strand_bias(c: Candidate, settings: CallSettings) -> bool:
-    if c.alt_reads == 0:
+def halves_agree(c: Candidate, halves, settings: CallSettings) -> bool:
+    """Each half shows the allele above its own background, and the halves agree."""
+    alt = [sum(c.alt_cells[i] for i in h) for h in halves]
+    depth = [sum(c.depth_cells[i] for i in h) for h in halves]
+    if min(depth) == 0:
         return False
-    table = [[c.alt_forward, c.alt_reverse], [c.other_forward, c.other_reverse]]
-    p = stats.fisher_exact(table).pvalue
-    return p < settings.artefact_p and min(c.alt_forward, c.alt_reverse) <= 0.1 * c.alt_reads
+    for h, cells in enumerate(halves):
+        mu = sum(c.depth_cells[i] * c.cell_background[i] for i in cells) / depth[h]
+        if float(bb.sf(alt[h], depth[h], mu, c.rho)) >= settings.split_alpha:
+            return False
+    # the half with the lower fraction against its share of the ALT fragments, given
+    # both margins (one-sided Fisher: hypergeometric; at low fractions the binomial)
+    low = 0 if alt[0] / depth[0] <= alt[1] / depth[1] else 1
+    p = stats.hypergeom.cdf(alt[low], depth[0] + depth[1], alt[0] + alt[1], depth[low])
+    return p >= settings.consistency_alpha
 
 
-def at_read_ends(alt_ends: list[int], other_ends: list[int], settings: CallSettings) -> bool:
-    if not alt_ends:
+def at_read_ends(c: Candidate, settings: CallSettings) -> bool:
+    alt_near, alt_all, other_near, other_all = c.near_end
+    if not alt_all or alt_near < settings.read_end_share * alt_all:
         return False
-    near = sum(d < settings.read_end_bases for d in alt_ends)
-    if near < settings.read_end_share * len(alt_ends):
-        return False
-    other_near = sum(d < settings.read_end_bases for d in other_ends)
-    table = [[near, len(alt_ends) - near], [other_near, len(other_ends) - other_near]]
+    table = [[alt_near, alt_all - alt_near], [other_near, other_all - other_near]]
     return stats.fisher_exact(table).pvalue < settings.artefact_p
 
 
-def judge(c: Candidate, ends: tuple[list[int], list[int]] | None, settings: CallSettings) -> str:
+def judge(c: Candidate, settings: CallSettings) -> str:
     """The verdict of one candidate: called, or why not."""
     if c.depth < settings.min_depth:
         return "low_depth"
     if c.p >= c.threshold or c.alt_reads < settings.min_alt_reads:
         return "not_significant"
-    if strand_bias(c, settings):
-        return "strand_bias"
-    if ends is not None and at_read_ends(*ends, settings):
+    if not halves_agree(c, STRAND_HALVES, settings):
+        return "one_strand"
+    if not halves_agree(c, ORIENTATION_HALVES, settings):
+        return "one_orientation"
+    if c.is_snv and at_read_ends(c, settings):
         return "read_end"
     return "called"
-
-
-def indel_candidates(
-    samples: list[Counts],
-    spell,
-    tested: dict[str, int],
-    settings: CallSettings,
-) -> dict[str, list[Candidate]]:
-    """Small insertions and deletions of every sample, against the sample's own indel rate
-    per base (and the other samples' rate for that indel); ``spell(start, end)`` gives the
-    reference bases, so that REF/ALT are written VCF-style from the reference."""
-    merged = []
-    for counts in samples:
-        by_allele: dict[tuple[int, str, str], list[int]] = {}
-        for (pos, ref, alt, reverse), reads in counts.indels.items():
-            if ref.startswith("N"):  # a deletion: spell it from the reference
-                ref, alt = spell(pos, pos + len(ref) - 1), spell(pos, pos)
-            else:  # an insertion: the reference anchor base, then the inserted bases
-                ref = spell(pos, pos)
-                alt = ref + alt[1:]
-            by_allele.setdefault((pos, ref, alt), [0, 0])[int(reverse)] += reads
-        merged.append(by_allele)
-    index = {int(p): i for i, p in enumerate(samples[0].positions.tolist())}
-    depths = [c.depth for c in samples]
-    out: dict[str, list[Candidate]] = {}
-    for s, counts in enumerate(samples):
-        total_depth = int(depths[s].sum())
-        limit = settings.variant_fraction
-        quiet_reads = sum(
-            f + r for (pos, _, _), (f, r) in merged[s].items()
-            if pos in index and f + r <= limit * max(int(depths[s][index[pos]]), 1)
-        )  # fmt: skip
-        found = []
-        for (pos, ref, alt), (forward, reverse) in merged[s].items():
-            if pos not in index:
-                continue
-            depth = int(depths[s][index[pos]])
-            reads = forward + reverse
-            own = quiet_reads / total_depth if total_depth else 0.0
-            others_reads = sum(
-                sum(m.get((pos, ref, alt), (0, 0))) for k, m in enumerate(merged) if k != s
-            )
-            others_depth = sum(int(d[index[pos]]) for k, d in enumerate(depths) if k != s)
-            others = others_reads / others_depth if others_depth else 0.0
-            background = max(own, others, settings.error_floor)
-            p = float(stats.binom.sf(reads - 1, depth, background)) if depth else 1.0
-            if p >= settings.report_p:
-                continue
-            i = index[pos]
-            found.append(
-                Candidate(
-                    pos,
-                    ref,
-                    alt,
-                    depth,
-                    forward,
-                    reverse,
-                    int(counts.forward[:, i].sum()) - forward,
-                    int(counts.reverse[:, i].sum()) - reverse,
-                    background,
-                    p,
-                    settings.alpha / max(tested.get(counts.sample, 1), 1),
-                    False,
-                )  # fmt: skip
-            )
-        out[counts.sample] = found
-    return out

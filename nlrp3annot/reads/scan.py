@@ -1,6 +1,6 @@
-"""The scan job: BAM/CRAM files in, per-sample candidate alleles with their verdicts and the
-limit of detection at the known pathogenic alleles out (written by
-:mod:`nlrp3annot.reads.scan_output`). Samples scanned together share their background.
+"""The scan job: BAM/CRAM files in, per-sample candidate alleles with their verdicts and
+limits of detection out (written by :mod:`nlrp3annot.reads.scan_output`). Samples scanned
+together, and a panel of normals, make each other's background.
 
 Sharp edges: every file needs an index; all files must be of one build (from the @SQ length
 of chromosome 1 or another primary chromosome); the FASTA must be that build; and where the
@@ -18,24 +18,26 @@ import numpy as np
 from nlrp3annot.errors import InputFileError, Nlrp3AnnotError
 from nlrp3annot.genome.reference import GRCH37_OFFSET, declared_build, mane_transcript
 from nlrp3annot.patients.coverage import coding_targets
+from nlrp3annot.reads.alignments import ReadFilters, contig_of, open_alignments, sample_name
+from nlrp3annot.reads.background import (
+    IndelBackground,
+    SnvBackground,
+    indel_background,
+    snv_background,
+)
 from nlrp3annot.reads.calling import (
-    CallSettings,
+    Allele,
     Candidate,
+    _trusted_cells,
     indel_candidates,
     judge,
-    limit_of_detection,
     snv_candidates,
 )
-from nlrp3annot.reads.pileup import (
-    BASES,
-    Counts,
-    ReadFilters,
-    contig_of,
-    count_alleles,
-    open_alignments,
-    read_ends,
-    sample_name,
-)
+from nlrp3annot.reads.limits import detection_limits
+from nlrp3annot.reads.panel import Panel
+from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
+from nlrp3annot.reads.settings import CallSettings
+from nlrp3annot.values import ScanLimits
 
 MISMATCH_LIMIT = 0.05
 DEFAULT_SETTINGS = CallSettings()
@@ -46,8 +48,7 @@ DEFAULT_FILTERS = ReadFilters()
 class SampleScan:
     counts: Counts
     candidates: list[Candidate] = field(default_factory=list)
-    lod: float | None = None  # the largest limit of detection over the known alleles
-    known_below_depth: int = 0  # known pathogenic alleles at a depth below the minimum
+    limits: ScanLimits | None = None
 
     @property
     def sample(self) -> str:
@@ -56,6 +57,11 @@ class SampleScan:
     @property
     def path(self) -> str:
         return self.counts.path
+
+    @property
+    def lod(self) -> float | None:
+        """The limit of detection over the known pathogenic alleles."""
+        return self.limits.known if self.limits else None
 
     @property
     def calls(self) -> list[Candidate]:
@@ -71,21 +77,37 @@ class ScanResult:
     samples: list[SampleScan]
     settings: CallSettings
     filters: ReadFilters
+    panel: Panel | None = None
 
 
-def known_snvs(build: str, knowledge=None) -> set[tuple[int, str, str]]:
-    """ClinVar pathogenic/likely pathogenic single-base changes, on ``build``."""
+@dataclass(frozen=True)
+class KnownAlleles:
+    """ClinVar pathogenic/likely pathogenic SNVs and indels (VCF-style, left-aligned)."""
+
+    snvs: frozenset[Allele]
+    indels: frozenset[Allele]
+
+
+def known_alleles(build: str, seq, knowledge=None) -> KnownAlleles:
+    """``seq``: the FASTA's sequence (``get(start, end)``), to spell and left-align the
+    indels. Changes of several bases into as many (MNVs) are not single alleles here."""
     from nlrp3annot.knowledge.columns import Knowledge
+    from nlrp3annot.naming.variant import shift_5prime, to_vcf, trim
     from nlrp3annot.patients.status import is_pathogenic
 
     knowledge = knowledge or Knowledge.load()
     shift = GRCH37_OFFSET if build == "GRCh37" else 0
-    out = set()
+    snvs, indels = set(), set()
     for record in knowledge.clinvar.records():
         pos0, deleted, inserted = record.spdi
-        if is_pathogenic(record.significance) and len(deleted) == 1 and len(inserted) == 1:
-            out.add((pos0 + 1 + shift, deleted, inserted))
-    return out
+        if not is_pathogenic(record.significance):
+            continue
+        if len(deleted) == 1 and len(inserted) == 1:
+            snvs.add((pos0 + 1 + shift, deleted, inserted))
+        elif len(deleted) != len(inserted):
+            edit = trim(pos0 + 1 + shift, deleted, inserted)
+            indels.add(to_vcf(shift_5prime(edit, seq, edit.start - 1000), seq))
+    return KnownAlleles(frozenset(snvs), frozenset(indels))
 
 
 def scan_alignments(
@@ -94,7 +116,21 @@ def scan_alignments(
     settings: CallSettings = DEFAULT_SETTINGS,
     filters: ReadFilters = DEFAULT_FILTERS,
     knowledge=None,
+    panel: Panel | None = None,
 ) -> ScanResult:
+    build, contig, targets, reference, seq, counts = read_counts(paths, fasta, filters)
+    if panel is not None:
+        panel.check(build, counts[0].positions, filters)
+    known = known_alleles(build, seq, knowledge)
+    samples = call_samples(counts, reference, known, settings,
+                           panel.samples if panel else [])  # fmt: skip
+    _name(samples, contig, seq, mane_transcript(build))
+    return ScanResult(build, contig, targets, reference, samples, settings, filters, panel)
+
+
+def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters):
+    """(build, contig, targets, reference bases, FASTA sequence, counts per file): the
+    checked inputs, counted."""
     from nlrp3annot.genome.sequence import fasta_build
 
     opened = []
@@ -126,9 +162,9 @@ def scan_alignments(
             )  # fmt: skip
         t = mane_transcript(build)
         targets = coding_targets(t.exons, t.cds_start, t.cds_end)
-        reference = "".join(seq.get(a, b) for a, b in targets)
+        reference = "".join(seq.get(a, b) for a, b in targets).upper()
         names: dict[str, str] = {}
-        samples = []
+        counts = []
         for path, handle in zip(paths, opened, strict=True):
             name = sample_name(handle, Path(path))
             if name in names:
@@ -138,33 +174,137 @@ def scan_alignments(
                 )  # fmt: skip
             names[name] = str(path)
             _, contig = builds[str(path)]
-            counts = count_alleles(handle, name, str(path), build, contig, targets, filters)
-            _check_reference(counts, reference, Path(path), Path(fasta))
-            samples.append(SampleScan(counts))
-        known = known_snvs(build, knowledge)
-        counts = [s.counts for s in samples]
-        found = snv_candidates(counts, reference, known, settings)
-        tested = {c.sample: int((c.depth > 0).sum()) * 3 + len(c.indels) for c in counts}
-        for name, indels in indel_candidates(counts, seq.get, tested, settings).items():
-            found[name] += indels
-        for sample, handle in zip(samples, opened, strict=True):
-            sample.candidates = found[sample.sample]
-            _judge(sample, handle, settings, filters)
-        _name(samples, builds, seq, t)
+            sample = count_alleles(handle, name, str(path), build, contig, targets, filters,
+                                   seq.get)  # fmt: skip
+            _check_reference(sample, reference, Path(path), Path(fasta))
+            counts.append(sample)
         contig = next(iter(builds.values()))[1]
-        return ScanResult(build, contig, targets, reference, samples, settings, filters)
+        return build, contig, targets, reference, seq, counts
     finally:
         for handle in opened:
             handle.close()
 
 
-def _name(samples: list[SampleScan], builds, seq, transcript) -> None:
+def call_samples(
+    counts: list[Counts],
+    reference: str,
+    known: KnownAlleles,
+    settings: CallSettings,
+    panel: list[Counts],
+) -> list[SampleScan]:
+    """Every sample's candidates with verdicts, and its limits of detection. Pure."""
+    ref = np.array([BASES.find(b) for b in reference])
+    snv_bg = snv_background(counts, panel, ref, settings)
+    indel_bg = indel_background(counts, panel, settings)
+    samples = []
+    for s, c in enumerate(counts):
+        covered = int((c.depth > 0).sum())
+        tested = max(3 * covered + sum(1 for k in c.indels if c.indels[k].any()), 1)
+        found = snv_candidates(c, s, snv_bg, ref, set(known.snvs), tested, settings)
+        found += indel_candidates(c, s, indel_bg, set(known.indels), tested, settings)
+        for candidate in found:
+            candidate.verdict = judge(candidate, settings)
+        limits = sample_limits(c, s, found, snv_bg, indel_bg, ref, known, tested, settings)
+        samples.append(SampleScan(c, found, limits))
+    return samples
+
+
+def sample_limits(
+    c: Counts,
+    s: int,
+    found: list[Candidate],
+    snv_bg: SnvBackground,
+    indel_bg: IndelBackground,
+    ref: np.ndarray,
+    known: KnownAlleles,
+    tested: int,
+    settings: CallSettings,
+) -> ScanLimits:
+    """The sample's limits of detection: at each known pathogenic allele (set on its
+    candidate), and as classes over the coding positions (SNVs, small indels)."""
+    below = 0
+    highest = {}
+    for kind in ("snv", "indel"):
+        at_known = [x for x in found if x.known and x.is_snv == (kind == "snv")]
+        if not at_known:
+            highest[kind] = None
+            continue
+        lods = detection_limits(
+            [x.depth_cells for x in at_known], [x.cell_background for x in at_known],
+            np.array([x.rho for x in at_known]), [x.trusted for x in at_known],
+            np.array([x.threshold for x in at_known]), settings,
+        )  # fmt: skip
+        for x, lod in zip(at_known, lods.tolist(), strict=True):
+            x.lod = None if np.isnan(lod) else lod
+        below += int(np.isnan(lods).sum())
+        finite = lods[np.isfinite(lods)]
+        highest[kind] = float(finite.max()) if finite.size else None
+    threshold = settings.alpha / tested
+    other = _other_snv_limits(c, s, snv_bg, ref, threshold, settings)
+    indels = _indel_limits(c, s, indel_bg, threshold, settings)
+    return ScanLimits(
+        known_snv=highest["snv"],
+        known_snvs=len(known.snvs),
+        known_indel=highest["indel"],
+        known_indels=len(known.indels),
+        indels=_quantile(indels),
+        other_snvs=_quantile(other),
+        max_lod=settings.max_lod,
+        indels_worst=_quantile(indels, 1.0),
+        other_snvs_worst=_quantile(other, 1.0),
+        known_below_depth=below,
+        min_depth=settings.min_depth,
+    )
+
+
+def _indel_limits(c, s, indel_bg, threshold, settings) -> np.ndarray:
+    """Per coding position, the limit for a small indel there: against the sample's own
+    indel rate, or the highest background of an indel any sample shows there."""
+    depth = c.indel_depth.T  # (n, 4)
+    mu = np.tile(np.maximum(indel_bg.own[s], settings.error_floor), (len(depth), 1))
+    rho = np.full(len(depth), float(indel_bg.own_rho[s]))
+    column = {int(p): i for i, p in enumerate(c.positions.tolist())}
+    for allele, rates in indel_bg.mu.items():
+        i = column[allele[0]]
+        mu[i] = np.maximum(mu[i], rates[s])
+        rho[i] = max(rho[i], float(indel_bg.rho[allele][s]))
+    return detection_limits(depth, mu, rho, np.ones(depth.shape, bool), threshold, settings)
+
+
+def _other_snv_limits(c, s, snv_bg, ref, threshold, settings) -> np.ndarray:
+    """Per coding position, the limit for its hardest substitution (highest background)."""
+    at = np.flatnonzero(ref >= 0)
+    depth = c.bases.sum(axis=1)[:, at].T  # (m, 4)
+    best = None
+    for a in range(4):
+        trusted = _trusted_cells(snv_bg.untrusted[s][ref[at], a])
+        mu = snv_bg.mu[s][:, a, at].T
+        mean = np.where(trusted, depth * mu, 0).sum(axis=1) / np.maximum(
+            np.where(trusted, depth, 0).sum(axis=1), 1
+        )
+        mean = np.where(ref[at] == a, -1.0, mean)
+        choice = (mean, mu, snv_bg.rho[s][a, at], trusted)
+        if best is None:
+            best = choice
+        else:
+            better = choice[0] > best[0]
+            best = tuple(np.where(better[:, None] if np.ndim(b) == 2 else better, n, b)
+                         for n, b in zip(choice, best, strict=True))  # fmt: skip
+    _, mu, rho, trusted = best
+    return detection_limits(depth, mu, rho, trusted, threshold, settings)
+
+
+def _quantile(limits: np.ndarray, q: float = 0.95) -> float | None:
+    finite = limits[np.isfinite(limits)]
+    return float(np.quantile(finite, q)) if finite.size else None
+
+
+def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:
     """Each candidate's names on the MANE transcript, by the naming engine (once per allele)."""
     from nlrp3annot.naming.annotator import Annotator
     from nlrp3annot.naming.variant import Variant
 
     annotator = Annotator([transcript], seq)
-    contig = next(iter(builds.values()))[1]
     named: dict[tuple[int, str, str], tuple[str, str, str]] = {}
     for sample in samples:
         for c in sample.candidates:
@@ -176,27 +316,8 @@ def _name(samples: list[SampleScan], builds, seq, transcript) -> None:
             c.names = named[key]
 
 
-def _judge(sample: SampleScan, handle, settings: CallSettings, filters: ReadFilters) -> None:
-    """Each candidate's verdict (read ends looked at only where the test is significant),
-    and the limit of detection at the known alleles."""
-    lods = []
-    for c in sample.candidates:
-        ends = None
-        snv = len(c.ref) == len(c.alt) == 1
-        if snv and c.p < c.threshold and c.alt_reads >= settings.min_alt_reads:
-            ends = read_ends(handle, sample.counts.contig, c.pos, c.alt, filters)
-        c.verdict = judge(c, ends, settings)
-        if c.known:
-            c.lod = limit_of_detection(c.depth, c.background, c.threshold, settings)
-            if c.lod is None:
-                sample.known_below_depth += 1
-            else:
-                lods.append(c.lod)
-    sample.lod = max(lods) if lods else None
-
-
 def _check_reference(counts: Counts, reference: str, path: Path, fasta: Path) -> None:
-    total = counts.forward + counts.reverse
+    total = counts.total
     depth = total.sum(axis=0)
     covered = depth >= 5
     if not covered.any():

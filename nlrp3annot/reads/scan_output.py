@@ -6,11 +6,12 @@ The TSV's names (HGVS c./p., legacy) are each allele's own, on the reference: p.
 for c.778C>T alone. The patient summary, from ``annotate`` of the VCF, reads the sample's own
 haplotype (with c.780G in cis: p.Arg260Trp), as for any VCF.
 
-The VCF holds the called alleles (GT 0/1 with AD, DP, AF and the strand counts SB) and
-reference blocks over the targets (``<NON_REF>`` with END and MIN_DP, split where the depth
-crosses the minimum), so that ``annotate`` sees both the calls and the evidence of coverage;
-a ``##NLRP3_SCAN`` header line carries the sample's limit of detection at the known
-pathogenic alleles, which the patient status uses.
+The VCF holds the called alleles (GT 0/1 with AD, DP, AF, the strand counts SB and the
+orientation counts OB; counts are fragments) and reference blocks over the targets
+(``<NON_REF>`` with END and MIN_DP, split where the depth crosses the minimum), so that
+``annotate`` sees both the calls and the evidence of coverage; a ``##NLRP3_SCAN`` header
+line carries the sample's limits of detection (:class:`nlrp3annot.values.ScanLimits`),
+which the patient status uses.
 """
 
 from __future__ import annotations
@@ -25,15 +26,11 @@ from nlrp3annot.reads.scan import SampleScan, ScanResult
 
 TSV_COLUMNS = [
     "sample", "file", "chrom", "pos", "ref", "alt", "hgvs_c", "hgvs_p", "legacy_protein",
-    "known_pathogenic", "depth",
-    "alt_reads", "alt_forward", "alt_reverse", "other_forward", "other_reverse", "vaf",
-    "vaf_ci_lower", "vaf_ci_upper", "background", "p", "threshold", "verdict",
-    "limit_of_detection",
+    "known_pathogenic", "depth", "alt_reads", "vaf", "vaf_ci_lower", "vaf_ci_upper",
+    "alt_forward", "alt_reverse", "other_forward", "other_reverse", "alt_f1r2", "alt_f2r1",
+    "depth_f1r2", "depth_f2r1", "untrusted_orientation", "background", "rho", "p",
+    "threshold", "verdict", "limit_of_detection",
 ]  # fmt: skip
-FILTERS = {
-    "strand_bias": "ALT reads on one strand only (Fisher test)",
-    "read_end": "ALT reads at the ends of reads",
-}
 
 
 def write_scan(result: ScanResult, folder: Path) -> tuple[list[Path], Path]:
@@ -71,34 +68,34 @@ def tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
     low, high = c.vaf_ci
     return [
         sample.sample, sample.path, result.contig, str(c.pos), c.ref, c.alt, *c.names,
-        str(c.known), str(c.depth), str(c.alt_reads), str(c.alt_forward), str(c.alt_reverse),
-        str(c.other_forward), str(c.other_reverse), _fmt(c.vaf), _fmt(low), _fmt(high),
-        _fmt(c.background), _fmt(c.p), _fmt(c.threshold), c.verdict, _fmt(c.lod),
+        str(c.known), str(c.depth), str(c.alt_reads), _fmt(c.vaf), _fmt(low), _fmt(high),
+        *(str(v) for v in c.strand()), *(str(v) for v in c.orientation()), c.untrusted,
+        _fmt(c.background), _fmt(c.rho), _fmt(c.p), _fmt(c.threshold), c.verdict,
+        _fmt(c.lod),
     ]  # fmt: skip
 
 
 def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
-    settings = result.settings
     length = CONTIG_LENGTHS[result.build]["1"]
-    lod = _fmt(sample.lod) or "."
     header = [
         "##fileformat=VCFv4.2",
         f"##source=nlrp3annot scan (reads of {Path(sample.path).name})",
         f"##contig=<ID={result.contig},length={length}>",
         '##ALT=<ID=NON_REF,Description="Any allele other than the reference (block)">',
         '##INFO=<ID=END,Number=1,Type=Integer,Description="End of the reference block">',
-        '##INFO=<ID=SCAN_P,Number=A,Type=Float,Description="Binomial P against background">',
+        '##INFO=<ID=SCAN_P,Number=A,Type=Float,Description="Beta-binomial P against the '
+        'background">',
         '##INFO=<ID=SCAN_BG,Number=A,Type=Float,Description="Background error rate">',
-        *(f'##FILTER=<ID={k},Description="{v}">' for k, v in FILTERS.items()),
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Reads per allele">',
-        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Reads counted">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Fragments per allele">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Fragments counted">',
         '##FORMAT=<ID=AF,Number=A,Type=Float,Description="ALT allele fraction">',
         '##FORMAT=<ID=SB,Number=4,Type=Integer,Description="ALT fwd, ALT rev, other fwd, '
-        'other rev reads">',
+        'other rev fragments">',
+        '##FORMAT=<ID=OB,Number=4,Type=Integer,Description="ALT F1R2, ALT F2R1, F1R2, F2R1 '
+        'fragments (read orientation)">',
         '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Lowest depth in the block">',
-        f"##NLRP3_SCAN=<ID={sample.sample},LOD={lod},MAX_LOD={settings.max_lod:g},"
-        f"KNOWN_BELOW_DEPTH={sample.known_below_depth},MIN_DEPTH={settings.min_depth}>",
+        sample.limits.header(sample.sample),
         "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
                    sample.sample]),
     ]  # fmt: skip
@@ -113,11 +110,12 @@ HOM_ALT_VAF = 0.85  # a call at or above this allele fraction is written 1/1
 def _call(result: ScanResult, c: Candidate) -> tuple[int, int, str]:
     other = c.depth - c.alt_reads
     genotype = "1/1" if c.vaf >= HOM_ALT_VAF else "0/1"
+    sb = ",".join(str(v) for v in c.strand())
+    ob = ",".join(str(v) for v in c.orientation())
     fields = [
         result.contig, str(c.pos), ".", c.ref, c.alt, ".", "PASS",
-        f"SCAN_P={c.p:.3g};SCAN_BG={c.background:.3g}", "GT:AD:DP:AF:SB",
-        f"{genotype}:{other},{c.alt_reads}:{c.depth}:{c.vaf:.4f}:"
-        f"{c.alt_forward},{c.alt_reverse},{c.other_forward},{c.other_reverse}",
+        f"SCAN_P={c.p:.3g};SCAN_BG={c.background:.3g}", "GT:AD:DP:AF:SB:OB",
+        f"{genotype}:{other},{c.alt_reads}:{c.depth}:{c.vaf:.4f}:{sb}:{ob}",
     ]  # fmt: skip
     return c.pos, 1, "\t".join(fields)
 

@@ -1,0 +1,83 @@
+"""The BAM/CRAM edge: opening an indexed file (one line naming it on any failure), its
+sample and chromosome-1 name, and which reads count (:class:`ReadFilters`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlrp3annot.errors import InputFileError
+
+# SAM flags
+PAIRED, PROPER, UNMAPPED, MATE_UNMAPPED, REVERSE = 0x1, 0x2, 0x4, 0x8, 0x10
+READ1, READ2, SECONDARY, QCFAIL, DUPLICATE, SUPPLEMENTARY = 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
+
+
+@dataclass(frozen=True)
+class ReadFilters:
+    """Which reads and bases count. With ``umi_tag`` the reads of one molecule (same UMI,
+    same alignment) are collapsed to a consensus, so duplicate flags are not used (a
+    duplicate marker without UMIs marks the members of a family)."""
+
+    min_mapq: int = 20
+    min_baseq: int = 20
+    proper_pairs: bool = True  # for paired reads: both mates mapped as a proper pair
+    umi_tag: str | None = None  # e.g. RX: reads of one molecule collapse to one consensus
+    umi_agreement: float = 2 / 3  # share of a family's reads that must agree on a base
+
+    def bad_flags(self) -> int:
+        flags = UNMAPPED | SECONDARY | SUPPLEMENTARY | QCFAIL
+        return flags if self.umi_tag else flags | DUPLICATE
+
+    def passes(self, read) -> bool:
+        flag = read.flag
+        if flag & self.bad_flags() or read.mapping_quality < self.min_mapq:
+            return False
+        return not (self.proper_pairs and flag & PAIRED and not flag & PROPER)
+
+
+def open_alignments(path: str | Path, fasta: str | Path | None):
+    """pysam's AlignmentFile for a BAM or CRAM with an index (one line naming the file on
+    any failure: no index, not an alignment file, a CRAM without its reference)."""
+    import pysam
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "no such file", "give a BAM or CRAM file")
+    try:
+        handle = pysam.AlignmentFile(
+            str(path), "rc" if path.suffix == ".cram" else "rb",
+            reference_filename=str(fasta) if fasta else None,
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise InputFileError(
+            path, f"is not a readable BAM/CRAM ({exc})", "check the file"
+        ) from None
+    if not handle.has_index():
+        handle.close()
+        raise InputFileError(
+            path, "has no index", "index it with 'samtools index' (only the locus is read)"
+        )
+    return handle
+
+
+def sample_name(handle, path: Path) -> str:
+    """The read groups' SM, else the file name without its suffix."""
+    groups = handle.header.to_dict().get("RG", [])
+    names = sorted({g["SM"] for g in groups if g.get("SM")})
+    if len(names) > 1:
+        raise InputFileError(
+            path, f"holds reads of {len(names)} samples ({', '.join(names)})", "split it"
+        )
+    return names[0] if names else path.name.split(".")[0]
+
+
+def contig_of(handle, path: Path) -> tuple[str, dict[str, int]]:
+    """The chromosome-1 name of the header and every @SQ length (to tell the build)."""
+    lengths = dict(zip(handle.references, handle.lengths, strict=True))
+    from nlrp3annot.io.vcf import CHR1_NAMES
+
+    for name in CHR1_NAMES:
+        if name in lengths:
+            return name, lengths
+    raise InputFileError(path, "has no chromosome 1 in its header", "give a human BAM/CRAM")

@@ -1,0 +1,103 @@
+"""The beta-binomial error model: counts of an error allele in ``n`` reads whose error rate
+varies between samples (and positions) around a mean ``mu`` with overdispersion ``rho``
+(the intra-class correlation: Var = n mu (1 - mu) (1 + (n - 1) rho)). ``rho`` 0 is the
+binomial. Pure numpy/scipy, vectorised.
+
+As in shearwater (deepSNV's ``bbb``), ``rho`` is a method-of-moments estimate across the
+samples that make a background, bounded to [``RHO_MIN``, ``RHO_MAX``] = [1e-4, 0.1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+RHO_MIN, RHO_MAX = 1e-4, 0.1
+MU_MIN = 1e-7
+
+
+def _shape(mu, rho) -> tuple[np.ndarray, np.ndarray]:
+    mu = np.clip(np.asarray(mu, dtype=float), MU_MIN, 1 - MU_MIN)
+    rho = np.clip(np.asarray(rho, dtype=float), 1e-9, 1 - 1e-9)
+    scale = (1 - rho) / rho
+    return mu * scale, (1 - mu) * scale
+
+
+def logpmf(k, n, mu, rho) -> np.ndarray:
+    a, b = _shape(mu, rho)
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    return (
+        special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+        + special.betaln(k + a, n - k + b) - special.betaln(a, b)
+    )  # fmt: skip
+
+
+def sf(k, n, mu, rho) -> np.ndarray:
+    """P(X >= k) for each element (the upper tail summed directly, so a P of 1e-200 is
+    1e-200, not 0); 1 where k <= 0."""
+    k, n = np.broadcast_arrays(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))
+    mu, rho = np.broadcast_to(mu, k.shape), np.broadcast_to(rho, k.shape)
+    out = np.ones(k.shape)
+    for i in np.flatnonzero((k > 0).ravel()).tolist():
+        kk, nn = int(k.flat[i]), int(n.flat[i])
+        if kk > nn:
+            out.flat[i] = 0.0
+            continue
+        terms = logpmf(np.arange(kk, nn + 1), nn, mu.flat[i], rho.flat[i])
+        out.flat[i] = min(float(np.exp(special.logsumexp(terms))), 1.0)
+    return out
+
+
+def binomial_sf(k, n, p) -> np.ndarray:
+    """P(X >= k) of the binomial: a lower bound of :func:`sf` with the same mean, used to
+    screen out the many alleles that cannot be significant before the exact tail."""
+    k = np.asarray(k)
+    return np.where(k > 0, stats.binom.sf(k - 1, n, np.clip(p, MU_MIN, 1)), 1.0)
+
+
+def min_count(n, mu, rho, alpha, floor: int = 1) -> np.ndarray:
+    """The smallest count k >= ``floor`` with P(X >= k) < ``alpha`` (per element; n + 1
+    where no count reaches it): how many reads make an allele significant here."""
+    n = np.asarray(n, dtype=np.int64)
+    shape = np.broadcast_shapes(n.shape, np.shape(mu), np.shape(rho), np.shape(alpha))
+    n = np.broadcast_to(n, shape).ravel()
+    mu = np.broadcast_to(np.asarray(mu, dtype=float), shape).ravel()
+    rho = np.broadcast_to(np.asarray(rho, dtype=float), shape).ravel()
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), shape).ravel()
+    out = np.full(n.shape, -1, dtype=np.int64)
+    width = 64
+    todo = np.flatnonzero(n >= 0)
+    while todo.size:
+        # cumulative P(X < k) over k = 0 .. width for the elements still open
+        ks = np.arange(width + 1)
+        pmf = np.exp(logpmf(ks[None, :], n[todo, None], mu[todo, None], rho[todo, None]))
+        pmf[ks[None, :] > n[todo, None]] = 0.0
+        below = np.concatenate([np.zeros((len(todo), 1)), np.cumsum(pmf, axis=1)], axis=1)
+        upper = 1.0 - below[:, : width + 1]  # P(X >= k), k = 0 .. width
+        ok = (upper < alpha[todo, None]) & (ks[None, :] >= floor)
+        found = ok.any(axis=1)
+        first = np.argmax(ok, axis=1)
+        out[todo[found]] = first[found]
+        beyond = ~found & (n[todo] <= width)
+        out[todo[beyond]] = n[todo[beyond]] + 1
+        todo = todo[~found & ~beyond]
+        width *= 4
+    return out.reshape(shape)
+
+
+def dispersion(x: np.ndarray, n: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(rho, samples) along ``axis``: the method-of-moments overdispersion of counts ``x``
+    of ``n`` (Kleinman's weighted estimator), bounded to [RHO_MIN, RHO_MAX]; ``samples``
+    is how many had any reads (below 3 the estimate means little: callers fall back)."""
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    total_n = n.sum(axis=axis)
+    total_x = x.sum(axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(total_n > 0, total_x / total_n, 0.0)
+        squares = np.where(n > 0, x * x / np.where(n > 0, n, 1), 0.0).sum(axis=axis)
+        spread = squares - 2 * p * total_x + p * p * total_n  # sum n_j (x_j/n_j - p)^2
+        samples = (n > 0).sum(axis=axis)
+        denominator = total_n - (n * n).sum(axis=axis) / np.where(total_n > 0, total_n, 1)
+        rho = (spread / (p * (1 - p)) - (samples - 1)) / denominator
+    rho = np.where(np.isfinite(rho) & (p > 0) & (p < 1), rho, RHO_MIN)
+    return np.clip(rho, RHO_MIN, RHO_MAX), samples

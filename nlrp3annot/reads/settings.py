@@ -1,0 +1,40 @@
+"""The scan's statistical settings, in one frozen value (the command line sets some)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    # significance: family-wise per sample, Bonferroni over every allele tested, with a
+    # stronger prior at the known pathogenic alleles (alpha over their number instead)
+    alpha: float = 0.05
+    known_alpha: float = 0.005
+    min_alt_reads: int = 3
+    min_depth: int = 20
+    error_floor: float = 1e-4  # no background below this rate per read
+    # backgrounds: a sample carries an allele (and leaves its background) where its count
+    # is this improbable against the other samples; with no other sample, above a fraction
+    carrier_alpha: float = 1e-6
+    variant_fraction: float = 0.02
+    germline_fraction: float = 0.25  # carriers from the start: plainly not errors
+    # orientation screen: a sample's substitution type seen at this many times the rate
+    # in one orientation as in the other (and significantly) is an artefact of that
+    # orientation: its reads of that type are not evidence in that sample
+    orientation_ratio: float = 3.0
+    orientation_alpha: float = 1e-6
+    orientation_min_excess: int = 10
+    # both strands and both orientations: each half shows the allele above its own
+    # background (P < split_alpha), and neither half has significantly fewer ALT reads
+    # than its share of the depth (P < consistency_alpha)
+    split_alpha: float = 0.01
+    consistency_alpha: float = 1e-3
+    # read ends (SNVs): most ALT reads within 10 bases of an end, unlike the other reads
+    read_end_share: float = 0.9
+    artefact_p: float = 1e-3
+    # limits of detection: the allele fraction found with this power; a sample is
+    # "negative" only where a mosaic of max_lod at the known pathogenic alleles is found
+    power: float = 0.95
+    max_lod: float = 0.05
+    report_p: float = 1e-3  # candidates reported (called or not) below this nominal P
