@@ -20,6 +20,10 @@ Workloads (inputs generated here, seeded, GATK-like; see scripts/benchmark_input
                                                                 goal < 10 s, < 300 MB
   R2  `nlrp3annot scan` of a 5,000x amplicon BAM of the coding exons, same anchor
                                                                 goal < 60 s, < 300 MB
+  R3  `nlrp3annot scan` of a batch of 20 ART samples (150 bp pairs, ~2,800x capture;
+      scripts/scan_batches.py) vs `bcftools mpileup` of the same 20 BAMs
+                                                                goal ratio <= 1.5, < 300 MB
+      (sensitivity and false calls beside freebayes: scripts/benchmark_scan.py)
 
 Each command is timed whole, process start to exit, as a lab's shell loop sees it. The
 machine is shared and noisy, so every figure is a median over --repeats and each ours/anchor
@@ -55,6 +59,7 @@ from pathlib import Path
 import benchmark_inputs as bi
 
 SNPEFF_GENOME = "nlrp3locus"  # the genome name tests/differential_tools builds
+WORKLOADS = ("W1", "W3", "W4", "W5", "S", "R1", "R2", "R3")
 Cmd = list[str]
 Goal = tuple[str, float]  # ("ratio", max) | ("ours_s", max) | ("rss_mb", max)
 
@@ -209,7 +214,7 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
     fasta, gff = q(str(bi.FASTA)), q(str(inp.gff3))
     csq = f"bcftools csq -f {fasta} -g {gff}"
     ann = f"{shlex.join(ours)} annotate"
-    want = set(args.only.split(",")) if args.only else {"W1", "W3", "W4", "W5", "S", "R1", "R2"}
+    want = set(args.only.split(",")) if args.only else set(WORKLOADS)
 
     def o(name: str) -> str:
         return q(str(out / name))
@@ -307,6 +312,8 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
             split(f"{shlex.join(ours)} scan {reads} --fasta {fasta} -o {scan_out} -q"),
             [("mpileup -R", split(anchor), [("ours_s", 10 if cram else 60), ("rss_mb", 300)])],
         )
+    if "R3" in want:
+        yield from scan_batch_workload(args, inp, ours, o)
     if "S" in want:
         folder = inp.get("one", {}, lambda d: bi.write_one_record(d / "one.vcf", m))
         one = q(str(folder / "one.vcf"))
@@ -318,6 +325,39 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
         yield Workload(
             "S start-up: nlrp3annot --help", [*ours, "--help"], [("", [], [("ours_s", 0.15)])]
         )
+
+
+def scan_batch_workload(args, inp: Inputs, ours: Cmd, o) -> list[Workload]:
+    """R3: a lab's batch of ART reads (scripts/scan_batches.py: 20 samples, 150 bp pairs,
+    ~2,800x capture, mosaics and artefacts; --quick: 4 samples at 300x) scanned together,
+    beside bcftools mpileup of the same BAMs. Sensitivity and false calls beside freebayes
+    are scripts/benchmark_scan.py's."""
+    if any(shutil.which(t) is None for t in ("art_illumina", "bwa", "samtools")):
+        print("  R3 skipped: needs art_illumina, bwa and samtools", file=sys.stderr)
+        return []
+    import scan_batches as sb
+
+    count, depth = (4, 300.0) if args.quick else (20, 2800.0)
+    params = {"samples": count, "depth": int(depth), "seed": 1}
+
+    def make(folder: Path) -> None:
+        locus = sb.Locus(folder / "locus")
+        sb.build(sb.batch("deep", 0.03, locus)[:count], "deep", folder, locus, depth)
+        sb.write_targets(folder / "targets.bed")
+
+    folder = inp.get("reads_R3", params, make)
+    bams = sorted(str(p) for p in folder.glob("*.bam"))
+    fasta = str(bi.FASTA)
+    anchor = ["bcftools", "mpileup", "-f", fasta, "-R", str(folder / "targets.bed"), "-d",
+              "100000", "-q", "20", "-Q", "20", "-a", "AD,ADF,ADR", "-Ou", "-o", "/dev/null",
+              *bams]  # fmt: skip
+    return [
+        Workload(
+            f"R3 scan {count} samples, {depth:,.0f}x pairs (ART)",
+            [*ours, "scan", *bams, "--fasta", fasta, "-o", o("R3.scan").strip("'"), "-q"],
+            [("mpileup -R", anchor, [("ratio", 1.5), ("rss_mb", 300)])],
+        )
+    ]
 
 
 def snpeff_command(inp: Inputs, jar: str, sites: list, key: dict, out: Path) -> Cmd:
@@ -410,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny inputs, one repeat")
     parser.add_argument("--repeats", type=int, help="runs per command (default 5; 1 if --quick)")
-    parser.add_argument("--only", help="comma-separated workload ids: W1,W3,W4,W5,S,R1,R2")
+    parser.add_argument("--only", help="comma-separated workload ids: " + ",".join(WORKLOADS))
     parser.add_argument("--samples", help="W4 sample counts (default 1000,20000; 50 if --quick)")
     parser.add_argument("--workdir", type=Path, help="keep generated inputs here and reuse them")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
@@ -424,8 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         "--anchors-only", action="store_true", help="W4: time the anchor only (ours too slow)"
     )
     args = parser.parse_args(argv)
-    known = {"W1", "W3", "W4", "W5", "S", "R1", "R2"}
-    unknown = set(args.only.split(",")) - known if args.only else set()
+    unknown = set(args.only.split(",")) - set(WORKLOADS) if args.only else set()
     if unknown:
         parser.error(f"--only: unknown workload(s) {', '.join(sorted(unknown))}")
     args.repeats = args.repeats or (1 if args.quick else 5)

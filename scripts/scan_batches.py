@@ -99,19 +99,23 @@ def oxidative_batch(count: int = 12, seed: int = 7) -> list[Sample]:
     return [Sample(f"oxo_R{k + 1:02d}", [], "oxidative", seed * 1000 + k) for k in range(count)]
 
 
-def library(design: str, artefact: str) -> Library:
-    base = DESIGNS[design]
-    return Library(**{**base.__dict__, **ARTEFACTS[artefact]})
+def library(design: str, artefact: str, depth: float | None = None) -> Library:
+    base = DESIGNS[design].__dict__ | ({"depth": depth} if depth else {})
+    return Library(**{**base, **ARTEFACTS[artefact]})
 
 
-def build(samples: list[Sample], design: str, folder: Path, locus: Locus) -> list[Path]:
-    """Every sample's BAM (kept: a BAM already there is reused), and truth.tsv."""
+def build(
+    samples: list[Sample], design: str, folder: Path, locus: Locus, depth: float | None = None
+) -> list[Path]:
+    """Every sample's BAM (kept: a BAM already there is reused), and truth.tsv; ``depth``
+    instead of the design's."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for s in samples:
         bam = folder / f"{s.name}.bam"
         if not Path(str(bam) + ".bai").exists():
-            simulate_sample(bam, s.name, s.alleles, library(design, s.artefact), s.seed, locus)
+            simulate_sample(bam, s.name, s.alleles, library(design, s.artefact, depth), s.seed,
+                            locus)  # fmt: skip
         paths.append(bam)
     with (folder / "truth.tsv").open("w") as handle:
         handle.write("sample\tartefact\tpos\tref\talt\tfraction\n")

@@ -148,6 +148,15 @@ def test_bad_alignment_inputs_are_one_line(tmp_path: Path):
         proc = run_cli(args, expect=2)
         assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr, proc.stderr
     good = bam(tmp_path, "Y", 30, seed=3)
+    for args, words in [
+        (["--umi-tag", "UMI_TAG"], "give a two-character SAM tag"),
+        (["--panel", str(tmp_path / "none.npz")], "no such file"),
+        (["--panel", str(good)], "is not a panel of normals"),
+        (["--make-panel", "-o", str(tmp_path / "panel.tsv")], "written as a .npz file"),
+    ]:  # fmt: skip
+        out = [] if "-o" in args else ["-o", str(tmp_path / "o")]
+        proc = run_cli(["scan", str(good), "--fasta", str(FASTA), *out, *args], expect=2)
+        assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr, proc.stderr
     proc = run_cli(
         ["scan", str(good), "--fasta", str(TEST_FASTA["GRCh37"]), "-o", str(tmp_path / "o")],
         expect=2,

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""How well the scan finds mosaics and refuses artefacts, beside freebayes and bcftools call
+on the same reads: ART batches (scripts/scan_batches.py) at every allele fraction of the
+deep (~2,800x capture) and locus (~140x) designs, and a batch of 12 oxidised reference
+samples. Prints, per batch: true alleles found (SNVs and deletions), false calls in the
+pure-reference samples, false calls at ClinVar pathogenic alleles, pure-reference samples
+that did not come out ``negative``/``not_assessable``, whether every known SNV at or above
+its stated limit of detection was found, and run times; then a single deep mosaic scanned
+alone with a panel of normals beside its batch.
+
+    python scripts/benchmark_scan.py --workdir /tmp/scanbench [--quick] [--no-freebayes]
+
+Batches are built once into --workdir (ART + bwa: ~5 min a deep batch of 20) and reused.
+freebayes: ``--pooled-continuous -F 0.005 -C 3`` per sample ("raw"), and "filtered" as a
+mosaic pipeline would (ALT on both strands, >= 5 reads, VAF >= 1%); bcftools: ``mpileup
+-a AD,ADF,ADR | call -mv`` on the batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scan_batches import (
+    Sample,
+    Score,
+    batch,
+    build,
+    freebayes_calls,
+    oxidative_batch,
+    plain_fasta,
+    read_vcf_calls,
+    scan_calls,
+    score,
+    write_targets,
+)
+from simulate_art import FASTA, Locus
+
+LEVELS = {"deep": [0.01, 0.02, 0.03, 0.05, 0.10, 0.20], "locus": [0.03, 0.05, 0.10, 0.20]}
+QUICK = {"deep": [0.03], "locus": [0.10]}
+
+
+def ours(bams: list[Path], out: Path, extra: list[str] = ()) -> float:
+    """``nlrp3annot scan`` then ``annotate --patients`` of its VCFs; the scan's seconds."""
+    cmd = [sys.executable, "-m", "nlrp3annot"]
+    start = time.perf_counter()
+    subprocess.run([*cmd, "scan", *map(str, bams), "--fasta", str(FASTA), "-o", str(out), "-q",
+                    *extra], check=True)  # fmt: skip
+    seconds = time.perf_counter() - start
+    vcfs = sorted(str(p) for p in out.glob("*.scan.vcf.gz"))
+    subprocess.run([*cmd, "annotate", *vcfs, "--fasta", str(FASTA), "-o", str(out / "calls.tsv"),
+                    "--patients", str(out / "patients.tsv"), "-q"], check=True)  # fmt: skip
+    return seconds
+
+
+def bcftools_calls(bams: list[Path], targets: Path, out: Path) -> tuple[dict, float]:
+    start = time.perf_counter()
+    mpileup = subprocess.Popen(
+        ["bcftools", "mpileup", "-f", str(FASTA), "-R", str(targets), "-a", "AD,ADF,ADR",
+         "-d", "100000", "-q", "20", "-Q", "20", "-Ou", *map(str, bams)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    vcf = out / "bcftools.vcf"
+    with vcf.open("w") as handle:
+        subprocess.run(["bcftools", "call", "-mv"], stdin=mpileup.stdout, stdout=handle,
+                       check=True)  # fmt: skip
+    mpileup.wait()
+    seconds = time.perf_counter() - start
+    normed = out / "bcftools.norm.vcf"
+    subprocess.run(["bcftools", "norm", "-m", "-any", "-f", str(FASTA), "-o", str(normed),
+                    str(vcf)], check=True, capture_output=True)  # fmt: skip
+    import pysam
+
+    calls: dict[str, set] = {}
+    with pysam.VariantFile(str(normed)) as handle:
+        for rec in handle:
+            for name, call in rec.samples.items():
+                if any(a for a in (call.get("GT") or ()) if a):
+                    calls.setdefault(name, set()).add((rec.pos, rec.ref, rec.alts[0]))
+    return calls, seconds
+
+
+def mpileup_seconds(bams: list[Path], targets: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        ["bcftools", "mpileup", "-f", str(FASTA), "-R", str(targets), "-a", "AD,ADF,ADR",
+         "-d", "100000", "-q", "20", "-Q", "20", "-Ou", "-o", "/dev/null", *map(str, bams)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def limits_hold(samples: list[Sample], out: Path) -> tuple[int, int]:
+    """(known SNVs at or above their stated limit that were called, all such SNVs)."""
+    rows = {}
+    with (out / "scan.tsv").open() as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            rows[(row["sample"], int(row["pos"]), row["ref"], row["alt"])] = row
+    hit = total = 0
+    for s in samples:
+        for a in s.alleles:
+            row = rows.get((s.name, a.pos, a.ref, a.alt))
+            if row is None or not row["limit_of_detection"] or a.fraction >= 0.5:
+                continue
+            if a.fraction >= float(row["limit_of_detection"]):
+                total += 1
+                hit += row["verdict"] == "called"
+    return hit, total
+
+
+def known_alleles() -> set:
+    from nlrp3annot.genome.sequence import fasta_build
+    from nlrp3annot.reads.scan import known_alleles as known
+
+    k = known("GRCh38", fasta_build(FASTA))
+    return set(k.snvs) | set(k.indels)
+
+
+def row(label: str, s: Score, seconds: float | None, note: str = "") -> str:
+    deletions = s.truths - s.truths_snv
+    found = (
+        f"{s.found}/{s.truths} (SNVs {s.found_snv}/{s.truths_snv}, deletions "
+        f"{s.found - s.found_snv}/{deletions})"
+        if s.truths
+        else "-"
+    )
+    time_text = f"{seconds:.0f}" if seconds is not None else ""
+    return (
+        f"| {label} | {found} | {s.false_calls_reference} in {s.references} | "
+        f"{s.false_at_known} | {time_text} | {note} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--quick", action="store_true", help="one level per design")
+    parser.add_argument("--no-freebayes", action="store_true")
+    args = parser.parse_args()
+    work = args.workdir
+    locus = Locus(work / "locus")
+    targets = write_targets(work / "targets.bed")
+    fasta_plain = None if args.no_freebayes else plain_fasta(work)
+    known = known_alleles()
+    batches = [(d, lv) for d, levels in (QUICK if args.quick else LEVELS).items() for lv in levels]
+    batches.append(("oxidative", None))
+    print("| batch | caller | true alleles found | false calls in pure references | "
+          "false calls at ClinVar pathogenic alleles | seconds | notes |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for design, level in batches:
+        if design == "oxidative":
+            samples, lib, name = oxidative_batch(), "deep", "oxidative"
+        else:
+            samples, lib, name = batch(design, level, locus), design, f"{design}_{level:g}"
+        folder = work / name
+        bams = build(samples, lib, folder, locus)
+        out = folder / "scan"
+        shutil.rmtree(out, ignore_errors=True)
+        seconds = ours(bams, out)
+        calls, patients = scan_calls(out)
+        mine = score(samples, calls, known)
+        statuses = sorted(
+            f"{s.name}:{patients[s.name]['status']}" for s in samples
+            if s.pure_reference and patients[s.name]["status"] not in ("negative",
+                                                                         "not_assessable")
+        )  # fmt: skip
+        hit, total = limits_hold(samples, out)
+        anchor = mpileup_seconds(bams, targets)
+        label = f"{name} ({len(samples)})"
+        note = (
+            f"known SNVs at/above stated limit found {hit}/{total}; reference statuses not "
+            f"negative/not_assessable: {', '.join(statuses) or 'none'}; mpileup {anchor:.0f} s "
+            f"(ratio {seconds / anchor:.2f})"
+        )
+        if mine.missed:
+            note += "; missed " + ", ".join(mine.missed)
+        print(row(f"{label} | nlrp3annot scan", mine, seconds, note), flush=True)
+        if fasta_plain is not None:
+            start = time.perf_counter()
+            raw, filtered = {}, {}
+            for bam, s in zip(bams, samples, strict=True):
+                vcf = freebayes_calls(bam, fasta_plain, targets, folder)
+                raw[s.name] = read_vcf_calls(vcf)
+                filtered[s.name] = read_vcf_calls(vcf, min_reads=5, min_vaf=0.01,
+                                                  both_strands=True)  # fmt: skip
+            fb_seconds = time.perf_counter() - start
+            print(row(f"{label} | freebayes raw", score(samples, raw, known), fb_seconds),
+                  flush=True)  # fmt: skip
+            print(row(f"{label} | freebayes filtered", score(samples, filtered, known), None),
+                  flush=True)  # fmt: skip
+        bcf, bcf_seconds = bcftools_calls(bams, targets, folder)
+        print(row(f"{label} | bcftools call", score(samples, bcf, known), bcf_seconds),
+              flush=True)  # fmt: skip
+    panel_check(work, locus, known)
+
+
+def panel_check(work: Path, locus: Locus, known: set) -> None:
+    """Each deep mosaic of the 3% batch scanned alone with a panel of normals (the
+    oxidised batch and the 3% batch's own references): the calls its batch gave it?"""
+    samples = batch("deep", 0.03, locus)
+    folder = work / "deep_0.03"
+    bams = build(samples, "deep", folder, locus)
+    normals = build(oxidative_batch(), "deep", work / "oxidative", locus)
+    normals += [b for b, s in zip(bams, samples, strict=True) if s.pure_reference]
+    panel = work / "panel.npz"
+    subprocess.run([sys.executable, "-m", "nlrp3annot", "scan", "--make-panel",
+                    *map(str, normals), "--fasta", str(FASTA), "-o", str(panel), "-q"],
+                   check=True)  # fmt: skip
+    in_batch, _ = scan_calls(folder / "scan")
+    same = 0
+    mosaics = [(b, s) for b, s in zip(bams, samples, strict=True) if s.alleles and
+               all(a.fraction < 0.5 for a in s.alleles)]  # fmt: skip
+    for bam, s in mosaics:
+        out = work / "alone" / s.name
+        shutil.rmtree(out, ignore_errors=True)
+        ours([bam], out, ["--panel", str(panel)])
+        alone, _ = scan_calls(out)
+        same += alone.get(s.name, set()) == in_batch.get(s.name, set())
+    print(f"\nSingle deep mosaic + panel of {len(normals)} normals: the calls of its batch "
+          f"in {same}/{len(mosaics)} samples")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
