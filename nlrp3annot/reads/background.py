@@ -31,11 +31,11 @@ import numpy as np
 from scipy import stats
 
 from nlrp3annot.reads.betabinomial import RHO_MIN, dispersion
+from nlrp3annot.reads.fragments import ORIENTATION_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
 
 ORIENTATIONS = ("F1R2", "F2R1")
-ORIENTATION_CELLS = ((0, 1), (2, 3))
 MIN_REFERENCES = 3  # other samples needed for a position's own overdispersion
 
 
@@ -159,8 +159,8 @@ def _orientation_screen(x, depth_cells, quiet, ref, settings: CallSettings):
             if a == r or not at.any():
                 continue
             use = quiet[a] & at
-            alt = [int(x[list(cells)][:, a][:, use].sum()) for cells in ORIENTATION_CELLS]
-            reads = [int(depth_cells[list(cells)][:, use].sum()) for cells in ORIENTATION_CELLS]
+            alt = [int(x[list(cells)][:, a][:, use].sum()) for cells in ORIENTATION_HALVES]
+            reads = [int(depth_cells[list(cells)][:, use].sum()) for cells in ORIENTATION_HALVES]
             if min(reads) == 0:
                 continue
             rates = [max(alt[o] / reads[o], 1e-7) for o in (0, 1)]

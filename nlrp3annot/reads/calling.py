@@ -33,13 +33,8 @@ from scipy import stats
 
 from nlrp3annot.patients.binomial import clopper_pearson
 from nlrp3annot.reads import betabinomial as bb
-from nlrp3annot.reads.background import (
-    ORIENTATION_CELLS,
-    IndelBackground,
-    SnvBackground,
-    describe_orientation,
-)
-from nlrp3annot.reads.limits import ORIENTATION_HALVES, STRAND_HALVES
+from nlrp3annot.reads.background import IndelBackground, SnvBackground, describe_orientation
+from nlrp3annot.reads.fragments import ORIENTATION_HALVES, STRAND_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
 
@@ -96,8 +91,8 @@ class Candidate:
 
     def orientation(self) -> tuple[int, int, int, int]:
         """(ALT F1R2, ALT F2R1, fragments F1R2, fragments F2R1) over every cell."""
-        alt = [sum(self.alt_cells[i] for i in cells) for cells in ORIENTATION_CELLS]
-        dep = [sum(self.depth_cells[i] for i in cells) for cells in ORIENTATION_CELLS]
+        alt = [sum(self.alt_cells[i] for i in cells) for cells in ORIENTATION_HALVES]
+        dep = [sum(self.depth_cells[i] for i in cells) for cells in ORIENTATION_HALVES]
         return alt[0], alt[1], dep[0], dep[1]
 
     @property
@@ -128,7 +123,7 @@ def snv_candidates(
     found = []
     for a in range(4):
         at = np.flatnonzero((ref >= 0) & (ref != a))
-        trusted = _trusted_cells(untrusted[ref[at], a])  # (m, 4)
+        trusted = trusted_cells(untrusted[ref[at], a])  # (m, 4)
         mu = background.mu[s][:, a, at].T  # (m, 4)
         alt = x[:, a, at].T
         d = depth[:, at].T
@@ -178,10 +173,10 @@ def snv_candidates(
     return found
 
 
-def _trusted_cells(untrusted: np.ndarray) -> np.ndarray:
+def trusted_cells(untrusted: np.ndarray) -> np.ndarray:
     """(m, 4) evidence cells from (m,) untrusted orientations (-1: every cell)."""
     out = np.ones((len(untrusted), 4), dtype=bool)
-    for o, cells in enumerate(ORIENTATION_CELLS):
+    for o, cells in enumerate(ORIENTATION_HALVES):
         out[np.ix_(untrusted == o, list(cells))] = False
     return out
 

@@ -45,6 +45,8 @@ from nlrp3annot.reads.alignments import (
 )
 
 CELLS = ("F1R2+", "F1R2-", "F2R1+", "F2R1-")  # orientation x strand of the counted read
+STRAND_HALVES = ((0, 2), (1, 3))  # the cells of the forward and of the reverse strand
+ORIENTATION_HALVES = ((0, 1), (2, 3))  # the cells of F1R2 and of F2R1
 READ_END_BASES = 10  # a base this near an end of its aligned read is "at a read end"
 INDEL_FLANK = 15  # an indel counts only with this many aligned bases on each side
 CHUNK_READS = 10_000

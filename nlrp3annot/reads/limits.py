@@ -17,10 +17,9 @@ import numpy as np
 from scipy import stats
 
 from nlrp3annot.reads.betabinomial import min_count
+from nlrp3annot.reads.fragments import ORIENTATION_HALVES, STRAND_HALVES
 from nlrp3annot.reads.settings import CallSettings
 
-STRAND_HALVES = ((0, 2), (1, 3))
-ORIENTATION_HALVES = ((0, 1), (2, 3))
 HALVES = STRAND_HALVES + ORIENTATION_HALVES
 
 
@@ -75,15 +74,3 @@ def _mean(depth_cells, mu_cells, cells) -> np.ndarray:
     total = n.sum(axis=1)
     return np.where(total > 0, (n * mu_cells).sum(axis=1) / np.maximum(total, 1),
                     mu_cells.max(axis=1))  # fmt: skip
-
-
-def percentile_text(limits: np.ndarray, what: str) -> tuple[float | None, str]:
-    """(95th percentile, "2.1% at 95% of the 3,162 coding positions (highest 8.0%)")."""
-    finite = limits[np.isfinite(limits)]
-    if finite.size == 0:
-        return None, f"{what}: not assessable (no coding position at the minimum depth)"
-    q = float(np.quantile(finite, 0.95))
-    return q, (
-        f"{what}: {q:.1%} at 95% of the {finite.size:,} coding positions "
-        f"(highest {finite.max():.1%})"
-    )

@@ -28,10 +28,10 @@ from nlrp3annot.reads.background import (
 from nlrp3annot.reads.calling import (
     Allele,
     Candidate,
-    _trusted_cells,
     indel_candidates,
     judge,
     snv_candidates,
+    trusted_cells,
 )
 from nlrp3annot.reads.limits import detection_limits
 from nlrp3annot.reads.panel import Panel
@@ -274,24 +274,16 @@ def _indel_limits(c, s, indel_bg, threshold, settings) -> np.ndarray:
 def _other_snv_limits(c, s, snv_bg, ref, threshold, settings) -> np.ndarray:
     """Per coding position, the limit for its hardest substitution (highest background)."""
     at = np.flatnonzero(ref >= 0)
+    rows = np.arange(len(at))
     depth = c.bases.sum(axis=1)[:, at].T  # (m, 4)
-    best = None
-    for a in range(4):
-        trusted = _trusted_cells(snv_bg.untrusted[s][ref[at], a])
-        mu = snv_bg.mu[s][:, a, at].T
-        mean = np.where(trusted, depth * mu, 0).sum(axis=1) / np.maximum(
-            np.where(trusted, depth, 0).sum(axis=1), 1
-        )
-        mean = np.where(ref[at] == a, -1.0, mean)
-        choice = (mean, mu, snv_bg.rho[s][a, at], trusted)
-        if best is None:
-            best = choice
-        else:
-            better = choice[0] > best[0]
-            best = tuple(np.where(better[:, None] if np.ndim(b) == 2 else better, n, b)
-                         for n, b in zip(choice, best, strict=True))  # fmt: skip
-    _, mu, rho, trusted = best
-    return detection_limits(depth, mu, rho, trusted, threshold, settings)
+    trusted = np.stack([trusted_cells(snv_bg.untrusted[s][ref[at], a]) for a in range(4)])
+    mu = snv_bg.mu[s][:, :, at].transpose(1, 2, 0)  # (4 alt, m, 4 cells)
+    evidence = np.where(trusted, depth[None], 0)
+    mean = (evidence * mu).sum(axis=2) / np.maximum(evidence.sum(axis=2), 1)  # (4 alt, m)
+    mean[ref[at], rows] = -1.0  # the reference base is no substitution
+    hardest = mean.argmax(axis=0)
+    return detection_limits(depth, mu[hardest, rows], snv_bg.rho[s][hardest, at],
+                            trusted[hardest, rows], threshold, settings)  # fmt: skip
 
 
 def _quantile(limits: np.ndarray, q: float = 0.95) -> float | None:
