@@ -236,3 +236,19 @@ def test_r260w_reads_are_named_with_the_samples_own_codon(tmp_path: Path):
     assert rows[(c778, "T")]["hgvs_p"] == "NP_001230062.1:p.Arg260Ter"  # the allele alone
     assert patients["R260W"]["hgvs_p_sample"] == "NP_001230062.1:p.Arg260Trp"
     assert patients["R260W"]["status"] == "positive_germline"
+
+
+def test_the_scan_limits_header_reads_back_and_an_earlier_scan_still_reads():
+    """The ##NLRP3_SCAN line a scan writes is read back as written; a line of an earlier
+    version (LOD, MAX_LOD, KNOWN_BELOW_DEPTH, MIN_DEPTH only) still gives its limit."""
+    from nlrp3annot.io.vcf import _ATTR, scan_limit
+    from nlrp3annot.values import ScanLimits
+
+    limits = ScanLimits(0.011, 61, None, 0, 0.009, 0.014, 0.05, 0.015, 0.028, 0, 20)
+    line = limits.header("P1")
+    attrs = dict(_ATTR.findall(line[len("##NLRP3_SCAN=<") : -1]))
+    assert scan_limit(attrs) == {"P1": limits}
+    old = "ID=P2,LOD=0.034,MAX_LOD=0.05,KNOWN_BELOW_DEPTH=0,MIN_DEPTH=20"
+    earlier = scan_limit(dict(_ATTR.findall(old)))["P2"]
+    assert earlier.known == 0.034 and earlier.indels is None and earlier.max_lod == 0.05
+    assert "small indels unknown" in earlier.describe()
