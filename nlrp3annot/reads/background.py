@@ -28,12 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from nlrp3annot.reads.betabinomial import RHO_MIN, dispersion
 from nlrp3annot.reads.fragments import ORIENTATION_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
+from nlrp3annot.reads.tails import binomial_sf
 
 ORIENTATIONS = ("F1R2", "F2R1")
 MIN_REFERENCES = 3  # other samples needed for a position's own overdispersion
@@ -78,7 +78,7 @@ def carriers(x: np.ndarray, depth: np.ndarray, settings: CallSettings) -> np.nda
         others_d = pooled_d - depth * quiet
         rate = np.maximum(others_x / np.maximum(others_d, 1), settings.error_floor)
         p = np.ones(x.shape)
-        p[testable] = stats.binom.sf(x[testable] - 1, depth[testable], rate[testable])
+        p[testable] = binomial_sf(x[testable], depth[testable], rate[testable])
         alone = others_d == 0  # no other sample with reads: the fraction decides
         new = np.where(alone, vaf > settings.variant_fraction, p < settings.carrier_alpha)
         new = (new | (vaf > settings.germline_fraction)) & testable
@@ -171,8 +171,7 @@ def _orientation_screen(x, depth_cells, quiet, ref, settings: CallSettings):
             if (
                 ratio[r, a] >= settings.orientation_ratio
                 and alt[o] - expected >= settings.orientation_min_excess
-                and stats.binom.sf(alt[o] - 1, reads[o], expected / reads[o])
-                < settings.orientation_alpha
+                and binomial_sf(alt[o], reads[o], expected / reads[o]) < settings.orientation_alpha
             ):
                 untrusted[r, a] = o
     return untrusted, ratio

@@ -10,7 +10,9 @@ samples that make a background, bounded to [``RHO_MIN``, ``RHO_MAX``] = [1e-4, 0
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from nlrp3annot.reads import tails
 
 RHO_MIN, RHO_MAX = 1e-4, 0.1
 MU_MIN = 1e-7
@@ -51,8 +53,23 @@ def sf(k, n, mu, rho) -> np.ndarray:
 def binomial_sf(k, n, p) -> np.ndarray:
     """P(X >= k) of the binomial: a lower bound of :func:`sf` with the same mean, used to
     screen out the many alleles that cannot be significant before the exact tail."""
-    k = np.asarray(k)
-    return np.where(k > 0, stats.binom.sf(k - 1, n, np.clip(p, MU_MIN, 1)), 1.0)
+    return tails.binomial_sf(k, n, np.clip(p, MU_MIN, 1))
+
+
+def _head_logpmf(n: np.ndarray, mu: np.ndarray, rho: np.ndarray, width: int) -> np.ndarray:
+    """(m, width + 1) log P(X = k) for k = 0 .. width (-inf above n), by the ratio of
+    successive terms, P(k + 1) / P(k) = (n - k)(k + a) / ((k + 1)(n - k - 1 + b)): one
+    log per term instead of five log-gammas (this was most of the limits' time)."""
+    a, b = _shape(mu, rho)
+    n = n.astype(float)[:, None]
+    a, b = a[:, None], b[:, None]
+    k = np.arange(width, dtype=float)[None, :]
+    left = n - k  # > 0 while k < n
+    inside = left > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.log(np.where(inside, left * (k + a) / ((k + 1) * (left - 1 + b)), 0.0))
+    first = special.betaln(a, n + b) - special.betaln(a, b)  # log P(X = 0)
+    return np.concatenate([first, first + np.cumsum(step, axis=1)], axis=1)
 
 
 def min_count(n, mu, rho, alpha, floor: int = 1) -> np.ndarray:
@@ -65,13 +82,12 @@ def min_count(n, mu, rho, alpha, floor: int = 1) -> np.ndarray:
     rho = np.broadcast_to(np.asarray(rho, dtype=float), shape).ravel()
     alpha = np.broadcast_to(np.asarray(alpha, dtype=float), shape).ravel()
     out = np.full(n.shape, -1, dtype=np.int64)
-    width = 64
+    width = 16  # most counts that make a call are below 16; the rest widen 4x a round
     todo = np.flatnonzero(n >= 0)
     while todo.size:
         # cumulative P(X < k) over k = 0 .. width for the elements still open
         ks = np.arange(width + 1)
-        pmf = np.exp(logpmf(ks[None, :], n[todo, None], mu[todo, None], rho[todo, None]))
-        pmf[ks[None, :] > n[todo, None]] = 0.0
+        pmf = np.exp(_head_logpmf(n[todo], mu[todo], rho[todo], width))
         below = np.concatenate([np.zeros((len(todo), 1)), np.cumsum(pmf, axis=1)], axis=1)
         upper = 1.0 - below[:, : width + 1]  # P(X >= k), k = 0 .. width
         ok = (upper < alpha[todo, None]) & (ks[None, :] >= floor)

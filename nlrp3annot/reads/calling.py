@@ -29,7 +29,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from nlrp3annot.patients.binomial import clopper_pearson
 from nlrp3annot.reads import betabinomial as bb
@@ -37,6 +36,7 @@ from nlrp3annot.reads.background import IndelBackground, SnvBackground, describe
 from nlrp3annot.reads.fragments import ORIENTATION_HALVES, STRAND_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
+from nlrp3annot.reads.tails import hypergeom_cdf, hypergeom_sf
 
 Allele = tuple[int, str, str]  # (1-based position, REF, ALT) VCF-style
 
@@ -244,7 +244,7 @@ def halves_agree(c: Candidate, halves, settings: CallSettings) -> bool:
     # the half with the lower fraction against its share of the ALT fragments, given
     # both margins (one-sided Fisher: hypergeometric; at low fractions the binomial)
     low = 0 if alt[0] / depth[0] <= alt[1] / depth[1] else 1
-    p = stats.hypergeom.cdf(alt[low], depth[0] + depth[1], alt[0] + alt[1], depth[low])
+    p = hypergeom_cdf(alt[low], depth[0] + depth[1], alt[0] + alt[1], depth[low])
     return p >= settings.consistency_alpha
 
 
@@ -252,8 +252,9 @@ def at_read_ends(c: Candidate, settings: CallSettings) -> bool:
     alt_near, alt_all, other_near, other_all = c.near_end
     if not alt_all or alt_near < settings.read_end_share * alt_all:
         return False
-    table = [[alt_near, alt_all - alt_near], [other_near, other_all - other_near]]
-    return stats.fisher_exact(table).pvalue < settings.artefact_p
+    # one-sided Fisher: are the ALT reads nearer the read ends than the other reads?
+    total, near = alt_all + other_all, alt_near + other_near
+    return hypergeom_sf(alt_near, total, alt_all, near) < settings.artefact_p
 
 
 def judge(c: Candidate, settings: CallSettings) -> str:
