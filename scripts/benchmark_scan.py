@@ -95,22 +95,44 @@ def mpileup_seconds(bams: list[Path], targets: Path) -> float:
     return time.perf_counter() - start
 
 
-def limits_hold(samples: list[Sample], out: Path) -> tuple[int, int]:
-    """(known SNVs at or above their stated limit that were called, all such SNVs)."""
+def limits_hold(samples: list[Sample], out: Path) -> dict[str, tuple[int, int]]:
+    """Per class, (true alleles at or above the stated limit that were called, all such
+    alleles): known SNVs against their own limit in scan.tsv; deletions against the known
+    allele's limit, or else the sample's indel limit at the hardest coding position
+    (``LOD_INDELS_MAX`` of its VCF), the limit that covers every position."""
     rows = {}
     with (out / "scan.tsv").open() as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
             rows[(row["sample"], int(row["pos"]), row["ref"], row["alt"])] = row
-    hit = total = 0
+    held = {"known SNVs": [0, 0], "deletions": [0, 0]}
     for s in samples:
         for a in s.alleles:
-            row = rows.get((s.name, a.pos, a.ref, a.alt))
-            if row is None or not row["limit_of_detection"] or a.fraction >= 0.5:
+            if a.fraction >= 0.5:
                 continue
-            if a.fraction >= float(row["limit_of_detection"]):
-                total += 1
-                hit += row["verdict"] == "called"
-    return hit, total
+            row = rows.get((s.name, a.pos, a.ref, a.alt))
+            kind = "known SNVs" if len(a.ref) == len(a.alt) == 1 else "deletions"
+            if row is not None and row["limit_of_detection"]:
+                limit = float(row["limit_of_detection"])
+            elif kind == "deletions":
+                limit = _header_limit(out / f"{s.name}.scan.vcf.gz", "indels_worst")
+            else:
+                continue
+            if limit is not None and a.fraction >= limit:
+                held[kind][1] += 1
+                held[kind][0] += row is not None and row["verdict"] == "called"
+    return {kind: (hit, total) for kind, (hit, total) in held.items()}
+
+
+def _header_limit(vcf: Path, field: str) -> float | None:
+    import pysam
+
+    from nlrp3annot.values import ScanLimits
+
+    with pysam.VariantFile(str(vcf)) as handle:
+        for record in handle.header.records:
+            if record.key == "NLRP3_SCAN":
+                return getattr(ScanLimits.from_header(dict(record.items())), field)
+    return None
 
 
 def known_alleles() -> set:
@@ -169,11 +191,12 @@ def main() -> None:
             if s.pure_reference and patients[s.name]["status"] not in ("negative",
                                                                          "not_assessable")
         )  # fmt: skip
-        hit, total = limits_hold(samples, out)
+        held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total)
+                         in limits_hold(samples, out).items())  # fmt: skip
         anchor = mpileup_seconds(bams, targets)
         label = f"{name} ({len(samples)})"
         note = (
-            f"known SNVs at/above stated limit found {hit}/{total}; reference statuses not "
+            f"at/above the stated limit, found: {held}; reference statuses not "
             f"negative/not_assessable: {', '.join(statuses) or 'none'}; mpileup {anchor:.0f} s "
             f"(ratio {seconds / anchor:.2f})"
         )
