@@ -120,9 +120,16 @@ def test_messy_limits_are_warned_and_tested_with_their_bounds():
     neg = [(40 - 90, 40 - 90), (4 - 120, 4 - 120), (35 - 60, 35 - 60), (-8, 10 - 8 - EPS)]
     row = result.tables["between"].query("change == 'baseline->month3' and measure == 'saa'")
     row = row.iloc[0]
-    assert row["method"] == "Gehan exact" and row["gehan_method"] == "exact"
+    assert row["method"] == "Gehan exact"
     assert row["p"] == pytest.approx(enumeration_p(pos, neg), rel=1e-12)
-    assert row["p_gehan"] == row["p"] and "Mann-Whitney P at the limits" in row["note"]
+    # the Hodges-Lehmann shift over the values the limits allow: its ends are the medians of
+    # the pairwise differences at the intervals' ends (the estimator is monotone in each)
+    low = np.median([a[0] - b[1] for a in pos for b in neg])
+    high = np.median([a[1] - b[0] for a in pos for b in neg])
+    assert (row["hl_shift_low"], row["hl_shift_high"]) == pytest.approx((low, high), abs=1e-6)
+    assert math.isnan(row["hl_shift"])  # never one substituted number
+    # and the interval inverts the same Gehan test: it excludes 0 exactly when P < 0.05
+    assert (row["ci_lower"] > 0 or row["ci_upper"] < 0) == (row["p"] < 0.05)
 
     # Within: every value below 10 tied at <10, so the negative patient at 8 -> <10 has no
     # change, and the others change to the limit: signed-rank by scipy on those by hand.
@@ -131,9 +138,10 @@ def test_messy_limits_are_warned_and_tested_with_their_bounds():
     got = within.loc[(NEG, "baseline->month3", "saa")]
     assert got["n_nonzero"] == 3
     assert got["p"] == pytest.approx(stats.wilcoxon(neg_diffs, method="exact").pvalue)
-    # The descriptives keep the values as reported.
+    # The descriptives: the middle values are "<10" and 35, so the median is a bound.
     d = result.tables["descriptives"].set_index(["measure", "visit", "group"])
-    assert d.loc[("saa", "month3", NEG), "median"] == pytest.approx(np.median([40, 4, 35, 10]))
+    assert d.loc[("saa", "month3", NEG), "median_text"] == f"< {np.median([40, 4, 35, 10]):g}"
+    assert math.isnan(d.loc[("saa", "month3", NEG), "median"])
 
 
 def test_ratio_of_ratios_with_limits_gets_its_gehan_p():
@@ -146,10 +154,10 @@ def test_ratio_of_ratios_with_limits_gets_its_gehan_p():
     neg = [(log(40 / 90),) * 2, (log(4 / 120),) * 2, (log(35 / 60),) * 2,
            (-math.inf, log(10 / 8) - EPS)]  # fmt: skip
     assert row["p"] == pytest.approx(enumeration_p(pos, neg), rel=1e-12)
-    assert row["p_gehan"] == row["p"]
+    assert row["method"] == "Gehan exact"
 
 
-def test_one_limit_above_every_measured_value_keeps_mann_whitney_and_adds_gehan():
+def test_one_honest_limit_is_not_warned_and_its_change_is_still_an_interval():
     measurements = messy_cohort()
     measurements = measurements[measurements["censored"] == ""].copy()
     low = (measurements["visit"] == "month3") & (measurements["value"] < 10)
@@ -165,5 +173,4 @@ def test_one_limit_above_every_measured_value_keeps_mann_whitney_and_adds_gehan(
     result = compare_by_prefix(measurements)
     assert not [w for w in result.warnings if "detection limit" in w]
     row = result.tables["between"].query("change == 'baseline->month3'").iloc[0]
-    assert row["method"] == "exact" and row["gehan_method"] == "exact"
-    assert not math.isnan(row["p_gehan"])
+    assert row["method"] == "Gehan exact" and not math.isnan(row["p"])

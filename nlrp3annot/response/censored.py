@@ -10,7 +10,8 @@ though it may be lower. For those measures:
   as tied at that limit (:func:`censor_at_highest_limit`: "censoring at the highest
   detection limit", the conservative substitution of Helsel's *Statistics for Censored
   Environmental Data*), so no order is invented;
-- between groups, a Gehan-type test compares the changes as intervals
+- between groups (every measure, wherever a censored value enters a change), a Gehan-type
+  test compares the changes as intervals
   (:func:`gehan_test`): patient i's change is known to be smaller than patient j's only
   when its whole interval lies below j's; pairs whose intervals overlap count as ties.
   Gehan's statistic (1965) is the sum over cross-group pairs of +1 / -1 / 0; by Mantel's
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nlrp3annot.response.comparison_data import MANNWHITNEY_EXACT_MAX_N
+from nlrp3annot.response.comparison_data import DIFF_DECIMALS, MANNWHITNEY_EXACT_MAX_N
 
 
 @dataclass(frozen=True)
@@ -105,26 +106,27 @@ def paired_bounds(
         if ratio:
             if first.high <= 0 or second.high <= 0:
                 continue  # a measured 0 has no ratio, as in ratios.log_ratios
-            out.append(log_ratio(first, second))
+            change = log_ratio(first, second)
         else:
-            out.append(difference(first, second))
+            change = difference(first, second)
+        # float noise would break ties that exist on paper (2.3 - 1.1 != 3.3 - 2.1)
+        out.append(Bounds(round(change.low, DIFF_DECIMALS), round(change.high, DIFF_DECIMALS),
+                          change.low_open, change.high_open))  # fmt: skip
     return out
 
 
 def gehan_scores(pooled: Sequence[Bounds]) -> np.ndarray:
     """Mantel's score per value: how many values are certainly below it minus how many are
     certainly above it. With no censoring this is 2 x midrank - (N + 1)."""
-    n = len(pooled)
-    scores = np.zeros(n, dtype=int)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if pooled[j].below(pooled[i]):
-                scores[i] += 1
-                scores[j] -= 1
-            elif pooled[i].below(pooled[j]):
-                scores[i] -= 1
-                scores[j] += 1
-    return scores
+    low = np.array([b.low for b in pooled], dtype=float)
+    high = np.array([b.high for b in pooled], dtype=float)
+    low_open = np.array([b.low_open for b in pooled], dtype=bool)
+    high_open = np.array([b.high_open for b in pooled], dtype=bool)
+    # below[i, j]: value i is certainly smaller than value j (Bounds.below, for every pair)
+    below = (high[:, None] < low[None, :]) | (
+        (high[:, None] == low[None, :]) & (high_open[:, None] | low_open[None, :])
+    )
+    return (below.sum(axis=0) - below.sum(axis=1)).astype(int)
 
 
 @dataclass(frozen=True)
@@ -227,45 +229,10 @@ def censoring_warnings(frame: pd.DataFrame) -> list[str]:
         warnings.append(
             f"{measure}: {' and '.join(reasons)}; a below-limit value may be lower than those "
             f"values, so in the rank tests every {measure} value below {highest:g} is treated as "
-            f"tied at <{highest:g}, and between groups the censoring-respecting Gehan P "
-            f"(p_gehan) is the one reported as p."
+            f"tied at <{highest:g} within groups; between groups each change is the "
+            f"interval its limits allow (Gehan's test, its shift given as a range)."
         )
     return warnings
-
-
-def add_gehan(
-    table: pd.DataFrame,
-    frame: pd.DataFrame,
-    labels: dict[str, str],
-    limits: dict[str, float],
-    *,
-    ratio: bool = False,
-) -> None:
-    """Fill ``p_gehan`` / ``gehan_method`` of a between-group table (changes, or with
-    ``ratio`` log ratios) from the raw bounds, for rows where a censored value enters a
-    change; where the measure's limits cannot be ranked (``limits``), the Gehan P becomes
-    the row's P and the at-limit Mann-Whitney P moves to the note."""
-    from nlrp3annot.response.comparison_data import _members
-
-    table["p_gehan"] = math.nan
-    table["gehan_method"] = None
-    for index, row in table.iterrows():
-        earlier, later = str(row["change"]).split("->")
-        x, y = (
-            paired_bounds(frame, row["measure"], earlier, later, _members(labels, g), ratio=ratio)
-            for g in (row["group1"], row["group2"])
-        )
-        if not x or not y or all(b.exact for b in (*x, *y)):
-            continue
-        result = gehan_test(x, y)
-        table.loc[index, "p_gehan"] = result.p
-        table.loc[index, "gehan_method"] = result.method
-        if row["measure"] in limits:
-            note = f"Mann-Whitney P at the limits {row['p']:.4g} replaced by the Gehan P"
-            table.loc[index, "p"] = result.p
-            if "method" in table.columns:
-                table.loc[index, "method"] = f"Gehan {result.method}"
-            table.loc[index, "note"] = "; ".join(n for n in (row["note"], note) if n)
 
 
 def median_text(data: pd.DataFrame) -> str:

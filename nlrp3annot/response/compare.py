@@ -30,7 +30,6 @@ import statsmodels
 from statsmodels.stats.multitest import multipletests
 
 from nlrp3annot.response.censored import (
-    add_gehan,
     censor_at_highest_limit,
     censoring_warnings,
     dishonest_limits,
@@ -73,6 +72,7 @@ def _descriptives(
             for group in groups:
                 data = cell[cell["patient_id"].isin(_members(labels, group))]
                 values = data["value"]
+                shown = median_text(data)
                 rows.append(
                     {
                         "measure": measure,
@@ -80,10 +80,13 @@ def _descriptives(
                         "group": group,
                         "n": len(values),
                         # pandas' default quantile is numpy's linear interpolation.
-                        "median": values.median() if len(values) else math.nan,
+                        # a median on a value below (above) a limit is a bound: no number
+                        "median": values.median()
+                        if shown[:1].isdigit() or shown[:1] == "-"
+                        else math.nan,
                         "q1": values.quantile(0.25) if len(values) else math.nan,
                         "q3": values.quantile(0.75) if len(values) else math.nan,
-                        "median_text": median_text(data),
+                        "median_text": shown,
                         "n_censored": int((data["censored"] != "").sum()),
                         "n_below_limit": int((data["censored"] == "<").sum()),
                         "n_above_limit": int((data["censored"] == ">").sum()),
@@ -246,23 +249,21 @@ def run_comparison(
     # limit; the descriptives and the Gehan bounds keep the values as reported.
     limits = dishonest_limits(frame)
     ranked = censor_at_highest_limit(frame, limits)
-    within = _within(ranked, labels, report_groups, changes)
+    within = _within(ranked, frame, labels, report_groups, changes, alpha)
     # one table over both changes, from records (concatenating frames whose columns may be
     # all missing is deprecated in pandas)
     records = [
         record
         for a, b in changes
-        for record in _between(ranked, labels, compared, a, b, alpha).to_dict("records")
+        for record in _between(frame, labels, compared, a, b, alpha).to_dict("records")
     ]
     between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
     between["ci_critical_u"] = between["ci_critical_u"].astype("Int64")
-    add_gehan(between, frame, labels, limits)
     from nlrp3annot.response.ratios import ratio_tables
 
     ratios_within, ratios_between = ratio_tables(
-        ranked, labels, report_groups, compared, changes, alpha
+        ranked, frame, labels, report_groups, compared, changes, alpha
     )
-    add_gehan(ratios_between, frame, labels, limits, ratio=True)
     km, survival, logrank = _time_to_flare(times, compared, alpha)
     from nlrp3annot.response.inclusion import inclusion_table
 
@@ -321,8 +322,8 @@ def run_comparison(
         },
         "censoring": {
             "tied_at_highest_limit": limits,
-            "gehan_rows": int(between["p_gehan"].notna().sum())
-            + int(ratios_between["p_gehan"].notna().sum()),
+            "gehan_rows": int(between["method"].fillna("").str.startswith("Gehan").sum())
+            + int(ratios_between["method"].fillna("").str.startswith("Gehan").sum()),
         },
         "excluded": {
             "unassigned_patients": unassigned,

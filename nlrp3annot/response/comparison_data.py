@@ -30,14 +30,19 @@ MANNWHITNEY_EXACT_MAX_N = 50  # patients per group
 SURVIVAL_COLUMNS = (
     "group", "time", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper"
 )  # fmt: skip
+# Estimates (medians, Hodges-Lehmann) come from the values as measured: where a value below
+# a limit can move one, the number is NaN and its ``_text`` gives the range ("-110 to -100",
+# "< -45"); P and CI come from one test each (the CI inverts it: response/inversion.py).
 WITHIN_COLUMNS = (
-    "measure", "group", "change", "n", "n_nonzero", "median_diff", "hl_change", "hl_ci_lower",
-    "hl_ci_upper", "statistic", "p", "method_requested", "method", "note",
+    "measure", "group", "change", "n", "n_nonzero", "median_diff", "median_diff_text",
+    "hl_change", "hl_change_text", "hl_ci_lower", "hl_ci_upper", "statistic", "p",
+    "method_requested", "method", "note",
 )  # fmt: skip
 BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "median_change1", "median_change2",
-    "u_statistic", "p", "method", "hl_shift", "ci_lower", "ci_upper", "ci_critical_u",
-    "ci_coverage", "note", "p_gehan", "gehan_method",
+    "median_change1_text", "median_change2_text", "u_statistic", "p", "method", "hl_shift",
+    "hl_shift_low", "hl_shift_high", "hl_shift_text", "ci_lower", "ci_upper",
+    "ci_critical_u", "ci_coverage", "note",
 )  # fmt: skip
 DESCRIPTIVE_COLUMNS = (
     "measure", "visit", "group", "n", "median", "median_text", "q1", "q3", "n_censored",

@@ -98,6 +98,21 @@ def mann_whitney_exact_p(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return observed, min(1.0, float(row[extreme].sum() / row.sum()))
 
 
+def signed_rank_p(diffs: np.ndarray) -> float:
+    """Two-sided P of the Wilcoxon signed-rank test, zero differences dropped: exact up to
+    50 non-zero differences, else the normal approximation with tie and continuity
+    correction (as :func:`_wilcoxon` reports it); nan when every difference is zero."""
+    diffs = np.round(np.asarray(diffs, dtype=float), DIFF_DECIMALS)
+    nonzero = diffs[diffs != 0]
+    if nonzero.size == 0:
+        return math.nan
+    if nonzero.size <= WILCOXON_EXACT_MAX_N:
+        return signed_rank_exact_p(nonzero)[1]
+    result = stats.wilcoxon(nonzero, alternative="two-sided", method="asymptotic",
+                            zero_method="wilcox", correction=True)  # fmt: skip
+    return float(result.pvalue)
+
+
 def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
     n = int(diffs.size)
     nonzero = diffs[diffs != 0]
@@ -183,22 +198,54 @@ def _critical_count(counts: list[int], total: int, alpha: float) -> tuple[int | 
 
 
 def _within(
-    frame: pd.DataFrame,
+    ranked: pd.DataFrame,
+    raw: pd.DataFrame,
     labels: dict[str, str],
     groups: Sequence[str],
     changes: Sequence[tuple[str, str]],
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
+    """Per measure, group and change: the signed-rank test of the changes as ``ranked``
+    (values at their limit, or tied at the highest limit), its interval by inversion, and the
+    median and Hodges-Lehmann change of the ``raw`` values over what their limits allow."""
+    from nlrp3annot.response.censored import paired_bounds
+    from nlrp3annot.response.inversion import median_estimate, within_effect
+
     rows = []
-    for measure in sorted(frame["measure"].unique()):
+    for measure in sorted(ranked["measure"].unique()):
         for group in groups:
             patients = _members(labels, group)
             for earlier, later in changes:
-                diffs = _changes(frame, measure, earlier, later, patients).to_numpy(float)
+                diffs = _changes(ranked, measure, earlier, later, patients).to_numpy(float)
+                bounds = paired_bounds(raw, measure, earlier, later, patients)
                 row = {"measure": measure, "group": group, "change": f"{earlier}->{later}"}
-                estimate, lower, upper, _ = walsh_hl_ci(diffs)
-                row |= {"hl_change": estimate, "hl_ci_lower": lower, "hl_ci_upper": upper}
-                rows.append(row | _wilcoxon(diffs))
+                row |= _wilcoxon(diffs)
+                median = median_estimate(bounds)
+                row |= {
+                    "median_diff": median.value,
+                    "median_diff_text": median.text(_g) if bounds else "",
+                }
+                row |= {"hl_change": math.nan, "hl_change_text": "", "hl_ci_lower": math.nan,
+                        "hl_ci_upper": math.nan}  # fmt: skip
+                if diffs.size:
+                    effect = within_effect(bounds, diffs, alpha)
+                    ci = effect.interval
+                    row |= {
+                        "hl_change": effect.estimate.value,
+                        "hl_change_text": effect.estimate.text(_g),
+                        "hl_ci_lower": ci.lower if ci.finite else math.nan,
+                        "hl_ci_upper": ci.upper if ci.finite else math.nan,
+                    }
+                    if not ci.finite and row["note"].find("no test") < 0:
+                        row["note"] = "; ".join(
+                            n for n in (row["note"], "no CI: too few patients") if n
+                        )
+                rows.append(row)
     return pd.DataFrame(rows, columns=list(WITHIN_COLUMNS))
+
+
+def _g(value: float) -> str:
+    return f"{value:.4g}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,75 +302,94 @@ def hodges_lehmann_ci(
     return shift, lower, upper, critical, coverage
 
 
+def mann_whitney_p(x: np.ndarray, y: np.ndarray) -> tuple[float, float, str]:
+    """(U of x, two-sided P, method): exact over midranks up to 50 patients a group, else
+    the tie-corrected normal approximation with continuity correction."""
+    if x.size <= MANNWHITNEY_EXACT_MAX_N and y.size <= MANNWHITNEY_EXACT_MAX_N:
+        u, p = mann_whitney_exact_p(x, y)
+        return u, p, "exact"
+    result = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic")
+    return float(result.statistic), float(result.pvalue), "asymptotic"
+
+
+def signed_rank_statistic(diffs: np.ndarray) -> float:
+    """min(T+, T-) over the midranks of the non-zero differences (as reported)."""
+    diffs = np.round(np.asarray(diffs, dtype=float), DIFF_DECIMALS)
+    nonzero = diffs[diffs != 0]
+    if nonzero.size == 0:
+        return math.nan
+    ranks = _midranks(np.abs(nonzero))
+    t_plus = float(ranks[nonzero > 0].sum())
+    return min(t_plus, float(ranks.sum()) - t_plus)
+
+
 def _between(
-    frame: pd.DataFrame,
+    raw: pd.DataFrame,
     labels: dict[str, str],
     compared: tuple[str, str],
     earlier: str,
     later: str,
     alpha: float,
 ) -> pd.DataFrame:
+    """Per measure: the change from ``earlier`` to ``later`` compared between the groups,
+    each patient's change taken as the interval its values' limits allow (a point where
+    both are measured): Mann-Whitney where all are points, Gehan otherwise; the
+    Hodges-Lehmann shift over the allowed values and the interval inverting that test."""
+    from nlrp3annot.response.censored import paired_bounds
+    from nlrp3annot.response.inversion import between_effect, median_estimate
+
     first, second = compared
     rows = []
-    for measure in sorted(frame["measure"].unique()):
-        x = _changes(frame, measure, earlier, later, _members(labels, first)).to_numpy(float)
-        y = _changes(frame, measure, earlier, later, _members(labels, second)).to_numpy(float)
-        row: dict[str, Any] = {
-            "measure": measure,
-            "change": f"{earlier}->{later}",
-            "group1": first,
-            "group2": second,
-            "n1": int(x.size),
-            "n2": int(y.size),
-            "median_change1": float(np.median(x)) if x.size else math.nan,
-            "median_change2": float(np.median(y)) if y.size else math.nan,
-            "u_statistic": math.nan,
-            "p": math.nan,
-            "method": None,
-            "hl_shift": math.nan,
-            "ci_lower": math.nan,
-            "ci_upper": math.nan,
-            "ci_critical_u": None,
-            "ci_coverage": None,
-            "note": "",
-        }
+    for measure in sorted(raw["measure"].unique()):
+        x, y = (paired_bounds(raw, measure, earlier, later, _members(labels, g)) for g in compared)
+        m1, m2 = median_estimate(x), median_estimate(y)
+        row: dict[str, Any] = dict.fromkeys(BETWEEN_COLUMNS, math.nan)
+        row.update(
+            measure=measure, change=f"{earlier}->{later}", group1=first, group2=second,
+            n1=len(x), n2=len(y), median_change1=m1.value, median_change2=m2.value,
+            median_change1_text=m1.text(_g) if x else "",
+            median_change2_text=m2.text(_g) if y else "",
+            method=None, hl_shift_text="", ci_critical_u=None, ci_coverage=None, note="",
+        )  # fmt: skip
         rows.append(row)
-        if x.size == 0 or y.size == 0:
+        if not x or not y:
             row["note"] = "no test: a group has no patient with both visits"
             continue
-        ties = _has_ties(np.concatenate([x, y]))
-        small = x.size <= MANNWHITNEY_EXACT_MAX_N and y.size <= MANNWHITNEY_EXACT_MAX_N
-        if small:  # exact, ties or not: the permutation distribution of midrank sums
-            method = "exact"
-            u_statistic, p = mann_whitney_exact_p(x, y)
-        else:
-            method = "asymptotic"
-            result = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic")
-            u_statistic, p = float(result.statistic), float(result.pvalue)
-        shift, lower, upper, critical, coverage = hodges_lehmann_ci(x, y, alpha)
+        effect = between_effect(x, y, alpha)
+        ci = effect.interval
         row.update(
-            u_statistic=float(u_statistic),
-            p=float(p),
-            method=method,
-            hl_shift=shift,
-            ci_lower=lower,
-            ci_upper=upper,
-            ci_critical_u=critical,
-            ci_coverage=coverage,
-        )
+            u_statistic=effect.statistic, p=effect.p, method=effect.method,
+            hl_shift=effect.estimate.value, hl_shift_low=effect.estimate.low,
+            hl_shift_high=effect.estimate.high, hl_shift_text=effect.estimate.text(_g),
+            ci_lower=ci.lower if ci.finite else math.nan,
+            ci_upper=ci.upper if ci.finite else math.nan,
+        )  # fmt: skip
         notes = []
-        if ties:
+        censored = not all(b.exact for b in (*x, *y))
+        values = np.array([b.low for b in (*x, *y)])
+        if censored:
             notes.append(
-                "tied changes: "
-                + ("exact P over midranks" if small else "normal approximation, tie-corrected")
-                + "; CI coverage approximate"
+                "a change involves a value below (or above) a detection limit: Gehan's test "
+                "of the changes as intervals, the shift given over the values the limits allow"
             )
-        if critical is None:
+        elif _has_ties(values):
             notes.append(
-                f"no {1 - alpha:.0%} CI: too few patients (even the full range of pairwise "
-                f"differences covers with probability "
-                f"{1 - 2 / math.comb(x.size + y.size, x.size):.3f})"
+                "tied changes: exact P over midranks; the interval inverts that test, its "
+                "coverage approximate"
             )
+        if not censored and effect.method == "exact":  # untied data: the exact coverage
+            critical, coverage = _critical_count(
+                mann_whitney_null_counts(len(x), len(y)), math.comb(len(x) + len(y), len(x)),
+                alpha,
+            )  # fmt: skip
+            row.update(ci_critical_u=critical, ci_coverage=coverage)
+        if not ci.finite:
+            notes.append(
+                f"no {1 - alpha:.0%} CI: too few patients (even the widest interval covers "
+                f"with probability {1 - 2 / math.comb(len(x) + len(y), len(x)):.3f})"
+            )
+        if ci.excludes(0) and ci.finite and 0 in (ci.lower, ci.upper):
+            notes.append("the interval is open at 0 (the test rejects 0 itself)")
         if math.isnan(row["p"]):
             notes.append("P undefined (all changes equal)")
         row["note"] = "; ".join(notes)

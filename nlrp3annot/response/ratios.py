@@ -2,17 +2,20 @@
 
 SAA and CRP fall by orders of magnitude under IL-1 blockade, so an absolute change favours
 whoever starts highest: a patient going from 300 to 30 mg/L "changed" 270, one going from 20
-to 2 only 18, though both fell to a tenth. The primary effect for these markers is the ratio
+to 2 only 18, though both fell to a tenth. The effect for these markers is the ratio
 later / earlier per patient, analysed as a log ratio:
 
 - within a group: the Hodges-Lehmann ratio, exp(median of the Walsh averages of the log
-  ratios), with the distribution-free CI from the exact signed-rank distribution, and the
-  exact Wilcoxon P of the log ratios;
-- between groups: the ratio of ratios, exp(Hodges-Lehmann shift of the log ratios), with its
-  exact CI (order statistics of the pairwise differences), and the Mann-Whitney P.
+  ratios), with the interval inverting the signed-rank test of the log ratios and its P;
+- between groups: the Hodges-Lehmann ratio of ratios, exp(median over every pair of a
+  group 1 and a group 2 patient of the difference of their log ratios): the typical factor
+  by which a group 1 patient's ratio exceeds a group 2 patient's. It is not the quotient of
+  the two groups' ratios (those are medians of different sets). Its interval inverts the
+  Mann-Whitney test (Gehan's, where a value is censored) whose P is reported.
 
-Values at a detection limit enter at the limit (their ratio is then a bound); a value of 0
-has no log and leaves that patient out of the ratio, with a note.
+Estimates come from the values as measured, a value below a limit as the interval [0, L):
+where that can move an estimate, it is given as a range (or a bound). A value of 0 has no
+log and leaves that patient out of the ratio, with a note.
 """
 
 from __future__ import annotations
@@ -24,23 +27,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nlrp3annot.response.censored import paired_bounds
 from nlrp3annot.response.comparison_data import _members
-from nlrp3annot.response.rank_tests import (
-    hodges_lehmann_ci,
-    mann_whitney_exact_p,
-    signed_rank_exact_p,
-    walsh_hl_ci,
+from nlrp3annot.response.inversion import (
+    Effect,
+    Estimate,
+    between_effect,
+    median_estimate,
+    within_effect,
 )
 
 RATIO_MEASURES = ("saa", "crp", "esr")
 RATIO_WITHIN_COLUMNS = (
-    "measure", "group", "change", "n", "ratio", "ci_lower", "ci_upper", "ci_coverage",
-    "median_ratio", "p", "note",
+    "measure", "group", "change", "n", "ratio", "ratio_text", "ci_lower", "ci_upper",
+    "median_ratio", "median_ratio_text", "p", "method", "note",
 )  # fmt: skip
 RATIO_BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "ratio1", "ratio2",
-    "ratio_of_ratios", "ci_lower", "ci_upper", "ci_coverage", "p", "method", "note",
-    "p_gehan", "gehan_method",
+    "hl_ratio_of_ratios", "hl_ratio_of_ratios_text", "ci_lower", "ci_upper", "p", "method",
+    "note",
 )  # fmt: skip
 
 
@@ -60,28 +65,33 @@ def log_ratios(
 
 
 def ratio_tables(
-    frame: pd.DataFrame,
+    ranked: pd.DataFrame,
+    raw: pd.DataFrame,
     labels: dict[str, str],
     groups: Sequence[str],
     compared: tuple[str, str],
     changes: Sequence[tuple[str, str]],
     alpha: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(within-group ratios, between-group ratios of ratios) for the markers present."""
+    """(within-group ratios, between-group ratios of ratios) for the markers present.
+    ``ranked``: the values the within-group signed-rank test sees; ``raw``: as measured."""
     within, between = [], []
-    measures = [m for m in RATIO_MEASURES if m in set(frame["measure"])]
+    measures = [m for m in RATIO_MEASURES if m in set(raw["measure"])]
     for measure in measures:
         for earlier, later in changes:
             change = f"{earlier}->{later}"
-            logs_of = {}
+            bounds_of = {}
             for group in groups:
-                logs, zeros = log_ratios(frame, measure, earlier, later, _members(labels, group))
-                logs_of[group] = logs.to_numpy(float)
-                within.append(_within_row(measure, group, change, logs_of[group], zeros, alpha))
+                patients = _members(labels, group)
+                logs, zeros = log_ratios(ranked, measure, earlier, later, patients)
+                bounds = paired_bounds(raw, measure, earlier, later, patients, ratio=True)
+                bounds_of[group] = bounds
+                within.append(_within_row(measure, group, change, logs.to_numpy(float), bounds,
+                                          zeros, alpha))  # fmt: skip
             between.append(
                 _between_row(
-                    measure, change, compared, logs_of[compared[0]], logs_of[compared[1]], alpha
-                )
+                    measure, change, compared, bounds_of[compared[0]], bounds_of[compared[1]], alpha
+                )  # fmt: skip
             )
     return (
         pd.DataFrame(within, columns=list(RATIO_WITHIN_COLUMNS)),
@@ -89,49 +99,62 @@ def ratio_tables(
     )
 
 
-def _within_row(measure, group, change, logs: np.ndarray, zeros: int, alpha) -> dict[str, Any]:
+def _ratio(value: float) -> float:
+    return math.exp(value) if not math.isnan(value) else math.nan
+
+
+def _ratio_text(estimate: Estimate) -> str:
+    return Estimate(_ratio(estimate.low), _ratio(estimate.high)).text(lambda v: f"{v:.3g}")
+
+
+def _interval(effect: Effect) -> dict[str, float]:
+    ci = effect.interval
+    return {
+        "ci_lower": _ratio(ci.lower) if ci.finite else math.nan,
+        "ci_upper": _ratio(ci.upper) if ci.finite else math.nan,
+    }
+
+
+def _within_row(measure, group, change, logs: np.ndarray, bounds, zeros: int, alpha) -> dict:
     row: dict[str, Any] = dict.fromkeys(RATIO_WITHIN_COLUMNS, math.nan)
-    row.update(measure=measure, group=group, change=change, n=int(logs.size), note="")
+    row.update(measure=measure, group=group, change=change, n=int(logs.size), method=None,
+               ratio_text="", median_ratio_text="", note="")  # fmt: skip
     notes = [f"{zeros} patient(s) with a value of 0 left out (no ratio)"] if zeros else []
     if logs.size:
-        estimate, lower, upper, coverage = walsh_hl_ci(logs, alpha)
+        effect = within_effect(bounds, logs, alpha)
+        median = median_estimate(bounds)
         row.update(
-            ratio=math.exp(estimate),
-            ci_lower=math.exp(lower) if math.isfinite(lower) else math.nan,
-            ci_upper=math.exp(upper) if math.isfinite(upper) else math.nan,
-            ci_coverage=coverage,
-            median_ratio=math.exp(float(np.median(logs))),
-        )
-        nonzero = logs[logs != 0]
-        if logs.size >= 2 and nonzero.size and nonzero.size <= 50:
-            row["p"] = signed_rank_exact_p(nonzero)[1]
-        if not math.isfinite(lower):
+            ratio=_ratio(effect.estimate.value), ratio_text=_ratio_text(effect.estimate),
+            median_ratio=_ratio(median.value), median_ratio_text=_ratio_text(median),
+            **_interval(effect),
+        )  # fmt: skip
+        if logs.size >= 2 and not math.isnan(effect.p):
+            row.update(p=effect.p, method=effect.method)
+        if not effect.interval.finite:
             notes.append("no CI: too few patients")
     row["note"] = "; ".join(notes)
     return row
 
 
-def _between_row(measure, change, compared, x: np.ndarray, y: np.ndarray, alpha) -> dict:
+def _between_row(measure, change, compared, x: list, y: list, alpha) -> dict:
     row: dict[str, Any] = dict.fromkeys(RATIO_BETWEEN_COLUMNS, math.nan)
     row.update(
         measure=measure, change=change, group1=compared[0], group2=compared[1],
-        n1=int(x.size), n2=int(y.size), method=None, note="",
+        n1=len(x), n2=len(y), method=None, hl_ratio_of_ratios_text="", note="",
     )  # fmt: skip
-    if not x.size or not y.size:
+    if not x or not y:
         row["note"] = "no comparison: a group has no ratio"
         return row
-    row["ratio1"] = math.exp(walsh_hl_ci(x, alpha)[0])
-    row["ratio2"] = math.exp(walsh_hl_ci(y, alpha)[0])
-    shift, lower, upper, _, coverage = hodges_lehmann_ci(x, y, alpha)
+    from nlrp3annot.response.inversion import location_estimate
+
+    row["ratio1"] = _ratio(location_estimate(x).value)
+    row["ratio2"] = _ratio(location_estimate(y).value)
+    effect = between_effect(x, y, alpha)
     row.update(
-        ratio_of_ratios=math.exp(shift),
-        ci_lower=math.exp(lower) if math.isfinite(lower) else math.nan,
-        ci_upper=math.exp(upper) if math.isfinite(upper) else math.nan,
-        ci_coverage=coverage if coverage is not None else math.nan,
-    )
-    if x.size <= 50 and y.size <= 50:
-        row["p"] = mann_whitney_exact_p(x, y)[1]
-        row["method"] = "exact"
-    if not math.isfinite(lower):
+        hl_ratio_of_ratios=_ratio(effect.estimate.value),
+        hl_ratio_of_ratios_text=_ratio_text(effect.estimate),
+        p=effect.p, method=effect.method, **_interval(effect),
+    )  # fmt: skip
+    if not effect.interval.finite:
         row["note"] = "no CI: too few patients"
     return row

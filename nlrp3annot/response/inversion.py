@@ -1,0 +1,305 @@
+"""Estimates and intervals that agree with their tests.
+
+A confidence interval that excludes no effect beside a P of 0.15 is two methods talking:
+here the interval of every comparison is the set of effects its own test does not reject
+(test inversion), so a 95% interval excludes 0 exactly when that test's P at 0 is below
+0.05. And the estimate comes from the values as measured: where a value is only known to lie
+below (or above) a detection limit, the estimate is given as the range it takes over the
+values the limits allow (the Hodges-Lehmann estimators are monotone in every value, so the
+range's ends are the estimates at the bounds' ends), never as one substituted number.
+
+- Between groups: the shift of group 1 against group 2 in the Gehan test of interval data
+  (:func:`nlrp3annot.response.censored.gehan_test`; with no censored value it is the
+  Mann-Whitney test, by Mantel's scores): the interval is every shift d for which the test
+  of (group 1 - d) against group 2 has P >= alpha.
+- Within a group: the Wilcoxon signed-rank test with zero differences dropped (Wilcoxon's
+  method): the interval is every d for which the test of the differences minus d has
+  P >= alpha (a difference equal to d is then a zero, and dropped, as in the test itself).
+
+Each test's P changes only where the order of the data changes (a pairwise difference of
+bounds between groups; a Walsh average within), so it is evaluated at those points and
+between them; up to ``FULL_SCAN`` points all of them, beyond by bisection from the estimate
+outwards (P falls away from the estimate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlrp3annot.response.censored import Bounds
+from nlrp3annot.response.comparison_data import DIFF_DECIMALS
+
+FULL_SCAN = 801
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval by test inversion; an end may be open (the test rejects the
+    end itself but nothing just inside it), or infinite (no data could reject there)."""
+
+    lower: float
+    upper: float
+    lower_open: bool = False
+    upper_open: bool = False
+
+    def excludes(self, value: float) -> bool:
+        if value < self.lower or value > self.upper:
+            return True
+        return (value == self.lower and self.lower_open) or (
+            value == self.upper and self.upper_open
+        )
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.lower) and math.isfinite(self.upper)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Hodges-Lehmann estimate over the values the detection limits allow: one number
+    when ``low == high``."""
+
+    low: float
+    high: float
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high
+
+    @property
+    def value(self) -> float:
+        return self.low if self.exact else math.nan
+
+    def text(self, form: Callable[[float], str] = lambda v: f"{v:.3g}") -> str:
+        if self.exact:
+            return form(self.low)
+        if not math.isfinite(self.low):
+            return f"< {form(self.high)}" if math.isfinite(self.high) else "undetermined"
+        if not math.isfinite(self.high):
+            return f"> {form(self.low)}"
+        return f"{form(self.low)} to {form(self.high)}"
+
+
+def invert(
+    p_at: Callable[[float], float], breakpoints: np.ndarray, centre: float, alpha: float
+) -> Interval:
+    """The set {d : p_at(d) >= alpha} around ``centre`` (its connected part), where p_at is
+    constant between consecutive ``breakpoints`` and may differ at them."""
+    cuts = np.unique(breakpoints[np.isfinite(breakpoints)])
+    if cuts.size == 0:
+        return Interval(-math.inf, math.inf)
+    # test points: each breakpoint and one point inside each gap (and beyond both ends)
+    inside = (cuts[:-1] + cuts[1:]) / 2
+    spread = max(1.0, float(cuts[-1] - cuts[0]))
+    points = np.empty(2 * cuts.size + 1)
+    points[0], points[-1] = cuts[0] - spread, cuts[-1] + spread
+    points[1:-1:2], points[2:-1:2] = cuts, inside
+    start = int(np.argmin(np.abs(points - centre)))
+    cache: dict[int, bool] = {}
+
+    def accepted(i: int) -> bool:
+        if i not in cache:
+            cache[i] = p_at(float(points[i])) >= alpha - 1e-12
+        return cache[i]
+
+    if not accepted(start):
+        return Interval(centre, centre, True, True)  # nothing is accepted near the estimate
+    left, right = (
+        _run_end(accepted, start, -1, points.size),
+        _run_end(accepted, start, +1, points.size),
+    )
+    lower = -math.inf if left == 0 else float(points[left] if left % 2 else points[left - 1])
+    upper = (
+        math.inf
+        if right == points.size - 1
+        else float(points[right] if right % 2 else points[right + 1])
+    )
+    # an end that is a gap (even index) closes on the breakpoint it touches, which the test
+    # itself rejected: that end is open
+    return Interval(lower, upper, left % 2 == 0 and left != 0,
+                    right % 2 == 0 and right != points.size - 1)  # fmt: skip
+
+
+def _run_end(accepted: Callable[[int], bool], start: int, step: int, size: int) -> int:
+    """The last accepted index from ``start`` going ``step``: every point when there are
+    few, else bisection (assuming P falls away from the estimate)."""
+    last = 0 if step < 0 else size - 1
+    if size <= FULL_SCAN:
+        i = start
+        while i != last and accepted(i + step):
+            i += step
+        return i
+    good, bad = start, None
+    if accepted(last):
+        return last
+    bad = last
+    while abs(bad - good) > 1:
+        mid = (good + bad) // 2
+        if accepted(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+# --------------------------------------------------------------------------------------------
+# Between groups: the shift in Gehan's (Mann-Whitney's) test
+
+
+def shifted(values: Sequence[Bounds], d: float) -> list[Bounds]:
+    """Each value minus d, rounded as changes are (comparison_data.DIFF_DECIMALS) so that a
+    bound moved onto another's position ties with it, as on paper."""
+    return [
+        Bounds(round(b.low - d, DIFF_DECIMALS), round(b.high - d, DIFF_DECIMALS), b.low_open,
+               b.high_open)
+        for b in values
+    ]  # fmt: skip
+
+
+def shift_breakpoints(x: Sequence[Bounds], y: Sequence[Bounds]) -> np.ndarray:
+    """Shifts at which a pair's certain order changes: x.low - y.high and x.high - y.low."""
+    xl, xh = np.array([b.low for b in x]), np.array([b.high for b in x])
+    yl, yh = np.array([b.low for b in y]), np.array([b.high for b in y])
+    with np.errstate(invalid="ignore"):
+        return np.concatenate(
+            [np.subtract.outer(xl, yh).ravel(), np.subtract.outer(xh, yl).ravel()]
+        )
+
+
+def shift_estimate(x: Sequence[Bounds], y: Sequence[Bounds]) -> Estimate:
+    """The Hodges-Lehmann shift (median of pairwise differences, x - y) over the allowed
+    values: lowest with x at its lows and y at its highs, highest the other way."""
+    low = _median_or_nan(np.subtract.outer([b.low for b in x], [b.high for b in y]))
+    high = _median_or_nan(np.subtract.outer([b.high for b in x], [b.low for b in y]))
+    return Estimate(low, high)
+
+
+def shift_interval(
+    x: Sequence[Bounds], y: Sequence[Bounds], estimate: Estimate, alpha: float
+) -> Interval:
+    from nlrp3annot.response.censored import gehan_test
+
+    def p_at(d: float) -> float:
+        p = gehan_test(shifted(x, d), y).p
+        return 1.0 if math.isnan(p) else p
+
+    return invert(p_at, shift_breakpoints(x, y), _centre(estimate), alpha)
+
+
+# --------------------------------------------------------------------------------------------
+# Within a group: the location in Wilcoxon's signed-rank test
+
+
+def location_estimate(diffs: Sequence[Bounds]) -> Estimate:
+    """The one-sample Hodges-Lehmann estimate (median of Walsh averages) over the allowed
+    values."""
+    return Estimate(_walsh_median([b.low for b in diffs]), _walsh_median([b.high for b in diffs]))
+
+
+def location_interval(diffs: np.ndarray, estimate: Estimate, alpha: float) -> Interval:
+    """Inverting the exact (or, beyond 50 non-zero differences, asymptotic) signed-rank test
+    with zeros dropped, on the differences ``diffs`` the test itself uses."""
+    from nlrp3annot.response.rank_tests import signed_rank_p
+
+    diffs = np.asarray(diffs, dtype=float)
+    if diffs.size == 0:
+        return Interval(-math.inf, math.inf)
+    i, j = np.triu_indices(diffs.size)
+    walsh = (diffs[i] + diffs[j]) / 2
+
+    def p_at(d: float) -> float:
+        p = signed_rank_p(diffs - d)
+        return 1.0 if math.isnan(p) else p
+
+    centre = _centre(estimate) if math.isfinite(_centre(estimate)) else float(np.median(walsh))
+    return invert(p_at, walsh, centre, alpha)
+
+
+def _walsh_median(values: Sequence[float]) -> float:
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return math.nan
+    i, j = np.triu_indices(v.size)
+    with np.errstate(invalid="ignore"):
+        return _median_or_nan((v[i] + v[j]) / 2)
+
+
+def _median_or_nan(values) -> float:
+    values = np.asarray(values, dtype=float).ravel()
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if values.size else math.nan
+
+
+def _centre(estimate: Estimate) -> float:
+    if math.isfinite(estimate.low) and math.isfinite(estimate.high):
+        return (estimate.low + estimate.high) / 2
+    return estimate.high if math.isfinite(estimate.high) else estimate.low
+
+
+# --------------------------------------------------------------------------------------------
+# One comparison: the test, its interval and the estimate, from the same data
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A comparison as reported: the estimate over the allowed values, the interval by
+    inverting the test, the test's P at no effect, and the test's name."""
+
+    estimate: Estimate
+    interval: Interval
+    p: float
+    statistic: float
+    method: str  # "exact", "asymptotic", "Gehan exact", "Gehan asymptotic"
+    n: tuple[int, ...]
+
+
+def between_p(x: Sequence[Bounds], y: Sequence[Bounds]) -> tuple[float, float, str]:
+    """(U, P, method) of group x against y: the Mann-Whitney test where every value is
+    measured (exact up to 50 a group, else tie- and continuity-corrected normal), Gehan's
+    test of intervals where one is not. U counts the pairs where x is certainly larger, plus
+    half of the others (with measured values, Mann-Whitney's U)."""
+    from nlrp3annot.response.censored import gehan_test
+    from nlrp3annot.response.rank_tests import mann_whitney_p
+
+    if all(b.exact for b in (*x, *y)):
+        u, p, method = mann_whitney_p(np.array([b.low for b in x]), np.array([b.low for b in y]))
+        return u, p, method
+    result = gehan_test(x, y)
+    return (result.statistic + len(x) * len(y)) / 2, result.p, f"Gehan {result.method}"
+
+
+def between_effect(x: Sequence[Bounds], y: Sequence[Bounds], alpha: float) -> Effect:
+    u, p, method = between_p(x, y)
+    estimate = shift_estimate(x, y)
+
+    def p_at(d: float) -> float:
+        q = between_p(shifted(x, d), y)[1]
+        return 1.0 if math.isnan(q) else q
+
+    interval = invert(p_at, shift_breakpoints(x, y), _centre(estimate), alpha)
+    return Effect(estimate, interval, p, u, method, (len(x), len(y)))
+
+
+def within_effect(bounds: Sequence[Bounds], tested: np.ndarray, alpha: float) -> Effect:
+    """``bounds``: each patient's change as the limits allow (the estimate); ``tested``: the
+    changes the signed-rank test sees (values below a limit at the limit, or tied at the
+    highest limit where limits cannot be ranked); the interval inverts that same test."""
+    from nlrp3annot.response.rank_tests import signed_rank_p, signed_rank_statistic
+
+    estimate = location_estimate(bounds)
+    interval = location_interval(tested, estimate, alpha)
+    p = signed_rank_p(tested)
+    nonzero = int((np.round(tested, DIFF_DECIMALS) != 0).sum())
+    method = "exact" if nonzero <= 50 else "asymptotic"
+    return Effect(estimate, interval, p, signed_rank_statistic(tested), method, (len(tested),))
+
+
+def median_estimate(bounds: Sequence[Bounds]) -> Estimate:
+    """The median over the allowed values (lows' median to highs' median)."""
+    return Estimate(
+        _median_or_nan([b.low for b in bounds]), _median_or_nan([b.high for b in bounds])
+    )
