@@ -1,0 +1,154 @@
+"""Responder classification on a hand-built frame (every branch of the rule), and the group
+comparison against independent computations: the Newcombe interval from statsmodels and
+the Fisher P by enumerating hypergeometric tables with math.comb."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from nlrp3annot.response.responders import (
+    RESPONDER_COLUMNS,
+    RESPONDER_COMPARISON_COLUMNS,
+    ResponderRule,
+    classify,
+    compare_responders,
+)
+
+COLUMNS = ["patient_id", "visit", "day", "measure", "value", "unit", "censored"]
+UNIT = {"saa": "mg/L", "crp": "mg/L", "diary": "score"}
+
+
+def _rows(patient: str, saa: str | None, crp: str | None, diary: tuple[str, str] | None):
+    """Rows for one patient; a value may carry a "<" or ">" prefix; None leaves it out."""
+    rows = []
+
+    def add(visit: str, measure: str, text: str) -> None:
+        sign = text[0] if text[0] in "<>" else ""
+        day = 0 if visit == "baseline" else 90
+        rows.append((patient, visit, day, measure, float(text.lstrip("<>")), UNIT[measure], sign))
+
+    add("baseline", "saa", "150")
+    add("baseline", "crp", "80")
+    if saa is not None:
+        add("month3", "saa", saa)
+    if crp is not None:
+        add("month3", "crp", crp)
+    if diary is not None:
+        add("baseline", "diary", diary[0])
+        add("month3", "diary", diary[1])
+    return rows
+
+
+CASES = {
+    # patient: (saa, crp, diary (baseline, month3), expected responder, reason fragment)
+    "P01": ("3", "2", ("8", "2"), True, "all criteria met"),
+    "P02": ("<5", "4", ("8", "4"), True, "all criteria met"),  # <5 counts as below 10; 50% fall
+    "P03": ("<20", "4", ("8", "1"), None, "detection limit above the threshold 10"),
+    "P04": ("12", "4", ("8", "1"), False, "SAA 12 mg/L at month3, not below 10"),
+    "P05": ("10", "4", ("8", "1"), False, "not below 10"),  # strictly below
+    "P06": ("3", "4", ("8", "5"), False, "not at least 50% below baseline"),
+    "P07": ("3", None, ("8", "1"), None, "no crp at month3"),
+    "P08": ("<20", "15", ("8", "1"), False, "CRP 15 mg/L"),  # a definite failure decides
+    "P09": ("3", ">50", ("8", "1"), False, "CRP >50 mg/L at month3, not below 10"),
+    "P10": ("3", ">5", ("8", "1"), None, "lower bound below the threshold 10"),
+    "P11": ("3", "4", None, None, "no diary at baseline"),
+}
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rows = [r for p, (s, c, d, _, _) in CASES.items() for r in _rows(p, s, c, d)]
+    # P12 has only a baseline: every month3 criterion is missing.
+    rows += [r for r in _rows("P12", None, None, None)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_describe_states_the_rule() -> None:
+    assert ResponderRule().describe() == (
+        "SAA and CRP below 10 mg/L at month3 and a diary score at least 50% below baseline"
+    )
+    rule = ResponderRule(below={"crp": 5.0}, diary_fall=None, visit="month6")
+    assert rule.describe() == "CRP below 5 mg/L at month6"
+
+
+def test_classify_every_branch(frame: pd.DataFrame) -> None:
+    labels = {p: ("pos" if i % 2 else "neg") for i, p in enumerate([*CASES, "P12", "P13"])}
+    table = classify(frame, labels, ResponderRule())
+    assert list(table.columns) == list(RESPONDER_COLUMNS)
+    assert list(table["patient_id"]) == sorted(labels)
+    got = table.set_index("patient_id")
+    for patient, (*_, expected, fragment) in CASES.items():
+        assert got.loc[patient, "responder"] is expected, patient
+        assert fragment in got.loc[patient, "reason"], (patient, got.loc[patient, "reason"])
+        assert got.loc[patient, "group"] == labels[patient]
+    assert got.loc["P12", "responder"] is None
+    assert "no saa at month3" in got.loc["P12", "reason"]
+    assert got.loc["P13", "responder"] is None
+    assert got.loc["P13", "reason"] == "no measurements"
+
+
+def test_diary_criterion_can_be_switched_off(frame: pd.DataFrame) -> None:
+    table = classify(frame, {"P06": "a", "P11": "a"}, ResponderRule(diary_fall=None))
+    assert list(table["responder"]) == [True, True]
+
+
+def _newcombe_statsmodels(r1: int, n1: int, r2: int, n2: int) -> tuple[float, float]:
+    low, upp = confint_proportions_2indep(r1, n1, r2, n2, method="newcomb", compare="diff")
+    return float(low), float(upp)
+
+
+def _fisher_enumeration(a: int, b: int, c: int, d: int) -> float:
+    """Two-sided Fisher P: the total probability of all tables with the observed margins
+    no more likely than the observed one (with scipy's relative tolerance for ties)."""
+    row1, col1, n = a + b, a + c, a + b + c + d
+    total = math.comb(n, col1)
+
+    def prob(x: int) -> float:
+        return math.comb(row1, x) * math.comb(n - row1, col1 - x) / total
+
+    observed = prob(a)
+    support = range(max(0, col1 - (n - row1)), min(row1, col1) + 1)
+    return sum(prob(x) for x in support if prob(x) <= observed * (1 + 1e-7))
+
+
+def _per_patient(r1: int, n1: int, r2: int, n2: int, u1: int = 0, u2: int = 0) -> pd.DataFrame:
+    rows = []
+    for group, r, n, u in (("pos", r1, n1, u1), ("neg", r2, n2, u2)):
+        values = [True] * r + [False] * (n - r) + [None] * u
+        rows += [(f"{group}{i}", group, v, "") for i, v in enumerate(values)]
+    return pd.DataFrame(rows, columns=list(RESPONDER_COLUMNS)).astype({"responder": object})
+
+
+@pytest.mark.parametrize(
+    "r1, n1, r2, n2",
+    [(7, 10, 2, 9), (0, 6, 3, 7), (5, 5, 1, 8), (0, 4, 0, 5), (6, 6, 7, 7), (3, 12, 9, 11),
+     (1, 3, 2, 2), (15, 40, 22, 38)],
+)  # fmt: skip
+def test_comparison_matches_independent_computations(r1: int, n1: int, r2: int, n2: int) -> None:
+    row = compare_responders(_per_patient(r1, n1, r2, n2, u1=1), ("pos", "neg")).iloc[0]
+    assert (row["responders1"], row["n1"], row["responders2"], row["n2"]) == (r1, n1, r2, n2)
+    assert row["difference"] == pytest.approx(r1 / n1 - r2 / n2)
+    low, upp = _newcombe_statsmodels(r1, n1, r2, n2)
+    assert row["ci_lower"] == pytest.approx(low, abs=1e-10)
+    assert row["ci_upper"] == pytest.approx(upp, abs=1e-10)
+    assert row["p"] == pytest.approx(_fisher_enumeration(r1, n1 - r1, r2, n2 - r2), rel=1e-9)
+    assert (row["n_undetermined1"], row["n_undetermined2"]) == (1, 0)
+    assert "1 undetermined in pos left out" in row["note"]
+
+
+def test_comparison_columns_and_sample_odds_ratio() -> None:
+    table = compare_responders(_per_patient(6, 8, 2, 8), ("pos", "neg"))
+    assert list(table.columns) == list(RESPONDER_COMPARISON_COLUMNS)
+    assert table.iloc[0]["odds_ratio"] == pytest.approx((6 * 6) / (2 * 2))
+    assert "sample odds ratio" in table.iloc[0]["odds_ratio_method"]
+
+
+def test_comparison_with_an_empty_group_gives_nan_and_a_note() -> None:
+    row = compare_responders(_per_patient(3, 5, 0, 0, u2=2), ("pos", "neg")).iloc[0]
+    assert math.isnan(row["p"]) and math.isnan(row["ci_lower"])
+    assert "no classifiable patients in neg" in row["note"]
+    assert row["n_undetermined2"] == 2
