@@ -1,0 +1,160 @@
+"""Cox hazard ratios for time to flare: the standard fit against lifelines and statsmodels,
+the Firth fit against a brute-force penalised partial likelihood written here (sums over
+risk sets, patient by patient), its profile interval and LR test, and monotone likelihood."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from scipy import stats
+from statsmodels.duration.hazard_regression import PHReg
+
+from nlrp3annot.response.hazard import HazardRatio, cox_firth, cox_standard
+
+
+def penalised_loglik(t: np.ndarray, e: np.ndarray, x: np.ndarray, beta: float) -> float:
+    """l(beta) + 0.5 log I(beta), Breslow ties: every event uses its whole risk set."""
+    loglik = information = 0.0
+    for i in range(t.size):
+        if not e[i]:
+            continue
+        risk = [k for k in range(t.size) if t[k] >= t[i]]
+        s0 = sum(math.exp(beta * x[k]) for k in risk)
+        s1 = sum(x[k] * math.exp(beta * x[k]) for k in risk)
+        s2 = sum(x[k] ** 2 * math.exp(beta * x[k]) for k in risk)
+        loglik += beta * x[i] - math.log(s0)
+        information += s2 / s0 - (s1 / s0) ** 2
+    return loglik + 0.5 * math.log(information)
+
+
+def _data(seed: int, n1: int, n2: int, hr: float = 1.0, untied: bool = True):
+    rng = np.random.default_rng(seed)
+    x = np.r_[np.ones(n1, int), np.zeros(n2, int)]
+    times = rng.exponential(1 / np.where(x == 1, hr, 1.0))
+    censor = rng.uniform(0, 2.5, x.size)
+    t, e = np.minimum(times, censor), times <= censor
+    if not untied:
+        t = np.ceil(t * 4) / 4  # quarter-year visits: many tied flare times
+    return t, e, x
+
+
+def _lifelines(t: np.ndarray, e: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    fitter = CoxPHFitter().fit(pd.DataFrame({"t": t, "e": e, "x": x}), "t", "e")
+    return float(fitter.params_["x"]), float(fitter.standard_errors_["x"])
+
+
+@pytest.mark.parametrize("seed, n1, n2, hr", [(1, 12, 10, 2.0), (2, 30, 25, 0.6), (3, 8, 9, 1)])
+def test_standard_fit_matches_lifelines_without_ties(seed: int, n1: int, n2: int, hr: float):
+    t, e, x = _data(seed, n1, n2, hr)
+    assert np.unique(t[e]).size == e.sum()  # no tied event times: Efron equals Breslow
+    fit = cox_standard(t, e, x)
+    log_hr, se = _lifelines(t, e, x)
+    assert fit.converged and fit.note == ""
+    assert fit.log_hr == pytest.approx(log_hr, abs=1e-5)
+    assert fit.se == pytest.approx(se, abs=1e-5)
+    z = stats.norm.isf(0.025)
+    assert fit.ci_lower == pytest.approx(math.exp(log_hr - z * se), rel=1e-4)
+    assert fit.p == pytest.approx(2 * stats.norm.sf(abs(log_hr / se)), rel=1e-3)
+
+
+def test_standard_fit_matches_statsmodels_breslow_with_ties() -> None:
+    t, e, x = _data(4, 25, 25, 1.8, untied=False)
+    assert np.unique(t[e]).size < e.sum()
+    result = PHReg(t, x[:, None].astype(float), status=e.astype(int), ties="breslow").fit()
+    fit = cox_standard(t, e, x)
+    assert fit.log_hr == pytest.approx(result.params[0], abs=1e-6)
+    assert fit.se == pytest.approx(result.bse[0], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "seed, n1, n2, hr, untied", [(5, 7, 6, 2.5, True), (6, 10, 12, 0.5, False)]
+)
+def test_firth_estimate_maximises_the_penalised_likelihood(seed, n1, n2, hr, untied) -> None:
+    t, e, x = _data(seed, n1, n2, hr, untied)
+    fit = cox_firth(t, e, x)
+    assert fit.converged
+    at_top = penalised_loglik(t, e, x, fit.log_hr)
+    assert at_top > penalised_loglik(t, e, x, fit.log_hr + 1e-3)
+    assert at_top > penalised_loglik(t, e, x, fit.log_hr - 1e-3)
+    # The penalty shrinks towards 0 relative to the ordinary estimate.
+    assert abs(fit.log_hr) < abs(cox_standard(t, e, x).log_hr)
+
+
+def _lr(t, e, x, fit: HazardRatio, beta: float) -> float:
+    return 2 * (penalised_loglik(t, e, x, fit.log_hr) - penalised_loglik(t, e, x, beta))
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+def test_profile_interval_endpoints_and_lr_test(alpha: float) -> None:
+    t, e, x = _data(7, 9, 8, 3.0)
+    fit = cox_firth(t, e, x, alpha=alpha)
+    critical = stats.chi2.isf(alpha, 1)
+    assert _lr(t, e, x, fit, math.log(fit.ci_lower)) == pytest.approx(critical, abs=1e-6)
+    assert _lr(t, e, x, fit, math.log(fit.ci_upper)) == pytest.approx(critical, abs=1e-6)
+    assert fit.p == pytest.approx(stats.chi2.sf(_lr(t, e, x, fit, 0.0), 1), rel=1e-6)
+
+
+def _monotone(n1: int, n2: int, flares: int, seed: int):
+    """All ``flares`` flares in group1 (the first n1 patients); group2 all censored later."""
+    rng = np.random.default_rng(seed)
+    t = np.r_[rng.uniform(0.1, 1.0, n1), rng.uniform(1.0, 3.0, n2)]
+    e = np.r_[np.arange(n1) < flares, np.zeros(n2, bool)]
+    return t, e, np.r_[np.ones(n1, int), np.zeros(n2, int)]
+
+
+@pytest.mark.parametrize("n1, n2, flares", [(3, 3, 1), (4, 4, 3), (5, 6, 5), (2, 8, 2)])
+def test_monotone_likelihood_gives_finite_firth_estimate(n1: int, n2: int, flares: int) -> None:
+    t, e, x = _monotone(n1, n2, flares, seed=n1 * 10 + n2)
+    standard = cox_standard(t, e, x)
+    assert standard.log_hr == math.inf and not standard.converged
+    assert "monotone" in standard.note
+    fit = cox_firth(t, e, x)
+    assert fit.converged and math.isfinite(fit.log_hr) and fit.log_hr > 0
+    assert math.isfinite(fit.ci_lower) and math.isfinite(fit.ci_upper)
+    assert fit.ci_lower < fit.hr < fit.ci_upper
+    assert "monotone" in fit.note
+    critical = stats.chi2.isf(0.05, 1)
+    assert _lr(t, e, x, fit, math.log(fit.ci_upper)) == pytest.approx(critical, abs=1e-6)
+
+
+def test_interval_excludes_one_exactly_when_p_below_alpha() -> None:
+    data = [_monotone(n1, n2, f, seed) for seed, (n1, n2, f) in enumerate(
+        [(3, 3, 1), (4, 4, 3), (5, 6, 5), (6, 6, 6), (2, 8, 2), (8, 8, 4)]
+    )]  # fmt: skip
+    data += [_data(seed, 8, 8, hr) for seed, hr in [(10, 1.0), (11, 4.0), (12, 0.2), (13, 6.0)]]
+    outcomes = set()
+    for alpha in (0.05, 0.2):
+        for t, e, x in data:
+            fit = cox_firth(t, e, x, alpha=alpha)
+            excludes = fit.ci_lower > 1 or fit.ci_upper < 1
+            assert excludes == (fit.p < alpha), (fit, alpha)
+            outcomes.add(excludes)
+    assert outcomes == {True, False}  # both kinds occur, so the check has teeth
+
+
+def test_large_balanced_data_firth_agrees_with_standard() -> None:
+    t, e, x = _data(20, 300, 300, 1.6)
+    firth, standard = cox_firth(t, e, x), cox_standard(t, e, x)
+    assert firth.hr == pytest.approx(standard.hr, rel=0.03)
+    assert firth.ci_lower == pytest.approx(standard.ci_lower, rel=0.03)
+    assert firth.ci_upper == pytest.approx(standard.ci_upper, rel=0.03)
+
+
+@pytest.mark.parametrize("function", [cox_firth, cox_standard])
+def test_degenerate_inputs_give_a_note(function) -> None:
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    cases = [
+        (np.zeros(4, bool), np.array([1, 1, 0, 0]), "no events"),
+        (np.ones(4, bool), np.ones(4, int), "group2 is empty"),
+        (np.ones(4, bool), np.zeros(4, int), "group1 is empty"),
+        # Flares only after the last of group2 has left: no risk set holds both groups.
+        (np.array([0, 0, 1, 1], bool), np.array([0, 0, 1, 1]), "no event time with both"),
+    ]
+    for events, group, fragment in cases:
+        fit = function(t, events, group)
+        assert math.isnan(fit.log_hr) and not fit.converged
+        assert fragment in fit.note
