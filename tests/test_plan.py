@@ -1,0 +1,157 @@
+"""The analysis plan file: the packaged NEJM 2006 default, a user's plan, and each kind of
+bad plan refused with one line naming the file and the key (the CLI prints it, exits 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nlrp3annot.errors import InputFileError, Nlrp3AnnotError
+from nlrp3annot.response.plan import (
+    DEFAULT_SOURCE,
+    AnalysisPlan,
+    Endpoint,
+    default_plan,
+    describe_plan,
+    load_plan,
+    plan_to_dict,
+)
+
+NEJM_PRIMARY = [
+    "diary baseline->month3",
+    "SAA baseline->month3",
+    "CRP baseline->month3",
+    "ESR baseline->month3",
+    "diary month3->flare",
+    "SAA month3->flare",
+    "CRP month3->flare",
+    "ESR month3->flare",
+]
+
+ONE_ENDPOINT = """
+title = "SAA only"
+multiplicity = "fixed_sequence"
+primary = [{ measure = "saa", change = ["baseline", "month3"] }]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_plan_is_the_nejm_2006_plan() -> None:
+    plan = default_plan()
+    assert [e.label for e in plan.primary] == NEJM_PRIMARY
+    assert plan.primary_family == (*NEJM_PRIMARY, "time to flare")
+    assert plan.time_to_flare == "primary"
+    assert plan.multiplicity == "holm"
+    assert plan.within_group == "descriptive"
+    assert plan.compared == ("mutation_positive", "mutation_negative")
+    assert plan.group_rule == "strict"
+    assert plan.sensitivity_group_rules == ("germline_only", "vus_as_positive")
+    assert plan.alpha == 0.05
+    assert plan.secondary == ()
+    assert plan.responder.below == {"saa": 10.0, "crp": 10.0}
+    assert plan.responder.diary_fall == 0.5
+    assert plan.visits.names == ("baseline", "month3", "flare", "month6")
+    assert plan.source == DEFAULT_SOURCE
+    assert "Holm-adjusted over 9 tests at alpha 0.05" in describe_plan(plan)[1]
+
+
+def test_a_user_plan_with_one_primary_end_point_and_fixed_sequence(tmp_path: Path) -> None:
+    path = write(tmp_path, ONE_ENDPOINT)
+    plan = load_plan(path)
+    assert plan.primary == (Endpoint("saa", ("baseline", "month3")),)
+    assert plan.multiplicity == "fixed_sequence"
+    assert plan.title == "SAA only"
+    assert plan.source == str(path)
+    # keys left out take the NEJM defaults
+    assert plan == AnalysisPlan(
+        title="SAA only", primary=plan.primary, multiplicity="fixed_sequence", source=str(path)
+    )
+    assert "fixed sequence of 2 tests" in describe_plan(plan)[1]
+
+
+def test_visit_names_are_read_as_the_clinical_data_reads_them(tmp_path: Path) -> None:
+    text = 'primary = [{ measure = "SAA", change = ["Baseline", "Month 3"] }]'
+    plan = load_plan(write(tmp_path, text))
+    assert plan.primary[0].label == "SAA baseline->month3"
+
+
+@pytest.mark.parametrize("plan", [default_plan, None])
+def test_plan_to_dict_round_trips_through_json(plan, tmp_path: Path) -> None:
+    loaded = plan() if plan else load_plan(write(tmp_path, ONE_ENDPOINT))
+    data = plan_to_dict(loaded)
+    assert json.loads(json.dumps(data)) == data
+    assert data["primary"][0]["change"] == list(loaded.primary[0].change)
+    assert data["primary_family"] == list(loaded.primary_family)
+
+
+PRIMARY = 'primary = [{ measure = "saa", change = ["baseline", "month3"] }]\n'
+BAD = {
+    "unknown key": ("alfa = 0.05\n" + PRIMARY, "'alfa'"),
+    "unknown nested key": (PRIMARY + "[responder]\ncolour = 'red'\n", "'responder.colour'"),
+    "wrong type": ('alpha = "0.05"\n' + PRIMARY, "'alpha'"),
+    "boolean for a number": ("alpha = true\n" + PRIMARY, "'alpha'"),
+    "wrong type of list": ('primary = "saa"\n', "'primary'"),
+    "unknown measure": (
+        'primary = [{ measure = "il6", change = ["baseline", "month3"] }]\n',
+        "'primary.measure'",
+    ),
+    "unknown below measure": (PRIMARY + "[responder]\nbelow = { il6 = 5 }\n", "below.il6"),
+    "visit not declared": (
+        'primary = [{ measure = "saa", change = ["baseline", "month12"] }]\n',
+        "'primary.change'",
+    ),
+    "responder visit not declared": (PRIMARY + "[responder]\nvisit = 'week 2'\n", "visit"),
+    "empty primary": ("primary = []\n", "'primary'"),
+    "missing primary": ('title = "x"\n', "'primary'"),
+    "alpha 0.7": ("alpha = 0.7\n" + PRIMARY, "'alpha'"),
+    "bad choice": ('multiplicity = "bonferroni"\n' + PRIMARY, "'multiplicity'"),
+    "one group": ('compared = ["mutation_positive"]\n' + PRIMARY, "'compared'"),
+    "main rule as sensitivity": (
+        'sensitivity_group_rules = ["strict"]\n' + PRIMARY,
+        "'sensitivity_group_rules'",
+    ),
+    "newline in a key": ('"a\\nb" = 1\n' + PRIMARY, "a\\nb"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_plan_is_one_line_naming_file_and_key(case: str, tmp_path: Path) -> None:
+    text, key = BAD[case]
+    path = write(tmp_path, text)
+    with pytest.raises(InputFileError) as caught:
+        load_plan(path)
+    message = str(caught.value)
+    assert isinstance(caught.value, Nlrp3AnnotError)
+    assert message.startswith(f"{path}: ")
+    assert key in message
+    assert "\n" not in message
+
+
+def test_the_entry_of_a_bad_end_point_is_named(tmp_path: Path) -> None:
+    text = 'primary = [\n  { measure = "saa", change = ["baseline", "month3"] },\n'
+    text += '  { measure = "saa", change = ["month3", "month9"] },\n]\n'
+    with pytest.raises(InputFileError, match=r"'primary.change' \(entry 2\).*'month9'"):
+        load_plan(write(tmp_path, text))
+
+
+def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, PRIMARY + "alpha = = 0.05\n")
+    with pytest.raises(InputFileError) as caught:
+        load_plan(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not valid TOML")
+    assert "line 2" in message
+    assert "\n" not in message
+
+
+def test_a_missing_plan_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    with pytest.raises(InputFileError, match="absent.toml: cannot read"):
+        load_plan(path)
