@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -552,45 +553,57 @@ def test_patients_without_followup_end_are_excluded_from_km_with_warning():
 # Holm
 
 
-def test_holm_over_independently_computed_primary_p_values(cohort, result):
+def log_ratios(measurements, groups, group, measure, earlier, later) -> np.ndarray:
+    values = lookup(measurements)
+    out = []
+    for pid in members(groups, group):
+        a, b = values.get((pid, measure, earlier)), values.get((pid, measure, later))
+        if a is not None and b is not None and a > 0 and b > 0:
+            out.append(math.log(b / a))
+    return np.array(out)
+
+
+def test_holm_over_the_plans_primary_family(cohort, result):
+    """The default plan (NEJM 2006): the between-group tests of diary, SAA, CRP and ESR for
+    baseline->month3 and month3->flare, in that order (markers as log ratios, the diary as
+    the change), then time to flare by the permutation log-rank test; Holm over the 9."""
     measurements, groups, events = cohort
-    # the confirmatory family: both changes within each compared group (not "all"), both
-    # changes between them, and the log-rank test
     endpoints: list[tuple[str, float]] = []
-    changes = [("baseline", "month3"), ("month3", "flare")]
-    for measure in sorted(UNITS):
-        for group in (POS, NEG):
-            for a, b in changes:
-                d = diffs(measurements, groups, group, measure, a, b)
-                if np.count_nonzero(d) and len(d) >= 2:
-                    p = wilcoxon_reference_p(d)
-                    endpoints.append((f"within {group} {measure} {a}->{b}", p))
-    for a, b in changes:
-        for measure in sorted(UNITS):
-            x = diffs(measurements, groups, POS, measure, a, b)
-            y = diffs(measurements, groups, NEG, measure, a, b)
-            if len(x) and len(y):
-                p = mann_whitney_enumeration_p(x, y)
-                endpoints.append((f"between {measure} {a}->{b}", p))
-    (da, ea), (db, eb) = flare_times(events, groups, POS), flare_times(events, groups, NEG)
-    endpoints.append(("logrank", logrank_test(da, db, ea, eb).p_value))
+    for a, b in [("baseline", "month3"), ("month3", "flare")]:
+        for measure in ("diary", "saa", "crp", "esr"):
+            values = diffs if measure == "diary" else log_ratios
+            x = values(measurements, groups, POS, measure, a, b)
+            y = values(measurements, groups, NEG, measure, a, b)
+            endpoints.append((f"{measure} {a}->{b}", mann_whitney_enumeration_p(x, y)))
+    # the permutation log-rank P is checked against an enumeration with lifelines below
+    endpoints.append(("time to flare", result.tables["logrank"]["p_permutation"].iloc[0]))
 
     adjusted = holm([p for _, p in endpoints])
     primary = result.tables["primary_endpoints"]
-    assert result.summary["primary_endpoints"]["family_size"] == len(endpoints) > 17
-    assert primary["p"].to_numpy() == pytest.approx([p for _, p in endpoints], rel=1e-12)
-    assert primary["p_holm"].to_numpy() == pytest.approx(adjusted, rel=1e-12)
+    assert result.summary["primary_endpoints"]["family_size"] == len(endpoints) == 9
+    assert [e.lower() for e in primary["endpoint"]] == [e for e, _ in endpoints]
+    assert primary["p"].to_numpy() == pytest.approx([p for _, p in endpoints], rel=1e-9)
+    assert primary["p_adjusted"].to_numpy() == pytest.approx(adjusted, rel=1e-9)
+    assert set(primary["adjustment"]) == {"Holm over 9 test(s)"}
 
-    by_name = dict(zip([name for name, _ in endpoints], adjusted, strict=True))
-    within = result.tables["within"]
-    for row in within[within["group"] != "all"].itertuples(index=False):
-        name = f"within {row.group} {row.measure} {row.change}"
-        if name in by_name:
-            assert row.p_holm == pytest.approx(by_name[name])
-    assert within.loc[within["group"] == "all", "p_holm"].isna().all()  # descriptive only
-    for row in result.tables["between"].itertuples(index=False):
-        assert row.p_holm == pytest.approx(by_name[f"between {row.measure} {row.change}"])
-    assert result.tables["logrank"]["p_holm"].iloc[0] == pytest.approx(adjusted[-1])
+
+def test_a_plan_with_one_primary_end_point_changes_the_family_and_its_adjustment(cohort):
+    from nlrp3annot.response.plan import Endpoint, default_plan
+
+    plan = replace(default_plan(), primary=(Endpoint("saa", ("baseline", "month3")),),
+                   time_to_flare="secondary", multiplicity="fixed_sequence")  # fmt: skip
+    result = run_comparison(*cohort, plan=plan)
+    primary = result.tables["primary_endpoints"]
+    assert list(primary["endpoint"]) == ["SAA baseline->month3"]
+    measurements, groups, _ = cohort
+    p = mann_whitney_enumeration_p(
+        log_ratios(measurements, groups, POS, "saa", "baseline", "month3"),
+        log_ratios(measurements, groups, NEG, "saa", "baseline", "month3"),
+    )
+    assert primary["p_adjusted"].iloc[0] == pytest.approx(p, rel=1e-9)  # a family of one
+    secondary = result.tables["secondary_endpoints"]
+    assert list(secondary["endpoint"]) == ["time to flare"]
+    assert secondary["adjustment"].iloc[0] == "unadjusted (secondary)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -671,7 +684,6 @@ def test_nan_handling_single_patient_and_all_zero_differences():
     assert result.summary["primary_endpoints"]["family_size"] == 2
     records = {(r["group"], r["change"]): r for r in result.summary["within"]}
     assert records[(POS, "baseline->month3")]["p"] is None
-    assert records[(POS, "baseline->month3")]["p_holm"] is None
     between = result.summary["between"][0]
     assert between["ci_lower"] is None and between["ci_critical_u"] is None
     assert between["p"] == pytest.approx(  # exact: 1 versus 2, all 3 splits
@@ -724,7 +736,8 @@ def test_summary_is_plain_json_with_expected_keys(result):
     assert set(summary) == {
         "compared", "alpha", "visits", "group_rule", "n_patients", "descriptives", "within",
         "between", "ratios_within", "ratios_between", "time_to_flare", "primary_endpoints",
-        "censoring", "excluded", "warnings", "software",
+        "censoring", "excluded", "warnings", "software", "plan", "hazard_ratio",
+        "secondary_endpoints", "responders", "responder_definition", "mixed_model", "ancova",
     }  # fmt: skip
     assert "not decide" in summary["group_rule"]
     assert set(summary["software"]) >= {"scipy", "statsmodels", "lifelines"}
@@ -747,7 +760,9 @@ def test_methods_text_names_the_methods(result):
         "detection limit",
         "exact",
         f"{result.summary['primary_endpoints']['family_size']} tests",
-        "not in that family",
+        "is descriptive",
+        "test inversion",
+        "Firth",
         f"scipy {result.summary['software']['scipy']}",
         f"lifelines {result.summary['software']['lifelines']}",
         f"statsmodels {result.summary['software']['statsmodels']}",

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 import scipy
 import statsmodels
-from statsmodels.stats.multitest import multipletests
 
 from nlrp3annot.response.censored import (
     censor_at_highest_limit,
@@ -47,6 +46,8 @@ from nlrp3annot.response.comparison_data import (
     _members,
     _ordered_visits,
 )
+from nlrp3annot.response.plan import AnalysisPlan, plan_to_dict, with_overrides
+from nlrp3annot.response.primary import family_table, power_sentences
 from nlrp3annot.response.rank_tests import (
     _between,
     _within,
@@ -54,6 +55,12 @@ from nlrp3annot.response.rank_tests import (
     mann_whitney_null_counts,
     mannwhitney_smallest_p,
     wilcoxon_smallest_p,
+)
+from nlrp3annot.response.secondary import (
+    hazard_table,
+    patient_values,
+    secondary_analyses,
+    secondary_table,
 )
 from nlrp3annot.response.survival import _flare_times, _time_to_flare
 
@@ -96,44 +103,7 @@ def _descriptives(
 
 
 # --------------------------------------------------------------------------------------------
-# Holm adjustment, warnings, summary
-
-
-def _holm(
-    within: pd.DataFrame, between: pd.DataFrame, logrank: pd.DataFrame, compared: Sequence[str]
-) -> pd.DataFrame:
-    """Mark the primary endpoints, Holm-adjust their P values in place, return the family.
-
-    The confirmatory family: within each compared group, baseline -> month 3 and month 3 ->
-    flare (the seed study's two primary end points); between the groups, both changes; and
-    the log-rank test. The "all" group (which includes VUS and not-assessable patients) is
-    descriptive and stays out of the family."""
-    within["primary"] = within["group"].isin(list(compared))
-    between["primary"] = True
-    logrank["primary"] = True
-    family = []
-    for name, table in (("within", within), ("between", between), ("logrank", logrank)):
-        table["p_holm"] = math.nan
-        for index, row in table[table["primary"]].iterrows():
-            if math.isnan(row["p"]):
-                continue  # an endpoint with no test is not part of the family
-            if name == "within":
-                label = f"within {row['group']} {row['measure']} {row['change']}"
-            elif name == "between":
-                label = f"between {row['group1']} vs {row['group2']} {row['measure']} "
-                label += row["change"]
-            else:
-                label = f"log-rank time to flare {row['group1']} vs {row['group2']}"
-            family.append({"endpoint": label, "table": name, "row": index, "p": row["p"]})
-    frame = pd.DataFrame(family, columns=["endpoint", "table", "row", "p"])
-    if not frame.empty:
-        frame["p_holm"] = multipletests(frame["p"].to_numpy(float), method="holm")[1]
-        tables = {"within": within, "between": between, "logrank": logrank}
-        for row in frame.itertuples(index=False):
-            tables[row.table].loc[row.row, "p_holm"] = row.p_holm
-    else:
-        frame["p_holm"] = pd.Series(dtype=float)
-    return frame.drop(columns="row")
+# Warnings, summary
 
 
 def _small_sample_warnings(within: pd.DataFrame, between: pd.DataFrame, alpha: float) -> list[str]:
@@ -203,21 +173,25 @@ def run_comparison(
     measurements: pd.DataFrame,
     groups: pd.DataFrame,
     events: pd.DataFrame,
-    compared: tuple[str, str] = ("mutation_positive", "mutation_negative"),
+    compared: tuple[str, str] | None = None,
     baseline: str = "baseline",
     followup: str = "month3",
     flare: str = "flare",
-    alpha: float = 0.05,
+    alpha: float | None = None,
+    plan: AnalysisPlan | None = None,
 ) -> ComparisonResult:
-    """Compare the two `compared` groups; see the module docstring for the analyses.
+    """Compare the two compared groups as the analysis ``plan`` says (default: the NEJM 2006
+    plan, :func:`nlrp3annot.response.plan.default_plan`); see the module docstring.
 
-    "all" means every patient with any group label (including e.g. "vus" or "unknown");
-    patients with data but no label are left out of every group statistic and counted.
-    Primary endpoints, Holm-adjusted together: the within-group Wilcoxon P of each compared
-    group (not "all") for baseline->followup and followup->flare, the between-group
-    Mann-Whitney P for both changes, and the log-rank P.
+    ``compared``, ``alpha`` and the visit names, when given, override the plan's. "all" means
+    every patient with any group label (whatever the label); patients with data but no label
+    are left out of every group statistic and counted. The primary family (the between-group
+    tests of the plan's primary end points and, when primary, time to flare) is adjusted as
+    the plan says (:mod:`nlrp3annot.response.primary`).
     """
-    compared = tuple(compared)  # type: ignore[assignment]
+    plan = with_overrides(plan, compared, alpha, (baseline, followup, flare))
+    compared, alpha = plan.compared, plan.alpha
+    baseline, followup, flare = plan.visits.baseline, plan.visits.followup, plan.visits.flare
     if len(compared) != 2 or compared[0] == compared[1] or ALL in compared:
         raise ValueError("compared must name two different group labels (not 'all')")
     if not 0 < alpha < 1:
@@ -241,8 +215,16 @@ def run_comparison(
     times = times[times["group"].notna()]
 
     report_groups = [*compared, ALL]
-    visits = _ordered_visits(sorted(frame["visit"].unique()), [baseline, followup, flare])
-    changes = [(baseline, followup), (followup, flare)]
+    visits = _ordered_visits(
+        sorted(frame["visit"].unique()), [baseline, followup, *plan.visits.extra, flare]
+    )
+    # every change an end point names, and the two of the seed study
+    changes = list(
+        dict.fromkeys(
+            [(baseline, followup), (followup, flare)]
+            + [e.change for e in (*plan.primary, *plan.secondary)]
+        )
+    )
 
     descriptives = _descriptives(frame, labels, report_groups, visits)
     # Rank tests see values below a limit that cannot be ranked there as tied at the highest
@@ -265,10 +247,25 @@ def run_comparison(
         ranked, frame, labels, report_groups, compared, changes, alpha
     )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
+    hazard = hazard_table(times, compared, alpha)
     from nlrp3annot.response.inclusion import inclusion_table
 
     inclusion = inclusion_table(frame, labels, compared, changes, times, flare_excluded)
-    primary = _holm(within, between, logrank, compared)
+    tables = {
+        "descriptives": descriptives,
+        "within": within,
+        "between": between,
+        "ratios_within": ratios_within,
+        "ratios_between": ratios_between,
+        "time_to_flare": km,
+        "km_survival": survival,
+        "logrank": logrank,
+        "hazard_ratio": hazard,
+    }
+    values = patient_values(ranked, labels, compared, changes)
+    primary = family_table(plan, tables, values)
+    secondary = secondary_table(plan, tables)
+    extra = secondary_analyses(frame, labels, plan, visits)
     warnings += _small_sample_warnings(within, between, alpha)
     warnings += censoring_warnings(frame)
 
@@ -281,25 +278,16 @@ def run_comparison(
     n_patients[UNASSIGNED] = len(unassigned)
     n_patients["labelled_without_data"] = len(labels) - len(labelled_with_data)
 
-    tables = {
-        "descriptives": descriptives,
-        "within": within,
-        "between": between,
-        "ratios_within": ratios_within,
-        "ratios_between": ratios_between,
-        "time_to_flare": km,
-        "km_survival": survival,
-        "logrank": logrank,
-        "primary_endpoints": primary,
-        "inclusion": inclusion,
-    }
+    tables |= {"primary_endpoints": primary, "secondary_endpoints": secondary, **extra,
+               "inclusion": inclusion}  # fmt: skip
     summary = {
         "compared": list(compared),
         "alpha": alpha,
         "visits": {"baseline": baseline, "followup": followup, "flare": flare},
         "group_rule": (
             "Group labels are taken from the input as given; this analysis does not decide "
-            "who is mutation-positive. 'all' = every patient with any group label."
+            "who is mutation-positive. 'all' = every patient with any group label (whatever "
+            "the label: VUS, not assessable, or a group of its own)."
         ),
         "n_patients": n_patients,
         "descriptives": _records(descriptives),
@@ -315,11 +303,19 @@ def run_comparison(
             },
             "logrank": _records(logrank)[0],
         },
+        "hazard_ratio": _records(hazard)[0] if len(hazard) else None,
+        "plan": plan_to_dict(plan),
         "primary_endpoints": {
-            "adjustment": "holm",
-            "family_size": len(primary),
+            "adjustment": plan.multiplicity,
+            "family_size": int(primary["p"].notna().sum()),
             "endpoints": _records(primary),
+            "power": power_sentences(primary, alpha),
         },
+        "secondary_endpoints": _records(secondary),
+        "responders": _records(extra["responder_comparison"]),
+        "responder_definition": str(extra["responder_comparison"]["definition"].iloc[0]),
+        "mixed_model": _records(extra["mixed_model"]),
+        "ancova": _records(extra["ancova"]),
         "censoring": {
             "tied_at_highest_limit": limits,
             "gehan_rows": int(between["method"].fillna("").str.startswith("Gehan").sum())
@@ -335,129 +331,7 @@ def run_comparison(
     return ComparisonResult(tables=tables, summary=_plain(summary))
 
 
-# --------------------------------------------------------------------------------------------
-# Methods paragraph
-
-
-def _count_methods(rows: list[dict[str, Any]]) -> str:
-    counts: dict[str, int] = {}
-    for row in rows:
-        if row.get("method"):
-            counts[row["method"]] = counts.get(row["method"], 0) + 1
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none run"
-
-
-def _censoring_methods(s: dict[str, Any]) -> str:
-    """What was done with values at a detection limit, from the summary."""
-    censoring = s.get("censoring", {})
-    tied = censoring.get("tied_at_highest_limit", {})
-    text = (
-        "Values reported below (or above) a detection limit entered the rank statistics at "
-        "that limit"
-    )
-    if tied:
-        shown = ", ".join(f"{m} (<{v:g})" for m, v in tied.items())
-        text += (
-            f", except for {shown}: there several limits occurred or a limit lay above "
-            f"measured values, so every value below the highest limit was treated as tied at "
-            f"that limit in the rank tests (censoring at the highest detection limit), and "
-            f"between groups the P reported is Gehan's generalised Wilcoxon test on each "
-            f"patient's change (or log ratio) taken as the interval its bounds allow (a pair "
-            f"of patients is ordered only when their intervals do not overlap; exact "
-            f"permutation distribution of Mantel's scores for up to 50 patients per group)"
-        )
-    if censoring.get("gehan_rows"):
-        text += (
-            "; wherever a censored value entered a between-group change, that Gehan P is "
-            "also given beside the other (p_gehan)"
-        )
-    return text + ". "
-
-
-def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str:
-    """A plain-English methods paragraph describing what run_comparison did.
-    ``group_rule``: the rule that derived the groups from genotype status (None: the groups
-    were given with the data)."""
-    s = result.summary
-    first, second = s["compared"]
-    visits = s["visits"]
-    level = 1 - s["alpha"]
-    soft = s["software"]
-    # The coverage is exact only for untied data; with tied changes it is approximate.
-    coverages = [
-        f"{r['measure']} {r['ci_coverage']:.4f}"
-        + (" (ties: approximate)" if "tied" in r["note"] else "")
-        for r in s["between"]
-        if r["ci_coverage"] is not None
-    ]
-    coverage_text = f"; coverage achieved: {', '.join(coverages)}" if coverages else ""
-    if group_rule is None:
-        grouping = (
-            f"Patients were compared by the group labels supplied with the data ({first} "
-            f"versus {second}); the labels were not derived in this analysis, and patients "
-            f"without a label were excluded and counted. "
-        )
-    else:
-        grouping = (
-            f"Patients were compared as {first} versus {second}, the groups derived from "
-            f"each patient's genotype status by the '{group_rule}' rule; patients in neither "
-            f"group were excluded and counted. "
-        )
-    ps = s.get("time_to_flare", {}).get("logrank", {})
-    permutation = (
-        ", with the exact permutation P over all assignments of the patients to groups of "
-        "the observed sizes also given"
-        if ps.get("p_permutation") is not None
-        else ""
-    )
-    return (
-        grouping + _censoring_methods(s) + f"The descriptive tables give medians and "
-        f"interquartile ranges (linear interpolation) of the values as reported, with "
-        f"below- and above-limit values counted and a median that falls on one shown as "
-        f"'< L' or '> L'. Within each group, and in all labelled patients together, paired "
-        f"changes ({visits['baseline']} to {visits['followup']}, and {visits['followup']} to "
-        f"{visits['flare']}) were tested with the two-sided Wilcoxon signed-rank test with "
-        f"zero differences dropped (Wilcoxon's method), exact for up to 50 non-zero "
-        f"differences, with or without ties (the permutation distribution of the signed "
-        f"midranks, P = P(|T - E| >= |t - E|)), else the normal approximation with tie and "
-        f"continuity correction (methods used: {_count_methods(s['within'])}). Both "
-        f"changes were compared between groups with the two-sided Mann-Whitney U test, "
-        f"exact for up to 50 patients per group, with or without ties (the permutation "
-        f"distribution of midrank sums over all splits of the patients, "
-        f"P = P(|U - E| >= |u - E|)), else the tie-corrected normal "
-        f"approximation with continuity correction (methods used: "
-        f"{_count_methods(s['between'])}); the difference between groups is "
-        f"given as the Hodges-Lehmann shift ({first} minus {second}, the median of all "
-        f"pairwise differences) with a distribution-free {level:.0%} confidence interval from "
-        f"the order statistics of those differences at the critical value of the exact null "
-        f"distribution of U, chosen as the narrowest such interval with coverage at least "
-        f"{level:.0%} ({visits['baseline']} to {visits['followup']}{coverage_text}). "
-        f"For SAA, CRP and ESR, which fall by orders of magnitude, the effect is also given "
-        f"on the log scale (tables ratios_within and ratios_between): per patient the ratio "
-        f"of the later to the earlier value; within a group the Hodges-Lehmann ratio (the "
-        f"exponentiated median of the Walsh averages of the log ratios) with its "
-        f"distribution-free {level:.0%} CI from the exact signed-rank distribution and the "
-        f"exact Wilcoxon P of the log ratios; between groups the ratio of ratios (the "
-        f"exponentiated Hodges-Lehmann shift of the log ratios) with its exact CI and the "
-        f"exact Mann-Whitney P, for both changes; a value of 0 has no ratio and leaves that "
-        f"patient out of it. These are reported beside the absolute changes and are not in "
-        f"the Holm family below. "
-        f"Time from anakinra withdrawal to flare was "
-        f"estimated by the Kaplan-Meier method, with patients without a flare censored at the "
-        f"end of follow-up, medians (the first time the curve is at or below one half, "
-        f"within 1e-9, and each confidence limit by the same rule on its band) with "
-        f"{level:.0%} confidence intervals, and the groups compared with the log-rank test "
-        f"(asymptotic chi-square P{permutation}). P values of the primary endpoints (the "
-        f"within-group tests of {first} and {second} for {visits['baseline']} to "
-        f"{visits['followup']} and {visits['followup']} to {visits['flare']}, the "
-        f"between-group tests of both changes and the log-rank test; "
-        f"{s['primary_endpoints']['family_size']} tests) were adjusted together by Holm's "
-        f"method; the group of all patients (which includes VUS and not-assessable patients) "
-        f"is descriptive and not in that family. Analyses used Python {soft['python']}, numpy "
-        f"{soft['numpy']}, pandas {soft['pandas']}, scipy {soft['scipy']}, statsmodels "
-        f"{soft['statsmodels']} and lifelines {soft['lifelines']}."
-    )
-
+from nlrp3annot.response.methods import methods_text  # noqa: E402  (the public name)
 
 __all__ = [
     "ComparisonResult",

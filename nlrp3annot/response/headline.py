@@ -1,10 +1,12 @@
-"""The answer first: one table at the top of the report, per measure and change, with the
-effect in each group and the difference between the groups, each with its 95% CI and P
-(labelled exact or asymptotic), and a sentence a clinician reads.
+"""The answer first: the plan's question answered at the top of the report, one row per
+primary end point (and time to flare), from the primary family's table.
 
-SAA, CRP and ESR are stated as ratios ("SAA fell to 5% of baseline"); the diary score as the
-Hodges-Lehmann change. Where the CI of the between-group effect is wide, the sentence says
-which differences the data cannot exclude.
+Per end point: each group's effect (SAA, CRP and ESR as the ratio to the earlier visit, "fell
+to 5%"; the diary score as the median change), the between-group effect with its interval,
+and the P **adjusted as the plan says, labelled adjusted** with the rule and the family
+size. The interval and the P come from one test (the interval inverts it), so an interval
+that excludes no effect goes with an unadjusted P below alpha; the adjusted P can be larger,
+and the sentence says which one decides. Unadjusted P values are in the tables only.
 """
 
 from __future__ import annotations
@@ -13,41 +15,51 @@ import math
 
 import pandas as pd
 
-from nlrp3annot.response.ratios import RATIO_MEASURES
+from nlrp3annot.response.inversion import Estimate
 
 HEADLINE_COLUMNS = (
-    "measure", "change", "group1", "effect1", "group2", "effect2", "difference",
-    "difference_ci", "p", "method", "sentence",
+    "end_point", "group1", "effect1", "group2", "effect2", "difference", "difference_ci",
+    "p_adjusted", "adjustment", "test", "sentence",
 )  # fmt: skip
 NAMES = {"saa": "SAA", "crp": "CRP", "esr": "ESR", "diary": "the diary score"}
 VISIT_WORDS = {"baseline": "baseline", "month3": "month 3", "flare": "flare"}
+# said once above the sentences (report) and in the methods: what the between-group ratio is
+RATIO_OF_RATIOS = (
+    "The Hodges-Lehmann ratio of ratios is the median, over every pair of a {a} and a {b} "
+    "patient, of the first's ratio (later / earlier) over the second's: not the quotient of "
+    "the two groups' ratios."
+)
 
 
-def headline_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def headline_table(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> pd.DataFrame:
+    family = tables.get("primary_endpoints", pd.DataFrame())
     rows = []
-    ratios = tables.get("ratios_between", pd.DataFrame())
-    within_ratios = tables.get("ratios_within", pd.DataFrame())
-    for row in ratios.to_dict("records"):
-        rows.append(_ratio_row(row, within_ratios))
-    between = tables.get("between", pd.DataFrame())
-    for row in between.to_dict("records"):
-        if row["measure"] not in RATIO_MEASURES:
-            rows.append(_change_row(row))
+    for row in family.to_dict("records"):
+        if row["scale"] == "hazard ratio":
+            rows.append(_flare_row(row, tables, alpha))
+        elif row["scale"] == "ratio":
+            rows.append(_ratio_row(row, tables, alpha))
+        else:
+            rows.append(_change_row(row, tables, alpha))
     return pd.DataFrame(rows, columns=list(HEADLINE_COLUMNS))
 
 
-def _percent(ratio: float) -> str:
-    return "n/a" if not math.isfinite(ratio) else f"{100 * ratio:.0f}%"
-
-
-def _ci(lower: float, upper: float, form) -> str:
-    if not (math.isfinite(lower) and math.isfinite(upper)):
-        return "no 95% CI (too few patients)"
-    return f"{form(lower)} to {form(upper)}"
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%" if value < 10 else f"{value:.3g}-fold"
 
 
 def _p(p: float) -> str:
     return "n/a" if not math.isfinite(p) else (f"{p:.2g}" if p >= 0.001 else f"{p:.1e}")
+
+
+def _ci(lower: float, upper: float, form) -> str:
+    if math.isnan(lower) or math.isnan(upper):
+        return "no 95% CI (too few patients)"
+    if not math.isfinite(upper):
+        return f"above {form(lower)}"
+    if lower in (0.0, -math.inf):
+        return f"below {form(upper)}"
+    return f"{form(lower)} to {form(upper)}"
 
 
 def _words(change: str) -> tuple[str, str]:
@@ -55,72 +67,120 @@ def _words(change: str) -> tuple[str, str]:
     return VISIT_WORDS.get(earlier, earlier), VISIT_WORDS.get(later, later)
 
 
-def _ratio_row(row: dict, within: pd.DataFrame) -> dict:
+def _group(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _adjusted(row: dict) -> str:
+    return f"P = {_p(row['p_adjusted'])} adjusted ({row['adjustment']}; {row['test']})"
+
+
+def _cannot_exclude(row: dict, form, unit: str, alpha: float) -> str:
+    lower, upper = row["ci_lower"], row["ci_upper"]
+    if math.isnan(lower) or math.isnan(upper):
+        return ""
+    text = f" With {row['n1']} versus {row['n2']} patients, {unit} "
+    if row["p"] >= alpha:
+        return text + f"anywhere {_ci(lower, upper, form)} cannot be excluded."
+    if row["p_adjusted"] > alpha:
+        return (
+            f" The interval excludes no effect (unadjusted P {_p(row['p'])}), but not after "
+            f"adjustment for the {row['adjustment'].split(' over ')[-1]} of the primary family."
+        )
+    return ""
+
+
+def _ratio_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict:
     earlier, later = _words(row["change"])
     name = NAMES.get(row["measure"], row["measure"])
+    within = tables.get("ratios_within", pd.DataFrame())
+    between = tables["ratios_between"]
+    b = between[(between["measure"] == row["measure"]) & (between["change"] == row["change"])]
+    group1, group2 = (b.iloc[0]["group1"], b.iloc[0]["group2"]) if len(b) else ("", "")
 
     def in_group(group: str) -> str:
         found = within[(within["measure"] == row["measure"]) & (within["change"] == row["change"])
                        & (within["group"] == group)]  # fmt: skip
-        if found.empty or not math.isfinite(found["ratio"].iloc[0]):
+        if found.empty or found.iloc[0]["n"] == 0:
             return "n/a"
         r = found.iloc[0]
-        return (
-            f"{_percent(r['ratio'])} of {earlier} ({_ci(r['ci_lower'], r['ci_upper'], _percent)})"
-        )
+        low = r["ratio_low"] if r["ratio_low"] > 0 else -math.inf  # a "<L": no lower bound
+        shown = Estimate(low, r["ratio_high"]).text(_percent)
+        return f"{shown} of {earlier} (n={r['n']})"
 
-    effect1, effect2 = in_group(row["group1"]), in_group(row["group2"])
-    ratio = row["ratio_of_ratios"]
+    effect1, effect2 = in_group(group1), in_group(group2)
     ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}")
-    both = (row["ratio1"], row["ratio2"])
-    verb = "went"
-    if all(math.isfinite(v) and v < 1 for v in both):
-        verb = "fell"
-    elif all(math.isfinite(v) and v > 1 for v in both):
-        verb = "rose"
-    sentence = (
-        f"From {earlier} to {later}, {name} {verb} to {_percent(row['ratio1'])} of its "
-        f"{earlier} value in {_group(row['group1'])} (n={row['n1']}) and to "
-        f"{_percent(row['ratio2'])} in {_group(row['group2'])} (n={row['n2']}); ratio of "
-        f"ratios {ratio:.3g} ({ci}), P = {_p(row['p'])} ({row['method']})."
-        if math.isfinite(ratio)
-        else f"From {earlier} to {later}, {name}: no comparison ({row['note']})."
-    )
-    if math.isfinite(row["ci_lower"]) and row["ci_lower"] < 1 < row["ci_upper"]:
-        sentence += (
-            f" With {row['n1']} versus {row['n2']} patients, a ratio of ratios anywhere from "
-            f"{row['ci_lower']:.3g} to {row['ci_upper']:.3g} cannot be excluded."
+    if row["estimate"]:
+        sentence = (
+            f"From {earlier} to {later}, {name} went to {effect1} in {_group(group1)} and to "
+            f"{effect2} in {_group(group2)}; Hodges-Lehmann ratio of ratios {row['estimate']} "
+            f"(95% CI {ci}); {_adjusted(row)}."
         )
-    return {
-        "measure": name, "change": f"{earlier} -> {later}", "group1": row["group1"],
-        "effect1": effect1, "group2": row["group2"], "effect2": effect2,
-        "difference": f"ratio of ratios {ratio:.3g}" if math.isfinite(ratio) else "n/a",
-        "difference_ci": ci, "p": _p(row["p"]), "method": row["method"] or "",
-        "sentence": sentence,
-    }  # fmt: skip
+        sentence += _cannot_exclude(row, lambda v: f"{v:.3g}", "a ratio of ratios", alpha)
+    else:
+        sentence = f"From {earlier} to {later}, {name}: no comparison ({row['note']})."
+    return _row(row, group1, effect1, group2, effect2, f"ratio of ratios {row['estimate']}", ci,
+                sentence)  # fmt: skip
 
 
-def _change_row(row: dict) -> dict:
+def _change_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict:
     earlier, later = _words(row["change"])
     name = NAMES.get(row["measure"], row["measure"])
-    shift = row["hl_shift"]
+    between = tables["between"]
+    b = between[(between["measure"] == row["measure"]) & (between["change"] == row["change"])]
+    if b.empty:
+        return _row(row, "", "n/a", "", "n/a", "n/a", "", f"{name}: no data.")
+    r = b.iloc[0]
+    effect1 = f"median change {r['median_change1_text']} (n={r['n1']})"
+    effect2 = f"median change {r['median_change2_text']} (n={r['n2']})"
     ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:+.3g}")
+    if row["estimate"]:
+        sentence = (
+            f"From {earlier} to {later}, the {effect1} in {_group(r['group1'])} and "
+            f"{effect2} in {_group(r['group2'])}; difference (Hodges-Lehmann shift, "
+            f"{_group(r['group1'])} minus {_group(r['group2'])}) {row['estimate']} (95% CI "
+            f"{ci}); {_adjusted(row)}."
+        )
+        sentence += _cannot_exclude(row, lambda v: f"{v:+.3g}", "a difference", alpha)
+    else:
+        sentence = f"From {earlier} to {later}, {name}: no comparison ({row['note']})."
+    sentence = sentence.replace("the median change", f"median change in {name} was")
+    return _row(row, r["group1"], effect1, r["group2"], effect2, f"shift {row['estimate']}",
+                ci, sentence)  # fmt: skip
+
+
+def _flare_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict:
+    km = tables.get("time_to_flare", pd.DataFrame())
+    groups = list(km["group"]) if len(km) else ["", ""]
+
+    def median(group: str) -> str:
+        found = km[km["group"] == group]
+        if found.empty or found.iloc[0]["n"] == 0:
+            return "n/a"
+        k = found.iloc[0]
+        if not math.isfinite(k["median"]):
+            return f"median not reached ({k['events']} flares in {k['n']})"
+        ci = _ci(k["median_ci_lower"], k["median_ci_upper"], lambda v: f"{v:g}")
+        ci = ci if "too few" not in ci else "upper limit not reached"
+        return f"median {k['median']:g} days (95% CI {ci}; {k['events']} flares in {k['n']})"
+
+    effect1, effect2 = median(groups[0]), median(groups[1])
+    ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}")
     sentence = (
-        f"From {earlier} to {later}, the median change in {name} was "
-        f"{row['median_change1']:+.3g} in {_group(row['group1'])} (n={row['n1']}) and "
-        f"{row['median_change2']:+.3g} in {_group(row['group2'])} (n={row['n2']}); "
-        f"difference (Hodges-Lehmann) {shift:+.3g} ({ci}), P = {_p(row['p'])} ({row['method']})."
-        if math.isfinite(shift)
-        else f"From {earlier} to {later}, {name}: no comparison ({row['note']})."
+        f"After withdrawal, time to flare: {effect1} in {_group(groups[0])}, {effect2} in "
+        f"{_group(groups[1])}; hazard ratio {row['estimate'].removeprefix('HR ')} (95% CI {ci}; "
+        f"Cox with Firth's penalised likelihood); {_adjusted(row)}."
+        if row["estimate"]
+        else f"After withdrawal, time to flare: no comparison ({row['note'] or 'no data'})."
     )
+    return _row(row, groups[0], effect1, groups[1], effect2, row["estimate"] or "n/a", ci,
+                sentence)  # fmt: skip
+
+
+def _row(row, group1, effect1, group2, effect2, difference, ci, sentence) -> dict:
     return {
-        "measure": name, "change": f"{earlier} -> {later}", "group1": row["group1"],
-        "effect1": f"median change {row['median_change1']:+.3g}", "group2": row["group2"],
-        "effect2": f"median change {row['median_change2']:+.3g}",
-        "difference": f"shift {shift:+.3g}" if math.isfinite(shift) else "n/a",
-        "difference_ci": ci, "p": _p(row["p"]), "method": row["method"] or "", "sentence": sentence,
+        "end_point": row["endpoint"], "group1": group1, "effect1": effect1, "group2": group2,
+        "effect2": effect2, "difference": difference, "difference_ci": ci,
+        "p_adjusted": _p(row["p_adjusted"]), "adjustment": row["adjustment"],
+        "test": row["test"], "sentence": sentence,
     }  # fmt: skip
-
-
-def _group(name: str) -> str:
-    return name.replace("_", "-")

@@ -57,6 +57,11 @@ class Interval:
     def finite(self) -> bool:
         return math.isfinite(self.lower) and math.isfinite(self.upper)
 
+    @property
+    def informative(self) -> bool:
+        """At least one end bounded (a censored value can leave the other end open)."""
+        return math.isfinite(self.lower) or math.isfinite(self.upper)
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -107,7 +112,13 @@ def invert(
         return cache[i]
 
     if not accepted(start):
-        return Interval(centre, centre, True, True)  # nothing is accepted near the estimate
+        # the estimate's range can reach beyond what the test accepts (a censored value's
+        # unbounded end): start from the nearest accepted point
+        order = np.argsort(np.abs(np.arange(points.size) - start), kind="stable")
+        found = next((int(i) for i in order if accepted(int(i))), None)
+        if found is None:
+            return Interval(centre, centre, True, True)
+        start = found
     left, right = (
         _run_end(accepted, start, -1, points.size),
         _run_end(accepted, start, +1, points.size),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,45 @@ def default_plan() -> AnalysisPlan:
     """The packaged NEJM 2006 plan."""
     text = resources.files("nlrp3annot.response").joinpath("default_plan.toml").read_text("utf-8")
     return _parse(text, "default_plan.toml", DEFAULT_SOURCE)
+
+
+def with_overrides(
+    plan: AnalysisPlan | None,
+    compared: tuple[str, str] | None = None,
+    alpha: float | None = None,
+    visits: tuple[str, str, str] | None = None,
+) -> AnalysisPlan:
+    """``plan`` (default: :func:`default_plan`) with the groups, alpha and visit names a
+    caller gave directly; end points naming the plan's baseline/follow-up/flare visits follow
+    the renamed visits."""
+    plan = plan if plan is not None else default_plan()
+    changes: dict[str, Any] = {}
+    if compared is not None:
+        changes["compared"] = tuple(compared)
+    if alpha is not None:
+        changes["alpha"] = float(alpha)
+    if visits is not None and visits != (
+        plan.visits.baseline,
+        plan.visits.followup,
+        plan.visits.flare,
+    ):
+        old = (plan.visits.baseline, plan.visits.followup, plan.visits.flare)
+        rename = dict(zip(old, visits, strict=True))
+
+        def moved(endpoints: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
+            return tuple(
+                Endpoint(
+                    e.measure,
+                    (rename.get(e.change[0], e.change[0]), rename.get(e.change[1], e.change[1])),
+                )  # fmt: skip
+                for e in endpoints
+            )
+
+        changes["visits"] = replace(plan.visits, baseline=visits[0], followup=visits[1],
+                                    flare=visits[2])  # fmt: skip
+        changes["primary"] = moved(plan.primary)
+        changes["secondary"] = moved(plan.secondary)
+    return replace(plan, **changes) if changes else plan
 
 
 def load_plan(path: str | Path) -> AnalysisPlan:

@@ -361,8 +361,8 @@ def _between(
             u_statistic=effect.statistic, p=effect.p, method=effect.method,
             hl_shift=effect.estimate.value, hl_shift_low=effect.estimate.low,
             hl_shift_high=effect.estimate.high, hl_shift_text=effect.estimate.text(_g),
-            ci_lower=ci.lower if ci.finite else math.nan,
-            ci_upper=ci.upper if ci.finite else math.nan,
+            ci_lower=ci.lower if ci.informative else math.nan,
+            ci_upper=ci.upper if ci.informative else math.nan,
         )  # fmt: skip
         notes = []
         censored = not all(b.exact for b in (*x, *y))
@@ -383,7 +383,7 @@ def _between(
                 alpha,
             )  # fmt: skip
             row.update(ci_critical_u=critical, ci_coverage=coverage)
-        if not ci.finite:
+        if not ci.informative:
             notes.append(
                 f"no {1 - alpha:.0%} CI: too few patients (even the widest interval covers "
                 f"with probability {1 - 2 / math.comb(len(x) + len(y), len(x)):.3f})"

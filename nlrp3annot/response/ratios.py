@@ -39,8 +39,8 @@ from nlrp3annot.response.inversion import (
 
 RATIO_MEASURES = ("saa", "crp", "esr")
 RATIO_WITHIN_COLUMNS = (
-    "measure", "group", "change", "n", "ratio", "ratio_text", "ci_lower", "ci_upper",
-    "median_ratio", "median_ratio_text", "p", "method", "note",
+    "measure", "group", "change", "n", "ratio", "ratio_low", "ratio_high", "ratio_text",
+    "ci_lower", "ci_upper", "median_ratio", "median_ratio_text", "p", "method", "note",
 )  # fmt: skip
 RATIO_BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "ratio1", "ratio2",
@@ -104,15 +104,18 @@ def _ratio(value: float) -> float:
 
 
 def _ratio_text(estimate: Estimate) -> str:
-    return Estimate(_ratio(estimate.low), _ratio(estimate.high)).text(lambda v: f"{v:.3g}")
+    # a log ratio unbounded below (a later value "<L") is a ratio bounded only above
+    low = _ratio(estimate.low) if estimate.low > -math.inf else -math.inf
+    return Estimate(low, _ratio(estimate.high)).text(lambda v: f"{v:.3g}")
 
 
 def _interval(effect: Effect) -> dict[str, float]:
+    # one end may be unbounded (0 or infinity: censored values the data cannot bound);
+    # both unbounded is no interval at all
     ci = effect.interval
-    return {
-        "ci_lower": _ratio(ci.lower) if ci.finite else math.nan,
-        "ci_upper": _ratio(ci.upper) if ci.finite else math.nan,
-    }
+    if ci.informative:
+        return {"ci_lower": _ratio(ci.lower), "ci_upper": _ratio(ci.upper)}
+    return {"ci_lower": math.nan, "ci_upper": math.nan}
 
 
 def _within_row(measure, group, change, logs: np.ndarray, bounds, zeros: int, alpha) -> dict:
@@ -125,12 +128,13 @@ def _within_row(measure, group, change, logs: np.ndarray, bounds, zeros: int, al
         median = median_estimate(bounds)
         row.update(
             ratio=_ratio(effect.estimate.value), ratio_text=_ratio_text(effect.estimate),
+            ratio_low=_ratio(effect.estimate.low), ratio_high=_ratio(effect.estimate.high),
             median_ratio=_ratio(median.value), median_ratio_text=_ratio_text(median),
             **_interval(effect),
         )  # fmt: skip
         if logs.size >= 2 and not math.isnan(effect.p):
             row.update(p=effect.p, method=effect.method)
-        if not effect.interval.finite:
+        if not effect.interval.informative:
             notes.append("no CI: too few patients")
     row["note"] = "; ".join(notes)
     return row
@@ -155,6 +159,6 @@ def _between_row(measure, change, compared, x: list, y: list, alpha) -> dict:
         hl_ratio_of_ratios_text=_ratio_text(effect.estimate),
         p=effect.p, method=effect.method, **_interval(effect),
     )  # fmt: skip
-    if not effect.interval.finite:
+    if not effect.interval.informative:
         row["note"] = "no CI: too few patients"
     return row

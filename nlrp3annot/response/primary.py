@@ -1,0 +1,195 @@
+"""The plan's primary family: which tests answer the study's question, their P adjusted as
+the plan says, and the smallest effect each could have detected.
+
+Scale: SAA, CRP and ESR fall by orders of magnitude, so they are compared as ratios (the
+Hodges-Lehmann ratio of ratios of later / earlier, table ``ratios_between``); the diary score
+as the change (the Hodges-Lehmann shift, table ``between``). Time to flare, when the plan
+makes it primary, enters with the permutation log-rank P (the asymptotic one where the
+permutation was not computed). Within-group changes never enter the family: they say how a
+group did, not whether genotype matters.
+
+Multiplicity (the plan's ``multiplicity``):
+- ``holm``: Holm's step-down over the family (statsmodels ``multipletests``);
+- ``fixed_sequence``: each test at full alpha in the plan's order, stopping at the first
+  that is not significant; the adjusted P of the k-th is the largest P of the first k;
+- ``none``: each at alpha, the adjusted P is the P.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from nlrp3annot.response.plan import AnalysisPlan, Endpoint
+from nlrp3annot.response.ratios import RATIO_MEASURES
+
+PRIMARY_COLUMNS = (
+    "endpoint", "measure", "change", "scale", "table", "n1", "n2", "estimate", "ci_lower",
+    "ci_upper", "p", "test", "p_adjusted", "adjustment", "significant",
+    "detectable_effect", "note",
+)  # fmt: skip
+POWER = 0.8
+RULE_NAMES = {
+    "holm": "Holm",
+    "fixed_sequence": "fixed sequence",
+    "none": "none (unadjusted)",
+}
+
+
+def scale_of(measure: str) -> str:
+    return "ratio" if measure in RATIO_MEASURES else "change"
+
+
+def family_table(
+    plan: AnalysisPlan,
+    tables: dict[str, pd.DataFrame],
+    values: dict[tuple[str, str, str], np.ndarray],
+) -> pd.DataFrame:
+    """One row per test of the primary family, in the plan's order, with its adjusted P.
+    ``values``: per (measure, change, group) the per-patient log ratios or changes (for the
+    detectable effect)."""
+    rows = [_endpoint_row(e, plan, tables, values) for e in plan.primary]
+    if plan.time_to_flare == "primary":
+        rows.append(_flare_row(plan, tables))
+    frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
+    return adjust(frame, plan.multiplicity, plan.alpha)
+
+
+def adjust(frame: pd.DataFrame, rule: str, alpha: float) -> pd.DataFrame:
+    frame = frame.copy()
+    testable = frame["p"].notna().to_numpy()
+    p = frame["p"].to_numpy(float)
+    adjusted = np.full(len(frame), math.nan)
+    size = int(testable.sum())
+    if rule == "holm" and size:
+        adjusted[testable] = multipletests(p[testable], method="holm")[1]
+    elif rule == "fixed_sequence":
+        running = 0.0
+        for i in np.flatnonzero(testable):
+            running = max(running, p[i])
+            adjusted[i] = running
+    else:
+        adjusted = p.copy()
+    frame["p_adjusted"] = adjusted
+    frame["adjustment"] = f"{RULE_NAMES[rule]} over {size} test(s)"
+    frame["significant"] = [bool(a <= alpha) if math.isfinite(a) else None for a in adjusted]
+    return frame
+
+
+def _endpoint_row(
+    endpoint: Endpoint,
+    plan: AnalysisPlan,
+    tables: dict[str, pd.DataFrame],
+    values: dict[tuple[str, str, str], np.ndarray],
+) -> dict[str, Any]:
+    change = f"{endpoint.change[0]}->{endpoint.change[1]}"
+    scale = scale_of(endpoint.measure)
+    name = "ratios_between" if scale == "ratio" else "between"
+    table = tables[name]
+    found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)]
+    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
+    row.update(endpoint=endpoint.label, measure=endpoint.measure, change=change, scale=scale,
+               table=name, estimate="", test="", note="")  # fmt: skip
+    if found.empty:
+        row["note"] = "no data for this end point"
+        return row
+    r = found.iloc[0]
+    estimate = r["hl_ratio_of_ratios_text"] if scale == "ratio" else r["hl_shift_text"]
+    row.update(n1=int(r["n1"]), n2=int(r["n2"]), estimate=estimate, ci_lower=r["ci_lower"],
+               ci_upper=r["ci_upper"], p=r["p"], test=_test_name(r["method"]),
+               note=r["note"] or "")  # fmt: skip
+    x = values.get((endpoint.measure, change, plan.compared[0]), np.array([]))
+    y = values.get((endpoint.measure, change, plan.compared[1]), np.array([]))
+    row["detectable_effect"] = detectable_shift(x, y, plan.alpha, scale)
+    return row
+
+
+def _flare_row(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    from nlrp3annot.response.plan import TIME_TO_FLARE_LABEL
+
+    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
+    row.update(endpoint=TIME_TO_FLARE_LABEL, measure="", change="withdrawal->flare",
+               scale="hazard ratio", table="logrank", estimate="", test="", note="")  # fmt: skip
+    logrank = tables["logrank"].iloc[0]
+    hazard = tables.get("hazard_ratio")
+    permutation = logrank["p_permutation"]
+    if math.isfinite(permutation):
+        row.update(p=permutation, test="log-rank, exact permutation")
+    elif math.isfinite(logrank["p"]):
+        row.update(p=logrank["p"], test="log-rank, asymptotic")
+    row.update(n1=int(logrank["n1"]), n2=int(logrank["n2"]), note=logrank["note"] or "")
+    if hazard is not None and not hazard.empty:
+        h = hazard.iloc[0]
+        row.update(estimate=f"HR {h['hr']:.3g}" if math.isfinite(h["hr"]) else "",
+                   ci_lower=h["ci_lower"], ci_upper=h["ci_upper"])  # fmt: skip
+    events = int(logrank["events1"] + logrank["events2"])
+    row["detectable_effect"] = detectable_hazard_ratio(
+        events, int(logrank["n1"]), int(logrank["n2"]), plan.alpha
+    )
+    return row
+
+
+def _test_name(method: str | None) -> str:
+    if not method:
+        return ""
+    if method.startswith("Gehan"):
+        return f"Gehan (changes as intervals), {method.split()[-1]}"
+    return f"Mann-Whitney, {method}"
+
+
+# --------------------------------------------------------------------------------------------
+# The smallest effect the study could detect
+
+
+def detectable_shift(x: np.ndarray, y: np.ndarray, alpha: float, scale: str) -> float:
+    """The smallest between-group shift (a ratio of ratios for ``scale`` "ratio") that the
+    two-sided rank test at ``alpha`` detects with 80% power at these group sizes: the
+    t-test's (z_{1-alpha/2} + z_{0.8}) SD sqrt(1/n1 + 1/n2), over the Mann-Whitney test's
+    efficiency 3/pi for normal data, with the pooled SD of the observed values. NaN with
+    fewer than 2 patients in a group."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size < 2 or y.size < 2:
+        return math.nan
+    pooled = math.sqrt(
+        ((x.size - 1) * x.var(ddof=1) + (y.size - 1) * y.var(ddof=1)) / (x.size + y.size - 2)
+    )
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)
+    shift = z * pooled * math.sqrt(1 / x.size + 1 / y.size) / math.sqrt(3 / math.pi)
+    return math.exp(shift) if scale == "ratio" else shift
+
+
+def detectable_hazard_ratio(events: int, n1: int, n2: int, alpha: float) -> float:
+    """Schoenfeld's formula: the hazard ratio (above 1) the log-rank test at ``alpha``
+    detects with 80% power given the observed number of flares and the allocation."""
+    if events == 0 or n1 == 0 or n2 == 0:
+        return math.nan
+    share = n1 / (n1 + n2)
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)
+    return math.exp(z / math.sqrt(events * share * (1 - share)))
+
+
+def power_sentences(family: pd.DataFrame, alpha: float) -> list[str]:
+    """One sentence per primary end point: the smallest effect detectable with 80% power."""
+    out = []
+    for row in family.itertuples(index=False):
+        d = row.detectable_effect
+        if not isinstance(d, float) or not math.isfinite(d):
+            continue
+        sizes = f"{row.n1} versus {row.n2} patients"
+        if row.scale == "ratio":
+            effect = f"a ratio of ratios below {1 / d:.2g} or above {d:.2g}"
+        elif row.scale == "hazard ratio":
+            effect = f"a hazard ratio below {1 / d:.2g} or above {d:.2g}"
+        else:
+            effect = f"a difference in change of more than {d:.3g} either way"
+        out.append(
+            f"{row.endpoint}: with {sizes}, the study had 80% power (two-sided alpha {alpha:g}, "
+            f"before multiplicity) to detect only {effect}."
+        )
+    return out

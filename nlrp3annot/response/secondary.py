@@ -1,0 +1,111 @@
+"""The plan's other questions, beside the primary family: the secondary end points (each
+at alpha, unadjusted and labelled so), time to flare as a hazard ratio, every visit used
+(mixed model, ANCOVA), and responders. Frames in, frames out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nlrp3annot.response.plan import AnalysisPlan
+from nlrp3annot.response.primary import PRIMARY_COLUMNS, _endpoint_row, scale_of
+
+HAZARD_COLUMNS = (
+    "group1", "group2", "n1", "n2", "events1", "events2", "hr", "ci_lower", "ci_upper", "p",
+    "method", "converged", "note",
+)  # fmt: skip
+
+
+def hazard_table(times: pd.DataFrame, compared: tuple[str, str], alpha: float) -> pd.DataFrame:
+    """Time to flare as a hazard ratio (group 1 against group 2): Cox with Firth's
+    penalised likelihood, its profile-likelihood interval and penalised LR P, which agree
+    (:mod:`nlrp3annot.response.hazard`)."""
+    from nlrp3annot.response.hazard import cox_firth
+
+    parts = [times[times["group"] == g] for g in compared]
+    row: dict[str, Any] = {
+        "group1": compared[0], "group2": compared[1],
+        "n1": len(parts[0]), "n2": len(parts[1]),
+        "events1": int(parts[0]["event"].sum()), "events2": int(parts[1]["event"].sum()),
+    }  # fmt: skip
+    both = pd.concat(parts)
+    durations = both["duration"].to_numpy(float)
+    events = both["event"].to_numpy(bool)
+    group = np.r_[np.ones(len(parts[0])), np.zeros(len(parts[1]))]
+    fit = cox_firth(durations, events, group, alpha)
+    row |= {k: asdict(fit)[k] for k in ("hr", "ci_lower", "ci_upper", "p", "method",
+                                         "converged", "note")}  # fmt: skip
+    return pd.DataFrame([row], columns=list(HAZARD_COLUMNS))
+
+
+def patient_values(
+    ranked: pd.DataFrame,
+    labels: dict[str, str],
+    compared: tuple[str, str],
+    changes: Sequence[tuple[str, str]],
+) -> dict[tuple[str, str, str], np.ndarray]:
+    """Per (measure, change, group) the per-patient values an end point compares (log
+    ratios for the markers, changes for the diary), for the detectable-effect sentences."""
+    from nlrp3annot.response.comparison_data import _members
+    from nlrp3annot.response.rank_tests import _changes
+    from nlrp3annot.response.ratios import log_ratios
+
+    out = {}
+    for measure in sorted(ranked["measure"].unique()):
+        for earlier, later in changes:
+            for group in compared:
+                patients = _members(labels, group)
+                if scale_of(measure) == "ratio":
+                    values = log_ratios(ranked, measure, earlier, later, patients)[0]
+                else:
+                    values = _changes(ranked, measure, earlier, later, patients)
+                out[(measure, f"{earlier}->{later}", group)] = values.to_numpy(float)
+    return out
+
+
+def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The secondary end points (and time to flare when the plan makes it secondary): each
+    at the plan's alpha, unadjusted, and said so."""
+    rows = [_endpoint_row(e, plan, tables, {}) for e in plan.secondary]
+    if plan.time_to_flare == "secondary":
+        from nlrp3annot.response.primary import _flare_row
+
+        rows.append(_flare_row(plan, tables))
+    frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
+    frame["p_adjusted"] = math.nan
+    frame["adjustment"] = "unadjusted (secondary)"
+    frame["significant"] = [bool(p <= plan.alpha) if math.isfinite(p) else None
+                            for p in frame["p"].to_numpy(float)]  # fmt: skip
+    return frame
+
+
+def secondary_analyses(
+    frame: pd.DataFrame, labels: dict[str, str], plan: AnalysisPlan, visits: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """The mixed model over every visit, the ANCOVA of month 3 on baseline, and the
+    responders by the plan's rule, per patient and compared."""
+    from nlrp3annot.response.models import ancova, mixed_model
+    from nlrp3annot.response.responders import ResponderRule, classify, compare_responders
+
+    compared = plan.compared
+    # the flare visit is off treatment: the on-treatment course is baseline, month 3, ...
+    on_treatment = [v for v in visits if v != plan.visits.flare]
+    spec = plan.responder
+    rule = ResponderRule(baseline=spec.baseline, visit=spec.visit, below=dict(spec.below),
+                         diary_fall=spec.diary_fall)  # fmt: skip
+    per_patient = classify(frame, labels, rule)
+    return {
+        "mixed_model": mixed_model(frame, labels, compared, on_treatment, alpha=plan.alpha),
+        "ancova": ancova(
+            frame, labels, compared, plan.visits.baseline, plan.visits.followup, alpha=plan.alpha
+        ),  # fmt: skip
+        "responders": per_patient,
+        "responder_comparison": compare_responders(per_patient, compared, plan.alpha).assign(
+            definition=rule.describe()
+        ),
+    }
