@@ -71,7 +71,8 @@ _CLINICAL_ROLES: dict[str, tuple[str, ...]] = {
 _SAMPLE_ROLES: dict[str, tuple[str, ...]] = {
     "patient_id": _CLINICAL_ROLES["patient_id"],
     "sample_id": ("sample_id", "sample", "sample id", "vcf_sample", "vcf sample id", "specimen"),
-    "tissue": ("tissue", "sample type", "specimen type"),
+    # the tissue decides which negative sample counts (nlrp3annot.patients.tissues)
+    "tissue": ("tissue", "sample_type", "specimen type", "source"),
     "treatment": ("treatment", "drug", "therapy"),
     "dose": ("dose", "dosage"),
     "withdrawal_day": ("withdrawal_day", "withdrawal day", "stop day"),

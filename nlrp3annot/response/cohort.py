@@ -5,10 +5,14 @@ sheet (patient -> samples, withdrawal and flare days) and the tidy clinical meas
 Every patient of any input is accounted for in ``accounting``: in which inputs it was
 found, its group, and why it is or is not in the comparison.
 
-A patient with several samples (blood, buccal) takes the most informative status of its
-samples, in the order positive_germline, positive_mosaic, vus_only, negative,
-not_assessable: a clone seen in one tissue counts, and a covered negative sample outweighs
-an unassessable one.
+A patient with several samples (blood, buccal) takes its status by the tissue-aware rule
+of :mod:`nlrp3annot.patients.tissues`: a positive (or VUS) sample anywhere decides, in the
+order positive_germline, positive_mosaic, vus_only; but a negative patient needs an
+assessable negative blood/myeloid sample (the samples sheet's ``tissue``) or every sample
+assessable and negative, else it is not_assessable: NOMID mosaicism is often highest in
+myeloid cells, so a negative buccal sample beside an unassessable blood sample excludes
+nothing. A single sample decides alone, as before. ``accounting`` shows each patient's
+samples with tissue and status (``deciding_samples``) and the rule's reason in ``note``.
 
 Group rules (``--group-rule``), status -> group:
 - ``strict`` (default): positive_germline and positive_mosaic -> mutation_positive;
@@ -27,9 +31,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from nlrp3annot.errors import Nlrp3AnnotError
+from nlrp3annot.patients.tissues import (
+    NOT_GENOTYPED,
+    STATUS_PRIORITY,
+    SampleStatus,
+    describe_samples,
+    patient_status,
+)
 from nlrp3annot.response.clinical_terms import EVENT_DAYS
 
-STATUS_PRIORITY = ["positive_germline", "positive_mosaic", "vus_only", "negative", "not_assessable"]
 _STRICT = {
     "positive_germline": "mutation_positive",
     "positive_mosaic": "mutation_positive",
@@ -109,14 +119,18 @@ def join(
 
     in_samples = set(samples["patient_id"].astype(str))
     in_clinical = set(measurements["patient_id"].astype(str))
+    sheet_samples = _sheet_samples(samples)
     everyone = sorted(set(by_patient) | in_samples | in_clinical)
     group_rows, accounting = [], []
     for patient in everyone:
         rows = by_patient.get(patient, [])
-        best = min(rows, key=lambda r: STATUS_PRIORITY.index(r["status"])) if rows else None
-        status = best["status"] if best else ""
-        group = mapping[status] if best else "no_genotype"
-        notes = []
+        pairs = _patient_samples(rows, sheet_samples.get(patient, []))
+        listed = [sample for sample, _ in pairs]
+        decided = patient_status(listed)
+        status = decided.status
+        best = next((r for sample, r in pairs if sample is decided.best), None)
+        group = mapping[status] if rows else "no_genotype"
+        notes = [decided.reason] if decided.reason else []
         if rows and not all(r["mapped"] for r in rows):
             # no sheet row says whose sample this is: listed apart, never in a group's count
             group = SAMPLE_NOT_IN_SHEET
@@ -151,6 +165,7 @@ def join(
                 "in_clinical": patient in in_clinical,
                 "group": group,
                 "status": status,
+                "deciding_samples": describe_samples(listed),
                 "in_comparison": compared,
                 "note": "; ".join(notes),
             }
@@ -161,6 +176,40 @@ def join(
 
 
 SAMPLE_NOT_IN_SHEET = "sample_not_in_samples_sheet"
+
+
+def _sheet_samples(samples: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
+    """Per patient, its (sample_id, tissue) rows of the samples sheet in sheet order; tissue
+    '' where the sheet has no tissue column (a table built without one)."""
+    tissues = samples["tissue"] if "tissue" in samples.columns else [""] * len(samples)
+    out: dict[str, list[tuple[str, str]]] = {}
+    columns = (samples["patient_id"], samples["sample_id"], tissues)
+    for patient, sample, tissue in zip(*columns, strict=True):
+        if isinstance(sample, str) and sample:  # an empty sample_id: a patient not sequenced
+            text = tissue.strip() if isinstance(tissue, str) else ""
+            out.setdefault(str(patient), []).append((sample, text))
+    return out
+
+
+def _patient_samples(
+    rows: list[dict], sheet: list[tuple[str, str]]
+) -> list[tuple[SampleStatus, dict | None]]:
+    """The patient's samples for the status rule, each with its genotype row: its sheet
+    samples in sheet order (one per genotype row of that name; without one, NOT_GENOTYPED:
+    the sheet says the sample exists), then genotyped samples the sheet does not list."""
+    out: list[tuple[SampleStatus, dict | None]] = []
+    for sample, tissue in sheet:
+        mine = [r for r in rows if r["sample"] == sample]
+        out += [(_sample_status(r, tissue), r) for r in mine]
+        if not mine:
+            out.append((SampleStatus(sample, tissue, NOT_GENOTYPED), None))
+    listed = {sample for sample, _ in sheet}
+    out += [(_sample_status(r, ""), r) for r in rows if r["sample"] not in listed]
+    return out
+
+
+def _sample_status(row: dict, tissue: str) -> SampleStatus:
+    return SampleStatus(row["sample"], tissue, row["status"], str(row.get("note", "")))
 
 
 def _events(samples: pd.DataFrame) -> pd.DataFrame:
