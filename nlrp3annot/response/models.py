@@ -126,7 +126,9 @@ def _fit_mixed(y: np.ndarray, exog: pd.DataFrame, patients: np.ndarray) -> tuple
         warnings.simplefilter("always")
         try:
             model = MixedLM(y, exog, groups=patients)
-            result = model.fit(reml=True, method=["lbfgs", "powell"])
+            # bfgs first (statsmodels' default): lbfgs can step onto a singular random-effects
+            # covariance and raise where bfgs converges (the demo's two-visit data)
+            result = model.fit(reml=True, method=["bfgs", "lbfgs", "powell"])
         except (np.linalg.LinAlgError, ValueError) as error:
             return None, [f"fit failed: {type(error).__name__}: {error}"]
     notes = _captured(caught)
