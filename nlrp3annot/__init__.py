@@ -91,18 +91,23 @@ def compare(
     clinical: str | Path,
     samples: str | Path,
     out: str | Path,
-    group_rule: str = "strict",
+    group_rule: str | None = None,
+    plan: str | Path | None = None,
 ) -> dict:
     """Join the patient summary of ``annotate`` to a clinical table and a samples sheet,
     compare mutation-positive with mutation-negative patients, and write ``out/summary.json``,
     ``out/tables/*.tsv`` and ``out/report.html``. Returns the summary::
 
         summary = nlrp3annot.compare("patients.tsv", "response.xlsx", "samples.csv", "results")
-        summary["comparison"]["between"]   # Mann-Whitney, Hodges-Lehmann per measure
-    """
-    from nlrp3annot.response.analysis import run_analysis
+        summary["comparison"]["primary_endpoints"]   # the plan's family, adjusted P
+        nlrp3annot.compare(..., plan="plan.toml")      # your own analysis plan
 
-    return run_analysis(genotypes, clinical, samples, out, rule=group_rule).summary
+    ``group_rule`` overrides the plan's (default strict)."""
+    from nlrp3annot.response.analysis import run_analysis
+    from nlrp3annot.response.plan import load_plan
+
+    loaded = load_plan(plan) if plan is not None else None
+    return run_analysis(genotypes, clinical, samples, out, rule=group_rule, plan=loaded).summary
 
 
 def lookup(query: str, transcript: str | None = None) -> list[dict]:

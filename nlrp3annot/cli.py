@@ -374,6 +374,7 @@ COMMANDS = {
     "compare": "cli_results:cmd_compare",
     "run": "cli_results:cmd_run",
     "demo": "cli_results:cmd_demo",
+    "plan": "cli_results:cmd_plan",
     "scan": "cli_scan:cmd_scan",
     "lookup": "cli:cmd_lookup",
     "knowledge update": "cli:cmd_knowledge_update",

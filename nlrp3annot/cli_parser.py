@@ -99,6 +99,16 @@ def coverage_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def plan_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--plan",
+        metavar="PLAN_TOML",
+        help="the statistical analysis plan: primary/secondary end points, multiplicity, "
+        "alpha, responder rule, group rule and sensitivity rules (default: the NEJM 2006 "
+        "plan; 'nlrp3annot plan' prints it to copy and edit)",
+    )
+
+
 def redact_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--redact",
@@ -226,10 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("-o", "--output", required=True, help="results folder")
     comp.add_argument(
         "--group-rule",
-        default="strict",
         choices=rules,
-        help="status -> group (default strict: VUS and not-assessable apart)",
+        help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
     )
+    plan_option(comp)
     redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true")
     comp.set_defaults(action="compare")
@@ -247,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--clinical", required=True)
     run.add_argument("--samples", required=True)
     run.add_argument("-o", "--output", required=True)
-    run.add_argument("--group-rule", default="strict", choices=rules)
+    run.add_argument("--group-rule", choices=rules, help="default: the plan's")
+    plan_option(run)
     coverage_option(run)
     redact_option(run)
     resume_option(run)
@@ -288,13 +299,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole chain on the bundled SYNTHETIC cohort")
     demo.add_argument("-o", "--output", default="nlrp3annot-demo")
-    demo.add_argument("--group-rule", default="strict", choices=rules)
+    demo.add_argument("--group-rule", choices=rules, help="default: the plan's")
+    plan_option(demo)
     redact_option(demo)
     demo.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(demo)
     scan_options(demo, depth=False)
     parallel_options(demo)
     demo.set_defaults(action="demo")
+
+    plan = sub.add_parser(
+        "plan",
+        help="print the default statistical analysis plan (TOML, every key explained)",
+        description="Prints the default plan (the NEJM 2006 study's end points) to copy, "
+        "edit and give to compare/run/demo with --plan. Example:\n"
+        "  nlrp3annot plan > plan.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.set_defaults(action="plan")
 
     look = sub.add_parser(
         "lookup",

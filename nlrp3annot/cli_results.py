@@ -13,6 +13,7 @@ from nlrp3annot.errors import Nlrp3AnnotError
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    _plan(args)  # a bad plan stops before any work
     from nlrp3annot.response.analysis import run_analysis
 
     with _results_folder(args.output, args) as staging:
@@ -22,11 +23,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
             args.samples,
             staging.path,
             rule=args.group_rule,
+            plan=_plan(args),
             redact=redactor_of(args),
             command=getattr(args, "command_line", None),
         )
     if not args.quiet:
         _report_analysis(_moved(output, staging))
+    return 0
+
+
+def _plan(args: argparse.Namespace):
+    """The --plan file read (a bad plan stops before any work), or None for the default."""
+    if not getattr(args, "plan", None):
+        return None
+    from nlrp3annot.response.plan import load_plan
+
+    if not hasattr(args, "loaded_plan"):
+        args.loaded_plan = load_plan(args.plan)
+    return args.loaded_plan
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    text = resources.files("nlrp3annot.response").joinpath("default_plan.toml").read_text()
+    sys.stdout.write(text)
     return 0
 
 
@@ -124,6 +145,7 @@ def _scan_reads(paths: list[str], fasta, folder: Path, args) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _plan(args)  # a bad plan stops before any work
     from nlrp3annot.response.analysis import run_analysis
 
     paths = input_paths(args)
@@ -138,6 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.samples,
             out,
             rule=args.group_rule,
+            plan=_plan(args),
             redact=redactor_of(args),
             command=getattr(args, "command_line", None),
             more_inputs={
@@ -160,6 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    _plan(args)  # a bad plan stops before any work
     import shutil
     from importlib import resources
 
@@ -189,6 +213,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             inputs / "samples.csv",
             results,
             rule=args.group_rule,
+            plan=_plan(args),
             synthetic=True,
             redact=redactor_of(args),
             command=getattr(args, "command_line", None),

@@ -50,8 +50,27 @@ def raw_demo_values(folder: Path) -> pd.DataFrame:
         for column, (measure, factor) in columns.items():
             text = str(cells[column])
             value = float(text.lstrip("<")) * factor
-            out.append((cells["Patient ID"], visits[cells["Visit"]], measure, value))
-    return pd.DataFrame(out, columns=["patient_id", "visit", "measure", "value"])
+            mark = "<" if text.startswith("<") else ""
+            out.append((cells["Patient ID"], visits[cells["Visit"]], measure, value, mark))
+    return pd.DataFrame(out, columns=["patient_id", "visit", "measure", "value", "censored"])
+
+
+def change_intervals(values: pd.DataFrame, measure: str, earlier: str, later: str, patients):
+    """later - earlier per patient as a closed interval (a '<L' value lies in [0, L): its
+    open end nudged inward by EPS, as test_censored writes them)."""
+    from test_censored import EPS
+
+    at = {(r.patient_id, r.visit): (r.value, r.censored) for r in
+          values[values["measure"] == measure].itertuples(index=False)}  # fmt: skip
+    out = []
+    for patient in sorted(patients):
+        if (patient, earlier) not in at or (patient, later) not in at:
+            continue
+        (a, a_mark), (b, b_mark) = at[(patient, earlier)], at[(patient, later)]
+        a_low, a_high = (0.0, a - EPS) if a_mark else (a, a)
+        b_low, b_high = (0.0, b - EPS) if b_mark else (b, b)
+        out.append((b_low - a_high, b_high - a_low))
+    return out
 
 
 def raw_groups(folder: Path) -> dict[str, str]:
@@ -85,6 +104,9 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
         cell = values[(values["measure"] == d["measure"]) & (values["visit"] == d["visit"])]
         cell = cell[cell["patient_id"].map(groups) == d["group"]]["value"]
         assert d["n"] == len(cell)
+        if d["median_text"].startswith("<"):  # the median falls on a below-limit value
+            assert d["median"] is None
+            continue
         assert d["median"] == pytest.approx(np.median(cell))
         assert d["q1"] == pytest.approx(np.percentile(cell, 25))
         assert d["q3"] == pytest.approx(np.percentile(cell, 75))
@@ -97,7 +119,9 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
         # values carry at most 2 decimals: round away float noise so equal changes tie
         diff = (rows["month3"] - rows["baseline"]).dropna().round(9)
         assert w["n"] == len(diff)
-        assert w["median_diff"] == pytest.approx(np.median(diff))
+        censored = values[(values["measure"] == w["measure"]) & (values["censored"] != "")]
+        if w["median_diff"] is not None or not len(censored):
+            assert w["median_diff"] == pytest.approx(np.median(diff))
         assert w["method"] == "exact"  # at most 50 pairs: exact, ties or not
         assert w["p"] == pytest.approx(signed_rank_enumeration_p(diff.to_numpy()), rel=1e-9)
         checked += 1
@@ -116,6 +140,17 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
         change = (rows[later] - rows[earlier]).round(9)
         pos = change[rows["group"] == "mutation_positive"].dropna().to_numpy()
         neg = change[rows["group"] == "mutation_negative"].dropna().to_numpy()
+        if b["method"] == "Gehan exact":  # a below-limit value enters a change
+            from test_censored import enumeration_p
+
+            x, y = (change_intervals(values, b["measure"], earlier, later,
+                                     [p for p, g in groups.items() if g == group])
+                    for group in ("mutation_positive", "mutation_negative"))  # fmt: skip
+            assert b["p"] == pytest.approx(enumeration_p(x, y), rel=1e-9)
+            low = np.median([a[0] - c[1] for a in x for c in y])
+            high = np.median([a[1] - c[0] for a in x for c in y])
+            assert (b["hl_shift_low"], b["hl_shift_high"]) == pytest.approx((low, high), abs=1e-6)
+            continue
         assert b["method"] == "exact"
         assert b["p"] == pytest.approx(mann_whitney_enumeration_p(pos, neg), rel=1e-9)
         assert b["hl_shift"] == pytest.approx(np.median(np.subtract.outer(pos, neg)))
@@ -145,9 +180,10 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
     assert comparison["time_to_flare"]["logrank"]["p"] == pytest.approx(expected_logrank)
 
     endpoints = comparison["primary_endpoints"]["endpoints"]
+    assert len(endpoints) == 9  # the NEJM plan: 8 end points and time to flare
     holm = multipletests([e["p"] for e in endpoints], method="holm")[1]
     for endpoint, adjusted in zip(endpoints, holm, strict=True):
-        assert endpoint["p_holm"] == pytest.approx(adjusted)
+        assert endpoint["p_adjusted"] == pytest.approx(adjusted)
 
 
 def test_every_patient_is_accounted_for_and_mosaic_detection_matters(demo: Path):
@@ -524,17 +560,28 @@ def test_the_report_answers_first_with_the_tables_numbers(demo: Path):
     assert page.index("id='headline'") < page.index("id='plots'")
     answer = page[page.index("id='headline'") : page.index("id='table-headline'")]
     sentences = [html.unescape(s) for s in re.findall(r"<li>(.*?)</li>", answer)]
+    family = pd.read_csv(demo / "tables" / "primary_endpoints.tsv", sep="\t")
     ratios = pd.read_csv(demo / "tables" / "ratios_between.tsv", sep="\t")
-    between = pd.read_csv(demo / "tables" / "between.tsv", sep="\t")
-    assert len(sentences) == len(ratios) + int((between["measure"] == "diary").sum())
+    # the plan's question: one sentence per primary end point, time to flare included
+    assert len(sentences) == len(family) == 9
+    assert sentences[-1].startswith("After withdrawal, time to flare")
+    for row, sentence in zip(family.itertuples(index=False), sentences, strict=True):
+        assert f"adjusted ({row.adjustment}" in sentence  # the P shown is the adjusted one
+        adjusted = f"{row.p_adjusted:.2g}" if row.p_adjusted >= 0.001 else f"{row.p_adjusted:.1e}"
+        assert f"P = {adjusted} adjusted" in sentence
+        # each interval inverts its test: it excludes no effect exactly when P < 0.05
+        null = 0.0 if row.scale == "change" else 1.0
+        assert (row.ci_lower > null or row.ci_upper < null) == (row.p < 0.05), row.endpoint
     for row in ratios.itertuples(index=False):
         name = row.measure.upper()
         words = row.change.replace("->", " to ").replace("month3", "month 3")
         mine = [s for s in sentences if s.startswith(f"From {words}, {name} ")]
         assert len(mine) == 1, (name, words)
-        assert f"ratio of ratios {row.ratio_of_ratios:.3g}" in mine[0]
-        assert f"{100 * row.ratio1:.0f}%" in mine[0] and f"{100 * row.ratio2:.0f}%" in mine[0]
+        assert f"ratio of ratios {row.hl_ratio_of_ratios_text}" in mine[0]
         assert f"(n={row.n1})" in mine[0] and f"(n={row.n2})" in mine[0]
+    # the plan, the responders and the sensitivity table come before the figures too
+    for anchor in ("id='plan'", "id='responders'", "id='sensitivity'"):
+        assert page.index(anchor) < page.index("id='plots'")
 
 
 def test_inclusion_lists_every_patient_of_every_analysis(demo: Path):

@@ -8,10 +8,12 @@ only reads, joins and writes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nlrp3annot.io.writers import atomic_write
+from nlrp3annot.response.plan import AnalysisPlan, default_plan, describe_plan, plan_to_dict
+from nlrp3annot.response.sensitivity import sensitivity_table
 
 
 @dataclass
@@ -83,15 +85,19 @@ def run_analysis(
     clinical: str | Path,
     samples: str | Path,
     out: str | Path,
-    rule: str = "strict",
+    rule: str | None = None,
     title: str = "NLRP3 genotype and anakinra response",
     synthetic: bool = False,
     redact=None,
     more_inputs: dict[str, str | Path] | None = None,
     command: list[str] | None = None,
+    plan: AnalysisPlan | None = None,
 ) -> AnalysisOutput:
+    """Join, compare as the ``plan`` says (default: the NEJM 2006 plan; ``rule`` overrides
+    its group rule), repeat the primary analysis under the plan's sensitivity group rules,
+    and write tables, ``summary.json`` and ``report.html``."""
     from nlrp3annot.response.clinical import read_clinical, read_samples
-    from nlrp3annot.response.cohort import COMPARED, join, read_genotypes
+    from nlrp3annot.response.cohort import join, read_genotypes
     from nlrp3annot.response.compare import methods_text, run_comparison
     from nlrp3annot.response.html_report import render
 
@@ -107,10 +113,19 @@ def run_analysis(
         for row in [*clinical_table.skipped, *sheet.skipped]:
             row["reason"] = redact.text(str(row.get("reason", "")))
     measurements = clinical_table.measurements
+    plan = plan if plan is not None else default_plan()
+    rule = rule or plan.group_rule
+    plan = replace(plan, group_rule=rule, sensitivity_group_rules=tuple(
+        r for r in plan.sensitivity_group_rules if r != rule))  # fmt: skip
     cohort = join(genotype_table, sheet.table, measurements, rule)
     result = run_comparison(
-        measurements, cohort.groups[["patient_id", "group"]], cohort.events, compared=COMPARED
+        measurements, cohort.groups[["patient_id", "group"]], cohort.events, plan=plan
     )
+    sensitivity = sensitivity_table(
+        result, plan, lambda r: join(genotype_table, sheet.table, measurements, r), measurements
+    )
+    result.tables["sensitivity"] = sensitivity
+    result.summary["sensitivity"] = _jsonable(sensitivity.to_dict("records"))
     methods = (
         "Genotypes: NLRP3 variants named on NM_001243133.2 (MANE Select) by nlrp3annot; a "
         "sample's own protein change combines variants in one codon on one haplotype; "
@@ -146,6 +161,7 @@ def run_analysis(
         "synthetic": synthetic,
         "inputs": inputs,
         "group_rule": rule,
+        "plan": plan_to_dict(plan),
         "groups": cohort.accounting["group"].value_counts().to_dict(),
         "patients": cohort.accounting.to_dict("records"),
         "clinical_layout": clinical_table.layout,
@@ -160,7 +176,8 @@ def run_analysis(
     }
     summary = _jsonable(summary)
     atomic_write(out / "summary.json", lambda h: json.dump(summary, h, indent=1))
-    page = render(title, result, cohort, measurements, methods, inputs, synthetic)
+    page = render(title, result, cohort, measurements, methods, inputs, synthetic,
+                  describe_plan(plan))  # fmt: skip
     report = out / "report.html"
     atomic_write(report, lambda h: h.write(page))
     return AnalysisOutput(out, report, summary)

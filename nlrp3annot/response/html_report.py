@@ -41,8 +41,10 @@ def render(
     methods: str,
     inputs: dict[str, str],
     synthetic: bool = False,
+    plan_lines: list[str] | None = None,
 ) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string: the plan, the answer (headline, responders,
+    sensitivity to the group rule, power), then figures, tables and methods."""
     e = html.escape
     measures = [m for m in ("saa", "crp", "diary", "esr") if m in set(measurements["measure"])]
     counts = cohort.accounting["group"].value_counts().to_dict()
@@ -65,18 +67,7 @@ def render(
             "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
             "patients on a test genome, not real data and not the real genome.</p>"
         )
-    from nlrp3annot.response.headline import headline_table
-
-    headline = headline_table(result.tables)
-    parts += [
-        "<h2 id='headline'>The answer</h2>",
-        "<ul class='answer'>"
-        + "".join(f"<li>{e(str(s))}</li>" for s in headline["sentence"])
-        + "</ul>",
-        "<div id='table-headline'>",
-        _table(headline.drop(columns="sentence")),
-        "</div>",
-    ]
+    parts += _answer(result, plan_lines or [])
     parts += [
         f"<p>Generated {e(datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
         "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
@@ -115,3 +106,39 @@ def render(
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _answer(result, plan_lines: list[str]) -> list[str]:
+    """The part above the figures: what was planned, and the planned answer."""
+    from nlrp3annot.response.headline import RATIO_OF_RATIOS, headline_table
+    from nlrp3annot.response.sensitivity import side_by_side
+
+    e = html.escape
+    summary = result.summary
+    first, second = summary["compared"]
+    headline = headline_table(result.tables, summary["alpha"])
+    power = summary.get("primary_endpoints", {}).get("power", [])
+    responders = result.tables.get("responder_comparison", pd.DataFrame())
+    return [
+        "<h2 id='plan'>The analysis plan</h2><ul class='plan'>",
+        *(f"<li>{e(line)}</li>" for line in plan_lines),
+        "</ul>",
+        "<h2 id='headline'>The answer</h2>",
+        "<ul class='answer'>"
+        + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
+        + "</ul>",
+        f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts the "
+        "test whose unadjusted P is in the tables; the P shown here is adjusted as the plan "
+        "says.</small></p>",
+        "<div id='table-headline'>",
+        _table(headline.drop(columns="sentence")),
+        "</div>",
+        "<h3 id='responders'>Responders</h3>",
+        _table(responders),
+        "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
+        "rule: estimate (95% CI); adjusted P)</h3>",
+        _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame()))),
+        "<h3 id='power'>What the study could detect</h3><ul>",
+        *(f"<li>{e(line)}</li>" for line in power),
+        "</ul>",
+    ]
