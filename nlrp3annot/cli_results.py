@@ -92,9 +92,12 @@ def _report_analysis(output) -> None:
     )
 
 
-def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[Path, int]:
+def _annotate_into(
+    folder: Path, paths: list[str], fasta, build, args, results: Path | None = None
+) -> tuple[Path, int]:
     """Run the annotate command into ``folder``: the patient summary path, and the exit
-    code (EXIT_SOME_FAILED when some VCFs failed and the others were annotated)."""
+    code (EXIT_SOME_FAILED when some VCFs failed and the others were annotated). Files made
+    under ``results`` (the staging folder) are named relative to it."""
     folder.mkdir(parents=True, exist_ok=True)
     patients = folder / "patients.tsv"
     ns = argparse.Namespace(
@@ -124,7 +127,22 @@ def _annotate_into(folder: Path, paths: list[str], fasta, build, args) -> tuple[
     code = cmd_annotate(ns)
     if code == EXIT_USER_ERROR:
         raise Nlrp3AnnotError("annotation failed; see the error above")
+    if results is not None:
+        _name_within_results(folder, results)
     return patients, code
+
+
+def _name_within_results(folder: Path, results: Path) -> None:
+    """The run's own files (the scan's VCFs) are written under a staging folder that is
+    renamed at the end: name them relative to the results folder in the annotation tables,
+    never by the staging path that will not exist."""
+    prefixes = {str(results.resolve()) + "/", str(results) + "/"}  # as written: either form
+    for table in folder.glob("*.tsv"):
+        text = table.read_text()
+        if any(prefix in text for prefix in prefixes):
+            for prefix in sorted(prefixes, key=len, reverse=True):
+                text = text.replace(prefix, "")
+            table.write_text(text)
 
 
 ALIGNMENTS = (".bam", ".cram")
@@ -153,7 +171,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _results_folder(args.output, args) as staging:
         out = staging.path
         paths = _scan_reads(paths, args.fasta, out / "annotation" / "scan", args)
-        patients, code = _annotate_into(out / "annotation", paths, args.fasta, args.build, args)
+        patients, code = _annotate_into(
+            out / "annotation", paths, args.fasta, args.build, args, results=out
+        )
         output = run_analysis(
             patients,
             args.clinical,
@@ -206,7 +226,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with _results_folder(out, args) as staging:  # (the inputs are not outputs: copied in place)
         results = staging.path
         scanned = _scan_reads(vcfs + reads, str(fasta), results / "annotation" / "scan", args)
-        patients, _ = _annotate_into(results / "annotation", scanned, str(fasta), "auto", args)
+        patients, _ = _annotate_into(
+            results / "annotation", scanned, str(fasta), "auto", args, results=results
+        )
         output = run_analysis(
             patients,
             inputs / "response.xlsx",

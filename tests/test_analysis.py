@@ -272,6 +272,59 @@ def test_report_opens_in_headless_chromium_with_plots_tables_and_escaped_ids(tmp
     for anchor in ("table-descriptives", "table-within", "table-between", "patients", "methods"):
         assert f'id="{anchor}"' in dom
     assert "&lt;b&gt;P4&amp;&lt;/b&gt;" in dom  # shown as text, not markup
+    # above the figures: the plan, the answer (time to flare in it), responders, sensitivity
+    above = dom[: dom.index('id="plots"')]
+    for anchor in ("plan", "headline", "table-headline", "responders", "sensitivity", "power"):
+        assert f'id="{anchor}"' in above, anchor
+    assert "Analysis plan: NEJM 2006 end points" in above
+    assert "After withdrawal, time to flare" in above and "adjusted (Holm over" in above
+
+
+def test_a_plan_file_changes_the_headline_and_its_adjustment(tmp_path: Path, capsys):
+    genotypes, clinical, samples = write_inputs(tmp_path)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        'title = "CRP only"\n'
+        'time_to_flare = "secondary"\n'
+        'multiplicity = "fixed_sequence"\n'
+        'primary = [{ measure = "crp", change = ["baseline", "month3"] }]\n'
+    )
+    out = tmp_path / "results"
+    assert main([*compare_args(genotypes, clinical, samples, out), "--plan", str(plan), "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    family = summary["comparison"]["primary_endpoints"]
+    assert [e["endpoint"] for e in family["endpoints"]] == ["CRP baseline->month3"]
+    assert family["endpoints"][0]["p_adjusted"] == family["endpoints"][0]["p"]  # one test
+    assert summary["plan"]["title"] == "CRP only" and summary["plan"]["source"] == str(plan)
+    page = (out / "report.html").read_text()
+    answer = page[page.index("id='headline'") : page.index("id='table-headline'")]
+    assert answer.count("<li>") == 1 and "fixed sequence over 1 test(s)" in answer
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('primary = [{ measure = "crp", change = ["baseline", "month9"] }]\n')
+    assert main([*compare_args(genotypes, clinical, samples, tmp_path / "r2"), "--plan",
+                 str(bad), "-q"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.toml" in err[0] and "month9" in err[0]
+    assert not (tmp_path / "r2").exists()  # refused before any work
+
+
+def test_the_default_plan_prints_and_loads_back(tmp_path: Path, capsys):
+    from nlrp3annot.response.plan import default_plan, load_plan
+
+    assert main(["plan"]) == 0
+    written = tmp_path / "plan.toml"
+    written.write_text(capsys.readouterr().out)
+    assert load_plan(written).primary == default_plan().primary
+
+
+def test_no_output_names_the_staging_folder(demo: Path):
+    """The scan's VCFs are written in a staging folder renamed at the end: the annotation
+    tables name them relative to the results folder."""
+    for table in (demo / "annotation").glob("*.tsv"):
+        assert ".staging" not in table.read_text(), table.name
+    patients = (demo / "annotation" / "patients.tsv").read_text()
+    assert "annotation/scan/P16-amplicon.scan.vcf.gz" in patients
 
 
 def test_run_chains_annotation_and_comparison(demo: Path, tmp_path: Path):
