@@ -80,8 +80,8 @@ class Estimate:
         return self.low if self.exact else math.nan
 
     def text(self, form: Callable[[float], str] = lambda v: f"{v:.3g}") -> str:
-        if self.exact:
-            return form(self.low)
+        if self.exact or (math.isfinite(self.low) and form(self.low) == form(self.high)):
+            return form(self.low)  # (a range narrower than the shown precision is one number)
         if not math.isfinite(self.low):
             return f"< {form(self.high)}" if math.isfinite(self.high) else "undetermined"
         if not math.isfinite(self.high):
