@@ -77,3 +77,34 @@ def test_ratios_tell_the_effect_on_the_scale_it_happens():
     assert between["hl_ratio_of_ratios"] == pytest.approx(math.exp(np.median(pairwise)))
     # complete separation of tied values: by enumeration of all 1,716 splits
     assert between["p"] == pytest.approx(mann_whitney_enumeration_p(x, y))
+
+
+def test_beyond_50_a_group_the_ratio_of_ratios_has_the_normal_approximation_p():
+    """More than 50 patients a group: Mann-Whitney's tie- and continuity-corrected normal
+    approximation (scipy), not NaN, and the interval still inverts it."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    rows, labels = [], {}
+    for prefix, group, factor in (("P", "mutation_positive", 0.2), ("N", "mutation_negative", 0.5)):
+        for i in range(55):
+            patient = f"{prefix}{i}"
+            labels[patient] = group
+            before = round(float(rng.lognormal(4, 0.5)), 1)
+            after = round(before * factor * float(rng.lognormal(0, 0.5)), 1)
+            rows.append((patient, "baseline", 0, "crp", before, "mg/L", ""))
+            rows.append((patient, "month3", 90, "crp", after, "mg/L", ""))
+    measurements = pd.DataFrame(rows, columns=COLUMNS)
+    groups = pd.DataFrame({"patient_id": list(labels), "group": list(labels.values())})
+    events = pd.DataFrame({"patient_id": [], "withdrawal_day": [], "flare_day": []})
+    result = run_comparison(measurements, groups, events)
+    row = result.tables["ratios_between"].set_index("change").loc["baseline->month3"]
+    logs = {g: [] for g in ("mutation_positive", "mutation_negative")}
+    for patient, group in labels.items():
+        values = dict(measurements.loc[measurements["patient_id"] == patient, ["visit", "value"]]
+                      .itertuples(index=False))  # fmt: skip
+        logs[group].append(math.log(values["month3"] / values["baseline"]))
+    expected = stats.mannwhitneyu(logs["mutation_positive"], logs["mutation_negative"],
+                                  method="asymptotic").pvalue  # fmt: skip
+    assert row["method"] == "asymptotic" and row["p"] == pytest.approx(expected, rel=1e-6)
+    assert (row["ci_upper"] < 1) == (row["p"] < 0.05)
