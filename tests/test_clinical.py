@@ -291,7 +291,8 @@ def test_visit_labels():
         assert normalise_visit(label) == "month3", label
     for label in ["flare", "At flare", "withdrawal flare", "Relapse"]:
         assert normalise_visit(label) == "flare", label
-    assert normalise_visit(" Month  6 ") == "month_6"
+    assert normalise_visit(" Month  6 ") == "month6"  # the plan's durability visit
+    assert normalise_visit(" Month  9 ") == "month_9"  # any other: cleaned, kept
 
 
 def test_units_api():

@@ -152,3 +152,39 @@ def test_comparison_with_an_empty_group_gives_nan_and_a_note() -> None:
     assert math.isnan(row["p"]) and math.isnan(row["ci_lower"])
     assert "no classifiable patients in neg" in row["note"]
     assert row["n_undetermined2"] == 2
+
+
+def test_durability_and_retreatment_are_described_from_the_visits():
+    """A responds at month 3 and stays a responder at month 6, and responds again on
+    retreatment (diary 9 -> 3 at the flare's baseline); B responds at month 3 only; C never
+    responds and has no retreatment visit. Counted by hand from the rule."""
+    from nlrp3annot.response.secondary import durability
+
+    rows = []
+
+    def add(patient, visit, saa, crp, diary):
+        for measure, value in (("saa", saa), ("crp", crp), ("diary", diary)):
+            unit = "score" if measure == "diary" else "mg/L"
+            rows.append((patient, visit, 0, measure, float(value), unit, ""))
+
+    for visit, a, b, c in (
+        ("baseline", (100, 50, 10), (100, 50, 10), (100, 50, 10)),
+        ("month3", (5, 3, 2), (5, 3, 2), (50, 30, 8)),
+        ("month6", (4, 2, 1), (40, 20, 6), (4, 2, 1)),
+        ("flare", (80, 40, 9), (80, 40, 9), None),
+        ("retreatment", (6, 4, 3), (60, 40, 8), None),
+    ):
+        add("A", visit, *a)
+        add("B", visit, *b)
+        if c:
+            add("C", visit, *c)
+    frame = pd.DataFrame(rows, columns=["patient_id", "visit", "day", "measure", "value",
+                                        "unit", "censored"])  # fmt: skip
+    table = durability(frame, {"A": "pos", "B": "pos", "C": "neg"}, ("pos", "neg"),
+                       ResponderRule())  # fmt: skip
+    got = {(r.question.split()[0], r.group): (r.n_yes, r.n_assessed) for r in
+           table.itertuples(index=False)}  # fmt: skip
+    assert got == {
+        ("still", "pos"): (1, 2), ("still", "neg"): (0, 0),
+        ("responded", "pos"): (1, 2), ("responded", "neg"): (0, 0),
+    }  # fmt: skip

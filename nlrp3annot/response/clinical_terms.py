@@ -94,7 +94,10 @@ _VISITS: dict[str, tuple[str, ...]] = {
         "month 0",
     ),
     "month3": ("month 3", "m3", "3 months", "3 month", "3m", "week 12", "w12", "day 90", "d90"),
+    "month6": ("month 6", "m6", "6 months", "6 month", "6m", "week 24", "w24", "day 180"),
     "flare": ("flare", "at flare", "withdrawal flare", "relapse"),
+    # after the flare, on anakinra again: did the patient respond again (within days)?
+    "retreatment": ("retreatment", "re-treatment", "retreated", "after retreatment"),
     # kept apart from baseline: used as the baseline only where a patient has none
     "screening": ("screening", "scr", "screen"),
 }

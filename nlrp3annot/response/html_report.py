@@ -135,6 +135,8 @@ def _answer(result, plan_lines: list[str]) -> list[str]:
         "</div>",
         "<h3 id='responders'>Responders</h3>",
         _table(responders),
+        "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
+        _table(result.tables.get("durability", pd.DataFrame())),
         "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
         "rule: estimate (95% CI); adjusted P)</h3>",
         _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame()))),

@@ -100,6 +100,7 @@ def secondary_analyses(
                          diary_fall=spec.diary_fall)  # fmt: skip
     per_patient = classify(frame, labels, rule)
     return {
+        "durability": durability(frame, labels, compared, rule),
         "mixed_model": mixed_model(frame, labels, compared, on_treatment, alpha=plan.alpha),
         "ancova": ancova(
             frame, labels, compared, plan.visits.baseline, plan.visits.followup, alpha=plan.alpha
@@ -109,3 +110,46 @@ def secondary_analyses(
             definition=rule.describe()
         ),
     }
+
+
+DURABILITY_COLUMNS = ("question", "group", "n_assessed", "n_yes", "proportion", "note")
+
+
+def durability(
+    frame: pd.DataFrame, labels: dict[str, str], compared: tuple[str, str], rule
+) -> pd.DataFrame:
+    """Described when the table has the visits (no test): of the month-3 responders, how
+    many still met the rule at month 6 ("remained low"); and after the flare, how many
+    responded again on retreatment (the rule at the retreatment visit, the diary fall
+    counted from the flare)."""
+    from dataclasses import replace
+
+    from nlrp3annot.response.responders import classify
+
+    visits = set(frame["visit"])
+    rows = []
+    questions = []
+    if "month6" in visits:
+        questions.append(("still a responder at month6 (of the month-3 responders)",
+                          replace(rule, visit="month6"), True))  # fmt: skip
+    if "retreatment" in visits and "flare" in visits:
+        questions.append(("responded again on retreatment after the flare",
+                          replace(rule, baseline="flare", visit="retreatment"), False))  # fmt: skip
+    if not questions:
+        return pd.DataFrame(columns=list(DURABILITY_COLUMNS))
+    at_month3 = classify(frame, labels, rule).set_index("patient_id")["responder"]
+    for question, later_rule, of_responders in questions:
+        later = classify(frame, labels, later_rule).set_index("patient_id")
+        for group in compared:
+            patients = [p for p, g in labels.items() if g == group]
+            if of_responders:
+                patients = [p for p in patients if at_month3.get(p) is True]
+            known = [p for p in patients if later["responder"].get(p) is not None]
+            yes = sum(bool(later["responder"][p]) for p in known)
+            rows.append({
+                "question": question, "group": group, "n_assessed": len(known), "n_yes": yes,
+                "proportion": yes / len(known) if known else math.nan,
+                "note": f"{len(patients) - len(known)} without the visit's values"
+                if len(patients) > len(known) else "",
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(DURABILITY_COLUMNS))
