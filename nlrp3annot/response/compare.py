@@ -1,18 +1,18 @@
-"""Compare NLRP3 mutation-positive with mutation-negative NOMID/CAPS patients on anakinra.
+"""Compare NLRP3 mutation-positive with mutation-negative NOMID/CAPS patients on anakinra,
+as the statistical analysis plan says (:mod:`nlrp3annot.response.plan`).
 
-The comparison job: descriptives, the Holm adjustment, warnings, the summary and the methods
-paragraph here; the tests themselves in :mod:`nlrp3annot.response.rank_tests` and
-:mod:`nlrp3annot.response.survival`; table layouts and input checks in
-:mod:`nlrp3annot.response.comparison_data`.
+The comparison job: it cleans the tables, runs each analysis and gathers the result; the
+analyses live in their modules: rank tests with their estimates and inverted intervals
+(:mod:`~nlrp3annot.response.rank_tests`, :mod:`~nlrp3annot.response.ratios`,
+:mod:`~nlrp3annot.response.inversion`), censored values as bounds
+(:mod:`~nlrp3annot.response.censored`), time to flare
+(:mod:`~nlrp3annot.response.survival`, :mod:`~nlrp3annot.response.hazard`), the primary
+family and its multiplicity (:mod:`~nlrp3annot.response.primary`), the secondary analyses
+(:mod:`~nlrp3annot.response.secondary`) and the methods paragraph
+(:mod:`~nlrp3annot.response.methods`).
 
-Pure functions over pandas tables (no file I/O): descriptives per measure, visit and group;
-within-group Wilcoxon signed-rank tests of paired changes; a between-group Mann-Whitney test
-of the baseline->follow-up change with a Hodges-Lehmann shift and its distribution-free CI;
-Kaplan-Meier time to flare with a log-rank test; and a Holm adjustment across the primary
-endpoints. Who is mutation-positive is decided upstream: group labels are taken as given.
-
-Values censored at a detection limit ("<" or ">") are used at the limit for the rank
-statistics and counted in the descriptives.
+Pure functions over pandas tables (no file I/O). Who is mutation-positive is decided
+upstream: group labels are taken as given.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from nlrp3annot.response.comparison_data import (
     _members,
     _ordered_visits,
 )
+from nlrp3annot.response.methods import methods_text
 from nlrp3annot.response.plan import AnalysisPlan, plan_to_dict, with_overrides
 from nlrp3annot.response.primary import family_table, power_sentences
 from nlrp3annot.response.rank_tests import (
@@ -331,7 +332,6 @@ def run_comparison(
     return ComparisonResult(tables=tables, summary=_plain(summary))
 
 
-from nlrp3annot.response.methods import methods_text  # noqa: E402  (the public name)
 
 __all__ = [
     "ComparisonResult",
