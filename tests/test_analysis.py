@@ -455,7 +455,7 @@ def test_sample_ids_differing_in_case_get_a_hint():
     """A samples sheet that writes P01-Blood for the VCF's p01-blood: the patient has no
     genotype (IDs are matched exactly), and the accounting says why; the VCF sample is
     listed apart, in no group."""
-    from nlrp3annot.response.cohort import join
+    from nlrp3annot.response.tables.cohort import join
 
     genotypes = pd.DataFrame(
         [{"file": "a.vcf", "sample": s, "status": "negative"} for s in ("p01-blood", "S2", "S3")]
@@ -471,7 +471,7 @@ def test_sample_ids_differing_in_case_get_a_hint():
 
 
 def test_when_most_clinical_ids_match_no_genotype_the_join_stops_with_the_fix():
-    from nlrp3annot.response.cohort import join
+    from nlrp3annot.response.tables.cohort import join
 
     genotypes = pd.DataFrame(
         [{"file": "a.vcf", "sample": f"S{i}", "status": "negative"} for i in range(4)]
@@ -491,7 +491,7 @@ def test_event_days_merge_over_a_patients_sample_rows():
     """A buccal row without days before the blood row with them: the patient keeps the
     days (the first row alone used to leave them out of time to flare); two different
     values of one day stop with both named."""
-    from nlrp3annot.response.cohort import _events
+    from nlrp3annot.response.tables.cohort import _events
 
     sheet = pd.DataFrame(
         {
@@ -622,9 +622,15 @@ def test_the_report_answers_first_with_the_tables_numbers(demo: Path):
         assert f"adjusted ({row.adjustment}" in sentence  # the P shown is the adjusted one
         adjusted = f"{row.p_adjusted:.2g}" if row.p_adjusted >= 0.001 else f"{row.p_adjusted:.1e}"
         assert f"P = {adjusted} adjusted" in sentence
-        # each interval inverts its test: it excludes no effect exactly when P < 0.05
+        # each interval inverts its test, whose unadjusted P is beside it: it excludes no
+        # effect exactly when that P < 0.05 (time to flare: the Firth Cox interval and P)
+        p = row.p
+        if row.scale == "hazard ratio":
+            p = pd.read_csv(demo / "tables" / "hazard_ratio.tsv", sep="\t")["p"].iloc[0]
+        shown = f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+        assert f"unadjusted P = {shown}" in sentence
         null = 0.0 if row.scale == "change" else 1.0
-        assert (row.ci_lower > null or row.ci_upper < null) == (row.p < 0.05), row.endpoint
+        assert (row.ci_lower > null or row.ci_upper < null) == (p < 0.05), row.endpoint
     for row in ratios.itertuples(index=False):
         name = row.measure.upper()
         words = row.change.replace("->", " to ").replace("month3", "month 3")
@@ -671,7 +677,7 @@ def test_inclusion_lists_every_patient_of_every_analysis(demo: Path):
 def test_trajectories_follow_the_visits_not_the_file_order():
     import pandas as pd
 
-    from nlrp3annot.response.figures import trajectory
+    from nlrp3annot.response.report.figures import trajectory
 
     rows = pd.DataFrame(
         {

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nlrp3annot.response.censored import Bounds, gehan_test
-from nlrp3annot.response.compare import run_comparison
+from nlrp3annot.response.stats.censored import Bounds, gehan_test
+from nlrp3annot.response.stats.compare import run_comparison
 
 COLUMNS = ["patient_id", "visit", "day", "measure", "value", "unit", "censored"]
 POS, NEG = "mutation_positive", "mutation_negative"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from nlrp3annot.errors import InputFileError, Nlrp3AnnotError, RecordError
-from nlrp3annot.response.clinical import (
+from nlrp3annot.response.tables.clinical import (
     CANONICAL_UNITS,
     MEASUREMENT_COLUMNS,
     ClinicalTable,

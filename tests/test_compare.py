@@ -23,11 +23,11 @@ from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times
 from scipy import stats
 
-from nlrp3annot.response.compare import (
+from nlrp3annot.response.report.methods import methods_text
+from nlrp3annot.response.stats.compare import (
     ComparisonResult,
     hodges_lehmann_ci,
     mann_whitney_null_counts,
-    methods_text,
     run_comparison,
 )
 
@@ -414,7 +414,7 @@ def test_between_matches_enumeration_and_scipy(n_pos, n_neg, seed):
 def test_the_9_versus_4_example_is_exact():
     """The issue's example: 9 versus 4 patients, no ties, complete separation: exactly
     2 / C(13, 4) = 2/715 (the normal approximation gave 0.0069)."""
-    from nlrp3annot.response.rank_tests import mann_whitney_exact_p
+    from nlrp3annot.response.stats.rank_tests import mann_whitney_exact_p
 
     x = np.arange(10.0, 19.0)
     y = np.arange(4.0)
@@ -781,7 +781,7 @@ def test_kaplan_meier_median_where_survival_is_exactly_one_half():
     """Six patients flaring on days 1, 2, 5, 7, 9, 11: by hand S(5) = 5/6 * 4/5 * 3/4 = 1/2,
     so the median is day 5 (the first time S <= 1/2); floating point gives
     0.5000000000000001 there, which used to move the median to day 7."""
-    from nlrp3annot.response.survival import _time_to_flare
+    from nlrp3annot.response.stats.survival import _time_to_flare
 
     times = pd.DataFrame(
         {
@@ -799,7 +799,7 @@ def test_kaplan_meier_median_where_survival_is_exactly_one_half():
 def test_logrank_permutation_p_equals_enumeration_with_lifelines():
     """The exact permutation P: every split of 7 patients into 4 and 3, each tested with
     lifelines' log-rank, counted by hand; and the observed chi-square is lifelines' own."""
-    from nlrp3annot.response.survival import logrank_chi2, logrank_permutation_p
+    from nlrp3annot.response.stats.survival import logrank_chi2, logrank_permutation_p
 
     durations = np.array([3.0, 5.0, 5.0, 8.0, 12.0, 4.0, 20.0])
     events = np.array([True, True, False, True, True, True, False])

@@ -93,14 +93,14 @@ def damaged_vcf(data: bytes, compressed: bool) -> None:
 
 @fuzz_target(data=damaged(CLINICAL), suffix=st.sampled_from([".csv", ".tsv", ".txt"]))
 def damaged_clinical_table(data: bytes, suffix: str) -> None:
-    from nlrp3annot.response.clinical import read_clinical
+    from nlrp3annot.response.tables.clinical import read_clinical
 
     _read_or_own_error(lambda: read_clinical(_file("c" + suffix, data)))
 
 
 @fuzz_target(data=damaged(SAMPLES))
 def damaged_samples_sheet(data: bytes) -> None:
-    from nlrp3annot.response.clinical import read_samples
+    from nlrp3annot.response.tables.clinical import read_samples
 
     _read_or_own_error(lambda: read_samples(_file("s.csv", data)))
 
@@ -132,7 +132,7 @@ def random_xlsx_clinical_table(header: list[str], rows: list[list]) -> None:
     import openpyxl
     from openpyxl.utils.exceptions import IllegalCharacterError
 
-    from nlrp3annot.response.clinical import read_clinical
+    from nlrp3annot.response.tables.clinical import read_clinical
 
     path = _file("c.xlsx", b"")
     book = openpyxl.Workbook()

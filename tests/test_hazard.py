@@ -13,7 +13,7 @@ from lifelines import CoxPHFitter
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
-from nlrp3annot.response.hazard import HazardRatio, cox_firth, cox_standard
+from nlrp3annot.response.stats.hazard import HazardRatio, cox_firth, cox_standard
 
 
 def penalised_loglik(t: np.ndarray, e: np.ndarray, x: np.ndarray, beta: float) -> float:

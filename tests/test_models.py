@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nlrp3annot.response.models import (
+from nlrp3annot.response.stats.models import (
     ANCOVA_COLUMNS,
     ASSUMPTIONS,
     MIXED_COLUMNS,

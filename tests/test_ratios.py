@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from test_compare import mann_whitney_enumeration_p
 
-from nlrp3annot.response.compare import run_comparison
-from nlrp3annot.response.rank_tests import signed_rank_null_counts, walsh_hl_ci
+from nlrp3annot.response.stats.compare import run_comparison
+from nlrp3annot.response.stats.rank_tests import signed_rank_null_counts, walsh_hl_ci
 
 COLUMNS = ["patient_id", "visit", "day", "measure", "value", "unit", "censored"]
 

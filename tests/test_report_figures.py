@@ -23,7 +23,7 @@ from test_analysis import raw_demo_values, raw_groups
 from test_compare import mann_whitney_enumeration_p
 
 from nlrp3annot.cli import main
-from nlrp3annot.response.figures import km_figure, protein_change, spread
+from nlrp3annot.response.report.figures import km_figure, protein_change, spread
 
 needs_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="Debian chromium not installed"
@@ -209,7 +209,7 @@ def test_protein_screenshot_shows_domains_and_both_kinds_of_carrier(tmp_path: Pa
 
 def test_censored_patients_get_ticks_explained_in_the_legend():
     """Two of five patients end follow-up without a flare: the legend explains the tick."""
-    from nlrp3annot.response.compare import run_comparison
+    from nlrp3annot.response.stats.compare import run_comparison
 
     events = pd.DataFrame(
         {
@@ -279,21 +279,23 @@ def dom_table(dom: str, element_id: str) -> pd.DataFrame:
 
 
 def test_headline_table_read_from_the_dom_equals_a_brute_force_recomputation(demo: Path, dom: str):
-    """SAA, baseline -> month 3: the ratio of ratios is exp(median of all pairwise
-    differences of the patients' log ratios), its CI the order statistics at the exact
-    critical value, and P the Mann-Whitney P over every split of the 18 patients."""
+    """ESR, baseline -> month 3 (every value measured): the Hodges-Lehmann ratio of ratios is
+    exp(median of all pairwise differences of the patients' log ratios), its CI (inverting
+    the exact Mann-Whitney test: for untied data the order statistics at the exact critical
+    value) and the unadjusted P the Mann-Whitney P over every split of the 18 patients."""
     headline = dom_table(dom, "table-headline")
-    row = headline[(headline["measure"] == "SAA") & (headline["change"] == "baseline -> month 3")]
+    row = headline[headline["end_point"] == "ESR baseline->month3"]
     assert len(row) == 1
     row = row.iloc[0]
     values, groups = raw_demo_values(demo), raw_groups(demo)
-    wide = values[values["measure"] == "saa"].pivot_table(
+    wide = values[values["measure"] == "esr"].pivot_table(
         index="patient_id", columns="visit", values="value"
     )
     logs = np.log(wide["month3"] / wide["baseline"]).dropna()
     x = np.array([v for p, v in logs.items() if groups.get(p) == POS])
     y = np.array([v for p, v in logs.items() if groups.get(p) == NEG])
     differences = np.sort(np.subtract.outer(x, y).ravel())
+    assert len(set(np.round(differences, 9))) == differences.size  # untied: the classic CI
     assert row["difference"] == f"ratio of ratios {math.exp(np.median(differences)):.3g}"
     # the critical count k: the largest with P(U <= k) <= 2.5% over all splits
     us = [
@@ -305,7 +307,7 @@ def test_headline_table_read_from_the_dom_equals_a_brute_force_recomputation(dem
     lower, upper = math.exp(differences[k]), math.exp(differences[differences.size - 1 - k])
     assert row["difference_ci"] == f"{lower:.3g} to {upper:.3g}"
     p = mann_whitney_enumeration_p(x, y)
-    assert row["p"] == f"{p:.2g}" and row["method"] == "exact"
+    assert row["p_unadjusted"] == f"{p:.2g}" and row["test"] == "Mann-Whitney, exact"
     assert row["effect1"].startswith(f"{100 * math.exp(np.median(walsh(x))):.0f}% of baseline")
 
 

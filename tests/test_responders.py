@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from nlrp3annot.response.responders import (
+from nlrp3annot.response.stats.responders import (
     RESPONDER_COLUMNS,
     RESPONDER_COMPARISON_COLUMNS,
     ResponderRule,
@@ -158,7 +158,7 @@ def test_durability_and_retreatment_are_described_from_the_visits():
     """A responds at month 3 and stays a responder at month 6, and responds again on
     retreatment (diary 9 -> 3 at the flare's baseline); B responds at month 3 only; C never
     responds and has no retreatment visit. Counted by hand from the rule."""
-    from nlrp3annot.response.secondary import durability
+    from nlrp3annot.response.stats.secondary import durability
 
     rows = []
 

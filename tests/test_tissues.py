@@ -15,8 +15,8 @@ from nlrp3annot.patients.tissues import (
     is_blood_or_myeloid,
     patient_status,
 )
-from nlrp3annot.response.clinical import read_samples
-from nlrp3annot.response.cohort import join
+from nlrp3annot.response.tables.clinical import read_samples
+from nlrp3annot.response.tables.cohort import join
 
 LIMIT_NOTE = (
     "scan: limit of detection 6.2% at the known pathogenic alleles, above 5.0%: a smaller "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nlrp3annot.io.writers import atomic_write
 from nlrp3annot.response.plan import AnalysisPlan, default_plan, describe_plan, plan_to_dict
-from nlrp3annot.response.sensitivity import sensitivity_table
+from nlrp3annot.response.stats.sensitivity import sensitivity_table
 
 
 @dataclass
@@ -39,7 +39,7 @@ def provenance(
     from nlrp3annot import __version__
     from nlrp3annot.io.output_set import file_sha256
     from nlrp3annot.knowledge.clinvar import load_clinvar
-    from nlrp3annot.response.compare import software_versions
+    from nlrp3annot.response.stats.compare import software_versions
 
     def identity(path: str | Path) -> str:
         size = os.path.getsize(path)
@@ -96,10 +96,11 @@ def run_analysis(
     """Join, compare as the ``plan`` says (default: the NEJM 2006 plan; ``rule`` overrides
     its group rule), repeat the primary analysis under the plan's sensitivity group rules,
     and write tables, ``summary.json`` and ``report.html``."""
-    from nlrp3annot.response.clinical import read_clinical, read_samples
-    from nlrp3annot.response.cohort import join, read_genotypes
-    from nlrp3annot.response.compare import methods_text, run_comparison
-    from nlrp3annot.response.html_report import render
+    from nlrp3annot.response.report.html_report import render
+    from nlrp3annot.response.report.methods import methods_text
+    from nlrp3annot.response.stats.compare import run_comparison
+    from nlrp3annot.response.tables.clinical import read_clinical, read_samples
+    from nlrp3annot.response.tables.cohort import join, read_genotypes
 
     out = Path(out)
     (out / "tables").mkdir(parents=True, exist_ok=True)

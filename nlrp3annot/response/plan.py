@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from nlrp3annot.errors import InputFileError
-from nlrp3annot.response.clinical_terms import CANONICAL_UNITS, normalise_visit
-from nlrp3annot.response.cohort import COMPARED, GROUP_RULES
+from nlrp3annot.response.tables.clinical_terms import CANONICAL_UNITS, normalise_visit
+from nlrp3annot.response.tables.cohort import COMPARED, GROUP_RULES
 
 MEASURES = tuple(CANONICAL_UNITS)  # diary, saa, crp, esr
 GROUP_RULE_NAMES = tuple(GROUP_RULES)  # strict, germline_only, vus_as_positive

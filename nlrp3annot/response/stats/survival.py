@@ -10,7 +10,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 
-from nlrp3annot.response.comparison_data import (
+from nlrp3annot.response.stats.comparison_data import (
     EVENT_COLUMNS,
     SURVIVAL_COLUMNS,
     _ids,

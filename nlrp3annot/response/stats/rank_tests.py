@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nlrp3annot.response.comparison_data import (
+from nlrp3annot.response.stats.comparison_data import (
     BETWEEN_COLUMNS,
     DIFF_DECIMALS,
     MANNWHITNEY_EXACT_MAX_N,
@@ -208,8 +208,8 @@ def _within(
     """Per measure, group and change: the signed-rank test of the changes as ``ranked``
     (values at their limit, or tied at the highest limit), its interval by inversion, and the
     median and Hodges-Lehmann change of the ``raw`` values over what their limits allow."""
-    from nlrp3annot.response.censored import paired_bounds
-    from nlrp3annot.response.inversion import median_estimate, within_effect
+    from nlrp3annot.response.stats.censored import paired_bounds
+    from nlrp3annot.response.stats.inversion import median_estimate, within_effect
 
     rows = []
     for measure in sorted(ranked["measure"].unique()):
@@ -335,8 +335,8 @@ def _between(
     each patient's change taken as the interval its values' limits allow (a point where
     both are measured): Mann-Whitney where all are points, Gehan otherwise; the
     Hodges-Lehmann shift over the allowed values and the interval inverting that test."""
-    from nlrp3annot.response.censored import paired_bounds
-    from nlrp3annot.response.inversion import between_effect, median_estimate
+    from nlrp3annot.response.stats.censored import paired_bounds
+    from nlrp3annot.response.stats.inversion import between_effect, median_estimate
 
     first, second = compared
     rows = []

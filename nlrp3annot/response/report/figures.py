@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nlrp3annot.response.headline import VISIT_WORDS
-from nlrp3annot.response.ratios import RATIO_MEASURES
+from nlrp3annot.response.report.headline import VISIT_WORDS
+from nlrp3annot.response.stats.ratios import RATIO_MEASURES
 
 GROUP_COLOURS = {"mutation_positive": "#c0392b", "mutation_negative": "#2471a3"}
 GROUP_STYLES = {"mutation_positive": "-", "mutation_negative": "--"}
@@ -228,7 +228,7 @@ def km_figure(
     survival: pd.DataFrame, km: pd.DataFrame | None = None, logrank: pd.DataFrame | None = None
 ) -> str:
     """Kaplan-Meier curves from the comparison's own survival table (the estimate is made
-    once, in :mod:`nlrp3annot.response.survival`; the plot shows exactly that estimate)."""
+    once, in :mod:`nlrp3annot.response.stats.survival`; the plot shows exactly that estimate)."""
     plt = _pyplot()
     fig, (ax, risk) = plt.subplots(2, 1, figsize=(5.6, 4.6), sharex=True,
                                    gridspec_kw={"height_ratios": [3.2, 1]})  # fmt: skip

@@ -1,7 +1,7 @@
 """Spreadsheets as text: CSV/TSV/TXT (delimiter sniffed, UTF-8 or Windows-1252) and Excel
 ``.xlsx`` read into header + numbered rows of text cells, and header columns matched to their
 roles by alias. The rules for what the cells mean are in
-:mod:`nlrp3annot.response.clinical_terms`."""
+:mod:`nlrp3annot.response.tables.clinical_terms`."""
 
 from __future__ import annotations
 

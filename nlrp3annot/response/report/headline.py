@@ -3,10 +3,10 @@ primary end point (and time to flare), from the primary family's table.
 
 Per end point: each group's effect (SAA, CRP and ESR as the ratio to the earlier visit, "fell
 to 5%"; the diary score as the median change), the between-group effect with its interval,
-and the P **adjusted as the plan says, labelled adjusted** with the rule and the family
-size. The interval and the P come from one test (the interval inverts it), so an interval
-that excludes no effect goes with an unadjusted P below alpha; the adjusted P can be larger,
-and the sentence says which one decides. Unadjusted P values are in the tables only.
+and two P values, each labelled: the unadjusted P of the test the interval inverts (so the
+interval excludes no effect exactly when that P is below alpha), and the P **adjusted as the
+plan says**, with the rule and the family size, which decides; the sentence says when the
+two disagree.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import math
 
 import pandas as pd
 
-from nlrp3annot.response.inversion import Estimate
+from nlrp3annot.response.stats.inversion import Estimate
 
 HEADLINE_COLUMNS = (
     "end_point", "group1", "effect1", "group2", "effect2", "difference", "difference_ci",
-    "p_adjusted", "adjustment", "test", "sentence",
+    "p_unadjusted", "test", "p_adjusted", "adjustment", "sentence",
 )  # fmt: skip
 NAMES = {"saa": "SAA", "crp": "CRP", "esr": "ESR", "diary": "the diary score"}
 VISIT_WORDS = {"baseline": "baseline", "month3": "month 3", "flare": "flare"}
@@ -72,7 +72,12 @@ def _group(name: str) -> str:
 
 
 def _adjusted(row: dict) -> str:
-    return f"P = {_p(row['p_adjusted'])} adjusted ({row['adjustment']}; {row['test']})"
+    return f"P = {_p(row['p_adjusted'])} adjusted ({row['adjustment']})"
+
+
+def _interval(ci: str, p: float, test: str) -> str:
+    """The interval with the P of the test it inverts, so a reader sees they agree."""
+    return f"95% CI {ci}; unadjusted P = {_p(p)}, {test}"
 
 
 def _cannot_exclude(row: dict, form, unit: str, alpha: float) -> str:
@@ -114,7 +119,7 @@ def _ratio_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
         sentence = (
             f"From {earlier} to {later}, {name} went to {effect1} in {_group(group1)} and to "
             f"{effect2} in {_group(group2)}; Hodges-Lehmann ratio of ratios {row['estimate']} "
-            f"(95% CI {ci}); {_adjusted(row)}."
+            f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
         sentence += _cannot_exclude(row, lambda v: f"{v:.3g}", "a ratio of ratios", alpha)
     else:
@@ -139,7 +144,7 @@ def _change_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dic
             f"From {earlier} to {later}, the {effect1} in {_group(r['group1'])} and "
             f"{effect2} in {_group(r['group2'])}; difference (Hodges-Lehmann shift, "
             f"{_group(r['group1'])} minus {_group(r['group2'])}) {row['estimate']} (95% CI "
-            f"{ci}); {_adjusted(row)}."
+            f"{ci}; unadjusted P = {_p(row['p'])}, {row['test']}); {_adjusted(row)}."
         )
         sentence += _cannot_exclude(row, lambda v: f"{v:+.3g}", "a difference", alpha)
     else:
@@ -166,10 +171,13 @@ def _flare_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
 
     effect1, effect2 = median(groups[0]), median(groups[1])
     ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}")
+    hazard = tables.get("hazard_ratio", pd.DataFrame())
+    firth_p = float(hazard.iloc[0]["p"]) if len(hazard) else math.nan
     sentence = (
         f"After withdrawal, time to flare: {effect1} in {_group(groups[0])}, {effect2} in "
         f"{_group(groups[1])}; hazard ratio {row['estimate'].removeprefix('HR ')} (95% CI {ci}; "
-        f"Cox with Firth's penalised likelihood); {_adjusted(row)}."
+        f"Cox with Firth's penalised likelihood, unadjusted P = {_p(firth_p)}); "
+        f"{row['test']} {_adjusted(row)}."
         if row["estimate"]
         else f"After withdrawal, time to flare: no comparison ({row['note'] or 'no data'})."
     )
@@ -181,6 +189,7 @@ def _row(row, group1, effect1, group2, effect2, difference, ci, sentence) -> dic
     return {
         "end_point": row["endpoint"], "group1": group1, "effect1": effect1, "group2": group2,
         "effect2": effect2, "difference": difference, "difference_ci": ci,
+        "p_unadjusted": _p(row["p"]), "test": row["test"],
         "p_adjusted": _p(row["p_adjusted"]), "adjustment": row["adjustment"],
-        "test": row["test"], "sentence": sentence,
+        "sentence": sentence,
     }  # fmt: skip

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nlrp3annot.response.comparison_data import DIFF_DECIMALS, MANNWHITNEY_EXACT_MAX_N
+from nlrp3annot.response.stats.comparison_data import DIFF_DECIMALS, MANNWHITNEY_EXACT_MAX_N
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from nlrp3annot.patients.tissues import (
     describe_samples,
     patient_status,
 )
-from nlrp3annot.response.clinical_terms import EVENT_DAYS
+from nlrp3annot.response.tables.clinical_terms import EVENT_DAYS
 
 _STRICT = {
     "positive_germline": "mutation_positive",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nlrp3annot.response.comparison_data import ComparisonResult
+from nlrp3annot.response.stats.comparison_data import ComparisonResult
 
 MULTIPLICITY_WORDS = {
     "holm": "adjusted together by Holm's step-down method",

@@ -9,7 +9,7 @@ values the limits allow (the Hodges-Lehmann estimators are monotone in every val
 range's ends are the estimates at the bounds' ends), never as one substituted number.
 
 - Between groups: the shift of group 1 against group 2 in the Gehan test of interval data
-  (:func:`nlrp3annot.response.censored.gehan_test`; with no censored value it is the
+  (:func:`nlrp3annot.response.stats.censored.gehan_test`; with no censored value it is the
   Mann-Whitney test, by Mantel's scores): the interval is every shift d for which the test
   of (group 1 - d) against group 2 has P >= alpha.
 - Within a group: the Wilcoxon signed-rank test with zero differences dropped (Wilcoxon's
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlrp3annot.response.censored import Bounds
-from nlrp3annot.response.comparison_data import DIFF_DECIMALS
+from nlrp3annot.response.stats.censored import Bounds
+from nlrp3annot.response.stats.comparison_data import DIFF_DECIMALS
 
 FULL_SCAN = 801
 
@@ -192,7 +192,7 @@ def shift_estimate(x: Sequence[Bounds], y: Sequence[Bounds]) -> Estimate:
 def shift_interval(
     x: Sequence[Bounds], y: Sequence[Bounds], estimate: Estimate, alpha: float
 ) -> Interval:
-    from nlrp3annot.response.censored import gehan_test
+    from nlrp3annot.response.stats.censored import gehan_test
 
     def p_at(d: float) -> float:
         p = gehan_test(shifted(x, d), y).p
@@ -214,7 +214,7 @@ def location_estimate(diffs: Sequence[Bounds]) -> Estimate:
 def location_interval(diffs: np.ndarray, estimate: Estimate, alpha: float) -> Interval:
     """Inverting the exact (or, beyond 50 non-zero differences, asymptotic) signed-rank test
     with zeros dropped, on the differences ``diffs`` the test itself uses."""
-    from nlrp3annot.response.rank_tests import signed_rank_p
+    from nlrp3annot.response.stats.rank_tests import signed_rank_p
 
     diffs = np.asarray(diffs, dtype=float)
     if diffs.size == 0:
@@ -273,8 +273,8 @@ def between_p(x: Sequence[Bounds], y: Sequence[Bounds]) -> tuple[float, float, s
     measured (exact up to 50 a group, else tie- and continuity-corrected normal), Gehan's
     test of intervals where one is not. U counts the pairs where x is certainly larger, plus
     half of the others (with measured values, Mann-Whitney's U)."""
-    from nlrp3annot.response.censored import gehan_test
-    from nlrp3annot.response.rank_tests import mann_whitney_p
+    from nlrp3annot.response.stats.censored import gehan_test
+    from nlrp3annot.response.stats.rank_tests import mann_whitney_p
 
     if all(b.exact for b in (*x, *y)):
         u, p, method = mann_whitney_p(np.array([b.low for b in x]), np.array([b.low for b in y]))
@@ -299,7 +299,7 @@ def within_effect(bounds: Sequence[Bounds], tested: np.ndarray, alpha: float) ->
     """``bounds``: each patient's change as the limits allow (the estimate); ``tested``: the
     changes the signed-rank test sees (values below a limit at the limit, or tied at the
     highest limit where limits cannot be ranked); the interval inverts that same test."""
-    from nlrp3annot.response.rank_tests import signed_rank_p, signed_rank_statistic
+    from nlrp3annot.response.stats.rank_tests import signed_rank_p, signed_rank_statistic
 
     estimate = location_estimate(bounds)
     interval = location_interval(tested, estimate, alpha)

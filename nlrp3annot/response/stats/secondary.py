@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from nlrp3annot.response.plan import AnalysisPlan
-from nlrp3annot.response.primary import PRIMARY_COLUMNS, _endpoint_row, scale_of
+from nlrp3annot.response.stats.primary import PRIMARY_COLUMNS, endpoint_row, scale_of
 
 HAZARD_COLUMNS = (
     "group1", "group2", "n1", "n2", "events1", "events2", "hr", "ci_lower", "ci_upper", "p",
@@ -24,8 +24,8 @@ HAZARD_COLUMNS = (
 def hazard_table(times: pd.DataFrame, compared: tuple[str, str], alpha: float) -> pd.DataFrame:
     """Time to flare as a hazard ratio (group 1 against group 2): Cox with Firth's
     penalised likelihood, its profile-likelihood interval and penalised LR P, which agree
-    (:mod:`nlrp3annot.response.hazard`)."""
-    from nlrp3annot.response.hazard import cox_firth
+    (:mod:`nlrp3annot.response.stats.hazard`)."""
+    from nlrp3annot.response.stats.hazard import cox_firth
 
     parts = [times[times["group"] == g] for g in compared]
     row: dict[str, Any] = {
@@ -51,9 +51,9 @@ def patient_values(
 ) -> dict[tuple[str, str, str], np.ndarray]:
     """Per (measure, change, group) the per-patient values an end point compares (log
     ratios for the markers, changes for the diary), for the detectable-effect sentences."""
-    from nlrp3annot.response.comparison_data import _members
-    from nlrp3annot.response.rank_tests import _changes
-    from nlrp3annot.response.ratios import log_ratios
+    from nlrp3annot.response.stats.comparison_data import _members
+    from nlrp3annot.response.stats.rank_tests import _changes
+    from nlrp3annot.response.stats.ratios import log_ratios
 
     out = {}
     for measure in sorted(ranked["measure"].unique()):
@@ -71,11 +71,11 @@ def patient_values(
 def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The secondary end points (and time to flare when the plan makes it secondary): each
     at the plan's alpha, unadjusted, and said so."""
-    rows = [_endpoint_row(e, plan, tables, {}) for e in plan.secondary]
+    rows = [endpoint_row(e, plan, tables, {}) for e in plan.secondary]
     if plan.time_to_flare == "secondary":
-        from nlrp3annot.response.primary import _flare_row
+        from nlrp3annot.response.stats.primary import flare_row
 
-        rows.append(_flare_row(plan, tables))
+        rows.append(flare_row(plan, tables))
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
     frame["p_adjusted"] = math.nan
     frame["adjustment"] = "unadjusted (secondary)"
@@ -89,8 +89,8 @@ def secondary_analyses(
 ) -> dict[str, pd.DataFrame]:
     """The mixed model over every visit, the ANCOVA of month 3 on baseline, and the
     responders by the plan's rule, per patient and compared."""
-    from nlrp3annot.response.models import ancova, mixed_model
-    from nlrp3annot.response.responders import ResponderRule, classify, compare_responders
+    from nlrp3annot.response.stats.models import ancova, mixed_model
+    from nlrp3annot.response.stats.responders import ResponderRule, classify, compare_responders
 
     compared = plan.compared
     # the flare visit is off treatment: the on-treatment course is baseline, month 3, ...
@@ -124,7 +124,7 @@ def durability(
     counted from the flare)."""
     from dataclasses import replace
 
-    from nlrp3annot.response.responders import classify
+    from nlrp3annot.response.stats.responders import classify
 
     visits = set(frame["visit"])
     rows = []

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nlrp3annot.response.censored import paired_bounds
-from nlrp3annot.response.comparison_data import _members
-from nlrp3annot.response.inversion import (
+from nlrp3annot.response.stats.censored import paired_bounds
+from nlrp3annot.response.stats.comparison_data import _members
+from nlrp3annot.response.stats.inversion import (
     Effect,
     Estimate,
     between_effect,
@@ -149,7 +149,7 @@ def _between_row(measure, change, compared, x: list, y: list, alpha) -> dict:
     if not x or not y:
         row["note"] = "no comparison: a group has no ratio"
         return row
-    from nlrp3annot.response.inversion import location_estimate
+    from nlrp3annot.response.stats.inversion import location_estimate
 
     row["ratio1"] = _ratio(location_estimate(x).value)
     row["ratio2"] = _ratio(location_estimate(y).value)

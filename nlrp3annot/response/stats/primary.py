@@ -26,7 +26,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from nlrp3annot.response.plan import AnalysisPlan, Endpoint
-from nlrp3annot.response.ratios import RATIO_MEASURES
+from nlrp3annot.response.stats.ratios import RATIO_MEASURES
 
 PRIMARY_COLUMNS = (
     "endpoint", "measure", "change", "scale", "table", "n1", "n2", "estimate", "ci_lower",
@@ -53,9 +53,9 @@ def family_table(
     """One row per test of the primary family, in the plan's order, with its adjusted P.
     ``values``: per (measure, change, group) the per-patient log ratios or changes (for the
     detectable effect)."""
-    rows = [_endpoint_row(e, plan, tables, values) for e in plan.primary]
+    rows = [endpoint_row(e, plan, tables, values) for e in plan.primary]
     if plan.time_to_flare == "primary":
-        rows.append(_flare_row(plan, tables))
+        rows.append(flare_row(plan, tables))
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
     return adjust(frame, plan.multiplicity, plan.alpha)
 
@@ -81,7 +81,7 @@ def adjust(frame: pd.DataFrame, rule: str, alpha: float) -> pd.DataFrame:
     return frame
 
 
-def _endpoint_row(
+def endpoint_row(
     endpoint: Endpoint,
     plan: AnalysisPlan,
     tables: dict[str, pd.DataFrame],
@@ -109,7 +109,7 @@ def _endpoint_row(
     return row
 
 
-def _flare_row(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+def flare_row(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     from nlrp3annot.response.plan import TIME_TO_FLARE_LABEL
 
     row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)

@@ -1,6 +1,6 @@
 """The clinical vocabulary: table columns, measures and their aliases, units and their
 factors to the canonical unit, visit names, and the rules for values (decimal comma,
-censored ``<5``, ND). Documented for users in :mod:`nlrp3annot.response.clinical`."""
+censored ``<5``, ND). Documented for users in :mod:`nlrp3annot.response.tables.clinical`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import re
 
 from nlrp3annot.errors import RecordError
-from nlrp3annot.response.sheets import _alnum, _Sheet
+from nlrp3annot.response.tables.sheets import _alnum, _Sheet
 
 MEASUREMENT_COLUMNS = [
     "patient_id",

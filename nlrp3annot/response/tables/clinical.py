@@ -61,7 +61,7 @@ from pathlib import Path
 import pandas as pd
 
 from nlrp3annot.errors import InputFileError, RecordError
-from nlrp3annot.response.clinical_terms import (
+from nlrp3annot.response.tables.clinical_terms import (
     _CLINICAL_ROLES,
     _SAMPLE_ROLES,
     CANONICAL_UNITS,
@@ -77,7 +77,14 @@ from nlrp3annot.response.clinical_terms import (
     measure_units,
     normalise_visit,
 )
-from nlrp3annot.response.sheets import _alias_hint, _first, _missing, _read_sheet, _roles, _Sheet
+from nlrp3annot.response.tables.sheets import (
+    _alias_hint,
+    _first,
+    _missing,
+    _read_sheet,
+    _roles,
+    _Sheet,
+)
 
 
 @dataclass

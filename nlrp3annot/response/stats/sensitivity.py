@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pandas as pd
 
-from nlrp3annot.response.comparison_data import ComparisonResult
 from nlrp3annot.response.plan import AnalysisPlan
+from nlrp3annot.response.stats.comparison_data import ComparisonResult
 
 SENSITIVITY_COLUMNS = (
     "group_rule", "role", "endpoint", "n1", "n2", "estimate", "ci_lower", "ci_upper", "p",
@@ -26,7 +26,7 @@ def sensitivity_table(
 ) -> pd.DataFrame:
     """The primary family of the main analysis and of each sensitivity rule, long format
     (one row per rule and end point). ``cohort_of(rule)`` joins the cohort under a rule."""
-    from nlrp3annot.response.compare import run_comparison
+    from nlrp3annot.response.stats.compare import run_comparison
 
     frames = [_rows(main, plan.group_rule, "main")]
     for rule in plan.sensitivity_group_rules:

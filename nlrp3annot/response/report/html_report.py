@@ -1,5 +1,5 @@
 """The self-contained HTML report of a comparison: figures (inline SVG, from
-:mod:`nlrp3annot.response.figures`), tables,
+:mod:`nlrp3annot.response.report.figures`), tables,
 warnings and a methods paragraph. Every piece of user text (patient identifiers, file
 names, notes) goes through html.escape, so a name like ``<script>`` stays text."""
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from nlrp3annot.response.figures import (
+from nlrp3annot.response.report.figures import (
     change_figure,
     km_figure,
     protein_figure,
@@ -110,8 +110,8 @@ def render(
 
 def _answer(result, plan_lines: list[str]) -> list[str]:
     """The part above the figures: what was planned, and the planned answer."""
-    from nlrp3annot.response.headline import RATIO_OF_RATIOS, headline_table
-    from nlrp3annot.response.sensitivity import side_by_side
+    from nlrp3annot.response.report.headline import RATIO_OF_RATIOS, headline_table
+    from nlrp3annot.response.stats.sensitivity import side_by_side
 
     e = html.escape
     summary = result.summary

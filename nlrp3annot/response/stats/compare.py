@@ -3,13 +3,13 @@ as the statistical analysis plan says (:mod:`nlrp3annot.response.plan`).
 
 The comparison job: it cleans the tables, runs each analysis and gathers the result; the
 analyses live in their modules: rank tests with their estimates and inverted intervals
-(:mod:`~nlrp3annot.response.rank_tests`, :mod:`~nlrp3annot.response.ratios`,
-:mod:`~nlrp3annot.response.inversion`), censored values as bounds
-(:mod:`~nlrp3annot.response.censored`), time to flare
-(:mod:`~nlrp3annot.response.survival`, :mod:`~nlrp3annot.response.hazard`), the primary
-family and its multiplicity (:mod:`~nlrp3annot.response.primary`), the secondary analyses
-(:mod:`~nlrp3annot.response.secondary`) and the methods paragraph
-(:mod:`~nlrp3annot.response.methods`).
+(:mod:`~nlrp3annot.response.stats.rank_tests`, :mod:`~nlrp3annot.response.stats.ratios`,
+:mod:`~nlrp3annot.response.stats.inversion`), censored values as bounds
+(:mod:`~nlrp3annot.response.stats.censored`), time to flare
+(:mod:`~nlrp3annot.response.stats.survival`, :mod:`~nlrp3annot.response.stats.hazard`), the primary
+family and its multiplicity (:mod:`~nlrp3annot.response.stats.primary`), the secondary analyses
+(:mod:`~nlrp3annot.response.stats.secondary`); the methods paragraph is the report's
+(:mod:`nlrp3annot.response.report.methods`).
 
 Pure functions over pandas tables (no file I/O). Who is mutation-positive is decided
 upstream: group labels are taken as given.
@@ -28,13 +28,14 @@ import pandas as pd
 import scipy
 import statsmodels
 
-from nlrp3annot.response.censored import (
+from nlrp3annot.response.plan import AnalysisPlan, plan_to_dict, with_overrides
+from nlrp3annot.response.stats.censored import (
     censor_at_highest_limit,
     censoring_warnings,
     dishonest_limits,
     median_text,
 )
-from nlrp3annot.response.comparison_data import (
+from nlrp3annot.response.stats.comparison_data import (
     ALL,
     BETWEEN_COLUMNS,
     DESCRIPTIVE_COLUMNS,
@@ -46,10 +47,8 @@ from nlrp3annot.response.comparison_data import (
     _members,
     _ordered_visits,
 )
-from nlrp3annot.response.methods import methods_text
-from nlrp3annot.response.plan import AnalysisPlan, plan_to_dict, with_overrides
-from nlrp3annot.response.primary import family_table, power_sentences
-from nlrp3annot.response.rank_tests import (
+from nlrp3annot.response.stats.primary import family_table, power_sentences
+from nlrp3annot.response.stats.rank_tests import (
     _between,
     _within,
     hodges_lehmann_ci,
@@ -57,13 +56,13 @@ from nlrp3annot.response.rank_tests import (
     mannwhitney_smallest_p,
     wilcoxon_smallest_p,
 )
-from nlrp3annot.response.secondary import (
+from nlrp3annot.response.stats.secondary import (
     hazard_table,
     patient_values,
     secondary_analyses,
     secondary_table,
 )
-from nlrp3annot.response.survival import _flare_times, _time_to_flare
+from nlrp3annot.response.stats.survival import _flare_times, _time_to_flare
 
 # --------------------------------------------------------------------------------------------
 # Descriptives
@@ -188,7 +187,7 @@ def run_comparison(
     every patient with any group label (whatever the label); patients with data but no label
     are left out of every group statistic and counted. The primary family (the between-group
     tests of the plan's primary end points and, when primary, time to flare) is adjusted as
-    the plan says (:mod:`nlrp3annot.response.primary`).
+    the plan says (:mod:`nlrp3annot.response.stats.primary`).
     """
     plan = with_overrides(plan, compared, alpha, (baseline, followup, flare))
     compared, alpha = plan.compared, plan.alpha
@@ -242,14 +241,14 @@ def run_comparison(
     ]
     between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
     between["ci_critical_u"] = between["ci_critical_u"].astype("Int64")
-    from nlrp3annot.response.ratios import ratio_tables
+    from nlrp3annot.response.stats.ratios import ratio_tables
 
     ratios_within, ratios_between = ratio_tables(
         ranked, frame, labels, report_groups, compared, changes, alpha
     )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
     hazard = hazard_table(times, compared, alpha)
-    from nlrp3annot.response.inclusion import inclusion_table
+    from nlrp3annot.response.stats.inclusion import inclusion_table
 
     inclusion = inclusion_table(frame, labels, compared, changes, times, flare_excluded)
     tables = {
@@ -332,11 +331,9 @@ def run_comparison(
     return ComparisonResult(tables=tables, summary=_plain(summary))
 
 
-
 __all__ = [
     "ComparisonResult",
     "hodges_lehmann_ci",
     "mann_whitney_null_counts",
-    "methods_text",
     "run_comparison",
 ]
