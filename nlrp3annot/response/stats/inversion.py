@@ -189,18 +189,6 @@ def shift_estimate(x: Sequence[Bounds], y: Sequence[Bounds]) -> Estimate:
     return Estimate(low, high)
 
 
-def shift_interval(
-    x: Sequence[Bounds], y: Sequence[Bounds], estimate: Estimate, alpha: float
-) -> Interval:
-    from nlrp3annot.response.stats.censored import gehan_test
-
-    def p_at(d: float) -> float:
-        p = gehan_test(shifted(x, d), y).p
-        return 1.0 if math.isnan(p) else p
-
-    return invert(p_at, shift_breakpoints(x, y), _centre(estimate), alpha)
-
-
 # --------------------------------------------------------------------------------------------
 # Within a group: the location in Wilcoxon's signed-rank test
 
