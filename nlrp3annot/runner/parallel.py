@@ -21,6 +21,7 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.io.vcf import sample_names
@@ -67,11 +68,36 @@ def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, s
 
 
 def default_jobs() -> int:
-    """The cores this process may use."""
+    """The cores this process may use: the smallest of its CPU affinity (taskset, a batch
+    system's binding), the scheduler's allotment (Slurm's ``SLURM_CPUS_PER_TASK``) and a
+    cgroup CPU quota (containers), so a job given 1 core of 64 starts 1 worker, not 64."""
     try:
-        return max(len(os.sched_getaffinity(0)), 1)
+        limits = [len(os.sched_getaffinity(0))]
     except AttributeError:  # not on Linux
-        return max(os.cpu_count() or 1, 1)
+        limits = [os.cpu_count() or 1]
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "").strip()
+    if slurm.isdigit() and int(slurm) > 0:
+        limits.append(int(slurm))
+    quota = cgroup_cpus()
+    if quota is not None:
+        limits.append(quota)
+    return max(min(limits), 1)
+
+
+def cgroup_cpus(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Whole CPUs of the cgroup's quota (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us``), at least 1; None without a quota."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1") or not quota.lstrip("-").isdigit() or not period.isdigit():
+        return None
+    return max(int(quota) // max(int(period), 1), 1)
 
 
 def plan(paths: list[str], workers: int, cluster: bool) -> list[Task]:
