@@ -244,5 +244,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
     output = _moved(output, staging)
     if not args.quiet:
         _report_analysis(output)
-    print(f"open {output.report}")
+        print(f"open {output.report}")
     return 0

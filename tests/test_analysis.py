@@ -689,3 +689,33 @@ def test_trajectories_follow_the_visits_not_the_file_order():
     )
     x, y, marks = trajectory(rows, ["baseline", "month3", "flare"])
     assert x == [0, 1, 2] and y == [100.0, 5.0, 40.0] and marks == ["", "<", ""]
+
+
+def test_the_same_demo_in_two_working_folders_gives_the_same_bytes(tmp_path: Path, capsys):
+    """Reproducible outputs: `nlrp3annot demo -o r -q` run in two working folders gives
+    byte-identical tables (annotation and comparison) and the same input hashes, names no
+    staging folder, and prints nothing with -q."""
+    import os
+
+    runs = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        here = Path.cwd()
+        os.chdir(folder)
+        try:
+            assert main(["demo", "-o", "r", "-q"]) == 0
+        finally:
+            os.chdir(here)
+        runs.append(folder / "r")
+    assert capsys.readouterr().out == ""
+    first, second = runs
+    tables = sorted(p.relative_to(first) for p in first.glob("*/*.tsv"))
+    assert len(tables) > 20
+    for table in tables:
+        text = (first / table).read_bytes()
+        assert text == (second / table).read_bytes(), table
+        assert b".staging" not in text, table
+    hashes = [json.loads((r / "summary.json").read_text())["provenance"]["inputs_sha256"]
+              for r in runs]  # fmt: skip
+    assert hashes[0] == hashes[1]
