@@ -46,8 +46,21 @@ def _truncated_bgzip(tmp: Path) -> Path:
 
 
 # (case id, how to make the arguments from a temporary folder, text the line must hold)
+def _loop(tmp: Path, name: str) -> Path:
+    """A symbolic link that points at itself."""
+    link = tmp / name
+    link.symlink_to(name)
+    return link
+
+
 CASES = [
     ("missing_vcf", lambda t: ["annotate", str(t / "nope.vcf")], "nope.vcf"),
+    ("symlink_loop_vcf", lambda t: ["annotate", str(_loop(t, "loop.vcf"))], "loop.vcf"),
+    (
+        "symlink_loop_genotypes",
+        lambda t: _compare(t, genotypes=_loop(t, "loop.tsv")),
+        "loop.tsv",
+    ),
     ("folder_as_vcf", lambda t: ["annotate", str(t)], "work"),
     ("empty_vcf", lambda t: ["annotate", str(_text(t, "empty.vcf", ""))], "empty.vcf"),
     (
