@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 from nlrp3annot.cli import EXIT_SOME_FAILED, EXIT_USER_ERROR, cmd_annotate, input_paths, redactor_of
@@ -62,7 +63,36 @@ def _results_folder(folder: str | Path, args: argparse.Namespace):
             "(no run.json); this run replaces them",
             file=sys.stderr,
         )
-    return output_set(folder, getattr(args, "command_line", None))
+    return _messages_in_place(output_set(folder, getattr(args, "command_line", None)))
+
+
+class _FinalNames:
+    """stderr, with the staging folder's name written as the results folder's: a message
+    names where a file will be, not a folder that is gone when the run ends."""
+
+    def __init__(self, stream, staging) -> None:
+        self.stream = stream
+        self.names = [(str(staging.path.resolve()), str(staging.folder.resolve())),
+                      (str(staging.path), str(staging.folder))]  # fmt: skip
+
+    def write(self, text: str) -> int:
+        for staged, final in self.names:
+            text = text.replace(staged, final)
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def _messages_in_place(context):
+    with context as staging:
+        stream = sys.stderr
+        sys.stderr = _FinalNames(stream, staging)
+        try:
+            yield staging
+        finally:
+            sys.stderr = stream
 
 
 def _moved(output, staging):

@@ -719,3 +719,12 @@ def test_the_same_demo_in_two_working_folders_gives_the_same_bytes(tmp_path: Pat
     hashes = [json.loads((r / "summary.json").read_text())["provenance"]["inputs_sha256"]
               for r in runs]  # fmt: skip
     assert hashes[0] == hashes[1]
+
+
+def test_messages_name_files_where_they_will_be(tmp_path: Path, capsys):
+    """The run writes into a staging folder renamed at the end: what it says on stderr
+    names the results folder, never the staging one."""
+    assert main(["demo", "-o", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert ".staging" not in err
+    assert f"{tmp_path / 'r'}/annotation/patients.tsv" in err
