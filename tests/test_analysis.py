@@ -691,11 +691,15 @@ def test_trajectories_follow_the_visits_not_the_file_order():
     assert x == [0, 1, 2] and y == [100.0, 5.0, 40.0] and marks == ["", "<", ""]
 
 
-def test_the_same_demo_in_two_working_folders_gives_the_same_bytes(tmp_path: Path, capsys):
+def test_the_same_demo_in_two_working_folders_gives_the_same_bytes(
+    tmp_path: Path, capsys, monkeypatch
+):
     """Reproducible outputs: `nlrp3annot demo -o r -q` run in two working folders gives
     byte-identical tables (annotation and comparison) and the same input hashes, names no
-    staging folder, and prints nothing with -q."""
+    staging folder, and prints nothing with -q; with SOURCE_DATE_EPOCH the report too."""
     import os
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764720000")
 
     runs = []
     for name in ("one", "two"):
@@ -719,6 +723,7 @@ def test_the_same_demo_in_two_working_folders_gives_the_same_bytes(tmp_path: Pat
     hashes = [json.loads((r / "summary.json").read_text())["provenance"]["inputs_sha256"]
               for r in runs]  # fmt: skip
     assert hashes[0] == hashes[1]
+    assert (first / "report.html").read_bytes() == (second / "report.html").read_bytes()
 
 
 def test_messages_name_files_where_they_will_be(tmp_path: Path, capsys):

@@ -6,6 +6,7 @@ names, notes) goes through html.escape, so a name like ``<script>`` stays text."
 from __future__ import annotations
 
 import html
+import os
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -25,6 +26,13 @@ def _protein(groups: pd.DataFrame) -> str:
     return protein_figure(
         groups, transcript.domains, len(transcript.protein), transcript.protein_id
     )
+
+
+def _generated() -> datetime:
+    """Now, or SOURCE_DATE_EPOCH where set (the reproducible-builds convention, which
+    matplotlib also follows for the figures' date): two runs then give the same page."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -69,7 +77,7 @@ def render(
         )
     parts += _answer(result, plan_lines or [])
     parts += [
-        f"<p>Generated {e(datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
+        f"<p>Generated {e(_generated().strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
         "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
         "<h2>Cohort</h2><p>"
         + ", ".join(f"{e(str(k))}: {v}" for k, v in counts.items())
