@@ -87,7 +87,7 @@ def annotate_vcfs(
 
 
 def compare(
-    genotypes: str | Path,
+    genotypes: str | Path | list[str | Path],
     clinical: str | Path,
     samples: str | Path,
     out: str | Path,

@@ -225,7 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
         "response.xlsx --samples samples.csv -o results/",
     )
     comp.add_argument(
-        "--genotypes", required=True, help="patient summary from 'annotate --patients'"
+        "--genotypes",
+        required=True,
+        nargs="+",
+        help="patient summary from 'annotate --patients', or several (a per-sample "
+        "workflow's: read as one; a sample in two must have the same row in both)",
     )
     comp.add_argument("--clinical", required=True, help="CSV/TSV/XLSX, long or wide")
     comp.add_argument(

@@ -733,3 +733,39 @@ def test_messages_name_files_where_they_will_be(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert ".staging" not in err
     assert f"{tmp_path / 'r'}/annotation/patients.tsv" in err
+
+
+def test_compare_reads_several_patient_summaries_as_one(demo: Path, tmp_path: Path, capsys):
+    """A per-sample workflow's summaries: the demo's patients.tsv split in two gives the
+    same comparison as the whole; a sample with different rows in two files is one line."""
+    lines = (demo / "annotation" / "patients.tsv").read_text().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    half = len(rows) // 2
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    first.write_text(header + "".join(rows[:half]))
+    second.write_text(header + "".join(rows[half - 1 :]))  # one row in both: identical
+    clinical, samples = demo / "inputs" / "response.xlsx", demo / "inputs" / "samples.csv"
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert main([*compare_args(demo / "annotation" / "patients.tsv", clinical, samples, whole),
+                 "-q"]) == 0  # fmt: skip
+    args = compare_args(first, clinical, samples, split)
+    at = args.index(str(first))
+    assert main([*args[: at + 1], str(second), *args[at + 1 :], "-q"]) == 0
+    for table in ("groups", "between", "primary_endpoints"):
+        assert (whole / "tables" / f"{table}.tsv").read_bytes() == (
+            split / "tables" / f"{table}.tsv"
+        ).read_bytes(), table
+    summary = json.loads((split / "summary.json").read_text())
+    assert set(summary["provenance"]["inputs_sha256"]) >= {"genotypes 1", "genotypes 2"}
+
+    clash = tmp_path / "clash.tsv"
+    sample = rows[0].split("\t")[1]
+    changed = rows[0].split("\t")
+    changed[2] = "negative" if changed[2] != "negative" else "vus_only"
+    clash.write_text(header + "\t".join(changed))
+    args = compare_args(first, clinical, samples, tmp_path / "r3")
+    at = args.index(str(first))
+    capsys.readouterr()
+    assert main([*args[: at + 1], str(clash), *args[at + 1 :], "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and sample in err[0] and "a.tsv" in err[0] and "clash.tsv" in err[0]

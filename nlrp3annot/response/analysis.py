@@ -57,6 +57,18 @@ def provenance(
     }
 
 
+def _listed(paths) -> list:
+    return [paths] if isinstance(paths, str | Path) else list(paths)
+
+
+def _roles(role: str, paths) -> dict:
+    """One provenance entry per file: ``genotypes``, or ``genotypes 1``, ``genotypes 2``..."""
+    listed = _listed(paths)
+    if len(listed) == 1:
+        return {role: listed[0]}
+    return {f"{role} {k}": path for k, path in enumerate(listed, start=1)}
+
+
 def _shown(path: str | Path, out: Path) -> str:
     """A path as the results name it: relative to the results folder when inside it (the
     folder is written elsewhere first and may be moved later)."""
@@ -81,7 +93,7 @@ def _jsonable(value):
 
 
 def run_analysis(
-    genotypes: str | Path,
+    genotypes: str | Path | list[str | Path],
     clinical: str | Path,
     samples: str | Path,
     out: str | Path,
@@ -95,7 +107,8 @@ def run_analysis(
 ) -> AnalysisOutput:
     """Join, compare as the ``plan`` says (default: the NEJM 2006 plan; ``rule`` overrides
     its group rule), repeat the primary analysis under the plan's sensitivity group rules,
-    and write tables, ``summary.json`` and ``report.html``."""
+    and write tables, ``summary.json`` and ``report.html``. ``genotypes``: one patient
+    summary of ``annotate``, or several (read as one)."""
     from nlrp3annot.response.report.html_report import render
     from nlrp3annot.response.report.methods import methods_text
     from nlrp3annot.response.stats.compare import run_comparison
@@ -136,7 +149,7 @@ def run_analysis(
         "with negatives). " + methods_text(result, group_rule=rule)
     )
     inputs = {
-        "genotypes": _shown(genotypes, out),
+        "genotypes": ", ".join(_shown(g, out) for g in _listed(genotypes)),
         "clinical": str(clinical),
         "samples": str(samples),
     }
@@ -170,7 +183,7 @@ def run_analysis(
         "comparison": result.summary,
         "methods": methods,
         "provenance": provenance(
-            {"genotypes": genotypes, "clinical": clinical, "samples": samples},
+            {**_roles("genotypes", genotypes), "clinical": clinical, "samples": samples},
             more_inputs or {},
             command,
         ),

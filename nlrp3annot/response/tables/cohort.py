@@ -27,6 +27,7 @@ Patients without a genotype are ``no_genotype``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -63,10 +64,30 @@ class Cohort:
     rule: str
 
 
-def read_genotypes(path) -> pd.DataFrame:
-    """The ``--patients`` TSV written by ``nlrp3annot annotate``."""
-    from pathlib import Path
+def read_genotypes(paths) -> pd.DataFrame:
+    """The ``--patients`` TSV written by ``nlrp3annot annotate``, or several (a per-sample
+    workflow's), read as one: a sample in two of them must have the same row in both."""
+    if isinstance(paths, str | Path):
+        return _read_genotypes(paths)
+    paths = list(paths)
+    if not paths:
+        raise Nlrp3AnnotError("no --genotypes file given (give the --patients TSV of 'annotate')")
+    tables = [_read_genotypes(p).assign(_source=str(p)) for p in paths]
+    table = pd.concat(tables, ignore_index=True)
+    columns = [c for c in table.columns if c != "_source"]
+    table = table.drop_duplicates(columns)
+    clash = table[table["sample"].duplicated(keep=False)]
+    if not clash.empty:
+        sample = clash["sample"].iloc[0]
+        files = " and ".join(clash.loc[clash["sample"] == sample, "_source"])
+        raise Nlrp3AnnotError(
+            f"sample {sample!r} has different rows in {files}: give each sample's summary "
+            "once (annotate it once, or keep one of the files)"
+        )
+    return table[columns].reset_index(drop=True)
 
+
+def _read_genotypes(path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise Nlrp3AnnotError(f"{path}: no such file (give the --patients TSV of 'annotate')")
