@@ -177,9 +177,61 @@ def test_stale_index_is_not_trusted(tmp_path: Path, index_always: str) -> None:
     os.utime(index, (old, old))
     scan, result = annotated(gz, reader=index_always)
     _, fresh = annotated(later)
-    assert any("older than the file" in w for w in scan.warnings)
+    assert any("does not match the file" in w for w in scan.warnings)
     strip = lambda rows: [{k: v for k, v in r.items() if k != "file"} for r in rows]  # noqa: E731
     assert strip(result.table) == strip(fresh.table)
+
+
+def test_a_copy_whose_index_is_older_but_matches_is_read_through_it(
+    tmp_path: Path, index_always: str
+) -> None:
+    """cp without -p, a workflow's staging, an object store: the index's mtime is older than
+    the file's, but it is the file's index, so it is used (no silent whole-file read)."""
+    gz = bgzip_indexed(write_joint_vcf(tmp_path / "a.vcf", 3, 30, seed=4))
+    index = gz.with_name(gz.name + ".tbi")
+    old = time.time() - 3600
+    os.utime(index, (old, old))
+    scan, result = annotated(gz, reader=index_always)
+    assert not [w for w in scan.warnings if "index" in w]
+    assert scan.outside == -1  # read through the index
+    _, plain = annotated(tmp_path / "a.vcf")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "file"} for r in rows]  # noqa: E731
+    assert strip(result.table) == strip(plain.table)
+
+
+def test_an_index_of_another_file_is_refused_whatever_its_time(tmp_path: Path) -> None:
+    """The index of another VCF put beside this one, newer than the file: refused."""
+    from nlrp3annot.io.index_check import mismatch
+
+    ours = bgzip_indexed(write_joint_vcf(tmp_path / "a.vcf", 3, 40, seed=5))
+    other = bgzip_indexed(write_joint_vcf(tmp_path / "b.vcf", 2, 8, seed=6, chrom="1"))
+    index = ours.with_name(ours.name + ".tbi")
+    index.write_bytes(other.with_name(other.name + ".tbi").read_bytes())
+    assert mismatch(ours, index) is not None
+    scan, _ = annotated(ours)
+    assert any("does not match the file" in w for w in scan.warnings)
+    assert mismatch(other, other.with_name(other.name + ".tbi")) is None
+
+
+def test_csi_indexes_are_checked_too(tmp_path: Path) -> None:
+    """bcftools index (CSI) of a VCF.gz and of a BCF: each matches its own file."""
+    import shutil
+    import subprocess
+
+    from nlrp3annot.io.index_check import mismatch
+
+    if shutil.which("bcftools") is None:
+        pytest.skip("needs bcftools")
+    gz = bgzip_indexed(write_joint_vcf(tmp_path / "a.vcf", 3, 30, seed=7))
+    subprocess.run(["bcftools", "index", "-c", "-f", str(gz)], check=True)
+    assert mismatch(gz, gz.with_name(gz.name + ".csi")) is None
+    bcf = tmp_path / "a.bcf"
+    subprocess.run(["bcftools", "view", "-Ob", "-o", str(bcf), str(gz)], check=True)
+    subprocess.run(["bcftools", "index", "-f", str(bcf)], check=True)
+    assert mismatch(bcf, bcf.with_name(bcf.name + ".csi")) is None
+    truncated = tmp_path / "cut.bcf"
+    truncated.write_bytes(bcf.read_bytes()[: bcf.stat().st_size // 3])
+    assert mismatch(truncated, bcf.with_name(bcf.name + ".csi")) is not None
 
 
 def test_index_contig_naming_wins_over_the_header(tmp_path: Path, index_always: str) -> None:

@@ -122,17 +122,22 @@ def _check_path(path: Path) -> bytes:
 
 
 def _stale_index(path: Path, warnings: list[str]) -> bool:
-    """Is an index beside ``path`` older than the file? (A VCF rewritten after indexing:
-    a fetch through the old index can miss every record.)"""
-    for suffix in (".tbi", ".csi"):
-        idx = path.with_name(path.name + suffix)
-        if idx.exists() and idx.stat().st_mtime < path.stat().st_mtime:
-            warnings.append(
-                f"{path}: index {idx.name} is older than the file, not used (the file is read "
-                f"whole); re-index it with 'bcftools index -f' or 'tabix -f -p vcf'"
-            )
-            return True
-    return False
+    """Does the index beside ``path`` not belong to it? Judged by content
+    (io.index_check), not by modification times: a copy's index may be older than its file
+    and still right, and a rewritten file's index is wrong whatever its time."""
+    from nlrp3annot.io.index_check import index_of, mismatch
+
+    index = index_of(path)
+    if index is None:
+        return False
+    problem = mismatch(path, index)
+    if problem is None:
+        return False
+    warnings.append(
+        f"{path}: index {index.name} does not match the file ({problem}), not used (the file "
+        f"is read whole); re-index it with 'bcftools index -f' or 'tabix -f -p vcf'"
+    )
+    return True
 
 
 def scan_vcf(
