@@ -130,6 +130,11 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     redactor = redactor_of(args)
     if redactor is not None:  # every output below names pseudonyms only
         result = redactor.result(result)
+    # The outputs are one set: remove the previous run's before writing any, so a kill in
+    # between leaves new files and missing ones, never a new file beside an old one.
+    for previous in (args.output, skipped_file, args.patients):
+        if previous and previous != "-" and Path(previous).is_file():
+            Path(previous).unlink()
     if fmt == "json":
         write_json(result, args.output)
     elif fmt == "vcf":

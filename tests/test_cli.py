@@ -467,3 +467,30 @@ def test_vcf_output_is_written_from_the_lines_the_scan_read(tmp_path: Path):
 
 def write_vcf_file(folder: Path) -> Path:
     return write_vcf(folder / "in.vcf", MIXED, extra_header=ALT_HEADER)
+
+
+def test_a_run_killed_between_its_outputs_never_leaves_a_new_file_beside_an_old_one(
+    tmp_path: Path, monkeypatch
+):
+    """-o calls.tsv and --patients patients.tsv are one set: a second run that dies after
+    writing calls.tsv (the crash injected where the patients file would be written) leaves
+    the new calls and no patients file, not the previous run's patients beside new calls."""
+    from nlrp3annot import cli
+
+    first = write_vcf(tmp_path / "a.vcf", [("chr1", 247_424_356, "G", "A")])  # c.907G>A
+    second = write_vcf(tmp_path / "b.vcf", [("chr1", 247_424_765, "C", "T")])  # c.1316C>T
+    calls, patients = tmp_path / "calls.tsv", tmp_path / "patients.tsv"
+    args = ["annotate", "--fasta", str(TEST_FASTA["GRCh38"]), "-o", str(calls),
+            "--patients", str(patients), "-q"]  # fmt: skip
+    assert cli.main([*args, str(first)]) == 0
+    assert "c.907G>A" in calls.read_text() and patients.exists()
+
+    def crash(*_):
+        raise OSError(28, "No space left on device")
+
+    import nlrp3annot.io.writers as writers
+
+    monkeypatch.setattr(writers, "write_patients", crash)
+    assert cli.main([*args, str(second)]) == 2
+    assert "c.1316C>T" in calls.read_text()  # the new run's calls ...
+    assert not patients.exists()  # ... and no old patient summary beside them
