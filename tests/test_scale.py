@@ -425,3 +425,43 @@ def test_forked_workers_return_in_order_and_raise_their_errors() -> None:
         _here_and_forked([1, 2, 3], _fail, _fail)
     with pytest.raises(Nlrp3AnnotError, match="ended without a result"):
         _here_and_forked([1, 2], _fail, _die)
+
+
+def test_dask_workers_get_absolute_paths_and_a_cluster_without_workers_ends(
+    tmp_path: Path, twenty: list[Path], monkeypatch, capsys
+) -> None:
+    """Workers started elsewhere (here: before the run moves to another working folder)
+    read relative --list/--fasta paths as absolute ones, and the outputs still name each file
+    as it was given; with no worker at all the run ends in one line, not a hang."""
+    distributed = pytest.importorskip("distributed")
+    import shutil
+
+    from nlrp3annot import cli
+    from nlrp3annot.runner import parallel
+
+    work = tmp_path / "work"
+    (work / "vcf").mkdir(parents=True)
+    for path in twenty[:4]:
+        shutil.copy(path, work / "vcf" / path.name)
+    shutil.copy(FASTA, work / "ref.fa.gz")
+    for suffix in (".fai", ".gzi"):
+        if Path(str(FASTA) + suffix).exists():
+            shutil.copy(str(FASTA) + suffix, work / ("ref.fa.gz" + suffix))
+    (work / "list.txt").write_text("".join(f"vcf/{p.name}\n" for p in twenty[:4]))
+    args = ["annotate", "--list", "list.txt", "--fasta", "ref.fa.gz", "-o", "calls.tsv", "-q"]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:  # fmt: skip
+        monkeypatch.chdir(work)  # the worker's working folder stays where it started
+        assert cli.main([*args, "--scheduler", cluster.scheduler_address]) == 0
+    on_cluster = (work / "calls.tsv").read_text()
+    assert cli.main([*args, "-o", "local.tsv"]) == 0
+    assert on_cluster == (work / "local.tsv").read_text()
+    assert "\tvcf/" in on_cluster or "\nvcf/" in on_cluster  # named as given, relative
+
+    monkeypatch.setattr(parallel, "NO_WORKERS_SECONDS", 2)
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as empty:  # fmt: skip
+        capsys.readouterr()
+        code = cli.main([*args, "-o", "none.tsv", "--scheduler", empty.scheduler_address])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no Dask worker left" in err[0]

@@ -19,7 +19,7 @@ import os
 import pickle
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -51,10 +51,11 @@ def session_for(settings: Settings) -> Session:
 
 @dataclass(frozen=True)
 class Task:
-    path: str
+    path: str  # as the user gave it: what the outputs name
     samples: tuple[str, ...] | None = None  # a shard of the file's samples, or all
     shard: int = 0
     shards: int = 1
+    read_from: str | None = None  # where a cluster worker reads it (absolute)
 
 
 def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, str]:
@@ -62,7 +63,9 @@ def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, s
     try:
         session = session_for(settings)
         samples = list(task.samples) if task.samples is not None else None
-        return session.annotate_file(task.path, samples), ""
+        if task.read_from is None:
+            return session.annotate_file(task.path, samples), ""
+        return session.annotate_file(task.read_from, samples, shown=task.path), ""
     except Nlrp3AnnotError as exc:
         return None, str(exc)
 
@@ -307,8 +310,71 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
             "that 'dask scheduler' is running"
         ) from None
     with client:
-        tasks = plan(paths, 0, cluster=True)
+        # a worker has its own working folder, often on another machine: it gets absolute
+        # paths (the outputs still name each file as it was given)
+        tasks = [replace(t, read_from=os.path.abspath(t.path)) for t in plan(paths, 0, True)]
+        if settings.fasta and "://" not in settings.fasta:
+            settings = replace(settings, fasta=os.path.abspath(settings.fasta))
         futures = client.map(run_task, tasks, settings=settings, pure=False)
         for task, future in zip(tasks, futures, strict=True):
-            result, message = future.result()
+            result, message = _cluster_result(client, task, future)
+            if "no such file" in message:
+                message += " (as a Dask worker sees it: the workers must see the same files)"
             yield task, result, message
+
+
+NO_WORKERS_SECONDS = 60  # with no worker for this long, a cluster run stops (never hangs)
+
+
+def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None, str]:
+    """The task's outcome; a lost worker, a lost scheduler or no workers at all end the run
+    in one line (Nlrp3AnnotError), never a traceback or a hang."""
+    import time
+
+    from distributed import wait
+
+    alone_since = None
+    while True:
+        try:
+            wait(future, timeout=5)
+        except TimeoutError:
+            workers = _worker_count(client)
+            if workers:
+                alone_since = None
+                continue
+            alone_since = alone_since or time.monotonic()
+            if time.monotonic() - alone_since > NO_WORKERS_SECONDS:
+                raise Nlrp3AnnotError(
+                    f"no Dask worker left for {NO_WORKERS_SECONDS} s while {task.path} was "
+                    "pending; start workers ('dask worker ADDRESS') and run again"
+                ) from None
+            continue
+        except OSError as exc:
+            raise _lost_scheduler(exc) from None
+        break
+    try:
+        return future.result()
+    except Nlrp3AnnotError:
+        raise
+    except OSError as exc:
+        raise _lost_scheduler(exc) from None
+    except Exception as exc:  # distributed's KilledWorker and the like: the cluster, not us
+        raise Nlrp3AnnotError(
+            f"{task.path}: the Dask cluster could not run it ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}); a worker died (memory?) or was stopped: "
+            "check the workers' logs and run again"
+        ) from None
+
+
+def _worker_count(client) -> int:
+    try:
+        return len(client.scheduler_info().get("workers", {}))
+    except OSError as exc:
+        raise _lost_scheduler(exc) from None
+
+
+def _lost_scheduler(exc: Exception) -> Nlrp3AnnotError:
+    return Nlrp3AnnotError(
+        f"lost the Dask scheduler ({type(exc).__name__}: {exc}); check that it is running "
+        "and run again"
+    )

@@ -237,9 +237,15 @@ class Session:
             min_depth=self.settings.options.min_depth,
         )
 
-    def annotate_file(self, path: str | Path, samples: list[str] | None = None) -> AnnotationResult:
-        """Annotate every NLRP3 allele of one file (of ``samples`` only, when given)."""
+    def annotate_file(
+        self, path: str | Path, samples: list[str] | None = None, shown: str | None = None
+    ) -> AnnotationResult:
+        """Annotate every NLRP3 allele of one file (of ``samples`` only, when given);
+        ``shown``: the name the outputs give the file (as the user gave it) when ``path`` is
+        another spelling of it (absolute, for a cluster worker)."""
         scan = self.scan(path, samples)
+        if shown is not None:
+            scan.path = shown
         seq = load_sequence(scan, self.settings.fasta, self.settings.build)
         if self.jobs > 1:
             from nlrp3annot.runner.parallel import name_in_parallel
