@@ -857,3 +857,21 @@ def test_within_change_has_its_hodges_lehmann_interval(cohort, result):
         assert row.hl_ci_upper == pytest.approx(walsh[len(walsh) - 1 - k])
         checked += 1
     assert checked >= 3
+
+
+def test_within_group_changes_are_descriptive_unless_the_plan_tests_them(cohort):
+    from nlrp3annot.response.plan import default_plan
+
+    measurements, groups, _ = cohort
+    descriptive = run_comparison(*cohort)
+    assert descriptive.tables["secondary_endpoints"].empty
+    assert set(descriptive.tables["within"]["role"]) == {
+        "descriptive: nominal P, not a test of the plan"
+    }
+    tested = run_comparison(*cohort, plan=replace(default_plan(), within_group="tested"))
+    secondary = tested.tables["secondary_endpoints"].set_index("endpoint")
+    assert len(secondary) == 16  # 8 primary end points x 2 compared groups
+    row = secondary.loc[f"within {POS}: diary baseline->month3"]
+    d = diffs(measurements, groups, POS, "diary", "baseline", "month3")
+    assert row["p"] == pytest.approx(signed_rank_enumeration_p(d), rel=1e-9)
+    assert row["adjustment"] == "unadjusted (secondary)"

@@ -265,6 +265,12 @@ def run_comparison(
     values = patient_values(ranked, labels, compared, changes)
     primary = family_table(plan, tables, values)
     secondary = secondary_table(plan, tables)
+    role = {
+        "descriptive": "descriptive: nominal P, not a test of the plan",
+        "tested": "tested: unadjusted, outside the primary family",
+    }[plan.within_group]
+    for name in ("within", "ratios_within"):
+        tables[name]["role"] = role
     extra = secondary_analyses(frame, labels, plan, visits)
     warnings += _small_sample_warnings(within, between, alpha)
     warnings += censoring_warnings(frame)

@@ -76,12 +76,36 @@ def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.D
         from nlrp3annot.response.stats.primary import flare_row
 
         rows.append(flare_row(plan, tables))
+    if plan.within_group == "tested":
+        rows += [_within_row(e, g, tables) for e in plan.primary for g in plan.compared]
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
     frame["p_adjusted"] = math.nan
     frame["adjustment"] = "unadjusted (secondary)"
     frame["significant"] = [bool(p <= plan.alpha) if math.isfinite(p) else None
                             for p in frame["p"].to_numpy(float)]  # fmt: skip
     return frame
+
+
+def _within_row(endpoint, group: str, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """A primary end point's change within one group, when the plan tests it: the
+    signed-rank P (of the log ratios for the markers), outside the primary family."""
+    change = f"{endpoint.change[0]}->{endpoint.change[1]}"
+    ratio = scale_of(endpoint.measure) == "ratio"
+    table = tables["ratios_within" if ratio else "within"]
+    found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)
+                  & (table["group"] == group)]  # fmt: skip
+    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
+    row.update(endpoint=f"within {group}: {endpoint.label}", measure=endpoint.measure,
+               change=change, scale=scale_of(endpoint.measure), estimate="", test="", note="",
+               table="ratios_within" if ratio else "within")  # fmt: skip
+    if found.empty:
+        return row
+    r = found.iloc[0]
+    ci = ("ci_lower", "ci_upper") if ratio else ("hl_ci_lower", "hl_ci_upper")
+    row.update(n1=int(r["n"]), n2=0, p=r["p"], ci_lower=r[ci[0]], ci_upper=r[ci[1]],
+               estimate=r["ratio_text"] if ratio else r["hl_change_text"],
+               test=f"Wilcoxon signed-rank, {r['method']}" if r["method"] else "")  # fmt: skip
+    return row
 
 
 def secondary_analyses(
