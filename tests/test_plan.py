@@ -155,3 +155,12 @@ def test_a_missing_plan_file_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "absent.toml"
     with pytest.raises(InputFileError, match="absent.toml: cannot read"):
         load_plan(path)
+
+
+def test_a_responder_threshold_the_rule_refuses_is_one_line(tmp_path):
+    """TOML allows inf: the plan's responder rule refuses it as a plan error, not a traceback."""
+    path = tmp_path / "plan.toml"
+    path.write_text(PRIMARY + "[responder]\nbelow = { saa = inf }\n")
+    with pytest.raises(InputFileError) as caught:
+        load_plan(path)
+    assert "plan.toml" in str(caught.value) and "\n" not in str(caught.value)

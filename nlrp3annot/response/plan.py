@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nlrp3annot.errors import InputFileError
+from nlrp3annot.response.stats.responders import ResponderRule
 from nlrp3annot.response.tables.clinical_terms import CANONICAL_UNITS, normalise_visit
 from nlrp3annot.response.tables.cohort import COMPARED, GROUP_RULES
 
@@ -54,15 +55,6 @@ class Visits:
         return (self.baseline, self.followup, self.flare, *self.extra)
 
 
-@dataclass(frozen=True)
-class ResponderSpec:
-    visit: str = "month3"
-    baseline: str = "baseline"
-    # measure -> threshold in its canonical unit; a dict, not a mapping proxy, so plans pickle
-    below: dict[str, float] = field(default_factory=lambda: {"saa": 10.0, "crp": 10.0})
-    diary_fall: float = 0.5  # fraction of the baseline diary score
-
-
 @dataclass(frozen=True, kw_only=True)
 class AnalysisPlan:
     title: str
@@ -75,7 +67,7 @@ class AnalysisPlan:
     time_to_flare: str = "primary"
     multiplicity: str = "holm"
     within_group: str = "descriptive"
-    responder: ResponderSpec = field(default_factory=ResponderSpec)
+    responder: ResponderRule = field(default_factory=ResponderRule)
     visits: Visits = field(default_factory=Visits)
     source: str = DEFAULT_SOURCE
 
@@ -190,13 +182,10 @@ def describe_plan(plan: AnalysisPlan) -> list[str]:
         if plan.within_group == "descriptive"
         else "Changes within each group are tested, unadjusted, outside the primary family."
     )
-    r = plan.responder
-    criteria = [f"{_SHOWN[m]} below {t:g} {CANONICAL_UNITS[m]}" for m, t in r.below.items()]
-    criteria.append(f"diary score fallen by at least {r.diary_fall:.0%} from {r.baseline}")
     rules = ", ".join(plan.sensitivity_group_rules) or "none"
     return [
         *lines,
-        f"Responder at {r.visit}: {' and '.join(criteria)}.",
+        f"Responder: {plan.responder.describe()}.",
         f"Groups by the {plan.group_rule} rule; sensitivity analyses under: {rules}.",
     ]
 
@@ -376,9 +365,9 @@ def _endpoints(top: _Table, key: str, visits: Visits) -> tuple[Endpoint, ...]:
     return tuple(found)
 
 
-def _responder(table: _Table, visits: Visits) -> ResponderSpec:
+def _responder(table: _Table, visits: Visits) -> ResponderRule:
     table.only("visit", "baseline", "below", "diary_fall")
-    default = ResponderSpec()
+    default = ResponderRule()
     below = table.table("below")
     for measure in below.data:
         if measure.lower() not in MEASURES:
@@ -386,12 +375,15 @@ def _responder(table: _Table, visits: Visits) -> ResponderSpec:
     thresholds = {
         m.lower(): below.number(m, 0.0, 0.0, math.inf, "a positive threshold") for m in below.data
     }
-    return ResponderSpec(
-        visit=table.visit("visit", default.visit, visits),
-        baseline=table.visit("baseline", default.baseline, visits),
-        below=thresholds if "below" in table.data else dict(default.below),
-        diary_fall=table.number("diary_fall", default.diary_fall, 0.0, 1.0, "0.5 = halved"),
-    )
+    try:
+        return ResponderRule(
+            visit=table.visit("visit", default.visit, visits),
+            baseline=table.visit("baseline", default.baseline, visits),
+            below=thresholds if "below" in table.data else dict(default.below),
+            diary_fall=table.number("diary_fall", default.diary_fall, 0.0, 1.0, "0.5 = halved"),
+        )
+    except ValueError as exc:  # the rule's own checks (a threshold of inf, say)
+        raise table.fail("below", str(exc)) from None
 
 
 def _type_name(value: object) -> str:

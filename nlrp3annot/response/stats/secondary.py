@@ -114,14 +114,12 @@ def secondary_analyses(
     """The mixed model over every visit, the ANCOVA of month 3 on baseline, and the
     responders by the plan's rule, per patient and compared."""
     from nlrp3annot.response.stats.models import ancova, mixed_model
-    from nlrp3annot.response.stats.responders import ResponderRule, classify, compare_responders
+    from nlrp3annot.response.stats.responders import classify, compare_responders
 
     compared = plan.compared
     # the flare visit is off treatment: the on-treatment course is baseline, month 3, ...
     on_treatment = [v for v in visits if v != plan.visits.flare]
-    spec = plan.responder
-    rule = ResponderRule(baseline=spec.baseline, visit=spec.visit, below=dict(spec.below),
-                         diary_fall=spec.diary_fall)  # fmt: skip
+    rule = plan.responder
     per_patient = classify(frame, labels, rule)
     return {
         "durability": durability(frame, labels, compared, rule),
