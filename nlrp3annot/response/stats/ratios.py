@@ -80,19 +80,21 @@ def ratio_tables(
     for measure in measures:
         for earlier, later in changes:
             change = f"{earlier}->{later}"
-            bounds_of = {}
+            bounds_of, ratio_of = {}, {}
             for group in groups:
                 patients = _members(labels, group)
                 logs, zeros = log_ratios(ranked, measure, earlier, later, patients)
                 bounds = paired_bounds(raw, measure, earlier, later, patients, ratio=True)
                 bounds_of[group] = bounds
-                within.append(_within_row(measure, group, change, logs.to_numpy(float), bounds,
-                                          zeros, alpha))  # fmt: skip
-            between.append(
-                _between_row(
-                    measure, change, compared, bounds_of[compared[0]], bounds_of[compared[1]], alpha
-                )  # fmt: skip
-            )
+                row = _within_row(measure, group, change, logs.to_numpy(float), bounds, zeros,
+                                  alpha)  # fmt: skip
+                ratio_of[group] = row["ratio"]
+                within.append(row)
+            x, y = (bounds_of[g] for g in compared)
+            row = _between_row(measure, change, compared, x, y, alpha)
+            if x and y:  # each group's own Hodges-Lehmann ratio, as its within row gives it
+                row.update(ratio1=ratio_of[compared[0]], ratio2=ratio_of[compared[1]])
+            between.append(row)
     return (
         pd.DataFrame(within, columns=list(RATIO_WITHIN_COLUMNS)),
         pd.DataFrame(between, columns=list(RATIO_BETWEEN_COLUMNS)),
@@ -149,10 +151,6 @@ def _between_row(measure, change, compared, x: list, y: list, alpha) -> dict:
     if not x or not y:
         row["note"] = "no comparison: a group has no ratio"
         return row
-    from nlrp3annot.response.stats.inversion import location_estimate
-
-    row["ratio1"] = _ratio(location_estimate(x).value)
-    row["ratio2"] = _ratio(location_estimate(y).value)
     effect = between_effect(x, y, alpha)
     row.update(
         hl_ratio_of_ratios=_ratio(effect.estimate.value),
