@@ -108,6 +108,16 @@ def _ratio(value: float) -> float:
     return math.exp(value) if np.isfinite(value) else math.nan
 
 
+def _add_ratios(row: dict[str, Any]) -> None:
+    """On the log scale, the estimate and its interval as ratios too."""
+    if row["outcome"] == "log value":
+        row.update(
+            ratio=_ratio(row["estimate"]),
+            ratio_ci_lower=_ratio(row["ci_lower"]),
+            ratio_ci_upper=_ratio(row["ci_upper"]),
+        )
+
+
 def _range(at_limit: float, other: float | None) -> tuple[float, float]:
     """(low, high) over the two censoring choices; ``other`` is None when nothing was
     censored (one fit), NaN when the second fit failed (range unknown)."""
@@ -223,12 +233,7 @@ def _mixed_effect(
         other = float(second.fe_params[term]) if ok else math.nan
         notes = notes + [f"half/twice-limit fit: {n}" for n in second_notes]
     row["estimate_low"], row["estimate_high"] = _range(row["estimate"], other)
-    if row["outcome"] == "log value":
-        row.update(
-            ratio=_ratio(row["estimate"]),
-            ratio_ci_lower=_ratio(row["ci_lower"]),
-            ratio_ci_upper=_ratio(row["ci_upper"]),
-        )
+    _add_ratios(row)
     return notes
 
 
@@ -321,10 +326,5 @@ def _ancova_effect(
         second = results["substituted"]
         other = float(second.params[2]) if second is not None else math.nan
     row["estimate_low"], row["estimate_high"] = _range(row["estimate"], other)
-    if row["outcome"] == "log value":
-        row.update(
-            ratio=_ratio(row["estimate"]),
-            ratio_ci_lower=_ratio(row["ci_lower"]),
-            ratio_ci_upper=_ratio(row["ci_upper"]),
-        )
+    _add_ratios(row)
     return notes
