@@ -83,6 +83,8 @@ def _names(raw: bytes) -> list[str]:
 
 
 def _refs(data: bytes, at: int, n_ref: int, csi: bool) -> list[tuple[int | None, int]]:
+    # the pseudo-bin (offsets range and record counts, not a chunk of records)
+    pseudo = _csi_pseudo_bin(data) if csi else 37450
     out = []
     for _ in range(n_ref):
         (n_bin,) = struct.unpack_from("<i", data, at)
@@ -95,8 +97,8 @@ def _refs(data: bytes, at: int, n_ref: int, csi: bool) -> list[tuple[int | None,
             at += 4
             chunks = struct.unpack_from(f"<{2 * n_chunk}Q", data, at)
             at += 16 * n_chunk
-            if n_chunk == 2 and bin_id in (37450, _csi_pseudo_bin(data) if csi else -1):
-                continue  # the pseudo-bin: offsets range and record counts, not a chunk
+            if bin_id == pseudo and n_chunk == 2:
+                continue
             for beg, end in zip(chunks[::2], chunks[1::2], strict=True):
                 low = beg if low is None else min(low, beg)
                 high = max(high, end)
