@@ -225,22 +225,10 @@ def mosaic_options(args: argparse.Namespace):
     )
 
 
-def resolved(path: str | Path) -> Path:
-    """``path`` resolved, or one line when it is a symbolic link that loops back on itself
-    (pathlib raises RuntimeError for that, which is no user-facing error)."""
-    try:
-        return Path(path).resolve()
-    except RuntimeError:
-        from nlrp3annot.errors import InputFileError
-
-        raise InputFileError(path, "is a symbolic link that loops back on itself",
-                             "point it at the real file") from None  # fmt: skip
-
-
 def check_outputs(outputs: list, inputs: list) -> None:
     """Refuse, before any work, an output path that would replace an input, a folder or a
     device (one line, exit 2); writing is atomic, so a refused run leaves nothing behind."""
-    given = {resolved(p) for p in inputs if p}
+    given = {Path(p).resolve() for p in inputs if p}
     for output in outputs:
         if not output:
             continue
@@ -429,9 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:  # pathlib's only user-facing one: a symbolic link loop
         if not str(exc).startswith("Symlink loop"):
             raise
-        print(f"nlrp3annot: error: {str(exc).removeprefix('Symlink loop from ')}: is a "
-              "symbolic link that loops back on itself (point it at the real file)",
-              file=sys.stderr)  # fmt: skip
+        where = str(exc).removeprefix("Symlink loop from ").strip("'")
+        print(f"nlrp3annot: error: {where}: is a symbolic link that loops back on itself "
+              "(point it at the real file)", file=sys.stderr)  # fmt: skip
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("nlrp3annot: interrupted", file=sys.stderr)
