@@ -127,7 +127,7 @@ def annotate_variant(
     from nlrp3annot.genome.reference import mane_transcript
     from nlrp3annot.genome.sequence import fasta_build
     from nlrp3annot.naming.annotator import Annotator
-    from nlrp3annot.naming.variant import Variant
+    from nlrp3annot.values import Variant
 
     seq = fasta_build(fasta)
     if build not in ("auto", seq.build):

@@ -26,7 +26,7 @@ from nlrp3annot.genome.reference import GRCH37_OFFSET, locus_window, mane_transc
 from nlrp3annot.genome.sequence import read_fasta_locus
 from nlrp3annot.naming.annotator import Annotator
 from nlrp3annot.naming.coords import TranscriptMap
-from nlrp3annot.naming.variant import Variant
+from nlrp3annot.values import Variant
 
 BASES = st.text(alphabet="ACGT", min_size=0, max_size=6)
 

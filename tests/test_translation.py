@@ -63,7 +63,7 @@ def test_every_coding_substitution_agrees_with_whole_protein_translation(fasta38
     from nlrp3annot.genome.sequence import read_fasta_locus
     from nlrp3annot.naming.annotator import Annotator
     from nlrp3annot.naming.coords import TranscriptMap
-    from nlrp3annot.naming.variant import Variant
+    from nlrp3annot.values import Variant
 
     seq = read_fasta_locus(fasta38, "GRCh38")
     t = mane_transcript("GRCh38")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from nlrp3annot.genome.reference import Domain, Transcript
 from nlrp3annot.genome.sequence import LocusSequence
 from nlrp3annot.naming.annotator import Annotator
-from nlrp3annot.naming.variant import Variant
+from nlrp3annot.values import Variant
 
 # c.1..c.200: ATG, then codons; 'AAA AAA' (Lys Lys) at codons 10-11, 'CAG CAG CAG' at 20-22,
 # stop TAA at codon 67 (c.199-c.201 is 66*3+1 .. 67*3).

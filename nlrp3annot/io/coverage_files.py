@@ -18,7 +18,7 @@ from pathlib import Path
 from nlrp3annot.errors import InputFileError
 from nlrp3annot.genome.reference import locus_window
 from nlrp3annot.io.vcf import CHR1_NAMES
-from nlrp3annot.patients.coverage import merge
+from nlrp3annot.values.intervals import merge_intervals as merge
 
 
 @cache

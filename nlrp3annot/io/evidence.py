@@ -6,7 +6,7 @@ cheap for joint VCFs, since a sample leaves the pending list at its first good c
 from __future__ import annotations
 
 from nlrp3annot.genome.reference import BUILDS
-from nlrp3annot.patients.coverage import is_called
+from nlrp3annot.values import is_called
 
 GVCF_ALTS = ("<NON_REF>", "<*>")
 

@@ -5,7 +5,7 @@ percent carry an ALT allele or lack a call. One Python object per genotype (pysa
 proxies) costs minutes; cyvcf2 hands htslib's decoded FORMAT fields over as arrays (measured
 on 1,000 samples x 500 records: pysam per-sample access 37% of a 24 s run, cyvcf2 arrays
 ~7 s CPU for the whole run), so the per-sample work is done in bulk and a
-:class:`~nlrp3annot.patients.zygosity.SampleCall` is built only for samples that may carry the
+:class:`~nlrp3annot.values.SampleCall` is built only for samples that may carry the
 allele (any non-reference or missing genotype, or enough ALT reads under 0/0 to be a mosaic).
 Everything else a patient needs (depth at pathogenic positions) is kept as one number per
 sample. Results are identical to the per-sample reader in :mod:`nlrp3annot.io.pysam_reader`
@@ -19,7 +19,7 @@ from pathlib import Path
 from nlrp3annot.errors import RecordError
 from nlrp3annot.io.evidence import is_gvcf_record
 from nlrp3annot.io.vcf import VcfScan, Watch, skip_reason, split_alleles, window_of
-from nlrp3annot.patients.zygosity import SampleCall
+from nlrp3annot.values import SampleCall
 
 _MISSING = -(2**31)  # htslib's int32 missing value
 _END = -(2**31) + 1  # htslib's int32 vector end (a shorter vector than declared)

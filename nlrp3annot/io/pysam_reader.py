@@ -20,7 +20,7 @@ from nlrp3annot.io.vcf import (
     split_alleles,
     window_of,
 )
-from nlrp3annot.patients.zygosity import SampleCall
+from nlrp3annot.values import SampleCall
 
 
 def scan_with_htslib(

@@ -107,8 +107,7 @@ class Redactor:
         patients, skipped alleles, summary)."""
         from dataclasses import replace
 
-        from nlrp3annot.patients.haplotypes import SampleRow
-        from nlrp3annot.runner.pipeline import SITE_KEYS, SiteRow
+        from nlrp3annot.values import SITE_KEYS, SampleRow, SiteRow
 
         at = SITE_KEYS.index("file")
         parts: dict[int, dict] = {}  # one copy per shared part that names the file

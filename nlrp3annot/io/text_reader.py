@@ -10,7 +10,7 @@ columns are located from the tab positions, and a vectorised test finds the samp
 genotype is exactly ``0/0`` (or ``0|0``, or haploid ``0``) with every ALT count of AD equal
 to 0; only the others (carriers, missing genotypes, ALT reads under 0/0, anything unusual)
 are decoded, with pysam's conventions for missing values and short vectors, into the same
-:class:`~nlrp3annot.patients.zygosity.SampleCall` values the htslib reader gives (tested on
+:class:`~nlrp3annot.values.SampleCall` values the htslib reader gives (tested on
 every genotype shape, against :mod:`nlrp3annot.io.pysam_reader`). Each sample's depth at the
 watched (pathogenic) positions is read from every sample at the few records covering them.
 """
@@ -36,7 +36,7 @@ from nlrp3annot.io.vcf import (
     split_alleles,
     window_of,
 )
-from nlrp3annot.patients.zygosity import SampleCall
+from nlrp3annot.values import SampleCall
 
 _TAB, _COLON, _COMMA, _SLASH, _PIPE = 9, 58, 44, 47, 124
 _ZERO = 48

@@ -24,9 +24,7 @@ from pathlib import Path
 from nlrp3annot.errors import InputFileError
 from nlrp3annot.genome.reference import BUILDS, declared_build, locus_window
 from nlrp3annot.io.evidence import LocusEvidence
-from nlrp3annot.naming.variant import Variant
-from nlrp3annot.patients.zygosity import SampleCall
-from nlrp3annot.values import ScanLimits
+from nlrp3annot.values import Record, ScanLimits, Skipped, Variant
 
 CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")
 _BASES = frozenset("ACGTNacgtn")
@@ -36,29 +34,6 @@ ARRAY_SAMPLES = 32
 # An indexed text VCF smaller than this is read whole (decompressing 256 KiB costs less
 # than opening the file and its index through htslib, ~2-4 ms).
 INDEX_MIN_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True)
-class Record:
-    """One ALT allele of one VCF record inside an NLRP3 window."""
-
-    index: int  # 1-based record number in the file (data lines), or in the fetched region
-    variant: Variant
-    record_id: str
-    filter: str
-    allele_index: int  # 1 for the first ALT
-    n_alts: int
-    calls: tuple[SampleCall, ...] = ()  # samples that may carry it (or lack a genotype)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    chrom: str
-    pos: int
-    ref: str
-    alt: str
-    reason: str
 
 
 @dataclass

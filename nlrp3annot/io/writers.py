@@ -15,10 +15,16 @@ from collections import defaultdict
 from pathlib import Path
 
 from nlrp3annot.io.atomic import atomic_write, atomic_write_bytes, naming, new_file_mode
-from nlrp3annot.io.vcf import Skipped
-from nlrp3annot.naming.annotator import COLUMNS, Annotation
-from nlrp3annot.patients.haplotypes import SampleRow
-from nlrp3annot.runner.pipeline import SITE_KEYS, AnnotationResult, SiteRow, row_dict
+from nlrp3annot.values import (
+    COLUMNS,
+    SITE_KEYS,
+    Annotation,
+    AnnotationResult,
+    SampleRow,
+    SiteRow,
+    Skipped,
+    row_dict,
+)
 
 EXTRA_COLUMNS = ["id", "filter"]
 TSV_COLUMNS = COLUMNS[:4] + EXTRA_COLUMNS + COLUMNS[4:]
@@ -28,8 +34,7 @@ SKIPPED_COLUMNS = ["path", "chrom", "pos", "ref", "alt", "reason"]
 def table_columns(table: list[dict]) -> list[str]:
     """Site columns, then sample columns (when the VCFs had samples), then known-variant
     columns and the source file."""
-    from nlrp3annot.knowledge.columns import KNOWLEDGE_COLUMNS
-    from nlrp3annot.patients.haplotypes import SAMPLE_COLUMNS
+    from nlrp3annot.values import KNOWLEDGE_COLUMNS, SAMPLE_COLUMNS
 
     has_samples = any("sample" in row for row in table)
     sample_part = SAMPLE_COLUMNS if has_samples else []
@@ -293,7 +298,7 @@ def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
 
 
 def write_patients(result: AnnotationResult, path: str | Path) -> None:
-    from nlrp3annot.patients.status import SUMMARY_COLUMNS
+    from nlrp3annot.values import SUMMARY_COLUMNS
 
     atomic_write(path, lambda h: _tsv(result.patients, SUMMARY_COLUMNS, h))
 

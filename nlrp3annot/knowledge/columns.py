@@ -6,18 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nlrp3annot.genome.reference import GRCH37_OFFSET
+from nlrp3annot.values import KNOWLEDGE_COLUMNS
 
-KNOWLEDGE_COLUMNS = [
-    "clinvar_id",
-    "clinvar_significance",
-    "clinvar_review",
-    "conditions",
-    "clinvar_id_sample",
-    "clinvar_significance_sample",
-    "clinvar_match",
-    "caps_phenotype",
-    "penetrance",
-]
 _CHR1_ACCESSIONS = ("NC_000001.10", "NC_000001.11")
 
 

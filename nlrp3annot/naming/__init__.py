@@ -3,5 +3,5 @@ change out.
 
 ``variant`` (trim, left-align, 3' shift) -> ``coords`` (genomic <-> c.) -> ``protein``
 (apply, translate, compare) -> ``hgvs`` and ``consequence`` -> ``annotator`` (one
-:class:`~nlrp3annot.naming.annotator.Annotation` row per transcript). No files, no network.
+:class:`~nlrp3annot.values.Annotation` row per transcript). No files, no network.
 """

@@ -1,13 +1,11 @@
 """Variant -> annotation rows, one per transcript. Pure: no files, no network.
 
 An :class:`Annotator` holds what naming needs for one build (transcript maps and the locus
-sequence) and turns each :class:`~nlrp3annot.naming.variant.Variant` into :class:`Annotation` rows.
+sequence) and turns each :class:`~nlrp3annot.values.Variant` into :class:`Annotation` rows.
 """
 
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from nlrp3annot.genome.reference import REFSEQ_CHR1, Transcript
@@ -28,80 +26,9 @@ from nlrp3annot.naming.protein import (
     coding_sequence,
     protein_change,
 )
-from nlrp3annot.naming.variant import (
-    Edit,
-    Variant,
-    placements,
-    shift_3prime,
-    shift_5prime,
-    to_vcf,
-    trim,
-)
-
-
-@dataclass(frozen=True)
-class Annotation:
-    """One variant allele on one transcript. Field order is the TSV column order."""
-
-    chrom: str
-    pos: int
-    ref: str
-    alt: str
-    build: str
-    gene: str
-    gene_id: str
-    transcript: str
-    hgvs_c: str
-    hgvs_p: str
-    legacy_protein: str
-    consequence: str
-    impact: str
-    exon: str
-    intron: str
-    legacy_exon: str
-    cds_position: str
-    protein_position: str
-    uniprot_position: str
-    amino_acids: str
-    codons: str
-    domain: str
-    hgvs_g: str
-    spdi: str
-    norm_pos: int
-    norm_ref: str
-    norm_alt: str
-    ensembl_transcript: str
-    protein_id: str
-    flags: str
-    ref_mismatch: bool
-    note: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        # every field is a plain value: a shallow copy, not dataclasses.asdict's deep copy
-        # (which took a third of the run time on a 10,000-record file)
-        return dict(zip(COLUMNS, _FIELDS(self), strict=True))
-
-
-COLUMNS = list(Annotation.__dataclass_fields__)
-_FIELDS = operator.attrgetter(*COLUMNS)
-
-
-def astuple(row: Annotation) -> tuple:
-    """The row's fields in order (``from_fields(astuple(row)) == row``), shallowly."""
-    return _FIELDS(row)
-
-
-def from_fields(fields: tuple) -> Annotation:
-    """The inverse of :func:`astuple`: rows come back from worker processes by the thousand."""
-    return _row(zip(COLUMNS, fields, strict=True))
-
-
-def _row(fields) -> Annotation:
-    """``Annotation(**fields)`` without the frozen dataclass's field-by-field ``__init__``
-    (4 us of a 40 us naming, and 10 us beside unpickling); every field must be given."""
-    row = object.__new__(Annotation)
-    row.__dict__.update(fields)
-    return row
+from nlrp3annot.naming.variant import Edit, placements, shift_3prime, shift_5prime, to_vcf, trim
+from nlrp3annot.values import Variant
+from nlrp3annot.values.annotation import Annotation, annotation_of
 
 
 def _span_label(labels: list[int], total: int) -> str:
@@ -265,7 +192,7 @@ class Annotator:
             amino_acids = _amino_acids(change)
             codons = change.codons
         protein_name = hgvs_p(t.protein_id, change)
-        return _row(
+        return annotation_of(
             dict(
                 chrom=variant.chrom,
                 pos=variant.pos,

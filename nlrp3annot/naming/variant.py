@@ -16,16 +16,6 @@ class SequenceSource(Protocol):
 
 
 @dataclass(frozen=True)
-class Variant:
-    """One ALT allele of a VCF record, as written in the file."""
-
-    chrom: str
-    pos: int
-    ref: str
-    alt: str
-
-
-@dataclass(frozen=True)
 class Edit:
     """A minimal change: reference ``start..end`` (1-based inclusive) becomes ``alt``."""
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from nlrp3annot.values.intervals import merge_intervals
+
 SPLICE_FLANK = 2  # intronic bases of each splice site counted with the coding bases
 NO_CALLS = "no calls in the NLRP3 locus"
 UNKNOWN = "unknown"
@@ -40,17 +42,6 @@ def coding_targets(
     return out
 
 
-def merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Overlapping or adjacent inclusive intervals joined, sorted."""
-    merged: list[list[int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
-
-
 def covered_fraction(
     covered: Iterable[tuple[int, int]], targets: Sequence[tuple[int, int]]
 ) -> float:
@@ -59,18 +50,13 @@ def covered_fraction(
     if not total:
         return 0.0
     inside = 0
-    spans = merge(covered)
-    for t_start, t_end in merge(targets):
+    spans = merge_intervals(covered)
+    for t_start, t_end in merge_intervals(targets):
         for c_start, c_end in spans:
             low, high = max(t_start, c_start), min(t_end, c_end)
             if low <= high:
                 inside += high - low + 1
     return inside / total
-
-
-def is_called(gt_text: str) -> bool:
-    """A genotype with at least one allele called (``0/0``, ``0/1``, ``1``; not ``./.``)."""
-    return any(a not in ("", ".") for a in gt_text.replace("|", "/").split("/"))
 
 
 def coverage_columns(

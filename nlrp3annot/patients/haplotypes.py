@@ -12,38 +12,19 @@ and ``phase`` = ``phase_unknown``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from nlrp3annot.io.vcf import Record
-from nlrp3annot.naming.annotator import Annotation, Annotator
+from nlrp3annot.naming.annotator import Annotator
 from nlrp3annot.naming.legacy import legacy_protein
-from nlrp3annot.naming.variant import Variant
 from nlrp3annot.patients.zygosity import (
     CARRYING,
     DEFAULT_OPTIONS,
     MosaicOptions,
-    SampleCall,
     Zygosity,
     classify,
 )
-
-SAMPLE_COLUMNS = [
-    "sample",
-    "gt",
-    "zygosity",
-    "dp",
-    "ad",
-    "vaf",
-    "vaf_ci_low",
-    "vaf_ci_high",
-    "mosaic_p",
-    "mosaic_test",
-    "phase",
-    "hgvs_c_sample",
-    "hgvs_p_sample",
-    "hgvs_p_sample_alt",
-]
+from nlrp3annot.values import Annotation, Record, SampleCall, SampleRow, Variant
 
 
 class Carried(NamedTuple):  # one per carrier row: a named tuple is cheap to make
@@ -79,57 +60,6 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def _with_legacy(columns: dict[str, object]) -> dict[str, object]:
     columns["legacy_protein_sample"] = legacy_protein(str(columns["hgvs_p_sample"]))
     return columns
-
-
-class SampleRow(Mapping):
-    """One sample x allele x transcript row of the output table, read like a dict.
-
-    A joint VCF gives hundreds of thousands of such rows that differ only in a few columns,
-    so a row holds references to shared parts instead of its own 60-column dict: the site
-    (one per record x transcript, with the file and known-variant columns), the call (one per
-    genotype/read-count pattern) and the sample's own reading of the protein change (shared
-    while the allele has no partner in its codons). Writers can format each part once
-    (:mod:`nlrp3annot.io.writers`)."""
-
-    __slots__ = ("sample", "site", "call", "own")
-
-    def __init__(self, sample: str, site: dict, call: dict, own: dict) -> None:
-        self.sample, self.site, self.call, self.own = sample, site, call, own
-
-    def __getitem__(self, key: str) -> object:
-        if key == "sample":
-            return self.sample
-        for part in (self.own, self.call, self.site):
-            if key in part:
-                return part[key]
-        raise KeyError(key)
-
-    def get(self, key: str, default: object = None) -> object:
-        if key == "sample":
-            return self.sample
-        for part in (self.own, self.call, self.site):
-            if key in part:
-                return part[key]
-        return default
-
-    def __contains__(self, key: object) -> bool:
-        return key == "sample" or key in self.own or key in self.call or key in self.site
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.site
-        yield "sample"
-        yield from self.call
-        yield from self.own
-
-    def __len__(self) -> int:
-        return len(self.site) + 1 + len(self.call) + len(self.own)
-
-    def __repr__(self) -> str:
-        return f"SampleRow({dict(self)!r})"
-
-    def __reduce__(self):
-        # rows cross process boundaries by the 10^5 (sample shards): keep their pickle small
-        return (SampleRow, (self.sample, self.site, self.call, self.own))
 
 
 def sample_rows(

@@ -28,25 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from nlrp3annot.patients.coverage import NO_CALLS, coverage_columns
-from nlrp3annot.patients.haplotypes import SampleRow
-from nlrp3annot.values import ScanLimits
+from nlrp3annot.values import SampleRow, ScanLimits
 
-SUMMARY_COLUMNS = [
-    "file",
-    "sample",
-    "status",
-    "best_variant",
-    "hgvs_p_sample",
-    "zygosity",
-    "vaf",
-    "clinvar_significance",
-    "caps_phenotype",
-    "penetrance",
-    "variants",
-    "coding_bases_covered",
-    "lowest_depth_at_pathogenic_positions",
-    "note",
-]
 STATUS_ORDER = ["positive_germline", "positive_mosaic", "not_assessable", "vus_only", "negative"]
 
 

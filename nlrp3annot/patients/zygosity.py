@@ -20,9 +20,9 @@ Where depth is below ``min_depth`` the mosaic question cannot be answered either
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from nlrp3annot.patients.binomial import clopper_pearson, germline_p
+from nlrp3annot.values import SampleCall
 
 
 @dataclass(frozen=True)
@@ -34,30 +34,6 @@ class MosaicOptions:
 
 
 DEFAULT_OPTIONS = MosaicOptions()
-
-
-class SampleCall(NamedTuple):
-    """One sample at one ALT allele. ``gt`` holds 1 (this ALT), 0 (REF), -1 (another ALT)
-    or None (missing) per called allele. (A named tuple: a joint VCF makes 10^5 of them.)"""
-
-    sample: str
-    gt: tuple[int | None, ...]
-    gt_text: str  # as written, e.g. 0|1, ./., 1
-    phased: bool
-    phase_set: int | None
-    ref_reads: int | None
-    alt_reads: int | None
-    depth: int | None
-    af: float | None  # FORMAT/AF (Mutect2-style callers)
-
-    @property
-    def alt_copies(self) -> int:
-        return sum(1 for a in self.gt if a == 1)
-
-    @property
-    def haplotypes(self) -> tuple[int, ...]:
-        """Indices of the genotype's haplotypes carrying this ALT (meaningful when phased)."""
-        return tuple(i for i, a in enumerate(self.gt) if a == 1)
 
 
 @dataclass(frozen=True)

@@ -294,7 +294,7 @@ def _quantile(limits: np.ndarray, q: float = 0.95) -> float | None:
 def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:
     """Each candidate's names on the MANE transcript, by the naming engine (once per allele)."""
     from nlrp3annot.naming.annotator import Annotator
-    from nlrp3annot.naming.variant import Variant
+    from nlrp3annot.values import Variant
 
     annotator = Annotator([transcript], seq)
     named: dict[tuple[int, str, str], tuple[str, str, str]] = {}

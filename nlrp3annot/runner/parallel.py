@@ -25,9 +25,9 @@ from pathlib import Path
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.io.vcf import sample_names
-from nlrp3annot.naming.annotator import Annotator, astuple, from_fields
-from nlrp3annot.naming.variant import Variant
-from nlrp3annot.runner.pipeline import AnnotationResult, Session, Settings
+from nlrp3annot.naming.annotator import Annotator
+from nlrp3annot.runner.pipeline import Session, Settings
+from nlrp3annot.values import AnnotationResult, Variant, astuple, from_fields
 
 # A joint VCF with at least this many samples is split into sample shards when there are
 # spare workers (locally: fewer files than workers; on a cluster: always).

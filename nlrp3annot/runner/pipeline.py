@@ -6,19 +6,25 @@ refuses a FASTA of the other build, and runs the pure :class:`Annotator` over th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from nlrp3annot.errors import Nlrp3AnnotError, ReferenceMismatchError
 from nlrp3annot.genome.reference import BUILDS, Transcript, mane_transcript
 from nlrp3annot.genome.sequence import LocusSequence, fasta_build
-from nlrp3annot.io.vcf import Skipped, VcfScan, Watch, scan_vcf
-from nlrp3annot.knowledge.columns import KNOWLEDGE_COLUMNS, Knowledge
-from nlrp3annot.naming.annotator import COLUMNS, Annotation, Annotator, astuple
+from nlrp3annot.io.vcf import VcfScan, Watch, scan_vcf
+from nlrp3annot.knowledge.columns import Knowledge
+from nlrp3annot.naming.annotator import Annotator
 from nlrp3annot.patients.haplotypes import sample_rows
 from nlrp3annot.patients.status import summarise
 from nlrp3annot.patients.zygosity import DEFAULT_OPTIONS, MosaicOptions
+from nlrp3annot.values import (
+    Annotation,
+    AnnotationResult,
+    SiteRow,
+    astuple,
+)
 
 # Share of records whose REF must match the reference for a VCF to be taken as that build.
 BUILD_REF_AGREEMENT = 0.9
@@ -67,44 +73,6 @@ def choose_transcripts(
             transcripts.append(valid)
         transcripts = select(transcripts, spec)
     return transcripts, refused
-
-
-@dataclass
-class AnnotationResult:
-    """What one or more files gave: site annotations (one per allele per transcript), the
-    output table (site rows, or one row per sample x carried allele when the VCFs have
-    samples), the patient summary, what was skipped and why, and counts."""
-
-    annotations: list[Annotation]
-    table: list[dict[str, object]]
-    skipped: list[Skipped]
-    patients: list[dict[str, object]] = field(default_factory=list)
-    summary: dict[str, object] = field(default_factory=dict)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (file, one-line error)
-    source: tuple[bytes, list[bytes]] | None = None  # a single file's header and locus lines
-
-    @property
-    def rows(self) -> list[Annotation]:
-        return self.annotations
-
-    def to_frame(self):
-        import pandas as pd
-
-        frame = pd.DataFrame([row_dict(row) for row in self.table])
-        if frame.empty:
-            frame = pd.DataFrame(columns=COLUMNS)
-        frame.attrs["skipped"] = [s.__dict__ for s in self.skipped]
-        frame.attrs["summary"] = dict(self.summary)
-        frame.attrs["patients"] = list(self.patients)
-        frame.attrs["failures"] = list(self.failures)
-        return frame
-
-    def patients_frame(self):
-        import pandas as pd
-
-        from nlrp3annot.patients.status import SUMMARY_COLUMNS
-
-        return pd.DataFrame(self.patients, columns=SUMMARY_COLUMNS)
 
 
 def _ref_agreement(scan: VcfScan, seq: LocusSequence) -> tuple[int, int]:
@@ -268,48 +236,6 @@ class Session:
             mine = [t for t in transcripts if t.accession == accession]
             self._annotators[key] = (Annotator(mine, seq), mine, refused)
         return self._annotators[key][0]
-
-
-class SiteRow(Mapping):
-    """One allele x transcript row of a sites-only table, read like a dict: the annotation's
-    fields, its record's ID and FILTER, the file, and the known-variant columns
-    (:data:`SITE_KEYS`). A plain tuple inside: a dict of 43 entries per row cost more than
-    naming a remembered allele, and writers take the values as they are."""
-
-    __slots__ = ("values",)
-
-    def __init__(self, values: tuple) -> None:
-        self.values = values
-
-    def __getitem__(self, key: str) -> object:
-        return self.values[_SITE_INDEX[key]]
-
-    def __contains__(self, key: object) -> bool:
-        return key in _SITE_INDEX
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(SITE_KEYS)
-
-    def __len__(self) -> int:
-        return len(SITE_KEYS)
-
-    def as_dict(self) -> dict[str, object]:
-        return dict(zip(SITE_KEYS, self.values, strict=True))
-
-    def __reduce__(self):
-        return (SiteRow, (self.values,))
-
-    def __repr__(self) -> str:
-        return f"SiteRow({self.as_dict()!r})"
-
-
-SITE_KEYS = (*COLUMNS, "id", "filter", "file", *KNOWLEDGE_COLUMNS)
-_SITE_INDEX = {key: i for i, key in enumerate(SITE_KEYS)}
-
-
-def row_dict(row: Mapping) -> dict[str, object]:
-    """A table row (dict, :class:`SiteRow` or sample row) as a plain dict."""
-    return row.as_dict() if type(row) is SiteRow else dict(row)
 
 
 def annotate_scan(

@@ -1,6 +1,6 @@
-"""Value objects passed between the layers, importing nothing of ours: the scan writes
-them (reads/), the VCF reader reads them back from a header (io/), the patient status
-decides with them (patients/)."""
+"""What a scan of a sample's reads could have missed (:class:`ScanLimits`): the scan writes
+it (reads/), the VCF reader reads it back from a header (io/), the patient status decides
+with it (patients/)."""
 
 from __future__ import annotations
 
