@@ -35,6 +35,7 @@ from nlrp3annot.response.stats.censored import (
     dishonest_limits,
     median_text,
 )
+from nlrp3annot.response.stats.change_tables import between_table, within_table
 from nlrp3annot.response.stats.comparison_data import (
     ALL,
     BETWEEN_COLUMNS,
@@ -49,8 +50,6 @@ from nlrp3annot.response.stats.comparison_data import (
 )
 from nlrp3annot.response.stats.primary import family_table, power_sentences
 from nlrp3annot.response.stats.rank_tests import (
-    _between,
-    _within,
     hodges_lehmann_ci,
     mann_whitney_null_counts,
     mannwhitney_smallest_p,
@@ -231,13 +230,13 @@ def run_comparison(
     # limit; the descriptives and the Gehan bounds keep the values as reported.
     limits = dishonest_limits(frame)
     ranked = censor_at_highest_limit(frame, limits)
-    within = _within(ranked, frame, labels, report_groups, changes, alpha)
+    within = within_table(ranked, frame, labels, report_groups, changes, alpha)
     # one table over both changes, from records (concatenating frames whose columns may be
     # all missing is deprecated in pandas)
     records = [
         record
         for a, b in changes
-        for record in _between(frame, labels, compared, a, b, alpha).to_dict("records")
+        for record in between_table(frame, labels, compared, a, b, alpha).to_dict("records")
     ]
     between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
     between["ci_critical_u"] = between["ci_critical_u"].astype("Int64")

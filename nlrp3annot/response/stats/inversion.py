@@ -30,8 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlrp3annot.response.stats.censored import Bounds
+from nlrp3annot.response.stats.censored import Bounds, gehan_test
 from nlrp3annot.response.stats.comparison_data import DIFF_DECIMALS
+from nlrp3annot.response.stats.rank_tests import (
+    mann_whitney_p,
+    signed_rank_p,
+    signed_rank_statistic,
+)
 
 FULL_SCAN = 801
 
@@ -202,7 +207,6 @@ def location_estimate(diffs: Sequence[Bounds]) -> Estimate:
 def location_interval(diffs: np.ndarray, estimate: Estimate, alpha: float) -> Interval:
     """Inverting the exact (or, beyond 50 non-zero differences, asymptotic) signed-rank test
     with zeros dropped, on the differences ``diffs`` the test itself uses."""
-    from nlrp3annot.response.stats.rank_tests import signed_rank_p
 
     diffs = np.asarray(diffs, dtype=float)
     if diffs.size == 0:
@@ -261,8 +265,6 @@ def between_p(x: Sequence[Bounds], y: Sequence[Bounds]) -> tuple[float, float, s
     measured (exact up to 50 a group, else tie- and continuity-corrected normal), Gehan's
     test of intervals where one is not. U counts the pairs where x is certainly larger, plus
     half of the others (with measured values, Mann-Whitney's U)."""
-    from nlrp3annot.response.stats.censored import gehan_test
-    from nlrp3annot.response.stats.rank_tests import mann_whitney_p
 
     if all(b.exact for b in (*x, *y)):
         u, p, method = mann_whitney_p(np.array([b.low for b in x]), np.array([b.low for b in y]))
@@ -287,7 +289,6 @@ def within_effect(bounds: Sequence[Bounds], tested: np.ndarray, alpha: float) ->
     """``bounds``: each patient's change as the limits allow (the estimate); ``tested``: the
     changes the signed-rank test sees (values below a limit at the limit, or tied at the
     highest limit where limits cannot be ranked); the interval inverts that same test."""
-    from nlrp3annot.response.stats.rank_tests import signed_rank_p, signed_rank_statistic
 
     estimate = location_estimate(bounds)
     interval = location_interval(tested, estimate, alpha)

@@ -4,7 +4,6 @@ between them with the Hodges-Lehmann shift and its distribution-free interval.""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -13,19 +12,16 @@ import pandas as pd
 from scipy import stats
 
 from nlrp3annot.response.stats.comparison_data import (
-    BETWEEN_COLUMNS,
     DIFF_DECIMALS,
     MANNWHITNEY_EXACT_MAX_N,
     WILCOXON_EXACT_MAX_N,
-    WITHIN_COLUMNS,
-    _members,
 )
 
 # --------------------------------------------------------------------------------------------
 # Paired changes and the Wilcoxon signed-rank test
 
 
-def _changes(
+def paired_changes(
     frame: pd.DataFrame, measure: str, earlier: str, later: str, patients: set[str]
 ) -> pd.Series:
     """later - earlier per patient with both visits (censored values at their limit)."""
@@ -37,7 +33,7 @@ def _changes(
     return (paired[later] - paired[earlier]).round(DIFF_DECIMALS).sort_index()
 
 
-def _has_ties(values: np.ndarray) -> bool:
+def has_ties(values: np.ndarray) -> bool:
     return bool(np.unique(values).size < values.size)
 
 
@@ -101,7 +97,7 @@ def mann_whitney_exact_p(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 def signed_rank_p(diffs: np.ndarray) -> float:
     """Two-sided P of the Wilcoxon signed-rank test, zero differences dropped: exact up to
     50 non-zero differences, else the normal approximation with tie and continuity
-    correction (as :func:`_wilcoxon` reports it); nan when every difference is zero."""
+    correction (as :func:`wilcoxon_columns` reports it); nan when every difference is zero."""
     diffs = np.round(np.asarray(diffs, dtype=float), DIFF_DECIMALS)
     nonzero = diffs[diffs != 0]
     if nonzero.size == 0:
@@ -113,7 +109,7 @@ def signed_rank_p(diffs: np.ndarray) -> float:
     return float(result.pvalue)
 
 
-def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
+def wilcoxon_columns(diffs: np.ndarray) -> dict[str, Any]:
     n = int(diffs.size)
     nonzero = diffs[diffs != 0]
     out: dict[str, Any] = {
@@ -140,7 +136,7 @@ def _wilcoxon(diffs: np.ndarray) -> dict[str, Any]:
     notes = []
     if nonzero.size < n:
         notes.append(f"{n - nonzero.size} zero difference(s) dropped (Wilcoxon's method)")
-    if _has_ties(np.abs(nonzero)):
+    if has_ties(np.abs(nonzero)):
         notes.append("tied absolute differences")
     out["note"] = "; ".join(notes)
     return out
@@ -166,13 +162,13 @@ def walsh_hl_ci(values: np.ndarray, alpha: float = 0.05) -> tuple[float, float, 
     i, j = np.triu_indices(n)
     walsh = np.sort((values[i] + values[j]) / 2)
     estimate = float(np.median(walsh))
-    critical, coverage = _critical_count(signed_rank_null_counts(n), 2**n, alpha)
+    critical, coverage = critical_count(signed_rank_null_counts(n), 2**n, alpha)
     if critical is None:
         return estimate, math.nan, math.nan, math.nan
     return estimate, float(walsh[critical]), float(walsh[walsh.size - 1 - critical]), coverage
 
 
-def _critical_count(counts: list[int], total: int, alpha: float) -> tuple[int | None, float | None]:
+def critical_count(counts: list[int], total: int, alpha: float) -> tuple[int | None, float | None]:
     """For a null distribution given as counts of each statistic value 0, 1, ...: the largest
     c with P(S <= c) <= alpha/2, and the coverage 1 - 2 P(S <= c) of the interval it gives
     (None, None when even c = 0 is too likely). Exact fractions, so a P landing exactly on
@@ -187,57 +183,6 @@ def _critical_count(counts: list[int], total: int, alpha: float) -> tuple[int | 
     if critical is None:
         return None, None
     return critical, float(1 - Fraction(2 * sum(counts[: critical + 1]), total))
-
-
-def _within(
-    ranked: pd.DataFrame,
-    raw: pd.DataFrame,
-    labels: dict[str, str],
-    groups: Sequence[str],
-    changes: Sequence[tuple[str, str]],
-    alpha: float = 0.05,
-) -> pd.DataFrame:
-    """Per measure, group and change: the signed-rank test of the changes as ``ranked``
-    (values at their limit, or tied at the highest limit), its interval by inversion, and the
-    median and Hodges-Lehmann change of the ``raw`` values over what their limits allow."""
-    from nlrp3annot.response.stats.censored import paired_bounds
-    from nlrp3annot.response.stats.inversion import median_estimate, within_effect
-
-    rows = []
-    for measure in sorted(ranked["measure"].unique()):
-        for group in groups:
-            patients = _members(labels, group)
-            for earlier, later in changes:
-                diffs = _changes(ranked, measure, earlier, later, patients).to_numpy(float)
-                bounds = paired_bounds(raw, measure, earlier, later, patients)
-                row = {"measure": measure, "group": group, "change": f"{earlier}->{later}"}
-                row |= _wilcoxon(diffs)
-                median = median_estimate(bounds)
-                row |= {
-                    "median_diff": median.value,
-                    "median_diff_text": median.text(_g) if bounds else "",
-                }
-                row |= {"hl_change": math.nan, "hl_change_text": "", "hl_ci_lower": math.nan,
-                        "hl_ci_upper": math.nan}  # fmt: skip
-                if diffs.size:
-                    effect = within_effect(bounds, diffs, alpha)
-                    ci = effect.interval
-                    row |= {
-                        "hl_change": effect.estimate.value,
-                        "hl_change_text": effect.estimate.text(_g),
-                        "hl_ci_lower": ci.lower if ci.finite else math.nan,
-                        "hl_ci_upper": ci.upper if ci.finite else math.nan,
-                    }
-                    if not ci.finite and row["note"].find("no test") < 0:
-                        row["note"] = "; ".join(
-                            n for n in (row["note"], "no CI: too few patients") if n
-                        )
-                rows.append(row)
-    return pd.DataFrame(rows, columns=list(WITHIN_COLUMNS))
-
-
-def _g(value: float) -> str:
-    return f"{value:.4g}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,7 +231,7 @@ def hodges_lehmann_ci(
     pairwise = np.sort(np.subtract.outer(x, y).ravel())
     shift = float(np.median(pairwise))
     counts = mann_whitney_null_counts(n1, n2)
-    critical, coverage = _critical_count(counts, math.comb(n1 + n2, n1), alpha)
+    critical, coverage = critical_count(counts, math.comb(n1 + n2, n1), alpha)
     if critical is None:
         return shift, math.nan, math.nan, None, None
     lower = float(pairwise[critical])
@@ -313,79 +258,3 @@ def signed_rank_statistic(diffs: np.ndarray) -> float:
     ranks = _midranks(np.abs(nonzero))
     t_plus = float(ranks[nonzero > 0].sum())
     return min(t_plus, float(ranks.sum()) - t_plus)
-
-
-def _between(
-    raw: pd.DataFrame,
-    labels: dict[str, str],
-    compared: tuple[str, str],
-    earlier: str,
-    later: str,
-    alpha: float,
-) -> pd.DataFrame:
-    """Per measure: the change from ``earlier`` to ``later`` compared between the groups,
-    each patient's change taken as the interval its values' limits allow (a point where
-    both are measured): Mann-Whitney where all are points, Gehan otherwise; the
-    Hodges-Lehmann shift over the allowed values and the interval inverting that test."""
-    from nlrp3annot.response.stats.censored import paired_bounds
-    from nlrp3annot.response.stats.inversion import between_effect, median_estimate
-
-    first, second = compared
-    rows = []
-    for measure in sorted(raw["measure"].unique()):
-        x, y = (paired_bounds(raw, measure, earlier, later, _members(labels, g)) for g in compared)
-        m1, m2 = median_estimate(x), median_estimate(y)
-        row: dict[str, Any] = dict.fromkeys(BETWEEN_COLUMNS, math.nan)
-        row.update(
-            measure=measure, change=f"{earlier}->{later}", group1=first, group2=second,
-            n1=len(x), n2=len(y), median_change1=m1.value, median_change2=m2.value,
-            median_change1_text=m1.text(_g) if x else "",
-            median_change2_text=m2.text(_g) if y else "",
-            method=None, hl_shift_text="", ci_critical_u=None, ci_coverage=None, note="",
-        )  # fmt: skip
-        rows.append(row)
-        if not x or not y:
-            row["note"] = "no test: a group has no patient with both visits"
-            continue
-        effect = between_effect(x, y, alpha)
-        ci = effect.interval
-        row.update(
-            u_statistic=effect.statistic, p=effect.p, method=effect.method,
-            hl_shift=effect.estimate.value, hl_shift_low=effect.estimate.low,
-            hl_shift_high=effect.estimate.high, hl_shift_text=effect.estimate.text(_g),
-            ci_lower=ci.lower if ci.informative else math.nan,
-            ci_upper=ci.upper if ci.informative else math.nan,
-        )  # fmt: skip
-        notes = []
-        censored = not all(b.exact for b in (*x, *y))
-        values = np.array([b.low for b in (*x, *y)])
-        if censored:
-            notes.append(
-                "a change involves a value below (or above) a detection limit: Gehan's test "
-                "of the changes as intervals, the shift given over the values the limits allow"
-            )
-        elif _has_ties(values):
-            notes.append(
-                "tied changes: exact P over midranks; the interval inverts that test, its "
-                "coverage approximate"
-            )
-        if not censored and effect.method == "exact":  # untied data: the exact coverage
-            critical, coverage = _critical_count(
-                mann_whitney_null_counts(len(x), len(y)), math.comb(len(x) + len(y), len(x)),
-                alpha,
-            )  # fmt: skip
-            row.update(ci_critical_u=critical, ci_coverage=coverage)
-        if not ci.informative:
-            notes.append(
-                f"no {1 - alpha:.0%} CI: too few patients (even the widest interval covers "
-                f"with probability {1 - 2 / math.comb(len(x) + len(y), len(x)):.3f})"
-            )
-        if ci.excludes(0) and ci.finite and 0 in (ci.lower, ci.upper):
-            notes.append("the interval is open at 0 (the test rejects 0 itself)")
-        if math.isnan(row["p"]):
-            notes.append("P undefined (all changes equal)")
-        row["note"] = "; ".join(notes)
-    table = pd.DataFrame(rows, columns=list(BETWEEN_COLUMNS))
-    # Keep the critical value an integer even where some rows have none.
-    table["ci_critical_u"] = table["ci_critical_u"].astype("Int64")
-    return table

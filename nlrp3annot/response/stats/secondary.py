@@ -52,7 +52,7 @@ def patient_values(
     """Per (measure, change, group) the per-patient values an end point compares (log
     ratios for the markers, changes for the diary), for the detectable-effect sentences."""
     from nlrp3annot.response.stats.comparison_data import _members
-    from nlrp3annot.response.stats.rank_tests import _changes
+    from nlrp3annot.response.stats.rank_tests import paired_changes
     from nlrp3annot.response.stats.ratios import log_ratios
 
     out = {}
@@ -63,7 +63,7 @@ def patient_values(
                 if scale_of(measure) == "ratio":
                     values = log_ratios(ranked, measure, earlier, later, patients)[0]
                 else:
-                    values = _changes(ranked, measure, earlier, later, patients)
+                    values = paired_changes(ranked, measure, earlier, later, patients)
                 out[(measure, f"{earlier}->{later}", group)] = values.to_numpy(float)
     return out
 
