@@ -77,7 +77,7 @@ def annotate_vcfs(
     address (``"tcp://host:8786"``) to run on a cluster. The table is the same either way.
     """
     from nlrp3annot.patients.zygosity import MosaicOptions
-    from nlrp3annot.runner.pipeline import annotate_files
+    from nlrp3annot.runner.batch import annotate_files
 
     options = MosaicOptions(min_depth=min_depth, alpha=mosaic_alpha, max_vaf=max_mosaic_vaf)
     result = annotate_files(

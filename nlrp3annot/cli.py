@@ -77,7 +77,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         write_tsv,
         write_vcf,
     )
-    from nlrp3annot.runner.pipeline import annotate_files
+    from nlrp3annot.runner.batch import annotate_files
 
     paths = input_paths(args)
     fmt = _output_format(args.format, args.output)

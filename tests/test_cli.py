@@ -451,7 +451,7 @@ def test_vcf_output_is_written_from_the_lines_the_scan_read(tmp_path: Path):
     """One pass: the VCF output comes from the lines read while annotating, so it is the
     same when the input is gone by the time it is written."""
     from nlrp3annot.io.writers import write_vcf as write_vcf_output
-    from nlrp3annot.runner.pipeline import annotate_files
+    from nlrp3annot.runner.batch import annotate_files
 
     vcf = write_vcf_file(tmp_path)
     result = annotate_files([vcf], FASTA38, keep_lines=True)

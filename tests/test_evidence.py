@@ -15,7 +15,7 @@ import pytest
 from conftest import DATA, TEST_FASTA
 from vcf_writer import write
 
-from nlrp3annot.io.vcf import scan_vcf
+from nlrp3annot.io.read import scan_vcf
 from nlrp3annot.runner.pipeline import annotate_file
 
 # a copy of shared/reference-sources' MANE model table (Ensembl/NCBI; see its PROVENANCE.md)

@@ -34,7 +34,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def annotated(path: Path, arrays: bool | None = None, samples=None, reader: str = "auto"):
     session = Session(Settings(str(FASTA)))
-    from nlrp3annot.io.vcf import scan_vcf
+    from nlrp3annot.io.read import scan_vcf
 
     scan = scan_vcf(path, session.watch, arrays=arrays, samples=samples, reader=reader)
     seq = load_sequence(scan, str(FASTA), "auto")
@@ -158,9 +158,9 @@ def test_byte_filter_finds_what_an_index_finds(tmp_path: Path, joint: Path, comp
 def index_always(request, monkeypatch: pytest.MonkeyPatch) -> str:
     """Both readers, with the index used for any size of file (by default a small file is
     read whole, which would not exercise the index)."""
-    import nlrp3annot.io.vcf as vcf
+    import nlrp3annot.io.read as read
 
-    monkeypatch.setattr(vcf, "INDEX_MIN_BYTES", 0)
+    monkeypatch.setattr(read, "INDEX_MIN_BYTES", 0)
     return "auto" if request.param == "text" else "htslib"
 
 
@@ -418,13 +418,13 @@ def _die(item: int) -> int:
 
 def test_forked_workers_return_in_order_and_raise_their_errors() -> None:
     from nlrp3annot.errors import Nlrp3AnnotError
-    from nlrp3annot.runner.parallel import _here_and_forked
+    from nlrp3annot.runner.forked import here_and_forked
 
-    assert _here_and_forked([1, 3, 4], _fail, _fail) == [10, 30, 40]
+    assert here_and_forked([1, 3, 4], _fail, _fail) == [10, 30, 40]
     with pytest.raises(ValueError, match="item 2 is bad"):
-        _here_and_forked([1, 2, 3], _fail, _fail)
+        here_and_forked([1, 2, 3], _fail, _fail)
     with pytest.raises(Nlrp3AnnotError, match="ended without a result"):
-        _here_and_forked([1, 2], _fail, _die)
+        here_and_forked([1, 2], _fail, _die)
 
 
 def test_dask_workers_get_absolute_paths_and_a_cluster_without_workers_ends(

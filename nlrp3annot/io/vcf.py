@@ -1,16 +1,11 @@
-"""Reading VCF/BCF: the NLRP3 windows of both builds, split per ALT.
+"""What the VCF/BCF readers share: the scan a pass over a file gives (:class:`VcfScan`), the
+watched positions, the header, and splitting a record into the ALT alleles of the NLRP3
+windows of both builds (every allele in a window is either returned or listed as skipped
+with its reason; records elsewhere are only counted).
 
-Only the locus is touched. Text VCFs (plain, gzip, bgzip) are read as raw lines: small or
-unindexed files through a byte-level pre-filter (:mod:`nlrp3annot.io.locus_filter`), large
-indexed ones through their tabix index when it can be trusted (not older than the file; the
-contig name is taken from the index, i.e. from the records, so a header that says ``chr1``
-over records that say ``1`` still works). Their records are decoded by
-:mod:`nlrp3annot.io.text_reader`, which builds a call only for samples that may carry an
-allele. BCF goes through htslib (:mod:`nlrp3annot.io.pysam_reader`), which is also the
-reference the text reader is tested against.
-
-Every record in a window is either returned or listed as skipped with its reason; records
-elsewhere are only counted.
+The readers (:mod:`nlrp3annot.io.text_reader`, :mod:`nlrp3annot.io.pysam_reader`,
+:mod:`nlrp3annot.io.genotype_arrays`) import from here; which one reads a file is decided
+above them, in :mod:`nlrp3annot.io.read`.
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlrp3annot.errors import InputFileError
-from nlrp3annot.genome.reference import BUILDS, declared_build, locus_window
+from nlrp3annot.genome.reference import BUILDS, declared_build
 from nlrp3annot.io.evidence import LocusEvidence
 from nlrp3annot.values import Record, ScanLimits, Skipped, Variant
 
@@ -31,9 +26,6 @@ _BASES = frozenset("ACGTNacgtn")
 # From this many samples on, the text reader finds the samples worth decoding with numpy
 # (cyvcf2 arrays for BCF); below it numpy's import (~0.1 s) would cost more than it saves.
 ARRAY_SAMPLES = 32
-# An indexed text VCF smaller than this is read whole (decompressing 256 KiB costs less
-# than opening the file and its index through htslib, ~2-4 ms).
-INDEX_MIN_BYTES = 256 * 1024
 
 
 @dataclass
@@ -75,102 +67,6 @@ class Watch:
         pos = self.positions[build]
         i = bisect.bisect_left(pos, start)
         return pos[i] if i < len(pos) and pos[i] <= end else None
-
-
-def _is_plain_gzip(head: bytes) -> bool:
-    """gzip but not bgzip (no BGZF 'BC' extra field): htslib cannot seek in it."""
-    return head[:2] == b"\x1f\x8b" and not (head[3] & 4 and head[12:14] == b"BC")
-
-
-def _check_path(path: Path) -> bytes:
-    if not path.exists():
-        raise InputFileError(path, "no such file", "check the path")
-    if not path.is_file():
-        raise InputFileError(path, "is not a file", "give a VCF, VCF.gz or BCF file")
-    try:
-        with path.open("rb") as handle:
-            return handle.read(18)
-    except OSError as exc:
-        raise InputFileError(
-            path, f"cannot be read ({exc.strerror})", "check its permissions"
-        ) from None
-
-
-def _stale_index(path: Path, warnings: list[str]) -> bool:
-    """Does the index beside ``path`` not belong to it? Judged by content
-    (io.index_check), not by modification times: a copy's index may be older than its file
-    and still right, and a rewritten file's index is wrong whatever its time."""
-    from nlrp3annot.io.index_check import index_of, mismatch
-
-    index = index_of(path)
-    if index is None:
-        return False
-    problem = mismatch(path, index)
-    if problem is None:
-        return False
-    warnings.append(
-        f"{path}: index {index.name} does not match the file ({problem}), not used (the file "
-        f"is read whole); re-index it with 'bcftools index -f' or 'tabix -f -p vcf'"
-    )
-    return True
-
-
-def scan_vcf(
-    path: str | Path,
-    watch: Watch | None = None,
-    arrays: bool | None = None,
-    min_alt_reads: int = 3,
-    samples: list[str] | None = None,
-    reader: str = "auto",
-    keep_lines: bool = False,
-    min_depth: int = 20,
-) -> VcfScan:
-    """Read the records of ``path`` that fall in the NLRP3 window of either build.
-
-    ``watch``: positions where each sample's depth is recorded. ``arrays``: find the samples
-    worth decoding with numpy (None: when the file has at least ``ARRAY_SAMPLES`` samples).
-    ``min_alt_reads``: ALT reads that make a 0/0 sample worth a call (a possible mosaic).
-    ``samples``: read only these samples (a shard of a joint VCF). ``reader``: "auto", or
-    "htslib" to read even a text VCF through pysam (the reference implementation).
-    ``keep_lines``: keep a text VCF's header and locus lines in ``VcfScan.source``.
-    ``min_depth``: the reads a reference call needs to count as evidence of absence."""
-    path = Path(path)
-    head = _check_path(path)
-    watch = watch or Watch()
-    windows = {b: locus_window(b) for b in BUILDS}
-    warnings: list[str] = []
-    bcf = head[:3] == b"BCF" or (head[:2] == b"\x1f\x8b" and _is_bgzf_bcf(path))
-    indexed = _has_index_file(path) and not _stale_index(path, warnings)
-    if bcf or reader == "htslib":
-        from nlrp3annot.io.pysam_reader import scan_with_htslib
-
-        return scan_with_htslib(  # genotype arrays (cyvcf2) are for BCF only
-            path,
-            windows,
-            watch,
-            warnings,
-            indexed,
-            arrays if bcf else False,
-            min_alt_reads,
-            samples,
-            min_depth,
-        )
-    from nlrp3annot.io.text_reader import scan_text
-
-    big = path.stat().st_size >= INDEX_MIN_BYTES
-    use_index = indexed and big and not _is_plain_gzip(head)
-    return scan_text(
-        path,
-        windows,
-        watch,
-        warnings,
-        use_index,
-        arrays,
-        min_alt_reads,
-        samples,
-        keep_lines,
-        min_depth,
-    )
 
 
 @dataclass(frozen=True)
@@ -243,7 +139,7 @@ def sample_names(path: str | Path) -> list[str]:
     say why). A text header is read here (htslib's import alone cost 30 ms)."""
     path = Path(path)
     try:
-        if _is_bgzf_bcf(path):
+        if is_bgzf_bcf(path):
             import pysam
 
             pysam.set_verbosity(0)
@@ -260,7 +156,7 @@ def sample_names(path: str | Path) -> list[str]:
         return []
 
 
-def _is_bgzf_bcf(path: Path) -> bool:
+def is_bgzf_bcf(path: Path) -> bool:
     """A compressed BCF (the usual kind) starts, once inflated, with 'BCF'."""
     import gzip
 
@@ -269,11 +165,6 @@ def _is_bgzf_bcf(path: Path) -> bool:
             return handle.read(3) == b"BCF"
     except (OSError, EOFError):
         return False
-
-
-def _has_index_file(path: Path) -> bool:
-    """Is there an index file beside the VCF (whether to trust it is decided later)?"""
-    return any(path.with_name(path.name + s).exists() for s in (".tbi", ".csi"))
 
 
 def new_scan(

@@ -381,9 +381,9 @@ def write_vcf(
 
 def _source_lines(source: Path, by_record) -> tuple[bytes, list[bytes]]:
     """(header, candidate record lines) of the source VCF, as bytes."""
-    from nlrp3annot.io.vcf import _is_bgzf_bcf
+    from nlrp3annot.io.vcf import is_bgzf_bcf
 
-    if _is_bgzf_bcf(source):  # binary records: htslib writes them back as text
+    if is_bgzf_bcf(source):  # binary records: htslib writes them back as text
         import pysam
 
         pysam.set_verbosity(0)

@@ -13,11 +13,8 @@ table, the FASTA's locus and the named alleles are loaded once per worker, not o
 
 from __future__ import annotations
 
-import gc
 import math
 import os
-import pickle
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -25,9 +22,9 @@ from pathlib import Path
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.io.vcf import sample_names
-from nlrp3annot.naming.annotator import Annotator
+from nlrp3annot.runner.forked import here_and_forked
 from nlrp3annot.runner.pipeline import Session, Settings
-from nlrp3annot.values import AnnotationResult, Variant, astuple, from_fields
+from nlrp3annot.values import AnnotationResult
 
 # A joint VCF with at least this many samples is split into sample shards when there are
 # spare workers (locally: fewer files than workers; on a cluster: always).
@@ -35,10 +32,6 @@ SHARD_MIN_SAMPLES = 1_000
 CLUSTER_SHARD_SAMPLES = 5_000  # samples per task on a cluster
 
 _SESSIONS: dict[Settings, Session] = {}
-# A file with this many distinct alleles has them named by several processes (a sites-only
-# VCF of every possible coding SNV, say); below it a pool costs more than it saves.
-PARALLEL_NAMING_MIN = 2_000
-_NAMING: Annotator | None = None  # the annotator forked workers name with
 
 
 def session_for(settings: Settings) -> Session:
@@ -139,102 +132,6 @@ def merge_shards(parts: list[AnnotationResult]) -> AnnotationResult:
     )
 
 
-def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -> None:
-    """Name a large file's distinct alleles in ``jobs`` forked processes, into the
-    annotator's memory (each allele's rows do not depend on any other's)."""
-    global _NAMING
-    todo = annotator.unnamed(variants)
-    if len(todo) < PARALLEL_NAMING_MIN:
-        return
-    # this process names one share itself while jobs - 1 forked workers name the others;
-    # its share is larger, since a worker also has to send its rows back
-    own = int(len(todo) * 1.2 / (jobs + 0.2))
-    size = -(-(len(todo) - own) // (jobs - 1))
-    chunks = [todo[:own]] + [todo[i : i + size] for i in range(own, len(todo), size)]
-    if len(chunks) < 2:
-        return
-    _NAMING = annotator
-    try:
-        named = _here_and_forked(
-            chunks, lambda chunk: [annotator.annotate(v) for v in chunk], _name_chunk
-        )
-        for chunk, rows_of in zip(chunks[1:], named[1:], strict=True):
-            for variant, rows in zip(chunk, rows_of, strict=True):
-                annotator.remember(variant, [from_fields(fields) for fields in rows])
-    finally:
-        _NAMING = None
-
-
-def _here_and_forked(items: list, here, forked) -> list:
-    """``[here(items[0]), forked(items[1]), ...]``: the first item in this process while
-    forked children take the others (this process would otherwise wait idle).
-
-    Plain ``os.fork`` with one pipe per child: a ProcessPoolExecutor took 45-65 ms to get
-    its first worker going, a sixth of the naming it was there to share."""
-    # Objects the children inherit are moved out of the collector's reach first: a child's
-    # collections would otherwise walk (and so copy) the whole inherited heap.
-    gc.freeze()
-    children = [_fork(forked, item) for item in items[1:]]
-    try:
-        first = here(items[0])
-    except BaseException:
-        for pid, reader in children:  # no one will read their results
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os.close(reader)
-        raise
-    finally:
-        gc.unfreeze()
-    outcomes = [_collect(pid, reader) for pid, reader in children]  # all, to reap every child
-    for ok, value in outcomes:
-        if not ok:
-            raise value
-    return [first, *(value for _, value in outcomes)]
-
-
-def _fork(work, item) -> tuple[int, int]:
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: do the work, send its pickle, and leave without cleanup
-        os.close(reader)
-        status = 0
-        try:
-            try:
-                outcome = (True, work(item))
-            except BaseException as exc:  # sent to the parent, which raises it
-                outcome, status = (False, exc), 1
-            try:
-                data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # e.g. an exception that cannot be pickled
-                data, status = pickle.dumps((False, RuntimeError(repr(exc)))), 1
-            with os.fdopen(writer, "wb") as out:
-                out.write(data)
-        finally:
-            os._exit(status)
-    os.close(writer)
-    return pid, reader
-
-
-def _collect(pid: int, reader: int) -> tuple[bool, object]:
-    """(True, result) or (False, the exception to raise) of one forked child."""
-    with os.fdopen(reader, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if not data:
-        return False, Nlrp3AnnotError(
-            f"a worker process ended without a result (wait status {status}); "
-            "if memory ran out, run again with fewer --jobs"
-        )
-    return pickle.loads(data)
-
-
-def _name_chunk(variants: list[Variant]) -> list[list[tuple]]:
-    """Rows as plain tuples of their fields: a dataclass pickles as a dict per object, which
-    cost as much as naming the allele."""
-    assert _NAMING is not None  # set by the parent before the fork
-    return [[astuple(row) for row in _NAMING.annotate(v)] for v in variants]
-
-
 def run_files(
     paths: list[str], settings: Settings, jobs: int = 1, scheduler: str | None = None
 ) -> Iterator[tuple[str, AnnotationResult | None, str]]:
@@ -281,7 +178,7 @@ def _in_pool(paths: list[str], settings: Settings, jobs: int):
     session_for(settings)  # loaded once here, inherited by the forked workers
     if len(tasks) <= jobs:  # a few large tasks (sample shards): this process runs one too
         run = partial(run_task, settings=settings)
-        for task, (result, message) in zip(tasks, _here_and_forked(tasks, run, run), strict=True):
+        for task, (result, message) in zip(tasks, here_and_forked(tasks, run, run), strict=True):
             yield task, result, message
         return
     import multiprocessing

@@ -1,0 +1,75 @@
+"""Many VCF/BCF files into one result (:func:`annotate_files`): the job the command line and
+the public API run. How the files' tasks are executed (serially, in forked processes, on a
+Dask cluster) is :mod:`nlrp3annot.runner.parallel`; what one file gives is
+:mod:`nlrp3annot.runner.pipeline`; finished files kept for ``--resume`` are
+:mod:`nlrp3annot.runner.checkpoint`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from nlrp3annot.patients.zygosity import DEFAULT_OPTIONS, MosaicOptions
+from nlrp3annot.runner.parallel import run_files
+from nlrp3annot.runner.pipeline import DEFAULT_TRANSCRIPTS, Settings, TranscriptChoice
+from nlrp3annot.values import AnnotationResult
+
+
+def annotate_files(
+    paths: list[str | Path],
+    fasta: str | Path | None = None,
+    build: str = "auto",
+    options: MosaicOptions = DEFAULT_OPTIONS,
+    on_done: Callable[[str, AnnotationResult | None, str], None] | None = None,
+    choice: TranscriptChoice = DEFAULT_TRANSCRIPTS,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    checkpoint=None,
+    keep_lines: bool = False,
+    coverage: tuple[tuple[str, str], ...] = (),
+) -> AnnotationResult:
+    """Annotate many VCF/BCF files into one result, in input order. A file that fails is
+    recorded in ``failures`` with its one-line error and the others still run.
+    ``on_done(path, result, error)`` is called after each file, in input order (progress
+    bars, logs). ``jobs``: local worker processes; ``scheduler``: the address of a Dask
+    distributed scheduler (``tcp://host:8786``) to send the files to instead. The result is
+    the same whichever way it ran. ``checkpoint`` (runner.checkpoint.Checkpoint): files
+    whose result it holds are not annotated again, and each new result is kept in it.
+    ``keep_lines``: keep a single text VCF's lines for a VCF output (``source``).
+    ``coverage``: (sample, BED) pairs, "" for every sample (``--coverage``)."""
+    settings = Settings(
+        None if fasta is None else str(fasta), build, options, choice, keep_lines, coverage
+    )
+    combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
+    per_file = []
+    paths = [str(p) for p in paths]
+    kept = {p: checkpoint.load(p, settings) for p in paths} if checkpoint else {}
+    fresh = run_files([p for p in paths if kept.get(p) is None], settings, jobs, scheduler)
+    for path in paths:
+        result, error = kept.get(path), ""
+        if result is None:
+            done, result, error = next(fresh)
+            assert done == path  # run_files keeps input order
+            if result is not None and checkpoint is not None:
+                checkpoint.save(path, settings, result)
+        if result is None:
+            combined.failures.append((path, error))
+            if on_done:
+                on_done(path, None, error)
+            continue
+        combined.annotations += result.annotations
+        combined.table += result.table
+        combined.skipped += result.skipped
+        combined.patients += result.patients
+        combined.source = result.source if len(paths) == 1 else None
+        per_file.append(result.summary)
+        if on_done:
+            on_done(path, result, "")
+    combined.summary = {
+        "files": len(per_file),
+        "files_failed": len(combined.failures),
+        "per_file": per_file,
+        "failures": [{"file": f, "error": e} for f, e in combined.failures],
+    }
+    return combined
