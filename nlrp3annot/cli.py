@@ -69,6 +69,29 @@ def _progress(paths: list[str], quiet: bool):
     )
 
 
+def _vcf_findings(result, args: argparse.Namespace, redactor):
+    """The findings a VCF output carries besides CSQ: ClinVar per allele (looked up here, so
+    the writer needs no knowledge table), each sample's own change, call and status, and the
+    version and command (input paths pseudonymised with --redact)."""
+    from nlrp3annot import __version__
+    from nlrp3annot.io.vcf_findings import findings_of, provenance_line
+    from nlrp3annot.knowledge.columns import Knowledge
+    from nlrp3annot.values import KNOWLEDGE_COLUMNS
+
+    knowledge = Knowledge.load()
+
+    def site_values(row):
+        values = knowledge.site_values(row.build, row.spdi, row.hgvs_p)
+        return dict(zip(KNOWLEDGE_COLUMNS, values, strict=True))
+
+    command = list(getattr(args, "command_line", ["nlrp3annot"]))
+    if redactor is not None:
+        given = {str(p) for p in input_paths(args)} | {str(args.list or "")}
+        command = [redactor.path(part) if part in given else part for part in command]
+    header = provenance_line(__version__, command)
+    return findings_of(result.annotations, result.table, result.patients, site_values, header)
+
+
 def cmd_annotate(args: argparse.Namespace) -> int:
     from nlrp3annot.io.writers import (
         write_json,
@@ -138,7 +161,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if fmt == "json":
         write_json(result, args.output)
     elif fmt == "vcf":
-        write_vcf(result, paths[0], args.output, redactor)
+        write_vcf(result, paths[0], args.output, redactor, _vcf_findings(result, args, redactor))
     else:
         write_tsv(result, args.output)
     if skipped_file:

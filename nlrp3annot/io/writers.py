@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from nlrp3annot.io.atomic import atomic_write, atomic_write_bytes, naming, new_file_mode
+from nlrp3annot.io.vcf_findings import Findings, add_to_record, header_lines, is_ours
 from nlrp3annot.values import (
     COLUMNS,
     SITE_KEYS,
@@ -331,11 +332,16 @@ def csq_header_line() -> str:
 
 
 def write_vcf(
-    result: AnnotationResult, source_vcf: str | Path, path: str | Path | None, redact=None
+    result: AnnotationResult,
+    source_vcf: str | Path,
+    path: str | Path | None,
+    redact=None,
+    findings: Findings | None = None,
 ) -> None:
     """Copy the annotated records of ``source_vcf`` with an INFO/CSQ field added, in
     position order: plain text, or bgzip-compressed and tabix-indexed when ``path`` ends in
-    .gz.
+    .gz. ``findings``: the tool's own findings, added as INFO and FORMAT fields
+    (:mod:`nlrp3annot.io.vcf_findings`).
 
     A text VCF's records are written from the raw lines the scan read (``result.source``,
     kept when the run was asked to: ``keep_lines``), else re-read as bytes through the locus
@@ -349,6 +355,9 @@ def write_vcf(
         header, lines = result.source
     else:
         header, lines = _source_lines(Path(source_vcf), by_record)
+    if redact is not None:  # the sample columns' names
+        header = redact.vcf_header(header)
+    samples = _sample_columns(header)
     kept = []
     for line in lines:
         fields = line.rstrip(b"\r\n").split(b"\t", 8)
@@ -363,11 +372,11 @@ def write_vcf(
         csq = ("CSQ=" + ",".join(values)).encode()
         info = fields[7]
         fields[7] = csq if info in (b".", b"") else info + b";" + csq
+        if findings is not None:  # every sample column, not just the first nine fields
+            fields = add_to_record(b"\t".join(fields).split(b"\t"), findings, samples)
         kept.append((key[1], b"\t".join(fields) + b"\n"))
     kept.sort(key=lambda item: item[0])  # stable: records at one position keep their order
-    if redact is not None:  # the sample columns' names
-        header = redact.vcf_header(header)
-    text = _with_csq_header(header) + b"".join(line for _, line in kept)
+    text = _with_csq_header(header, findings, bool(samples)) + b"".join(line for _, line in kept)
     if path is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(text)
@@ -399,12 +408,24 @@ def _source_lines(source: Path, by_record) -> tuple[bytes, list[bytes]]:
     return found.header, found.lines
 
 
-def _with_csq_header(header: bytes) -> bytes:
-    """The source header with its CSQ definition (if any) replaced by ours, which goes just
-    before the #CHROM line."""
+def _sample_columns(header: bytes) -> list[str]:
+    """The sample names of the #CHROM line (as written: pseudonyms after redaction)."""
+    for line in header.splitlines():
+        if line.startswith(b"#CHROM"):
+            return [c.decode() for c in line.rstrip(b"\r").split(b"\t")[9:]]
+    return []
+
+
+def _with_csq_header(
+    header: bytes, findings: Findings | None = None, has_samples: bool = False
+) -> bytes:
+    """The source header with its CSQ definition (and any lines of ours) replaced by ours,
+    which go just before the #CHROM line."""
     lines = header.splitlines(keepends=True)
-    kept = [line for line in lines if not line.startswith(b"##INFO=<ID=CSQ,")]
+    kept = [line for line in lines if not line.startswith(b"##INFO=<ID=CSQ,") and not is_ours(line)]
     ours = csq_header_line().encode() + b"\n"
+    if findings is not None:
+        ours += b"".join(line + b"\n" for line in header_lines(findings, has_samples))
     at = next((i for i, line in enumerate(kept) if line.startswith(b"#CHROM")), len(kept))
     return b"".join(kept[:at]) + ours + b"".join(kept[at:])
 
