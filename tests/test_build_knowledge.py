@@ -10,6 +10,7 @@ NCBI file holding NLRP3 could be had.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,8 +42,13 @@ IDENTITY = ("variation_id", "hgvs_c", "hgvs_p", "spdi", "grch38_location", "grch
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    # The script imports nlrp3annot from this checkout, whatever else is installed.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, env=env
     )
 
 
