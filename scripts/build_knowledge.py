@@ -1,16 +1,30 @@
 #!/usr/bin/env python3
-"""Build the bundled ClinVar table reference/clinvar_NLRP3.tsv from the ClinVar web export.
+"""Build the bundled ClinVar table reference/clinvar_NLRP3.tsv, from NCBI's ClinVar files or
+from the ClinVar web export.
 
-Re-runnable: reads only the ClinVar export in ../shared/reference-sources/ (see PROVENANCE.md
-there) and overwrites reference/clinvar_NLRP3.tsv. The output is committed so that a fresh
-clone needs no ../shared. The format is the one nlrp3annot.knowledge reads and that
-nlrp3annot.knowledge.clinvar.update_clinvar() writes (see reference/KNOWLEDGE.md).
+From NCBI's own release files (the way to build it; see reference/KNOWLEDGE.md):
+
+    python scripts/build_knowledge.py --clinvar-vcf clinvar.vcf.gz \
+        --variant-summary variant_summary.txt.gz --fasta GRCh38.fa \
+        [--clinvar-vcf-grch37 clinvar_GRCh37.vcf.gz] [--out reference/] [--date D]
+
+  The GRCh38 VCF gives the records (GENEINFO NLRP3:114548), classification, review status,
+  conditions, rs number and the release (##fileDate); variant_summary gives ClinVar's names on
+  NM_001243133.2 (the VCF has none), the GRCh37/GRCh38 locations and the date last evaluated;
+  the GRCh38 FASTA (a genome, or any FASTA holding chr1's NLRP3 locus) gives the Canonical
+  SPDI, fully justified across repeats. A GRCh37 VCF, if given, must agree (same release, every
+  shared record at GRCh38 + 163,302).
+
+From the ClinVar web-search export in ../shared/reference-sources/ (how the committed table was
+made, since no NCBI release file with NLRP3 could be had here; see PROVENANCE.md there):
 
     python scripts/build_knowledge.py [--sources DIR_OR_FILE] [--out reference/] [--date D]
 
-Kept: one row per ClinVar variation named on NM_001243133.2 that has a Canonical SPDI.
-Left out: CNVs and other-transcript names (no NM_001243133.2 name), rows without an SPDI, and
-``c.780=`` (VariationID 138529), whose SPDI deletes and inserts the same base: no change.
+Either way it overwrites reference/clinvar_NLRP3.tsv, in the format nlrp3annot.knowledge reads
+and update_clinvar() writes. Kept: one row per ClinVar variation named on NM_001243133.2 that
+has a Canonical SPDI. Left out: CNVs and other-transcript names (no NM_001243133.2 name), rows
+without an SPDI, and ``c.780=`` (VariationID 138529), whose SPDI deletes and inserts the same
+base: no change.
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ from nlrp3annot.knowledge.clinvar import (
     TRANSCRIPT,
     ClinVarRecord,
     format_table,
+    iso_date,
     parse_spdi,
     parse_table,
     parse_title,
@@ -52,6 +67,7 @@ NEEDED = (
     "Germline review status",
     "Condition(s)",
     "dbSNP ID",
+    "Germline date last evaluated",
 )
 
 
@@ -88,6 +104,7 @@ def read_export(path: Path) -> tuple[list[ClinVarRecord], dict[str, int]]:
                     spdi=spdi,
                     grch38_location=row["GRCh38Location"].strip(),
                     grch37_location=row["GRCh37Location"].strip(),
+                    last_evaluated=iso_date(row["Germline date last evaluated"]),
                 )
             )
     return records, skipped
@@ -120,6 +137,84 @@ def check(records: list[ClinVarRecord]) -> None:
                 sys.exit(f"error: VariationID {r.variation_id} breaks the GRCh37 offset")
 
 
+def export_table(path: Path) -> tuple[list[ClinVarRecord], dict[str, int], dict[str, str]]:
+    """Records and header lines from the ClinVar web export."""
+    records, skipped = read_export(path)
+    latest = max((r.last_evaluated for r in records if r.last_evaluated), default="")
+    meta = {
+        "source": EXPORT_ORIGIN,
+        "release": f"unknown: a web-search export, not an NCBI release file; latest date last "
+        f"evaluated in it {latest}",
+    }
+    return records, skipped, meta
+
+
+def ncbi_table(args: argparse.Namespace) -> tuple[list[ClinVarRecord], dict[str, int], dict]:
+    """Records and header lines from NCBI's ClinVar VCF + variant_summary + a GRCh38 FASTA."""
+    from nlrp3annot.genome.sequence import read_fasta_locus
+    from nlrp3annot.knowledge.ncbi import build_records, read_clinvar_vcf, read_variant_summary
+
+    if args.variant_summary is None or args.fasta is None:
+        sys.exit(
+            "error: --clinvar-vcf needs --variant-summary (ClinVar's names on "
+            f"{TRANSCRIPT}: the VCF has none) and --fasta (GRCh38, for the Canonical SPDI)"
+        )
+    for path in (args.clinvar_vcf, args.variant_summary, args.fasta, args.clinvar_vcf_grch37):
+        if path is not None and not path.is_file():
+            sys.exit(f"error: {path} not found")
+    try:
+        vcf = read_clinvar_vcf(args.clinvar_vcf)
+        summary = read_variant_summary(args.variant_summary, f"{TRANSCRIPT}(NLRP3):")
+    except (OSError, ValueError) as exc:
+        sys.exit(f"error: {exc}")
+    if vcf.reference != "GRCh38":
+        sys.exit(f"error: {args.clinvar_vcf}: ##reference={vcf.reference}, expected GRCh38")
+    if not vcf.file_date:
+        sys.exit(f"error: {args.clinvar_vcf}: no ##fileDate line (the ClinVar release)")
+    if args.clinvar_vcf_grch37 is not None:
+        check_grch37(args.clinvar_vcf_grch37, vcf)
+    seq = read_fasta_locus(args.fasta, "GRCh38")
+    records, skipped = build_records(vcf, summary, seq)
+    if skipped["REF not the reference"]:
+        sys.exit(
+            f"error: {args.fasta}: {skipped['REF not the reference']} ClinVar REF alleles are not "
+            "its bases: give the GRCh38 FASTA"
+        )
+    release = vcf.file_date
+    files = f"{args.clinvar_vcf.name} (##fileDate={release}, ##reference=GRCh38)"
+    if args.clinvar_vcf_grch37 is not None:
+        files += f", {args.clinvar_vcf_grch37.name}"
+    meta = {
+        "source": f"NCBI ClinVar release files: {files}, {args.variant_summary.name}; "
+        f"Canonical SPDI from {args.fasta.name}",
+        "release": release,
+    }
+    return records, skipped, meta
+
+
+def check_grch37(path: Path, grch38) -> None:
+    """A GRCh37 VCF must be the same release, with each shared record 163,302 further on."""
+    from nlrp3annot.knowledge.ncbi import read_clinvar_vcf
+
+    try:
+        vcf37 = read_clinvar_vcf(path)
+    except (OSError, ValueError) as exc:
+        sys.exit(f"error: {exc}")
+    if vcf37.reference != "GRCh37":
+        sys.exit(f"error: {path}: ##reference={vcf37.reference}, expected GRCh37")
+    if vcf37.file_date != grch38.file_date:
+        sys.exit(f"error: {path}: release {vcf37.file_date}, the GRCh38 VCF is {grch38.file_date}")
+    on38 = {r.variation_id: r for r in grch38.records}
+    for r in vcf37.records:
+        other = on38.get(r.variation_id)
+        if other is not None and (r.pos - other.pos, r.ref, r.alt) != (
+            GRCH37_OFFSET,
+            other.ref,
+            other.alt,
+        ):
+            sys.exit(f"error: VariationID {r.variation_id}: GRCh37 and GRCh38 rows disagree")
+
+
 def main() -> None:
     here = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,21 +224,28 @@ def main() -> None:
         default=here.parent / "shared" / "reference-sources",
         help=f"folder holding {EXPORT} (or the export file itself)",
     )
+    parser.add_argument("--clinvar-vcf", type=Path, help="NCBI clinvar.vcf.gz, GRCh38")
+    parser.add_argument("--clinvar-vcf-grch37", type=Path, help="NCBI clinvar.vcf.gz, GRCh37")
+    parser.add_argument("--variant-summary", type=Path, help="NCBI variant_summary.txt(.gz)")
+    parser.add_argument("--fasta", type=Path, help="GRCh38 FASTA (genome or NLRP3 locus)")
     parser.add_argument("--out", type=Path, default=here / "reference")
     parser.add_argument(
         "--date", default=datetime.now(UTC).date().isoformat(), help="build date for the header"
     )
     args = parser.parse_args()
-    export: Path = args.sources if args.sources.is_file() else args.sources / EXPORT
-    if not export.is_file():
-        sys.exit(f"error: {export} not found (pass --sources)")
-
-    records, skipped = read_export(export)
+    if args.clinvar_vcf is not None:
+        records, skipped, origin = ncbi_table(args)
+    else:
+        export: Path = args.sources if args.sources.is_file() else args.sources / EXPORT
+        if not export.is_file():
+            sys.exit(f"error: {export} not found (pass --sources, or --clinvar-vcf)")
+        records, skipped, origin = export_table(export)
     check(records)
     meta = {
         "about": f"ClinVar small variants named on {TRANSCRIPT} (NLRP3 MANE Select); "
         "one row per ClinVar VariationID",
-        "source": EXPORT_ORIGIN,
+        "source": origin["source"],
+        "release": origin["release"],
         "built": args.date,
         "built_by": "scripts/build_knowledge.py",
         "licence": LICENCE,

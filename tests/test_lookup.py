@@ -36,15 +36,49 @@ def test_parse_protein_accepts_legacy_and_hgvs():
         parse_protein("not a variant")
 
 
-def test_r260w_and_uniprot_numbered_name_find_the_same_variant():
+def test_r260w_and_uniprot_numbered_name_find_the_same_variants():
     legacy = lookup("R260W")
     uniprot = lookup("p.Arg262Trp", transcript="NM_004895.4")
     assert legacy and [r["spdi"] for r in legacy] == [r["spdi"] for r in uniprot]
-    (row,) = legacy
-    assert row["clinvar_id"] == "1701129"  # ClinVar c.778_780delinsTGG (p.Arg260Trp)
-    assert row["grch38"] == "chr1:247424227:CGA:TGG"
-    assert row["grch37"] == "chr1:247587529:CGA:TGG"  # + 163,302
-    assert row["hgvs_p_uniprot"] == "NP_004886.3:p.Arg262Trp"
+    delins = legacy[-1]
+    assert delins["clinvar_id"] == "1701129"  # ClinVar c.778_780delinsTGG (p.Arg260Trp)
+    assert delins["grch38"] == "chr1:247424227:CGA:TGG"
+    assert delins["grch37"] == "chr1:247587529:CGA:TGG"  # + 163,302
+    assert delins["hgvs_p_uniprot"] == "NP_004886.3:p.Arg262Trp"
+
+
+def test_r260w_lists_the_classic_snv_first_then_the_delins():
+    # ClinVar's IDs: 4374 = c.778C>T (rs121908150), named p.Arg260Ter on the reference's
+    # c.780A; 1701129 = c.778_780delinsTGG (p.Arg260Trp). ClinVar's "Protein change" for
+    # 4374 lists R260W. Most patients carry the common c.780G, so their c.778C>T is Trp.
+    rows = lookup("R260W")
+    assert [(r["clinvar_id"], r["hgvs_c"].split(":")[1]) for r in rows] == [
+        ("4374", "c.778C>T"),
+        ("1701129", "c.778_780delinsTGG"),
+    ]
+    first = rows[0]
+    assert first["spdi"] == "NC_000001.11:247424226:C:T"
+    assert first["hgvs_p"] == "NP_001230062.1:p.Arg260Ter"  # ClinVar's name, kept
+    assert first["hgvs_p_common_haplotype"] == "NP_001230062.1:p.Arg260Trp"
+    assert first["legacy_protein"] == "R260W"
+    context = first["context"]
+    assert "\n" not in context and "c.780A" in context and "rs4925543" in context
+    assert "c.780G" in context and "p.Arg260Trp" in context
+    assert "c.778C>T alone" in rows[1]["context"]
+
+
+def test_ordering_rule_is_general_not_a_special_case():
+    # The same rule ranks any record in codon 260 by what it gives on the common CGG codon:
+    # c.779_780delinsAG (CGA -> CAG) is c.779G>A on the common haplotype.
+    (gln,) = lookup("R260Q")
+    assert gln["clinvar_id"] == "2896705"
+    assert "c.779G>A alone" in gln["context"]
+    # R260* is ClinVar's reference reading of c.778C>T; on the common haplotype it is Trp.
+    (ter,) = lookup("R260*")
+    assert ter["clinvar_id"] == "4374" and ter["legacy_protein"] == "R260*"
+    # Outside a codon with a reference-minor allele nothing changes.
+    (d303n,) = lookup("D303N")
+    assert d303n["context"] == "" and d303n["hgvs_p_common_haplotype"] == ""
 
 
 def test_d303n_by_every_name():
@@ -68,7 +102,14 @@ def test_cli_lookup_json_and_not_found():
         text=True,
     )
     assert proc.returncode == 0
-    assert json.loads(proc.stdout)[0]["legacy_protein"] == "R260W"
+    answer = json.loads(proc.stdout)
+    assert [r["clinvar_id"] for r in answer] == ["4374", "1701129"]
+    assert answer[0]["legacy_protein"] == "R260W" and "c.780G" in answer[0]["context"]
+    text = subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", "lookup", "R260W"], capture_output=True, text=True
+    )
+    lines = text.stdout.splitlines()
+    assert lines[0].split("\t")[-1] == "context" and lines[1].split("\t")[1] == "4374"
     missing = subprocess.run(
         [sys.executable, "-m", "nlrp3annot", "lookup", "W2L"], capture_output=True, text=True
     )

@@ -45,7 +45,10 @@ COLUMNS = (
     "review_status",
     "conditions",
     "dbsnp",
+    "last_evaluated",
 )
+# Tables written before ``last_evaluated`` was added (cached updates) are still read.
+_OLD_COLUMNS = COLUMNS[:-1]
 PHENOTYPE_COLUMNS = ("hgvs_p", "legacy", "phenotype", "penetrance", "source")
 PHENOTYPES = ("FCAS", "MWS", "NOMID")
 PENETRANCES = ("high", "low")
@@ -90,6 +93,7 @@ class ClinVarRecord:
     spdi: tuple[int, str, str]
     grch38_location: str = ""
     grch37_location: str = ""
+    last_evaluated: str = ""  # ISO date ClinVar gives for the germline classification, or ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,7 @@ def format_table(records: Iterable[ClinVarRecord], meta: dict[str, str]) -> str:
             r.review_status,
             r.conditions,
             r.dbsnp,
+            r.last_evaluated,
         )
         lines.append("\t".join(_clean(f) for f in fields))
     return "\n".join(lines) + "\n"
@@ -234,6 +239,7 @@ def parse_table(text: str, where: str) -> tuple[list[ClinVarRecord], dict[str, s
     meta: dict[str, str] = {}
     records: list[ClinVarRecord] = []
     header_seen = False
+    columns = COLUMNS
     for number, line in enumerate(text.splitlines(), start=1):
         if line.startswith("#"):
             key, sep, value = line[1:].partition(":")
@@ -244,13 +250,14 @@ def parse_table(text: str, where: str) -> tuple[list[ClinVarRecord], dict[str, s
             continue
         fields = line.split("\t")
         if not header_seen:
-            if tuple(fields) != COLUMNS:
+            if tuple(fields) not in (COLUMNS, _OLD_COLUMNS):
                 raise ValueError(f"line {number}: expected the column line {' '.join(COLUMNS)}")
+            columns = tuple(fields)
             header_seen = True
             continue
-        if len(fields) != len(COLUMNS):
-            raise ValueError(f"line {number}: {len(fields)} fields, expected {len(COLUMNS)}")
-        row = dict(zip(COLUMNS, fields, strict=True))
+        if len(fields) != len(columns):
+            raise ValueError(f"line {number}: {len(fields)} fields, expected {len(columns)}")
+        row = dict(zip(columns, fields, strict=True))
         try:
             spdi = check_spdi(int(row["spdi_pos"]), row["deleted"], row["inserted"])
             variation_id = int(row["variation_id"])
@@ -268,6 +275,7 @@ def parse_table(text: str, where: str) -> tuple[list[ClinVarRecord], dict[str, s
                 spdi=spdi,
                 grch38_location=row["grch38_location"],
                 grch37_location=row["grch37_location"],
+                last_evaluated=row.get("last_evaluated", ""),
             )
         )
     if not header_seen:
@@ -300,6 +308,24 @@ def parse_spdi(spdi: str) -> tuple[int, str, str] | None:
     if match is None:
         return None
     return int(match.group(1)), match.group(2), match.group(3)
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%b %d, %Y", "%B %d, %Y")
+
+
+def iso_date(text: str) -> str:
+    """``YYYY-MM-DD`` of a ClinVar date ("Oct 16, 2024" in exports and variant_summary,
+    "2024/10/16 00:00" in esummary), or "" when there is none ("-", "1/01/01 00:00")."""
+    from datetime import datetime
+
+    text = text.strip().split(" 00:00")[0].strip()
+    for form in _DATE_FORMATS:
+        try:
+            day = datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+        return day.isoformat() if day.year > 1900 else ""
+    return ""
 
 
 def _clean(value: str) -> str:

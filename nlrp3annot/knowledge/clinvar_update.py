@@ -27,6 +27,7 @@ from nlrp3annot.knowledge.clinvar import (
     _one_line,
     _short,
     format_table,
+    iso_date,
     parse_spdi,
     parse_title,
 )
@@ -168,6 +169,7 @@ def record_from_summary(document: dict) -> ClinVarRecord | None:
         spdi=spdi,
         grch38_location=_location(variation.get("variation_loc"), "GRCh38"),
         grch37_location=_location(variation.get("variation_loc"), "GRCh37"),
+        last_evaluated=iso_date(str(germline.get("last_evaluated") or "")),
     )
 
 
