@@ -22,7 +22,6 @@ from pathlib import Path
 from nlrp3annot.delivery.record import (
     PatientRecord,
     RunInfo,
-    SampleResult,
     build_record,
     measurements,
     sample_result,
@@ -220,4 +219,4 @@ def _by(rows: Iterable[Mapping[str, str]], key: str) -> dict[str, list[Mapping[s
     return out
 
 
-__all__ = ["SampleResult", "records_from_results", "run_info", "scan_limits_in"]
+__all__ = ["records_from_results", "run_info", "scan_limits_in"]

@@ -20,7 +20,6 @@ from nlrp3annot.values import ScanLimits
 MANE_TRANSCRIPT = "NM_001243133.2"
 MANE_PROTEIN = "NP_001230062.1"
 CARRYING = ("het", "hom_alt", "hemi", "mosaic")  # zygosities that carry the ALT
-WEIGHTS = ("pathogenic", "uncertain", "benign", "none")
 
 
 @dataclass(frozen=True)
