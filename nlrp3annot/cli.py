@@ -403,6 +403,7 @@ COMMANDS = {
     "run": "cli_results:cmd_run",
     "demo": "cli_results:cmd_demo",
     "plan": "cli_results:cmd_plan",
+    "report": "cli_results:cmd_report",
     "scan": "cli_scan:cmd_scan",
     "lookup": "cli:cmd_lookup",
     "knowledge update": "cli:cmd_knowledge_update",

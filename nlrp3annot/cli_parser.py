@@ -312,6 +312,31 @@ def build_parser() -> argparse.ArgumentParser:
     parallel_options(demo)
     demo.set_defaults(action="demo")
 
+    report = sub.add_parser(
+        "report",
+        help="one printable HTML page per patient from a results folder of run or demo",
+        description="Writes OUTDIR/<patient>.html for every patient of RESULTS_DIR (or those "
+        "named): the variants on MANE with legacy names, zygosity or mosaic fraction with "
+        "its 95%% CI and tissue, ClinVar class, coverage and the limit of detection behind a "
+        "negative, treatment and markers, method and limitations; one A4 page to print from "
+        "the browser. run and demo write the same pages into RESULTS_DIR/patients/. Example:\n"
+        "  nlrp3annot report results/ P01 P09 -o pages/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("results", metavar="RESULTS_DIR", help="a results folder of run or demo")
+    report.add_argument(
+        "patients", nargs="*", metavar="PATIENT", help="patient IDs (default: every patient)"
+    )
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTDIR",
+        help="folder for the pages (default: RESULTS_DIR/patients, where run wrote them: "
+        "the same results give the same pages)",
+    )
+    report.add_argument("-q", "--quiet", action="store_true")
+    report.set_defaults(action="report")
+
     plan = sub.add_parser(
         "plan",
         help="print the default statistical analysis plan (TOML, every key explained)",

@@ -1,5 +1,6 @@
 """The commands that write a results folder: ``compare``, ``run`` and ``demo``. Each writes
-its folder as one set (io.output_set); ``run`` and ``demo`` annotate into it first."""
+its folder as one set (io.output_set); ``run`` and ``demo`` annotate into it first and
+write a page per patient (``patients/``), which ``report`` writes again from the folder."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nlrp3annot.cli import EXIT_SOME_FAILED, EXIT_USER_ERROR, cmd_annotate, input_paths, redactor_of
+from nlrp3annot.delivery.provenance import genotyping
 from nlrp3annot.errors import Nlrp3AnnotError
 
 
@@ -122,6 +124,47 @@ def _report_analysis(output) -> None:
     )
 
 
+def _patient_pages(results: Path) -> list[Path]:
+    """One printable page per patient, results/patients/<id>.html (nlrp3annot.delivery),
+    written into the staging folder so that they are part of the run's set."""
+    from nlrp3annot.delivery import records_from_results
+    from nlrp3annot.delivery.patient_report import write_patient_pages
+
+    return write_patient_pages(records_from_results(results), results / "patients")
+
+
+def _report_pages(pages: list[Path], staging) -> None:
+    if pages:
+        folder = staging.shown(pages[0]).parent
+        print(f"nlrp3annot: {len(pages)} patient pages in {folder}/", file=sys.stderr)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Patient pages of a finished results folder: every patient's, or those named."""
+    from nlrp3annot.delivery import records_from_results
+    from nlrp3annot.delivery.patient_report import write_patient_pages
+
+    records = records_from_results(args.results)
+    every = [r.patient_id for r in records]
+    chosen = records
+    if args.patients:
+        unknown = [p for p in dict.fromkeys(args.patients) if p not in set(every)]
+        if unknown:
+            raise Nlrp3AnnotError(
+                f"no patient {', '.join(map(repr, unknown))} in "
+                f"{Path(args.results) / 'tables' / 'patients.tsv'} (IDs are matched exactly; "
+                f"it has {len(every)} patients: {', '.join(every[:5])}"
+                f"{', ...' if len(every) > 5 else ''})"
+            )
+        by_id = {r.patient_id: r for r in records}
+        chosen = [by_id[p] for p in dict.fromkeys(args.patients)]
+    folder = Path(args.output) if args.output else Path(args.results) / "patients"
+    written = write_patient_pages(chosen, folder, every)
+    if not args.quiet:
+        print(f"nlrp3annot: {len(written)} patient page(s) in {folder}/", file=sys.stderr)
+    return 0
+
+
 def _annotate_into(
     folder: Path, paths: list[str], fasta, build, args, results: Path | None = None
 ) -> tuple[Path, int]:
@@ -217,12 +260,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                 **{f"vcf {Path(p).name}": p for p in paths},
                 **({"fasta": args.fasta} if args.fasta else {}),
             },
+            genotyping=genotyping(args.fasta, args.min_depth),
         )
+        pages = _patient_pages(out)
     from nlrp3annot.runner.checkpoint import Checkpoint
 
     Checkpoint(args.resume_folder).clear()  # the set is in place: nothing left to resume
     if not args.quiet:
         _report_analysis(_moved(output, staging))
+        _report_pages(pages, staging)
     if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
         print(
             "nlrp3annot: some VCFs failed (see above): their patients have no genotype in "
@@ -270,9 +316,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             redact=redactor_of(args),
             command=getattr(args, "command_line", None),
             title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
+            genotyping=genotyping(fasta, args.min_depth),
         )
+        pages = _patient_pages(results)
     output = _moved(output, staging)
     if not args.quiet:
         _report_analysis(output)
+        _report_pages(pages, staging)
         print(f"open {output.report}")
     return 0

@@ -104,11 +104,13 @@ def run_analysis(
     more_inputs: dict[str, str | Path] | None = None,
     command: list[str] | None = None,
     plan: AnalysisPlan | None = None,
+    genotyping: dict | None = None,
 ) -> AnalysisOutput:
     """Join, compare as the ``plan`` says (default: the NEJM 2006 plan; ``rule`` overrides
     its group rule), repeat the primary analysis under the plan's sensitivity group rules,
     and write tables, ``summary.json`` and ``report.html``. ``genotypes``: one patient
-    summary of ``annotate``, or several (read as one)."""
+    summary of ``annotate``, or several (read as one); ``genotyping``: what ``run``/``demo``
+    genotyped against (nlrp3annot.delivery.provenance), kept in summary.json."""
     from nlrp3annot.response.report.html_report import render
     from nlrp3annot.response.report.methods import methods_text
     from nlrp3annot.response.stats.compare import run_comparison
@@ -157,6 +159,7 @@ def run_analysis(
     tables["patients"] = cohort.accounting
     tables["groups"] = cohort.groups
     tables["measurements"] = measurements
+    tables["samples"] = sheet.table  # tissue, treatment, dose, days: the patient pages' source
     import pandas as pd
 
     skipped_rows = list(clinical_table.skipped) + list(sheet.skipped)
@@ -178,6 +181,7 @@ def run_analysis(
         "plan": plan_to_dict(plan),
         "groups": cohort.accounting["group"].value_counts().to_dict(),
         "patients": cohort.accounting.to_dict("records"),
+        **({"genotyping": genotyping} if genotyping is not None else {}),
         "clinical_layout": clinical_table.layout,
         "clinical_skipped": tables["clinical_skipped"].to_dict("records"),
         "comparison": result.summary,
