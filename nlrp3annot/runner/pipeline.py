@@ -7,7 +7,7 @@ refuses a FASTA of the other build, and runs the pure :class:`Annotator` over th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nlrp3annot.errors import Nlrp3AnnotError, ReferenceMismatchError
@@ -244,8 +244,14 @@ class Session:
         ``shown``: the name the outputs give the file (as the user gave it) when ``path`` is
         another spelling of it (absolute, for a cluster worker)."""
         scan = self.scan(path, samples)
-        if shown is not None:
+        if shown is not None:  # every name the scan gave the file: skipped list, warnings
+            read = str(path)
             scan.path = shown
+            for build, items in scan.skipped.items():
+                scan.skipped[build] = [replace(s, path=shown) for s in items]
+            scan.warnings = [
+                shown + w[len(read) :] if w.startswith(f"{read}:") else w for w in scan.warnings
+            ]
         seq = load_sequence(scan, self.settings.fasta, self.settings.build)
         if self.jobs > 1:
             from nlrp3annot.runner.parallel import name_in_parallel
