@@ -315,6 +315,9 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
         tasks = [replace(t, read_from=os.path.abspath(t.path)) for t in plan(paths, 0, True)]
         if settings.fasta and "://" not in settings.fasta:
             settings = replace(settings, fasta=os.path.abspath(settings.fasta))
+        if settings.choice.gff:  # read by every worker too
+            gff = tuple(os.path.abspath(g) for g in settings.choice.gff)
+            settings = replace(settings, choice=replace(settings.choice, gff=gff))
         futures = client.map(run_task, tasks, settings=settings, pure=False)
         for task, future in zip(tasks, futures, strict=True):
             result, message = _cluster_result(client, task, future)
