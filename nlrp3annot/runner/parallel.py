@@ -313,6 +313,7 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
         # a worker has its own working folder, often on another machine: it gets absolute
         # paths (the outputs still name each file as it was given)
         tasks = [replace(t, read_from=os.path.abspath(t.path)) for t in plan(paths, 0, True)]
+        given = settings.fasta
         if settings.fasta and "://" not in settings.fasta:
             settings = replace(settings, fasta=os.path.abspath(settings.fasta))
         if settings.choice.gff:  # read by every worker too
@@ -321,6 +322,8 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
         futures = client.map(run_task, tasks, settings=settings, pure=False)
         for task, future in zip(tasks, futures, strict=True):
             result, message = _cluster_result(client, task, future)
+            if result is not None and result.summary.get("sequence") == settings.fasta:
+                result.summary["sequence"] = given  # named as given, as a local run names it
             if "no such file" in message:
                 message += " (as a Dask worker sees it: the workers must see the same files)"
             yield task, result, message
