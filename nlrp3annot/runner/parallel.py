@@ -302,6 +302,7 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
         raise Nlrp3AnnotError(
             "--scheduler needs Dask distributed: pip install 'nlrp3annot[cluster]'"
         ) from None
+    no_workers_seconds()  # a bad NLRP3ANNOT_NO_WORKERS_SECONDS is refused before any work
     try:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
@@ -330,6 +331,22 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
 
 
 NO_WORKERS_SECONDS = 60  # with no worker for this long, a cluster run stops (never hangs)
+NO_WORKERS_VARIABLE = "NLRP3ANNOT_NO_WORKERS_SECONDS"  # another wait (workers slow to start)
+
+
+def no_workers_seconds() -> float:
+    """How long a cluster run waits without any worker: NLRP3ANNOT_NO_WORKERS_SECONDS when
+    set (a number of seconds above 0), else NO_WORKERS_SECONDS."""
+    text = os.environ.get(NO_WORKERS_VARIABLE, "").strip()
+    if not text:
+        return NO_WORKERS_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise Nlrp3AnnotError(f"{NO_WORKERS_VARIABLE}={text}: give a number of seconds above 0")
+    return seconds
 
 
 def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None, str]:
@@ -339,19 +356,20 @@ def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None
 
     from distributed import wait
 
+    limit = no_workers_seconds()
     alone_since = None
     while True:
         try:
-            wait(future, timeout=5)
+            wait(future, timeout=min(5, limit))
         except TimeoutError:
             workers = _worker_count(client)
             if workers:
                 alone_since = None
                 continue
             alone_since = alone_since or time.monotonic()
-            if time.monotonic() - alone_since > NO_WORKERS_SECONDS:
+            if time.monotonic() - alone_since > limit:
                 raise Nlrp3AnnotError(
-                    f"no Dask worker left for {NO_WORKERS_SECONDS} s while {task.path} was "
+                    f"no Dask worker left for {limit:g} s while {task.path} was "
                     "pending; start workers ('dask worker ADDRESS') and run again"
                 ) from None
             continue
