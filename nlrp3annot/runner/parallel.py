@@ -19,6 +19,7 @@ import os
 import pickle
 import signal
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -322,12 +323,30 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
             settings = replace(settings, choice=replace(settings.choice, gff=gff))
         futures = client.map(run_task, tasks, settings=settings, pure=False)
         for task, future in zip(tasks, futures, strict=True):
-            result, message = _cluster_result(client, task, future)
+            try:
+                result, message = _cluster_result(client, task, future)
+            except Nlrp3AnnotError:
+                _close_quietly(client)
+                raise
             if result is not None and result.summary.get("sequence") == settings.fasta:
                 result.summary["sequence"] = given  # named as given, as a local run names it
             if "no such file" in message:
                 message += " (as a Dask worker sees it: the workers must see the same files)"
             yield task, result, message
+
+
+def _close_quietly(client) -> None:
+    """Close the client of a run the cluster failed: the run's one line says why, and the
+    client's log of giving up on a scheduler that went away (a traceback) is not for the
+    user. Logging is off only while it closes."""
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        client.close()
+    finally:
+        logging.disable(previous)
 
 
 NO_WORKERS_SECONDS = 60  # with no worker for this long, a cluster run stops (never hangs)
@@ -375,6 +394,8 @@ def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None
             continue
         except OSError as exc:
             raise _lost_scheduler(exc) from None
+        except CancelledError as exc:
+            raise _cancelled(exc) from None
         break
     try:
         return future.result()
@@ -382,6 +403,8 @@ def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None
         raise
     except OSError as exc:
         raise _lost_scheduler(exc) from None
+    except CancelledError as exc:
+        raise _cancelled(exc) from None
     except Exception as exc:  # distributed's KilledWorker and the like: the cluster, not us
         raise Nlrp3AnnotError(
             f"{task.path}: the Dask cluster could not run it ({type(exc).__name__}: "
@@ -395,6 +418,22 @@ def _worker_count(client) -> int:
         return len(client.scheduler_info().get("workers", {}))
     except OSError as exc:
         raise _lost_scheduler(exc) from None
+
+
+def _cancelled(exc: CancelledError) -> Nlrp3AnnotError:
+    """The run's tasks were cancelled under it: by this client when the scheduler went
+    away, or by the scheduler (restarted, or the tasks cancelled from another client)."""
+    reasons = [g.reason for g in getattr(exc, "error_groups", [])]
+    reasons = reasons or [getattr(exc, "reason", "unknown")]
+    if "scheduler-connection-lost" in reasons:
+        return Nlrp3AnnotError(
+            "lost the Dask scheduler (the connection to it closed during the run); check that "
+            "it is running and run again"
+        )
+    return Nlrp3AnnotError(
+        f"the Dask scheduler cancelled the run's tasks (reason: {reasons[0]}); was the "
+        "cluster restarted? run again"
+    )
 
 
 def _lost_scheduler(exc: Exception) -> Nlrp3AnnotError:
