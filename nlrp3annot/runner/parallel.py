@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -199,6 +200,7 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
         raise Nlrp3AnnotError(
             "--scheduler needs Dask distributed: pip install 'nlrp3annot[cluster]'"
         ) from None
+    no_workers_seconds()  # a bad NLRP3ANNOT_NO_WORKERS_SECONDS is refused before any work
     try:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
@@ -210,17 +212,57 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
         # a worker has its own working folder, often on another machine: it gets absolute
         # paths (the outputs still name each file as it was given)
         tasks = [replace(t, read_from=os.path.abspath(t.path)) for t in plan(paths, 0, True)]
+        given = settings.fasta
         if settings.fasta and "://" not in settings.fasta:
             settings = replace(settings, fasta=os.path.abspath(settings.fasta))
+        if settings.choice.gff:  # read by every worker too
+            gff = tuple(os.path.abspath(g) for g in settings.choice.gff)
+            settings = replace(settings, choice=replace(settings.choice, gff=gff))
         futures = client.map(run_task, tasks, settings=settings, pure=False)
         for task, future in zip(tasks, futures, strict=True):
-            result, message = _cluster_result(client, task, future)
+            try:
+                result, message = _cluster_result(client, task, future)
+            except Nlrp3AnnotError:
+                _close_quietly(client)
+                raise
+            if result is not None and result.summary.get("sequence") == settings.fasta:
+                result.summary["sequence"] = given  # named as given, as a local run names it
             if "no such file" in message:
                 message += " (as a Dask worker sees it: the workers must see the same files)"
             yield task, result, message
 
 
+def _close_quietly(client) -> None:
+    """Close the client of a run the cluster failed: the run's one line says why, and the
+    client's log of giving up on a scheduler that went away (a traceback) is not for the
+    user. Logging is off only while it closes."""
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        client.close()
+    finally:
+        logging.disable(previous)
+
+
 NO_WORKERS_SECONDS = 60  # with no worker for this long, a cluster run stops (never hangs)
+NO_WORKERS_VARIABLE = "NLRP3ANNOT_NO_WORKERS_SECONDS"  # another wait (workers slow to start)
+
+
+def no_workers_seconds() -> float:
+    """How long a cluster run waits without any worker: NLRP3ANNOT_NO_WORKERS_SECONDS when
+    set (a number of seconds above 0), else NO_WORKERS_SECONDS."""
+    text = os.environ.get(NO_WORKERS_VARIABLE, "").strip()
+    if not text:
+        return NO_WORKERS_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise Nlrp3AnnotError(f"{NO_WORKERS_VARIABLE}={text}: give a number of seconds above 0")
+    return seconds
 
 
 def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None, str]:
@@ -230,24 +272,27 @@ def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None
 
     from distributed import wait
 
+    limit = no_workers_seconds()
     alone_since = None
     while True:
         try:
-            wait(future, timeout=5)
+            wait(future, timeout=min(5, limit))
         except TimeoutError:
             workers = _worker_count(client)
             if workers:
                 alone_since = None
                 continue
             alone_since = alone_since or time.monotonic()
-            if time.monotonic() - alone_since > NO_WORKERS_SECONDS:
+            if time.monotonic() - alone_since > limit:
                 raise Nlrp3AnnotError(
-                    f"no Dask worker left for {NO_WORKERS_SECONDS} s while {task.path} was "
+                    f"no Dask worker left for {limit:g} s while {task.path} was "
                     "pending; start workers ('dask worker ADDRESS') and run again"
                 ) from None
             continue
         except OSError as exc:
             raise _lost_scheduler(exc) from None
+        except CancelledError as exc:
+            raise _cancelled(exc) from None
         break
     try:
         return future.result()
@@ -255,6 +300,8 @@ def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None
         raise
     except OSError as exc:
         raise _lost_scheduler(exc) from None
+    except CancelledError as exc:
+        raise _cancelled(exc) from None
     except Exception as exc:  # distributed's KilledWorker and the like: the cluster, not us
         raise Nlrp3AnnotError(
             f"{task.path}: the Dask cluster could not run it ({type(exc).__name__}: "
@@ -268,6 +315,22 @@ def _worker_count(client) -> int:
         return len(client.scheduler_info().get("workers", {}))
     except OSError as exc:
         raise _lost_scheduler(exc) from None
+
+
+def _cancelled(exc: CancelledError) -> Nlrp3AnnotError:
+    """The run's tasks were cancelled under it: by this client when the scheduler went
+    away, or by the scheduler (restarted, or the tasks cancelled from another client)."""
+    reasons = [g.reason for g in getattr(exc, "error_groups", [])]
+    reasons = reasons or [getattr(exc, "reason", "unknown")]
+    if "scheduler-connection-lost" in reasons:
+        return Nlrp3AnnotError(
+            "lost the Dask scheduler (the connection to it closed during the run); check that "
+            "it is running and run again"
+        )
+    return Nlrp3AnnotError(
+        f"the Dask scheduler cancelled the run's tasks (reason: {reasons[0]}); was the "
+        "cluster restarted? run again"
+    )
 
 
 def _lost_scheduler(exc: Exception) -> Nlrp3AnnotError:

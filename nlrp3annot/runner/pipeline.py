@@ -6,7 +6,7 @@ refuses a FASTA of the other build, and runs the pure :class:`Annotator` over th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nlrp3annot.errors import Nlrp3AnnotError, ReferenceMismatchError
@@ -213,8 +213,14 @@ class Session:
         ``shown``: the name the outputs give the file (as the user gave it) when ``path`` is
         another spelling of it (absolute, for a cluster worker)."""
         scan = self.scan(path, samples)
-        if shown is not None:
+        if shown is not None:  # every name the scan gave the file: skipped list, warnings
+            read = str(path)
             scan.path = shown
+            for build, items in scan.skipped.items():
+                scan.skipped[build] = [replace(s, path=shown) for s in items]
+            scan.warnings = [
+                shown + w[len(read) :] if w.startswith(f"{read}:") else w for w in scan.warnings
+            ]
         seq = load_sequence(scan, self.settings.fasta, self.settings.build)
         if self.jobs > 1:
             annotator = self.annotator(seq)[0]
