@@ -269,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(run)
     scan_options(run, depth=False)
+    phenopackets_option(run)
     run.set_defaults(action="run")
 
     scan = sub.add_parser(
@@ -310,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     mosaic_options(demo)
     scan_options(demo, depth=False)
     parallel_options(demo)
+    phenopackets_option(demo)
     demo.set_defaults(action="demo")
 
     report = sub.add_parser(
@@ -334,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the pages (default: RESULTS_DIR/patients, where run wrote them: "
         "the same results give the same pages)",
     )
+    phenopackets_option(report)
     report.add_argument("-q", "--quiet", action="store_true")
     report.set_defaults(action="report")
 
@@ -368,3 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("-q", "--quiet", action="store_true")
     update.set_defaults(action="knowledge update")
     return parser
+
+
+def phenopackets_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--phenopackets",
+        metavar="DIR",
+        help="also write one GA4GH Phenopacket (v2 JSON) per patient into DIR (run and demo "
+        "always write them into RESULTS/phenopackets/)",
+    )

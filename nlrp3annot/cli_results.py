@@ -125,12 +125,31 @@ def _report_analysis(output) -> None:
 
 
 def _patient_pages(results: Path) -> list[Path]:
-    """One printable page per patient, results/patients/<id>.html (nlrp3annot.delivery),
-    written into the staging folder so that they are part of the run's set."""
+    """One printable page per patient, results/patients/<id>.html, and one GA4GH
+    Phenopacket, results/phenopackets/<id>.phenopacket.json (nlrp3annot.delivery), written
+    into the staging folder so that they are part of the run's set."""
     from nlrp3annot.delivery import records_from_results
     from nlrp3annot.delivery.patient_report import write_patient_pages
+    from nlrp3annot.delivery.phenopackets import write_phenopackets
 
-    return write_patient_pages(records_from_results(results), results / "patients")
+    records = records_from_results(results)
+    write_phenopackets(records, results / "phenopackets")
+    return write_patient_pages(records, results / "patients")
+
+
+def _phenopackets_copy(args: argparse.Namespace, results: Path) -> None:
+    """--phenopackets DIR: the run's Phenopackets also in DIR (a registry's drop folder)."""
+    if not getattr(args, "phenopackets", None):
+        return
+    import shutil
+
+    folder = Path(args.phenopackets)
+    folder.mkdir(parents=True, exist_ok=True)
+    made = sorted((results / "phenopackets").glob("*.phenopacket.json"))
+    for path in made:
+        shutil.copyfile(path, folder / path.name)
+    if not args.quiet:
+        print(f"nlrp3annot: {len(made)} Phenopackets in {folder}/", file=sys.stderr)
 
 
 def _report_pages(pages: list[Path], staging) -> None:
@@ -162,6 +181,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     written = write_patient_pages(chosen, folder, every)
     if not args.quiet:
         print(f"nlrp3annot: {len(written)} patient page(s) in {folder}/", file=sys.stderr)
+    if args.phenopackets:
+        from nlrp3annot.delivery.phenopackets import write_phenopackets
+
+        packets = write_phenopackets(chosen, Path(args.phenopackets))
+        if not args.quiet:
+            print(f"nlrp3annot: {len(packets)} Phenopacket(s) in {args.phenopackets}/",
+                  file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -269,6 +295,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _report_analysis(_moved(output, staging))
         _report_pages(pages, staging)
+    _phenopackets_copy(args, Path(args.output))
     if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
         print(
             "nlrp3annot: some VCFs failed (see above): their patients have no genotype in "
@@ -323,5 +350,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.quiet:
         _report_analysis(output)
         _report_pages(pages, staging)
+    _phenopackets_copy(args, out)
+    if not args.quiet:
         print(f"open {output.report}")
     return 0

@@ -207,9 +207,17 @@ def records_from_results(results_dir: str | Path) -> list[PatientRecord]:
                 treatment(sheet_rows.get(pid, [])),
                 measurements(measured.get(pid, [])),
                 run,
+                next(
+                    (str(r["diagnosis"]) for r in sheet_rows.get(pid, []) if r.get("diagnosis")), ""
+                ),
             )
         )
     return records
+
+
+def _diagnosis(rows: Iterable[Mapping[str, str]]) -> str:
+    """The samples sheet's diagnosis of the patient (its first row that gives one)."""
+    return next((str(r["diagnosis"]) for r in rows if r.get("diagnosis")), "")
 
 
 def _by(rows: Iterable[Mapping[str, str]], key: str) -> dict[str, list[Mapping[str, str]]]:

@@ -62,6 +62,8 @@ class VariantCall:
     caps_phenotype: str  # FCAS, MWS, NOMID, ';'-joined; '' when not in the sourced table
     penetrance: str  # high, low or ''
     from_scan: bool  # found by nlrp3annot's scan of the reads, not in a caller's VCF
+    build: str = ""  # the genome build of the VCF records (GRCh38 or GRCh37)
+    vcf_alleles: tuple[tuple[str, int, str, str], ...] = ()  # (chrom, pos, ref, alt) behind it
 
     @property
     def reported(self) -> bool:
@@ -146,6 +148,7 @@ class PatientRecord:
     treatment: Treatment | None
     measurements: tuple[Measurement, ...]
     run: RunInfo
+    diagnosis: str = ""  # the samples sheet's diagnosis column (FCAS, MWS, NOMID...), if any
 
     @property
     def reported_variants(self) -> tuple[VariantCall, ...]:
@@ -268,6 +271,16 @@ def variant_calls(
                 caps_phenotype=str(row.get("caps_phenotype", "")),
                 penetrance=penetrance,
                 from_scan=sample in scanned,
+                build=str(row.get("build", "")),
+                vcf_alleles=tuple(
+                    (
+                        str(r.get("chrom", "")),
+                        whole(r.get("pos")) or 0,
+                        str(r.get("ref", "")),
+                        str(r.get("alt", "")),
+                    )
+                    for r in sorted(members, key=lambda r: whole(r.get("pos")) or 0)
+                ),  # fmt: skip
             )
         )
     return tuple(out)
@@ -338,6 +351,7 @@ def build_record(
     treated: Treatment | None,
     measured: Sequence[Measurement],
     run: RunInfo,
+    diagnosis: str = "",
 ) -> PatientRecord:
     """The record of one patient: ``patient`` is its row of ``tables/patients.tsv``; the
     variants kept are those of its samples."""
@@ -353,4 +367,5 @@ def build_record(
         treatment=treated,
         measurements=tuple(measured),
         run=run,
+        diagnosis=diagnosis,
     )
