@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from nlrp3annot.response.report.display import display_frame
 from nlrp3annot.response.report.figures import (
     change_figure,
     km_figure,
@@ -35,10 +36,13 @@ def _generated() -> datetime:
     return datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame: pd.DataFrame, level: float = 0.95) -> str:
+    """A table with its columns named for reading (the TSV keeps the machine names)."""
     if frame is None or frame.empty:
         return "<p><em>none</em></p>"
-    return frame.to_html(index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.4g}")
+    return display_frame(frame, level).to_html(
+        index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.4g}"
+    )
 
 
 def render(
@@ -54,6 +58,7 @@ def render(
     """The whole report as one HTML string: the plan, the answer (headline, responders,
     sensitivity to the group rule, power), then figures, tables and methods."""
     e = html.escape
+    level = 1 - float(result.summary["alpha"])
     measures = [m for m in ("saa", "crp", "diary", "esr") if m in set(measurements["measure"])]
     counts = cohort.accounting["group"].value_counts().to_dict()
     plots = "".join(trajectory_figure(measurements, cohort.groups, m) for m in measures)
@@ -75,7 +80,7 @@ def render(
             "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
             "patients on a test genome, not real data and not the real genome.</p>"
         )
-    parts += _answer(result, plan_lines or [])
+    parts += _answer(result, plan_lines or [], level)
     parts += [
         f"<p>Generated {e(_generated().strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
         "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
@@ -102,13 +107,13 @@ def render(
     for name, frame in result.tables.items():
         parts += [
             f"<h2 id='table-{e(name)}'>{e(name.replace('_', ' ').capitalize())}</h2>",
-            _table(frame),
+            _table(frame, level),
         ]
     parts += [
         "<h2 id='patients'>Every patient</h2>",
-        _table(cohort.accounting),
+        _table(cohort.accounting, level),
         "<h2>Genotypes</h2>",
-        _table(cohort.groups),
+        _table(cohort.groups, level),
         "<h2 id='methods'>Methods</h2>",
         f"<p>{e(methods)}</p>",
         "</body></html>",
@@ -116,7 +121,7 @@ def render(
     return "\n".join(parts)
 
 
-def _answer(result, plan_lines: list[str]) -> list[str]:
+def _answer(result, plan_lines: list[str], level: float) -> list[str]:
     """The part above the figures: what was planned, and the planned answer."""
     from nlrp3annot.response.report.headline import RATIO_OF_RATIOS, headline_table
     from nlrp3annot.response.stats.sensitivity import side_by_side
@@ -139,15 +144,15 @@ def _answer(result, plan_lines: list[str]) -> list[str]:
         "test whose unadjusted P is in the tables; the P shown here is adjusted as the plan "
         "says.</small></p>",
         "<div id='table-headline'>",
-        _table(headline.drop(columns="sentence")),
+        _table(headline.drop(columns="sentence"), level),
         "</div>",
         "<h3 id='responders'>Responders</h3>",
-        _table(responders),
+        _table(responders, level),
         "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
-        _table(result.tables.get("durability", pd.DataFrame())),
+        _table(result.tables.get("durability", pd.DataFrame()), level),
         "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
         "rule: estimate (95% CI); adjusted P)</h3>",
-        _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame()))),
+        _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
         "<h3 id='power'>What the study could detect</h3><ul>",
         *(f"<li>{e(line)}</li>" for line in power),
         "</ul>",
