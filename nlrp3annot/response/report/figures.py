@@ -189,13 +189,21 @@ def patient_changes(
     )
 
 
-def change_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str) -> str:
+def change_figure(
+    measurements: pd.DataFrame,
+    groups: pd.DataFrame,
+    measure: str,
+    size: tuple[float, float] = (3.3, 3.6),
+    caption: str | None = None,
+) -> str:
+    """``size``: (width of one panel, height) in inches; the report's main figure is drawn
+    narrower, to sit beside the bottom lines at its natural size."""
     plt = _pyplot()
     present = set(measurements["visit"])
     ends = [(a, b) for a, b in (("baseline", "month3"), ("month3", "flare")) if {a, b} <= present]
     ratio = measure in RATIO_MEASURES
-    fig, axes = plt.subplots(1, max(len(ends), 1), figsize=(3.3 * max(len(ends), 1), 3.6),
-                             squeeze=False)  # fmt: skip
+    panels = max(len(ends), 1)
+    fig, axes = plt.subplots(1, panels, figsize=(size[0] * panels, size[1]), squeeze=False)
     jitter = np.random.default_rng(0)  # the same picture every run
     censored = False
     for ax, (earlier, later) in zip(axes[0], ends, strict=False):
@@ -230,7 +238,8 @@ def change_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str
     fig.suptitle(MEASURE_LABELS.get(measure, measure), fontsize=9)
     fig.tight_layout()
     kind = "ratio (log scale)" if ratio else "change"
-    return _svg(fig, f"fig-change-{measure}", f"{measure.upper()}: {kind} per patient and group")
+    caption = caption or f"{measure.upper()}: {kind} per patient and group"
+    return _svg(fig, f"fig-change-{measure}", caption)
 
 
 # --------------------------------------------------------------------------------------------

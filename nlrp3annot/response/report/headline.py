@@ -118,7 +118,8 @@ def _ratio_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
     if row["estimate"]:
         sentence = (
             f"From {earlier} to {later}, {name} went to {effect1} in {_group(group1)} and to "
-            f"{effect2} in {_group(group2)}; Hodges-Lehmann ratio of ratios {row['estimate']} "
+            f"{effect2} in {_group(group2)} (each group's Hodges-Lehmann estimate, not its "
+            f"median); Hodges-Lehmann ratio of ratios {row['estimate']} "
             f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
         sentence += _cannot_exclude(row, lambda v: f"{v:.3g}", "a ratio of ratios", alpha)
