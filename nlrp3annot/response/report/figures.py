@@ -79,6 +79,35 @@ def _group_word(group: str) -> str:
     return group.replace("_", "-")
 
 
+def _plain(value: float) -> str:
+    """A number in plain decimals, up to 3 significant digits: 0.05, 20, 1000 (never 1e-05)."""
+    return np.format_float_positional(value, precision=3, unique=False, fractional=False,
+                                      trim="-")  # fmt: skip
+
+
+def fold_label(value: float, _position: object = None) -> str:
+    """A ratio as a clinician reads it: below 1 as a percent of the earlier value (20%),
+    from 1 up as a fold (1x, 5x)."""
+    if value <= 0 or not math.isfinite(value):
+        return ""
+    return f"{_plain(value)}x" if value >= 1 else f"{_plain(100 * value)}%"
+
+
+def _log_axis(ax, label) -> None:
+    """A log y axis whose ticks are labelled by ``label`` (fold_label for ratios, plain
+    numbers for concentrations) instead of matplotlib's 10^k: ticks at 1, 2 and 5 per decade
+    over a short span, one per decade over a long one, and no labelled minor ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    decades = math.log10(high / low) if low > 0 and high > low else 1.0
+    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 # --------------------------------------------------------------------------------------------
 # Trajectories
 
@@ -124,7 +153,7 @@ def trajectory_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure:
     ax.set_xlabel("visit (points in study-day order)")
     ax.set_ylabel(MEASURE_LABELS.get(measure, measure))
     if measure in RATIO_MEASURES and (data["value"] > 0).all():
-        ax.set_yscale("log")
+        _log_axis(ax, lambda value, _position=None: _plain(value) if value > 0 else "")
     ax.legend(fontsize=7, frameon=False, loc="best")
     ax.set_title(f"{MEASURE_LABELS.get(measure, measure)} per patient", fontsize=9)
     return _svg(fig, f"fig-trajectory-{measure}", f"{measure.upper()}: every patient's values")
@@ -160,13 +189,21 @@ def patient_changes(
     )
 
 
-def change_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str) -> str:
+def change_figure(
+    measurements: pd.DataFrame,
+    groups: pd.DataFrame,
+    measure: str,
+    size: tuple[float, float] = (3.3, 3.6),
+    caption: str | None = None,
+) -> str:
+    """``size``: (width of one panel, height) in inches; the report's main figure is drawn
+    narrower, to sit beside the bottom lines at its natural size."""
     plt = _pyplot()
     present = set(measurements["visit"])
     ends = [(a, b) for a, b in (("baseline", "month3"), ("month3", "flare")) if {a, b} <= present]
     ratio = measure in RATIO_MEASURES
-    fig, axes = plt.subplots(1, max(len(ends), 1), figsize=(3.3 * max(len(ends), 1), 3.6),
-                             squeeze=False)  # fmt: skip
+    panels = max(len(ends), 1)
+    fig, axes = plt.subplots(1, panels, figsize=(size[0] * panels, size[1]), squeeze=False)
     jitter = np.random.default_rng(0)  # the same picture every run
     censored = False
     for ax, (earlier, later) in zip(axes[0], ends, strict=False):
@@ -187,11 +224,10 @@ def change_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str
                        marker="v", s=22, zorder=3)  # fmt: skip
         ax.axhline(1 if ratio else 0, color="#555", lw=0.6)
         if ratio:
-            ax.set_yscale("log")
-        words = f"{VISIT_WORDS.get(later, later)} / {VISIT_WORDS.get(earlier, earlier)}"
-        if not ratio:
-            words = f"{VISIT_WORDS.get(later, later)} - {VISIT_WORDS.get(earlier, earlier)}"
-        ax.set_ylabel(f"{'ratio' if ratio else 'change'} {words}", fontsize=8)
+            _log_axis(ax, fold_label)
+        first, then = VISIT_WORDS.get(earlier, earlier), VISIT_WORDS.get(later, later)
+        words = f"{then} as % or fold of {first}" if ratio else f"change {then} - {first}"
+        ax.set_ylabel(words, fontsize=8)
         ax.set_title(f"{VISIT_WORDS.get(earlier, earlier)} to {VISIT_WORDS.get(later, later)}",
                      fontsize=9)  # fmt: skip
         ax.tick_params(axis="x", labelsize=7)
@@ -202,7 +238,8 @@ def change_figure(measurements: pd.DataFrame, groups: pd.DataFrame, measure: str
     fig.suptitle(MEASURE_LABELS.get(measure, measure), fontsize=9)
     fig.tight_layout()
     kind = "ratio (log scale)" if ratio else "change"
-    return _svg(fig, f"fig-change-{measure}", f"{measure.upper()}: {kind} per patient and group")
+    caption = caption or f"{measure.upper()}: {kind} per patient and group"
+    return _svg(fig, f"fig-change-{measure}", caption)
 
 
 # --------------------------------------------------------------------------------------------

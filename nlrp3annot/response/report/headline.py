@@ -45,7 +45,16 @@ def headline_table(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> pd.D
 
 
 def _percent(value: float) -> str:
-    return f"{100 * value:.0f}%" if value < 10 else f"{value:.3g}-fold"
+    return f"{100 * value:.0f}%"
+
+
+def _ratio_words(low: float, high: float, earlier: str) -> str:
+    """A group's ratio later / earlier: "5% of baseline", or from twice up "8.83 times its
+    month 3 value" (not "883%")."""
+    estimate = Estimate(low, high)
+    if (low if math.isfinite(low) else high) >= 2:
+        return f"{estimate.text(lambda v: f'{v:.3g}')} times its {earlier} value"
+    return f"{estimate.text(_percent)} of {earlier}"
 
 
 def _p(p: float) -> str:
@@ -110,15 +119,15 @@ def _ratio_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
             return "n/a"
         r = found.iloc[0]
         low = r["ratio_low"] if r["ratio_low"] > 0 else -math.inf  # a "<L": no lower bound
-        shown = Estimate(low, r["ratio_high"]).text(_percent)
-        return f"{shown} of {earlier} (n={r['n']})"
+        return f"{_ratio_words(low, r['ratio_high'], earlier)} (n={r['n']})"
 
     effect1, effect2 = in_group(group1), in_group(group2)
     ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}")
     if row["estimate"]:
         sentence = (
             f"From {earlier} to {later}, {name} went to {effect1} in {_group(group1)} and to "
-            f"{effect2} in {_group(group2)}; Hodges-Lehmann ratio of ratios {row['estimate']} "
+            f"{effect2} in {_group(group2)} (each group's Hodges-Lehmann estimate, not its "
+            f"median); Hodges-Lehmann ratio of ratios {row['estimate']} "
             f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
         sentence += _cannot_exclude(row, lambda v: f"{v:.3g}", "a ratio of ratios", alpha)

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from nlrp3annot.response.report.display import display_frame
 from nlrp3annot.response.report.figures import (
     change_figure,
     km_figure,
     protein_figure,
     trajectory_figure,
 )
+from nlrp3annot.response.report.first_screen import STYLE, first_screen, main_measure
 
 
 def _protein(groups: pd.DataFrame) -> str:
@@ -35,10 +37,13 @@ def _generated() -> datetime:
     return datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame: pd.DataFrame, level: float = 0.95) -> str:
+    """A table with its columns named for reading (the TSV keeps the machine names)."""
     if frame is None or frame.empty:
         return "<p><em>none</em></p>"
-    return frame.to_html(index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.4g}")
+    return display_frame(frame, level).to_html(
+        index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.4g}"
+    )
 
 
 def render(
@@ -51,22 +56,33 @@ def render(
     synthetic: bool = False,
     plan_lines: list[str] | None = None,
 ) -> str:
-    """The whole report as one HTML string: the plan, the answer (headline, responders,
-    sensitivity to the group rule, power), then figures, tables and methods."""
+    """The whole report as one HTML string: first the bottom lines, who is who and the main
+    figure (:mod:`nlrp3annot.response.report.first_screen`); then the plan, the answer in
+    detail (headline, responders, sensitivity to the group rule, power), figures, tables
+    and methods."""
     e = html.escape
+    level = 1 - float(result.summary["alpha"])
     measures = [m for m in ("saa", "crp", "diary", "esr") if m in set(measurements["measure"])]
+    main = main_measure(result.tables, measurements)
     counts = cohort.accounting["group"].value_counts().to_dict()
     plots = "".join(trajectory_figure(measurements, cohort.groups, m) for m in measures)
-    boxes = "".join(change_figure(measurements, cohort.groups, m) for m in measures)
+    boxes = "".join(change_figure(measurements, cohort.groups, m) for m in measures if m != main)
+    if main is not None:
+        boxes = (
+            f"<p>The {e(main.upper() if main != 'diary' else 'diary score')}'s figure is at "
+            "the <a href='#first-screen'>top of the report</a>.</p>" + boxes
+        )
     warnings = result.summary.get("warnings", []) if isinstance(result.summary, dict) else []
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{e(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
+        "<style>body{font-family:sans-serif;margin:1em 2em;max-width:1100px}"
+        "h1{font-size:1.6em;margin:.2em 0 .3em}"
         "table{border-collapse:collapse;font-size:12px;margin:.5em 0}"
         "td,th{border:1px solid #ccc;padding:2px 6px}.plot{margin:4px;display:inline-block}"
         "figure svg{max-width:100%;height:auto}figcaption{font-size:11px;color:#555}"
-        ".banner{background:#fde2e1;padding:.6em;border:1px solid #c0392b}</style>",
+        ".banner{background:#fde2e1;padding:.3em .6em;border:1px solid #c0392b;margin:.3em 0}"
+        f"{STYLE}</style>",
         "</head><body>",
         f"<h1>{e(title)}</h1>",
     ]
@@ -75,7 +91,8 @@ def render(
             "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
             "patients on a test genome, not real data and not the real genome.</p>"
         )
-    parts += _answer(result, plan_lines or [])
+    parts.append(first_screen(result, cohort, measurements))
+    parts += _answer(result, plan_lines or [], level)
     parts += [
         f"<p>Generated {e(_generated().strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
         "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
@@ -102,13 +119,13 @@ def render(
     for name, frame in result.tables.items():
         parts += [
             f"<h2 id='table-{e(name)}'>{e(name.replace('_', ' ').capitalize())}</h2>",
-            _table(frame),
+            _table(frame, level),
         ]
     parts += [
         "<h2 id='patients'>Every patient</h2>",
-        _table(cohort.accounting),
+        _table(cohort.accounting, level),
         "<h2>Genotypes</h2>",
-        _table(cohort.groups),
+        _table(cohort.groups, level),
         "<h2 id='methods'>Methods</h2>",
         f"<p>{e(methods)}</p>",
         "</body></html>",
@@ -116,8 +133,9 @@ def render(
     return "\n".join(parts)
 
 
-def _answer(result, plan_lines: list[str]) -> list[str]:
-    """The part above the figures: what was planned, and the planned answer."""
+def _answer(result, plan_lines: list[str], level: float) -> list[str]:
+    """Below the first screen, above the figures: what was planned, and the planned answer
+    with its numbers."""
     from nlrp3annot.response.report.headline import RATIO_OF_RATIOS, headline_table
     from nlrp3annot.response.stats.sensitivity import side_by_side
 
@@ -131,7 +149,7 @@ def _answer(result, plan_lines: list[str]) -> list[str]:
         "<h2 id='plan'>The analysis plan</h2><ul class='plan'>",
         *(f"<li>{e(line)}</li>" for line in plan_lines),
         "</ul>",
-        "<h2 id='headline'>The answer</h2>",
+        "<h2 id='headline'>The answer in detail</h2>",
         "<ul class='answer'>"
         + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
         + "</ul>",
@@ -139,15 +157,15 @@ def _answer(result, plan_lines: list[str]) -> list[str]:
         "test whose unadjusted P is in the tables; the P shown here is adjusted as the plan "
         "says.</small></p>",
         "<div id='table-headline'>",
-        _table(headline.drop(columns="sentence")),
+        _table(headline.drop(columns="sentence"), level),
         "</div>",
         "<h3 id='responders'>Responders</h3>",
-        _table(responders),
+        _table(responders, level),
         "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
-        _table(result.tables.get("durability", pd.DataFrame())),
+        _table(result.tables.get("durability", pd.DataFrame()), level),
         "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
         "rule: estimate (95% CI); adjusted P)</h3>",
-        _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame()))),
+        _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
         "<h3 id='power'>What the study could detect</h3><ul>",
         *(f"<li>{e(line)}</li>" for line in power),
         "</ul>",

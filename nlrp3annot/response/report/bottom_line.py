@@ -1,0 +1,371 @@
+"""The report's first screen in plain words: one bottom line per primary end point, an
+overall line over the primary family, and who counts as mutation-positive or -negative.
+
+Every word follows the tables, not a template of hoped-for results:
+
+- how each group did: the median per-patient ratio (SAA, CRP, ESR: ``ratios_within``), the
+  median change (diary score: ``between``), or flares and the median time to flare
+  (``time_to_flare``); "improved" when it fell, "worsened" when it rose (lower is better for
+  every measure the plan can name);
+- the between-group answer, from the primary family (``primary_endpoints``):
+  adjusted P below alpha -> the groups differed, in the direction the interval lies;
+  otherwise "no difference ... was detected", and, when the unadjusted interval excludes
+  no effect (unadjusted P below alpha), that it did so before adjustment; when the
+  unadjusted P is not below alpha, the smallest effect the study could have detected
+  (``detectable_effect``: 80% power at these group sizes) with the group sizes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from nlrp3annot.response.report.headline import NAMES, VISIT_WORDS
+
+LOWER_IS_BETTER = {"saa", "crp", "esr", "diary"}
+TITLES = {"saa": "SAA", "crp": "CRP", "esr": "ESR", "diary": "Diary score"}
+UNITS = {"diary": "points"}
+
+
+def group_word(group: str) -> str:
+    return str(group).replace("_", "-")
+
+
+def adjustment_words(adjustment: str) -> str:
+    """The family's adjustment in words: Holm over 9 test(s) -> Holm adjustment over 9
+    tests."""
+    rule, _, size = str(adjustment).partition(" over ")
+    count = size.split(" ")[0]
+    if rule.startswith("none"):
+        return "no adjustment for multiplicity"
+    tests = "test" if count == "1" else "tests"
+    return f"{rule} adjustment over {count} {tests}" if count else str(adjustment)
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def _bounds(value: float, text: str) -> tuple[float, float] | None:
+    """(low, high) of an estimate: its number when it has one (not its 3-digit text: no
+    rounding twice), else the range its text gives ("0.04 to 0.05", "< 2", "> 3": a value at
+    a detection limit can leave an estimate a range); None when there is neither."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if math.isfinite(number):
+        return number, number
+    text = str(text).strip()
+    if not text or text in ("nan", "undetermined"):
+        return None
+    if text.startswith("<"):
+        return -math.inf, float(text[1:])
+    if text.startswith(">"):
+        return float(text[1:]), math.inf
+    parts = re.split(r"\s+to\s+", text)
+    return float(parts[0]), float(parts[-1])
+
+
+def _percent(value: float) -> str:
+    shown = 100 * value
+    return f"{shown:.0f}%" if shown >= 1 else f"{shown:.1g}%"
+
+
+def _fold(value: float) -> str:
+    return f"{value:.2g}-fold"
+
+
+def _shown(bounds: tuple[float, float], form) -> str:
+    low, high = bounds
+    if not math.isfinite(low):
+        return f"below {form(high)}"
+    if not math.isfinite(high):
+        return f"above {form(low)}"
+    return form(low) if form(low) == form(high) else f"{form(low)} to {form(high)}"
+
+
+def _direction(bounds: tuple[float, float] | None, null: float) -> int:
+    """-1 fell, +1 rose, 0 no clear change (the median at the null, or a range across it)."""
+    if bounds is None:
+        return 0
+    low, high = bounds
+    return -1 if high < null else (1 if low > null else 0)
+
+
+# --------------------------------------------------------------------------------------------
+# How each group did: per compared group the median's (low, high), None without patients
+
+
+def _ratio_medians(row: dict, tables: dict[str, pd.DataFrame], compared) -> dict:
+    within = tables.get("ratios_within", pd.DataFrame())
+    found: dict = dict.fromkeys(compared)
+    if within.empty:
+        return found
+    for group in compared:
+        mine = within[(within["measure"] == row["measure"]) & (within["change"] == row["change"])
+                      & (within["group"] == group)]  # fmt: skip
+        if len(mine) and mine.iloc[0]["n"] > 0:
+            found[group] = _bounds(mine.iloc[0]["median_ratio"], mine.iloc[0]["median_ratio_text"])
+    return found
+
+
+def _change_medians(row: dict, tables: dict[str, pd.DataFrame], compared) -> dict:
+    between = tables.get("between", pd.DataFrame())
+    found: dict = dict.fromkeys(compared)
+    if between.empty:
+        return found
+    mine = between[(between["measure"] == row["measure"]) & (between["change"] == row["change"])]
+    if len(mine):
+        r = mine.iloc[0]
+        for k, group in enumerate(compared, start=1):
+            if r[f"n{k}"] > 0:
+                found[group] = _bounds(r[f"median_change{k}"], r[f"median_change{k}_text"])
+    return found
+
+
+def _amount(bounds: tuple[float, float], direction: int, ratio: bool, earlier: str,
+            unit: str, first: bool) -> str:  # fmt: skip
+    """A group's median in words: median 6% of baseline, median 2.1-fold rise, median fall
+    of 3.8 points (only the number, for the second group)."""
+    if ratio and direction <= 0:
+        shown = _shown(bounds, _percent)
+        return f"median {shown} of {earlier}" if first else shown
+    if ratio:
+        shown = _shown(bounds, _fold)
+        return f"median {shown} rise" if first else shown
+    if direction < 0:  # a fall, said as a positive number
+        bounds = (-bounds[1], -bounds[0])
+    shown = _shown(bounds, (lambda v: f"{v:.2g}") if direction else (lambda v: f"{v:+.2g}"))
+    word = {-1: "fall", 1: "rise", 0: "change"}[direction]
+    return f"median {word} of {shown} {unit}".rstrip() if first else shown
+
+
+def _describe(found: dict, compared, measure: str, ratio: bool, earlier: str) -> str:
+    """How the groups did: both groups improved (median 6% of baseline in A, 14% in B
+    patients), or each group on its own when they went different ways."""
+    missing = [group_word(g) for g in compared if found.get(g) is None]
+    if missing:
+        return f"no patient with both visits in {' or '.join(missing)}"
+    null = 1.0 if ratio else 0.0
+    directions = [_direction(found[g], null) for g in compared]
+    better = measure in LOWER_IS_BETTER
+    verbs = {-1: "improved" if better else "fell", 1: "worsened" if better else "rose",
+             0: "changed little"}  # fmt: skip
+    unit = UNITS.get(measure, "")
+    (a, b), (da, db) = compared, directions
+    if da == db:
+        return (
+            f"both groups {verbs[da]} ({_amount(found[a], da, ratio, earlier, unit, True)} in "
+            f"{group_word(a)}, {_amount(found[b], db, ratio, earlier, unit, False)} in "
+            f"{group_word(b)} patients)"
+        )
+    return (
+        f"{group_word(a)} patients {verbs[da]} "
+        f"({_amount(found[a], da, ratio, earlier, unit, True)}), {group_word(b)} patients "
+        f"{verbs[db]} ({_amount(found[b], db, ratio, earlier, unit, True)})"
+    )
+
+
+def _flare_groups(tables: dict[str, pd.DataFrame], compared) -> str:
+    km = tables.get("time_to_flare", pd.DataFrame())
+    parts = []
+    for group in compared:
+        mine = km[km["group"] == group] if len(km) else km
+        if mine.empty or mine.iloc[0]["n"] == 0:
+            parts.append(f"no {group_word(group)} patient was followed after withdrawal")
+            continue
+        k = mine.iloc[0]
+        median = float(k["median"])
+        when = f"after a median {median:g} days" if math.isfinite(median) else (
+            "median time not reached")  # fmt: skip
+        parts.append(f"{int(k['events'])} of {int(k['n'])} {group_word(group)} patients "
+                     f"flared ({when})")  # fmt: skip
+    return " and ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# The between-group answer
+
+
+def _detectable(row: dict) -> str:
+    d = row["detectable_effect"]
+    sizes = f"with {int(row['n1'])} and {int(row['n2'])} patients"
+    if not isinstance(d, float) or not math.isfinite(d):
+        return f"{sizes}, too few to say what difference the study could detect"
+    if row["scale"] == "ratio":
+        effect = f"a difference under {d:.2g}-fold"
+    elif row["scale"] == "hazard ratio":
+        effect = f"a difference in the rate of flares under {d:.2g}-fold"
+    else:
+        effect = f"a difference under {d:.2g} {UNITS.get(row['measure'], '')}".rstrip()
+    return f"{sizes}, the study could not reliably detect {effect}"
+
+
+def _which_way(row: dict, compared, group_directions: tuple[int, int] | None) -> str:
+    """The direction of a difference the adjusted P confirms, from its interval."""
+    a, b = (group_word(g) for g in compared)
+    null = 0.0 if row["scale"] == "change" else 1.0
+    lower = float(row["ci_upper"]) < null  # the first group's effect is the lower one
+    if row["scale"] == "hazard ratio":
+        return f"{a if not lower else b} patients flared sooner than {b if not lower else a}"
+    name = NAMES.get(row["measure"], row["measure"])
+    if group_directions == (-1, -1):
+        how = "fell further" if lower else "fell less"
+    elif group_directions == (1, 1):
+        how = "rose less" if lower else "rose more"
+    else:
+        how = "ended lower" if lower else "ended higher"
+    return f"{name} {how} in {a} than in {b} patients"
+
+
+def _between(row: dict, alpha: float, compared, group_directions) -> str:
+    p, adjusted = float(row["p"]), float(row["p_adjusted"])
+    if not row["estimate"] or not math.isfinite(p) or not math.isfinite(adjusted):
+        return f"the groups were not compared ({row['note'] or 'no data'})"
+    rule = adjustment_words(row["adjustment"])
+    if adjusted < alpha:
+        effect = "hazard ratio" if row["scale"] == "hazard ratio" else (
+            "ratio of ratios" if row["scale"] == "ratio" else "difference")  # fmt: skip
+        estimate = str(row["estimate"]).removeprefix("HR ")
+        ci = f"{row['ci_lower']:.3g} to {row['ci_upper']:.3g}"
+        return (
+            f"the groups differed: {_which_way(row, compared, group_directions)} ({effect} "
+            f"{estimate}, 95% CI {ci}; adjusted P = {_p(adjusted)}, {rule})"
+        )
+    text = f"no difference between the groups was detected (adjusted P = {_p(adjusted)}"
+    if p < alpha:
+        return (
+            text + f", {rule}), though before adjustment the 95% CI excluded no difference "
+            f"(unadjusted P = {_p(p)})"
+        )
+    return text + f"); {_detectable(row)}"
+
+
+# --------------------------------------------------------------------------------------------
+# The lines
+
+
+def endpoint_title(row: dict) -> str:
+    if row["scale"] == "hazard ratio":
+        return "Time to flare after withdrawal"
+    earlier, later = (VISIT_WORDS.get(v, v) for v in str(row["change"]).split("->"))
+    return f"{TITLES.get(row['measure'], row['measure'])}, {earlier} to {later}"
+
+
+def bottom_line(row: dict, tables: dict[str, pd.DataFrame], alpha: float, compared) -> str:
+    """One sentence for one row of the primary family."""
+    directions = None
+    if row["scale"] == "hazard ratio":
+        groups = _flare_groups(tables, compared)
+    else:
+        earlier = VISIT_WORDS.get(str(row["change"]).split("->")[0], "the earlier visit")
+        ratio = row["scale"] == "ratio"
+        found = (_ratio_medians if ratio else _change_medians)(row, tables, compared)
+        groups = _describe(found, compared, row["measure"], ratio, earlier)
+        null = 1.0 if ratio else 0.0
+        directions = tuple(_direction(found[g], null) for g in compared)
+    return f"{endpoint_title(row)}: {groups}; {_between(row, alpha, compared, directions)}."
+
+
+def bottom_lines(tables: dict[str, pd.DataFrame], alpha: float, compared) -> list[tuple[str, str]]:
+    """(end point label, sentence) per row of the primary family, in the plan's order."""
+    family = tables.get("primary_endpoints", pd.DataFrame())
+    return [
+        (row["endpoint"], bottom_line(row, tables, alpha, compared))
+        for row in family.to_dict("records")
+    ]
+
+
+def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared) -> str:
+    """The family at a glance: how many primary comparisons found a difference."""
+    family = tables.get("primary_endpoints", pd.DataFrame())
+    a, b = (group_word(g) for g in compared)
+    tested = family[family["p_adjusted"].notna()] if len(family) else family
+    if tested.empty:
+        return f"No primary end point could be compared between {a} and {b} patients."
+    found = tested[tested["p_adjusted"] < alpha]
+    rule = adjustment_words(tested.iloc[0]["adjustment"])
+    total = len(tested)
+    if found.empty and total == 1:
+        return (
+            f"The primary comparison found no difference between the groups (adjusted P "
+            f"{alpha:g} or more; {rule})."
+        )
+    if found.empty:
+        return (
+            f"None of the {total} primary comparisons found a difference between the groups "
+            f"(every adjusted P {alpha:g} or more; {rule})."
+        )
+    names = ", ".join(endpoint_title(r) for r in found.to_dict("records"))
+    return (
+        f"{len(found)} of the {total} primary comparisons found a difference between the "
+        f"groups (adjusted P below {alpha:g}; {rule}): {names}."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Who is who
+
+PATHOGENIC = "a pathogenic or likely pathogenic NLRP3 variant (ClinVar)"
+STATUS_WORDS = {  # status: (on its own, after a germline status in the same group)
+    "positive_germline": (f"{PATHOGENIC} in the germline",) * 2,
+    "positive_mosaic": (
+        f"{PATHOGENIC} as a mosaic (in some cells only)",
+        "such a variant as a mosaic (in some cells only)",
+    ),
+    "vus_only": ("only a variant of uncertain significance (VUS)",) * 2,
+    "negative": (
+        "no pathogenic, likely pathogenic or uncertain variant in a genotyped NLRP3 locus",
+    )
+    * 2,  # fmt: skip
+}
+SET_APART = {
+    "vus_only": "with only a VUS (not counted as negative)",
+    "not_assessable": "not assessable (too little depth or doubtful calls)",
+}
+
+
+def _group_definition(group: str, statuses: list[str], counts: dict, total: int) -> str:
+    head = f"{group_word(group).capitalize()} ({total} patient{'s' * (total != 1)})"
+    if len(statuses) == 1:
+        return f"{head}: {STATUS_WORDS[statuses[0]][0]}."
+    phrases = []
+    for s in statuses:
+        after_germline = "positive_germline" in statuses and s != "positive_germline"
+        phrases.append(f"{counts.get((group, s), 0)} with {STATUS_WORDS[s][after_germline]}")
+    return f"{head}: {', '.join(phrases)}."
+
+
+def definitions_line(accounting: pd.DataFrame, rule: str, compared) -> str:
+    """Who is in each compared group under the group rule, with counts from the patients'
+    statuses; who is set apart (VUS, not assessable, no genotype) and how many."""
+    from nlrp3annot.response.tables.cohort import GROUP_RULES
+
+    mapping = GROUP_RULES.get(rule)
+    if mapping is None or accounting.empty:
+        return f"Groups as labelled in the data ({', '.join(group_word(g) for g in compared)})."
+    counts = accounting.groupby(["group", "status"]).size().to_dict()
+    parts = [
+        _group_definition(
+            group,
+            [s for s in STATUS_WORDS if mapping.get(s) == group],
+            counts,
+            int((accounting["group"] == group).sum()),
+        )
+        for group in compared
+    ]
+    apart = [
+        f"{int(((accounting['status'] == s) & ~accounting['group'].isin(compared)).sum())} {words}"
+        for s, words in SET_APART.items()
+        if mapping.get(s) not in compared
+    ]
+    others = accounting[~accounting["group"].isin([*compared, *map(mapping.get, SET_APART)])]
+    if len(others):
+        apart.append(f"{len(others)} without a genotype or group")
+    text = " ".join(parts)
+    if apart:
+        text += f" Not compared: {', '.join(apart)}."
+    return text + f" Group rule: {rule}."

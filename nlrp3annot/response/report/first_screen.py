@@ -1,0 +1,85 @@
+"""The part of the report a reader sees before scrolling (1280x800): the bottom line per
+primary end point in plain words (:mod:`nlrp3annot.response.report.bottom_line`), who is in
+which group, and the main figure: each patient's change in the plan's first primary end
+point. Everything else (the plan, the detailed answer, tables, methods) follows below."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from nlrp3annot.response.report.bottom_line import (
+    bottom_lines,
+    definitions_line,
+    overall_line,
+)
+from nlrp3annot.response.report.figures import MEASURE_LABELS, change_figure
+
+MAIN_FIGURE_SIZE = (2.55, 3.3)  # inches per panel: two panels sit beside the bottom lines
+STYLE = (
+    ".first{display:grid;grid-template-columns:minmax(0,1fr) 500px;gap:0 1.4em;"
+    "align-items:start}.first h2{margin:.1em 0 .2em;font-size:1.3em}"
+    ".overall{font-weight:bold;margin:.1em 0 .4em;font-size:15px}"
+    "ul.bottom-lines{margin:0;padding-left:1.1em;font-size:13.5px;line-height:1.3}"
+    "ul.bottom-lines li{margin:0 0 .3em}"
+    ".definitions{font-size:12.5px;line-height:1.3;background:#f2f4f7;padding:.4em .6em;"
+    "margin:.2em 0 .3em}.first figure{margin:0}.first .note{font-size:11px;color:#555;"
+    "margin:.3em 0}@media (max-width:900px){.first{grid-template-columns:1fr}}"
+)
+
+
+def main_measure(tables: dict[str, pd.DataFrame], measurements: pd.DataFrame) -> str | None:
+    """The measure of the plan's first primary end point that has data (None: no figure)."""
+    family = tables.get("primary_endpoints", pd.DataFrame())
+    present = set(measurements["measure"]) if "measure" in measurements else set()
+    measures = list(family["measure"]) if "measure" in family else []
+    return next((m for m in measures if isinstance(m, str) and m in present), None)
+
+
+def first_screen(result, cohort, measurements: pd.DataFrame) -> str:
+    e = html.escape
+    summary = result.summary
+    alpha = float(summary["alpha"])
+    compared = tuple(summary["compared"])
+    tables = result.tables
+    items = []
+    for endpoint, sentence in bottom_lines(tables, alpha, compared):
+        title, _, rest = sentence.partition(": ")
+        items.append(
+            f"<li class='bottom-line' data-endpoint='{e(endpoint)}'><strong>{e(title)}</strong>"
+            f": {e(rest)}</li>"
+        )
+    measure = main_measure(tables, measurements)
+    figure = ""
+    if measure is not None:
+        name = MEASURE_LABELS.get(measure, measure)
+        figure = change_figure(
+            measurements,
+            cohort.groups,
+            measure,
+            size=MAIN_FIGURE_SIZE,
+            caption=f"{name}, the plan's first primary end point: each dot is one patient, "
+            "each box the median and quartiles of a group.",
+        )
+    return "\n".join(
+        [
+            "<section class='first' id='first-screen'><div>",
+            "<h2 id='bottom-line'>Bottom line</h2>",
+            f"<p class='overall'>{e(overall_line(tables, alpha, compared))}</p>",
+            "<ul class='bottom-lines'>",
+            *items,
+            "</ul>",
+            "</div><div>",
+            f"<p class='definitions' id='definitions'>{e(_definitions(cohort, compared))}</p>",
+            figure,
+            "<p class='note'>“Could not reliably detect”: less than 80% power at two-sided "
+            f"alpha {alpha:g}, before adjustment for multiplicity. The numbers behind each "
+            "line, the plan, the other figures and the tables follow below.</p>",
+            "</div></section>",
+        ]
+    )
+
+
+def _definitions(cohort, compared) -> str:
+    return definitions_line(cohort.accounting, str(cohort.rule), compared)
