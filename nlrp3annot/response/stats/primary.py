@@ -77,7 +77,7 @@ def adjust(frame: pd.DataFrame, rule: str, alpha: float) -> pd.DataFrame:
         adjusted = p.copy()
     frame["p_adjusted"] = adjusted
     frame["adjustment"] = f"{RULE_NAMES[rule]} over {size} test(s)"
-    frame["significant"] = [bool(a <= alpha) if math.isfinite(a) else None for a in adjusted]
+    frame["significant"] = [bool(a < alpha) if math.isfinite(a) else None for a in adjusted]
     return frame
 
 

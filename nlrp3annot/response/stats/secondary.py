@@ -81,7 +81,7 @@ def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.D
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
     frame["p_adjusted"] = math.nan
     frame["adjustment"] = "unadjusted (secondary)"
-    frame["significant"] = [bool(p <= plan.alpha) if math.isfinite(p) else None
+    frame["significant"] = [bool(p < plan.alpha) if math.isfinite(p) else None
                             for p in frame["p"].to_numpy(float)]  # fmt: skip
     return frame
 
