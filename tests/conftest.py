@@ -139,3 +139,14 @@ def compare_args(genotypes: Path, clinical: Path, samples: Path, out: Path) -> l
         "-o",
         str(out),
     ]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """``nlrp3annot demo`` run once for the session (tests read it; the report command may
+    write its pages again into it, which gives the same bytes)."""
+    from nlrp3annot.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "-o", str(out), "-q"]) == 0
+    return out

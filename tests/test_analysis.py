@@ -25,13 +25,6 @@ from nlrp3annot.cli import main
 from nlrp3annot.errors import Nlrp3AnnotError
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "-o", str(out), "-q"]) == 0
-    return out
-
-
 def raw_demo_values(folder: Path) -> pd.DataFrame:
     """The workbook read cell by cell with openpyxl: CRP mg/dL -> mg/L (x10), '<5' at 5."""
     sheet = openpyxl.load_workbook(folder / "inputs" / "response.xlsx").active
@@ -696,7 +689,8 @@ def test_the_same_demo_in_two_working_folders_gives_the_same_bytes(
 ):
     """Reproducible outputs: `nlrp3annot demo -o r -q` run in two working folders gives
     byte-identical tables (annotation and comparison) and the same input hashes, names no
-    staging folder, and prints nothing with -q; with SOURCE_DATE_EPOCH the report too."""
+    staging folder, and prints nothing with -q; with SOURCE_DATE_EPOCH the report, the
+    patient pages and the Phenopackets too."""
     import os
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764720000")
@@ -724,6 +718,15 @@ def test_the_same_demo_in_two_working_folders_gives_the_same_bytes(
               for r in runs]  # fmt: skip
     assert hashes[0] == hashes[1]
     assert (first / "report.html").read_bytes() == (second / "report.html").read_bytes()
+    delivered = sorted(
+        p.relative_to(first)
+        for p in (*first.glob("patients/*.html"), *first.glob("phenopackets/*.json"))
+    )
+    assert len(delivered) == 2 * len(pd.read_csv(first / "tables" / "patients.tsv", sep="\t"))
+    for path in delivered:
+        text = (first / path).read_bytes()
+        assert text == (second / path).read_bytes(), path
+        assert b".staging" not in text, path
 
 
 def test_messages_name_files_where_they_will_be(tmp_path: Path, capsys):

@@ -31,13 +31,6 @@ def rows(path: Path, delimiter: str = "\t") -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "-o", str(out), "-q"]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
 def sheet(demo: Path) -> list[dict[str, str]]:
     return rows(demo / "inputs" / "samples.csv", ",")
 

@@ -22,7 +22,6 @@ from scipy import stats
 from test_analysis import raw_demo_values, raw_groups
 from test_compare import mann_whitney_enumeration_p
 
-from nlrp3annot.cli import main
 from nlrp3annot.response.report.display import display_name
 from nlrp3annot.response.report.figures import km_figure, protein_change, spread
 from nlrp3annot.response.report.headline import HEADLINE_COLUMNS
@@ -38,13 +37,6 @@ THREE_TO_ONE = {
     "Gly": "G", "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F",
     "Pro": "P", "Ser": "S", "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "-o", str(out), "-q"]) == 0
-    return out
 
 
 @pytest.fixture(scope="module")

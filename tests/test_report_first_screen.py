@@ -21,7 +21,6 @@ import pytest
 from conftest import headless_chromium
 from PIL import Image
 
-from nlrp3annot.cli import main
 from nlrp3annot.response.report.bottom_line import (
     bottom_line,
     definitions_line,
@@ -65,13 +64,6 @@ PROBE = """<script>
   document.body.appendChild(pre);
 })();
 </script>""".replace("FOLD", str(FOLD))
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "-o", str(out), "-q"]) == 0
-    return out
 
 
 @pytest.fixture(scope="module")
