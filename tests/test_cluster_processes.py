@@ -194,12 +194,14 @@ def client_dir(tmp_path_factory) -> Path:
         shutil.copy(path, here / "vcf" / path.name)
     for i, samples in enumerate((3, 40)):
         write_joint_vcf(here / "vcf" / f"joint{i}.vcf", samples, 30, seed=200 + i)
-    # a file rewritten after indexing: its warning names it too
+    # a file rewritten after indexing: its warning names it too (large enough, > 256 KiB,
+    # to be read through an index, so that the index is checked at all)
     scratch = tmp_path_factory.mktemp("scratch")
     stale = bgzip_indexed(write_joint_vcf(scratch / "stale.vcf", 2, 5, seed=1))
     shutil.copy(stale.with_name(stale.name + ".tbi"), here / "vcf" / "stale.vcf.gz.tbi")
-    later = write_joint_vcf(scratch / "later.vcf", 2, 30, seed=2)
+    later = write_joint_vcf(scratch / "later.vcf", 2, 30, seed=2, off_locus=120_000)
     pysam.tabix_compress(str(later), str(here / "vcf" / "stale.vcf.gz"))
+    assert (here / "vcf" / "stale.vcf.gz").stat().st_size > 256 * 1024
     bgzip_indexed(write_joint_vcf(here / "vcf" / "big.vcf", JOINT_SAMPLES, 12, seed=5, off_locus=2))
     for suffix in ("", ".fai", ".gzi"):
         shutil.copy(str(FASTA) + suffix, here / "ref" / ("ref.fa.gz" + suffix))

@@ -199,8 +199,13 @@ def test_a_copy_whose_index_is_older_but_matches_is_read_through_it(
     assert strip(result.table) == strip(plain.table)
 
 
-def test_an_index_of_another_file_is_refused_whatever_its_time(tmp_path: Path) -> None:
-    """The index of another VCF put beside this one, newer than the file: refused."""
+def test_an_index_of_another_file_is_refused_whatever_its_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index of another VCF put beside this one, newer than the file: refused where it
+    would be used (a file large enough to read through its index); a small file is read
+    whole and its index not even checked (the check would cost as much as the read)."""
+    import nlrp3annot.io.read as read
     from nlrp3annot.io.index_check import mismatch
 
     ours = bgzip_indexed(write_joint_vcf(tmp_path / "a.vcf", 3, 40, seed=5))
@@ -208,8 +213,12 @@ def test_an_index_of_another_file_is_refused_whatever_its_time(tmp_path: Path) -
     index = ours.with_name(ours.name + ".tbi")
     index.write_bytes(other.with_name(other.name + ".tbi").read_bytes())
     assert mismatch(ours, index) is not None
+    whole, _ = annotated(ours)
+    assert not whole.warnings
+    monkeypatch.setattr(read, "INDEX_MIN_BYTES", 0)
     scan, _ = annotated(ours)
     assert any("does not match the file" in w for w in scan.warnings)
+    assert len(scan.records["GRCh38"]) == len(whole.records["GRCh38"]) > 0
     assert mismatch(other, other.with_name(other.name + ".tbi")) is None
 
 

@@ -88,8 +88,9 @@ def scan_vcf(
     windows = {b: locus_window(b) for b in BUILDS}
     warnings: list[str] = []
     bcf = head[:3] == b"BCF" or (head[:2] == b"\x1f\x8b" and is_bgzf_bcf(path))
-    indexed = _has_index_file(path) and not _stale_index(path, warnings)
+    has_index = _has_index_file(path)
     if bcf or reader == "htslib":
+        indexed = has_index and not _stale_index(path, warnings)
         from nlrp3annot.io.pysam_reader import scan_with_htslib
 
         return scan_with_htslib(  # genotype arrays (cyvcf2) are for BCF only
@@ -106,7 +107,9 @@ def scan_vcf(
     from nlrp3annot.io.text_reader import scan_text
 
     big = path.stat().st_size >= INDEX_MIN_BYTES
-    use_index = indexed and big and not _is_plain_gzip(head)
+    # (checked only where it would be used: the check costs ~5 ms, a small file's whole read)
+    use_index = has_index and big and not _is_plain_gzip(head)
+    use_index = use_index and not _stale_index(path, warnings)
     return scan_text(
         path,
         windows,
