@@ -123,3 +123,14 @@ def test_the_pure_core_does_not_reach_the_edges(graph: dict[str, set[str]], core
 
 def test_statistics_do_not_import_the_report(graph: dict[str, set[str]]) -> None:
     assert _below(graph, "nlrp3annot.response.stats", ("nlrp3annot.response.report",)) == []
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject lists the packages by name: one missing installs fine and fails at the
+    first import (``pip install .``, not the editable install the tests run from)."""
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    assert on_disk - listed == set()
