@@ -132,6 +132,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         return annotate_files(
             paths, args.fasta, args.build, options, done, _choice(args), jobs, scheduler,
             checkpoint=checkpoint, keep_lines=fmt == "vcf", coverage=coverage,
+            shown=getattr(args, "shown", None),
         )  # fmt: skip
 
     if bar is not None:

@@ -196,7 +196,7 @@ def _annotate_into(
 ) -> tuple[Path, int]:
     """Run the annotate command into ``folder``: the patient summary path, and the exit
     code (EXIT_SOME_FAILED when some VCFs failed and the others were annotated). Files made
-    under ``results`` (the staging folder) are named relative to it."""
+    under ``results`` (the staging folder) are named relative to it (:func:`_within`)."""
     folder.mkdir(parents=True, exist_ok=True)
     patients = folder / "patients.tsv"
     ns = argparse.Namespace(
@@ -222,26 +222,27 @@ def _annotate_into(
         resume=getattr(args, "resume", False),
         resume_folder=getattr(args, "resume_folder", None),
         coverage=getattr(args, "coverage", None),
+        shown=_within(paths, results),
     )
     code = cmd_annotate(ns)
     if code == EXIT_USER_ERROR:
         raise Nlrp3AnnotError("annotation failed; see the error above")
-    if results is not None:
-        _name_within_results(folder, results)
     return patients, code
 
 
-def _name_within_results(folder: Path, results: Path) -> None:
+def _within(paths: list[str], results: Path | None) -> dict[str, str]:
     """The run's own files (the scan's VCFs) are written under a staging folder that is
-    renamed at the end: name them relative to the results folder in the annotation tables,
-    never by the staging path that will not exist."""
-    prefixes = {str(results.resolve()) + "/", str(results) + "/"}  # as written: either form
-    for table in folder.glob("*.tsv"):
-        text = table.read_text()
-        if any(prefix in text for prefix in prefixes):
-            for prefix in sorted(prefixes, key=len, reverse=True):
-                text = text.replace(prefix, "")
-            table.write_text(text)
+    renamed at the end: the outputs name them relative to the results folder, never by the
+    staging path that will not exist."""
+    if results is None:
+        return {}
+    shown = {}
+    for path in paths:
+        try:
+            shown[path] = Path(path).relative_to(results).as_posix()
+        except ValueError:  # an input of the user's: named as given
+            continue
+    return shown
 
 
 ALIGNMENTS = (".bam", ".cram")

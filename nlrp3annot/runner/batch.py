@@ -7,7 +7,7 @@ Dask cluster) is :mod:`nlrp3annot.runner.parallel`; what one file gives is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from nlrp3annot.patients.zygosity import DEFAULT_OPTIONS, MosaicOptions
@@ -28,6 +28,7 @@ def annotate_files(
     checkpoint=None,
     keep_lines: bool = False,
     coverage: tuple[tuple[str, str], ...] = (),
+    shown: Mapping[str, str] | None = None,
 ) -> AnnotationResult:
     """Annotate many VCF/BCF files into one result, in input order. A file that fails is
     recorded in ``failures`` with its one-line error and the others still run.
@@ -37,7 +38,9 @@ def annotate_files(
     the same whichever way it ran. ``checkpoint`` (runner.checkpoint.Checkpoint): files
     whose result it holds are not annotated again, and each new result is kept in it.
     ``keep_lines``: keep a single text VCF's lines for a VCF output (``source``).
-    ``coverage``: (sample, BED) pairs, "" for every sample (``--coverage``)."""
+    ``coverage``: (sample, BED) pairs, "" for every sample (``--coverage``). ``shown``: the
+    name the outputs and ``on_done`` give a file read from another path (a results set's
+    own scan VCFs, written under a staging folder that is renamed at the end)."""
     settings = Settings(
         None if fasta is None else str(fasta), build, options, choice, keep_lines, coverage
     )
@@ -45,18 +48,21 @@ def annotate_files(
     per_file = []
     paths = [str(p) for p in paths]
     kept = {p: checkpoint.load(p, settings) for p in paths} if checkpoint else {}
-    fresh = run_files([p for p in paths if kept.get(p) is None], settings, jobs, scheduler)
+    shown = dict(shown or {})
+    todo = [p for p in paths if kept.get(p) is None]
+    fresh = run_files(todo, settings, jobs, scheduler, shown)
     for path in paths:
         result, error = kept.get(path), ""
+        name = shown.get(path, path)
         if result is None:
             done, result, error = next(fresh)
-            assert done == path  # run_files keeps input order
+            assert done == name  # run_files keeps input order
             if result is not None and checkpoint is not None:
                 checkpoint.save(path, settings, result)
         if result is None:
-            combined.failures.append((path, error))
+            combined.failures.append((name, error))
             if on_done:
-                on_done(path, None, error)
+                on_done(name, None, error)
             continue
         combined.annotations += result.annotations
         combined.table += result.table
@@ -65,7 +71,7 @@ def annotate_files(
         combined.source = result.source if len(paths) == 1 else None
         per_file.append(result.summary)
         if on_done:
-            on_done(path, result, "")
+            on_done(name, result, "")
     combined.summary = {
         "files": len(per_file),
         "files_failed": len(combined.failures),

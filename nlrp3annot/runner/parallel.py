@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, replace
 from functools import partial
@@ -97,22 +97,23 @@ def cgroup_cpus(root: Path = Path("/sys/fs/cgroup")) -> int | None:
     return max(int(quota) // max(int(period), 1), 1)
 
 
-def plan(paths: list[str], workers: int, cluster: bool) -> list[Task]:
-    """Tasks for ``paths``: whole files, and sample shards of large joint VCFs when there
-    are workers to spare."""
-    if not cluster and (workers <= 1 or len(paths) >= workers):
-        return [Task(p) for p in paths]
+def plan(files: list[Task], workers: int, cluster: bool) -> list[Task]:
+    """Tasks for ``files`` (whole-file tasks): whole files, and sample shards of large joint
+    VCFs when there are workers to spare."""
+    if not cluster and (workers <= 1 or len(files) >= workers):
+        return list(files)
     tasks = []
-    for path in paths:
-        names = sample_names(path)
+    for whole in files:
+        names = sample_names(whole.read_from or whole.path)
         if len(names) < SHARD_MIN_SAMPLES:
-            tasks.append(Task(path))
+            tasks.append(whole)
             continue
         count = math.ceil(len(names) / CLUSTER_SHARD_SAMPLES) if cluster else workers
         count = max(min(count, len(names)), 1)
         size = math.ceil(len(names) / count)
         chunks = [names[i : i + size] for i in range(0, len(names), size)]
-        tasks += [Task(path, tuple(c), i, len(chunks)) for i, c in enumerate(chunks)]
+        tasks += [replace(whole, samples=tuple(c), shard=i, shards=len(chunks))
+                  for i, c in enumerate(chunks)]  # fmt: skip
     return tasks
 
 
@@ -134,16 +135,27 @@ def merge_shards(parts: list[AnnotationResult]) -> AnnotationResult:
 
 
 def run_files(
-    paths: list[str], settings: Settings, jobs: int = 1, scheduler: str | None = None
+    paths: list[str],
+    settings: Settings,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    shown: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, AnnotationResult | None, str]]:
-    """(path, result, error) for each path, in input order."""
+    """(name, result, error) for each path, in input order; ``shown``: the name the outputs
+    give a file read from another path (else the path as given)."""
+    files = [_file(p, shown or {}) for p in paths]
     if scheduler:
-        outcomes = _on_cluster(paths, settings, scheduler)
-    elif jobs > 1 and len(paths) > 0:
-        outcomes = _in_pool(paths, settings, jobs)
+        outcomes = _on_cluster(files, settings, scheduler)
+    elif jobs > 1 and len(files) > 0:
+        outcomes = _in_pool(files, settings, jobs)
     else:
-        outcomes = ((Task(p), *run_task(Task(p), settings)) for p in paths)
+        outcomes = ((task, *run_task(task, settings)) for task in files)
     yield from _gather(outcomes)
+
+
+def _file(path: str, shown: Mapping[str, str]) -> Task:
+    """The whole-file task of ``path``, named as the outputs will name it."""
+    return Task(shown[path], read_from=path) if path in shown else Task(path)
 
 
 def _gather(outcomes) -> Iterator[tuple[str, AnnotationResult | None, str]]:
@@ -166,8 +178,8 @@ def _gather(outcomes) -> Iterator[tuple[str, AnnotationResult | None, str]]:
             pending, error = [], ""
 
 
-def _in_pool(paths: list[str], settings: Settings, jobs: int):
-    tasks = plan(paths, jobs, cluster=False)
+def _in_pool(files: list[Task], settings: Settings, jobs: int):
+    tasks = plan(files, jobs, cluster=False)
     if len(tasks) == 1:  # one file: its alleles may still be named in parallel
         session = session_for(settings)
         session.jobs = jobs
@@ -193,7 +205,7 @@ def _in_pool(paths: list[str], settings: Settings, jobs: int):
             yield task, result, message
 
 
-def _on_cluster(paths: list[str], settings: Settings, address: str):
+def _on_cluster(files: list[Task], settings: Settings, address: str):
     try:
         from distributed import Client
     except ImportError:
@@ -211,7 +223,10 @@ def _on_cluster(paths: list[str], settings: Settings, address: str):
     with client:
         # a worker has its own working folder, often on another machine: it gets absolute
         # paths (the outputs still name each file as it was given)
-        tasks = [replace(t, read_from=os.path.abspath(t.path)) for t in plan(paths, 0, True)]
+        tasks = [
+            replace(t, read_from=os.path.abspath(t.read_from or t.path))
+            for t in plan(files, 0, True)
+        ]
         given = settings.fasta
         if settings.fasta and "://" not in settings.fasta:
             settings = replace(settings, fasta=os.path.abspath(settings.fasta))
