@@ -57,6 +57,7 @@ def test_r260w_lists_the_classic_snv_first_then_the_delins():
         ("1701129", "c.778_780delinsTGG"),
     ]
     first = rows[0]
+    assert first["dbsnp"] == "rs121908150"  # ClinVar's dbSNP for 4374
     assert first["spdi"] == "NC_000001.11:247424226:C:T"
     assert first["hgvs_p"] == "NP_001230062.1:p.Arg260Ter"  # ClinVar's name, kept
     assert first["hgvs_p_common_haplotype"] == "NP_001230062.1:p.Arg260Trp"

@@ -55,6 +55,7 @@ _CODING = re.compile(r"^c\.(\d+)(?:_(\d+))?(?:([ACGT]+)>([ACGT]+)|delins([ACGT]+
 LOOKUP_COLUMNS = [
     "query",
     "clinvar_id",
+    "dbsnp",
     "hgvs_c",
     "hgvs_p",
     "legacy_protein",
@@ -242,6 +243,7 @@ def lookup(query: str, transcript: str | None = None, table=None) -> list[dict[s
             {
                 "query": query,
                 "clinvar_id": str(r.variation_id),
+                "dbsnp": r.dbsnp,
                 "hgvs_c": f"{MANE_TRANSCRIPT}:{r.hgvs_c}",
                 "hgvs_p": f"{MANE_PROTEIN}:{r.hgvs_p}" if r.hgvs_p else "",
                 "legacy_protein": legacy_protein(meant),
