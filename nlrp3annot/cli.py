@@ -69,7 +69,7 @@ def _progress(paths: list[str], quiet: bool):
     )
 
 
-def _vcf_findings(result, args: argparse.Namespace, redactor):
+def _vcf_findings(result, args: argparse.Namespace, redactor, paths: list[str]):
     """The findings a VCF output carries besides CSQ: ClinVar per allele (looked up here, so
     the writer needs no knowledge table), each sample's own change, call and status, and the
     version and command (input paths pseudonymised with --redact)."""
@@ -86,7 +86,7 @@ def _vcf_findings(result, args: argparse.Namespace, redactor):
 
     command = list(getattr(args, "command_line", ["nlrp3annot"]))
     if redactor is not None:
-        given = {str(p) for p in input_paths(args)} | {str(args.list or "")}
+        given = {str(p) for p in paths} | {str(args.list or "")}
         command = [redactor.path(part) if part in given else part for part in command]
     header = provenance_line(__version__, command)
     return findings_of(result.annotations, result.table, result.patients, site_values, header)
@@ -162,7 +162,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if fmt == "json":
         write_json(result, args.output)
     elif fmt == "vcf":
-        write_vcf(result, paths[0], args.output, redactor, _vcf_findings(result, args, redactor))
+        findings = _vcf_findings(result, args, redactor, paths)
+        write_vcf(result, paths[0], args.output, redactor, findings)
     else:
         write_tsv(result, args.output)
     if skipped_file:

@@ -60,7 +60,6 @@ _RESOURCES = {  # prefix -> (id, name, url, iri prefix)
     "UO": ("uo", "Units of measurement ontology", "http://purl.obolibrary.org/obo/uo.owl",
            "http://purl.obolibrary.org/obo/UO_"),
 }  # fmt: skip
-_UNITS = {"saa": "mg/L", "crp": "mg/L", "esr": "mm/h"}
 _DOSE = re.compile(
     r"^\s*(?P<low>\d+(?:\.\d+)?)\s*(?:-|to|–)?\s*(?P<high>\d+(?:\.\d+)?)?\s*"
     r"(?P<unit>mg/kg|mg)\s*(?:/\s*(?P<per>day|d))?\s*$"
@@ -236,7 +235,7 @@ def _measurement(measured: Measurement, codes: RegistryCodes):
     assay = codes.get("measure", measured.measure)
     if assay is None or measured.value is None:
         return None  # (the diary score has no LOINC code)
-    unit = codes.get("unit", _UNITS.get(measured.measure, measured.unit))
+    unit = codes.get("unit", measured.unit)  # (measurements.tsv: the canonical unit)
     day = "unknown study day" if measured.day is None else f"study day {measured.day:g}"
     description = f"{day} ({measured.visit})"
     if measured.censored:

@@ -13,13 +13,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from nlrp3annot.naming.legacy import legacy_protein
+from nlrp3annot.naming.legacy import MANE_PROTEIN, MANE_TRANSCRIPT, legacy_protein
 from nlrp3annot.patients.status import is_benign, is_pathogenic
+from nlrp3annot.patients.zygosity import CARRYING
 from nlrp3annot.values import ScanLimits
-
-MANE_TRANSCRIPT = "NM_001243133.2"
-MANE_PROTEIN = "NP_001230062.1"
-CARRYING = ("het", "hom_alt", "hemi", "mosaic")  # zygosities that carry the ALT
 
 
 @dataclass(frozen=True)

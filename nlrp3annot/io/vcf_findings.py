@@ -94,10 +94,9 @@ def findings_of(
     columns (the ClinVar table, looked up by the caller, so io needs no knowledge of it)."""
     primary = primary_rows(annotations)
     sites = {key: site_values(row) for key, row in primary.items()}
-    transcripts = {row.transcript for row in primary.values()}
     calls: dict[tuple[Allele, str], Mapping[str, object]] = {}
     for row in table:
-        if "sample" not in row or row["transcript"] not in transcripts:
+        if "sample" not in row:
             continue
         key = (str(row["chrom"]), int(row["pos"]), str(row["ref"]), str(row["alt"]))
         if key in primary and primary[key].transcript == row["transcript"]:

@@ -152,8 +152,8 @@ def _change_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dic
         sentence = (
             f"From {earlier} to {later}, the {effect1} in {_group(r['group1'])} and "
             f"{effect2} in {_group(r['group2'])}; difference (Hodges-Lehmann shift, "
-            f"{_group(r['group1'])} minus {_group(r['group2'])}) {row['estimate']} (95% CI "
-            f"{ci}; unadjusted P = {_p(row['p'])}, {row['test']}); {_adjusted(row)}."
+            f"{_group(r['group1'])} minus {_group(r['group2'])}) {row['estimate']} "
+            f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
         sentence += _cannot_exclude(row, lambda v: f"{v:+.3g}", "a difference", alpha)
     else:
