@@ -341,6 +341,7 @@ def test_samples_sheet(tmp_path: Path):
         "flare_day",
         "followup_end_day",
         "flare_censored",
+        "diagnosis",
         "source",
     ]
     assert t.query("patient_id == 'P1'")["sample_id"].tolist() == ["P1_blood", "P1_buccal"]

@@ -190,3 +190,22 @@ def test_report_writes_the_same_packet_again(demo, tmp_path: Path) -> None:
     assert packets["a"] == first == packets["b"]
     texts = [(tmp_path / n / "P01.phenopacket.json").read_text() for n in "bc"]
     assert texts[0] == texts[1] and '"created": "2023-11-14T22:13:20Z"' in texts[0]
+
+
+def test_a_diagnosis_column_of_the_samples_sheet_reaches_the_packet(tmp_path: Path) -> None:
+    """`run` with a samples sheet that says P01 has NOMID (its R260W is reported with FCAS
+    and MWS): the sheet's word decides; a patient without one keeps the reported ones."""
+    sheet = pd.read_csv(DEMO / "samples.csv")
+    sheet["Clinical diagnosis"] = ["NOMID" if p == "P01" else "" for p in sheet["patient_id"]]
+    samples = tmp_path / "samples.csv"
+    sheet.to_csv(samples, index=False)
+    vcfs = [str(p) for p in sorted((DEMO / "vcf").glob("*.vcf.gz"))]
+    out = tmp_path / "results"
+    fasta = DEMO / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
+    assert main(["run", *vcfs, "--fasta", str(fasta), "--clinical", str(DEMO / "response.xlsx"),
+                 "--samples", str(samples), "-o", str(out), "-q"]) == 0  # fmt: skip
+    packets = _packets(out / "phenopackets")
+    assert [d["term"]["id"] for d in packets["P01"]["diseases"]] == [NCBI_MONDO["CINCA"]]
+    assert NCBI_MONDO["familial cold urticaria"] in {
+        d["term"]["id"] for d in packets["P02"]["diseases"]
+    }  # P02 also carries R260W, and its sheet row gives no diagnosis

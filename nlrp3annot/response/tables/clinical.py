@@ -364,6 +364,7 @@ def read_samples(path: str | Path) -> SamplesSheet:
                 **days,
                 "flare_censored": not math.isnan(days["withdrawal_day"])
                 and math.isnan(days["flare_day"]),
+                "diagnosis": _first(cells, roles.get("diagnosis")),
                 "source": f"{sheet.path.name}:row {n}",
             }
         )

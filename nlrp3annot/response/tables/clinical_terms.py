@@ -31,6 +31,7 @@ SAMPLE_COLUMNS = [
     "flare_day",
     "followup_end_day",
     "flare_censored",
+    "diagnosis",
     "source",
 ]
 EVENT_DAYS = ("withdrawal_day", "flare_day", "followup_end_day")  # samples-sheet day columns
@@ -78,6 +79,8 @@ _SAMPLE_ROLES: dict[str, tuple[str, ...]] = {
     "withdrawal_day": ("withdrawal_day", "withdrawal day", "stop day"),
     "flare_day": ("flare_day", "flare day"),
     "followup_end_day": ("followup_end_day", "follow-up end day", "last followup day"),
+    # the clinical diagnosis (FCAS, MWS, NOMID/CINCA): the disease of a Phenopacket
+    "diagnosis": ("diagnosis", "clinical diagnosis"),
 }
 _VISITS: dict[str, tuple[str, ...]] = {
     "baseline": (
