@@ -183,15 +183,21 @@ def clinical(rng: random.Random) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "ESR (mm/h)": f"{esr:.0f}",
                 }
             )
-        tissues = ["blood", "buccal"] if patient == "P09" else ["blood"]
+        # (name, tissue, assay): the amplicon reads are of blood DNA; amplicon is the assay
+        sampled = [("blood", "blood", "")]
+        if patient == "P09":
+            sampled.append(("buccal", "buccal", ""))
         if patient in AMPLICON:
-            tissues.append("amplicon")
-        for tissue in tissues:
+            sampled.append(("amplicon", "blood", "amplicon"))
+        for name, tissue, assay in sampled:
             samples.append(
                 {
                     "patient_id": patient,
-                    "sample_id": f"{patient}-{tissue}",
+                    "sample_id": f"{patient}-{name}",
                     "tissue": tissue,
+                    "assay": assay,
+                    # the cohort's clinical diagnosis (NEJM 2006: NOMID), the patient's disease
+                    "diagnosis": "NOMID",
                     "treatment": "anakinra",
                     "dose": "1-2 mg/kg/day",
                     "withdrawal_day": month3_day if withdrawn else "",
@@ -234,7 +240,7 @@ def main() -> None:
     (OUT / "vcf").mkdir(parents=True)
     response, samples = clinical(rng)
     for row in samples.itertuples():
-        if row.tissue == "amplicon":
+        if row.assay == "amplicon":
             continue  # reads, written below
         calls = PATIENTS[row.patient_id]
         if row.tissue == "buccal":  # the buccal sample of P09 carries less of the clone

@@ -68,6 +68,7 @@ from nlrp3annot.response.tables.clinical_terms import (
     EVENT_DAYS,
     MEASUREMENT_COLUMNS,
     NO_VALUE,
+    REPORT_COLUMNS,
     SAMPLE_COLUMNS,
     _factor,
     _parse_day,
@@ -365,6 +366,7 @@ def read_samples(path: str | Path) -> SamplesSheet:
                 "flare_censored": not math.isnan(days["withdrawal_day"])
                 and math.isnan(days["flare_day"]),
                 "diagnosis": _first(cells, roles.get("diagnosis")),
+                **{column: _first(cells, roles.get(column)) for column in REPORT_COLUMNS},
                 "source": f"{sheet.path.name}:row {n}",
             }
         )

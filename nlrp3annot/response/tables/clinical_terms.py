@@ -21,6 +21,24 @@ MEASUREMENT_COLUMNS = [
     "raw_value",
     "source",
 ]
+# Optional samples-sheet columns a signed clinical report states (ACMG/CAP, ISO 15189): who
+# the patient is, the specimen and its dates, why it was tested and who asked. Kept as the
+# lab wrote them; only the per-patient pages and Phenopackets read them.
+REPORT_COLUMNS = (
+    "diagnosis_code",
+    "patient_name",
+    "medical_record_number",
+    "date_of_birth",
+    "sex",
+    "indication",
+    "ordering_clinician",
+    "specimen_id",
+    "collection_date",
+    "receipt_date",
+    "assay",
+)
+# of those, the ones that identify a person: never written under --redact
+IDENTIFYING_COLUMNS = ("patient_name", "medical_record_number", "date_of_birth")
 SAMPLE_COLUMNS = [
     "patient_id",
     "sample_id",
@@ -32,6 +50,7 @@ SAMPLE_COLUMNS = [
     "followup_end_day",
     "flare_censored",
     "diagnosis",
+    *REPORT_COLUMNS,
     "source",
 ]
 EVENT_DAYS = ("withdrawal_day", "flare_day", "followup_end_day")  # samples-sheet day columns
@@ -81,6 +100,30 @@ _SAMPLE_ROLES: dict[str, tuple[str, ...]] = {
     "followup_end_day": ("followup_end_day", "follow-up end day", "last followup day"),
     # the clinical diagnosis (FCAS, MWS, NOMID/CINCA): the disease of a Phenopacket
     "diagnosis": ("diagnosis", "clinical diagnosis"),
+    # a code for it: MONDO:..., ORPHA:..., ICD10:... (ICD-10 written M04.2 is read as ICD10)
+    "diagnosis_code": ("diagnosis_code", "diagnosis code", "mondo", "orpha", "icd10", "icd-10"),
+    "patient_name": ("patient_name", "patient name", "name"),
+    "medical_record_number": (
+        "medical_record_number",
+        "mrn",
+        "medical record number",
+        "hospital number",
+    ),
+    "date_of_birth": ("date_of_birth", "date of birth", "dob", "birth date"),
+    "sex": ("sex", "gender"),
+    "indication": ("indication", "reason for testing", "reason for referral"),
+    "ordering_clinician": (
+        "ordering_clinician",
+        "ordering clinician",
+        "referring clinician",
+        "ordered by",
+        "referrer",
+    ),
+    "specimen_id": ("specimen_id", "specimen id", "accession", "lab number"),
+    "collection_date": ("collection_date", "collection date", "collected"),
+    "receipt_date": ("receipt_date", "receipt date", "received"),
+    # the assay's design (capture, amplicon, WGS, UMI...): not a tissue
+    "assay": ("assay", "assay type", "library", "design"),
 }
 _VISITS: dict[str, tuple[str, ...]] = {
     "baseline": (
