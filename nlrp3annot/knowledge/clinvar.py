@@ -115,12 +115,20 @@ class ClinVarTable:
     """
 
     def __init__(
-        self, records: Iterable[ClinVarRecord], source: str, date: str, origin: str = ""
+        self,
+        records: Iterable[ClinVarRecord],
+        source: str,
+        date: str,
+        origin: str = "",
+        release: str = "",
     ) -> None:
         self._records = tuple(sorted(records, key=lambda r: (r.spdi, r.variation_id)))
         self.source = source
         self.date = date
         self.origin = origin  # where the file's data came from (its "# source:" line)
+        # which ClinVar release the data are (its "# release:" line): the date a report
+        # states; ``date`` is only when this file was built
+        self.release = release or "not recorded"
         self._by_spdi: dict[tuple[int, str, str], ClinVarRecord] = {}
         self._by_name: dict[str, list[ClinVarRecord]] = {}
         # Frameshifts indexed by "p.Gln178fs", separately for ClinVar's short and long names,
@@ -394,7 +402,13 @@ def _table(text: str, where: str) -> ClinVarTable:
     records, meta = parse_table(text, where)
     if not records:
         raise ValueError("the table has no rows")
-    return ClinVarTable(records, where, meta.get("built", "unknown"), meta.get("source", ""))
+    return ClinVarTable(
+        records,
+        where,
+        meta.get("built", "unknown"),
+        meta.get("source", ""),
+        meta.get("release", ""),
+    )
 
 
 @cache

@@ -189,6 +189,28 @@ def _stars(review_status: str) -> int:
     return REVIEW_STARS.get(review_status.strip().lower(), 0)
 
 
+def review_stars(review_status: str) -> int | None:
+    """ClinVar's stars for a review status (0 for the no-criteria ones); None when ClinVar's
+    status is not given."""
+    return _stars(review_status) if review_status.strip() else None
+
+
+def context_line(record) -> str:
+    """How a ClinVar record's name reads on the codon most patients carry ('' where the
+    reference carries the common allele): the line ``lookup`` prints for R260W."""
+    return _context(record, reading(record))
+
+
+def is_common_at_minor_site(hgvs_c: str) -> bool:
+    """A coding SNV that writes the common allele at a site where the reference carries
+    the minor one (c.780A>G): part of most patients' haplotype, never the change itself."""
+    m = _CODING.match(hgvs_c.rpartition(":")[2])
+    if m is None or m.group(2) or not m.group(3):
+        return False
+    position, alt = int(m.group(1)), m.group(4)
+    return any(s.c_position == position and s.common == alt for s in minor_sites())
+
+
 def _genomic(pos0: int, deleted: str, inserted: str, shift: int) -> str:
     """chr1:POS:REF:ALT where REF/ALT need no anchor base, else the SPDI-style interval."""
     if deleted and inserted:

@@ -52,7 +52,11 @@ def provenance(
         "nlrp3annot": __version__,
         "command": list(command) if command else list(sys.argv),
         "inputs_sha256": {role: identity(path) for role, path in {**inputs, **more}.items()},
-        "clinvar": {"table": Path(table.source).name, "date": table.date},
+        "clinvar": {
+            "table": Path(table.source).name,
+            "date": table.date,
+            "release": table.release,
+        },
         "software": software_versions(),
     }
 
