@@ -118,7 +118,7 @@ def phenopacket(record: PatientRecord, codes: RegistryCodes):
     """The patient's Phenopacket (a ``phenopackets.Phenopacket`` message)."""
     import phenopackets as pp
 
-    diseases = diseases_of(record, record.diagnosis, codes)
+    diseases = diseases_of(record, record.diagnosis.name, codes)
     packet = pp.Phenopacket(
         id=f"{record.patient_id}-nlrp3annot",
         subject=pp.Individual(id=record.patient_id),

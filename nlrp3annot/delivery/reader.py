@@ -19,11 +19,14 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from nlrp3annot.delivery.names import file_stems
 from nlrp3annot.delivery.record import (
     PatientRecord,
     RunInfo,
     build_record,
+    diagnosis_of,
     measurements,
+    patient_details,
     sample_result,
     treatment,
     variant_calls,
@@ -112,6 +115,7 @@ def run_info(folder: Path) -> RunInfo:
         finished=str(manifest.get("finished", "")),
         clinvar_table=str(clinvar.get("table", "")),
         clinvar_date=str(clinvar.get("date", "")),
+        clinvar_release=str(clinvar.get("release", "")),
         reference_fasta=str(genotyping.get("reference") or genotyping.get("fasta") or ""),
         reference_description=str(genotyping.get("fasta_header", "")),
         test_locus=bool(genotyping.get("test_locus", False)),
@@ -120,22 +124,16 @@ def run_info(folder: Path) -> RunInfo:
     )
 
 
-def _clinvar_of(ids: set[str], date: str) -> dict[str, tuple[str, str]]:
-    """ClinVar's (review status, conditions) for these VariationIDs, from the table the
-    tool loads, only when it is the version the run used (same date): another version's
-    review status would be stated as this result's."""
-    if not ids:
-        return {}
+def clinvar_records(date: str) -> tuple[dict[str, object], str]:
+    """The records of the ClinVar table the tool loads, by VariationID, and its release,
+    only when it is the version the run used (same build date): another version's class
+    or review status would be stated as this result's."""
     from nlrp3annot.knowledge.clinvar import load_clinvar
 
     table = load_clinvar()
     if not date or table.date != date:
-        return {}
-    return {
-        str(r.variation_id): (r.review_status, r.conditions)
-        for r in table
-        if str(r.variation_id) in ids
-    }
+        return {}, ""
+    return {str(r.variation_id): r for r in table}, table.release
 
 
 def _sheet(folder: Path, patients: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -157,9 +155,10 @@ def _sheet(folder: Path, patients: list[dict[str, str]]) -> list[dict[str, str]]
     return rows
 
 
-def records_from_results(results_dir: str | Path) -> list[PatientRecord]:
+def records_from_results(results_dir: str | Path, diagnosis: str = "") -> list[PatientRecord]:
     """One record per patient of a finished ``run``/``demo`` results folder, in the order
-    of ``tables/patients.tsv``."""
+    of ``tables/patients.tsv``. ``diagnosis``: the cohort's clinical diagnosis, for the
+    patients whose samples-sheet rows give none."""
     folder = Path(results_dir)
     if not folder.is_dir():
         raise Nlrp3AnnotError(f"{folder}: no such results folder")
@@ -177,26 +176,32 @@ def records_from_results(results_dir: str | Path) -> list[PatientRecord]:
     sheet_rows = _by(sheet, "patient_id")
     limits = _scan_limits(folder, {row.get("file", "") for row in genotypes.values()})
     run = run_info(folder)
+    stems = file_stems(p["patient_id"] for p in patients)
 
     owner = {r["sample_id"]: r["patient_id"] for r in sheet if r.get("sample_id")}
+    sheet_row = {r["sample_id"]: r for r in sheet if r.get("sample_id")}
     tissue_of = {r["sample_id"]: r.get("tissue", "") for r in sheet if r.get("sample_id")}
-    own_ids = {
-        r.get("clinvar_id_sample", "")
-        for r in calls
-        if r.get("clinvar_id_sample") and r.get("clinvar_id_sample") != r.get("clinvar_id")
-    }
+    known, release = clinvar_records(run.clinvar_date)
     variants = variant_calls(
-        calls, tissue_of, limits, _clinvar_of(own_ids, run.clinvar_date), run.clinvar_date
+        calls, tissue_of, limits, known, run.clinvar_date, run.clinvar_release or release
     )
     records = []
     for patient in patients:
         pid = patient["patient_id"]
+        rows = sheet_rows.get(pid, [])
         # the sheet's samples in its order, then genotyped samples no sheet row names
         # (the comparison lists those under the sample's own ID)
-        names = [r["sample_id"] for r in sheet_rows.get(pid, []) if r.get("sample_id")]
+        names = [r["sample_id"] for r in rows if r.get("sample_id")]
         names += [s for s in genotypes if owner.get(s, s) == pid and s not in names]
         samples = [
-            sample_result(s, tissue_of.get(s, ""), genotypes.get(s), limits.get(s), s in limits)
+            sample_result(
+                s,
+                tissue_of.get(s, ""),
+                genotypes.get(s),
+                limits.get(s),
+                s in limits,
+                sheet_row.get(s),
+            )  # fmt: skip
             for s in names
         ]
         records.append(
@@ -204,20 +209,15 @@ def records_from_results(results_dir: str | Path) -> list[PatientRecord]:
                 patient,
                 samples,
                 variants,
-                treatment(sheet_rows.get(pid, [])),
+                treatment(rows),
                 measurements(measured.get(pid, [])),
                 run,
-                next(
-                    (str(r["diagnosis"]) for r in sheet_rows.get(pid, []) if r.get("diagnosis")), ""
-                ),
+                diagnosis_of(rows, diagnosis),
+                patient_details(rows),
+                stems[pid],
             )
         )
     return records
-
-
-def _diagnosis(rows: Iterable[Mapping[str, str]]) -> str:
-    """The samples sheet's diagnosis of the patient (its first row that gives one)."""
-    return next((str(r["diagnosis"]) for r in rows if r.get("diagnosis")), "")
 
 
 def _by(rows: Iterable[Mapping[str, str]], key: str) -> dict[str, list[Mapping[str, str]]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nlrp3annot.naming.legacy import MANE_PROTEIN, MANE_TRANSCRIPT, legacy_protein
 from nlrp3annot.patients.status import is_benign, is_pathogenic
@@ -21,15 +21,24 @@ from nlrp3annot.values import ScanLimits
 
 @dataclass(frozen=True)
 class ClinVarClass:
-    """ClinVar's class of a change, as it decided the status: the sample's own change first
-    (p.Arg260Trp as ClinVar's c.778_780delinsTGG), then the genomic site."""
+    """ClinVar's record of a change as a report cites it, in ClinVar's own words.
 
-    significance: str  # '' when ClinVar has neither
-    review_status: str  # '' when the results do not record it
+    The record cited is the one of the allele that makes the change (R260W: c.778C>T,
+    VariationID 4374, rs121908150, which ClinVar names p.Arg260Ter against the reference's
+    c.780A; ``context`` says how it reads with c.780G); a change ClinVar does not hold
+    itself is cited by the record of its protein change (``matched_by`` says so)."""
+
+    significance: str  # ClinVar's aggregate class verbatim ('' when ClinVar has none)
+    review_status: str  # ClinVar's review status verbatim ('' when not recorded)
     variation_id: str
     matched_by: str  # 'variant', or "protein change of ClinVar's c.778_780delinsTGG"
     conditions: str  # ClinVar's '|'-separated list
-    data_date: str  # the date of the ClinVar table the run used ('' when not recorded)
+    data_date: str  # the date our ClinVar table was built ('' when not recorded)
+    dbsnp: str = ""  # rs number ClinVar gives ('' when none or not recorded)
+    stars: int | None = None  # ClinVar's review stars (0-4); None when not recorded
+    last_evaluated: str = ""  # ClinVar's date last evaluated, ISO ('' when not given)
+    release: str = ""  # which ClinVar release the table holds, as its header says
+    context: str = ""  # how ClinVar's name reads on the patient's codon (c.780G), or ''
 
 
 @dataclass(frozen=True)
@@ -61,11 +70,45 @@ class VariantCall:
     from_scan: bool  # found by nlrp3annot's scan of the reads, not in a caller's VCF
     build: str = ""  # the genome build of the VCF records (GRCh38 or GRCh37)
     vcf_alleles: tuple[tuple[str, int, str, str], ...] = ()  # (chrom, pos, ref, alt) behind it
+    genotype: str = ""  # the caller's genotype as written (0/1, 0/0, ./.)
+    evidence: str = ""  # what the reads say beyond the genotype (calls.tsv 'evidence'), or ''
+    doubt: str = ""  # why the call cannot decide a status on its own, or ''
 
     @property
     def reported(self) -> bool:
         """Pathogenic or of uncertain weight: the changes a patient report lists."""
         return self.weight in ("pathogenic", "uncertain")
+
+
+@dataclass(frozen=True)
+class Specimen:
+    """What the samples sheet says of a specimen ('' where it says nothing)."""
+
+    specimen_id: str = ""
+    collected: str = ""  # collection date as written
+    received: str = ""  # receipt date as written
+    assay: str = ""  # the assay's design: capture, amplicon, WGS... (not a tissue)
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    """Who the patient is and why they were tested, as the samples sheet gives it."""
+
+    name: str = ""
+    medical_record_number: str = ""
+    date_of_birth: str = ""
+    sex: str = ""
+    indication: str = ""
+    ordering_clinician: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The patient's clinical diagnosis: the clinician's, never read off a variant."""
+
+    name: str  # as given (NOMID, Muckle-Wells...), '' when none
+    code: str = ""  # MONDO:/ORPHA:/ICD10: code when given
+    source: str = ""  # 'samples sheet', '--diagnosis (whole cohort)' or ''
 
 
 @dataclass(frozen=True)
@@ -81,6 +124,8 @@ class SampleResult:
     coding_bases_covered: float | None  # share of MANE coding bases + splice sites; None unknown
     lowest_depth: int | None  # lowest depth at a ClinVar pathogenic position; None unknown
     scan_limits: ScanLimits | None  # the scan's limits of detection (None: not scanned)
+    specimen: Specimen = field(default_factory=lambda: Specimen())
+    confirm: str = ""  # why a finding of this sample needs confirming ('' none)
 
     @property
     def limit_of_detection(self) -> float | None:
@@ -125,6 +170,7 @@ class RunInfo:
     test_locus: bool  # the demo's not-real-genome test sequence
     synthetic: bool  # made-up patients (the demo)
     min_depth: int | None  # reads needed for "covered" and for the mosaic test
+    clinvar_release: str = ""  # which ClinVar release the table holds (its header)
     transcript: str = MANE_TRANSCRIPT
     protein: str = MANE_PROTEIN
 
@@ -145,7 +191,9 @@ class PatientRecord:
     treatment: Treatment | None
     measurements: tuple[Measurement, ...]
     run: RunInfo
-    diagnosis: str = ""  # the samples sheet's diagnosis column (FCAS, MWS, NOMID...), if any
+    diagnosis: Diagnosis = field(default_factory=lambda: Diagnosis(""))
+    details: PatientDetails = field(default_factory=lambda: PatientDetails())
+    file_stem: str = ""  # the patient's safe file name, without suffix (delivery.names)
 
     @property
     def reported_variants(self) -> tuple[VariantCall, ...]:
@@ -199,17 +247,56 @@ def _alt_reads(row: Mapping[str, str]) -> int | None:
     return whole(parts[1]) if len(parts) == 2 else None
 
 
+def cited_record(members: Sequence[Mapping[str, str]], own_id: str, own_weight: str) -> str:
+    """The ClinVar record a report cites for one change: that of the allele that makes it,
+    where ClinVar holds that allele with the same weight as the change (R260W: c.778C>T,
+    4374; c.780A>G is most patients' own haplotype, not the change), else the change's
+    own record (a protein-change match)."""
+    from nlrp3annot.knowledge.lookup import is_common_at_minor_site
+
+    makers = [
+        r
+        for r in members
+        if not is_common_at_minor_site(str(r.get("hgvs_c", "")))
+        and r.get("clinvar_id")
+        and variant_weight(str(r.get("clinvar_significance", "")), "", "") == own_weight
+    ]
+    return str(makers[0]["clinvar_id"]) if len(makers) == 1 else own_id
+
+
+def clinvar_class(record, data_date: str, release: str, matched_by: str) -> ClinVarClass:
+    """A ClinVar record (``knowledge.clinvar.ClinVarRecord``) as a report cites it."""
+    from nlrp3annot.knowledge.lookup import context_line, review_stars
+
+    return ClinVarClass(
+        significance=record.significance,
+        review_status=record.review_status,
+        variation_id=str(record.variation_id),
+        matched_by=matched_by,
+        conditions=record.conditions,
+        data_date=data_date,
+        dbsnp=record.dbsnp,
+        stars=review_stars(record.review_status),
+        last_evaluated=record.last_evaluated,
+        release=release,
+        context=context_line(record),
+    )
+
+
 def variant_calls(
     rows: Iterable[Mapping[str, str]],
     tissue_of: Mapping[str, str],
     from_scan: Iterable[str],
-    clinvar_of: Mapping[str, tuple[str, str]],
+    clinvar_records: Mapping[str, object],
     clinvar_date: str,
+    clinvar_release: str = "",
 ) -> tuple[VariantCall, ...]:
     """The changes the rows of ``calls.tsv`` show carried, one per sample and own change
-    (the two alleles of c.[778C>T;780A>G] are one change). ``clinvar_of``: ClinVar's
-    (review status, conditions) by VariationID, for the sample's own ClinVar record where
-    it is not the site's (the rows carry only the site's)."""
+    (the two alleles of c.[778C>T;780A>G] are one change). ``clinvar_records``: the
+    ClinVar records of the table the run used, by VariationID (empty when that table is
+    not the one loaded now: then only what the rows say is cited)."""
+    from nlrp3annot.patients.status import doubt
+
     scanned = set(from_scan)
     groups: dict[tuple[str, str], list[Mapping[str, str]]] = {}
     for row in rows:
@@ -226,23 +313,27 @@ def variant_calls(
         significance = str(
             row.get("clinvar_significance_sample") or row.get("clinvar_significance") or ""
         )
-        own_id = str(row.get("clinvar_id_sample") or row.get("clinvar_id") or "")
-        site = own_id == str(row.get("clinvar_id", ""))
-        review, conditions = (
-            (str(row.get("clinvar_review", "")), str(row.get("conditions", "")))
-            if site
-            else clinvar_of.get(own_id, ("", ""))
-        )
-        clinvar = ClinVarClass(
-            significance=significance,
-            review_status=review,
-            variation_id=own_id,
-            matched_by=str(row.get("clinvar_match", "")),
-            conditions=conditions,
-            data_date=clinvar_date,
-        )
-        hgvs_p = str(row.get("hgvs_p_sample") or row.get("hgvs_p") or "")
         penetrance = str(row.get("penetrance", ""))
+        weight = variant_weight(significance, penetrance, str(row.get("impact", "")))
+        own_id = str(row.get("clinvar_id_sample") or row.get("clinvar_id") or "")
+        cited = cited_record(members, own_id, variant_weight(significance, "", ""))
+        matched_by = "variant" if cited != own_id else str(row.get("clinvar_match", ""))
+        if cited in clinvar_records:
+            clinvar = clinvar_class(clinvar_records[cited], clinvar_date, clinvar_release,
+                                    matched_by)  # fmt: skip
+        else:  # what the rows carry (the site's record when it is the one cited)
+            site = next((r for r in members if str(r.get("clinvar_id", "")) == cited), None)
+            clinvar = ClinVarClass(
+                significance=str(site.get("clinvar_significance", "")) if site else significance,
+                review_status=str(site.get("clinvar_review", "")) if site else "",
+                variation_id=cited,
+                matched_by=matched_by,
+                conditions=str(site.get("conditions", "")) if site else "",
+                data_date=clinvar_date,
+                release=clinvar_release,
+            )
+        hgvs_p = str(row.get("hgvs_p_sample") or row.get("hgvs_p") or "")
+        ordered = sorted(members, key=lambda r: whole(r.get("pos")) or 0)
         out.append(
             VariantCall(
                 sample=sample,
@@ -252,7 +343,7 @@ def variant_calls(
                 hgvs_p_trans=str(row.get("hgvs_p_sample_alt", "")),
                 phase=str(row.get("phase", "")),
                 legacy=legacy_protein(hgvs_p),
-                hgvs_g=tuple(str(r.get("hgvs_g", "")) for r in members),
+                hgvs_g=tuple(str(r.get("hgvs_g", "")) for r in ordered),
                 consequence=str(row.get("consequence", "")),
                 exon=str(row.get("exon", "")),
                 legacy_exon=str(row.get("legacy_exon", "")),
@@ -263,7 +354,7 @@ def variant_calls(
                 vaf_ci_high=number(row.get("vaf_ci_high")),
                 depth=whole(row.get("dp")),
                 alt_reads=_alt_reads(row),
-                weight=variant_weight(significance, penetrance, str(row.get("impact", ""))),
+                weight=weight,
                 clinvar=clinvar,
                 caps_phenotype=str(row.get("caps_phenotype", "")),
                 penetrance=penetrance,
@@ -276,8 +367,11 @@ def variant_calls(
                         str(r.get("ref", "")),
                         str(r.get("alt", "")),
                     )
-                    for r in sorted(members, key=lambda r: whole(r.get("pos")) or 0)
+                    for r in ordered
                 ),  # fmt: skip
+                genotype=str(row.get("gt", "")),
+                evidence=str(row.get("evidence", "")),
+                doubt="; ".join(filter(None, (doubt(r) for r in members))),
             )
         )
     return tuple(out)
@@ -289,10 +383,12 @@ def sample_result(
     summary_row: Mapping[str, str] | None,
     scan_limits: ScanLimits | None,
     from_scan: bool,
+    sheet_row: Mapping[str, str] | None = None,
 ) -> SampleResult:
     """A sample from its row of ``annotation/patients.tsv`` (None: listed in the samples
-    sheet, never genotyped)."""
+    sheet, never genotyped) and of the samples sheet (None: not in it)."""
     row = summary_row or {}
+    sheet = sheet_row or {}
     return SampleResult(
         sample=sample,
         tissue=tissue,
@@ -303,7 +399,45 @@ def sample_result(
         coding_bases_covered=number(row.get("coding_bases_covered")),
         lowest_depth=whole(row.get("lowest_depth_at_pathogenic_positions")),
         scan_limits=scan_limits,
+        specimen=Specimen(
+            specimen_id=str(sheet.get("specimen_id", "")),
+            collected=str(sheet.get("collection_date", "")),
+            received=str(sheet.get("receipt_date", "")),
+            assay=str(sheet.get("assay", "")),
+        ),
+        confirm=str(row.get("confirm", "")),
     )
+
+
+def patient_details(rows: Sequence[Mapping[str, str]]) -> PatientDetails:
+    """The patient's identifiers and referral from the samples sheet (each field from the
+    first row that gives it: the sheet repeats them on each sample's row)."""
+
+    def first(column: str) -> str:
+        return next((str(r[column]).strip() for r in rows if str(r.get(column, "")).strip()), "")
+
+    return PatientDetails(
+        name=first("patient_name"),
+        medical_record_number=first("medical_record_number"),
+        date_of_birth=first("date_of_birth"),
+        sex=first("sex"),
+        indication=first("indication"),
+        ordering_clinician=first("ordering_clinician"),
+    )
+
+
+def diagnosis_of(rows: Sequence[Mapping[str, str]], cohort: str = "") -> Diagnosis:
+    """The patient's diagnosis: the samples sheet's (name or code), else the cohort's
+    ``--diagnosis``, else none. Never the phenotype a variant is usually reported with."""
+    name = next((str(r["diagnosis"]).strip() for r in rows if str(r.get("diagnosis", "")).strip()),
+                "")  # fmt: skip
+    code = next((str(r["diagnosis_code"]).strip() for r in rows
+                 if str(r.get("diagnosis_code", "")).strip()), "")  # fmt: skip
+    if name or code:
+        return Diagnosis(name, code, "samples sheet")
+    if cohort.strip():
+        return Diagnosis(cohort.strip(), "", "--diagnosis (whole cohort)")
+    return Diagnosis("")
 
 
 def treatment(rows: Sequence[Mapping[str, str]]) -> Treatment | None:
@@ -348,7 +482,9 @@ def build_record(
     treated: Treatment | None,
     measured: Sequence[Measurement],
     run: RunInfo,
-    diagnosis: str = "",
+    diagnosis: Diagnosis | None = None,
+    details: PatientDetails | None = None,
+    file_stem: str = "",
 ) -> PatientRecord:
     """The record of one patient: ``patient`` is its row of ``tables/patients.tsv``; the
     variants kept are those of its samples."""
@@ -364,5 +500,7 @@ def build_record(
         treatment=treated,
         measurements=tuple(measured),
         run=run,
-        diagnosis=diagnosis,
+        diagnosis=diagnosis or Diagnosis(""),
+        details=details or PatientDetails(),
+        file_stem=file_stem,
     )
