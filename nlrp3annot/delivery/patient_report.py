@@ -8,13 +8,19 @@ outside), so it opens and prints the same offline.
 
 from __future__ import annotations
 
+import hashlib
 import html
-import re
+import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nlrp3annot.delivery import wording
-from nlrp3annot.delivery.record import Measurement, PatientRecord, SampleResult, VariantCall
+from nlrp3annot.delivery.finding import Finding, VariantFinding, finding_of
+from nlrp3annot.delivery.lab import LabProfile
+from nlrp3annot.delivery.names import file_stem
+from nlrp3annot.delivery.record import Measurement, PatientRecord, SampleResult
 
 e = html.escape
 
@@ -57,6 +63,10 @@ td.num, th.num { text-align: right; }
           font-weight: 600; }
 .small { font-size: 7.5pt; color: #333; }
 .sign { display: flex; gap: 2em; margin-top: .8em; font-size: 8pt; }
+.lab { font-size: 8pt; }
+.grid { display: grid; grid-template-columns: repeat(4, 1fr); gap: 0 .8em; font-size: 8pt;
+        margin: .3em 0; }
+.label { color: #555; }
 .sign div { flex: 1; border-top: 1px solid #111; padding-top: .15em; }
 section, table, .sign { break-inside: avoid; }
 """
@@ -67,64 +77,82 @@ def _short(name: str) -> str:
     return name.split(":")[-1]
 
 
-def _variant_rows(variants: Sequence[VariantCall]) -> str:
-    dates = sorted({v.clinvar.data_date for v in variants if v.clinvar.data_date})
-    clinvar = f"ClinVar (data of {', '.join(dates) or 'unknown date'})"
+def _variant_rows(variants: Sequence[VariantFinding], run) -> str:
+    build = _build_label(run)
     head = (
-        "<colgroup><col style='width:17%'><col style='width:14%'><col style='width:12%'>"
-        "<col style='width:20%'><col style='width:26%'><col style='width:11%'></colgroup>"
-        "<tr><th>Change on NM_001243133.2</th><th>Protein (legacy)</th><th>Sample</th>"
-        f"<th>Zygosity; allele fraction (95% CI)</th><th>{e(clinvar)}</th>"
-        "<th>CAPS phenotype</th></tr>"
+        "<colgroup><col style='width:22%'><col style='width:15%'><col style='width:15%'>"
+        "<col style='width:18%'><col style='width:30%'></colgroup>"
+        f"<tr><th>Change on {e(run.transcript)}; genomic ({e(build)})</th>"
+        "<th>Protein (legacy)</th><th>Sample</th>"
+        "<th>Zygosity; allele fraction (95% CI); reads</th>"
+        "<th>ClinVar (class as ClinVar states it)</th></tr>"
     )
     rows = []
-    for v in variants:
+    for vf in variants:
+        v = vf.call
         protein = _short(v.hgvs_p) or "none"
         legacy = f" ({e(v.legacy)})" if v.legacy else ""
-        zyg = wording.ZYGOSITY.get(v.zygosity, v.zygosity)
         fraction = wording.fraction_text(v)
-        reads = f"; {v.alt_reads}/{v.depth} reads" if v.alt_reads is not None and v.depth else ""
+        reads = f"; {v.alt_reads} of {v.depth} reads" if v.alt_reads is not None and v.depth else ""
         exon = f"exon {v.exon}" + (f" (legacy exon {v.legacy_exon})" if v.legacy_exon else "")
+        genomic = "; ".join(
+            f"{chrom}:{pos} {ref}&gt;{alt}" for chrom, pos, ref, alt in
+            ((e(c), p, e(r), e(a)) for c, p, r, a in v.vcf_alleles)
+        )  # fmt: skip
+        hgvs_g = "; ".join(e(_short(g)) for g in v.hgvs_g if g)
+        genotype = f"; caller genotype {e(v.genotype)}" if v.genotype else ""
+        phenotype = v.caps_phenotype.replace(";", ", ")
         rows.append(
             "<tr>"
-            f"<td>{e(_short(v.hgvs_c))}<br><span class='small'>{e(exon)}"
-            f"{'; ' + e(v.domain) if v.domain else ''}</span></td>"
-            f"<td>{e(protein)}{legacy}</td>"
+            f"<td>{e(_short(v.hgvs_c))}<br><span class='small'>{hgvs_g}<br>{genomic}<br>"
+            f"{e(exon)}{'; ' + e(v.domain) if v.domain else ''}</span></td>"
+            f"<td>{e(protein)}{legacy}<br><span class='small'>reported in: "
+            f"{e(phenotype or 'not in the sourced CAPS table')}"
+            f"{'; low penetrance' if v.penetrance == 'low' else ''}</span></td>"
             f"<td>{e(v.tissue or 'tissue not given')}<br><span class='small'>{e(v.sample)}"
             f"{'; read scan' if v.from_scan else ''}</span></td>"
-            f"<td>{e(zyg)}{'; ' + e(fraction) if fraction else ''}{e(reads)}</td>"
-            f"<td>{_clinvar_cell(v)}</td>"
-            f"<td>{e(v.caps_phenotype.replace(';', ', ') or 'not in the sourced table')}"
-            f"{'; low penetrance' if v.penetrance == 'low' else ''}</td>"
-            "</tr>"
+            f"<td>{e(vf.origin)}{'; ' + e(fraction) if fraction else ''}{e(reads)}{genotype}"
+            + ("<br><strong>to be confirmed</strong>" if vf.confirm else "")
+            + f"</td><td>{_clinvar_cell(vf)}</td></tr>"
         )
     return f"<table class='variants'>{head}{''.join(rows)}</table>"
 
 
-def _clinvar_cell(v: VariantCall) -> str:
-    c = v.clinvar
+def _build_label(run) -> str:
+    if run.test_locus:
+        return "TEST sequence, not the human genome"
+    return run.reference_fasta or "genome build not recorded"
+
+
+def _clinvar_cell(vf: VariantFinding) -> str:
+    c = vf.call.clinvar
     if not c.significance:
         return "not in ClinVar"
     parts = [f"<strong>{e(c.significance)}</strong>"]
     if c.review_status:
-        parts.append(e(c.review_status))
+        stars = "" if c.stars is None else f"{'&#9733;' * c.stars}{'&#9734;' * (4 - c.stars)} "
+        parts.append(f"{stars}{e(c.review_status)}")
+    ids = []
     if c.variation_id:
-        parts.append(f"VariationID {e(c.variation_id)}")
+        ids.append(f"VariationID {e(c.variation_id)}")
+    if c.dbsnp:
+        ids.append(e(c.dbsnp))
+    if ids:
+        parts.append(", ".join(ids))
+    if c.last_evaluated:
+        parts.append(f"last evaluated {e(c.last_evaluated)}")
     if c.matched_by.startswith("protein change"):
         parts.append(f"by the {e(c.matched_by)}")
-    return "; ".join(parts)
+    text = "; ".join(parts)
+    if c.context:
+        text += f"<br><span class='small'>{e(c.context)}</span>"
+    return text
 
 
 def _lod_cell(s: SampleResult) -> str:
     if s.scan_limits is None:
         return "not measured (VCF, no scan of the reads)" if s.status else ""
-    limits = s.scan_limits
-    text = f"{wording.pct(limits.known)} (95% power)"
-    if limits.other_snvs is not None:
-        text += f"; other coding SNVs {wording.pct(limits.other_snvs)}"
-    if limits.indels is not None:
-        text += f", small indels {wording.pct(limits.indels)}"
-    return text
+    return wording.limits_text(s.scan_limits)
 
 
 def _sample_rows(samples: Sequence[SampleResult], min_depth: int | None) -> str:
@@ -133,7 +161,7 @@ def _sample_rows(samples: Sequence[SampleResult], min_depth: int | None) -> str:
         "<colgroup><col style='width:14%'><col style='width:9%'><col style='width:12%'>"
         "<col style='width:14%'><col style='width:12%'><col style='width:12%'>"
         "<col style='width:27%'></colgroup>"
-        "<tr><th>Sample</th><th>Tissue</th><th>Data</th><th>Sample status</th>"
+        "<tr><th>Sample (specimen)</th><th>Tissue</th><th>Assay; data</th><th>Sample status</th>"
         f"<th class='num'>Coding bases covered ({depth})</th>"
         "<th class='num'>Lowest depth at pathogenic positions</th>"
         "<th>Limit of detection (mosaic at the known pathogenic positions)</th></tr>"
@@ -141,12 +169,22 @@ def _sample_rows(samples: Sequence[SampleResult], min_depth: int | None) -> str:
     rows = []
     for s in samples:
         covered = "" if not s.status else (
-            "unknown" if s.coding_bases_covered is None else wording.pct(s.coding_bases_covered)
+            "unknown" if s.coding_bases_covered is None else wording.share(s.coding_bases_covered)
         )  # fmt: skip
         lowest = "" if s.lowest_depth is None else str(s.lowest_depth)
-        data = "reads scanned" if s.from_scan else ("VCF" if s.status else "none")
+        data = "reads scanned" if s.from_scan else ("caller's VCF" if s.status else "none")
+        assay = f"{e(s.specimen.assay)}; " if s.specimen.assay else ""
+        specimen = s.specimen
+        dates = ", ".join(
+            x for x in (
+                f"specimen {e(specimen.specimen_id)}" if specimen.specimen_id else "",
+                f"collected {e(specimen.collected)}" if specimen.collected else "",
+                f"received {e(specimen.received)}" if specimen.received else "",
+            ) if x
+        )  # fmt: skip
         rows.append(
-            f"<tr><td>{e(s.sample)}</td><td>{e(s.tissue or 'not given')}</td><td>{data}</td>"
+            f"<tr><td>{e(s.sample)}{f'<br><span class=small>{dates}</span>' if dates else ''}"
+            f"</td><td>{e(s.tissue or 'not given')}</td><td>{assay}{data}</td>"
             f"<td>{e(s.status or 'not genotyped')}</td><td class='num'>{e(covered)}</td>"
             f"<td class='num'>{e(lowest)}</td><td>{e(_lod_cell(s))}</td></tr>"
         )
@@ -206,23 +244,93 @@ def _list(items: Iterable[str]) -> str:
     return "<ul>" + "".join(f"<li>{e(x)}</li>" for x in items) + "</ul>"
 
 
-def render_patient(record: PatientRecord) -> str:
-    """The patient's page as one HTML string."""
-    run = record.run
+@dataclass(frozen=True)
+class PageSettings:
+    """What a page holds beyond the results: the laboratory and whether the research
+    content (inflammation markers, study group) is shown."""
+
+    lab: LabProfile | None = None
+    research: bool = False
+
+
+def report_date() -> str:
+    """The report's date: SOURCE_DATE_EPOCH's when set (reproducible outputs), else today's
+    (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = (datetime.fromtimestamp(int(epoch), tz=UTC) if epoch.isdigit()
+            else datetime.now(tz=UTC))  # fmt: skip
+    return when.strftime("%Y-%m-%d")
+
+
+def report_id(finding: Finding, prefix: str) -> str:
+    """A report's ID: the lab's prefix, the patient's file name and a digest of what the
+    report states (the same results give the same ID; changed results a new one)."""
+    record = finding.record
+    stated = "|".join(
+        [record.patient_id, record.run.tool_version, " ".join(record.run.command),
+         record.run.clinvar_date, finding.status, finding.headline,
+         *(f"{v.call.sample}:{v.call.hgvs_c}:{v.call.vaf}" for v in finding.variants)]
+    )  # fmt: skip
+    digest = hashlib.sha256(stated.encode()).hexdigest()[:8].upper()
+    return f"{prefix}-{record.file_stem or 'patient'}-{digest}"
+
+
+def _dl(pairs: Iterable[tuple[str, str]]) -> str:
+    """A compact 'label: value' block; empty values say 'not given'."""
+    cells = "".join(
+        f"<div><span class='label'>{e(k)}</span> {e(v) if v else '<em>not given</em>'}</div>"
+        for k, v in pairs
+    )
+    return f"<div class='grid'>{cells}</div>"
+
+
+def _lab_head(lab: LabProfile | None) -> str:
+    if lab is None:
+        return ("<div class='lab'><strong>Laboratory not named</strong> (give a lab profile: "
+                "nlrp3annot report --lab lab.toml)</div>")  # fmt: skip
+    contact = ", ".join(x for x in (lab.address, lab.phone, lab.email) if x)
+    accredited = "; ".join(lab.accreditation) or "no accreditation stated"
+    return (
+        f"<div class='lab'><strong id='lab-name'>{e(lab.name)}</strong><br>{e(contact)}<br>"
+        f"<span class='small'>Accreditation: {e(accredited)}</span></div>"
+    )
+
+
+def _sign_out(lab: LabProfile | None) -> str:
+    people = lab.signatories if lab else ()
+    if not people:
+        return (
+            "<div class='sign'><div>Reported by (name, credentials)</div>"
+            "<div>Reviewed and signed (name, credentials)</div><div>Date</div></div>"
+        )
+    cells = "".join(
+        f"<div>{e(p.name)}{', ' + e(p.credentials) if p.credentials else ''}"
+        f"<br><span class='small'>{e(p.role)}</span><br>Signature and date:</div>"
+        for p in people
+    )
+    return f"<div class='sign' id='sign-out'>{cells}</div>"
+
+
+def render_patient(record: PatientRecord, settings: PageSettings | None = None) -> str:
+    """The patient's page as one HTML string, rendered from the patient's Finding."""
+    settings = settings or PageSettings()
+    finding = finding_of(record)
+    run, lab = record.run, settings.lab
+    details = record.details
     status_class = STATUS_CLASS.get(record.status, "other")
-    title = f"NLRP3 genetic result \u2013 {record.patient_id}"
-    reported = record.reported_variants
+    title = f"NLRP3 genetic test report \u2013 {record.patient_id}"
+    reported = finding.variants
     others = [v for v in record.variants if not v.reported]
+    diagnosis = record.diagnosis.name + (f" ({record.diagnosis.code})" if record.diagnosis.code
+                                         else "")  # fmt: skip
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
-        "<div class='head'><div><h1>NLRP3 genetic result</h1>"
-        f"<div>Patient <strong id='patient'>{e(record.patient_id)}</strong></div></div>"
-        # no date of its own: the page is a function of the results alone, so a page made
-        # again by 'report' is the page 'run' wrote (run.json's hash still holds); the
-        # signer dates it below
-        f"<div class='meta'>nlrp3annot {e(run.tool_version or '?')}<br>"
-        f"ClinVar data of {e(run.clinvar_date or 'unknown date')}</div></div>",
+        f"<div class='head'>{_lab_head(lab)}<div class='meta'>"
+        f"<h1>NLRP3 genetic test report</h1>"
+        f"Report ID <strong id='report-id'>"
+        f"{e(report_id(finding, lab.report_id_prefix if lab else 'NLRP3'))}</strong><br>"
+        f"Report date <span id='report-date'>{report_date()}</span></div></div>",
     ]
     if run.research_use_only:
         why = []
@@ -236,13 +344,27 @@ def render_patient(record: PatientRecord) -> str:
             + ".</p>"
         )
     parts += [
-        f"<section id='result'><h2 class='{status_class}'>{e(wording.heading(record))}</h2>",
-        _list(wording.summary_sentences(record)),
+        "<section id='patient'>",
+        _dl(
+            [
+                ("Patient", record.patient_id),
+                ("Name", details.name),
+                ("MRN", details.medical_record_number),
+                ("Date of birth", details.date_of_birth),
+                ("Sex", details.sex),
+                ("Clinical diagnosis", diagnosis),
+                ("Indication", details.indication),
+                ("Ordering clinician", details.ordering_clinician),
+            ]
+        ),  # fmt: skip
+        "</section>",
+        f"<section id='result'><h2 class='{status_class}'>{e(finding.headline)}</h2>",
+        _list(wording.summary_sentences(finding)),
         "</section>",
         "<section id='variants'><h3>Variants</h3>",
-        _variant_rows(reported)
+        _variant_rows(reported, run)
         if reported
-        else "<p>No pathogenic or uncertain-significance NLRP3 variant.</p>",
+        else f"<p>{e(_no_variants_text(record.status))}</p>",  # fmt: skip
     ]
     if others:
         names = ", ".join(sorted({f"{_short(v.hgvs_c)}" for v in others}))
@@ -252,60 +374,62 @@ def render_patient(record: PatientRecord) -> str:
         )
     parts += [
         "</section>",
+        "<section id='interpretation'><h3>Interpretation</h3>",
+        _list(finding.interpretation),
+        "</section>",
+        "<section id='recommendations'><h3>Recommendations</h3>",
+        _list(finding.recommendations),
+        "</section>",
         "<section id='samples'><h3>Samples, coverage and limit of detection</h3>",
         _sample_rows(record.samples, run.min_depth),
         "</section>",
-        "<section id='clinical'><h3>Treatment and inflammation markers</h3>",
-        _clinical(record),
-        f"<p class='small'>Study group: {e(record.group or 'none')}"
-        + (f" ({e(record.reason)})" if record.reason else "")
-        + ".</p></section>",
-        "<section id='limitations'><h3>Limitations</h3>",
+        "<section id='limitations'><h3>Method and limitations</h3>",
+        f"<p class='small'>{e(wording.method_sentence(record))}"
+        + (f" Laboratory method: {e(lab.methods)}" if lab and lab.methods else "")
+        + (
+            f" Assay performance: {e(lab.assay_performance)}"
+            if lab and lab.assay_performance
+            else " Assay performance: not stated (no lab profile)."
+        )  # fmt: skip
+        + f" Genome reference: {e(_build_label(run))}.</p>",
         _list(wording.limitations(record)),
         "</section>",
-        "<section id='method'><h3>Method</h3>",
-        f"<p class='small'>{e(wording.method_sentence(record))}</p>",
-        "</section>",
-        "<div class='sign'><div>Reported by</div><div>Reviewed and signed</div>"
-        "<div>Date</div></div>",
-        "</body></html>",
     ]
+    if lab and lab.disclaimers:
+        parts.append("<section id='disclaimers'>" + _list(lab.disclaimers) + "</section>")
+    parts.append(_sign_out(lab))
+    if settings.research:
+        parts += [
+            "<section id='research'><h3>Research data (not part of the clinical result)</h3>",
+            _clinical(record),
+            f"<p class='small'>Study group: {e(record.group or 'none')}"
+            + (f" ({e(record.reason)})" if record.reason else "")
+            + ".</p></section>",
+        ]
+    parts.append("</body></html>")
     return "\n".join(parts)
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def page_names(patient_ids: Sequence[str]) -> dict[str, str]:
-    """A file name per patient: its ID with characters a file name cannot safely hold
-    replaced (an ID is the lab's text), made unique where two IDs then meet."""
-    names: dict[str, str] = {}
-    used: set[str] = set()
-    for pid in patient_ids:
-        stem = _UNSAFE.sub("_", pid).strip("._") or "patient"
-        name, n = f"{stem}.html", 1
-        while name.lower() in used:  # (case-insensitive file systems)
-            n += 1
-            name = f"{stem}-{n}.html"
-        used.add(name.lower())
-        names[pid] = name
-    return names
+def _no_variants_text(status: str) -> str:
+    """The variants section without a reported change, true to what the data could show."""
+    if status == "negative":
+        return "No pathogenic, likely pathogenic or uncertain-significance NLRP3 variant found."
+    if status == "not_assessable":
+        return "None reported; the data cannot show whether one is there (see the result)."
+    return "None: no sample of this patient was genotyped."
 
 
 def write_patient_pages(
-    records: Sequence[PatientRecord], folder: str | Path, every_id: Sequence[str] = ()
+    records: Sequence[PatientRecord], folder: str | Path, settings: PageSettings | None = None
 ) -> list[Path]:
-    """One page per record in ``folder``, each written atomically; the paths written.
-    ``every_id``: all the results' patients, so that a page written for some of them has
-    the name it has among all."""
+    """One page per record in ``folder``, named by the record's safe file name, each
+    written atomically; the paths written."""
     from nlrp3annot.io.atomic import atomic_write
 
     folder = Path(folder)
-    names = page_names(list(dict.fromkeys([*every_id, *(r.patient_id for r in records)])))
     written = []
     for record in records:
-        page = render_patient(record)
-        written.append(
-            atomic_write(folder / names[record.patient_id], lambda h, p=page: h.write(p))
-        )
+        page = render_patient(record, settings)
+        name = f"{record.file_stem or file_stem(record.patient_id)}.html"
+        written.append(atomic_write(folder / name, lambda h, p=page: h.write(p)))
     return written

@@ -9,16 +9,12 @@ VCF alone the page says that no limit was measured, rather than inventing one.
 
 from __future__ import annotations
 
-from nlrp3annot.delivery.record import PatientRecord, SampleResult, VariantCall
+import math
 
-HEADINGS = {
-    "positive_germline": "Pathogenic NLRP3 variant found (germline)",
-    "positive_mosaic": "Pathogenic NLRP3 variant found (mosaic)",
-    "vus_only": "NLRP3 variant of uncertain significance found; no pathogenic variant",
-    "negative": "No pathogenic NLRP3 variant found",
-    "not_assessable": "Not assessable: the data cannot rule a pathogenic NLRP3 variant in or out",
-    "": "Not genotyped",
-}
+from nlrp3annot.delivery.finding import Finding, protein_name
+from nlrp3annot.delivery.record import PatientRecord, SampleResult, VariantCall
+from nlrp3annot.values import ScanLimits
+
 ZYGOSITY = {
     "het": "heterozygous",
     "hom_alt": "homozygous",
@@ -32,6 +28,29 @@ OTHER_GENES = "NLRC4, NLRP12, MEFV, TNFRSF1A, MVK, PSTPIP1"
 
 def pct(value: float | None, digits: int = 1) -> str:
     return "unknown" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def share(value: float | None) -> str:
+    """A share of bases covered, never rounded up to a whole: 0.9997 is '99.9%', not
+    '100.0%' (a reader takes 100% as every base)."""
+    if value is None:
+        return "unknown"
+    if value >= 1.0:
+        return "100%"
+    return f"{math.floor(1000 * value) / 10:.1f}%"
+
+
+def limits_text(limits: ScanLimits) -> str:
+    """A scan's limits of detection in full: the known positions' (the highest of them),
+    and the indels' and other SNVs' at 95% of coding positions and at the hardest."""
+    parts = [f"{pct(limits.known)} at every known pathogenic position (the highest of them)"]
+    if limits.indels is not None:
+        parts.append(f"small indels {pct(limits.indels)} at 95% of coding positions "
+                     f"({pct(limits.indels_worst)} at the hardest)")  # fmt: skip
+    if limits.other_snvs is not None:
+        parts.append(f"other coding SNVs {pct(limits.other_snvs)} at 95% of coding positions "
+                     f"({pct(limits.other_snvs_worst)} at the hardest)")  # fmt: skip
+    return "; ".join(parts) + ", each with 95% power"
 
 
 def fraction_text(v: VariantCall) -> str:
@@ -50,31 +69,27 @@ def where(sample: SampleResult | VariantCall) -> str:
     return f"{tissue} ({sample.sample})"
 
 
-def protein_name(v: VariantCall) -> str:
-    """'p.Arg260Trp (R260W)', or the c. name where there is no protein change."""
-    p = v.hgvs_p.split(":")[-1]
-    if not p:
-        return v.hgvs_c.split(":")[-1]
-    return f"{p} ({v.legacy})" if v.legacy else p
-
-
-def heading(record: PatientRecord) -> str:
-    return HEADINGS.get(record.status, record.status)
-
-
-def finding_sentences(record: PatientRecord) -> list[str]:
-    """What was found, one sentence per reported change and sample."""
+def finding_sentences(finding: Finding) -> list[str]:
+    """What was found, one sentence per reported change and sample, ClinVar's class in
+    ClinVar's words."""
     out = []
-    for v in record.reported_variants:
-        kind = "Pathogenic" if v.weight == "pathogenic" else "Uncertain-significance"
-        zyg = ZYGOSITY.get(v.zygosity, v.zygosity)
+    for vf in finding.variants:
+        v = vf.call
+        kind = f"ClinVar {v.clinvar.significance}" if v.clinvar.significance else "Not in ClinVar"
+        zyg = vf.origin
         fraction = fraction_text(v)
-        text = f"{kind} NLRP3 {protein_name(v)}, {v.hgvs_c.split(':')[-1]}, {zyg} in {where(v)}"
+        text = f"{kind}: NLRP3 {protein_name(v)}, {v.hgvs_c.split(':')[-1]}, {zyg} in {where(v)}"
         if fraction:
             label = "mosaic fraction" if v.zygosity == "mosaic" else "allele fraction"
             text += f": {label} {fraction} of {v.depth} reads" if v.depth else f": {fraction}"
         if v.from_scan:
             text += "; found by the scan of the reads"
+        elif v.genotype.replace("|", "/") in ("0/0", "0"):
+            text += "; genotyped as reference by the variant caller"
+        if vf.confirm:
+            text += "; to be confirmed (" + "; ".join(vf.confirm) + ")"
+        if v.doubt:
+            text += f"; not decisive: {v.doubt}"
         out.append(text + ".")
         if v.phase == "phase_unknown" and v.hgvs_p_trans:
             out.append(
@@ -91,7 +106,7 @@ def vcf_evidence(sample: SampleResult, min_depth: int | None) -> str:
     if sample.coding_bases_covered is None:
         covered = "the VCF does not show which coding bases were read"
     else:
-        covered = f"{pct(sample.coding_bases_covered)} of the coding bases were read at {depth}"
+        covered = f"{share(sample.coding_bases_covered)} of the coding bases were read at {depth}"
         if sample.lowest_depth is not None:
             covered += f" (at least {sample.lowest_depth} at each known pathogenic position)"
         if sample.coding_bases_covered >= 1.0:
@@ -109,29 +124,33 @@ def negative_sentences(record: PatientRecord) -> list[str]:
     measured."""
     negatives = [s for s in record.samples if s.status == "negative"]
     scanned = [s for s in negatives if s.limit_of_detection is not None]
-    first = "No pathogenic NLRP3 variant found."
+    first = "No pathogenic or likely pathogenic NLRP3 variant found."
     if scanned:
-        parts = [f"{pct(s.limit_of_detection)} or more at any known pathogenic position "
-                 f"would have been found in {where(s)}" for s in scanned]  # fmt: skip
+        parts = [
+            f"{pct(s.limit_of_detection)} or more at any known pathogenic position would have "
+            f"been found in {where(s)} with 95% power"
+            for s in scanned
+        ]
         first += " A mosaic of " + "; one of ".join(parts) + "."
     depth = record.run.min_depth
     return [first] + [vcf_evidence(s, depth) for s in negatives if s.limit_of_detection is None]
 
 
-def summary_sentences(record: PatientRecord) -> list[str]:
+def summary_sentences(finding: Finding) -> list[str]:
     """The result in a few sentences: the findings, or the evidence behind a negative."""
+    record = finding.record
     if record.status == "negative":
         return negative_sentences(record)
-    out = finding_sentences(record)
+    out = finding_sentences(finding)
     if record.status == "not_assessable":
-        out.append("Why not assessable: " + (record.reason or _first_note(record)) + ".")
+        out.append("Why not assessable: " + finding.reason + ".")
     elif record.status == "vus_only":
         out.append(
-            "No ClinVar pathogenic or likely pathogenic NLRP3 variant was found; the change "
-            "listed is of uncertain significance and does not make this result positive."
+            "No variant that ClinVar classifies pathogenic or likely pathogenic was found; the "
+            "change listed is of uncertain significance and does not make this result positive."
         )
     elif not record.status:
-        out.append("No sample of this patient was genotyped.")
+        out.append("No sample of this patient was genotyped: this is no result.")
     unfound = [s for s in record.samples if s.status == "negative"]
     if record.status.startswith("positive") and unfound:
         out.append(
@@ -158,7 +177,9 @@ def limitations(record: PatientRecord) -> list[str]:
     if scanned:
         out.append(
             "A mosaic below the limit of detection of a scanned sample can be missed there: "
-            + "; ".join(f"{pct(s.limit_of_detection)} in {where(s)}" for s in scanned)
+            + "; ".join(
+                f"in {where(s)}, {limits_text(s.scan_limits)}" for s in scanned if s.scan_limits
+            )  # fmt: skip
             + "."
         )
     if unscanned:
@@ -183,11 +204,18 @@ def limitations(record: PatientRecord) -> list[str]:
             "A mosaic fraction is the share of reads with the variant: for a heterozygous "
             "variant, about half the share of cells that carry it."
         )
-    date = record.run.clinvar_date or "a date not recorded"
-    out.append(
-        f"ClinVar classifications are those of the bundled ClinVar data of {date}; they can change."
-    )
+    out.append(f"ClinVar classifications are those of {clinvar_source(record)}; they can change.")
     return out
+
+
+def clinvar_source(record: PatientRecord) -> str:
+    """Which ClinVar data the classes come from: the table's release as its header says,
+    and the date our table was built (never the build date as if it were ClinVar's)."""
+    run = record.run
+    release = run.clinvar_release or "release not recorded"
+    table = run.clinvar_table or "ClinVar table"
+    built = f", table built {run.clinvar_date}" if run.clinvar_date else ""
+    return f"ClinVar ({table}: {release}{built})"
 
 
 def method_sentence(record: PatientRecord) -> str:
@@ -201,6 +229,5 @@ def method_sentence(record: PatientRecord) -> str:
         f"fraction against 50%{depth}, with a 95% Clopper\u2013Pearson interval. Reads "
         "(BAM/CRAM), where given, were scanned for mosaics against the error background of "
         "the other samples, on both strands and both read orientations; the limit of "
-        "detection is the fraction found with 95% power. ClinVar: "
-        f"{run.clinvar_table or 'table not recorded'} of {run.clinvar_date or 'unknown date'}."
+        f"detection is the fraction found with 95% power. Classes: {clinvar_source(record)}."
     )
