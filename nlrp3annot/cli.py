@@ -76,6 +76,7 @@ def _vcf_findings(result, args: argparse.Namespace, redactor, paths: list[str]):
     from nlrp3annot import __version__
     from nlrp3annot.io.vcf_findings import findings_of, provenance_line
     from nlrp3annot.knowledge.columns import Knowledge
+    from nlrp3annot.knowledge.lookup import common_alleles_at_minor_sites
     from nlrp3annot.values import KNOWLEDGE_COLUMNS
 
     knowledge = Knowledge.load()
@@ -89,7 +90,15 @@ def _vcf_findings(result, args: argparse.Namespace, redactor, paths: list[str]):
         given = {str(p) for p in paths} | {str(args.list or "")}
         command = [redactor.path(part) if part in given else part for part in command]
     header = provenance_line(__version__, command)
-    return findings_of(result.annotations, result.table, result.patients, site_values, header)
+    common = common_alleles_at_minor_sites()
+
+    def common_at_minor_site(row) -> bool:
+        return (row.build, row.norm_pos, row.norm_ref, row.norm_alt) in common
+
+    return findings_of(
+        result.annotations, result.table, result.patients, site_values, header,
+        common_at_minor_site,
+    )  # fmt: skip
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:

@@ -1,8 +1,16 @@
 """The tool's findings inside an annotated VCF, beside INFO/CSQ: per allele, ClinVar's record
 (INFO); per sample, its own protein change (read on its haplotype: p.Arg260Trp where c.778T
 sits with c.780G), its zygosity or mosaic call, the allele fraction with its interval, the
-ClinVar significance of that change and the sample's status (FORMAT); and a ``##nlrp3annot``
-header line naming the version and the command.
+ClinVar significance of that change and the sample's status (FORMAT); and one
+``##nlrp3annot`` header line per run that wrote the file (earlier ones kept, in order, as
+bcftools keeps its ``##bcftools_viewCommand`` lines).
+
+The sample's own change is written on the record that makes it (:func:`alleles_making_the_change`):
+for a c.[778C>T;780A>G] carrier the c.778 record says p.Arg260Trp, Pathogenic, and the c.780A>G
+record, which only restores the common base where the reference carries the minor one, keeps
+its own reading and class (p.Arg260=, Benign), so that no filter reads a homozygous benign
+allele as a homozygous pathogenic one. Every per-allele value is '.' where the sample does not
+carry the allele, but NLRP3_ZYG, which says ``missing`` for a genotype with no call.
 
 Values follow VCF 4.3's rules for strings: the characters with a meaning in a record
 (``: ; = , %``) are percent-encoded and spaces become ``_``, as ClinVar's own VCF writes
@@ -11,12 +19,15 @@ Values follow VCF 4.3's rules for strings: the characters with a meaning in a re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from nlrp3annot.patients.zygosity import CARRYING
 from nlrp3annot.values import Annotation
 
 Allele = tuple[str, int, str, str]  # chrom, pos, ref, alt as the record writes them
+Item = TypeVar("Item", bound=Hashable)
 
 # (ID, Number, Type, Description); FORMAT values per ALT allele unless Number=1.
 INFO_FIELDS = (
@@ -26,16 +37,24 @@ INFO_FIELDS = (
 )
 FORMAT_FIELDS = (
     ("NLRP3_HGVSP", "A", "String", "the sample's own protein change on {protein}, read on its "
-     "haplotype (other variants in the same codons included); '.' where not carried"),
-    ("NLRP3_ZYG", "A", "String", "zygosity or mosaic call of the sample for the allele "
-     "(het, hom_alt, hemi, mosaic, ...)"),
-    ("NLRP3_VAF", "A", "Float", "the allele's fraction of the sample's reads"),
+     "haplotype with the other variants in the same codon, on the record that makes the change "
+     "(c.778C>T with c.780G: p.Arg260Trp); a partner that does not make it (as c.780A>G, the "
+     "common base where the reference carries the minor one) has its own reading; '.' where "
+     "the sample does not carry the allele"),
+    ("NLRP3_ZYG", "A", "String", "the sample's zygosity or mosaic call for the allele: het, "
+     "hom_alt, hemi or mosaic where it carries the allele; missing where its genotype is a "
+     "no-call; '.' where it was called and does not carry the allele"),
+    ("NLRP3_VAF", "A", "Float", "the allele's fraction of the sample's reads; '.' where the "
+     "sample does not carry the allele"),
     ("NLRP3_VAF_LO", "A", "Float", "lower end of the allele fraction's 95% interval "
-     "(Clopper-Pearson)"),
-    ("NLRP3_VAF_HI", "A", "Float", "upper end of the allele fraction's 95% interval"),
-    ("NLRP3_CLNSIG", "A", "String", "ClinVar significance of the sample's own protein change"),
-    ("NLRP3_STATUS", "1", "String", "the sample's NLRP3 status (positive_germline, "
-     "positive_mosaic, vus_only, negative, not_assessable)"),
+     "(Clopper-Pearson); '.' where the sample does not carry the allele"),
+    ("NLRP3_VAF_HI", "A", "Float", "upper end of the allele fraction's 95% interval; '.' "
+     "where the sample does not carry the allele"),
+    ("NLRP3_CLNSIG", "A", "String", "ClinVar significance of NLRP3_HGVSP: the class of the "
+     "sample's own change on the record that makes it, the allele's own class on a partner "
+     "that does not; '.' where the sample does not carry the allele"),
+    ("NLRP3_STATUS", "1", "String", "the sample's NLRP3 status, as in the patients table "
+     "(positive_germline, positive_mosaic, vus_only, negative, not_assessable)"),
 )  # fmt: skip
 _FORMAT_IDS = [name for name, *_ in FORMAT_FIELDS]
 _INFO_IDS = [name for name, *_ in INFO_FIELDS]
@@ -51,6 +70,8 @@ class Findings:
     status: Mapping[str, str]  # sample -> status
     protein: str  # the protein the sample's own changes are named on
     header: str  # the ##nlrp3annot line
+    # (allele, sample): carried in a codon with others, but not the allele making the change
+    partners: frozenset[tuple[Allele, str]] = frozenset()
 
 
 def encode(value: object) -> str:
@@ -83,27 +104,66 @@ def primary_rows(annotations: Iterable[Annotation]) -> dict[Allele, Annotation]:
     return chosen
 
 
+def is_benign(significance: object) -> bool:
+    """ClinVar's Benign, Likely benign or Benign/Likely benign (as written or VCF-encoded)."""
+    text = str(significance or "").lower().replace("_", " ").split(";")[0].strip()
+    return bool(text) and all(part in ("benign", "likely benign") for part in text.split("/"))
+
+
+def alleles_making_the_change(
+    alleles: Sequence[Item],
+    common_at_minor_site: Callable[[Item], bool],
+    site_class: Callable[[Item], object],
+) -> list[Item]:
+    """Of the ``alleles`` that together give a sample's own codon, those that make its protein
+    change, which its finding belongs on: all but the population-common allele at a site where
+    the reference carries the minor one (c.780A>G in R260W's c.[778C>T;780A>G]: the patient's
+    c.780G is what almost everyone has, c.778T is the change); when no allele is such a site
+    (or all are), those whose own ClinVar class is not benign; else all of them."""
+    makers = [a for a in alleles if not common_at_minor_site(a)]
+    if makers and len(makers) < len(alleles):
+        return makers
+    return [a for a in alleles if not is_benign(site_class(a))] or list(alleles)
+
+
 def findings_of(
     annotations: list[Annotation],
     table: Iterable[Mapping],
     patients: Iterable[Mapping],
     site_values: Callable[[Annotation], Mapping[str, object]],
     header: str,
+    common_at_minor_site: Callable[[Annotation], bool] = lambda row: False,
 ) -> Findings:
     """The findings of one file's result: ``site_values(row)`` gives an allele's known-variant
-    columns (the ClinVar table, looked up by the caller, so io needs no knowledge of it)."""
+    columns and ``common_at_minor_site(row)`` says whether it is the population-common allele
+    where the reference carries the minor one (both looked up by the caller, so io needs no
+    knowledge table)."""
     primary = primary_rows(annotations)
     sites = {key: site_values(row) for key, row in primary.items()}
     calls: dict[tuple[Allele, str], Mapping[str, object]] = {}
+    codons: dict[tuple[str, str], list[Allele]] = {}  # (sample, own c. change) -> its alleles
     for row in table:
         if "sample" not in row:
             continue
         key = (str(row["chrom"]), int(row["pos"]), str(row["ref"]), str(row["alt"]))
         if key in primary and primary[key].transcript == row["transcript"]:
-            calls[(key, str(row["sample"]))] = row
+            sample = str(row["sample"])
+            calls[(key, sample)] = row
+            own = row.get("hgvs_c_sample")
+            if own and own != row.get("hgvs_c") and row.get("zygosity") in CARRYING:
+                codons.setdefault((sample, str(own)), []).append(key)
+    partners = set()
+    for (sample, _), alleles in codons.items():
+        makers = alleles_making_the_change(
+            alleles,
+            lambda a: common_at_minor_site(primary[a]),
+            lambda a: sites[a].get("clinvar_significance"),
+        )
+        partners.update((a, sample) for a in alleles if a not in makers)
     status = {str(p["sample"]): str(p["status"]) for p in patients}
     proteins = sorted({row.protein_id for row in primary.values() if row.protein_id})
-    return Findings(sites, calls, status, ", ".join(proteins) or "the annotated protein", header)
+    protein = ", ".join(proteins) or "the annotated protein"
+    return Findings(sites, calls, status, protein, header, frozenset(partners))
 
 
 def header_lines(findings: Findings, has_samples: bool) -> list[bytes]:
@@ -118,8 +178,9 @@ def header_lines(findings: Findings, has_samples: bool) -> list[bytes]:
 
 
 def is_ours(header_line: bytes) -> bool:
-    """A header line this module writes (replaced when a VCF of ours is annotated again)."""
-    return header_line.startswith(b"##nlrp3annot=") or any(
+    """A field definition this module writes (replaced when a VCF of ours is annotated again;
+    the ``##nlrp3annot`` lines before are history, and stay)."""
+    return any(
         header_line.startswith(f"##{kind}=<ID={name},".encode())
         for kind, names in (("INFO", _INFO_IDS), ("FORMAT", _FORMAT_IDS))
         for name in names
@@ -166,22 +227,34 @@ def add_to_record(fields: list[bytes], findings: Findings, samples: list[str]) -
 
 def _sample_values(findings: Findings, alleles: list[Allele], sample: str) -> list[str]:
     rows = [findings.calls.get((a, sample)) for a in alleles]
-
-    def per_allele(column: str, strip_accession: bool = False) -> str:
-        values = []
-        for row in rows:
-            value = row.get(column) if row else None
-            if strip_accession and value:
-                value = str(value).rpartition(":")[2]  # the accession is in the header
-            values.append(encode(value))
-        return ",".join(values)
-
-    return [
-        per_allele("hgvs_p_sample", strip_accession=True),
-        per_allele("zygosity"),
-        per_allele("vaf"),
-        per_allele("vaf_ci_low"),
-        per_allele("vaf_ci_high"),
-        per_allele("clinvar_significance_sample"),
-        encode(findings.status.get(sample)),
-    ]
+    status = encode(findings.status.get(sample))
+    if all(row is None for row in rows):  # most samples at most records of a joint VCF
+        return [",".join(["."] * len(alleles))] * (len(_FORMAT_IDS) - 1) + [status]
+    # a no-call genotype is one for every allele of the record, <NON_REF> included
+    no_call = any(row is not None and row.get("zygosity") == "missing" for row in rows)
+    columns: list[list[str]] = [[] for _ in range(len(_FORMAT_IDS) - 1)]
+    for allele, row in zip(alleles, rows, strict=True):
+        if row is None or row.get("zygosity") not in CARRYING:
+            values = ["."] * len(columns)
+            values[1] = "missing" if no_call else "."
+        else:
+            if (allele, sample) in findings.partners:  # its own reading and class
+                site = findings.sites.get(allele) or {}
+                own, significance = row.get("hgvs_p"), site.get("clinvar_significance")
+            else:
+                own, significance = row.get("hgvs_p_sample"), row.get("clinvar_significance_sample")
+            own = str(own).rpartition(":")[2] if own else own  # the accession is in the header
+            values = [
+                encode(value)
+                for value in (
+                    own,
+                    row.get("zygosity"),
+                    row.get("vaf"),
+                    row.get("vaf_ci_low"),
+                    row.get("vaf_ci_high"),
+                    significance,
+                )
+            ]
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    return [*(",".join(column) for column in columns), status]

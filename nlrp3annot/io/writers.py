@@ -370,8 +370,7 @@ def write_vcf(
             continue
         values = ["|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows]
         csq = ("CSQ=" + ",".join(values)).encode()
-        info = fields[7]
-        fields[7] = csq if info in (b".", b"") else info + b";" + csq
+        fields[7] = _with_csq(fields[7], csq)
         if findings is not None:  # every sample column, not just the first nine fields
             fields = add_to_record(b"\t".join(fields).split(b"\t"), findings, samples)
         kept.append((key[1], b"\t".join(fields) + b"\n"))
@@ -386,6 +385,17 @@ def write_vcf(
         _write_bgzip_indexed(text, path)
     else:
         atomic_write_bytes(path, text)
+
+
+def _with_csq(info: bytes, csq: bytes) -> bytes:
+    """INFO with ``csq`` as its only CSQ key: one already there (ours from an earlier run, or
+    VEP's) is replaced, as its header line is, since a key may appear only once."""
+    if info in (b".", b""):
+        return csq
+    if b"CSQ=" in info:  # (the check keeps the common case to one scan of the bytes)
+        kept = [part for part in info.split(b";") if part.split(b"=", 1)[0] != b"CSQ"]
+        return b";".join([*kept, csq])
+    return info + b";" + csq
 
 
 def _source_lines(source: Path, by_record) -> tuple[bytes, list[bytes]]:
@@ -419,8 +429,9 @@ def _sample_columns(header: bytes) -> list[str]:
 def _with_csq_header(
     header: bytes, findings: Findings | None = None, has_samples: bool = False
 ) -> bytes:
-    """The source header with its CSQ definition (and any lines of ours) replaced by ours,
-    which go just before the #CHROM line."""
+    """The source header with its CSQ definition (and any field definitions of ours) replaced
+    by ours, which go just before the #CHROM line; an earlier run's ``##nlrp3annot`` lines
+    stay, so this run's line follows them (one line per run, like bcftools' history)."""
     lines = header.splitlines(keepends=True)
     kept = [line for line in lines if not line.startswith(b"##INFO=<ID=CSQ,") and not is_ours(line)]
     ours = csq_header_line().encode() + b"\n"

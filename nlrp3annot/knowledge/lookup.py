@@ -104,6 +104,17 @@ def minor_sites() -> tuple[MinorSite, ...]:
     return tuple(out)
 
 
+def common_alleles_at_minor_sites() -> frozenset[tuple[str, int, str, str]]:
+    """(build, position, REF, ALT) of each population-common allele at a site where the
+    reference carries the minor one, on both builds: c.780A>G is chr1:247424229 A>G on GRCh38.
+    NLRP3 is on the forward strand, so the table's coding bases are the genome's."""
+    return frozenset(
+        (build, site.grch38_pos + shift, site.reference, site.common)
+        for site in minor_sites()
+        for build, shift in (("GRCh38", 0), ("GRCh37", GRCH37_OFFSET))
+    )
+
+
 class Reading(NamedTuple):
     """How one record reads on the common haplotype of a codon with a reference-minor site."""
 
