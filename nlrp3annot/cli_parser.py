@@ -270,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     mosaic_options(run)
     scan_options(run, depth=False)
     phenopackets_option(run)
+    delivery_options(run)
     run.set_defaults(action="run")
 
     scan = sub.add_parser(
@@ -312,17 +313,22 @@ def build_parser() -> argparse.ArgumentParser:
     scan_options(demo, depth=False)
     parallel_options(demo)
     phenopackets_option(demo)
+    delivery_options(demo)
     demo.set_defaults(action="demo")
 
     report = sub.add_parser(
         "report",
         help="one printable HTML page per patient from a results folder of run or demo",
         description="Writes OUTDIR/<patient>.html for every patient of RESULTS_DIR (or those "
-        "named): the variants on MANE with legacy names, zygosity or mosaic fraction with "
-        "its 95%% CI and tissue, ClinVar class, coverage and the limit of detection behind a "
-        "negative, treatment and markers, method and limitations; one A4 page to print from "
-        "the browser. run and demo write the same pages into RESULTS_DIR/patients/. Example:\n"
-        "  nlrp3annot report results/ P01 P09 -o pages/",
+        "named), a clinical report to sign: the laboratory and signatories (--lab), patient, "
+        "specimen and referral (samples-sheet columns), the result in plain words, the "
+        "variants on MANE and genomic with legacy names, zygosity or mosaic fraction with "
+        "its 95%% CI and tissue, ClinVar's class as ClinVar states it (stars, record, rs, "
+        "last evaluated), interpretation and recommendations, coverage and the limit of "
+        "detection behind a negative, method and limitations; OUTDIR/index.tsv names each "
+        "patient's files. run and demo write the same pages into RESULTS_DIR/patients/. "
+        "Example:\n"
+        "  nlrp3annot report results/ P01 P09 -o pages/ --lab lab.toml",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("results", metavar="RESULTS_DIR", help="a results folder of run or demo")
@@ -337,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the same results give the same pages)",
     )
     phenopackets_option(report)
+    delivery_options(report)
     report.add_argument("-q", "--quiet", action="store_true")
     report.set_defaults(action="report")
 
@@ -371,6 +378,28 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("-q", "--quiet", action="store_true")
     update.set_defaults(action="knowledge update")
     return parser
+
+
+def delivery_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lab",
+        metavar="TOML",
+        help="the laboratory's profile for the patient pages: name, address, accreditation, "
+        "signatories, disclaimers, assay performance (example: reference/"
+        "lab_profile.example.toml); without it the pages name no laboratory",
+    )
+    parser.add_argument(
+        "--diagnosis",
+        metavar="NAME",
+        help="the clinical diagnosis of every patient whose samples-sheet rows give none "
+        "(e.g. NOMID); a patient's disease is never read off the variant",
+    )
+    parser.add_argument(
+        "--research",
+        action="store_true",
+        help="add a research section to each page: inflammation markers and the study group "
+        "(not part of the clinical result)",
+    )
 
 
 def phenopackets_option(parser: argparse.ArgumentParser) -> None:

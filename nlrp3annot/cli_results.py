@@ -9,10 +9,14 @@ import sys
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nlrp3annot.cli import EXIT_SOME_FAILED, EXIT_USER_ERROR, cmd_annotate, input_paths, redactor_of
 from nlrp3annot.delivery.provenance import genotyping
 from nlrp3annot.errors import Nlrp3AnnotError
+
+if TYPE_CHECKING:
+    from nlrp3annot.delivery.deliver import DeliverySettings
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -124,17 +128,34 @@ def _report_analysis(output) -> None:
     )
 
 
-def _patient_pages(results: Path) -> list[Path]:
-    """One printable page per patient, results/patients/<id>.html, and one GA4GH
-    Phenopacket, results/phenopackets/<id>.phenopacket.json (nlrp3annot.delivery), written
-    into the staging folder so that they are part of the run's set."""
-    from nlrp3annot.delivery import records_from_results
-    from nlrp3annot.delivery.patient_report import write_patient_pages
-    from nlrp3annot.delivery.phenopackets import write_phenopackets
+def delivery_settings(args: argparse.Namespace) -> DeliverySettings:
+    """--lab, --diagnosis and --research as typed settings, read once at the edge (a bad lab
+    profile stops the command before any work)."""
+    from nlrp3annot.delivery.deliver import DeliverySettings
+    from nlrp3annot.delivery.lab import read_lab_profile
 
-    records = records_from_results(results)
-    write_phenopackets(records, results / "phenopackets")
-    return write_patient_pages(records, results / "patients")
+    lab = read_lab_profile(args.lab) if getattr(args, "lab", None) else None
+    return DeliverySettings(
+        lab=lab,
+        diagnosis=getattr(args, "diagnosis", None) or "",
+        research=bool(getattr(args, "research", False)),
+    )
+
+
+def _patient_pages(results: Path, settings: DeliverySettings) -> list[Path]:
+    """One printable page per patient, results/patients/<file name>.html, and one GA4GH
+    Phenopacket, results/phenopackets/<file name>.phenopacket.json (nlrp3annot.delivery),
+    written into the staging folder so that they are part of the run's set."""
+    from nlrp3annot.delivery.deliver import deliver
+
+    done = deliver(results, settings, packets=results / "phenopackets")
+    _say_skipped(done.skipped)
+    return done.pages
+
+
+def _say_skipped(skipped: list[tuple[str, str]]) -> None:
+    for patient, why in skipped:
+        print(f"nlrp3annot: no Phenopacket for patient {patient!r}: {why}", file=sys.stderr)
 
 
 def _phenopackets_copy(args: argparse.Namespace, results: Path) -> None:
@@ -159,34 +180,19 @@ def _report_pages(pages: list[Path], staging) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Patient pages of a finished results folder: every patient's, or those named."""
-    from nlrp3annot.delivery import records_from_results
-    from nlrp3annot.delivery.patient_report import write_patient_pages
+    """Patient pages (and Phenopackets) of a finished results folder: every patient's, or
+    those named."""
+    from nlrp3annot.delivery.deliver import deliver
 
-    records = records_from_results(args.results)
-    every = [r.patient_id for r in records]
-    chosen = records
-    if args.patients:
-        unknown = [p for p in dict.fromkeys(args.patients) if p not in set(every)]
-        if unknown:
-            raise Nlrp3AnnotError(
-                f"no patient {', '.join(map(repr, unknown))} in "
-                f"{Path(args.results) / 'tables' / 'patients.tsv'} (IDs are matched exactly; "
-                f"it has {len(every)} patients: {', '.join(every[:5])}"
-                f"{', ...' if len(every) > 5 else ''})"
-            )
-        by_id = {r.patient_id: r for r in records}
-        chosen = [by_id[p] for p in dict.fromkeys(args.patients)]
+    settings = delivery_settings(args)
     folder = Path(args.output) if args.output else Path(args.results) / "patients"
-    written = write_patient_pages(chosen, folder, every)
+    packets = Path(args.phenopackets) if args.phenopackets else None
+    done = deliver(Path(args.results), settings, folder, packets, args.patients)
+    _say_skipped(done.skipped)
     if not args.quiet:
-        print(f"nlrp3annot: {len(written)} patient page(s) in {folder}/", file=sys.stderr)
-    if args.phenopackets:
-        from nlrp3annot.delivery.phenopackets import write_phenopackets
-
-        packets = write_phenopackets(chosen, Path(args.phenopackets))
-        if not args.quiet:
-            print(f"nlrp3annot: {len(packets)} Phenopacket(s) in {args.phenopackets}/",
+        print(f"nlrp3annot: {len(done.pages)} patient page(s) in {folder}/", file=sys.stderr)
+        if packets is not None:
+            print(f"nlrp3annot: {len(done.packets)} Phenopacket(s) in {packets}/",
                   file=sys.stderr)  # fmt: skip
     return 0
 
@@ -264,6 +270,7 @@ def _scan_reads(paths: list[str], fasta, folder: Path, args) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _plan(args)  # a bad plan stops before any work
+    settings = delivery_settings(args)  # ... and so does a bad lab profile
     from nlrp3annot.response.analysis import run_analysis
 
     paths = input_paths(args)
@@ -289,7 +296,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             },
             genotyping=genotyping(args.fasta, args.min_depth),
         )
-        pages = _patient_pages(out)
+        pages = _patient_pages(out, settings)
     from nlrp3annot.runner.checkpoint import Checkpoint
 
     Checkpoint(args.resume_folder).clear()  # the set is in place: nothing left to resume
@@ -308,6 +315,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _plan(args)  # a bad plan stops before any work
+    settings = delivery_settings(args)  # ... and so does a bad lab profile
     import shutil
     from importlib import resources
 
@@ -346,7 +354,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
             genotyping=genotyping(fasta, args.min_depth),
         )
-        pages = _patient_pages(results)
+        pages = _patient_pages(results, settings)
     output = _moved(output, staging)
     if not args.quiet:
         _report_analysis(output)
