@@ -38,17 +38,17 @@ STATUS_CLASS = {
 # A4 is 210 x 297 mm; with 12 mm margins a typical patient (one or two samples, one
 # variant, three visits) fits on one sheet at 8.5 pt.
 CSS = """
-@page { size: A4; margin: 12mm 13mm; }
+@page { size: A4; margin: 10mm 12mm; }
 * { box-sizing: border-box; }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 8.5pt; line-height: 1.3;
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 7.8pt; line-height: 1.22;
        color: #111; margin: 0 auto; max-width: 184mm; }
 @media screen { body { margin: 1.5em auto; } }
-h1 { font-size: 13pt; margin: 0; }
+h1 { font-size: 12pt; margin: 0; white-space: nowrap; }
 h2 { font-size: 11pt; margin: .5em 0 .2em; padding: .25em .45em; border-radius: 3px; }
 h2.pos { background: #fbe3e1; border-left: 5px solid #c0392b; }
 h2.neg { background: #e3eef7; border-left: 5px solid #2471a3; }
 h2.other { background: #fdf2d9; border-left: 5px solid #b9770e; }
-h3 { font-size: 9pt; margin: .65em 0 .15em; border-bottom: 1px solid #999; }
+h3 { font-size: 8.5pt; margin: .45em 0 .1em; border-bottom: 1px solid #999; }
 p, ul { margin: .2em 0; }
 ul { padding-left: 1.3em; }
 li { margin: .05em 0; }
@@ -61,7 +61,7 @@ td.num, th.num { text-align: right; }
 .meta { font-size: 7.5pt; color: #333; text-align: right; }
 .banner { background: #fde2e1; border: 1px solid #c0392b; padding: .3em .5em; margin: .35em 0;
           font-weight: 600; }
-.small { font-size: 7.5pt; color: #333; }
+.small { font-size: 7pt; color: #333; }
 .sign { display: flex; gap: 2em; margin-top: .8em; font-size: 8pt; }
 .lab { font-size: 8pt; }
 .grid { display: grid; grid-template-columns: repeat(4, 1fr); gap: 0 .8em; font-size: 8pt;
@@ -100,7 +100,7 @@ def _variant_rows(variants: Sequence[VariantFinding], run) -> str:
             ((e(c), p, e(r), e(a)) for c, p, r, a in v.vcf_alleles)
         )  # fmt: skip
         hgvs_g = "; ".join(e(_short(g)) for g in v.hgvs_g if g)
-        genotype = f"; caller genotype {e(v.genotype)}" if v.genotype else ""
+        genotype = f"; caller genotype {e(v.genotype)}" if v.genotype and not v.from_scan else ""
         phenotype = v.caps_phenotype.replace(";", ", ")
         rows.append(
             "<tr>"
@@ -158,9 +158,9 @@ def _lod_cell(s: SampleResult) -> str:
 def _sample_rows(samples: Sequence[SampleResult], min_depth: int | None) -> str:
     depth = f"&ge;{min_depth} reads" if min_depth else "min. depth"
     head = (
-        "<colgroup><col style='width:14%'><col style='width:9%'><col style='width:12%'>"
-        "<col style='width:14%'><col style='width:12%'><col style='width:12%'>"
-        "<col style='width:27%'></colgroup>"
+        "<colgroup><col style='width:13%'><col style='width:8%'><col style='width:11%'>"
+        "<col style='width:13%'><col style='width:10%'><col style='width:10%'>"
+        "<col style='width:35%'></colgroup>"
         "<tr><th>Sample (specimen)</th><th>Tissue</th><th>Assay; data</th><th>Sample status</th>"
         f"<th class='num'>Coding bases covered ({depth})</th>"
         "<th class='num'>Lowest depth at pathogenic positions</th>"
@@ -392,11 +392,14 @@ def render_patient(record: PatientRecord, settings: PageSettings | None = None) 
             else " Assay performance: not stated (no lab profile)."
         )  # fmt: skip
         + f" Genome reference: {e(_build_label(run))}.</p>",
-        _list(wording.limitations(record)),
+        f"<p class='small'>{e(' '.join(wording.limitations(record)))}</p>",
         "</section>",
     ]
     if lab and lab.disclaimers:
-        parts.append("<section id='disclaimers'>" + _list(lab.disclaimers) + "</section>")
+        parts.append(
+            f"<section id='disclaimers'><p class='small'>{e(' '.join(lab.disclaimers))}</p>"
+            "</section>"
+        )
     parts.append(_sign_out(lab))
     if settings.research:
         parts += [
