@@ -294,3 +294,29 @@ def test_compare_redacts_genotypes_annotated_without_it(cohort, tmp_path: Path) 
     forbidden = _forbidden(cohort) | {genotypes.name.split(".")[0], results.name}
     leaks = _leaks(results, forbidden)
     assert not leaks, leaks[:20]
+
+
+def test_a_recorded_command_line_keeps_what_is_not_a_path(tmp_path: Path) -> None:
+    from nlrp3annot.cli_parser import literal_options
+    from nlrp3annot.io.redact import Redactor
+
+    salt = b"0123456789abcdef0123456789abcdef"
+    redactor = Redactor(salt)
+    words = ["nlrp3annot", "annotate", "/lab/HOSP-MRN-77101/HOSP-MRN-77101-blood.vcf.gz",
+             "--build", "GRCh38", "--min-depth", "-5", "--coverage", "LABSMP-1=/x/c.bed",
+             "--fasta=/ref/genome.fa.gz", "--transcripts", "mane", "-o", "out.vcf", "-q",
+             "annotation/scan/anon-0123456789ab.scan.vcf.gz"]  # fmt: skip
+    assert redactor.command(words, literal_options()) == [
+        "nlrp3annot", "annotate", _pseudonym(salt, "HOSP-MRN-77101-blood.vcf.gz") + ".vcf.gz",
+        "--build", "GRCh38", "--min-depth", "-5", "--coverage",
+        f"{_pseudonym(salt, 'LABSMP-1')}={_pseudonym(salt, 'c.bed')}.bed",
+        f"--fasta={_pseudonym(salt, 'genome.fa.gz')}.fa.gz", "--transcripts", "mane",
+        "-o", _pseudonym(salt, "out.vcf") + ".vcf", "-q", "anon-0123456789ab.scan.vcf.gz",
+    ]  # fmt: skip
+    # a name that only starts like a pseudonym is not one: it is hashed
+    assert redactor.path("anon-0123456789ab-HOSP-MRN-77101.vcf.gz") == (
+        _pseudonym(salt, "anon-0123456789ab-HOSP-MRN-77101.vcf.gz") + ".vcf.gz"
+    )
+    assert redactor.source("HOSP-CLINICAL.xlsx:row 12") == (
+        _pseudonym(salt, "HOSP-CLINICAL.xlsx") + ".xlsx:row 12"
+    )
