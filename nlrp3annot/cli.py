@@ -69,10 +69,10 @@ def _progress(paths: list[str], quiet: bool):
     )
 
 
-def _vcf_findings(result, args: argparse.Namespace, redactor, paths: list[str]):
+def _vcf_findings(result, args: argparse.Namespace):
     """The findings a VCF output carries besides CSQ: ClinVar per allele (looked up here, so
     the writer needs no knowledge table), each sample's own change, call and status, and the
-    version and command (input paths pseudonymised with --redact)."""
+    version and command (paths pseudonymised with --redact)."""
     from nlrp3annot import __version__
     from nlrp3annot.io.vcf_findings import findings_of, provenance_line
     from nlrp3annot.knowledge.columns import Knowledge
@@ -85,11 +85,7 @@ def _vcf_findings(result, args: argparse.Namespace, redactor, paths: list[str]):
         values = knowledge.site_values(row.build, row.spdi, row.hgvs_p)
         return dict(zip(KNOWLEDGE_COLUMNS, values, strict=True))
 
-    command = list(getattr(args, "command_line", ["nlrp3annot"]))
-    if redactor is not None:
-        given = {str(p) for p in paths} | {str(args.list or "")}
-        command = [redactor.path(part) if part in given else part for part in command]
-    header = provenance_line(__version__, command)
+    header = provenance_line(__version__, recorded_command(args))
     common = common_alleles_at_minor_sites()
 
     def common_at_minor_site(row) -> bool:
@@ -171,7 +167,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if fmt == "json":
         write_json(result, args.output)
     elif fmt == "vcf":
-        findings = _vcf_findings(result, args, redactor, paths)
+        findings = _vcf_findings(result, args)
         write_vcf(result, paths[0], args.output, redactor, findings)
     else:
         write_tsv(result, args.output)
@@ -360,6 +356,19 @@ def redactor_of(args: argparse.Namespace):
         cached = Redactor.from_file(path, announce=not args.quiet)
         args._redactor = cached
     return cached
+
+
+def recorded_command(args: argparse.Namespace) -> list[str]:
+    """The command line as the outputs record it: with --redact, every path in it (inputs,
+    outputs, the salt) as its pseudonym (Redactor.path)."""
+    given = getattr(args, "command_line", None) or ["nlrp3annot", *sys.argv[1:]]
+    command = [str(word) for word in given]
+    redactor = redactor_of(args)
+    if redactor is None:
+        return command
+    from nlrp3annot.cli_parser import literal_options
+
+    return redactor.command(command, literal_options())
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:

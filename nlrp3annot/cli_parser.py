@@ -409,3 +409,24 @@ def phenopackets_option(parser: argparse.ArgumentParser) -> None:
         help="also write one GA4GH Phenopacket (v2 JSON) per patient into DIR (run and demo "
         "always write them into RESULTS/phenopackets/)",
     )
+
+
+# options whose values are not paths, besides those that take a number or a choice
+_LITERAL_OPTIONS = {"--transcripts", "--scheduler", "--umi-tag"}
+
+
+def literal_options() -> set[str]:
+    """The options whose value is not a path (a number, a choice, an address): a command
+    line recorded with --redact keeps their values (io.redact.Redactor.command)."""
+    literal = set(_LITERAL_OPTIONS)
+    parsers = [build_parser()]
+    while parsers:
+        parser = parsers.pop()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+            elif action.nargs == 0:
+                continue  # a flag: the next word is not its value
+            elif action.choices is not None or action.type in (int, float):
+                literal.update(action.option_strings)
+    return literal

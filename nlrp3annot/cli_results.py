@@ -11,7 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nlrp3annot.cli import EXIT_SOME_FAILED, EXIT_USER_ERROR, cmd_annotate, input_paths, redactor_of
+from nlrp3annot.cli import (
+    EXIT_SOME_FAILED,
+    EXIT_USER_ERROR,
+    cmd_annotate,
+    input_paths,
+    recorded_command,
+    redactor_of,
+)
 from nlrp3annot.delivery.provenance import genotyping
 from nlrp3annot.errors import Nlrp3AnnotError
 
@@ -32,7 +39,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             rule=args.group_rule,
             plan=_plan(args),
             redact=redactor_of(args),
-            command=getattr(args, "command_line", None),
+            command=recorded_command(args),
         )
     if not args.quiet:
         _report_analysis(_moved(output, staging))
@@ -69,7 +76,7 @@ def _results_folder(folder: str | Path, args: argparse.Namespace):
             "(no run.json); this run replaces them",
             file=sys.stderr,
         )
-    return _messages_in_place(output_set(folder, getattr(args, "command_line", None)))
+    return _messages_in_place(output_set(folder, recorded_command(args)))
 
 
 class _FinalNames:
@@ -289,12 +296,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             rule=args.group_rule,
             plan=_plan(args),
             redact=redactor_of(args),
-            command=getattr(args, "command_line", None),
+            command=recorded_command(args),
             more_inputs={
-                **{f"vcf {Path(p).name}": p for p in paths},
+                **{f"vcf {_file_name(p, args)}": p for p in paths},
                 **({"fasta": args.fasta} if args.fasta else {}),
             },
-            genotyping=genotyping(args.fasta, args.min_depth),
+            genotyping=_genotyping(args.fasta, args),
         )
         pages = _patient_pages(out, settings)
     from nlrp3annot.runner.checkpoint import Checkpoint
@@ -311,6 +318,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return code
+
+
+def _file_name(path: str | Path, args: argparse.Namespace) -> str:
+    """A file's name as the outputs record it (with --redact, its pseudonym)."""
+    redactor = redactor_of(args)
+    return str(redactor.path(str(path))) if redactor is not None else Path(path).name
+
+
+def _genotyping(fasta, args: argparse.Namespace) -> dict:
+    """summary.json's ``genotyping`` (delivery.provenance), the FASTA named as the outputs
+    name every input (with --redact, its pseudonym; its first line and hash still say
+    which genome it is)."""
+    entry = genotyping(fasta, args.min_depth)
+    if fasta and redactor_of(args) is not None:
+        for key in ("fasta", "reference"):
+            entry[key] = _file_name(fasta, args)
+    return entry
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -350,9 +374,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             plan=_plan(args),
             synthetic=True,
             redact=redactor_of(args),
-            command=getattr(args, "command_line", None),
+            command=recorded_command(args),
             title="NLRP3 genotype and anakinra response (SYNTHETIC demo)",
-            genotyping=genotyping(fasta, args.min_depth),
+            genotyping=_genotyping(fasta, args),
         )
         pages = _patient_pages(results, settings)
     output = _moved(output, staging)

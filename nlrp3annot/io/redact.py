@@ -8,9 +8,13 @@ to map pseudonyms back (by recomputing them from your ID list).
 
 Sample IDs of VCFs are replaced in the annotation result before anything is written, and
 patient and sample IDs of the genotype, clinical and samples tables as soon as they are
-read, so no output (TSVs, JSON, VCF header, tables, summary.json, report.html) holds a raw
-ID. Input VCF paths in the outputs become pseudonyms too (``anon-....vcf.gz``): labs name
-files after their samples. Messages on stderr may still name IDs (they are not outputs).
+read, so no output (TSVs, JSON, VCF header, tables, summary.json, run.json, report.html)
+holds a raw ID. Every input path an output records (the VCFs, BAM/CRAMs, clinical table,
+samples sheet, FASTA, salt, the command line's paths and the ``source`` of table rows)
+becomes the pseudonym of its file name with the file's kind kept (``anon-....vcf.gz``,
+:meth:`Redactor.path`): labs name files after their patients. Files the run makes from an
+ID (scan VCFs, patient pages) are named from its pseudonym. Messages on stderr may still
+name IDs (they are not outputs).
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from nlrp3annot.errors import InputFileError
 PREFIX = "anon-"
 _PSEUDONYM = re.compile(r"^anon-[0-9a-f]{12}$")
 _QUOTED_SAMPLE = re.compile(r"sample '([^']*)'")
-_KNOWN_SUFFIXES = {".vcf", ".gz", ".bcf", ".bgz", ".tsv", ".csv", ".txt", ".xlsx", ".bam", ".cram"}
+# a file name made from a pseudonym already (an earlier --redact output, a scan VCF of a
+# pseudonymised sample): anon-<12 hex>, then only ".scan" and known suffixes
+_PSEUDONYMOUS_NAME = re.compile(r"^anon-[0-9a-f]{12}(\.scan)?$")
+_ROW_SOURCE = re.compile(r"^(?P<file>.+?)(?P<row>:row \d+)$")
+_KNOWN_SUFFIXES = {
+    ".vcf", ".gz", ".bcf", ".bgz", ".tsv", ".csv", ".txt", ".xlsx", ".bam", ".cram",
+    ".fa", ".fasta", ".fna", ".bed", ".gff", ".gff3", ".gtf", ".json", ".toml", ".npz",
+}  # fmt: skip
 # columns that hold a patient or sample ID in the tables read and written
 ID_COLUMNS = ("sample", "patient_id", "sample_id", "patient")
 
@@ -82,11 +93,15 @@ class Redactor:
         return pseudonym
 
     def frame(self, table):
-        """A pandas table with every ID column pseudonymised."""
+        """A pandas table with every ID column, and its ``file`` and ``source`` columns,
+        pseudonymised."""
         table = table.copy()
         for column in ID_COLUMNS:
             if column in table.columns:
                 table[column] = table[column].map(self)
+        for column, change in (("file", self.path), ("source", self.source)):
+            if column in table.columns:
+                table[column] = table[column].map(change)
         return table
 
     def text(self, message: str) -> str:
@@ -94,13 +109,57 @@ class Redactor:
         return _QUOTED_SAMPLE.sub(lambda m: f"sample '{self(m.group(1))}'", message)
 
     def path(self, path: object) -> object:
-        """A file path as a pseudonym that keeps the file's kind (``anon-....vcf.gz``): labs
-        name VCFs after their samples."""
-        if not isinstance(path, str) or path == "" or path.startswith(PREFIX):
+        """A file path as the pseudonym of its name that keeps the file's kind
+        (``/data/P01-blood.vcf.gz`` -> ``anon-....vcf.gz``): labs name files after their
+        patients, and folders after them too, so the folders are left out. A name made from
+        a pseudonym already (``anon-....scan.vcf.gz``) is kept, without its folders. The
+        same name gets the same pseudonym wherever it lies."""
+        if not isinstance(path, str) or path == "":
             return path
-        name = Path(path).name  # (the name: the same file gets one pseudonym where it lies)
-        suffix = "".join(s for s in Path(name).suffixes if s.lower() in _KNOWN_SUFFIXES)
+        name = Path(path).name or path
+        suffixes = [s for s in Path(name).suffixes if s.lower() in _KNOWN_SUFFIXES]
+        suffix = "".join(suffixes)
+        stem = name[: len(name) - len(suffix)] if suffix and name.endswith(suffix) else name
+        if _PSEUDONYMOUS_NAME.match(stem):
+            return name
         return f"{self(name)}{suffix}"
+
+    def source(self, source: object) -> object:
+        """A table row's source (``response.xlsx:row 12``) with the file's pseudonym."""
+        if not isinstance(source, str) or source == "":
+            return source
+        found = _ROW_SOURCE.match(source)
+        if found is None:
+            return self.path(source)
+        return f"{self.path(found['file'])}{found['row']}"
+
+    def command(self, words: list[str], literal_options: set[str]) -> list[str]:
+        """A command line (program and command first) with every path in it pseudonymised:
+        each word that is not an option, except the value of an option in
+        ``literal_options`` (numbers, choices, addresses), is a path; ``SAMPLE=FILE``
+        (``--coverage``) gets both pseudonyms."""
+        out = list(words[:2])
+        literal_next = False
+        for word in words[2:]:
+            if literal_next:
+                out.append(word)
+                literal_next = False
+                continue
+            if word.startswith("-") and len(word) > 1:
+                option, equals, value = word.partition("=")
+                if equals and option not in literal_options:
+                    word = f"{option}={self._path_word(value)}"
+                literal_next = not equals and option in literal_options
+                out.append(word)
+                continue
+            out.append(self._path_word(word))
+        return out
+
+    def _path_word(self, word: str) -> str:
+        sample, equals, path = word.rpartition("=")
+        if equals and sample and not Path(word).exists():  # --coverage SAMPLE=FILE
+            return f"{self(sample)}={self.path(path)}"
+        return str(self.path(word))
 
     def result(self, result):
         """An AnnotationResult with every sample ID and input path pseudonymised (rows,

@@ -73,13 +73,15 @@ def _roles(role: str, paths) -> dict:
     return {f"{role} {k}": path for k, path in enumerate(listed, start=1)}
 
 
-def _shown(path: str | Path, out: Path) -> str:
+def _recorded(path: str | Path, out: Path, redact=None) -> str:
     """A path as the results name it: relative to the results folder when inside it (the
-    folder is written elsewhere first and may be moved later)."""
+    folder is written elsewhere first and may be moved later); with --redact, an input's
+    path as its pseudonym (labs name files after patients), while a file of the results
+    folder itself (``annotation/patients.tsv``) is named from no ID and keeps its name."""
     try:
         return Path(path).resolve().relative_to(out.resolve()).as_posix()
     except ValueError:
-        return str(path)
+        return str(path) if redact is None else str(redact.path(str(path)))
 
 
 def _jsonable(value):
@@ -132,6 +134,7 @@ def run_analysis(
         sheet.table = redact.frame(sheet.table)
         for row in [*clinical_table.skipped, *sheet.skipped]:
             row["reason"] = redact.text(str(row.get("reason", "")))
+            row["file"] = redact.path(row.get("file"))
     measurements = clinical_table.measurements
     plan = plan if plan is not None else default_plan()
     rule = rule or plan.group_rule
@@ -155,9 +158,9 @@ def run_analysis(
         "with negatives). " + methods_text(result, group_rule=rule)
     )
     inputs = {
-        "genotypes": ", ".join(_shown(g, out) for g in _listed(genotypes)),
-        "clinical": str(clinical),
-        "samples": str(samples),
+        "genotypes": ", ".join(_recorded(g, out, redact) for g in _listed(genotypes)),
+        "clinical": _recorded(clinical, out, redact),
+        "samples": _recorded(samples, out, redact),
     }
     tables = dict(result.tables)
     tables["patients"] = cohort.accounting
