@@ -206,7 +206,7 @@ def _evidence(call, zygosity, test, refusal, low_depth, counts, ci, options) -> 
     if zygosity not in CARRYING:
         return ""
     if test == "not_assessable (genotype has no ALT reads)":
-        return f"genotyped {call.gt_text} by the caller, but no read shows the ALT allele"
+        return f"genotyped {call.gt_text} by the caller, but the genotype has no ALT reads"
     if refusal:
         return "; ".join(x for x in (low_depth, refusal) if x)
     if low_depth:
