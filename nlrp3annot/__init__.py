@@ -59,6 +59,8 @@ def annotate_vcfs(
     min_depth: int = 20,
     mosaic_alpha: float = 0.01,
     max_mosaic_vaf: float = 0.40,
+    noise_floor: float = 0.01,
+    min_alt_reads: int = 5,
     jobs: int = 1,
     scheduler: str | None = None,
 ) -> pandas.DataFrame:
@@ -73,13 +75,21 @@ def annotate_vcfs(
         table = nlrp3annot.annotate_vcfs(["a.vcf.gz", "b.vcf.gz"], fasta="GRCh38.fa")
         patients = pandas.DataFrame(table.attrs["patients"])
 
+    ``noise_floor`` and ``min_alt_reads``: what a mosaic from a caller's VCF needs (ALT reads
+    significantly above that per-base error rate, and at least that many).
     ``jobs``: worker processes on this machine; ``scheduler``: a Dask distributed scheduler
     address (``"tcp://host:8786"``) to run on a cluster. The table is the same either way.
     """
     from nlrp3annot.patients.zygosity import MosaicOptions
     from nlrp3annot.runner.batch import annotate_files
 
-    options = MosaicOptions(min_depth=min_depth, alpha=mosaic_alpha, max_vaf=max_mosaic_vaf)
+    options = MosaicOptions(
+        min_depth=min_depth,
+        alpha=mosaic_alpha,
+        max_vaf=max_mosaic_vaf,
+        noise_floor=noise_floor,
+        min_alt_reads=min_alt_reads,
+    )
     result = annotate_files(
         list(paths), fasta=fasta, build=build, options=options, jobs=jobs, scheduler=scheduler
     )

@@ -238,8 +238,9 @@ def coverage_files(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
 
 
 def mosaic_options(args: argparse.Namespace):
-    """The mosaic-test options, checked: a depth of at least 1 read, 0 < alpha < 1 and an
-    allele fraction in (0, 1] (NaN and out-of-range values are refused, not used)."""
+    """The mosaic-test options, checked: a depth of at least 1 read, 0 < alpha < 1, an
+    allele fraction in (0, 1], a noise floor in [0, 1) and at least 1 ALT read (NaN and
+    out-of-range values are refused, not used)."""
     from nlrp3annot.patients.zygosity import MosaicOptions
 
     if not args.min_depth >= 1:
@@ -250,8 +251,21 @@ def mosaic_options(args: argparse.Namespace):
         raise Nlrp3AnnotError(
             f"--max-mosaic-vaf {args.max_mosaic_vaf}: give an allele fraction above 0, at most 1"
         )
+    # run and demo build their annotate arguments themselves: defaults where not given
+    noise_floor = getattr(args, "noise_floor", MosaicOptions.noise_floor)
+    min_alt_reads = getattr(args, "min_alt_reads", MosaicOptions.min_alt_reads)
+    if not 0 <= noise_floor < 1:
+        raise Nlrp3AnnotError(
+            f"--noise-floor {noise_floor}: give a per-base error rate, at least 0, below 1"
+        )
+    if not min_alt_reads >= 1:
+        raise Nlrp3AnnotError(f"--min-alt-reads {min_alt_reads}: give a number of reads, 1 or more")
     return MosaicOptions(
-        min_depth=args.min_depth, alpha=args.mosaic_alpha, max_vaf=args.max_mosaic_vaf
+        min_depth=args.min_depth,
+        alpha=args.mosaic_alpha,
+        max_vaf=args.max_mosaic_vaf,
+        noise_floor=noise_floor,
+        min_alt_reads=min_alt_reads,
     )
 
 

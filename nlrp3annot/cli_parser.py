@@ -161,6 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.40,
         help="highest allele fraction called mosaic (default 0.40)",
     )
+    ann.add_argument(
+        "--noise-floor",
+        type=float,
+        default=0.01,
+        help="per-base error rate the ALT reads of a mosaic from a caller's VCF must rise "
+        "above (one-sided exact binomial test at --mosaic-alpha; default 0.01, Illumina)",
+    )
+    ann.add_argument(
+        "--min-alt-reads",
+        type=int,
+        default=5,
+        help="ALT reads a mosaic from a caller's VCF needs at least (default 5)",
+    )
     ann.add_argument("--fasta", help="genome FASTA (GRCh38 or GRCh37; plain or bgzip+.fai+.gzi)")
     ann.add_argument(
         "--build",
@@ -216,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--min-depth", type=int, default=20)
         p.add_argument("--mosaic-alpha", type=float, default=0.01)
         p.add_argument("--max-mosaic-vaf", type=float, default=0.40)
+        p.add_argument("--noise-floor", type=float, default=0.01)
+        p.add_argument("--min-alt-reads", type=int, default=5)
 
     rules = ["strict", "germline_only", "vus_as_positive"]
     comp = sub.add_parser(

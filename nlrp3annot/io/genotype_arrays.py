@@ -110,7 +110,9 @@ def _record(np, v, build, number, scan: VcfScan, watch, names, af_number, min_al
         # alleles that become records: only those need calls
         usable = [i for i, alt in enumerate(alts, start=1) if not skip_reason(ref, alt)]
         if usable:
-            calls_by_allele = _calls(np, v, gt, ad, usable, names, af_number, min_alt_reads)
+            calls_by_allele = _calls(
+                np, v, gt, ad, usable, names, af_number, min_alt_reads, scan.strand
+            )
     split_alleles(
         Path(scan.path),
         number,
@@ -130,8 +132,9 @@ def _ints(column) -> list[int | None]:
     return [None if x in (_MISSING, _END) else x for x in column.tolist()]
 
 
-def _calls(np, v, gt, ad, alleles, names, af_number, min_alt_reads):
-    """SampleCalls per ALT, for the samples that may carry it or have no genotype."""
+def _calls(np, v, gt, ad, alleles, names, af_number, min_alt_reads, strand=""):
+    """SampleCalls per ALT, for the samples that may carry it or have no genotype, with the
+    per-strand reads of ``strand`` (:func:`nlrp3annot.io.vcf.strand_fields`)."""
     n = len(names)
     if gt is None:  # no GT in FORMAT: every sample is "missing" (as pysam reads it)
         codes = np.full((n, 1), _GT_MISSING, dtype=np.int16)
@@ -158,6 +161,7 @@ def _calls(np, v, gt, ad, alleles, names, af_number, min_alt_reads):
     ps = _format(v, "PS")
     sub_ps = _ints(ps[rows, 0]) if ps is not None else [None] * rows.size
     sample_names = [names[j] for j in rows.tolist()]
+    strands = _strand_rows(np, v, strand, rows) if strand else None
     out = {}
     for allele in alleles:
         calls = []
@@ -192,10 +196,47 @@ def _calls(np, v, gt, ad, alleles, names, af_number, min_alt_reads):
                     alt_reads=alt_reads,
                     depth=sub_dp[k],
                     af=af_value,
+                    **(_strand_counts(strands, k, allele, len(v.ALT or ())) if strands else {}),
                 )
             )
         out[allele] = tuple(calls)
     return out
+
+
+def _strand_rows(np, v, strand: str, rows):
+    """("ADF", forward, reverse) or ("SB", counts): the chosen samples' lists of entries."""
+    if strand == "ADF":
+        forward, reverse = _format(v, "ADF"), _format(v, "ADR")
+        if forward is None or reverse is None:
+            return None
+        return "ADF", forward[rows].tolist(), reverse[rows].tolist()
+    counts = _format(v, "SB")
+    return None if counts is None else ("SB", counts[rows].tolist())
+
+
+def _strand_counts(strands, k: int, allele: int, n_alts: int) -> dict[str, int | None]:
+    """One sample's per-strand reads as SampleCall fields (as the pysam reader gives them)."""
+    if strands[0] == "ADF":
+        forward, reverse = strands[1][k], strands[2][k]
+        if (
+            len(forward) > allele
+            and len(reverse) > allele
+            and _END not in (forward[allele], reverse[allele])
+        ):
+            values = (forward[0], reverse[0], forward[allele], reverse[allele])
+            return dict(zip(_STRAND_NAMES, _ints_of(values), strict=True))
+        return {}
+    counts = strands[1][k]
+    if n_alts == 1 and len(counts) == 4 and _END not in counts:
+        return dict(zip(_STRAND_NAMES, _ints_of(counts), strict=True))
+    return {}
+
+
+_STRAND_NAMES = ("ref_forward", "ref_reverse", "alt_forward", "alt_reverse")
+
+
+def _ints_of(values) -> list[int | None]:
+    return [None if x in (_MISSING, _END) else x for x in values]
 
 
 def _record_depths(np, v, ad, build: str, scan: VcfScan, hit: int, names) -> None:

@@ -18,6 +18,7 @@ from nlrp3annot.io.vcf import (
     new_scan,
     scan_limit,
     split_alleles,
+    strand_fields,
     window_of,
 )
 from nlrp3annot.values import SampleCall
@@ -39,9 +40,14 @@ def scan_with_htslib(
     with _open(path) as vf:
         all_samples = list(vf.header.samples)
         scan = new_scan(path, all_samples, _declared(vf), warnings, samples, min_depth)
+        reads_scan = False
         for record in vf.header.records:
             if record.key == "NLRP3_SCAN":
                 scan.scan_limits.update(scan_limit(dict(record.items())))
+            reads_scan |= record.key == "source" and str(record.value).startswith("nlrp3annot scan")
+        formats = vf.header.formats
+        numbers = {key: formats[key].number for key in ("ADF", "ADR", "SB") if key in formats}
+        scan.strand = strand_fields(numbers, reads_scan or bool(scan.scan_limits))
         contig = _index_contig(vf) if indexed else False
     if arrays is None:
         arrays = len(all_samples) >= ARRAY_SAMPLES
@@ -167,9 +173,11 @@ def _format(sample, key: str):
         return None
 
 
-def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
-    """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it.
+def sample_calls(rec, allele: int, strand: str = "") -> tuple[SampleCall, ...]:
+    """Every sample's call for ALT number ``allele`` (1-based), genotype remapped to it,
+    with the per-strand reads of ``strand`` (:func:`nlrp3annot.io.vcf.strand_fields`).
     ValueError for a genotype naming an allele the record does not have."""
+    single = len(rec.alts or ()) == 1
     calls = []
     samples = list(rec.samples.items())
     genotypes = [_format(sample, "GT") or (None,) for _, sample in samples]
@@ -188,6 +196,7 @@ def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
         if isinstance(af, tuple):
             af = af[allele - 1] if len(af) >= allele else None
         depth = _int_or_none(_format(sample, "DP"))
+        strands = _strands(sample, strand, allele, single) if strand else _NO_STRANDS
         calls.append(
             SampleCall(
                 sample=name,
@@ -199,9 +208,36 @@ def sample_calls(rec, allele: int) -> tuple[SampleCall, ...]:
                 alt_reads=alt_reads,
                 depth=depth,
                 af=af if isinstance(af, float) else None,
+                ref_forward=strands[0],
+                ref_reverse=strands[1],
+                alt_forward=strands[2],
+                alt_reverse=strands[3],
             )
         )
     return tuple(calls)
+
+
+_NO_STRANDS = (None, None, None, None)
+
+
+def _strands(sample, strand: str, allele: int, single: bool) -> tuple:
+    """(ref forward, ref reverse, alt forward, alt reverse) reads from ADF+ADR, or from SB
+    for a single ALT (GATK sums every ALT into its counts)."""
+    if strand == "ADF":
+        forward, reverse = _format(sample, "ADF"), _format(sample, "ADR")
+        if (
+            isinstance(forward, tuple)
+            and isinstance(reverse, tuple)
+            and len(forward) > allele
+            and len(reverse) > allele
+        ):
+            return tuple(_int_or_none(x) for x in (forward[0], reverse[0], forward[allele],
+                                                    reverse[allele]))  # fmt: skip
+    elif single:
+        counts = _format(sample, "SB")
+        if isinstance(counts, tuple) and len(counts) == 4:
+            return tuple(_int_or_none(x) for x in counts)
+    return _NO_STRANDS
 
 
 def _check_missing_alleles(rec, names: list[str]) -> None:
@@ -292,12 +328,12 @@ def _split(path: Path, index: int, rec, build: str, scan: VcfScan, watch: Watch)
         ";".join(rec.filter.keys()) or ".",
         build,
         scan,
-        lambda i: _calls_or_error(path, index, rec, i),
+        lambda i: _calls_or_error(path, index, rec, i, scan),
     )
 
 
-def _calls_or_error(path: Path, index: int, rec, allele: int) -> tuple[SampleCall, ...]:
+def _calls_or_error(path: Path, index: int, rec, allele: int, scan: VcfScan):
     try:
-        return sample_calls(rec, allele)
+        return sample_calls(rec, allele, scan.strand)
     except ValueError as exc:
         raise RecordError(path, f"#{index}", f"{exc}; fix or remove that record") from None

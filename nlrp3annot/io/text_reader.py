@@ -72,6 +72,7 @@ def scan_text(
     header = parse_header(header_bytes, path)
     scan = new_scan(path, header.samples, header.declared, warnings, samples, min_depth)
     scan.scan_limits = header.scan_limits
+    scan.strand = header.strand
     if found is None:
         scan.outside = -1  # unknown: the index lets us skip the rest unread
     if keep_lines:
@@ -135,7 +136,7 @@ def read_records(
 
         if len(wanted) != len(all_samples):
             subset = np.array(sorted(wanted), dtype=np.int64)
-    decoder = _Decoder(header.af_number)
+    decoder = _Decoder(header.af_number, header.strand)
     shown = Path(scan.path)
     for number, raw in lines:
         line = raw.encode() if isinstance(raw, str) else raw
@@ -293,8 +294,9 @@ def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int, min_
 class _Decoder:
     """One sample column's text -> pysam-like values -> SampleCalls (memoised per text)."""
 
-    def __init__(self, af_number: str) -> None:
+    def __init__(self, af_number: str, strand: str = "") -> None:
         self.af_scalar = af_number == "1"
+        self.strand = strand  # "ADF", "SB" or "": which per-strand counts to read
         self.memo: dict[tuple[bytes, str, int], tuple] = {}
 
     def values(self, text: bytes, keys: list[str]) -> dict[str, object]:
@@ -354,7 +356,25 @@ class _Decoder:
             af = af_values[allele - 1] if len(af_values) >= allele else None
         depth = _scalar(v.get("DP"), "DP")
         phase_set = _scalar(v.get("PS"), "PS")
-        return (gt, gt_text, phased, phase_set, ref_reads, alt_reads, depth, af)
+        strands = _strands(v, self.strand, allele, n_alts) if self.strand else _NO_STRANDS
+        return (gt, gt_text, phased, phase_set, ref_reads, alt_reads, depth, af, *strands)
+
+
+_NO_STRANDS = (None, None, None, None)
+
+
+def _strands(v: dict, strand: str, allele: int, n_alts: int) -> tuple:
+    """(ref forward, ref reverse, alt forward, alt reverse) reads from ADF+ADR or SB, as
+    pysam reads them (SB only for a single ALT: GATK sums every ALT into its counts)."""
+    if strand == "ADF":
+        forward, reverse = _vector(v.get("ADF"), int, "ADF"), _vector(v.get("ADR"), int, "ADR")
+        if len(forward) > allele and len(reverse) > allele:
+            return forward[0], reverse[0], forward[allele], reverse[allele]
+    elif n_alts == 1:
+        counts = _vector(v.get("SB"), int, "SB")
+        if len(counts) == 4:
+            return counts
+    return _NO_STRANDS
 
 
 def _int(text: str, key: str) -> int:

@@ -47,6 +47,8 @@ class VcfScan:
     # a scan of the reads (nlrp3annot scan): sample -> what the scan could have missed
     scan_limits: dict[str, ScanLimits] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # the per-strand read counts its calls carry: "ADF" (ADF + ADR), "SB" or "" (none)
+    strand: str = ""
     # with keep_lines (a VCF output is wanted): the header and the locus lines as read, so
     # that the output is written from them without reading the input again
     source: tuple[bytes, list[bytes]] | None = None
@@ -77,10 +79,24 @@ class Header:
     declared: tuple[str, str, int] | None  # see VcfScan.declared
     af_number: str  # FORMAT/AF's declared Number ('A', '1', ...), '' when not declared
     scan_limits: dict[str, ScanLimits] = field(default_factory=dict)
+    strand: str = ""  # see strand_fields
+
+
+def strand_fields(numbers: Mapping[str, object], reads_scan: bool) -> str:
+    """Which per-strand read counts the calls carry, by the header's FORMAT Numbers: "ADF"
+    (ADF and ADR, Number=R: bcftools, GATK), else "SB" (GATK's 4 counts ref-forward,
+    ref-reverse, alt-forward, alt-reverse; not in the VCF of ``nlrp3annot scan``, whose SB
+    counts the ALT first), else "" (none read: a joint VCF pays nothing for them)."""
+    if str(numbers.get("ADF")) == "R" and str(numbers.get("ADR")) == "R":
+        return "ADF"
+    if str(numbers.get("SB")) == "4" and not reads_scan:
+        return "SB"
+    return ""
 
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
 _ATTR = re.compile(r'(\w+)=("[^"]*"|[^,]*)')
+_NUMBERED = tuple(f"##FORMAT=<ID={key}," for key in ("AF", "ADF", "ADR", "SB"))
 
 
 def parse_header(text: bytes, path: Path) -> Header:
@@ -112,6 +128,7 @@ def parse_header(text: bytes, path: Path) -> Header:
     lengths: dict[str, int | None] = {}
     limits: dict[str, tuple[float | None, float, int]] = {}
     af_number = ""
+    numbers: dict[str, str] = {}
     for line in lines[:-1]:
         if line.startswith("##contig=<"):
             match = _CONTIG.match(line)
@@ -119,13 +136,16 @@ def parse_header(text: bytes, path: Path) -> Header:
             if "ID" in attrs:
                 length = attrs.get("length", "")
                 lengths[attrs["ID"]] = int(length) if length.isdigit() else None
-        elif line.startswith("##FORMAT=<ID=AF,"):
+        elif line.startswith(_NUMBERED):
             attrs = dict(_ATTR.findall(line[len("##FORMAT=<") : -1]))
-            af_number = attrs.get("Number", "")
+            numbers[attrs.get("ID", "")] = attrs.get("Number", "")
+            af_number = numbers.get("AF", "")
         elif line.startswith("##NLRP3_SCAN=<"):
             limits.update(scan_limit(dict(_ATTR.findall(line[len("##NLRP3_SCAN=<") : -1]))))
     samples = columns[9:] if len(columns) > 9 else []
-    return Header(samples, declared_build(lengths), af_number, limits)
+    reads_scan = bool(limits) or any(x.startswith("##source=nlrp3annot scan") for x in lines)
+    strand = strand_fields(numbers, reads_scan)
+    return Header(samples, declared_build(lengths), af_number, limits, strand)
 
 
 def scan_limit(attrs: Mapping[str, str]) -> dict[str, ScanLimits]:

@@ -118,3 +118,33 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 def germline_p(k: int, n: int) -> float:
     """One-sided exact P(X <= k | n, 1/2): so few ALT reads from a heterozygous allele."""
     return cdf(k, n, 0.5)
+
+
+@cache
+def noise_p(k: int, n: int, floor: float) -> float:
+    """One-sided exact P(X >= k | n, floor): so many ALT reads from sequencing error alone,
+    at a per-base error rate ``floor``."""
+    return sf(k, n, floor)
+
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+@cache
+def fisher_exact(a: int, b: int, c: int, d: int) -> float:
+    """Two-sided Fisher exact P of the 2x2 table [[a, b], [c, d]] (as scipy.stats.fisher_exact:
+    the tables with the same margins no more probable than the one seen)."""
+    row, col, total = a + b, a + c, a + b + c + d
+    if total == 0:
+        return 1.0
+    lo, hi = max(0, col - (total - row)), min(row, col)
+    base = _log_choose(total, col)
+
+    def log_p(x: int) -> float:  # hypergeometric probability of a = x
+        return _log_choose(row, x) + _log_choose(total - row, col - x) - base
+
+    seen = log_p(a)
+    cut = seen + math.log1p(1e-7)  # ties in floating point count as equally probable
+    p = sum(math.exp(lp) for lp in map(log_p, range(lo, hi + 1)) if lp <= cut)
+    return min(p, 1.0)

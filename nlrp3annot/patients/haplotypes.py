@@ -70,7 +70,8 @@ def sample_rows(
     samples: list[str] | None = None,
     extra: Callable[[Mapping], dict] | None = None,
 ) -> list[SampleRow]:
-    """One row per sample x allele it carries (or whose genotype is missing), per transcript,
+    """One row per sample x allele it carries (or whose genotype is missing, or whose ALT
+    reads under a reference genotype are shown with why they are no mosaic), per transcript,
     samples in ``samples`` order (default: as first seen in the records). ``extra(row)``
     gives the columns that follow from a site and the sample's protein change (file,
     ClinVar), asked once per shared part."""
@@ -83,7 +84,7 @@ def sample_rows(
             kind = z.zygosity
             if kind in CARRYING:
                 by_sample.setdefault(call.sample, []).append(Carried(record, call, z, shared_rows))
-            elif kind == "missing":
+            elif kind == "missing" or z.evidence:  # no genotype, or a refused mosaic
                 missing.setdefault(call.sample, []).append(Carried(record, call, z, shared_rows))
     out: list[SampleRow] = []
     if samples is None:
@@ -150,6 +151,7 @@ class _Parts:
                 "vaf_ci_high": _fmt(z.vaf_ci[1]) if z.vaf_ci else "",
                 "mosaic_p": _fmt(z.mosaic_p, 3),
                 "mosaic_test": z.mosaic_test,
+                "evidence": z.evidence,
             }
         return part
 

@@ -3,15 +3,17 @@
 Status rule (first that applies):
 1. ``positive_germline``: carries a ClinVar pathogenic/likely pathogenic change (judged on
    the sample's own protein change first, e.g. p.Arg260Trp, then the site) as het, hom_alt
-   or hemi, with enough depth to tell (``mosaic_test`` not ``not_assessable``), or without
-   read counts at all (the caller's genotype is all there is).
-2. ``positive_mosaic``: carries such a change at a low allele fraction (zygosity mosaic).
-3. ``not_assessable``: carries such a change where depth is too low to tell germline from
-   mosaic, or the genotype has no ALT reads, or the call is doubtful (its REF differs from
-   the reference, or it failed the caller's FILTER): such evidence is reported but never
-   makes a patient positive on its own; or carries none, but a pathogenic position was seen
-   with too little depth (or a missing genotype) in this sample, so a mosaic there could be
-   missed. The ``note`` says which.
+   or hemi with an allele fraction not significantly below 1/2, or without read counts at
+   all (the caller's genotype is all there is). At a depth below the minimum (with ALT
+   reads) it is still reported as found: ``confirm`` says so.
+2. ``positive_mosaic``: carries such a change at a low allele fraction that the reads show
+   as a mosaic (zygosity mosaic, see :mod:`nlrp3annot.patients.zygosity`).
+3. ``not_assessable``: carries such a change but no read shows the ALT, or its low fraction
+   does not rise above the noise (floor, ALT reads, strands), or the call is doubtful (its
+   REF differs from the reference, or it failed the caller's FILTER): such evidence is
+   reported but never makes a patient positive on its own; or carries none, but a
+   pathogenic position was seen with too little depth (or a missing genotype) in this
+   sample, so a mosaic there could be missed. The ``note`` says which.
 4. ``vus_only``: carries only changes of uncertain weight: ClinVar VUS or conflicting,
    low-penetrance CAPS variants (p.Val198Met, p.Gln703Lys), or protein-altering/splice
    changes not in ClinVar.
@@ -20,6 +22,9 @@ Status rule (first that applies):
    that evidence ``not_assessable`` with "no calls in the NLRP3 locus". When the VCF says
    nothing about depth at the pathogenic positions (a variants-only VCF), ``note`` says
    coverage was not shown.
+``confirm`` says why a positive should be confirmed ('' when it need not): found at low
+depth, a mosaic under the caller's reference genotype, or any mosaic below 10% from a
+caller's VCF (a reads scan has its own error model).
 Benign/likely benign changes never make a sample positive or VUS.
 """
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from nlrp3annot.patients.coverage import NO_CALLS, coverage_columns
+from nlrp3annot.patients.zygosity import CONFIRM_MOSAIC_VAF
 from nlrp3annot.values import SampleRow, ScanLimits
 
 STATUS_ORDER = ["positive_germline", "positive_mosaic", "not_assessable", "vus_only", "negative"]
@@ -138,6 +144,9 @@ def summarise(
                 "variants": len(weighted),
                 **coverage_columns(cover, targets or [], low),
                 "note": note,
+                "confirm": confirm_reason(best, scanned=bool(scan_limits and sample in scan_limits))
+                if best and status.startswith("positive")
+                else "",
             }
         )
     return out
@@ -209,19 +218,20 @@ def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None, 
     pathogenic = [r for r in carried if weights(r) == "pathogenic"]
     doubtful = [r for r in pathogenic if doubt(r)]
     pathogenic = [r for r in pathogenic if not doubt(r)]
-    germline = [
-        r
-        for r in pathogenic
-        if r.get("zygosity") in ("het", "hom_alt", "hemi")
-        and not str(r.get("mosaic_test", "")).startswith("not_assessable")
-    ]
-    if germline:
-        return "positive_germline", germline[0], ""
+    germline = [r for r in pathogenic if r.get("zygosity") in ("het", "hom_alt", "hemi")]
+    assessed = [r for r in germline if not str(r.get("mosaic_test", "")).startswith(NA)]
+    if assessed:
+        return "positive_germline", assessed[0], ""
+    shallow = [r for r in germline if _low_depth(r) and str(r.get("mosaic_test")) == _na(r)]
     mosaic = [r for r in pathogenic if r.get("zygosity") == "mosaic"]
+    if shallow and not mosaic:  # found, at too few reads to tell more: confirm it
+        return "positive_germline", shallow[0], f"{_low_depth(shallow[0])}: {INDEPENDENT}"
     if mosaic:
-        return "positive_mosaic", mosaic[0], ""
+        depth = _low_depth(mosaic[0])
+        return "positive_mosaic", mosaic[0], f"{depth}: {DEEP}" if depth else ""
     if pathogenic:
-        return "not_assessable", pathogenic[0], str(pathogenic[0].get("mosaic_test", ""))
+        row = pathogenic[0]
+        return "not_assessable", row, str(row.get("evidence") or row.get("mosaic_test", ""))
     if doubtful:  # reported, but doubtful evidence never makes a patient positive
         return "not_assessable", doubtful[0], doubt(doubtful[0])
     uncertain = [r for r in carried if weights(r) == "uncertain"]
@@ -233,3 +243,49 @@ def _status(carried: list[dict], missing_at: list[dict], low_cover: str | None, 
         note = "low-penetrance variant" if uncertain[0].get("penetrance") == "low" else ""
         return "vus_only", uncertain[0], note
     return "negative", None, ""
+
+
+NA = "not_assessable"
+INDEPENDENT = "confirm by an independent method"
+DEEP = "confirm by deep sequencing"
+
+
+def _na(row) -> str:
+    return f"{NA} ({_low_depth(row)})"
+
+
+def _low_depth(row) -> str:
+    """'depth 12 < 20' where the row's reads were too few for the mosaic test, else ''."""
+    test = str(row.get("mosaic_test") or "")
+    if test.startswith(f"{NA} (depth "):
+        return test[len(NA) + 2 : -1]
+    evidence = str(row.get("evidence") or "")  # a mosaic seen at low depth says so first
+    if row.get("zygosity") == "mosaic" and evidence.startswith("depth "):
+        return evidence.split(";")[0]
+    return ""
+
+
+def confirm_reason(row, scanned: bool = False) -> str:
+    """Why the finding of ``row`` should be confirmed ('' when it need not): found at low
+    depth, a mosaic under the caller's reference genotype, a mosaic below 10% from a
+    caller's VCF (``scanned``: from a reads scan, whose own error model called it)."""
+    reasons = []
+    depth = _low_depth(row)
+    if depth:
+        reasons.append(f"{depth}: {INDEPENDENT}")
+    if row.get("zygosity") == "mosaic":
+        alleles = str(row.get("gt") or "").replace("|", "/").split("/")
+        if all(a == "0" for a in alleles) and not scanned:
+            reasons.append(f"mosaic under the caller's reference genotype: {DEEP}")
+        else:
+            vaf = _number(row.get("vaf"))
+            if vaf is not None and vaf < CONFIRM_MOSAIC_VAF and not scanned:
+                reasons.append(f"mosaic at {100 * vaf:.1f}% from a caller's VCF: {DEEP}")
+    return "; ".join(reasons)
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -18,7 +18,12 @@ from nlrp3annot.knowledge.columns import Knowledge
 from nlrp3annot.naming.annotator import Annotator
 from nlrp3annot.patients.haplotypes import sample_rows
 from nlrp3annot.patients.status import summarise
-from nlrp3annot.patients.zygosity import DEFAULT_OPTIONS, MosaicOptions
+from nlrp3annot.patients.zygosity import (
+    DEFAULT_OPTIONS,
+    NOTED_ALT_READS,
+    MosaicOptions,
+    scan_options,
+)
 from nlrp3annot.runner.forked import name_in_parallel
 from nlrp3annot.values import (
     Annotation,
@@ -200,7 +205,8 @@ class Session:
         return scan_vcf(
             path,
             self.watch,
-            min_alt_reads=self.settings.options.min_alt_reads,
+            # 0/0 calls with fewer ALT reads say nothing (no mosaic, no refused one to show)
+            min_alt_reads=min(self.settings.options.min_alt_reads, NOTED_ALT_READS),
             samples=samples,
             keep_lines=self.settings.keep_lines,
             min_depth=self.settings.options.min_depth,
@@ -274,7 +280,9 @@ def annotate_scan(
 
     table: list
     if scan.samples:
-        table = sample_rows(records, per_record, annotator, options, scan.samples, extra)
+        # a reads scan's VCF: its calls passed the scan's own error model (both strands)
+        calls_options = scan_options(options) if scan.scan_limits else options
+        table = sample_rows(records, per_record, annotator, calls_options, scan.samples, extra)
     else:
         table = [
             SiteRow(

@@ -18,6 +18,12 @@ class SampleCall(NamedTuple):
     alt_reads: int | None
     depth: int | None
     af: float | None  # FORMAT/AF (Mutect2-style callers)
+    # reads per strand, from FORMAT/ADF+ADR (bcftools, GATK) or SB (GATK); None where the
+    # VCF does not give them (then no strand rule applies)
+    ref_forward: int | None = None
+    ref_reverse: int | None = None
+    alt_forward: int | None = None
+    alt_reverse: int | None = None
 
     @property
     def alt_copies(self) -> int:

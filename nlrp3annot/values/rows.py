@@ -30,6 +30,7 @@ SAMPLE_COLUMNS = [
     "vaf_ci_high",
     "mosaic_p",
     "mosaic_test",
+    "evidence",
     "phase",
     "hgvs_c_sample",
     "hgvs_p_sample",
@@ -50,6 +51,7 @@ SUMMARY_COLUMNS = [
     "coding_bases_covered",
     "lowest_depth_at_pathogenic_positions",
     "note",
+    "confirm",
 ]
 
 

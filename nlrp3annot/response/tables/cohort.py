@@ -189,6 +189,7 @@ def join(
                 "deciding_samples": describe_samples(listed),
                 "in_comparison": compared,
                 "note": "; ".join(notes),
+                "confirm": _confirm(rows, status),
             }
         )
     genotyped = {p for p, rows in by_patient.items() if rows[0]["mapped"]}
@@ -197,6 +198,19 @@ def join(
 
 
 SAMPLE_NOT_IN_SHEET = "sample_not_in_samples_sheet"
+
+
+def _confirm(rows: list[dict], status: str) -> str:
+    """Why the patient's finding should be confirmed: the ``confirm`` reasons of the samples
+    that gave its status (named by sample when more than one has a reason)."""
+    reasons = [
+        (str(r["sample"]), r["confirm"])
+        for r in rows
+        if r.get("status") == status and isinstance(r.get("confirm"), str) and r["confirm"]
+    ]
+    if len(reasons) == 1:
+        return reasons[0][1]
+    return "; ".join(f"{sample}: {reason}" for sample, reason in reasons)
 
 
 def _sheet_samples(samples: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
