@@ -229,8 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--min-depth", type=int, default=20)
         p.add_argument("--mosaic-alpha", type=float, default=0.01)
         p.add_argument("--max-mosaic-vaf", type=float, default=0.40)
-        p.add_argument("--noise-floor", type=float, default=0.01)
-        p.add_argument("--min-alt-reads", type=int, default=5)
+        p.add_argument(
+            "--noise-floor",
+            type=float,
+            default=0.01,
+            help="per-base error rate a caller VCF's mosaic must rise above (one-sided exact "
+            "binomial P < --mosaic-alpha; default 0.01, fit for Illumina data)",
+        )
+        p.add_argument(
+            "--min-alt-reads",
+            type=int,
+            default=5,
+            help="ALT reads a mosaic from a caller's VCF needs at least (default 5)",
+        )
 
     rules = ["strict", "germline_only", "vus_as_positive"]
     comp = sub.add_parser(

@@ -225,6 +225,8 @@ def _annotate_into(
         min_depth=args.min_depth,
         mosaic_alpha=args.mosaic_alpha,
         max_mosaic_vaf=args.max_mosaic_vaf,
+        noise_floor=args.noise_floor,
+        min_alt_reads=args.min_alt_reads,
         gff=getattr(args, "gff", []),
         transcripts=getattr(args, "transcripts", None),
         pick=getattr(args, "pick", False),
