@@ -160,6 +160,15 @@ def _patient_pages(results: Path, settings: DeliverySettings) -> list[Path]:
     return done.pages
 
 
+def _patient_file_names(samples: str) -> None:
+    """Refuse, before any work, a samples sheet with two patient IDs that would share a
+    file name (delivery.names); the clinical table's other IDs are checked at delivery."""
+    from nlrp3annot.delivery.names import file_stems
+    from nlrp3annot.response.tables.clinical import read_samples
+
+    file_stems(read_samples(samples).table["patient_id"])
+
+
 def _say_skipped(skipped: list[tuple[str, str]]) -> None:
     for patient, why in skipped:
         print(f"nlrp3annot: no Phenopacket for patient {patient!r}: {why}", file=sys.stderr)
@@ -280,6 +289,7 @@ def _scan_reads(paths: list[str], fasta, folder: Path, args) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     _plan(args)  # a bad plan stops before any work
     settings = delivery_settings(args)  # ... and so does a bad lab profile
+    _patient_file_names(args.samples)  # ... and two patients whose files would share a name
     from nlrp3annot.response.analysis import run_analysis
 
     paths = input_paths(args)

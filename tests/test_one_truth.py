@@ -112,6 +112,8 @@ COHORT = {
     "<b>HTML</b>": ("HTML-b", "blood", [snv(D303N, one("HTML-b", (0, 1), (70, 72)))],
                     "positive"),
 }  # fmt: skip
+# person-identifying sheet values (name, MRN, date of birth, specimen ID), made unmistakable
+PERSON = ("Zelda Quorrington ", "MRN77", "1999-12-", "SPEC-9")
 HEADINGS = {  # the status class -> how the page's result heading starts
     "positive": "Positive:",
     "negative": "Negative:",
@@ -165,11 +167,19 @@ def cohort(tmp_path_factory) -> dict[str, Path]:
     work = base / "work"
     work.mkdir()
     inputs: list[str] = []
-    sheet = ["patient_id,sample_id,tissue,diagnosis,treatment,dose"]
+    sheet = [
+        "patient_id,sample_id,tissue,diagnosis,treatment,dose,patient_name,MRN,date of birth,"
+        "sex,indication,ordering clinician,specimen_id,collection_date,receipt_date"
+    ]
     clinical = ["patient_id,visit,day,measure,value,unit"]
     for n, (patient, (sample, tissue, records, _)) in enumerate(COHORT.items()):
         diagnosis = "Muckle-Wells" if patient == "GERM-HET" else "NOMID"
-        sheet.append(f'"{patient}",{sample},{tissue},{diagnosis},anakinra,1 mg/kg/day')
+        sheet.append(
+            f'"{patient}",{sample},{tissue},{diagnosis},anakinra,1 mg/kg/day,'
+            f"{PERSON[0]}{n:02d},{PERSON[1]}{n:04d},{PERSON[2]}{n + 1:02d},female,"
+            f"recurrent fever and urticarial rash,Dr Q. Example,{PERSON[3]}{n:04d},"
+            f"2026-10-{n + 1:02d},2026-10-{n + 2:02d}"
+        )
         for visit, day, value in (("baseline", 0, 150 + n), ("month3", 90, 10 + n)):
             clinical.append(f'"{patient}",{visit},{day},SAA,{value},mg/L')
         if records is not None:
@@ -182,7 +192,8 @@ def cohort(tmp_path_factory) -> dict[str, Path]:
     (work / "clinical.csv").write_text("\n".join(clinical) + "\n")
     out = base / "nested" / "results"
     code = main(["run", *inputs, "--fasta", str(FASTA), "--clinical", str(work / "clinical.csv"),
-                 "--samples", str(work / "samples.csv"), "-o", str(out), "-q"])  # fmt: skip
+                 "--samples", str(work / "samples.csv"), "-o", str(out), "-q",
+                 "--lab", str(ROOT / "reference" / "lab_profile.example.toml")])  # fmt: skip
     assert code == 0
     annotated = {}
     for path in inputs:
@@ -341,6 +352,7 @@ def test_redacted_run_names_no_patient_in_any_file(cohort, tmp_path: Path) -> No
                  "--redact", str(salt)])  # fmt: skip
     assert code == 0 and out.is_dir()
     ids = [p for p in COHORT if len(p) > 5] + [s for s, *_ in COHORT.values() if len(s) > 5]
+    ids += [PERSON[0], f"{PERSON[1]}0", f"{PERSON[2]}0", f"{PERSON[3]}0"]
     for path in redacted.rglob("*"):
         for word in ids:
             assert word not in path.name, (path, word)
@@ -353,3 +365,55 @@ def test_redacted_run_names_no_patient_in_any_file(cohort, tmp_path: Path) -> No
         text = data.decode("utf-8", errors="replace")
         for word in ids:
             assert word not in text, (path, word)
+
+
+class _ById(HTMLParser):
+    """The text of every element that has an id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[tuple[str, str | None]] = []
+        self.text: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("br", "col", "meta"):
+            return
+        element = dict(attrs).get("id")
+        self.open.append((tag, element))
+        if element:
+            self.text.setdefault(element, "")
+
+    def handle_endtag(self, tag):
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        for _, element in self.open:
+            if element:
+                self.text[element] += data
+
+
+def test_every_checklist_element_is_on_the_page(cohort) -> None:
+    """The README's reviewer's checklist, row by row: each element is on the page of a
+    germline positive built with the example lab profile and a sheet with every column,
+    and says something (not 'not given')."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### A reviewer's checklist", 1)[1].split("\n\n", 3)[2]
+    elements = [
+        re.findall(r"`([^`]+)`", line.rsplit("|", 2)[-2])[0]
+        for line in table.splitlines()[2:]
+        if line.startswith("|")
+    ]
+    assert len(elements) >= 30
+    out = cohort["out"]
+    files = {r["patient_id"]: r for r in rows(out / "patients" / "index.tsv")}
+    parser = _ById()
+    parser.feed((out / "patients" / files["GERM-HET"]["page"]).read_text())
+    for element in elements:
+        assert element in parser.text, element
+        shown = " ".join(parser.text[element].split())
+        assert shown and "not given" not in shown, (element, shown)
+    assert clinvar(T348M)["dbsnp"] in parser.text["v1-clinvar"]  # T348M's rs, as reference/
+    assert "autosomal dominant" in parser.text["interpretation"]
+    assert "cascade testing" in parser.text["recommendations"]

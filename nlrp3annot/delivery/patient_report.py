@@ -78,7 +78,7 @@ def _short(name: str) -> str:
 
 
 def _variant_rows(variants: Sequence[VariantFinding], run) -> str:
-    build = _build_label(run)
+    build = _build_label(run, (v.call.build for v in variants))
     head = (
         "<colgroup><col style='width:22%'><col style='width:15%'><col style='width:15%'>"
         "<col style='width:18%'><col style='width:30%'></colgroup>"
@@ -88,7 +88,7 @@ def _variant_rows(variants: Sequence[VariantFinding], run) -> str:
         "<th>ClinVar (class as ClinVar states it)</th></tr>"
     )
     rows = []
-    for vf in variants:
+    for n, vf in enumerate(variants, start=1):
         v = vf.call
         protein = _short(v.hgvs_p) or "none"
         legacy = f" ({e(v.legacy)})" if v.legacy else ""
@@ -104,24 +104,28 @@ def _variant_rows(variants: Sequence[VariantFinding], run) -> str:
         phenotype = v.caps_phenotype.replace(";", ", ")
         rows.append(
             "<tr>"
-            f"<td>{e(_short(v.hgvs_c))}<br><span class='small'>{hgvs_g}<br>{genomic}<br>"
+            f"<td><span id='v{n}-c'>{e(_short(v.hgvs_c))}</span><br><span class='small' "
+            f"id='v{n}-g'>{hgvs_g}<br>{genomic}</span><br><span class='small'>"
             f"{e(exon)}{'; ' + e(v.domain) if v.domain else ''}</span></td>"
-            f"<td>{e(protein)}{legacy}<br><span class='small'>reported in: "
+            f"<td id='v{n}-p'>{e(protein)}{legacy}<br><span class='small'>reported in: "
             f"{e(phenotype or 'not in the sourced CAPS table')}"
             f"{'; low penetrance' if v.penetrance == 'low' else ''}</span></td>"
             f"<td>{e(v.tissue or 'tissue not given')}<br><span class='small'>{e(v.sample)}"
             f"{'; read scan' if v.from_scan else ''}</span></td>"
-            f"<td>{e(vf.origin)}{'; ' + e(fraction) if fraction else ''}{e(reads)}{genotype}"
+            f"<td id='v{n}-zygosity'>{e(vf.origin)}{'; ' + e(fraction) if fraction else ''}"
+            f"{e(reads)}{genotype}"
             + ("<br><strong>to be confirmed</strong>" if vf.confirm else "")
-            + f"</td><td>{_clinvar_cell(vf)}</td></tr>"
+            + f"</td><td id='v{n}-clinvar'>{_clinvar_cell(vf)}</td></tr>"
         )
     return f"<table class='variants'>{head}{''.join(rows)}</table>"
 
 
-def _build_label(run) -> str:
+def _build_label(run, builds: Iterable[str] = ()) -> str:
+    """The genome the coordinates are on: the build of the calls, and the FASTA."""
+    named = "/".join(sorted({b for b in builds if b})) or "build of the calls not recorded"
     if run.test_locus:
-        return "TEST sequence, not the human genome"
-    return run.reference_fasta or "genome build not recorded"
+        return f"TEST sequence, not the human genome ({named} coordinates)"
+    return f"{named} ({run.reference_fasta or 'FASTA not recorded'})"
 
 
 def _clinvar_cell(vf: VariantFinding) -> str:
@@ -167,7 +171,7 @@ def _sample_rows(samples: Sequence[SampleResult], min_depth: int | None) -> str:
         "<th>Limit of detection (mosaic at the known pathogenic positions)</th></tr>"
     )
     rows = []
-    for s in samples:
+    for n, s in enumerate(samples, start=1):
         covered = "" if not s.status else (
             "unknown" if s.coding_bases_covered is None else wording.share(s.coding_bases_covered)
         )  # fmt: skip
@@ -177,9 +181,12 @@ def _sample_rows(samples: Sequence[SampleResult], min_depth: int | None) -> str:
         specimen = s.specimen
         dates = ", ".join(
             x for x in (
-                f"specimen {e(specimen.specimen_id)}" if specimen.specimen_id else "",
-                f"collected {e(specimen.collected)}" if specimen.collected else "",
-                f"received {e(specimen.received)}" if specimen.received else "",
+                f"specimen <span id='specimen-{n}'>{e(specimen.specimen_id)}</span>"
+                if specimen.specimen_id else "",
+                f"collected <span id='collected-{n}'>{e(specimen.collected)}</span>"
+                if specimen.collected else "",
+                f"received <span id='received-{n}'>{e(specimen.received)}</span>"
+                if specimen.received else "",
             ) if x
         )  # fmt: skip
         rows.append(
@@ -275,11 +282,12 @@ def report_id(finding: Finding, prefix: str) -> str:
     return f"{prefix}-{record.file_stem or 'patient'}-{digest}"
 
 
-def _dl(pairs: Iterable[tuple[str, str]]) -> str:
-    """A compact 'label: value' block; empty values say 'not given'."""
+def _dl(pairs: Iterable[tuple[str, str, str]]) -> str:
+    """A compact 'label: value' block of (id, label, value); empty values say 'not given'."""
     cells = "".join(
-        f"<div><span class='label'>{e(k)}</span> {e(v) if v else '<em>not given</em>'}</div>"
-        for k, v in pairs
+        f"<div><span class='label'>{e(k)}</span> <span id='{i}'>"
+        f"{e(v) if v else '<em>not given</em>'}</span></div>"
+        for i, k, v in pairs
     )
     return f"<div class='grid'>{cells}</div>"
 
@@ -291,8 +299,10 @@ def _lab_head(lab: LabProfile | None) -> str:
     contact = ", ".join(x for x in (lab.address, lab.phone, lab.email) if x)
     accredited = "; ".join(lab.accreditation) or "no accreditation stated"
     return (
-        f"<div class='lab'><strong id='lab-name'>{e(lab.name)}</strong><br>{e(contact)}<br>"
-        f"<span class='small'>Accreditation: {e(accredited)}</span></div>"
+        f"<div class='lab'><strong id='lab-name'>{e(lab.name)}</strong><br>"
+        f"<span id='lab-contact'>{e(contact)}</span><br>"
+        f"<span class='small'>Accreditation: <span id='lab-accreditation'>{e(accredited)}"
+        "</span></span></div>"
     )
 
 
@@ -347,14 +357,14 @@ def render_patient(record: PatientRecord, settings: PageSettings | None = None) 
         "<section id='patient'>",
         _dl(
             [
-                ("Patient", record.patient_id),
-                ("Name", details.name),
-                ("MRN", details.medical_record_number),
-                ("Date of birth", details.date_of_birth),
-                ("Sex", details.sex),
-                ("Clinical diagnosis", diagnosis),
-                ("Indication", details.indication),
-                ("Ordering clinician", details.ordering_clinician),
+                ("patient-id", "Patient", record.patient_id),
+                ("patient-name", "Name", details.name),
+                ("mrn", "MRN", details.medical_record_number),
+                ("date-of-birth", "Date of birth", details.date_of_birth),
+                ("sex", "Sex", details.sex),
+                ("diagnosis", "Clinical diagnosis", diagnosis),
+                ("indication", "Indication", details.indication),
+                ("ordering-clinician", "Ordering clinician", details.ordering_clinician),
             ]
         ),  # fmt: skip
         "</section>",
@@ -384,14 +394,16 @@ def render_patient(record: PatientRecord, settings: PageSettings | None = None) 
         _sample_rows(record.samples, run.min_depth),
         "</section>",
         "<section id='limitations'><h3>Method and limitations</h3>",
-        f"<p class='small'>{e(wording.method_sentence(record))}"
+        f"<p class='small'><span id='method'>{e(wording.method_sentence(record))}"
         + (f" Laboratory method: {e(lab.methods)}" if lab and lab.methods else "")
+        + "</span> Assay performance: <span id='assay-performance'>"
         + (
-            f" Assay performance: {e(lab.assay_performance)}"
+            e(lab.assay_performance)
             if lab and lab.assay_performance
-            else " Assay performance: not stated (no lab profile)."
+            else "<em>not given</em> (no lab profile)"
         )  # fmt: skip
-        + f" Genome reference: {e(_build_label(run))}.</p>",
+        + f"</span>. Genome reference: <span id='genome-build'>"
+        f"{e(_build_label(run, (v.build for v in record.variants)))}</span>.</p>",
         f"<p class='small'>{e(' '.join(wording.limitations(record)))}</p>",
         "</section>",
     ]

@@ -42,7 +42,10 @@ _KNOWN_SUFFIXES = {
     ".fa", ".fasta", ".fna", ".bed", ".gff", ".gff3", ".gtf", ".json", ".toml", ".npz",
 }  # fmt: skip
 # columns that hold a patient or sample ID in the tables read and written
-ID_COLUMNS = ("sample", "patient_id", "sample_id", "patient")
+ID_COLUMNS = ("sample", "patient_id", "sample_id", "patient", "specimen_id")
+# samples-sheet columns that name a person outright: left empty, no pseudonym can make a
+# name or a date of birth safe to share
+PERSONAL_COLUMNS = ("patient_name", "medical_record_number", "date_of_birth")
 
 
 @dataclass
@@ -102,6 +105,9 @@ class Redactor:
         for column, change in (("file", self.path), ("source", self.source)):
             if column in table.columns:
                 table[column] = table[column].map(change)
+        for column in PERSONAL_COLUMNS:
+            if column in table.columns:
+                table[column] = ""
         return table
 
     def text(self, message: str) -> str:

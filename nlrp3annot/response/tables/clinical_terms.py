@@ -37,8 +37,7 @@ REPORT_COLUMNS = (
     "receipt_date",
     "assay",
 )
-# of those, the ones that identify a person: never written under --redact
-IDENTIFYING_COLUMNS = ("patient_name", "medical_record_number", "date_of_birth")
+# (io/redact.py empties the ones that name a person under --redact)
 SAMPLE_COLUMNS = [
     "patient_id",
     "sample_id",
