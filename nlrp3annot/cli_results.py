@@ -133,8 +133,15 @@ def _patient_pages(results: Path) -> list[Path]:
     from nlrp3annot.delivery.phenopackets import write_phenopackets
 
     records = records_from_results(results)
-    write_phenopackets(records, results / "phenopackets")
+    _say_skipped(write_phenopackets(records, results / "phenopackets").skipped)
     return write_patient_pages(records, results / "patients")
+
+
+def _say_skipped(skipped: list[tuple[str, str]]) -> None:
+    """Each patient no Phenopacket could be written for, and why (always: a registry would
+    otherwise miss them silently)."""
+    for patient, reason in skipped:
+        print(f"nlrp3annot: no Phenopacket for patient {patient!r}: {reason}", file=sys.stderr)
 
 
 def _phenopackets_copy(args: argparse.Namespace, results: Path) -> None:
@@ -185,6 +192,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from nlrp3annot.delivery.phenopackets import write_phenopackets
 
         packets = write_phenopackets(chosen, Path(args.phenopackets))
+        _say_skipped(packets.skipped)
         if not args.quiet:
             print(f"nlrp3annot: {len(packets)} Phenopacket(s) in {args.phenopackets}/",
                   file=sys.stderr)  # fmt: skip
