@@ -66,12 +66,10 @@ def deliver(
     folder = pages if pages is not None else results / "patients"
     done = Delivered()
     done.pages = write_patient_pages(chosen, folder, PageSettings(settings.lab, settings.research))
-    index = index_tsv({r.patient_id: r.file_stem for r in chosen})
-    atomic_write(folder / "index.tsv", lambda handle: handle.write(index))
     if packets is not None:
         made = write_phenopackets(chosen, packets)
-        if isinstance(made, tuple):  # (written, skipped with their reasons)
-            done.packets, done.skipped = list(made[0]), list(made[1])
-        else:
-            done.packets = list(made)
+        done.packets, done.skipped = list(made.paths), list(made.skipped)
+    without = {patient for patient, _ in done.skipped} if packets is not None else None
+    index = index_tsv({r.patient_id: r.file_stem for r in chosen}, without)
+    atomic_write(folder / "index.tsv", lambda handle: handle.write(index))
     return done

@@ -31,6 +31,7 @@ ACMG_OF_CLINVAR = (
     ("likely benign", "LIKELY_BENIGN"),
     ("benign", "BENIGN"),
     ("uncertain significance", "UNCERTAIN_SIGNIFICANCE"),
+    ("vus", "UNCERTAIN_SIGNIFICANCE"),  # (the bundled web export writes ClinVar's VUS so)
     ("conflicting", "UNCERTAIN_SIGNIFICANCE"),
 )
 # (Phenopacket progress status of the patient's interpretation)

@@ -49,12 +49,15 @@ def file_stems(patient_ids: Iterable[str]) -> dict[str, str]:
     return stems
 
 
-def index_tsv(stems: dict[str, str]) -> str:
-    """``patients/index.tsv``: each patient ID beside the names of its files."""
+def index_tsv(stems: dict[str, str], without_packet: set[str] | None = None) -> str:
+    """``patients/index.tsv``: each patient ID beside the names of its files; the
+    Phenopacket column is empty for the patients in ``without_packet`` (None: packets not
+    written here, their names are the ones a delivery would give them)."""
     from nlrp3annot.io.writers import spreadsheet_safe
 
     lines = ["patient_id\tpage\tphenopacket"]
     for pid, stem in stems.items():
         shown = spreadsheet_safe(" ".join(pid.split()))  # (a tab or newline would break the row)
-        lines.append(f"{shown}\t{stem}.html\t{stem}.phenopacket.json")
+        packet = "" if without_packet and pid in without_packet else f"{stem}.phenopacket.json"
+        lines.append(f"{shown}\t{stem}.html\t{packet}")
     return "\n".join(lines) + "\n"
