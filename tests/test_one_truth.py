@@ -224,13 +224,17 @@ def test_page_packet_vcf_and_table_agree_for_every_patient(cohort) -> None:
         status = table[patient]["status"]
         heading, _ = page_text(out / "patients" / files[patient]["page"])
         assert heading.startswith(HEADINGS[STATUS_CLASS[status]]), (patient, status, heading)
+        confirm = table[patient]["confirm"]  # the table's reason to confirm, the page's flag
+        if STATUS_CLASS[status] == "positive":
+            assert ("to be confirmed" in heading) == bool(confirm), (patient, confirm, heading)
         packet_path = out / "phenopackets" / files[patient]["phenopacket"]
         if packet_path.is_file():
             packet = json.loads(packet_path.read_text())
             interpretation = packet["interpretations"][0]
             progress = interpretation.get("progressStatus", "UNKNOWN_PROGRESS")  # (0: omitted)
             if STATUS_CLASS[status] == "positive":
-                assert progress in ("SOLVED", "IN_PROGRESS"), (patient, progress)
+                wanted = "IN_PROGRESS" if confirm else "SOLVED"
+                assert progress == wanted, (patient, progress, confirm)
             else:
                 assert progress != "SOLVED", (patient, progress)
             statuses = [

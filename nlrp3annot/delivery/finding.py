@@ -46,7 +46,6 @@ PROGRESS = {
 POSITIVE = ("positive_germline", "positive_mosaic")
 BLOOD = ("blood", "whole blood", "peripheral blood", "myeloid", "granulocytes", "neutrophils",
          "monocytes", "bone marrow")  # fmt: skip
-LOW_LEVEL = 0.10  # a mosaic below this fraction is confirmed by an independent method
 ZYGOSITY_WORDS = {
     "het": "heterozygous",
     "hom_alt": "homozygous",
@@ -120,17 +119,13 @@ class Finding:
         return any(v.confirm for v in self.variants if v.deciding)
 
 
-def _confirm(v: VariantCall, sample: SampleResult | None, min_depth: int | None) -> list[str]:
-    out = []
-    if sample is not None and sample.confirm:
-        out.append(sample.confirm)
-    if v.depth is not None and min_depth and v.depth < min_depth:
-        out.append(f"only {v.depth} reads (fewer than {min_depth})")
-    if v.genotype.replace("|", "/") in ("0/0", "0"):
-        out.append("the variant caller genotyped it as reference")
-    if v.zygosity == "mosaic" and v.vaf is not None and v.vaf < LOW_LEVEL:
-        out.append(f"a low-level mosaic ({100 * v.vaf:.1f}% of reads)")
-    return list(dict.fromkeys(out))
+def _confirm(v: VariantCall, sample: SampleResult | None) -> tuple[str, ...]:
+    """Why this finding needs confirming: the annotation's own reason for the sample
+    (``confirm`` of annotation/patients.tsv and tables/patients.tsv), for the change that
+    decided the sample's status; never a reason of the page's own."""
+    if sample is None or not sample.confirm or v.weight != "pathogenic":
+        return ()
+    return tuple(part.strip() for part in sample.confirm.split(";") if part.strip())
 
 
 def _origin(v: VariantCall) -> str:
@@ -167,7 +162,7 @@ def variant_findings(record: PatientRecord) -> tuple[VariantFinding, ...]:
                 acmg=acmg_class(v.clinvar.significance),
                 clinvar=clinvar_words(v),
                 origin=_origin(v),
-                confirm=tuple(_confirm(v, sample, record.run.min_depth)),
+                confirm=_confirm(v, sample),
             )
         )
     return tuple(out)

@@ -267,8 +267,11 @@ def _low_depth(row) -> str:
 
 def confirm_reason(row, scanned: bool = False) -> str:
     """Why the finding of ``row`` should be confirmed ('' when it need not): found at low
-    depth, a mosaic under the caller's reference genotype, a mosaic below 10% from a
-    caller's VCF (``scanned``: from a reads scan, whose own error model called it)."""
+    depth, a mosaic under the caller's reference genotype, a mosaic below 10% (from a
+    caller's VCF, or from a reads scan: ``scanned``; the scan's error model called it, but
+    a low-level mosaic is confirmed by an independent method before clinical use, as
+    ACMG/CAP reporting asks). The patient page and Phenopacket state this reason and no
+    other, so that every view of the finding agrees."""
     reasons = []
     depth = _low_depth(row)
     if depth:
@@ -279,8 +282,10 @@ def confirm_reason(row, scanned: bool = False) -> str:
             reasons.append(f"mosaic under the caller's reference genotype: {DEEP}")
         else:
             vaf = _number(row.get("vaf"))
-            if vaf is not None and vaf < CONFIRM_MOSAIC_VAF and not scanned:
-                reasons.append(f"mosaic at {100 * vaf:.1f}% from a caller's VCF: {DEEP}")
+            if vaf is not None and vaf < CONFIRM_MOSAIC_VAF:
+                source = "the scan of the reads" if scanned else "a caller's VCF"
+                way = INDEPENDENT if scanned else DEEP
+                reasons.append(f"mosaic at {100 * vaf:.1f}% from {source}: {way}")
     return "; ".join(reasons)
 
 
