@@ -241,7 +241,7 @@ class Rule:
     zygosities: tuple[str, ...] = ()  # of the deciding change
     needs_confirmation: bool | None = None  # a deciding finding needs confirming
     unscanned_negative: bool | None = None  # a negative sample read from a caller's VCF
-    tested_blood: bool | None = None  # some assessed sample is blood/myeloid
+    blood_sampled: bool | None = None  # some sample of the patient is blood/myeloid
     diagnosis_fits: bool | None = None  # the deciding change's reported phenotypes hold it
     has_diagnosis: bool | None = None
 
@@ -272,6 +272,8 @@ RULES: tuple[Rule, ...] = (
          statuses=("negative",)),
     Rule("interpretation", "This result is not assessable: {reason}.",
          statuses=("not_assessable",)),
+    Rule("interpretation", "There is no result: no sample of this patient was genotyped.",
+         statuses=("",)),
     Rule("recommendation", "Confirm the finding by an independent method (deep amplicon "
          "sequencing or digital PCR) on a new DNA extraction before clinical use: {confirm}.",
          needs_confirmation=True),
@@ -283,7 +285,7 @@ RULES: tuple[Rule, ...] = (
     Rule("recommendation", "Test DNA from blood or myeloid cells by deep sequencing (1,000 "
          "reads or more at NLRP3): a negative in another tissue does not exclude a mosaic "
          "that is highest in myeloid cells.", statuses=("negative", "not_assessable"),
-         tested_blood=False),
+         blood_sampled=False),
     Rule("recommendation", "A negative from a variant caller's VCF has no measured limit for "
          "mosaics: if CAPS is still suspected, deep-sequence NLRP3 in blood (1,000 reads or "
          "more) and scan the reads for a low-level mosaic.", statuses=("negative",),
@@ -301,14 +303,13 @@ def _facts(record: PatientRecord, variants: tuple[VariantFinding, ...]) -> dict[
     call = deciding.call if deciding else None
     wanted = phenotype_of(record.diagnosis.name)
     phenotypes = [p for p in (call.caps_phenotype.split(";") if call else []) if p]
-    assessed = [s for s in record.samples if s.status in (*POSITIVE, "negative", "vus_only")]
     return {
         "zygosity": call.zygosity if call else "",
         "needs_confirmation": bool(deciding and deciding.confirm),
         "unscanned_negative": any(
             s.status == "negative" and s.scan_limits is None for s in record.samples
         ),
-        "tested_blood": any(in_blood(s.tissue) for s in assessed),
+        "blood_sampled": any(in_blood(s.tissue) for s in record.samples),
         "diagnosis_fits": (
             None if not (phenotypes and wanted) else (wanted in phenotypes or wanted == "CAPS")
         ),
@@ -324,7 +325,7 @@ def applies(rule: Rule, status: str, facts: dict[str, object]) -> bool:
     checks: dict[str, Callable[[], object]] = {
         "needs_confirmation": lambda: rule.needs_confirmation,
         "unscanned_negative": lambda: rule.unscanned_negative,
-        "tested_blood": lambda: rule.tested_blood,
+        "blood_sampled": lambda: rule.blood_sampled,
         "diagnosis_fits": lambda: rule.diagnosis_fits,
         "has_diagnosis": lambda: rule.has_diagnosis,
     }
@@ -349,7 +350,8 @@ def _fill(text: str, record: PatientRecord, variants: tuple[VariantFinding, ...]
         "diagnosis": record.diagnosis.name or record.diagnosis.code or "not given",
         "phenotypes": ", ".join(p for p in call.caps_phenotype.split(";") if p) if call else "",
         "reason": reason,
-        "confirm": "; ".join(deciding.confirm) if deciding else "",
+        # (the reasons without their own "confirm by ..." ending: the rule says how)
+        "confirm": "; ".join(c.split(":")[0] for c in deciding.confirm) if deciding else "",
     }
     return text.format(**values)
 

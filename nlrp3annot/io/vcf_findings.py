@@ -23,8 +23,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from nlrp3annot.patients.zygosity import CARRYING
-from nlrp3annot.values import Annotation
+from nlrp3annot.values import CARRYING, Annotation
 
 Allele = tuple[str, int, str, str]  # chrom, pos, ref, alt as the record writes them
 Item = TypeVar("Item", bound=Hashable)

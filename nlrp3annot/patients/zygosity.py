@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from nlrp3annot.patients.binomial import clopper_pearson, fisher_exact, germline_p, noise_p
-from nlrp3annot.values import SampleCall
+from nlrp3annot.values import CARRYING, SampleCall
 
 
 @dataclass(frozen=True)
@@ -212,9 +212,6 @@ def _evidence(call, zygosity, test, refusal, low_depth, counts, ci, options) -> 
     if low_depth:
         return f"{low_depth}: confirm by an independent method"
     return ""
-
-
-CARRYING = frozenset({"het", "hom_alt", "hemi", "mosaic"})  # zygosities that carry the ALT
 
 
 def carries(z: Zygosity) -> bool:

@@ -13,7 +13,7 @@ apart from the mappers and normaliser that use them).
 """
 
 from nlrp3annot.values.annotation import COLUMNS, Annotation, astuple, from_fields
-from nlrp3annot.values.calls import SampleCall, is_called
+from nlrp3annot.values.calls import CARRYING, SampleCall, is_called
 from nlrp3annot.values.records import Record, Skipped
 from nlrp3annot.values.result import AnnotationResult
 from nlrp3annot.values.rows import (
@@ -37,6 +37,7 @@ __all__ = [
     "Annotation",
     "AnnotationResult",
     "Record",
+    "CARRYING",
     "SampleCall",
     "SampleRow",
     "ScanLimits",

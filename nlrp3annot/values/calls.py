@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+CARRYING = frozenset({"het", "hom_alt", "hemi", "mosaic"})  # zygosities that carry the ALT
+
 
 class SampleCall(NamedTuple):
     """One sample at one ALT allele. ``gt`` holds 1 (this ALT), 0 (REF), -1 (another ALT)
