@@ -422,3 +422,15 @@ def test_every_checklist_element_is_on_the_page(cohort) -> None:
     assert clinvar(T348M)["dbsnp"] in parser.text["v1-clinvar"]  # T348M's rs, as reference/
     assert "autosomal dominant" in parser.text["interpretation"]
     assert "cascade testing" in parser.text["recommendations"]
+
+
+def test_the_cohort_report_of_a_run_on_the_test_sequence_says_so(cohort) -> None:
+    """Not only the demo: any run whose FASTA is the test sequence (its header says so)
+    labels report.html as well as every page."""
+    header = gzip.open(FASTA, "rt").readline()
+    assert "NOT THE REAL GENOME" in header
+    out = cohort["out"]
+    report = (out / "report.html").read_text()
+    assert "TEST GENOME" in report and "not the human genome" in report
+    for page in (out / "patients").glob("*.html"):
+        assert "RESEARCH USE ONLY" in page.read_text(), page.name

@@ -55,6 +55,7 @@ def render(
     inputs: dict[str, str],
     synthetic: bool = False,
     plan_lines: list[str] | None = None,
+    test_locus: bool = False,
 ) -> str:
     """The whole report as one HTML string: first the bottom lines, who is who and the main
     figure (:mod:`nlrp3annot.response.report.first_screen`); then the plan, the answer in
@@ -90,6 +91,12 @@ def render(
         parts.append(
             "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
             "patients on a test genome, not real data and not the real genome.</p>"
+        )
+    elif test_locus:  # a run of real-looking data genotyped against the test sequence
+        parts.append(
+            "<p class='banner' id='test-genome'><strong>TEST GENOME</strong>: the variants were "
+            "genotyped against the nlrp3annot TEST sequence, not the human genome; research "
+            "use only.</p>"
         )
     parts.append(first_screen(result, cohort, measurements))
     parts += _answer(result, plan_lines or [], level)
