@@ -252,12 +252,19 @@ def cited_record(members: Sequence[Mapping[str, str]], own_id: str, own_weight: 
     where ClinVar holds that allele with the same weight as the change (R260W: c.778C>T,
     4374; c.780A>G is most patients' own haplotype, not the change), else the change's
     own record (a protein-change match)."""
-    from nlrp3annot.knowledge.lookup import is_common_at_minor_site
+    from nlrp3annot.knowledge.lookup import common_alleles_at_minor_sites
 
+    common = common_alleles_at_minor_sites()
     makers = [
         r
         for r in members
-        if not is_common_at_minor_site(str(r.get("hgvs_c", "")))
+        if (
+            str(r.get("build", "")),
+            whole(r.get("norm_pos")) or 0,
+            str(r.get("norm_ref", "")),
+            str(r.get("norm_alt", "")),
+        )
+        not in common  # fmt: skip
         and r.get("clinvar_id")
         and variant_weight(str(r.get("clinvar_significance", "")), "", "") == own_weight
     ]

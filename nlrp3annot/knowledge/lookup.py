@@ -212,16 +212,6 @@ def context_line(record) -> str:
     return _context(record, reading(record))
 
 
-def is_common_at_minor_site(hgvs_c: str) -> bool:
-    """A coding SNV that writes the common allele at a site where the reference carries
-    the minor one (c.780A>G): part of most patients' haplotype, never the change itself."""
-    m = _CODING.match(hgvs_c.rpartition(":")[2])
-    if m is None or m.group(2) or not m.group(3):
-        return False
-    position, alt = int(m.group(1)), m.group(4)
-    return any(s.c_position == position and s.common == alt for s in minor_sites())
-
-
 def _genomic(pos0: int, deleted: str, inserted: str, shift: int) -> str:
     """chr1:POS:REF:ALT where REF/ALT need no anchor base, else the SPDI-style interval."""
     if deleted and inserted:
