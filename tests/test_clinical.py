@@ -342,8 +342,21 @@ def test_samples_sheet(tmp_path: Path):
         "followup_end_day",
         "flare_censored",
         "diagnosis",
+        # the optional columns of a signed report, empty where the sheet has none
+        "diagnosis_code",
+        "patient_name",
+        "medical_record_number",
+        "date_of_birth",
+        "sex",
+        "indication",
+        "ordering_clinician",
+        "specimen_id",
+        "collection_date",
+        "receipt_date",
+        "assay",
         "source",
     ]
+    assert set(t["medical_record_number"]) == {""} and set(t["assay"]) == {""}
     assert t.query("patient_id == 'P1'")["sample_id"].tolist() == ["P1_blood", "P1_buccal"]
     p1 = t.iloc[0]
     assert (p1["withdrawal_day"], p1["flare_day"], p1["flare_censored"]) == (180.0, 187.0, False)
@@ -432,3 +445,23 @@ def test_cdisc_baseline_is_ablfl_then_baseline_then_screening(tmp_path: Path):
     visits = set(zip(table["patient_id"], table["visit"], strict=True))
     assert ("S-P1", "screening") in visits and ("S-P3", "baseline_unflagged") in visits
     assert not table.duplicated(["patient_id", "measure", "visit"]).any()
+
+
+def test_samples_sheet_keeps_the_report_columns_under_their_usual_names(tmp_path: Path):
+    """MRN, DOB, 'Ordering clinician', 'Specimen ID', 'Collection date', 'Assay' as labs write
+    them reach the table under one name each, as written."""
+    path = tmp_path / "samples.csv"
+    path.write_text(
+        "patient_id,sample_id,tissue,MRN,DOB,Sex,Ordering clinician,Specimen ID,"
+        "Collection date,Received,Assay,Diagnosis code\n"
+        "P1,P1-b,blood,H-0042,2011-02-03,F,Dr A,S-9,2026-10-01,2026-10-02,amplicon,"
+        "MONDO:0011776\n"
+    )
+    row = read_samples(path).table.iloc[0]
+    assert (row["medical_record_number"], row["date_of_birth"], row["sex"]) == (
+        "H-0042", "2011-02-03", "F")  # fmt: skip
+    assert (row["ordering_clinician"], row["specimen_id"], row["collection_date"]) == (
+        "Dr A", "S-9", "2026-10-01")  # fmt: skip
+    assert (row["receipt_date"], row["assay"], row["diagnosis_code"]) == (
+        "2026-10-02", "amplicon", "MONDO:0011776")  # fmt: skip
+    assert row["tissue"] == "blood"
