@@ -427,10 +427,42 @@ def test_every_checklist_element_is_on_the_page(cohort) -> None:
 def test_the_cohort_report_of_a_run_on_the_test_sequence_says_so(cohort) -> None:
     """Not only the demo: any run whose FASTA is the test sequence (its header says so)
     labels report.html as well as every page."""
-    header = gzip.open(FASTA, "rt").readline()
+    with gzip.open(FASTA, "rt") as handle:
+        header = handle.readline()
     assert "NOT THE REAL GENOME" in header
     out = cohort["out"]
     report = (out / "report.html").read_text()
     assert "TEST GENOME" in report and "not the human genome" in report
     for page in (out / "patients").glob("*.html"):
         assert "RESEARCH USE ONLY" in page.read_text(), page.name
+
+
+def test_every_packet_parses_and_keeps_the_schema_s_rules(cohort) -> None:
+    """Each packet of the cohort through the phenopackets classes (unknown fields refused)
+    and the stricter v2 check of test_phenopackets (ids resolve, required fields, a
+    Resource for every CURIE prefix)."""
+    import phenopackets as pp
+    from google.protobuf.json_format import Parse
+    from test_phenopackets import schema_problems
+
+    packets = sorted((cohort["out"] / "phenopackets").glob("*.phenopacket.json"))
+    assert len(packets) == len(COHORT)  # every patient here has a diagnosis
+    for path in packets:
+        text = path.read_text()
+        Parse(text, pp.Phenopacket(), ignore_unknown_fields=False)
+        assert schema_problems(json.loads(text)) == [], path.name
+
+
+def test_report_makes_the_run_s_pages_again(cohort, tmp_path: Path) -> None:
+    """`report` on the results folder with the same lab profile gives run's pages, packets
+    and index byte for byte (a page is a function of the results and the profile)."""
+    out = cohort["out"]
+    lab = ROOT / "reference" / "lab_profile.example.toml"
+    pages, packets = tmp_path / "pages", tmp_path / "packets"
+    assert main(["report", str(out), "-o", str(pages), "--phenopackets", str(packets),
+                 "--lab", str(lab), "-q"]) == 0  # fmt: skip
+    for made in pages.iterdir():
+        assert made.read_bytes() == (out / "patients" / made.name).read_bytes(), made.name
+    for made in packets.iterdir():
+        assert made.read_bytes() == (out / "phenopackets" / made.name).read_bytes(), made.name
+    assert len(list(pages.iterdir())) == len(COHORT) + 1  # and index.tsv
