@@ -437,6 +437,7 @@ COMMANDS = {
     "run": "cli_results:cmd_run",
     "demo": "cli_results:cmd_demo",
     "plan": "cli_results:cmd_plan",
+    "lab-profile": "cli_results:cmd_lab_profile",
     "report": "cli_results:cmd_report",
     "scan": "cli_scan:cmd_scan",
     "lookup": "cli:cmd_lookup",

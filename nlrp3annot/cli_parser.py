@@ -383,6 +383,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.set_defaults(action="plan")
 
+    lab = sub.add_parser(
+        "lab-profile",
+        help="print the documented example laboratory profile for the patient pages (TOML)",
+        description="Prints the example profile (laboratory, accreditation, signatories, "
+        "method, assay performance, disclaimers) to copy, fill in and give to "
+        "run/demo/report with --lab. Example:\n"
+        "  nlrp3annot lab-profile > lab.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lab.set_defaults(action="lab-profile")
+
     look = sub.add_parser(
         "lookup",
         help="find a known variant by a legacy or HGVS name (R260W, p.Arg262Trp, c.907G>A)",

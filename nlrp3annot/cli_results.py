@@ -65,6 +65,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lab_profile(args: argparse.Namespace) -> int:
+    from nlrp3annot.delivery.lab import example_path
+
+    sys.stdout.write(example_path().read_text(encoding="utf-8"))
+    return 0
+
+
 def _results_folder(folder: str | Path, args: argparse.Namespace):
     """The output set of a results folder (io.output_set), saying first when the folder
     holds a run that did not finish."""

@@ -47,3 +47,10 @@ def test_a_wrong_profile_is_one_line_before_any_work(
     assert code == 2 and len(err) == 1, err
     assert str(profile) in err[0] and words in err[0]
     assert not out.exists()
+
+
+def test_lab_profile_prints_the_documented_example(capsys) -> None:
+    assert main(["lab-profile"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == (ROOT / "reference" / "lab_profile.example.toml").read_text()
+    assert tomllib.loads(printed)["lab"]["name"]
