@@ -252,3 +252,40 @@ def test_the_scan_limits_header_reads_back_and_an_earlier_scan_still_reads():
     earlier = scan_limit(dict(_ATTR.findall(old)))["P2"]
     assert earlier.known == 0.034 and earlier.indels is None and earlier.max_lod == 0.05
     assert "small indels unknown" in earlier.describe()
+
+
+@pytest.mark.parametrize("names", [("P16 blood", "P16_blood"), ("p16_Blood", "P16_blood")])
+def test_two_samples_whose_scan_vcfs_would_share_a_name_are_refused(
+    tmp_path: Path, capsys, names: tuple[str, str]
+):
+    """SM tags that differ by a space or by case would both write P16_blood.scan.vcf.gz
+    (the second over the first: a carrier read negative). One line naming the file and
+    both samples, exit 2, and no scan VCF written."""
+    import itertools
+
+    import pysam
+
+    from nlrp3annot.cli import main
+
+    source = Path(__file__).resolve().parents[1] / "nlrp3annot" / "demo" / "reads"
+    made = []
+    with pysam.AlignmentFile(
+        str(source / "P17-amplicon.cram"), reference_filename=str(FASTA)
+    ) as cram:
+        reads = list(itertools.islice(cram.fetch(cram.references[0]), 200))
+        for n, name in enumerate(names):
+            header = cram.header.to_dict()
+            header["RG"] = [{"ID": f"rg{n}", "SM": name}]
+            path = tmp_path / f"lib{n}.bam"
+            with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+                for read in reads:
+                    read.set_tag("RG", f"rg{n}")
+                    out.write(read)
+            pysam.index(str(path))
+            made.append(str(path))
+    capsys.readouterr()
+    code = main(["scan", *made, "--fasta", str(FASTA), "-o", str(tmp_path / "scan")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "lib1.bam" in err[0] and repr(names[1]) in err[0] and repr(names[0]) in err[0]
+    assert not list(tmp_path.glob("scan/*.scan.vcf.gz"))

@@ -72,6 +72,13 @@ def sample_name(handle, path: Path) -> str:
     return names[0] if names else path.name.split(".")[0]
 
 
+def output_stem(sample: str) -> str:
+    """The file name a sample's scan VCF is made from (``<stem>.scan.vcf.gz``): its name
+    with characters a file name cannot safely hold as '_'. Two samples that meet here
+    (``P16 blood`` and ``P16_blood``) are refused by the scan, never written over."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in sample).lstrip(".") or "_"
+
+
 def contig_of(handle, path: Path) -> tuple[str, dict[str, int]]:
     """The chromosome-1 name of the header and every @SQ length (to tell the build)."""
     lengths = dict(zip(handle.references, handle.lengths, strict=True))

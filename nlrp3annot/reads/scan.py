@@ -18,7 +18,13 @@ import numpy as np
 from nlrp3annot.errors import InputFileError, Nlrp3AnnotError
 from nlrp3annot.genome.reference import GRCH37_OFFSET, declared_build, mane_transcript
 from nlrp3annot.patients.coverage import coding_targets
-from nlrp3annot.reads.alignments import ReadFilters, contig_of, open_alignments, sample_name
+from nlrp3annot.reads.alignments import (
+    ReadFilters,
+    contig_of,
+    open_alignments,
+    output_stem,
+    sample_name,
+)
 from nlrp3annot.reads.background import (
     IndelBackground,
     SnvBackground,
@@ -110,6 +116,32 @@ def known_alleles(build: str, seq, knowledge=None) -> KnownAlleles:
     return KnownAlleles(frozenset(snvs), frozenset(indels))
 
 
+def _sample_names(paths, opened) -> list[str]:
+    """Each file's sample, refusing a sample given twice and two samples whose scan VCFs
+    would share a name (``P16 blood`` and ``P16_blood``: the second would overwrite the
+    first, and a carrier would read negative)."""
+    names: dict[str, str] = {}
+    stems: dict[str, tuple[str, str]] = {}  # output name (any case) -> (sample, file)
+    for path, handle in zip(paths, opened, strict=True):
+        name = sample_name(handle, Path(path))
+        if name in names:
+            raise InputFileError(
+                Path(path), f"holds sample {name!r}, as does {Path(names[name]).name}",
+                "give each sample once (or set distinct SM tags)",
+            )  # fmt: skip
+        stem = output_stem(name)
+        if stem.lower() in stems:
+            other, where = stems[stem.lower()]
+            raise InputFileError(
+                Path(path), f"holds sample {name!r}, whose scan VCF would take the name of "
+                f"sample {other!r} of {Path(where).name} ({stem}.scan.vcf.gz)",
+                "set SM tags that differ in more than spaces, case or punctuation",
+            )  # fmt: skip
+        stems[stem.lower()] = (name, str(path))
+        names[name] = str(path)
+    return list(names)
+
+
 def scan_alignments(
     paths: list[str | Path],
     fasta: str | Path,
@@ -163,16 +195,9 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
         t = mane_transcript(build)
         targets = coding_targets(t.exons, t.cds_start, t.cds_end)
         reference = "".join(seq.get(a, b) for a, b in targets).upper()
-        names: dict[str, str] = {}
+        samples = _sample_names(paths, opened)  # refused before any counting
         counts = []
-        for path, handle in zip(paths, opened, strict=True):
-            name = sample_name(handle, Path(path))
-            if name in names:
-                raise InputFileError(
-                    Path(path), f"holds sample {name!r}, as does {Path(names[name]).name}",
-                    "give each sample once (or set distinct SM tags)",
-                )  # fmt: skip
-            names[name] = str(path)
+        for path, handle, name in zip(paths, opened, samples, strict=True):
             _, contig = builds[str(path)]
             sample = count_alleles(handle, name, str(path), build, contig, targets, filters,
                                    seq.get)  # fmt: skip

@@ -21,6 +21,7 @@ import math
 from pathlib import Path
 
 from nlrp3annot.genome.reference import CONTIG_LENGTHS
+from nlrp3annot.reads.alignments import output_stem
 from nlrp3annot.reads.calling import Candidate
 from nlrp3annot.reads.scan import SampleScan, ScanResult
 
@@ -40,7 +41,7 @@ def write_scan(result: ScanResult, folder: Path) -> tuple[list[Path], Path]:
     folder.mkdir(parents=True, exist_ok=True)
     vcfs = []
     for sample in result.samples:
-        plain = folder / f"{_safe(sample.sample)}.scan.vcf"
+        plain = folder / f"{output_stem(sample.sample)}.scan.vcf"
         plain.write_text(_vcf_text(result, sample))
         compressed = Path(pysam.tabix_index(str(plain), preset="vcf", force=True))
         vcfs.append(compressed)
@@ -52,10 +53,6 @@ def write_scan(result: ScanResult, folder: Path) -> tuple[list[Path], Path]:
             for c in sorted(sample.candidates, key=lambda c: (c.pos, c.alt)):
                 writer.writerow(tsv_row(result, sample, c))
     return vcfs, tsv
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
 
 def _fmt(value: float | None) -> str:
