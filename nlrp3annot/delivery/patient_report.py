@@ -398,7 +398,7 @@ def render_patient(record: PatientRecord, settings: PageSettings | None = None) 
         + (f" Laboratory method: {e(lab.methods)}" if lab and lab.methods else "")
         + "</span> Assay performance: <span id='assay-performance'>"
         + (
-            e(lab.assay_performance)
+            e(lab.assay_performance.rstrip("."))
             if lab and lab.assay_performance
             else "<em>not given</em> (no lab profile)"
         )  # fmt: skip
