@@ -3,6 +3,7 @@ sample and chromosome-1 name, and which reads count (:class:`ReadFilters`)."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,10 @@ def open_alignments(path: str | Path, fasta: str | Path | None):
     any failure: no index, not an alignment file, a CRAM without its reference)."""
     import pysam
 
+    from nlrp3annot.reads.files import check_index, check_is_alignment_file
+
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "no such file", "give a BAM or CRAM file")
+    check_is_alignment_file(path)  # a directory, a SAM text file: said before htslib tries
     try:
         handle = pysam.AlignmentFile(
             str(path), "rc" if path.suffix == ".cram" else "rb",
@@ -58,7 +60,19 @@ def open_alignments(path: str | Path, fasta: str | Path | None):
         raise InputFileError(
             path, "has no index", "index it with 'samtools index' (only the locus is read)"
         )
+    try:
+        check_index(path)
+    except InputFileError:
+        handle.close()
+        raise
     return handle
+
+
+def close_quietly(handle) -> None:
+    """Close after a failed read: htslib then reports the same failure again on closing
+    ("Closing failed: Success"), which would hide the one-line reason already raised."""
+    with contextlib.suppress(OSError):
+        handle.close()
 
 
 def sample_name(handle, path: Path) -> str:

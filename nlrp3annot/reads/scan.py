@@ -20,6 +20,7 @@ from nlrp3annot.genome.reference import GRCH37_OFFSET, declared_build, mane_tran
 from nlrp3annot.patients.coverage import coding_targets
 from nlrp3annot.reads.alignments import (
     ReadFilters,
+    close_quietly,
     contig_of,
     open_alignments,
     output_stem,
@@ -39,6 +40,7 @@ from nlrp3annot.reads.calling import (
     snv_candidates,
     trusted_cells,
 )
+from nlrp3annot.reads.files import check_cram_reference, read_failure
 from nlrp3annot.reads.limits import detection_limits
 from nlrp3annot.reads.panel import Panel
 from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
@@ -163,9 +165,12 @@ def scan_alignments(
 def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters):
     """(build, contig, targets, reference bases, FASTA sequence, counts per file): the
     checked inputs, counted."""
+    import pysam
+
     from nlrp3annot.genome.sequence import fasta_build
 
     opened = []
+    verbosity = pysam.set_verbosity(0)  # htslib's own lines name no file: ours replace them
     try:
         builds = {}
         for path in paths:
@@ -178,6 +183,8 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
                     Path(path), "its @SQ lengths name neither GRCh38 nor GRCh37",
                     "give alignments to GRCh38 or GRCh37",
                 )  # fmt: skip
+            if Path(path).suffix == ".cram":  # before its reads are decoded against --fasta
+                check_cram_reference(Path(path), handle, Path(fasta), contig)
             builds[str(path)] = (declared[0], contig)
         if len({b for b, _ in builds.values()}) > 1:
             raise Nlrp3AnnotError(
@@ -199,15 +206,19 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
         counts = []
         for path, handle, name in zip(paths, opened, samples, strict=True):
             _, contig = builds[str(path)]
-            sample = count_alleles(handle, name, str(path), build, contig, targets, filters,
-                                   seq.get)  # fmt: skip
+            try:
+                sample = count_alleles(handle, name, str(path), build, contig, targets,
+                                       filters, seq.get)  # fmt: skip
+            except OSError as exc:  # htslib: "truncated file", naming nothing
+                raise read_failure(Path(path), handle, exc) from None
             _check_reference(sample, reference, Path(path), Path(fasta))
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
         return build, contig, targets, reference, seq, counts
     finally:
         for handle in opened:
-            handle.close()
+            close_quietly(handle)
+        pysam.set_verbosity(verbosity)
 
 
 def call_samples(

@@ -1,0 +1,161 @@
+"""``nlrp3annot scan`` on alignment files as labs keep them: each broken file made here
+from the demo's reads with pysam (another file's index, a rewritten BAM, a damaged block, a
+CRAM of another reference, a SAM text file, a directory) is refused with one line naming
+it and what to do, exit 2, and nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pysam
+import pytest
+from conftest import TEST_FASTA
+
+from nlrp3annot.cli import main
+
+FASTA = TEST_FASTA["GRCh38"]
+DEMO = Path(__file__).resolve().parents[1] / "nlrp3annot" / "demo" / "reads"
+
+
+@pytest.fixture(scope="module")
+def demo_reads():
+    """(header, reads) of the demo's P17 and P16 amplicon CRAMs."""
+    out = {}
+    for name in ("P17", "P16"):
+        with pysam.AlignmentFile(
+            str(DEMO / f"{name}-amplicon.cram"), reference_filename=str(FASTA)
+        ) as cram:
+            out[name] = (cram.header.to_dict(), list(cram.fetch(cram.references[0])))
+    return out
+
+
+def write(path: Path, header: dict, reads, index: bool = True) -> Path:
+    mode = "wc" if path.suffix == ".cram" else "wb"
+    with pysam.AlignmentFile(str(path), mode, header=header, reference_filename=str(FASTA)) as out:
+        for read in reads:
+            out.write(read)
+    if index:
+        pysam.index(str(path))
+    return path
+
+
+def scan(tmp_path: Path, capsys, path: Path, *options: str) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    out = tmp_path / "scan"
+    code = main(["scan", str(path), "--fasta", str(FASTA), "-o", str(out), *options])
+    err = capsys.readouterr().err.strip().splitlines()
+    if code == 2:
+        assert not list(tmp_path.glob("scan/*")), "a refused scan writes nothing"
+    return code, err
+
+
+def refused(tmp_path: Path, capsys, path: Path) -> str:
+    code, err = scan(tmp_path, capsys, path)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"nlrp3annot: error: {path}: "), err[0]
+    return err[0]
+
+
+def reheadered(tmp_path: Path, source: Path, name: str, header: dict) -> Path:
+    """A copy of the CRAM ``source`` with ``header`` (samtools reheader in place: htslib
+    refuses to write a CRAM whose @SQ M5 disagrees with the reference it is given)."""
+    path = shutil.copy(source, tmp_path / name)
+    text = tmp_path / "header.sam"
+    text.write_text(str(pysam.AlignmentHeader.from_dict(header)))
+    pysam.samtools.reheader("-i", str(text), str(path))
+    pysam.index(str(path))
+    return Path(path)
+
+
+def test_a_cram_encoded_against_another_reference_names_the_contig_and_the_fasta(
+    tmp_path: Path, capsys, demo_reads
+):
+    header, reads = demo_reads["P17"]
+    good = write(tmp_path / "made.cram", header, reads[:2000], index=False)
+    other = "0123456789abcdef0123456789abcdef"
+    sq = [dict(header["SQ"][0], M5=other)]
+    path = reheadered(tmp_path, good, "other.cram", dict(header, SQ=sq))
+    with pysam.FastaFile(str(FASTA)) as fasta:  # the SAM spec's M5: upper-case bases
+        md5 = hashlib.md5(fasta.fetch("chr1").upper().encode()).hexdigest()
+    line = refused(tmp_path, capsys, path)
+    assert "encoded against another reference" in line
+    assert f"M5 for chr1 is {other}" in line and f"{FASTA.name} has MD5 {md5}" in line
+
+
+def test_a_cram_whose_reference_cannot_be_found_says_so(tmp_path: Path, capsys, demo_reads):
+    """Its contig is '1'; the FASTA holds 'chr1' (no UR to a file, no M5 cache)."""
+    header, reads = demo_reads["P17"]
+    good = write(tmp_path / "made.cram", header, reads[:2000], index=False)
+    sq = [{"SN": "1", "LN": header["SQ"][0]["LN"], "M5": header["SQ"][0]["M5"]}]
+    path = reheadered(tmp_path, good, "renamed.cram", dict(header, SQ=sq))
+    line = refused(tmp_path, capsys, path)
+    assert "reference cannot be found" in line and "'1'" in line and FASTA.name in line
+
+
+def test_another_files_index_is_refused(tmp_path: Path, capsys, demo_reads):
+    """P16's index beside P17's BAM: htslib reads on where it points, and says nothing."""
+    p17 = write(tmp_path / "P17.bam", *demo_reads["P17"])
+    p16 = write(tmp_path / "P16.bam", *demo_reads["P16"])
+    shutil.copy(f"{p16}.bai", f"{p17}.bai")
+    line = refused(tmp_path, capsys, p17)
+    assert "its index P17.bam.bai is not this file's" in line and "samtools index" in line
+
+
+def test_an_index_older_than_the_rewritten_bam_is_refused(tmp_path: Path, capsys, demo_reads):
+    header, reads = demo_reads["P17"]
+    path = write(tmp_path / "P17.bam", header, reads)
+    index_time = os.stat(f"{path}.bai").st_mtime
+    write(path, header, reads[: len(reads) // 2], index=False)  # rewritten, not re-indexed
+    os.utime(path, (index_time + 60, index_time + 60))
+    line = refused(tmp_path, capsys, path)
+    assert "its index P17.bam.bai is older than the file" in line
+    assert f"'samtools index {path}'" in line
+
+
+def test_a_rewritten_bam_whose_index_time_looks_right_is_still_refused(
+    tmp_path: Path, capsys, demo_reads
+):
+    """Copied with times kept (cp -p, rsync -a): the index says the reads end elsewhere."""
+    header, reads = demo_reads["P17"]
+    path = write(tmp_path / "P17.bam", header, reads[: len(reads) // 3])
+    index = Path(f"{path}.bai").read_bytes()
+    write(path, header, reads, index=False)
+    Path(f"{path}.bai").write_bytes(index)
+    line = refused(tmp_path, capsys, path)
+    assert "is not this file's" in line and "says the reads end at byte" in line
+
+
+def test_bytes_corrupted_mid_file_give_the_byte_offset(tmp_path: Path, capsys, demo_reads):
+    path = write(tmp_path / "P17.bam", *demo_reads["P17"])
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    path.write_bytes(bytes(data))
+    os.utime(f"{path}.bai")  # the index is newer: only the bytes are wrong
+    line = refused(tmp_path, capsys, path)
+    assert "corrupt BGZF block near byte" in line
+    at = int(line.split("near byte ")[1].split(" ")[0].replace(",", ""))
+    assert middle - 65536 < at <= middle  # the block holding the damaged bytes
+    assert "Closing failed" not in line
+
+
+def test_a_sam_text_file_is_told_how_to_convert(tmp_path: Path, capsys, demo_reads):
+    header, reads = demo_reads["P17"]
+    path = tmp_path / "P17.sam"
+    with pysam.AlignmentFile(str(path), "w", header=header) as out:
+        for read in reads[:100]:
+            out.write(read)
+    line = refused(tmp_path, capsys, path)
+    assert "is a SAM text file" in line
+    assert f"'samtools view -b -o {tmp_path / 'P17'}.bam {path}'" in line
+    assert f"'samtools index {tmp_path / 'P17'}.bam'" in line
+
+
+def test_a_directory_given_as_a_file_is_called_a_directory(tmp_path: Path, capsys):
+    path = tmp_path / "P17.bam"
+    path.mkdir()
+    line = refused(tmp_path, capsys, path)
+    assert "is a directory" in line and "no such file" not in line
