@@ -159,3 +159,68 @@ def test_a_directory_given_as_a_file_is_called_a_directory(tmp_path: Path, capsy
     path.mkdir()
     line = refused(tmp_path, capsys, path)
     assert "is a directory" in line and "no such file" not in line
+
+
+def patient_note(tmp_path: Path, capsys, path: Path, *options: str) -> tuple[dict, list[str]]:
+    """Scan ``path``, annotate its scan VCF: (its patient row, the scan's stderr lines)."""
+    import csv
+
+    code, err = scan(tmp_path, capsys, path, *options)
+    assert code == 0, err
+    vcf = next((tmp_path / "scan").glob("*.scan.vcf.gz"))
+    patients = tmp_path / "patients.tsv"
+    assert main(["annotate", str(vcf), "--fasta", str(FASTA), "-o", str(tmp_path / "calls.tsv"),
+                 "--patients", str(patients), "-q"]) == 0  # fmt: skip
+    with patients.open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert len(rows) == 1
+    return rows[0], err
+
+
+def modified(tmp_path: Path, demo_reads, name: str, change) -> Path:
+    header, reads = demo_reads["P17"]
+    changed = []
+    for read in reads:
+        copy = pysam.AlignedSegment.fromstring(
+            read.to_string(), pysam.AlignmentHeader.from_dict(header)
+        )
+        change(copy)
+        changed.append(copy)
+    return write(tmp_path / f"{name}.bam", header, changed)
+
+
+def test_reads_without_base_qualities_are_not_evidence(tmp_path: Path, capsys, demo_reads):
+    """SAM QUAL '*': every base used to count, so a sample of such reads read negative
+    with a limit of detection. Now no base counts: one warning, and not_assessable."""
+
+    def no_qualities(read):
+        sequence = read.query_sequence
+        read.query_sequence = sequence  # setting SEQ clears QUAL to '*'
+        assert read.query_qualities is None
+
+    path = modified(tmp_path, demo_reads, "noqual", no_qualities)
+    row, err = patient_note(tmp_path, capsys, path, "-q")
+    reads = len(demo_reads["P17"][1])
+    assert err == [f"nlrp3annot: warning: {path}: {reads:,} reads have no base qualities "
+                   "('*'): not counted as evidence"]  # fmt: skip
+    assert row["status"] == "not_assessable"
+    assert f"of {reads:,} reads, {reads:,} without base qualities" in row["note"]
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "says"),
+    [
+        ("dups", lambda r: setattr(r, "flag", r.flag | 0x400), "marked duplicate"),
+        ("mapq0", lambda r: setattr(r, "mapping_quality", 0), "below --min-mapq 20"),
+        ("qcfail", lambda r: setattr(r, "flag", r.flag | 0x200), "flagged QC-fail"),
+        ("unpaired", lambda r: setattr(r, "flag", r.flag | 0x1 | 0x8), "--no-proper-pairs"),
+    ],
+)
+def test_a_sample_whose_reads_a_filter_removed_says_which_filter(
+    tmp_path: Path, capsys, demo_reads, name, change, says
+):
+    path = modified(tmp_path, demo_reads, name, change)
+    row, _ = patient_note(tmp_path, capsys, path, "-q")
+    reads = len(demo_reads["P17"][1])
+    assert row["status"] == "not_assessable"
+    assert f"of {reads:,} reads, {reads:,} " in row["note"] and says in row["note"], row["note"]

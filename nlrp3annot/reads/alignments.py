@@ -102,3 +102,26 @@ def contig_of(handle, path: Path) -> tuple[str, dict[str, int]]:
         if name in lengths:
             return name, lengths
     raise InputFileError(path, "has no chromosome 1 in its header", "give a human BAM/CRAM")
+
+
+def unusable_reason(dropped: dict[str, int], filters: ReadFilters) -> str:
+    """Why a sample has no usable base in the targets, for its not_assessable note: the
+    reads each filter removed, most first, each with what to do."""
+    hints = {
+        "duplicate": "marked duplicate (with UMIs give --umi-tag; else mark duplicates again)",
+        "mapq": f"below --min-mapq {filters.min_mapq} (MAPQ 0: placed at several loci; "
+        "check the aligner's reference)",
+        "qc_fail": "flagged QC-fail (0x200) by the sequencer or pipeline",
+        "not_proper_pair": "paired but not in a proper pair (for single-end or unpaired data "
+        "give --no-proper-pairs)",
+        "no_base_qualities": "without base qualities ('*'): no base is evidence",
+        "no_sequence": "without bases (SEQ '*')",
+        "bad_umi": f"without a well-formed {filters.umi_tag} UMI",
+    }
+    shown = sorted(((n, k) for k, n in dropped.items() if k in hints and n), reverse=True)
+    if not shown:
+        return f"no read over the NLRP3 coding exons has a base of --min-baseq {filters.min_baseq}"
+    total = sum(dropped.values())
+    return f"no usable read over the NLRP3 coding exons: of {total:,} reads, " + "; ".join(
+        f"{n:,} {hints[k]}" for n, k in shown
+    )

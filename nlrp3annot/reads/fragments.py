@@ -27,15 +27,18 @@ still grow.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from nlrp3annot.reads.alignments import (
+    DUPLICATE,
     MATE_UNMAPPED,
     PAIRED,
     PROPER,
+    QCFAIL,
     READ1,
     READ2,
     REVERSE,
@@ -94,10 +97,32 @@ class FragmentCounts:
 Read = tuple
 
 
-def units(reads: Iterable, filters: ReadFilters) -> Iterator[list[list[Read]]]:
+def dropped_why(read, flag: int, filters: ReadFilters) -> str:
+    """Which filter a read failed (the first, in this order): the keys of ``dropped``."""
+    if flag & (SECONDARY | SUPPLEMENTARY) or read.is_unmapped:
+        return "secondary, supplementary or unmapped"
+    if flag & QCFAIL:
+        return "qc_fail"
+    if flag & DUPLICATE and not filters.umi_tag:
+        return "duplicate"
+    if read.mapping_quality < filters.min_mapq:
+        return "mapq"
+    if filters.proper_pairs and flag & PAIRED and not flag & PROPER:
+        return "not_proper_pair"
+    if read.query_sequence is None:
+        return "no_sequence"
+    return "no_base_qualities"
+
+
+def units(
+    reads: Iterable, filters: ReadFilters, dropped: Counter | None = None
+) -> Iterator[list[list[Read]]]:
     """Chunks of units (a read alone, or the two mates of a pair whose alignments overlap)
     from coordinate-sorted reads. A chunk ends only where the next read starts after the
-    last unit completed, so no UMI family (units that complete at one place) is split."""
+    last unit completed, so no UMI family (units that complete at one place) is split.
+    ``dropped`` counts the reads each filter removed (:func:`dropped_why`). Reads without
+    base qualities ('*') are not evidence: no base of theirs can pass --min-baseq."""
+    dropped = Counter() if dropped is None else dropped
     bad, min_mapq, proper, tag = (
         filters.bad_flags(), filters.min_mapq, filters.proper_pairs, filters.umi_tag
     )  # fmt: skip
@@ -114,7 +139,9 @@ def units(reads: Iterable, filters: ReadFilters) -> Iterator[list[list[Read]]]:
             or read.mapping_quality < min_mapq
             or (proper and flag & PAIRED and not flag & PROPER)
             or read.query_sequence is None
+            or not (qual := read.query_qualities_str)
         ):
+            dropped[dropped_why(read, flag, filters)] += 1
             if pending and not flag & (SECONDARY | SUPPLEMENTARY):
                 mate = pending.pop(read.query_name, None)  # its mate then stands alone
                 if mate is not None:
@@ -127,7 +154,6 @@ def units(reads: Iterable, filters: ReadFilters) -> Iterator[list[list[Read]]]:
             umi = str(read.get_tag(tag))
         end = read.reference_end
         cigar, seq = read.cigartuples, read.query_sequence
-        qual = read.query_qualities_str or "~" * len(seq)  # no qualities: every base counts
         record = (flag, start, end, cigar, seq, qual, umi)
         name = read.query_name
         mate = pending.pop(name, None) if pending else None

@@ -10,7 +10,8 @@ positions, the FASTA is not the genome the reads were aligned to: refused, not g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from nlrp3annot.reads.alignments import (
     open_alignments,
     output_stem,
     sample_name,
+    unusable_reason,
 )
 from nlrp3annot.reads.background import (
     IndelBackground,
@@ -158,6 +160,10 @@ def scan_alignments(
     known = known_alleles(build, seq, knowledge)
     samples = call_samples(counts, reference, known, settings,
                            panel.samples if panel else [])  # fmt: skip
+    for sample in samples:  # no base counted: the filters say why, not the limits
+        if sample.limits is not None and not sample.counts.depth.any():
+            reason = unusable_reason(sample.counts.dropped, filters)
+            sample.limits = replace(sample.limits, unusable=reason)
     _name(samples, contig, seq, mane_transcript(build))
     return ScanResult(build, contig, targets, reference, samples, settings, filters, panel)
 
@@ -212,6 +218,7 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
             except OSError as exc:  # htslib: "truncated file", naming nothing
                 raise read_failure(Path(path), handle, exc) from None
             _check_reference(sample, reference, Path(path), Path(fasta))
+            _warn_dropped(sample.dropped, Path(path))
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
         return build, contig, targets, reference, seq, counts
@@ -342,6 +349,13 @@ def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:
                 row = rows[0] if rows else None
                 named[key] = (row.hgvs_c, row.hgvs_p, row.legacy_protein) if row else ("",) * 3
             c.names = named[key]
+
+
+def _warn_dropped(dropped, path: Path) -> None:
+    """One line per file for reads that look usable but are not evidence."""
+    if dropped["no_base_qualities"]:
+        print(f"nlrp3annot: warning: {path}: {dropped['no_base_qualities']:,} reads have no "
+              "base qualities ('*'): not counted as evidence", file=sys.stderr)  # fmt: skip
 
 
 def _check_reference(counts: Counts, reference: str, path: Path, fasta: Path) -> None:
