@@ -224,3 +224,69 @@ def test_a_sample_whose_reads_a_filter_removed_says_which_filter(
     reads = len(demo_reads["P17"][1])
     assert row["status"] == "not_assessable"
     assert f"of {reads:,} reads, {reads:,} " in row["note"] and says in row["note"], row["note"]
+
+
+def with_umis(tmp_path: Path, demo_reads, name: str, umi_of) -> Path:
+    """The P17 reads with an RX tag set by ``umi_of(index)`` (None: no tag)."""
+    header, reads = demo_reads["P17"]
+    made = pysam.AlignmentHeader.from_dict(header)
+    changed = []
+    for i, read in enumerate(reads):
+        copy = pysam.AlignedSegment.fromstring(read.to_string(), made)
+        umi = umi_of(i)
+        if umi is not None:
+            copy.set_tag("RX", umi)
+        changed.append(copy)
+    return write(tmp_path / f"{name}.bam", header, changed)
+
+
+def umi(i: int) -> str:
+    return "".join("ACGT"[(i >> (2 * k)) & 3] for k in range(8))
+
+
+def test_a_umi_tag_most_reads_lack_is_refused(tmp_path: Path, capsys, demo_reads):
+    path = with_umis(tmp_path, demo_reads, "few", lambda i: umi(i) if i % 10 < 3 else None)
+    reads = len(demo_reads["P17"][1])
+    missing = sum(1 for i in range(reads) if i % 10 >= 3)
+    code, err = scan(tmp_path, capsys, path, "--umi-tag", "RX")
+    assert code == 2 and len(err) == 1, err
+    assert err[0] == (
+        f"nlrp3annot: error: {path}: {missing / reads:.0%} of its reads ({missing:,} of "
+        f"{reads:,}) carry no RX tag (give the tag its UMIs are in with --umi-tag, or leave "
+        "--umi-tag out (duplicate flags then mark PCR copies))"
+    )
+
+
+def test_malformed_umis_are_counted_warned_once_and_left_out(tmp_path: Path, capsys, demo_reads):
+    bad = {0: "NNNNNNNN", 1: "acgtacgt", 2: 1234}  # by i % 20
+
+    def tag(i: int):
+        return bad.get(i % 20, umi(i))
+
+    path = with_umis(tmp_path, demo_reads, "bad", tag)
+    reads = len(demo_reads["P17"][1])
+    malformed = sum(1 for i in range(reads) if i % 20 in bad)
+    code, err = scan(tmp_path, capsys, path, "--umi-tag", "RX")
+    assert code == 0
+    warnings = [line for line in err if "warning" in line]
+    assert warnings == [
+        f"nlrp3annot: warning: {path}: {malformed:,} with a malformed RX UMI (all N, lower "
+        f"case, not text) of {reads:,} reads: left out of the UMI families"
+    ]
+    from nlrp3annot.reads.alignments import ReadFilters
+    from nlrp3annot.reads.scan import read_counts
+
+    *_, (counted,) = read_counts([path], FASTA, ReadFilters(umi_tag="RX"))
+    assert counted.reads == reads - malformed and counted.dropped["bad_umi"] == malformed
+
+
+def test_reads_with_rx_umis_scanned_without_umi_tag_are_warned_about(
+    tmp_path: Path, capsys, demo_reads
+):
+    path = with_umis(tmp_path, demo_reads, "rx", umi)
+    code, err = scan(tmp_path, capsys, path)
+    assert code == 0
+    assert [line for line in err if "warning" in line] == [
+        f"nlrp3annot: warning: {path}: reads carry RX UMIs: give --umi-tag RX, or PCR copies "
+        "count as molecules"
+    ]

@@ -116,12 +116,13 @@ def unusable_reason(dropped: dict[str, int], filters: ReadFilters) -> str:
         "give --no-proper-pairs)",
         "no_base_qualities": "without base qualities ('*'): no base is evidence",
         "no_sequence": "without bases (SEQ '*')",
-        "bad_umi": f"without a well-formed {filters.umi_tag} UMI",
+        "bad_umi": f"with a malformed {filters.umi_tag} UMI",
+        "no_umi": f"without a {filters.umi_tag} UMI",
     }
     shown = sorted(((n, k) for k, n in dropped.items() if k in hints and n), reverse=True)
     if not shown:
         return f"no read over the NLRP3 coding exons has a base of --min-baseq {filters.min_baseq}"
-    total = sum(dropped.values())
+    total = sum(n for k, n in dropped.items() if not k.startswith("_"))
     return f"no usable read over the NLRP3 coding exons: of {total:,} reads, " + "; ".join(
         f"{n:,} {hints[k]}" for n, k in shown
     )

@@ -27,6 +27,7 @@ still grow.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -111,7 +112,24 @@ def dropped_why(read, flag: int, filters: ReadFilters) -> str:
         return "not_proper_pair"
     if read.query_sequence is None:
         return "no_sequence"
-    return "no_base_qualities"
+    if not read.query_qualities_str:
+        return "no_base_qualities"
+    return "no_umi" if not read.has_tag(filters.umi_tag) else "bad_umi"
+
+
+_UMI = re.compile(r"[ACGT]+(?:[-+][ACGT]+)*")  # one UMI, or a duplex pair as fgbio writes
+
+
+def umi_of(read, tag: str) -> str | None:
+    """The read's UMI, or None when it has none or a malformed one (all N, lower case, a
+    number): such a read cannot be put in a family, and is left out."""
+    if not read.has_tag(tag):
+        return None
+    value = read.get_tag(tag)
+    return value if isinstance(value, str) and _UMI.fullmatch(value) else None
+
+
+RX_LOOKED_AT = 1000  # reads looked at for RX UMIs when --umi-tag is not given
 
 
 def units(
@@ -128,7 +146,7 @@ def units(
     )  # fmt: skip
     pending: dict[str, Read] = {}
     chunk: list[list[Read]] = []
-    reads_in_chunk, last_done = 0, -1
+    reads_in_chunk, last_done, looked = 0, -1, 0
     for read in reads:
         flag, start = read.flag, read.reference_start
         if reads_in_chunk >= CHUNK_READS and start > last_done:
@@ -140,6 +158,7 @@ def units(
             or (proper and flag & PAIRED and not flag & PROPER)
             or read.query_sequence is None
             or not (qual := read.query_qualities_str)
+            or (tag is not None and (umi := umi_of(read, tag)) is None)
         ):
             dropped[dropped_why(read, flag, filters)] += 1
             if pending and not flag & (SECONDARY | SUPPLEMENTARY):
@@ -149,9 +168,12 @@ def units(
                     reads_in_chunk += 1
                     last_done = start
             continue
-        umi = None
-        if tag is not None and read.has_tag(tag):
-            umi = str(read.get_tag(tag))
+        if tag is None:
+            umi = None
+            if looked < RX_LOOKED_AT:  # UMIs the user may not know to give
+                looked += 1
+                if read.has_tag("RX"):
+                    dropped["_carries_rx"] += 1
         end = read.reference_end
         cigar, seq = read.cigartuples, read.query_sequence
         record = (flag, start, end, cigar, seq, qual, umi)

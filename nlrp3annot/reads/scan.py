@@ -218,7 +218,7 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
             except OSError as exc:  # htslib: "truncated file", naming nothing
                 raise read_failure(Path(path), handle, exc) from None
             _check_reference(sample, reference, Path(path), Path(fasta))
-            _warn_dropped(sample.dropped, Path(path))
+            _check_umis(sample, Path(path), filters)
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
         return build, contig, targets, reference, seq, counts
@@ -351,11 +351,37 @@ def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:
             c.names = named[key]
 
 
-def _warn_dropped(dropped, path: Path) -> None:
-    """One line per file for reads that look usable but are not evidence."""
+UMI_MISSING_LIMIT = 0.5  # this share of reads without the --umi-tag: the wrong tag
+
+
+def _check_umis(counts: Counts, path: Path, filters: ReadFilters) -> None:
+    """One line per file for reads that look usable but are not evidence (no base
+    qualities, malformed UMIs), and for UMIs the options ignore; refuse a --umi-tag most
+    reads do not carry (its families would be single reads: PCR copies as molecules)."""
+    dropped, tag = counts.dropped, filters.umi_tag
     if dropped["no_base_qualities"]:
-        print(f"nlrp3annot: warning: {path}: {dropped['no_base_qualities']:,} reads have no "
-              "base qualities ('*'): not counted as evidence", file=sys.stderr)  # fmt: skip
+        _warn(path, f"{dropped['no_base_qualities']:,} reads have no base qualities ('*'): "
+              "not counted as evidence")  # fmt: skip
+    if tag is None:
+        if dropped["_carries_rx"]:
+            _warn(path, "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as molecules")
+        return
+    missing, bad = dropped["no_umi"], dropped["bad_umi"]
+    looked = counts.reads + missing + bad
+    if looked and missing >= UMI_MISSING_LIMIT * looked:
+        raise InputFileError(
+            path, f"{missing / looked:.0%} of its reads ({missing:,} of {looked:,}) carry no "
+            f"{tag} tag", "give the tag its UMIs are in with --umi-tag, or leave --umi-tag "
+            "out (duplicate flags then mark PCR copies)",
+        )  # fmt: skip
+    if missing or bad:
+        parts = [f"{bad:,} with a malformed {tag} UMI (all N, lower case, not text)"] if bad else []
+        parts += [f"{missing:,} with no {tag} tag"] if missing else []
+        _warn(path, f"{' and '.join(parts)} of {looked:,} reads: left out of the UMI families")
+
+
+def _warn(path: Path, what: str) -> None:
+    print(f"nlrp3annot: warning: {path}: {what}", file=sys.stderr)
 
 
 def _check_reference(counts: Counts, reference: str, path: Path, fasta: Path) -> None:
