@@ -290,3 +290,50 @@ def test_reads_with_rx_umis_scanned_without_umi_tag_are_warned_about(
         f"nlrp3annot: warning: {path}: reads carry RX UMIs: give --umi-tag RX, or PCR copies "
         "count as molecules"
     ]
+
+
+def run_with(tmp_path: Path, capsys, bam: Path, *options: str) -> tuple[int, list[str], Path]:
+    """``run`` on the demo's VCFs and samples sheet, with ``bam`` beside them."""
+    demo = DEMO.parent
+    vcfs = sorted(str(p) for p in (demo / "vcf").glob("*.vcf.gz"))
+    out = tmp_path / "results"
+    capsys.readouterr()
+    code = main(["run", *vcfs, str(bam), "--fasta", str(FASTA), "--clinical",
+                 str(demo / "response.xlsx"), "--samples", str(demo / "samples.csv"),
+                 "-o", str(out), "-q", *options])  # fmt: skip
+    return code, capsys.readouterr().err.strip().splitlines(), out
+
+
+def test_run_stops_on_a_bam_whose_sample_the_sheet_does_not_list(
+    tmp_path: Path, capsys, demo_reads
+):
+    header, reads = demo_reads["P17"]
+    header = dict(header, RG=[{"ID": "rg1", "SM": "P99-amplicon"}])
+    bam = write(tmp_path / "P99.bam", header, reads[:3000])
+    code, err, out = run_with(tmp_path, capsys, bam)
+    assert code == 2 and len(err) == 1, err
+    assert err[0] == (
+        f"nlrp3annot: error: {bam}: holds sample 'P99-amplicon', which samples.csv does not "
+        "list (its patient would have no genotype) (add it to the sheet's sample_id column, "
+        "correct the SM tag, or give --allow-missing)"
+    )
+    assert not out.exists()
+
+
+def test_run_with_allow_missing_goes_on_and_lists_the_file_left_out(
+    tmp_path: Path, capsys, demo_reads
+):
+    path = tmp_path / "P17.sam"
+    with pysam.AlignmentFile(str(path), "w", header=demo_reads["P17"][0]) as sam:
+        for read in demo_reads["P17"][1][:10]:
+            sam.write(read)
+    bam = path.with_suffix(".bam")
+    path.rename(bam)  # a SAM text file named .bam: run cannot read it
+    code, err, out = run_with(tmp_path, capsys, bam)
+    assert code == 2 and len(err) == 1 and "is a SAM text file" in err[0], err
+    code, err, out = run_with(tmp_path, capsys, bam, "--allow-missing")
+    assert code == 0, err
+    assert any(line.startswith("nlrp3annot: skipped P17.bam (--allow-missing): is a SAM text")
+               for line in err), err  # fmt: skip
+    listed = (out / "annotation" / "alignments.skipped.tsv").read_text().splitlines()
+    assert listed[0] == "file\treason" and listed[1].startswith("P17.bam\tis a SAM text file")
