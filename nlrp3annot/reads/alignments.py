@@ -4,6 +4,7 @@ sample and chromosome-1 name, and which reads count (:class:`ReadFilters`)."""
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,40 @@ class ReadFilters:
         if flag & self.bad_flags() or read.mapping_quality < self.min_mapq:
             return False
         return not (self.proper_pairs and flag & PAIRED and not flag & PROPER)
+
+
+def dropped_why(read, flag: int, filters: ReadFilters) -> str:
+    """Which filter a read failed (the first, in this order): the keys of ``dropped``."""
+    if flag & (SECONDARY | SUPPLEMENTARY) or read.is_unmapped:
+        return "secondary, supplementary or unmapped"
+    if flag & QCFAIL:
+        return "qc_fail"
+    if flag & DUPLICATE and not filters.umi_tag:
+        return "duplicate"
+    if read.mapping_quality < filters.min_mapq:
+        return "mapq"
+    if filters.proper_pairs and flag & PAIRED and not flag & PROPER:
+        return "not_proper_pair"
+    if read.query_sequence is None:
+        return "no_sequence"
+    if not read.query_qualities_str:
+        return "no_base_qualities"
+    return "no_umi" if not read.has_tag(filters.umi_tag) else "bad_umi"
+
+
+_UMI = re.compile(r"[ACGT]+(?:[-+][ACGT]+)*")  # one UMI, or a duplex pair as fgbio writes
+
+
+def umi_of(read, tag: str) -> str | None:
+    """The read's UMI, or None when it has none or a malformed one (all N, lower case, a
+    number): such a read cannot be put in a family, and is left out."""
+    if not read.has_tag(tag):
+        return None
+    value = read.get_tag(tag)
+    return value if isinstance(value, str) and _UMI.fullmatch(value) else None
+
+
+RX_LOOKED_AT = 1000  # reads looked at for RX UMIs when --umi-tag is not given
 
 
 def open_alignments(path: str | Path, fasta: str | Path | None):

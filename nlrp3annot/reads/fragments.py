@@ -27,7 +27,6 @@ still grow.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,17 +34,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nlrp3annot.reads.alignments import (
-    DUPLICATE,
     MATE_UNMAPPED,
     PAIRED,
     PROPER,
-    QCFAIL,
     READ1,
     READ2,
     REVERSE,
+    RX_LOOKED_AT,
     SECONDARY,
     SUPPLEMENTARY,
     ReadFilters,
+    dropped_why,
+    umi_of,
 )
 
 CELLS = ("F1R2+", "F1R2-", "F2R1+", "F2R1-")  # orientation x strand of the counted read
@@ -96,40 +96,6 @@ class FragmentCounts:
 
 # A read as the stream keeps it: (flag, start, end, cigar, sequence, qualities, umi)
 Read = tuple
-
-
-def dropped_why(read, flag: int, filters: ReadFilters) -> str:
-    """Which filter a read failed (the first, in this order): the keys of ``dropped``."""
-    if flag & (SECONDARY | SUPPLEMENTARY) or read.is_unmapped:
-        return "secondary, supplementary or unmapped"
-    if flag & QCFAIL:
-        return "qc_fail"
-    if flag & DUPLICATE and not filters.umi_tag:
-        return "duplicate"
-    if read.mapping_quality < filters.min_mapq:
-        return "mapq"
-    if filters.proper_pairs and flag & PAIRED and not flag & PROPER:
-        return "not_proper_pair"
-    if read.query_sequence is None:
-        return "no_sequence"
-    if not read.query_qualities_str:
-        return "no_base_qualities"
-    return "no_umi" if not read.has_tag(filters.umi_tag) else "bad_umi"
-
-
-_UMI = re.compile(r"[ACGT]+(?:[-+][ACGT]+)*")  # one UMI, or a duplex pair as fgbio writes
-
-
-def umi_of(read, tag: str) -> str | None:
-    """The read's UMI, or None when it has none or a malformed one (all N, lower case, a
-    number): such a read cannot be put in a family, and is left out."""
-    if not read.has_tag(tag):
-        return None
-    value = read.get_tag(tag)
-    return value if isinstance(value, str) and _UMI.fullmatch(value) else None
-
-
-RX_LOOKED_AT = 1000  # reads looked at for RX UMIs when --umi-tag is not given
 
 
 def units(
