@@ -295,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true")
     mosaic_options(run)
     scan_options(run, depth=False)
+    run.add_argument(
+        "--allow-missing", action="store_true",
+        help="go on without a BAM/CRAM that cannot be read or whose sample the samples "
+        "sheet does not list (listed in annotation/alignments.skipped.tsv)",
+    )  # fmt: skip
     phenopackets_option(run)
     delivery_options(run)
     run.set_defaults(action="run")

@@ -293,17 +293,79 @@ def _scan_reads(paths: list[str], fasta, folder: Path, args) -> list[str]:
     return [p for p in paths if p not in alignments] + [str(p) for p in scanned]
 
 
+def _alignments_to_scan(paths: list[str], args) -> tuple[list[str], list[tuple[str, str]]]:
+    """The inputs without the alignment files ``run`` cannot use, and those files with
+    why: one it cannot read, or whose sample the samples sheet does not list (its patient
+    would be left without a genotype, quietly). Without --allow-missing the first stops
+    the run (one line, exit 2) before anything is scanned."""
+    alignments = [p for p in paths if Path(p).suffix.lower() in ALIGNMENTS]
+    if not alignments or not args.fasta:
+        return paths, []
+    from nlrp3annot.errors import InputFileError
+    from nlrp3annot.reads.alignments import close_quietly, open_alignments, sample_name
+    from nlrp3annot.response.tables.clinical import read_samples
+
+    listed = {str(s) for s in read_samples(args.samples).table["sample_id"] if str(s)}
+    skipped = []
+    for path in alignments:
+        try:
+            handle = open_alignments(path, args.fasta)
+            try:
+                name = sample_name(handle, Path(path))
+            finally:
+                close_quietly(handle)
+            if name not in listed:
+                raise InputFileError(
+                    path, f"holds sample {name!r}, which {Path(args.samples).name} does not "
+                    "list (its patient would have no genotype)", "add it to the sheet's "
+                    "sample_id column, correct the SM tag, or give --allow-missing",
+                )  # fmt: skip
+        except InputFileError as exc:
+            if not getattr(args, "allow_missing", False):
+                raise
+            skipped.append((path, str(exc).removeprefix(f"{path}: ")))
+    left_out = {p for p, _ in skipped}
+    return [p for p in paths if p not in left_out], skipped
+
+
+def _scan_reads_allowing(paths: list[str], folder: Path, args, skipped) -> list[str]:
+    """:func:`_scan_reads`; with --allow-missing an alignment file that fails part way
+    (a damaged block) is left out, with why, and the others scanned again."""
+    from nlrp3annot.errors import InputFileError
+
+    while True:
+        try:
+            return _scan_reads(paths, args.fasta, folder, args)
+        except InputFileError as exc:
+            if not getattr(args, "allow_missing", False) or exc.path not in paths:
+                raise
+            skipped.append((exc.path, str(exc).removeprefix(f"{exc.path}: ")))
+            paths = [p for p in paths if p != exc.path]
+
+
+def _write_skipped_alignments(skipped: list[tuple[str, str]], folder: Path, args) -> None:
+    if not skipped:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["file\treason"] + [f"{_file_name(p, args)}\t{why}" for p, why in skipped]
+    (folder / "alignments.skipped.tsv").write_text("\n".join(lines) + "\n")
+    for path, why in skipped:
+        print(f"nlrp3annot: skipped {_file_name(path, args)} (--allow-missing): {why}",
+              file=sys.stderr)  # fmt: skip
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _plan(args)  # a bad plan stops before any work
     settings = delivery_settings(args)  # ... and so does a bad lab profile
     _patient_file_names(args.samples)  # ... and two patients whose files would share a name
     from nlrp3annot.response.analysis import run_analysis
 
-    paths = input_paths(args)
+    paths, skipped = _alignments_to_scan(input_paths(args), args)  # before any work
     args.resume_folder = str(Path(args.output) / ".resume")  # outside the staging folder
     with _results_folder(args.output, args) as staging:
         out = staging.path
-        paths = _scan_reads(paths, args.fasta, out / "annotation" / "scan", args)
+        paths = _scan_reads_allowing(paths, out / "annotation" / "scan", args, skipped)
+        _write_skipped_alignments(skipped, out / "annotation", args)
         patients, code = _annotate_into(
             out / "annotation", paths, args.fasta, args.build, args, results=out
         )

@@ -116,7 +116,10 @@ def summarise(
             status, best, note = _status([], missing_at, low_cover, weights)
         cover = None if covered is None else covered.get(sample, [])
         seen = genotyped is None or sample in genotyped or bool(carried) or bool(cover)
-        if status == "negative" and not seen:
+        scanned = scan_limits.get(sample) if scan_limits else None
+        if scanned is not None and scanned.unusable and not carried:  # why, not the depth
+            status, note = "not_assessable", f"scan: {scanned.unusable}"
+        elif status == "negative" and not seen:
             status, note = "not_assessable", NO_CALLS
         elif status == "negative" and scan_limits and sample in scan_limits:
             status, note = _scan_negative(scan_limits[sample])
@@ -169,6 +172,8 @@ def _scan_negative(limits: ScanLimits) -> tuple[str, str]:
     they cover), or not_assessable where a mosaic of the size that matters could have
     been missed at a known pathogenic allele."""
     lod = limits.known
+    if limits.unusable:
+        return "not_assessable", f"scan: {limits.unusable}"
     if limits.known_below_depth:
         return "not_assessable", (
             f"scan: {limits.known_below_depth} known pathogenic allele(s) below the minimum "

@@ -3,6 +3,8 @@ sample and chromosome-1 name, and which reads count (:class:`ReadFilters`)."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,14 +38,49 @@ class ReadFilters:
         return not (self.proper_pairs and flag & PAIRED and not flag & PROPER)
 
 
+def dropped_why(read, flag: int, filters: ReadFilters) -> str:
+    """Which filter a read failed (the first, in this order): the keys of ``dropped``."""
+    if flag & (SECONDARY | SUPPLEMENTARY) or read.is_unmapped:
+        return "secondary, supplementary or unmapped"
+    if flag & QCFAIL:
+        return "qc_fail"
+    if flag & DUPLICATE and not filters.umi_tag:
+        return "duplicate"
+    if read.mapping_quality < filters.min_mapq:
+        return "mapq"
+    if filters.proper_pairs and flag & PAIRED and not flag & PROPER:
+        return "not_proper_pair"
+    if read.query_sequence is None:
+        return "no_sequence"
+    if not read.query_qualities_str:
+        return "no_base_qualities"
+    return "no_umi" if not read.has_tag(filters.umi_tag) else "bad_umi"
+
+
+_UMI = re.compile(r"[ACGT]+(?:[-+][ACGT]+)*")  # one UMI, or a duplex pair as fgbio writes
+
+
+def umi_of(read, tag: str) -> str | None:
+    """The read's UMI, or None when it has none or a malformed one (all N, lower case, a
+    number): such a read cannot be put in a family, and is left out."""
+    if not read.has_tag(tag):
+        return None
+    value = read.get_tag(tag)
+    return value if isinstance(value, str) and _UMI.fullmatch(value) else None
+
+
+RX_LOOKED_AT = 1000  # reads looked at for RX UMIs when --umi-tag is not given
+
+
 def open_alignments(path: str | Path, fasta: str | Path | None):
     """pysam's AlignmentFile for a BAM or CRAM with an index (one line naming the file on
     any failure: no index, not an alignment file, a CRAM without its reference)."""
     import pysam
 
+    from nlrp3annot.reads.files import check_index, check_is_alignment_file
+
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "no such file", "give a BAM or CRAM file")
+    check_is_alignment_file(path)  # a directory, a SAM text file: said before htslib tries
     try:
         handle = pysam.AlignmentFile(
             str(path), "rc" if path.suffix == ".cram" else "rb",
@@ -58,7 +95,19 @@ def open_alignments(path: str | Path, fasta: str | Path | None):
         raise InputFileError(
             path, "has no index", "index it with 'samtools index' (only the locus is read)"
         )
+    try:
+        check_index(path)
+    except InputFileError:
+        handle.close()
+        raise
     return handle
+
+
+def close_quietly(handle) -> None:
+    """Close after a failed read: htslib then reports the same failure again on closing
+    ("Closing failed: Success"), which would hide the one-line reason already raised."""
+    with contextlib.suppress(OSError):
+        handle.close()
 
 
 def sample_name(handle, path: Path) -> str:
@@ -88,3 +137,27 @@ def contig_of(handle, path: Path) -> tuple[str, dict[str, int]]:
         if name in lengths:
             return name, lengths
     raise InputFileError(path, "has no chromosome 1 in its header", "give a human BAM/CRAM")
+
+
+def unusable_reason(dropped: dict[str, int], filters: ReadFilters) -> str:
+    """Why a sample has no usable base in the targets, for its not_assessable note: the
+    reads each filter removed, most first, each with what to do."""
+    hints = {
+        "duplicate": "marked duplicate (with UMIs give --umi-tag; else mark duplicates again)",
+        "mapq": f"below --min-mapq {filters.min_mapq} (MAPQ 0: placed at several loci; "
+        "check the aligner's reference)",
+        "qc_fail": "flagged QC-fail (0x200) by the sequencer or pipeline",
+        "not_proper_pair": "paired but not in a proper pair (for single-end or unpaired data "
+        "give --no-proper-pairs)",
+        "no_base_qualities": "without base qualities ('*'): no base is evidence",
+        "no_sequence": "without bases (SEQ '*')",
+        "bad_umi": f"with a malformed {filters.umi_tag} UMI",
+        "no_umi": f"without a {filters.umi_tag} UMI",
+    }
+    shown = sorted(((n, k) for k, n in dropped.items() if k in hints and n), reverse=True)
+    if not shown:
+        return f"no read over the NLRP3 coding exons has a base of --min-baseq {filters.min_baseq}"
+    total = sum(n for k, n in dropped.items() if not k.startswith("_"))
+    return f"no usable read over the NLRP3 coding exons: of {total:,} reads, " + "; ".join(
+        f"{n:,} {hints[k]}" for n, k in shown
+    )

@@ -27,6 +27,7 @@ still grow.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -39,9 +40,12 @@ from nlrp3annot.reads.alignments import (
     READ1,
     READ2,
     REVERSE,
+    RX_LOOKED_AT,
     SECONDARY,
     SUPPLEMENTARY,
     ReadFilters,
+    dropped_why,
+    umi_of,
 )
 
 CELLS = ("F1R2+", "F1R2-", "F2R1+", "F2R1-")  # orientation x strand of the counted read
@@ -94,16 +98,21 @@ class FragmentCounts:
 Read = tuple
 
 
-def units(reads: Iterable, filters: ReadFilters) -> Iterator[list[list[Read]]]:
+def units(
+    reads: Iterable, filters: ReadFilters, dropped: Counter | None = None
+) -> Iterator[list[list[Read]]]:
     """Chunks of units (a read alone, or the two mates of a pair whose alignments overlap)
     from coordinate-sorted reads. A chunk ends only where the next read starts after the
-    last unit completed, so no UMI family (units that complete at one place) is split."""
+    last unit completed, so no UMI family (units that complete at one place) is split.
+    ``dropped`` counts the reads each filter removed (:func:`dropped_why`). Reads without
+    base qualities ('*') are not evidence: no base of theirs can pass --min-baseq."""
+    dropped = Counter() if dropped is None else dropped
     bad, min_mapq, proper, tag = (
         filters.bad_flags(), filters.min_mapq, filters.proper_pairs, filters.umi_tag
     )  # fmt: skip
     pending: dict[str, Read] = {}
     chunk: list[list[Read]] = []
-    reads_in_chunk, last_done = 0, -1
+    reads_in_chunk, last_done, looked = 0, -1, 0
     for read in reads:
         flag, start = read.flag, read.reference_start
         if reads_in_chunk >= CHUNK_READS and start > last_done:
@@ -114,7 +123,10 @@ def units(reads: Iterable, filters: ReadFilters) -> Iterator[list[list[Read]]]:
             or read.mapping_quality < min_mapq
             or (proper and flag & PAIRED and not flag & PROPER)
             or read.query_sequence is None
+            or not (qual := read.query_qualities_str)
+            or (tag is not None and (umi := umi_of(read, tag)) is None)
         ):
+            dropped[dropped_why(read, flag, filters)] += 1
             if pending and not flag & (SECONDARY | SUPPLEMENTARY):
                 mate = pending.pop(read.query_name, None)  # its mate then stands alone
                 if mate is not None:
@@ -122,12 +134,14 @@ def units(reads: Iterable, filters: ReadFilters) -> Iterator[list[list[Read]]]:
                     reads_in_chunk += 1
                     last_done = start
             continue
-        umi = None
-        if tag is not None and read.has_tag(tag):
-            umi = str(read.get_tag(tag))
+        if tag is None:
+            umi = None
+            if looked < RX_LOOKED_AT:  # UMIs the user may not know to give
+                looked += 1
+                if read.has_tag("RX"):
+                    dropped["_carries_rx"] += 1
         end = read.reference_end
         cigar, seq = read.cigartuples, read.query_sequence
-        qual = read.query_qualities_str or "~" * len(seq)  # no qualities: every base counts
         record = (flag, start, end, cigar, seq, qual, umi)
         name = read.query_name
         mate = pending.pop(name, None) if pending else None

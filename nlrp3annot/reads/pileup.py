@@ -8,6 +8,7 @@ show is counted once per fragment (overlapping mates, UMI families:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -37,6 +38,7 @@ class Counts:
     overlapping_pairs: int = 0
     mate_disagreements: int = 0
     families: int = 0
+    dropped: Counter = field(default_factory=Counter)  # reads each filter removed
 
     @property
     def depth(self) -> np.ndarray:
@@ -67,12 +69,13 @@ def count_alleles(
     column[positions - 1 - lo] = np.arange(len(positions))
     counter = FragmentCounter(lo, column, reference(lo + 1, hi).upper(), filters)
     reads = chain.from_iterable(handle.fetch(contig, a - 1, b) for a, b in _windows(targets))
-    for chunk in units(reads, filters):
+    dropped: Counter = Counter()
+    for chunk in units(reads, filters, dropped):
         counter.add(chunk)
     c = counter.counts
     return Counts(
         sample, path, build, contig, positions, c.bases, c.near_end, c.indel_depth,
-        c.indels, c.reads, c.overlapping_pairs, c.mate_disagreements, c.families,
+        c.indels, c.reads, c.overlapping_pairs, c.mate_disagreements, c.families, dropped,
     )  # fmt: skip
 
 

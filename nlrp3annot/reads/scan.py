@@ -10,7 +10,8 @@ positions, the FASTA is not the genome the reads were aligned to: refused, not g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,12 @@ from nlrp3annot.genome.reference import GRCH37_OFFSET, declared_build, mane_tran
 from nlrp3annot.patients.coverage import coding_targets
 from nlrp3annot.reads.alignments import (
     ReadFilters,
+    close_quietly,
     contig_of,
     open_alignments,
     output_stem,
     sample_name,
+    unusable_reason,
 )
 from nlrp3annot.reads.background import (
     IndelBackground,
@@ -39,6 +42,7 @@ from nlrp3annot.reads.calling import (
     snv_candidates,
     trusted_cells,
 )
+from nlrp3annot.reads.files import check_cram_reference, read_failure
 from nlrp3annot.reads.limits import detection_limits
 from nlrp3annot.reads.panel import Panel
 from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
@@ -156,6 +160,10 @@ def scan_alignments(
     known = known_alleles(build, seq, knowledge)
     samples = call_samples(counts, reference, known, settings,
                            panel.samples if panel else [])  # fmt: skip
+    for sample in samples:  # no base counted: the filters say why, not the limits
+        if sample.limits is not None and not sample.counts.depth.any():
+            reason = unusable_reason(sample.counts.dropped, filters)
+            sample.limits = replace(sample.limits, unusable=reason)
     _name(samples, contig, seq, mane_transcript(build))
     return ScanResult(build, contig, targets, reference, samples, settings, filters, panel)
 
@@ -163,9 +171,12 @@ def scan_alignments(
 def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters):
     """(build, contig, targets, reference bases, FASTA sequence, counts per file): the
     checked inputs, counted."""
+    import pysam
+
     from nlrp3annot.genome.sequence import fasta_build
 
     opened = []
+    verbosity = pysam.set_verbosity(0)  # htslib's own lines name no file: ours replace them
     try:
         builds = {}
         for path in paths:
@@ -178,6 +189,8 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
                     Path(path), "its @SQ lengths name neither GRCh38 nor GRCh37",
                     "give alignments to GRCh38 or GRCh37",
                 )  # fmt: skip
+            if Path(path).suffix == ".cram":  # before its reads are decoded against --fasta
+                check_cram_reference(Path(path), handle, Path(fasta), contig)
             builds[str(path)] = (declared[0], contig)
         if len({b for b, _ in builds.values()}) > 1:
             raise Nlrp3AnnotError(
@@ -199,15 +212,20 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
         counts = []
         for path, handle, name in zip(paths, opened, samples, strict=True):
             _, contig = builds[str(path)]
-            sample = count_alleles(handle, name, str(path), build, contig, targets, filters,
-                                   seq.get)  # fmt: skip
+            try:
+                sample = count_alleles(handle, name, str(path), build, contig, targets,
+                                       filters, seq.get)  # fmt: skip
+            except OSError as exc:  # htslib: "truncated file", naming nothing
+                raise read_failure(Path(path), handle, exc) from None
             _check_reference(sample, reference, Path(path), Path(fasta))
+            _check_umis(sample, Path(path), filters)
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
         return build, contig, targets, reference, seq, counts
     finally:
         for handle in opened:
-            handle.close()
+            close_quietly(handle)
+        pysam.set_verbosity(verbosity)
 
 
 def call_samples(
@@ -331,6 +349,39 @@ def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:
                 row = rows[0] if rows else None
                 named[key] = (row.hgvs_c, row.hgvs_p, row.legacy_protein) if row else ("",) * 3
             c.names = named[key]
+
+
+UMI_MISSING_LIMIT = 0.5  # this share of reads without the --umi-tag: the wrong tag
+
+
+def _check_umis(counts: Counts, path: Path, filters: ReadFilters) -> None:
+    """One line per file for reads that look usable but are not evidence (no base
+    qualities, malformed UMIs), and for UMIs the options ignore; refuse a --umi-tag most
+    reads do not carry (its families would be single reads: PCR copies as molecules)."""
+    dropped, tag = counts.dropped, filters.umi_tag
+    if dropped["no_base_qualities"]:
+        _warn(path, f"{dropped['no_base_qualities']:,} reads have no base qualities ('*'): "
+              "not counted as evidence")  # fmt: skip
+    if tag is None:
+        if dropped["_carries_rx"]:
+            _warn(path, "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as molecules")
+        return
+    missing, bad = dropped["no_umi"], dropped["bad_umi"]
+    looked = counts.reads + missing + bad
+    if looked and missing >= UMI_MISSING_LIMIT * looked:
+        raise InputFileError(
+            path, f"{missing / looked:.0%} of its reads ({missing:,} of {looked:,}) carry no "
+            f"{tag} tag", "give the tag its UMIs are in with --umi-tag, or leave --umi-tag "
+            "out (duplicate flags then mark PCR copies)",
+        )  # fmt: skip
+    if missing or bad:
+        parts = [f"{bad:,} with a malformed {tag} UMI (all N, lower case, not text)"] if bad else []
+        parts += [f"{missing:,} with no {tag} tag"] if missing else []
+        _warn(path, f"{' and '.join(parts)} of {looked:,} reads: left out of the UMI families")
+
+
+def _warn(path: Path, what: str) -> None:
+    print(f"nlrp3annot: warning: {path}: {what}", file=sys.stderr)
 
 
 def _check_reference(counts: Counts, reference: str, path: Path, fasta: Path) -> None:

@@ -26,6 +26,7 @@ class ScanLimits:
     other_snvs_worst: float | None = None
     known_below_depth: int = 0  # known pathogenic alleles below the minimum depth
     min_depth: int = 20
+    unusable: str = ""  # why no read was usable (then not assessable, whatever the limits)
 
     @property
     def known(self) -> float | None:
@@ -68,6 +69,8 @@ class ScanLimits:
                     raw = attrs.get("LOD")
                 if f.name in ("known_snvs", "known_indels", "known_below_depth", "min_depth"):
                     values[f.name] = int(raw) if raw not in (None, "", ".") else 0
+                elif f.name == "unusable":
+                    values[f.name] = (raw or "").strip('"')
                 elif f.name == "max_lod":
                     values[f.name] = float(raw)  # type: ignore[arg-type]
                 else:
@@ -91,10 +94,13 @@ _HEADER = {
     "other_snvs_worst": "LOD_OTHER_SNVS_MAX",
     "known_below_depth": "KNOWN_BELOW_DEPTH",
     "min_depth": "MIN_DEPTH",
+    "unusable": "UNUSABLE",
 }
 
 
 def _text(value) -> str:
+    if isinstance(value, str):  # quoted, without the quotes a header value cannot hold
+        return '"' + value.replace('"', "'") + '"'
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "."
     return f"{value:.6g}" if isinstance(value, float) else str(value)
