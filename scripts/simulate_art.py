@@ -52,6 +52,10 @@ CODING = [
     (247443970, 247444144), (247444649, 247444823), (247448403, 247448504),
 ]  # fmt: skip
 CAPTURE_PAD = 250  # bases of intron each side of a captured exon
+# amplicon design: tiled amplicons over each coding region, primers left in the reads
+AMPLICON = 220  # bases, primers included: 150 bp mates overlap in the middle
+AMPLICON_STEP = 150  # tiles overlap by 70 bases, more than two primers (2 x PRIMER)
+PRIMER = 22
 OXO_SEED = 8  # position susceptibilities are a property of the sequence, not the sample
 COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
@@ -68,7 +72,10 @@ class Mosaic:
 
 @dataclass(frozen=True)
 class Library:
-    design: str = "capture"  # capture: coding exons +/- 250 bp; locus: NLRP3 +/- 9 kb
+    design: str = "capture"  # capture: coding exons +/- 250 bp; locus: NLRP3 +/- 9 kb;
+    # amplicon: tiled amplicons over the coding exons, read 1 always from the forward
+    # primer (a directional assay: every fragment F1R2), MiSeq v3 profile, no duplicate
+    # marking (every read of an amplicon starts at its primer)
     depth: float = 2800.0  # read depth aimed at (both mates count)
     fragment_mean: int = 250
     fragment_sd: int = 40
@@ -132,12 +139,38 @@ def templates(sequence: str, design: str) -> list[tuple[str, int, str]]:
     the templates (positions after an indel inside a template shift within it only)."""
     if design == "locus":
         return [("L0", 0, sequence)]
+    if design == "amplicon":
+        return [(f"A{lo}", lo, sequence[lo : lo + AMPLICON]) for lo in amplicon_starts()]
     out = []
     for start, end in CODING:
         lo = start - CAPTURE_PAD - SLICE[0]
         hi = end + CAPTURE_PAD - SLICE[0] + 1
         out.append((f"T{lo}", lo, sequence[lo:hi]))
     return out
+
+
+def amplicon_starts() -> list[int]:
+    """Slice offsets (0-based) of the tiled amplicons: each coding region from one primer
+    before its first base to one primer after its last, every base of it outside the
+    primers of at least one amplicon."""
+    starts = []
+    for start, end in CODING:
+        lo = start - SLICE[0] - PRIMER - 5
+        last = end - SLICE[0] + PRIMER + 5 - AMPLICON + 1
+        starts += list(range(lo, last, AMPLICON_STEP)) + [max(last, lo)]
+    return sorted(set(starts))
+
+
+def primers_bed(path: Path) -> Path:
+    """The amplicons' primers as BED6 (ARTIC/iVar/samtools ampliconclip): left primers on
+    +, right primers on -, in chr1 coordinates of the TEST genome."""
+    with path.open("w") as handle:
+        for n, lo in enumerate(amplicon_starts()):
+            start = SLICE[0] - 1 + lo  # 0-based chr1
+            handle.write(f"chr1\t{start}\t{start + PRIMER}\tA{n}_LEFT\t1\t+\n")
+            end = start + AMPLICON
+            handle.write(f"chr1\t{end - PRIMER}\t{end}\tA{n}_RIGHT\t1\t-\n")
+    return path
 
 
 def art_reads(
@@ -154,15 +187,21 @@ def art_reads(
     pieces = templates(sequence, design)
     fa.write_text("".join(f">{name}\n{_wrap(bases)}" for name, _, bases in pieces))
     template = np.mean([len(b) for _, _, b in pieces])
-    # ART's fold is the mean over the template; fragments are fewer within a fragment's
-    # length of its ends, so the middle (the exon) gets fold * L / (L - fragment)
-    fold = depth * max(template - library.fragment_mean, 1) / template
     prefix = folder / tag
-    _run([
-        "art_illumina", "-ss", "HS25", "-p", "-l", "150", "-m", str(library.fragment_mean),
-        "-s", str(library.fragment_sd), "-f", f"{fold:.4f}", "-sam", "-ef", "-na", "-q",
-        "-rs", str(seed), "-d", tag, "-i", str(fa), "-o", str(prefix),
-    ])  # fmt: skip
+    common = ["-l", "150", "-sam", "-ef", "-na", "-q", "-rs", str(seed), "-d", tag, "-i",
+              str(fa), "-o", str(prefix)]  # fmt: skip
+    if design == "amplicon":
+        # -amp -p: a pair from both ends of every amplicon, read 1 from its start (the
+        # forward primer); -f is pairs per amplicon, and tiles overlap, so about half
+        # the depth aimed at (both mates count: a pair gives 2 reads over the middle)
+        pairs_each = max(int(round(depth * AMPLICON_STEP / AMPLICON / 2)), 1)
+        _run(["art_illumina", "-ss", "MSv3", "-amp", "-p", "-f", str(pairs_each), *common])
+    else:
+        # ART's fold is the mean over the template; fragments are fewer within a fragment's
+        # length of its ends, so the middle (the exon) gets fold * L / (L - fragment)
+        fold = depth * max(template - library.fragment_mean, 1) / template
+        _run(["art_illumina", "-ss", "HS25", "-p", "-m", str(library.fragment_mean), "-s",
+              str(library.fragment_sd), "-f", f"{fold:.4f}", *common])  # fmt: skip
     offsets = {name: offset for name, offset, _ in pieces}
     clean = {}
     with open(f"{prefix}_errFree.sam") as handle:
@@ -389,7 +428,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="folder for NAME.bam")
     parser.add_argument("--sample", required=True)
-    parser.add_argument("--design", choices=["capture", "locus"], default="capture")
+    parser.add_argument("--design", choices=["capture", "locus", "amplicon"], default="capture")
     parser.add_argument("--depth", type=float, default=2800)
     parser.add_argument("--allele", action="append", default=[],
                         help="POS:REF:ALT:FRACTION (GRCh38, VCF-style)")  # fmt: skip
@@ -405,6 +444,7 @@ def main() -> None:
     library = Library(
         args.design, args.depth, oxidative=args.oxidative, deamination=args.deamination,
         duplicates=args.duplicates, pcr_error=args.pcr_error, umi=args.umi,
+        mark_duplicates=args.design != "amplicon",
     )  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     bam = simulate_sample(args.out / f"{args.sample}.bam", args.sample, alleles, library,

@@ -228,3 +228,37 @@ def run(args: list[str], expect: int = 0) -> subprocess.CompletedProcess:
     assert proc.returncode == expect, proc.stderr
     assert "Traceback" not in proc.stderr
     return proc
+
+
+def test_a_directional_amplicon_mosaic_is_called_and_its_damage_is_not(tmp_path, reads):
+    """Tiled amplicons, read 1 always from the forward primer (art_illumina -amp -p): every
+    fragment is F1R2, so no allele can show both orientations. A 10% c.907G>A mosaic is
+    called (its orientation split is the reference reads'; the old rule refused it), and
+    an oxidised and a deaminated reference library, whose G>T / C>T damage the screen
+    tells from the complementary type in the one orientation, get no call."""
+    _, _, _, locus = reads
+    amplicon = Library("amplicon", 1000.0, mark_duplicates=False)
+    spec = {
+        "AMP": ([Mosaic(D303N.pos, D303N.ref, D303N.alt, 0.10)], amplicon),
+        "AREF": ([], amplicon),
+        "AOXO": ([], Library(**{**amplicon.__dict__, "oxidative": 0.004})),
+        "ADEAM": ([], Library(**{**amplicon.__dict__, "deamination": 0.002})),
+    }
+    paths = [
+        str(simulate_sample(tmp_path / f"{n}.bam", n, a, lib, seed=50 + k, locus=locus))
+        for k, (n, (a, lib)) in enumerate(spec.items())
+    ]
+    result = scan_alignments(paths, FASTA)
+    mos = next(c for c in sample(result, "AMP").candidates if c.pos == D303N.pos and
+               c.alt == D303N.alt)  # fmt: skip
+    assert mos.orientation()[1] == mos.orientation()[3] == 0  # nothing F2R1: directional
+    assert mos.verdict == "called"
+    ci = stats.binomtest(mos.alt_reads, mos.depth).proportion_ci(method="exact")
+    assert ci.low <= 0.10 <= ci.high
+    assert called(result, "AMP") == {(D303N.pos, D303N.ref, D303N.alt)}
+    for name in ("AREF", "AOXO", "ADEAM"):
+        assert called(result, name) == set(), (name, sample(result, name).calls)
+    assert {c.untrusted.split()[1] for c in sample(result, "AOXO").candidates
+            if c.untrusted} == {"(G>T"}  # fmt: skip
+    assert {c.untrusted.split()[1] for c in sample(result, "ADEAM").candidates
+            if c.untrusted} == {"(C>T"}  # fmt: skip

@@ -228,6 +228,7 @@ def method_sentence(record: PatientRecord) -> str:
         f"{reference}. Germline or mosaic: one-sided exact binomial test of the allele "
         f"fraction against 50%{depth}, with a 95% Clopper\u2013Pearson interval. Reads "
         "(BAM/CRAM), where given, were scanned for mosaics against the error background of "
-        "the other samples, on both strands and both read orientations; the limit of "
+        "the other samples per strand and read orientation, refusing alleles whose strand "
+        "or orientation split differs from the other reads' (Fisher exact); the limit of "
         f"detection is the fraction found with 95% power. Classes: {clinvar_source(record)}."
     )

@@ -19,7 +19,8 @@ Zygosity rule (documented in the README, options in :class:`MosaicOptions`):
   ``het`` with ``mosaic_test`` not_assessable. A genotype of 0/0 meeting all of it is also
   ``mosaic`` (callers often genotype a 5% allele as 0/0); one failing it stays ``ref``. The
   calls of ``nlrp3annot scan`` (``from_reads``) were already tested against the sample's
-  own error background on both strands and orientations: only the test against 0.5 applies.
+  own error background with strand and orientation bias tests: only the test against 0.5
+  applies.
 - ``ref``: no copy.
 Where depth is below ``min_depth`` a germline-like fraction cannot rule a mosaic out:
 ``mosaic_test`` says ``not_assessable (depth ...)``; the patient summary reports a carrier

@@ -20,7 +20,11 @@ of them, across the sample's own positions of that substitution type.
 **Orientation screen.** Where a sample shows a substitution type at ``orientation_ratio``
 times the rate in one orientation as in the other (and significantly), that orientation's
 reads of that type are an artefact of the library (8-oxoG: G>T on F1R2 and C>A on F2R1;
-FFPE deamination: C>T on F1R2 and G>A on F2R1) and are not evidence in that sample.
+FFPE deamination: C>T on F1R2 and G>A on F2R1) and are not evidence in that sample. Where
+the sample's fragments are all in one orientation (a directional amplicon assay) the other
+orientation's rate is read from the complementary type in the present one (strand
+symmetry), so an oxidised or deaminated amplicon library is told too; its reads of that
+type are then no evidence at all (the allele cannot be told from the damage).
 """
 
 from __future__ import annotations
@@ -161,10 +165,25 @@ def _orientation_screen(x, depth_cells, quiet, ref, settings: CallSettings):
             use = quiet[a] & at
             alt = [int(x[list(cells)][:, a][:, use].sum()) for cells in ORIENTATION_HALVES]
             reads = [int(depth_cells[list(cells)][:, use].sum()) for cells in ORIENTATION_HALVES]
-            if min(reads) == 0:
+            if max(reads) == 0:
                 continue
+            present = -1
+            if min(reads) == 0:
+                # one orientation only (a directional amplicon design: read 1 always from
+                # the forward primer): the missing orientation's rate of this type is, by
+                # strand symmetry, the present one's rate of the complementary type (G>T
+                # on F2R1 and C>A on F1R2 are both C>A in read 1)
+                present = 0 if reads[0] else 1
+                cells = list(ORIENTATION_HALVES[present])
+                use_c = quiet[3 - a] & (ref == 3 - r)  # BASES is ACGT: complement 3 - i
+                alt[1 - present] = int(x[cells][:, 3 - a][:, use_c].sum())
+                reads[1 - present] = int(depth_cells[cells][:, use_c].sum())
+                if reads[1 - present] == 0:
+                    continue
             rates = [max(alt[o] / reads[o], 1e-7) for o in (0, 1)]
             o = int(rates[1] > rates[0])
+            if present >= 0 and o != present:
+                continue  # the complementary type is the higher: this one is not in excess
             other = 1 - o
             expected = reads[o] * max(rates[other], settings.error_floor / 10)
             ratio[r, a] = rates[o] / rates[other]

@@ -8,19 +8,20 @@
   9,300 a sample: Bonferroni), or at the known pathogenic alleles (ClinVar, SNVs and
   indels) below ``known_alpha`` / their number: a stronger prior, 0.5 false calls expected
   at known alleles over 100 negative samples.
-- **Both strands and both orientations** (a real allele is in every kind of fragment; an
-  artefact of one strand, or of read 1 only, is not): each half (forward/reverse,
-  F1R2/F2R1) must show the allele above its own background (P < ``split_alpha``), and the
-  halves must agree (the half with the lower fraction holding no significantly fewer ALT
-  fragments than its share: one-sided Fisher P >= ``consistency_alpha``). This
-  compares each half with what a real allele would give there, so it works at 5 reads as
-  at 500: five ALT fragments all on one strand fail it.
+- **No strand or orientation bias** (an artefact of one strand, or of read 1 only, sits in
+  one half of the fragments; a real allele is split between the halves as the other
+  fragments at its position are): for forward/reverse and for F1R2/F2R1 separately, the
+  two-sided Fisher exact test of (ALT vs other fragments) x (half A vs half B) over the
+  evidence cells; refused where P < ``bias_alpha``. Every fragment stays evidence, so the
+  power is that of the whole depth. A test is skipped where the other fragments all lie in
+  one half (a directional amplicon design shows one orientation only) or the evidence does
+  (the orientation screen left one orientation out): the split cannot be compared there.
 - **Read ends** (SNVs): not called where at least ``read_end_share`` of the ALT bases lie
   within 10 bases of an end of their aligned read, unlike the other bases (Fisher P <
   ``artefact_p``). Indels are counted only away from read ends in the first place.
 
-Verdicts: ``called``, ``low_depth``, ``not_significant``, ``one_strand``,
-``one_orientation``, ``read_end``.
+Verdicts: ``called``, ``low_depth``, ``not_significant``, ``strand_bias``,
+``orientation_bias``, ``read_end``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from nlrp3annot.reads.background import IndelBackground, SnvBackground, describe
 from nlrp3annot.reads.fragments import ORIENTATION_HALVES, STRAND_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
-from nlrp3annot.reads.tails import hypergeom_cdf, hypergeom_sf
+from nlrp3annot.reads.tails import fisher_two_sided, hypergeom_sf
 
 Allele = tuple[int, str, str]  # (1-based position, REF, ALT) VCF-style
 
@@ -231,21 +232,22 @@ def indel_candidates(
     return found
 
 
-def halves_agree(c: Candidate, halves, settings: CallSettings) -> bool:
-    """Each half shows the allele above its own background, and the halves agree."""
-    alt = [sum(c.alt_cells[i] for i in h) for h in halves]
-    depth = [sum(c.depth_cells[i] for i in h) for h in halves]
-    if min(depth) == 0:
-        return False
-    for h, cells in enumerate(halves):
-        mu = sum(c.depth_cells[i] * c.cell_background[i] for i in cells) / depth[h]
-        if float(bb.sf(alt[h], depth[h], mu, c.rho)) >= settings.split_alpha:
-            return False
-    # the half with the lower fraction against its share of the ALT fragments, given
-    # both margins (one-sided Fisher: hypergeometric; at low fractions the binomial)
-    low = 0 if alt[0] / depth[0] <= alt[1] / depth[1] else 1
-    p = hypergeom_cdf(alt[low], depth[0] + depth[1], alt[0] + alt[1], depth[low])
-    return p >= settings.consistency_alpha
+def bias_p(c: Candidate, halves) -> float | None:
+    """Two-sided Fisher P that the ALT fragments split between ``halves`` unlike the other
+    fragments at the position (evidence cells only); None where the split cannot be
+    compared: the other fragments, or the evidence, all in one half."""
+    alt = [sum(c.alt_cells[i] for i in h if c.trusted[i]) for h in halves]
+    depth = [sum(c.depth_cells[i] for i in h if c.trusted[i]) for h in halves]
+    other = [d - a for d, a in zip(depth, alt, strict=True)]
+    if min(depth) == 0 or min(other) == 0:
+        return None
+    # table [[ALT A, ALT B], [other A, other B]]: x = ALT A, draws = ALT, successes = A
+    return fisher_two_sided(alt[0], sum(depth), depth[0], sum(alt))
+
+
+def biased(c: Candidate, halves, settings: CallSettings) -> bool:
+    p = bias_p(c, halves)
+    return p is not None and p < settings.bias_alpha
 
 
 def at_read_ends(c: Candidate, settings: CallSettings) -> bool:
@@ -263,10 +265,10 @@ def judge(c: Candidate, settings: CallSettings) -> str:
         return "low_depth"
     if c.p >= c.threshold or c.alt_reads < settings.min_alt_reads:
         return "not_significant"
-    if not halves_agree(c, STRAND_HALVES, settings):
-        return "one_strand"
-    if not halves_agree(c, ORIENTATION_HALVES, settings):
-        return "one_orientation"
+    if biased(c, STRAND_HALVES, settings):
+        return "strand_bias"
+    if biased(c, ORIENTATION_HALVES, settings):
+        return "orientation_bias"
     if c.is_snv and at_read_ends(c, settings):
         return "read_end"
     return "called"

@@ -1,14 +1,16 @@
 """Limits of detection: the allele fraction at which the whole call rule (significance,
-both strands, both orientations) finds an allele with ``power`` (95%), given a position's
-depth per cell, background and overdispersion. Pure, vectorised over alleles.
+and not refused by the strand and orientation bias tests) finds an allele with ``power``
+(95%), given a position's depth per cell, background and overdispersion. Pure, vectorised
+over alleles.
 
-A real allele at fraction f shows in each read with probability f (the background only
-adds reads, so leaving it out makes the limit conservative). The call needs the evidence
-count to reach ``k`` (the smallest significant count against the background), each half
-(forward, reverse, F1R2, F2R1) to reach its own significant count, and the two halves of
-each pair to agree; the chance of missing is bounded by the sum of the chances of each
-part failing (the union bound, again conservative), so a stated limit is one the rule
-meets, not a hope.
+A real allele at fraction f shows in each fragment with probability f (the background
+only adds fragments, so leaving it out makes the limit conservative). The call needs the
+evidence count to reach ``k`` (the smallest significant count against the background),
+and neither bias test to refuse it: a real allele's fragments split between the halves as
+the other fragments do, so each test, a conditional Fisher test at ``bias_alpha``, refuses
+it with chance at most ``bias_alpha``. The chance of missing is bounded by the sum of the
+parts' chances (the union bound, conservative), so a stated limit is one the rule meets,
+not a hope.
 """
 
 from __future__ import annotations
@@ -16,11 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from nlrp3annot.reads.betabinomial import min_count
-from nlrp3annot.reads.fragments import ORIENTATION_HALVES, STRAND_HALVES
 from nlrp3annot.reads.settings import CallSettings
 from nlrp3annot.reads.tails import binomial_cdf
-
-HALVES = STRAND_HALVES + ORIENTATION_HALVES
 
 
 def detection_limits(
@@ -42,20 +41,12 @@ def detection_limits(
     evidence = np.where(trusted, depth_cells, 0).sum(axis=1)
     mu = _mean(depth_cells, mu_cells, trusted)
     k = min_count(evidence, mu, rho, threshold, floor=settings.min_alt_reads)
-    parts = [(evidence, k)]
-    for half in HALVES:
-        cells = np.zeros(4, dtype=bool)
-        cells[list(half)] = True
-        inside = np.broadcast_to(cells, depth_cells.shape)
-        n = np.where(inside, depth_cells, 0).sum(axis=1)
-        parts.append((n, min_count(n, _mean(depth_cells, mu_cells, inside), rho,
-                                   settings.split_alpha)))  # fmt: skip
-    # the agreement test of each pair of halves fails a real allele with chance at most
-    # consistency_alpha on either side
-    allowed = 1 - settings.power - 4 * settings.consistency_alpha
+    # the strand test and the orientation test each refuse a real allele with chance at
+    # most bias_alpha
+    allowed = 1 - settings.power - 2 * settings.bias_alpha
 
     def missed(f: np.ndarray) -> np.ndarray:
-        return sum(binomial_cdf(kk - 1, n, f) for n, kk in parts)
+        return binomial_cdf(k - 1, evidence, f)
 
     lo = np.full(len(evidence), 1e-5)
     hi = np.ones(len(evidence))

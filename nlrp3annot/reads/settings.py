@@ -25,11 +25,13 @@ class CallSettings:
     orientation_ratio: float = 3.0
     orientation_alpha: float = 1e-6
     orientation_min_excess: int = 10
-    # both strands and both orientations: each half shows the allele above its own
-    # background (P < split_alpha), and neither half has significantly fewer ALT reads
-    # than its share of the depth (P < consistency_alpha)
-    split_alpha: float = 0.01
-    consistency_alpha: float = 1e-3
+    # strand and orientation bias: an allele is refused where its fragments split between
+    # forward/reverse (or F1R2/F2R1) unlike the other fragments at its position (two-sided
+    # Fisher P below this). A real allele's split follows the others', so this refuses one
+    # with chance at most bias_alpha a test (Fisher is conservative): 0.2% of the 5% miss
+    # budget of the limits for both tests. An artefact all in one half of a 50/50 position
+    # is refused from 11 ALT fragments (2 * 0.5**11 < 1e-3).
+    bias_alpha: float = 1e-3
     # read ends (SNVs): most ALT reads within 10 bases of an end, unlike the other reads
     read_end_share: float = 0.9
     artefact_p: float = 1e-3
