@@ -81,6 +81,13 @@ def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
         "consensus first, so PCR and sequencing errors within a family are not evidence",
     )
     p.add_argument(
+        "--primers",
+        metavar="BED",
+        help="the amplicon assay's primer BED (BED6 as ARTIC/iVar use it): primer bases at "
+        "either end of a read are soft-clipped (samtools ampliconclip --both-ends) and are "
+        "no evidence",
+    )
+    p.add_argument(
         "--panel",
         metavar="NPZ",
         help="a panel of normals (made by 'scan --make-panel'): their error distribution is "

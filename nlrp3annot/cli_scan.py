@@ -24,9 +24,13 @@ def scan_settings(args: argparse.Namespace):
     umi = getattr(args, "umi_tag", None)
     if umi is not None and not (len(umi) == 2 and umi.isalnum()):
         raise Nlrp3AnnotError(f"--umi-tag {umi!r}: give a two-character SAM tag such as RX")
+    primers = getattr(args, "primers", None)
+    if primers is not None and not Path(primers).is_file():
+        raise Nlrp3AnnotError(f"--primers {primers}: no such file (give the assay's primer BED)")
     return (
         CallSettings(min_depth=args.min_depth, max_lod=args.max_lod),
-        ReadFilters(args.min_mapq, args.min_baseq, not args.no_proper_pairs, umi),
+        ReadFilters(args.min_mapq, args.min_baseq, not args.no_proper_pairs, umi,
+                    primers=str(primers) if primers else None),  # fmt: skip
     )
 
 

@@ -388,3 +388,72 @@ def test_the_stated_limit_is_met_by_the_rule_in_simulated_fragments():
                       (True,) * 4, p, threshold, known=True)  # fmt: skip
         calls += judge(c, settings) == "called"
     assert calls / draws >= 0.95 - 3 * (0.95 * 0.05 / draws) ** 0.5, calls / draws
+
+
+def _amplicon_bam(path: Path, primer_start: int, alt_at: int, reads: int, with_alt: int) -> Path:
+    """Single-end reads that all start at a primer (0-based ``primer_start``), 120 bases of
+    the TEST reference, ``with_alt`` of them with A at 1-based ``alt_at``."""
+    import pysam
+
+    with pysam.FastaFile(str(FASTA)) as fasta:
+        contig = fasta.references[0]
+        length = fasta.get_reference_length(contig)
+        bases = fasta.fetch(contig, primer_start, primer_start + 120).upper()
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": contig, "LN": length}],
+              "RG": [{"ID": "rg", "SM": "AMP1"}]}  # fmt: skip
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for n in range(reads):
+            read = pysam.AlignedSegment(out.header)
+            seq = list(bases)
+            if n < with_alt:
+                seq[alt_at - 1 - primer_start] = "A"
+            read.query_name, read.flag, read.reference_id = f"r{n}", 0, 0
+            read.reference_start, read.mapping_quality = primer_start, 60
+            read.cigartuples = [(0, 120)]
+            read.query_sequence = "".join(seq)
+            read.query_qualities = pysam.qualitystring_to_array("I" * 120)
+            read.set_tag("RG", "rg")
+            out.write(read)
+    pysam.index(str(path))
+    return path
+
+
+def test_primer_bases_are_not_evidence(tmp_path: Path):
+    """--primers: bases of a read inside the primer it starts in are clipped (samtools
+    ampliconclip --both-ends) and count for nothing: an ALT that only primer-derived bases
+    show (here 60 of 200 reads at c.907, 11 bases into the primer) is called without the
+    BED and not one of its reads is counted with it; the bases after the primer still
+    count, once per read (expected values from how the BAM and the BED were built)."""
+    from nlrp3annot.reads.alignments import ReadFilters
+
+    pos = C907
+    primer_start = pos - 1 - 10  # 0-based: c.907 is the primer's 11th base
+    bam = _amplicon_bam(tmp_path / "amp.bam", primer_start, pos, reads=200, with_alt=60)
+    bed = tmp_path / "primers.bed"
+    bed.write_text(f"chr1\t{primer_start}\t{primer_start + 22}\tA1_LEFT\t1\t+\n")
+    plain = scan_alignments([bam], FASTA, filters=ReadFilters(proper_pairs=False))
+    (sample,) = plain.samples
+    hit = [c for c in sample.candidates if (c.pos, c.alt) == (pos, "A")]
+    assert hit and hit[0].alt_reads == 60 and hit[0].verdict == "called"
+    clipped = scan_alignments(
+        [bam], FASTA, filters=ReadFilters(proper_pairs=False, primers=str(bed))
+    )
+    (sample,) = clipped.samples
+    (known,) = [c for c in sample.candidates if (c.pos, c.alt) == (pos, "A")]  # (listed: known)
+    assert known.alt_reads == 0 and known.depth == 0 and known.verdict != "called"
+    depth = dict(zip(sample.counts.positions.tolist(), sample.counts.depth.tolist(), strict=True))
+    assert depth[pos] == 0  # inside the primer: clipped from every read
+    assert depth[primer_start + 22 + 5] == 200  # after it: every read counts
+
+
+def test_a_primer_bed_that_is_not_one_is_one_line(tmp_path: Path, capsys):
+    from nlrp3annot.cli import main
+
+    bam = _amplicon_bam(tmp_path / "amp.bam", C907 - 11, C907, reads=10, with_alt=0)
+    bed = tmp_path / "primers.bed"
+    bed.write_text("chr1\tstart\t22\n")
+    capsys.readouterr()
+    code = main(["scan", str(bam), "--fasta", str(FASTA), "-o", str(tmp_path / "s"),
+                 "--primers", str(bed), "--no-proper-pairs"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "primers.bed" in err[0] and "line 1" in err[0]

@@ -26,6 +26,7 @@ class ReadFilters:
     proper_pairs: bool = True  # for paired reads: both mates mapped as a proper pair
     umi_tag: str | None = None  # e.g. RX: reads of one molecule collapse to one consensus
     umi_agreement: float = 2 / 3  # share of a family's reads that must agree on a base
+    primers: str | None = None  # a primer BED: primer bases are clipped, not evidence
 
     def bad_flags(self) -> int:
         flags = UNMAPPED | SECONDARY | SUPPLEMENTARY | QCFAIL

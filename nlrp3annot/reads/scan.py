@@ -11,6 +11,7 @@ positions, the FASTA is not the genome the reads were aligned to: refused, not g
 from __future__ import annotations
 
 import sys
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -176,6 +177,7 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
     from nlrp3annot.genome.sequence import fasta_build
 
     opened = []
+    cleanup: list[tempfile.TemporaryDirectory] = []
     verbosity = pysam.set_verbosity(0)  # htslib's own lines name no file: ours replace them
     try:
         builds = {}
@@ -209,6 +211,11 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
         targets = coding_targets(t.exons, t.cds_start, t.cds_end)
         reference = "".join(seq.get(a, b) for a, b in targets).upper()
         samples = _sample_names(paths, opened)  # refused before any counting
+        if filters.primers:  # primer bases are not evidence: count clipped copies
+            folder = tempfile.TemporaryDirectory(prefix="nlrp3annot-primers-")
+            cleanup.append(folder)
+            opened[:] = _clipped(paths, opened, builds, targets, Path(fasta),
+                                 Path(filters.primers), Path(folder.name))  # fmt: skip
         counts = []
         for path, handle, name in zip(paths, opened, samples, strict=True):
             _, contig = builds[str(path)]
@@ -225,7 +232,25 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
     finally:
         for handle in opened:
             close_quietly(handle)
+        for folder in cleanup:
+            folder.cleanup()
         pysam.set_verbosity(verbosity)
+
+
+def _clipped(paths, opened, builds, targets, fasta: Path, bed: Path, folder: Path) -> list:
+    """Each file's reads over the coding targets with primer bases soft-clipped
+    (:mod:`nlrp3annot.reads.primers`), opened; the originals closed."""
+    from nlrp3annot.reads.primers import check_primers, clip_primers
+
+    check_primers(bed, {contig for _, contig in builds.values()})
+    handles = []
+    for path, handle in zip(paths, opened, strict=True):
+        contig = builds[str(path)][1]
+        region = f"{contig}:{targets[0][0] - 1000}-{targets[-1][1] + 1000}"
+        close_quietly(handle)
+        clipped = clip_primers(Path(path), fasta, bed, region, folder)
+        handles.append(open_alignments(clipped, fasta))
+    return handles
 
 
 def call_samples(
