@@ -60,6 +60,7 @@ class Candidate:
     verdict: str = ""
     lod: float | None = None  # at known pathogenic alleles
     names: tuple[str, str, str] = field(default=("", "", ""))  # HGVS c., p., legacy
+    called_in: tuple[str, ...] = ()  # replicate libraries: those that called it
 
     @property
     def is_snv(self) -> bool:

@@ -39,6 +39,7 @@ class Counts:
     mate_disagreements: int = 0
     families: int = 0
     dropped: Counter = field(default_factory=Counter)  # reads each filter removed
+    library: str = ""  # its LB tags (or file name): names a replicate library
 
     @property
     def depth(self) -> np.ndarray:

@@ -47,6 +47,13 @@ from nlrp3annot.reads.files import check_cram_reference, read_failure
 from nlrp3annot.reads.limits import detection_limits
 from nlrp3annot.reads.panel import Panel
 from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
+from nlrp3annot.reads.replicates import (
+    library_label,
+    library_names,
+    pooled_candidates,
+    pooled_counts,
+    replicate_settings,
+)
 from nlrp3annot.reads.settings import CallSettings
 from nlrp3annot.values import ScanLimits
 
@@ -60,6 +67,7 @@ class SampleScan:
     counts: Counts
     candidates: list[Candidate] = field(default_factory=list)
     limits: ScanLimits | None = None
+    libraries: tuple[str, ...] = ()  # replicate libraries (LB) pooled here, when several
 
     @property
     def sample(self) -> str:
@@ -122,18 +130,33 @@ def known_alleles(build: str, seq, knowledge=None) -> KnownAlleles:
 
 
 def _sample_names(paths, opened) -> list[str]:
-    """Each file's sample, refusing a sample given twice and two samples whose scan VCFs
-    would share a name (``P16 blood`` and ``P16_blood``: the second would overwrite the
-    first, and a carrier would read negative)."""
+    """Each file's sample. Files of one sample are replicate libraries when each names
+    its own libraries (LB tags no other file of the sample shares): independent PCRs.
+    Refused: a sample given twice otherwise (same library, or no LB), and two samples
+    whose scan VCFs would share a name (``P16 blood`` and ``P16_blood``: the second would
+    overwrite the first, and a carrier would read negative)."""
     names: dict[str, str] = {}
+    libraries: dict[str, list[frozenset[str]]] = {}
+    out = []
     stems: dict[str, tuple[str, str]] = {}  # output name (any case) -> (sample, file)
     for path, handle in zip(paths, opened, strict=True):
         name = sample_name(handle, Path(path))
+        own = library_names(handle)
+        out.append(name)
         if name in names:
-            raise InputFileError(
-                Path(path), f"holds sample {name!r}, as does {Path(names[name]).name}",
-                "give each sample once (or set distinct SM tags)",
-            )  # fmt: skip
+            shared = [lb for other in libraries[name] for lb in sorted(other & own)]
+            if not own or not all(libraries[name]) or shared:
+                why = (
+                    f"in the same library {shared[0]!r} (one PCR, not a replicate)" if shared
+                    else "and no LB (library) tags that tell replicate libraries apart"
+                )  # fmt: skip
+                raise InputFileError(
+                    Path(path), f"holds sample {name!r}, as does {Path(names[name]).name}, {why}",
+                    "give each sample once, or replicate libraries (independent PCRs) each "
+                    "with its own LB tag",
+                )  # fmt: skip
+            libraries[name].append(own)
+            continue
         stem = output_stem(name)
         if stem.lower() in stems:
             other, where = stems[stem.lower()]
@@ -144,7 +167,8 @@ def _sample_names(paths, opened) -> list[str]:
             )  # fmt: skip
         stems[stem.lower()] = (name, str(path))
         names[name] = str(path)
-    return list(names)
+        libraries[name] = [own]
+    return out
 
 
 def scan_alignments(
@@ -211,13 +235,17 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
         targets = coding_targets(t.exons, t.cds_start, t.cds_end)
         reference = "".join(seq.get(a, b) for a, b in targets).upper()
         samples = _sample_names(paths, opened)  # refused before any counting
+        labels = [
+            library_label(library_names(h), Path(p).name)
+            for p, h in zip(paths, opened, strict=True)
+        ]
         if filters.primers:  # primer bases are not evidence: count clipped copies
             folder = tempfile.TemporaryDirectory(prefix="nlrp3annot-primers-")
             cleanup.append(folder)
             opened[:] = _clipped(paths, opened, builds, targets, Path(fasta),
                                  Path(filters.primers), Path(folder.name))  # fmt: skip
         counts = []
-        for path, handle, name in zip(paths, opened, samples, strict=True):
+        for path, handle, name, label in zip(paths, opened, samples, labels, strict=True):
             _, contig = builds[str(path)]
             try:
                 sample = count_alleles(handle, name, str(path), build, contig, targets,
@@ -226,6 +254,7 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
                 raise read_failure(Path(path), handle, exc) from None
             _check_reference(sample, reference, Path(path), Path(fasta))
             _check_umis(sample, Path(path), filters)
+            sample.library = label
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
         return build, contig, targets, reference, seq, counts
@@ -260,24 +289,42 @@ def call_samples(
     settings: CallSettings,
     panel: list[Counts],
 ) -> list[SampleScan]:
-    """Every sample's candidates with verdicts, and its limits of detection. Pure."""
+    """Every sample's candidates with verdicts, and its limits of detection. Pure. Files
+    of one sample are its replicate libraries (:mod:`nlrp3annot.reads.replicates`): each
+    judged on its own, the sample's call needing every library's."""
     ref = np.array([BASES.find(b) for b in reference])
     snv_bg = snv_background(counts, panel, ref, settings)
     indel_bg = indel_background(counts, panel, settings)
-    samples = []
+    groups: dict[str, list[int]] = {}
     for s, c in enumerate(counts):
-        covered = int((c.depth > 0).sum())
-        tested = max(3 * covered + sum(1 for k in c.indels if c.indels[k].any()), 1)
-        found = snv_candidates(c, s, snv_bg, ref, set(known.snvs), tested, settings)
-        found += indel_candidates(c, s, indel_bg, set(known.indels), tested, settings)
-        for candidate in found:
-            candidate.verdict = judge(candidate, settings)
-        limits = sample_limits(c, s, found, snv_bg, indel_bg, ref, known, tested, settings)
-        samples.append(SampleScan(c, found, limits))
+        groups.setdefault(c.sample, []).append(s)
+    samples = []
+    for members in groups.values():
+        at_power = replicate_settings(settings, len(members))
+        found_each, parts = [], []
+        for s in members:
+            c = counts[s]
+            covered = int((c.depth > 0).sum())
+            tested = max(3 * covered + sum(1 for k in c.indels if c.indels[k].any()), 1)
+            found = snv_candidates(c, s, snv_bg, ref, set(known.snvs), tested, settings)
+            found += indel_candidates(c, s, indel_bg, set(known.indels), tested, settings)
+            for candidate in found:
+                candidate.verdict = judge(candidate, settings)
+            parts.append(limit_parts(c, s, found, snv_bg, indel_bg, ref, known, tested, at_power))
+            found_each.append(found)
+        if len(members) == 1:
+            limits = scan_limits(found_each[0], parts, known, settings)
+            samples.append(SampleScan(counts[members[0]], found_each[0], limits))
+            continue
+        libraries = [counts[s] for s in members]
+        labels = tuple(c.library or Path(c.path).name for c in libraries)
+        pooled = pooled_candidates(libraries, found_each, list(labels), settings.report_p)
+        limits = scan_limits(pooled, parts, known, settings)
+        samples.append(SampleScan(pooled_counts(libraries), pooled, limits, labels))
     return samples
 
 
-def sample_limits(
+def limit_parts(
     c: Counts,
     s: int,
     found: list[Candidate],
@@ -287,15 +334,12 @@ def sample_limits(
     known: KnownAlleles,
     tested: int,
     settings: CallSettings,
-) -> ScanLimits:
-    """The sample's limits of detection: at each known pathogenic allele (set on its
-    candidate), and as classes over the coding positions (SNVs, small indels)."""
-    below = 0
-    highest = {}
+) -> tuple[np.ndarray, np.ndarray]:
+    """One library's limits of detection: set on each known pathogenic allele's candidate,
+    and returned per coding position for (other SNVs, small indels)."""
     for kind in ("snv", "indel"):
         at_known = [x for x in found if x.known and x.is_snv == (kind == "snv")]
         if not at_known:
-            highest[kind] = None
             continue
         lods = detection_limits(
             [x.depth_cells for x in at_known], [x.cell_background for x in at_known],
@@ -304,12 +348,30 @@ def sample_limits(
         )  # fmt: skip
         for x, lod in zip(at_known, lods.tolist(), strict=True):
             x.lod = None if np.isnan(lod) else lod
-        below += int(np.isnan(lods).sum())
-        finite = lods[np.isfinite(lods)]
-        highest[kind] = float(finite.max()) if finite.size else None
     threshold = settings.alpha / tested
     other = _other_snv_limits(c, s, snv_bg, ref, threshold, settings)
     indels = _indel_limits(c, s, indel_bg, threshold, settings)
+    return other, indels
+
+
+def scan_limits(
+    found: list[Candidate],
+    parts: list[tuple[np.ndarray, np.ndarray]],
+    known: KnownAlleles,
+    settings: CallSettings,
+) -> ScanLimits:
+    """The sample's limits: the highest at the known pathogenic alleles (their candidates'),
+    and as classes over the coding positions; over replicate libraries, each position's
+    highest (nan, below the minimum depth, where any library is)."""
+    highest = {}
+    below = 0
+    for kind in ("snv", "indel"):
+        at_known = [x for x in found if x.known and x.is_snv == (kind == "snv")]
+        below += sum(1 for x in at_known if x.lod is None)
+        finite = [x.lod for x in at_known if x.lod is not None]
+        highest[kind] = max(finite) if finite else None
+    other = np.maximum.reduce([p[0] for p in parts])
+    indels = np.maximum.reduce([p[1] for p in parts])
     return ScanLimits(
         known_snv=highest["snv"],
         known_snvs=len(known.snvs),

@@ -30,7 +30,7 @@ TSV_COLUMNS = [
     "known_pathogenic", "depth", "alt_reads", "vaf", "vaf_ci_lower", "vaf_ci_upper",
     "alt_forward", "alt_reverse", "other_forward", "other_reverse", "alt_f1r2", "alt_f2r1",
     "depth_f1r2", "depth_f2r1", "untrusted_orientation", "background", "rho", "p",
-    "threshold", "verdict", "limit_of_detection",
+    "threshold", "verdict", "limit_of_detection", "called_in_libraries",
 ]  # fmt: skip
 
 
@@ -68,7 +68,7 @@ def tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
         str(c.known), str(c.depth), str(c.alt_reads), _fmt(c.vaf), _fmt(low), _fmt(high),
         *(str(v) for v in c.strand()), *(str(v) for v in c.orientation()), c.untrusted,
         _fmt(c.background), _fmt(c.rho), _fmt(c.p), _fmt(c.threshold), c.verdict,
-        _fmt(c.lod),
+        _fmt(c.lod), ",".join(c.called_in),
     ]  # fmt: skip
 
 
@@ -76,7 +76,9 @@ def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
     length = CONTIG_LENGTHS[result.build]["1"]
     header = [
         "##fileformat=VCFv4.2",
-        f"##source=nlrp3annot scan (reads of {Path(sample.path).name})",
+        "##source=nlrp3annot scan (reads of "
+        + ", ".join(Path(p).name for p in sample.path.split(","))
+        + ")",
         f"##contig=<ID={result.contig},length={length}>",
         '##ALT=<ID=NON_REF,Description="Any allele other than the reference (block)">',
         '##INFO=<ID=END,Number=1,Type=Integer,Description="End of the reference block">',
@@ -92,11 +94,12 @@ def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
         '##FORMAT=<ID=OB,Number=4,Type=Integer,Description="ALT F1R2, ALT F2R1, F1R2, F2R1 '
         'fragments (read orientation)">',
         '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Lowest depth in the block">',
+        *_library_header(sample),
         sample.limits.header(sample.sample),
         "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
                    sample.sample]),
     ]  # fmt: skip
-    records = _blocks(result, sample) + [_call(result, c) for c in sample.calls]
+    records = _blocks(result, sample) + [_call(result, c, sample) for c in sample.calls]
     records.sort(key=lambda r: (r[0], r[1]))
     return "\n".join(header + [line for _, _, line in records]) + "\n"
 
@@ -104,14 +107,30 @@ def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
 HOM_ALT_VAF = 0.85  # a call at or above this allele fraction is written 1/1
 
 
-def _call(result: ScanResult, c: Candidate) -> tuple[int, int, str]:
+def _library_header(sample: SampleScan) -> list[str]:
+    """Replicate libraries: which were scanned, and the INFO field naming those that called."""
+    if not sample.libraries:
+        return []
+    return [
+        '##INFO=<ID=SCAN_LIBS,Number=.,Type=String,Description="Replicate libraries (LB) '
+        "that called the allele: a call needs every library of the sample; AD, DP and AF "
+        'are pooled over them">',
+        f"##NLRP3_SCAN_LIBRARIES=<ID={sample.sample},LIBRARIES={'|'.join(sample.libraries)},"
+        f'Description="Replicate libraries scanned; the limits of detection are for the '
+        f'set (every library must find the allele)">',
+    ]
+
+
+def _call(result: ScanResult, c: Candidate, sample: SampleScan) -> tuple[int, int, str]:
     other = c.depth - c.alt_reads
     genotype = "1/1" if c.vaf >= HOM_ALT_VAF else "0/1"
     sb = ",".join(str(v) for v in c.strand())
     ob = ",".join(str(v) for v in c.orientation())
     fields = [
         result.contig, str(c.pos), ".", c.ref, c.alt, ".", "PASS",
-        f"SCAN_P={c.p:.3g};SCAN_BG={c.background:.3g}", "GT:AD:DP:AF:SB:OB",
+        f"SCAN_P={c.p:.3g};SCAN_BG={c.background:.3g}"
+        + (f";SCAN_LIBS={','.join(c.called_in)}" if sample.libraries else ""),
+        "GT:AD:DP:AF:SB:OB",
         f"{genotype}:{other},{c.alt_reads}:{c.depth}:{c.vaf:.4f}:{sb}:{ob}",
     ]  # fmt: skip
     return c.pos, 1, "\t".join(fields)

@@ -1,0 +1,170 @@
+"""Replicate libraries (two independent PCRs of one sample: same SM, different LB) scanned
+as one sample: an allele in both is called with the pooled counts, a PCR "jackpot" in one
+library only is not (though that library alone calls it), the set's limit of detection is
+no lower than either library's own, and two files of one library stay refused. Reads
+simulated on the TEST locus (scripts/simulate_reads.py); expected counts are read back from
+the BAMs with pysam, independently of the scan."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEST_FASTA
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from simulate_reads import C907, C1043, EXON4, Allele, simulate  # noqa: E402
+
+from nlrp3annot.reads.scan import scan_alignments  # noqa: E402
+
+FASTA = TEST_FASTA["GRCh38"]
+
+
+def library(tmp: Path, sample: str, lb: str | None, *alleles: Allele, seed: int) -> Path:
+    """Simulated reads of ``sample`` rewritten with an @RG of SM ``sample``, LB ``lb``."""
+    source = simulate(tmp / f"raw_{sample}_{lb}_{seed}.bam", [EXON4], 500, tuple(alleles),
+                      seed=seed, sample=sample, fasta_path=FASTA, read_length=150)  # fmt: skip
+    return relabel(source, tmp / f"{sample}_{lb}_{seed}.bam", sample, lb)
+
+
+def relabel(source: Path, path: Path, sample: str, lb: str | None) -> Path:
+    """The reads of ``source`` (read group rg1) in a BAM whose @RG says SM and LB."""
+    import pysam
+
+    with pysam.AlignmentFile(str(source)) as src:
+        header = src.header.to_dict()
+        header["RG"] = [{"ID": "rg1", "SM": sample, **({"LB": lb} if lb else {})}]
+        with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+            for read in src:
+                out.write(read)
+    pysam.index(str(path))
+    return path
+
+
+def bam_counts(paths: list[Path], pos: int, alt: str) -> tuple[int, int]:
+    """(ALT reads, reads) with a base at 1-based ``pos`` over the files, read with pysam."""
+    import pysam
+
+    alt_reads = depth = 0
+    for path in paths:
+        with pysam.AlignmentFile(str(path)) as bam:
+            for column in bam.pileup("chr1", pos - 1, pos, truncate=True, min_base_quality=20,
+                                     ignore_orphans=False, stepper="nofilter"):  # fmt: skip
+                for read in column.pileups:
+                    if read.is_del or read.is_refskip:
+                        continue
+                    depth += 1
+                    alt_reads += read.alignment.query_sequence[read.query_position] == alt
+    return alt_reads, depth
+
+
+def found(result, sample: str, pos: int, alt: str):
+    (scan,) = [s for s in result.samples if s.sample == sample]
+    hits = [c for c in scan.candidates if (c.pos, c.alt) == (pos, alt)]
+    return scan, (hits[0] if hits else None)
+
+
+@pytest.fixture(scope="module")
+def libraries(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("replicates")
+    made = {
+        "P_L1": library(tmp, "P", "L1", Allele(C907, "A", 0.10), seed=1),
+        "P_L2": library(tmp, "P", "L2", Allele(C907, "A", 0.10), seed=2),
+        "J_L1": library(tmp, "J", "L1", Allele(C1043, "T", 0.25), seed=3),
+        "J_L2": library(tmp, "J", "L2", seed=4),
+    }
+    negatives = [library(tmp, f"N{i}", "L1", seed=10 + i) for i in range(3)]
+    return made, negatives
+
+
+@pytest.fixture(scope="module")
+def together(libraries):
+    made, negatives = libraries
+    return scan_alignments([*made.values(), *negatives], FASTA)
+
+
+def test_an_allele_in_both_libraries_is_called_with_the_pooled_counts(libraries, together):
+    made, _ = libraries
+    scan, c = found(together, "P", C907, "A")
+    assert scan.libraries == ("L1", "L2")
+    assert c is not None and c.verdict == "called", c
+    assert c.called_in == ("L1", "L2")
+    assert (c.alt_reads, c.depth) == bam_counts([made["P_L1"], made["P_L2"]], C907, "A")
+    one, _ = bam_counts([made["P_L1"]], C907, "A")
+    assert 0 < one < c.alt_reads  # pooled: more than the first library's
+    low, high = c.vaf_ci
+    assert low <= 0.10 <= high
+    assert [(x.pos, x.alt) for x in scan.calls] == [(C907, "A")]
+
+
+def test_a_jackpot_in_one_library_is_not_called_but_that_library_alone_calls_it(
+    libraries, together
+):
+    made, negatives = libraries
+    _, c = found(together, "J", C1043, "T")
+    assert c is not None and c.verdict != "called", c
+    assert c.called_in == ("L1",)
+    assert (c.alt_reads, c.depth) == bam_counts([made["J_L1"], made["J_L2"]], C1043, "T")
+    assert bam_counts([made["J_L2"]], C1043, "T")[0] == 0
+    assert not [x for s in together.samples for x in s.calls if s.sample != "P"]
+    alone = scan_alignments([made["J_L1"], *negatives], FASTA)
+    _, single = found(alone, "J", C1043, "T")
+    assert single is not None and single.verdict == "called", single
+
+
+def test_the_limit_of_the_pair_is_no_lower_than_either_librarys_own(
+    libraries, together, tmp_path: Path
+):
+    """Each library's own limit from a scan of the same files (the same backgrounds: each
+    file's is the other files'), with the other library named as another sample."""
+    made, negatives = libraries
+    (pair,) = [s for s in together.samples if s.sample == "P"]
+    for name, other in (("P_L1", "P_L2"), ("P_L2", "P_L1")):
+        apart = relabel(made[other], tmp_path / f"Q_{other}.bam", "Q", "L9")
+        files = [made[name], apart, made["J_L1"], made["J_L2"], *negatives]
+        alone = scan_alignments(files, FASTA)
+        (own,) = [s for s in alone.samples if s.sample == "P"]
+        assert own.libraries == ()
+        for field in ("known_snv", "other_snvs", "other_snvs_worst", "indels", "indels_worst"):
+            assert getattr(pair.limits, field) >= getattr(own.limits, field), field
+        assert pair.lod > own.lod  # each library at the higher power: strictly above
+
+
+@pytest.mark.parametrize("libraries_of", [("L1", "L1"), (None, None), ("L1", None)])
+def test_one_sample_in_two_files_of_one_library_is_refused_in_one_line(
+    tmp_path: Path, capsys, libraries_of
+):
+    from nlrp3annot.cli import main
+
+    paths = [str(library(tmp_path, "S", lb, seed=20 + n)) for n, lb in enumerate(libraries_of)]
+    capsys.readouterr()
+    code = main(["scan", *paths, "--fasta", str(FASTA), "-o", str(tmp_path / "scan")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert Path(paths[1]).name in err[0] and "'S'" in err[0] and Path(paths[0]).name in err[0]
+    assert ("'L1'" in err[0]) == (libraries_of == ("L1", "L1"))
+    assert not list(tmp_path.glob("scan/*.scan.vcf.gz"))
+
+
+def test_the_outputs_name_the_libraries_that_called(libraries, together, tmp_path: Path):
+    import gzip
+
+    from nlrp3annot.reads.scan_output import write_scan
+
+    made, _ = libraries
+    write_scan(together, tmp_path)
+    rows = [line.split("\t") for line in (tmp_path / "scan.tsv").read_text().splitlines()]
+    table = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    p907 = [r for r in table if r["sample"] == "P" and int(r["pos"]) == C907 and r["alt"] == "A"]
+    assert p907[0]["called_in_libraries"] == "L1,L2" and p907[0]["verdict"] == "called"
+    assert p907[0]["file"] == f"{made['P_L1']},{made['P_L2']}"
+    j = [r for r in table if r["sample"] == "J" and int(r["pos"]) == C1043 and r["alt"] == "T"]
+    assert j[0]["called_in_libraries"] == "L1" and j[0]["verdict"] != "called"
+    with gzip.open(tmp_path / "P.scan.vcf.gz", "rt") as handle:
+        text = handle.read()
+    assert "##INFO=<ID=SCAN_LIBS" in text and "LIBRARIES=L1|L2" in text
+    (call,) = [
+        ln for ln in text.splitlines() if ln and not ln.startswith("#") and "NON_REF" not in ln
+    ]
+    assert "SCAN_LIBS=L1,L2" in call.split("\t")[7]
