@@ -63,7 +63,12 @@ def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
     if redactor is not None:  # pseudonyms before anything is written (names, paths, header)
         for sample in result.samples:
             sample.counts.sample = redactor(sample.sample)
-            sample.counts.path = redactor.path(sample.path)
+            sample.counts.path = ",".join(redactor.path(p) for p in sample.path.split(","))
+            # replicate libraries: LB tags may be named after the patient too
+            plain = {lb: f"lib{i + 1}" for i, lb in enumerate(sample.libraries)}
+            sample.libraries = tuple(plain.values())
+            for c in sample.candidates:
+                c.called_in = tuple(plain[lb] for lb in c.called_in)
     vcfs, tsv = write_scan(result, folder)
     if not getattr(args, "quiet", False):
         for sample in result.samples:

@@ -168,3 +168,33 @@ def test_the_outputs_name_the_libraries_that_called(libraries, together, tmp_pat
         ln for ln in text.splitlines() if ln and not ln.startswith("#") and "NON_REF" not in ln
     ]
     assert "SCAN_LIBS=L1,L2" in call.split("\t")[7]
+
+
+def test_redacted_outputs_name_no_library_after_the_patient(libraries, tmp_path: Path):
+    """Labs name libraries after patients (LB PAT7-a): under --redact (as ``run`` scans)
+    the libraries are written as lib1, lib2, and no output holds the patient's ID."""
+    from nlrp3annot.cli_parser import build_parser
+    from nlrp3annot.cli_scan import run_scan
+
+    made, negatives = libraries
+    paths = [
+        str(relabel(made[name], tmp_path / f"PAT7_{lb}.bam", "PAT7", f"PAT7-{lb}"))
+        for name, lb in (("P_L1", "a"), ("P_L2", "b"))
+    ] + [str(n) for n in negatives]
+    folder = tmp_path / "scan"
+    args = build_parser().parse_args(
+        ["run", *paths, "--fasta", str(FASTA), "--clinical", "c.csv", "--samples", "s.csv",
+         "-o", str(tmp_path / "out"), "--redact", str(tmp_path / "salt.txt"), "-q"]
+    )  # fmt: skip
+    vcfs = run_scan(paths, str(FASTA), folder, args)
+    texts = [_gunzip(v) for v in vcfs] + [(folder / "scan.tsv").read_text()]
+    assert not [t for t in texts if "PAT7" in t]
+    assert any("LIBRARIES=lib1|lib2" in t for t in texts)
+    assert "lib1,lib2" in texts[-1]  # the c.907 call, called in both
+
+
+def _gunzip(path: Path) -> str:
+    import gzip
+
+    with gzip.open(path, "rt") as handle:
+        return handle.read()
