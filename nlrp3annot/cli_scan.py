@@ -29,8 +29,13 @@ def scan_settings(args: argparse.Namespace):
         raise Nlrp3AnnotError(f"--primers {primers}: no such file (give the assay's primer BED)")
     return (
         CallSettings(min_depth=args.min_depth, max_lod=args.max_lod),
-        ReadFilters(args.min_mapq, args.min_baseq, not args.no_proper_pairs, umi,
-                    primers=str(primers) if primers else None),  # fmt: skip
+        ReadFilters(
+            args.min_mapq,
+            args.min_baseq,
+            not args.no_proper_pairs,
+            umi,
+            primers=str(primers) if primers else None,
+        ),  # fmt: skip
     )
 
 
