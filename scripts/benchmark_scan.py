@@ -6,9 +6,14 @@ samples. Prints, per batch: true alleles found (SNVs and deletions), false calls
 pure-reference samples, false calls at ClinVar pathogenic alleles, pure-reference samples
 that did not come out ``negative``/``not_assessable``, whether every known SNV at or above
 its stated limit of detection was found, and run times; then a single deep mosaic scanned
-alone with a panel of normals beside its batch.
+alone with a panel of normals beside its batch. The amplicon design (a directional assay at
+~2,500x, 14 samples: mosaics at 1, 2, 5, 10% and 6 references, one oxidised, one deaminated)
+is scanned with and without ``--primers`` (simulate_art.primers_bed), with its rows per
+fraction, the references' statuses and stated limits at the known pathogenic alleles, and
+the scan's seconds beside ``samtools mpileup`` and ``bcftools mpileup`` of the same BAMs.
 
     python scripts/benchmark_scan.py --workdir /tmp/scanbench [--quick] [--no-freebayes]
+        [--designs deep,locus,oxidative,amplicon]   # capture = deep,locus,oxidative
 
 Batches are built once into --workdir (ART + bwa: ~5 min a deep batch of 20) and reused.
 freebayes: ``--pooled-continuous -F 0.005 -C 3`` per sample ("raw"), and "filtered" as a
@@ -27,8 +32,10 @@ import time
 from pathlib import Path
 
 from scan_batches import (
+    AMPLICON_LEVELS,
     Sample,
     Score,
+    amplicon_batch,
     batch,
     build,
     freebayes_calls,
@@ -39,10 +46,13 @@ from scan_batches import (
     score,
     write_targets,
 )
-from simulate_art import FASTA, Locus
+from simulate_art import FASTA, Locus, primers_bed
 
 LEVELS = {"deep": [0.01, 0.02, 0.03, 0.05, 0.10, 0.20], "locus": [0.03, 0.05, 0.10, 0.20]}
 QUICK = {"deep": [0.03], "locus": [0.10]}
+DESIGN_NAMES = ["deep", "locus", "oxidative", "amplicon"]
+ALIASES = {"capture": ["deep", "locus", "oxidative"], "all": DESIGN_NAMES}
+AMPLICON_QUICK = {"levels": [0.05], "references": 3}  # 2 mosaics, oxidised, deaminated, clean
 
 
 def ours(bams: list[Path], out: Path, extra: list[str] = ()) -> float:
@@ -83,6 +93,16 @@ def bcftools_calls(bams: list[Path], targets: Path, out: Path) -> tuple[dict, fl
                 if any(a for a in (call.get("GT") or ()) if a):
                     calls.setdefault(name, set()).add((rec.pos, rec.ref, rec.alts[0]))
     return calls, seconds
+
+
+def samtools_mpileup_seconds(bams: list[Path], targets: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        ["samtools", "mpileup", "-f", str(FASTA), "-l", str(targets), "-q", "20", "-Q", "20",
+         "-d", "100000", "-o", "/dev/null", *map(str, bams)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
 
 
 def mpileup_seconds(bams: list[Path], targets: Path) -> float:
@@ -158,68 +178,181 @@ def row(label: str, s: Score, seconds: float | None, note: str = "") -> str:
     )
 
 
+def parse_designs(text: str) -> list[str]:
+    out: list[str] = []
+    for word in text.split(","):
+        word = word.strip()
+        names = ALIASES.get(word, [word])
+        if any(n not in DESIGN_NAMES for n in names):
+            raise SystemExit(
+                f"--designs: unknown design {word!r} (choose from "
+                f"{', '.join(DESIGN_NAMES + list(ALIASES))})"
+            )
+        out += [n for n in names if n not in out]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--quick", action="store_true", help="one level per design")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="one level per design (amplicon: 5%% only, 2 mosaics and 3 references)",
+    )  # fmt: skip
     parser.add_argument("--no-freebayes", action="store_true")
+    parser.add_argument(
+        "--designs", type=parse_designs, default=DESIGN_NAMES,
+        help="comma-separated: deep, locus, oxidative, amplicon; capture = deep,locus,"
+        "oxidative; all (default). The single-mosaic panel check runs with deep",
+    )  # fmt: skip
     args = parser.parse_args()
     work = args.workdir
     locus = Locus(work / "locus")
     targets = write_targets(work / "targets.bed")
     fasta_plain = None if args.no_freebayes else plain_fasta(work)
     known = known_alleles()
-    batches = [(d, lv) for d, levels in (QUICK if args.quick else LEVELS).items() for lv in levels]
-    batches.append(("oxidative", None))
-    print("| batch | caller | true alleles found | false calls in pure references | "
-          "false calls at ClinVar pathogenic alleles | seconds | notes |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    levels = QUICK if args.quick else LEVELS
+    batches = [(d, lv) for d in ("deep", "locus") if d in args.designs for lv in levels[d]]
+    if "oxidative" in args.designs:
+        batches.append(("oxidative", None))
+    if batches:
+        print("| batch | caller | true alleles found | false calls in pure references | "
+              "false calls at ClinVar pathogenic alleles | seconds | notes |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|")
     for design, level in batches:
-        if design == "oxidative":
-            samples, lib, name = oxidative_batch(), "deep", "oxidative"
-        else:
-            samples, lib, name = batch(design, level, locus), design, f"{design}_{level:g}"
-        folder = work / name
-        bams = build(samples, lib, folder, locus)
-        out = folder / "scan"
+        capture_batch(design, level, work, locus, targets, fasta_plain, known)
+    if "amplicon" in args.designs:
+        amplicon_design(work, locus, targets, fasta_plain, known, args.quick)
+    if "deep" in args.designs:
+        panel_check(work, locus, known)
+
+
+def capture_batch(design, level, work, locus, targets, fasta_plain, known) -> None:
+    """The rows of one capture (or ~140x locus, or oxidised) batch."""
+    if design == "oxidative":
+        samples, lib, name = oxidative_batch(), "deep", "oxidative"
+    else:
+        samples, lib, name = batch(design, level, locus), design, f"{design}_{level:g}"
+    folder = work / name
+    bams = build(samples, lib, folder, locus)
+    out = folder / "scan"
+    shutil.rmtree(out, ignore_errors=True)
+    seconds = ours(bams, out)
+    calls, patients = scan_calls(out)
+    mine = score(samples, calls, known)
+    statuses = sorted(
+        f"{s.name}:{patients[s.name]['status']}" for s in samples
+        if s.pure_reference and patients[s.name]["status"] not in ("negative",
+                                                                     "not_assessable")
+    )  # fmt: skip
+    held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total)
+                     in limits_hold(samples, out).items())  # fmt: skip
+    anchor = mpileup_seconds(bams, targets)
+    label = f"{name} ({len(samples)})"
+    note = (
+        f"at/above the stated limit, found: {held}; reference statuses not "
+        f"negative/not_assessable: {', '.join(statuses) or 'none'}; mpileup {anchor:.0f} s "
+        f"(ratio {seconds / anchor:.2f})"
+    )
+    if mine.missed:
+        note += "; missed " + ", ".join(mine.missed)
+    print(row(f"{label} | nlrp3annot scan", mine, seconds, note), flush=True)
+    if fasta_plain is not None:
+        raw, filtered, fb_seconds = freebayes_all(bams, samples, fasta_plain, targets, folder)
+        print(row(f"{label} | freebayes raw", score(samples, raw, known), fb_seconds),
+              flush=True)  # fmt: skip
+        print(row(f"{label} | freebayes filtered", score(samples, filtered, known), None),
+              flush=True)  # fmt: skip
+    bcf, bcf_seconds = bcftools_calls(bams, targets, folder)
+    print(row(f"{label} | bcftools call", score(samples, bcf, known), bcf_seconds),
+          flush=True)  # fmt: skip
+
+
+def freebayes_all(bams, samples, fasta_plain, targets, folder) -> tuple[dict, dict, float]:
+    """freebayes per sample: calls raw and filtered, and the seconds of all."""
+    start = time.perf_counter()
+    raw, filtered = {}, {}
+    for bam, s in zip(bams, samples, strict=True):
+        vcf = freebayes_calls(bam, fasta_plain, targets, folder)
+        raw[s.name] = read_vcf_calls(vcf)
+        filtered[s.name] = read_vcf_calls(vcf, min_reads=5, min_vaf=0.01, both_strands=True)
+    return raw, filtered, time.perf_counter() - start
+
+
+# -- the amplicon design ------------------------------------------------------------------
+
+
+def amplicon_design(work, locus, targets, fasta_plain, known, quick: bool) -> None:
+    """The amplicon batch: scan without and with ``--primers``, freebayes, bcftools call;
+    one row each, true alleles found per fraction."""
+    kept = AMPLICON_QUICK if quick else {"levels": AMPLICON_LEVELS, "references": 6}
+    samples = amplicon_batch(locus, **kept)
+    folder = work / "amplicon"
+    bams = build(samples, "amplicon", folder, locus)
+    primers = primers_bed(folder / "primers.bed")
+    samtools_s = samtools_mpileup_seconds(bams, targets)
+    bcftools_s = mpileup_seconds(bams, targets)
+    label = f"amplicon ~2,500x ({len(samples)})"
+    print(f"\nAmplicon design, {len(samples)} samples: `samtools mpileup` {samtools_s:.1f} s, "
+          f"`bcftools mpileup` {bcftools_s:.1f} s of the same BAMs\n")  # fmt: skip
+    print("| batch | caller | true alleles found per fraction | false calls in pure "
+          "references | false calls at ClinVar pathogenic alleles | seconds (/ samtools "
+          "mpileup) | notes |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for caller, extra, name in (
+        ("nlrp3annot scan", [], "scan"),
+        ("nlrp3annot scan --primers", ["--primers", str(primers)], "scan_primers"),
+    ):
+        out = folder / name
         shutil.rmtree(out, ignore_errors=True)
-        seconds = ours(bams, out)
+        seconds = ours(bams, out, extra)
         calls, patients = scan_calls(out)
         mine = score(samples, calls, known)
-        statuses = sorted(
-            f"{s.name}:{patients[s.name]['status']}" for s in samples
-            if s.pure_reference and patients[s.name]["status"] not in ("negative",
-                                                                         "not_assessable")
-        )  # fmt: skip
         held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total)
                          in limits_hold(samples, out).items())  # fmt: skip
-        anchor = mpileup_seconds(bams, targets)
-        label = f"{name} ({len(samples)})"
+        references = "; ".join(
+            f"{s.name} ({s.artefact}) {patients[s.name]['status']}, known "
+            f"{_percent(_header_limit(out / f'{s.name}.scan.vcf.gz', 'known'))}"
+            for s in samples if s.pure_reference
+        )  # fmt: skip
         note = (
-            f"at/above the stated limit, found: {held}; reference statuses not "
-            f"negative/not_assessable: {', '.join(statuses) or 'none'}; mpileup {anchor:.0f} s "
-            f"(ratio {seconds / anchor:.2f})"
+            f"references (status, stated limit at the known pathogenic alleles): "
+            f"{references}; at/above the stated limit, found: {held}"
         )
         if mine.missed:
             note += "; missed " + ", ".join(mine.missed)
-        print(row(f"{label} | nlrp3annot scan", mine, seconds, note), flush=True)
-        if fasta_plain is not None:
-            start = time.perf_counter()
-            raw, filtered = {}, {}
-            for bam, s in zip(bams, samples, strict=True):
-                vcf = freebayes_calls(bam, fasta_plain, targets, folder)
-                raw[s.name] = read_vcf_calls(vcf)
-                filtered[s.name] = read_vcf_calls(vcf, min_reads=5, min_vaf=0.01,
-                                                  both_strands=True)  # fmt: skip
-            fb_seconds = time.perf_counter() - start
-            print(row(f"{label} | freebayes raw", score(samples, raw, known), fb_seconds),
-                  flush=True)  # fmt: skip
-            print(row(f"{label} | freebayes filtered", score(samples, filtered, known), None),
-                  flush=True)  # fmt: skip
-        bcf, bcf_seconds = bcftools_calls(bams, targets, folder)
-        print(row(f"{label} | bcftools call", score(samples, bcf, known), bcf_seconds),
+        timing = f"{seconds:.1f} / {samtools_s:.1f} = {seconds / samtools_s:.2f}"
+        print(amplicon_row(f"{label} | {caller}", samples, calls, mine, timing, note),
               flush=True)  # fmt: skip
-    panel_check(work, locus, known)
+    if fasta_plain is not None:
+        raw, filtered, fb_seconds = freebayes_all(bams, samples, fasta_plain, targets, folder)
+        for caller, calls in (("freebayes raw", raw), ("freebayes filtered", filtered)):
+            mine = score(samples, calls, known)
+            note = "missed " + ", ".join(mine.missed) if mine.missed else ""
+            timing = f"{fb_seconds:.0f}" if caller == "freebayes raw" else ""
+            print(amplicon_row(f"{label} | {caller}", samples, calls, mine, timing, note),
+                  flush=True)  # fmt: skip
+    bcf, bcf_seconds = bcftools_calls(bams, targets, folder)
+    mine = score(samples, bcf, known)
+    print(amplicon_row(f"{label} | bcftools call", samples, bcf, mine, f"{bcf_seconds:.1f}", ""),
+          flush=True)  # fmt: skip
+
+
+def amplicon_row(label, samples, calls, total: Score, seconds: str, note: str) -> str:
+    """A row whose found cell is per fraction: "1%: 2/3 (SNVs 2/2)" and so on."""
+    cells = []
+    for level in sorted({a.fraction for s in samples for a in s.alleles}):
+        subset = [s for s in samples if s.alleles and s.alleles[0].fraction == level]
+        s = score(subset, calls, set())
+        cells.append(f"{level:.0%}: {s.found}/{s.truths} (SNVs {s.found_snv}/{s.truths_snv})")
+    return (
+        f"| {label} | {'; '.join(cells)} | {total.false_calls_reference} in "
+        f"{total.references} | {total.false_at_known} | {seconds} | {note} |"
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def panel_check(work: Path, locus: Locus, known: set) -> None:

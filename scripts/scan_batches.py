@@ -13,7 +13,14 @@ duplicate families (marked by samtools markdup), 1 with FFPE deamination, 2 clea
 ``locus`` (~140x over the whole locus, 350 bp fragments). ``oxidative`` is a batch of 12
 deep pure-reference samples, all with the oxidative artefact.
 
+``amplicon`` is a batch of 14 of a directional amplicon assay (simulate_art's tiled 220 bp
+amplicons, primers left in, MiSeq profile, no duplicate marking) at ~2,500x: 8 mosaics, two
+at each of 1, 2, 5 and 10%, each with its own ClinVar pathogenic SNV (the first of each
+fraction also with a small deletion at that fraction), and 6 pure references: 1 oxidised,
+1 deaminated, 4 clean (no carrier: no PCR duplicates either, amplicons are all copies).
+
     python scripts/scan_batches.py --workdir /tmp/scanbench --design deep --level 0.03
+    python scripts/scan_batches.py --workdir /tmp/scanbench --design amplicon
 """
 
 from __future__ import annotations
@@ -49,7 +56,9 @@ DELETIONS = [(247_423_931, 1), (247_425_148, 3)]
 DESIGNS = {
     "deep": Library("capture", 2800.0, fragment_mean=250, fragment_sd=40),
     "locus": Library("locus", 140.0, fragment_mean=350, fragment_sd=60),
+    "amplicon": Library("amplicon", 2500.0, mark_duplicates=False),
 }
+AMPLICON_LEVELS = [0.01, 0.02, 0.05, 0.10]
 ARTEFACTS = {
     "oxidative": {"oxidative": 0.002},
     "duplicates": {"duplicates": 0.3, "family_size": 3.0},
@@ -92,6 +101,31 @@ def batch(design: str, level: float, locus: Locus, seed: int = 1) -> list[Sample
     for k, artefact in enumerate(["oxidative", "oxidative", "duplicates", "duplicates",
                                   "deamination", "clean", "clean"]):  # fmt: skip
         samples.append(Sample(f"{tag}_R{k + 1}", [], artefact, seed * 1000 + 100 + k))
+    return samples
+
+
+def amplicon_batch(
+    locus: Locus, levels: list[float] = AMPLICON_LEVELS, references: int = 6, seed: int = 3
+) -> list[Sample]:
+    """The amplicon batch: two mosaics per fraction of ``levels``, mosaic k with SNVS[k] and
+    the first of each fraction also with a deletion (the two DELETIONS in turn), then the
+    first ``references`` of: oxidised, deaminated, 4 clean. A mosaic keeps its alleles,
+    name and seed whatever ``levels`` holds, so a smaller batch reuses the full one's BAMs."""
+    samples = []
+    for i, level in enumerate(AMPLICON_LEVELS):
+        if level not in levels:
+            continue
+        for j in range(2):
+            k = 2 * i + j
+            pos, ref, alt, _ = SNVS[k]
+            alleles = [Mosaic(pos, ref, alt, level)]
+            if j == 0:
+                alleles.append(deletion(locus, *DELETIONS[i % 2], level))
+            name = f"amp{round(level * 1000):03d}_M{j + 1}"
+            samples.append(Sample(name, alleles, "clean", seed * 1000 + k))
+    for k, artefact in enumerate(["oxidative", "deamination", "clean", "clean", "clean",
+                                  "clean"][:references]):  # fmt: skip
+        samples.append(Sample(f"amp_R{k + 1}", [], artefact, seed * 1000 + 100 + k))
     return samples
 
 
@@ -259,9 +293,12 @@ def main() -> None:
     locus = Locus(args.workdir / "locus")
     if args.design == "oxidative":
         samples, design = oxidative_batch(), "deep"
+    elif args.design == "amplicon":
+        samples, design = amplicon_batch(locus), "amplicon"
     else:
         samples, design = batch(args.design, args.level, locus), args.design
-    name = args.design if args.design == "oxidative" else f"{args.design}_{args.level:g}"
+    fixed = ("oxidative", "amplicon")
+    name = args.design if args.design in fixed else f"{args.design}_{args.level:g}"
     for path in build(samples, design, args.workdir / name, locus):
         print(path)
 
