@@ -15,10 +15,10 @@ fraction, whether a finding needs confirming) in fields a test can read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from nlrp3annot.delivery.record import PatientRecord, SampleResult, VariantCall
+from nlrp3annot.patients.tissues import is_blood_or_myeloid
 
 # ClinVar's aggregate class -> the Phenopacket's AcmgPathogenicityClassification, rounded
 # toward uncertainty: "Pathogenic/Likely pathogenic" is at least likely pathogenic, not
@@ -44,8 +44,6 @@ PROGRESS = {
     "": "UNKNOWN_PROGRESS",
 }
 POSITIVE = ("positive_germline", "positive_mosaic")
-BLOOD = ("blood", "whole blood", "peripheral blood", "myeloid", "granulocytes", "neutrophils",
-         "monocytes", "bone marrow")  # fmt: skip
 ZYGOSITY_WORDS = {
     "het": "heterozygous",
     "hom_alt": "homozygous",
@@ -86,10 +84,6 @@ def phenotype_of(diagnosis: str) -> str:
     return _DIAGNOSES.get(" ".join(diagnosis.lower().split()), "")
 
 
-def in_blood(tissue: str) -> bool:
-    return tissue.strip().lower() in BLOOD
-
-
 @dataclass(frozen=True)
 class VariantFinding:
     """One reported change as the report states it."""
@@ -106,7 +100,6 @@ class VariantFinding:
 @dataclass(frozen=True)
 class Finding:
     record: PatientRecord
-    status: str  # as the annotation decided it
     headline: str
     reason: str  # why the status, in plain words ('' for a clear positive)
     progress: str  # the Phenopacket's progress status
@@ -115,8 +108,9 @@ class Finding:
     recommendations: tuple[str, ...]
 
     @property
-    def needs_confirmation(self) -> bool:
-        return any(v.confirm for v in self.variants if v.deciding)
+    def status(self) -> str:
+        """The patient's status, as the annotation decided it (never changed here)."""
+        return self.record.status
 
 
 def _confirm(v: VariantCall, sample: SampleResult | None) -> tuple[str, ...]:
@@ -176,8 +170,9 @@ def protein_name(v: VariantCall) -> str:
     return f"{p} ({v.legacy})" if v.legacy else p
 
 
-def _where(v: VariantCall) -> str:
-    return f"{v.tissue or 'tissue not given'} ({v.sample})"
+def where(sample: SampleResult | VariantCall) -> str:
+    """'blood (P09-blood)': the tissue and the sample."""
+    return f"{sample.tissue or 'tissue not given'} ({sample.sample})"
 
 
 def not_assessable_reason(record: PatientRecord) -> str:
@@ -195,7 +190,7 @@ def not_assessable_reason(record: PatientRecord) -> str:
                 "the VCF holds no call in the NLRP3 locus (no variant and no reference "
                 "genotype there), so it says nothing about NLRP3"
             )
-        reasons.append(f"{s.tissue or 'tissue not given'} ({s.sample}): {note}")
+        reasons.append(f"{where(s)}: {note}")
     return "; ".join(reasons) or record.reason or "no sample could be assessed"
 
 
@@ -241,7 +236,7 @@ class Rule:
     zygosities: tuple[str, ...] = ()  # of the deciding change
     needs_confirmation: bool | None = None  # a deciding finding needs confirming
     unscanned_negative: bool | None = None  # a negative sample read from a caller's VCF
-    blood_sampled: bool | None = None  # some sample of the patient is blood/myeloid
+    blood_sampled: bool | None = None  # some sample is blood/myeloid (as the status rule reads it)
     diagnosis_fits: bool | None = None  # the deciding change's reported phenotypes hold it
     has_diagnosis: bool | None = None
 
@@ -309,7 +304,7 @@ def _facts(record: PatientRecord, variants: tuple[VariantFinding, ...]) -> dict[
         "unscanned_negative": any(
             s.status == "negative" and s.scan_limits is None for s in record.samples
         ),
-        "blood_sampled": any(in_blood(s.tissue) for s in record.samples),
+        "blood_sampled": any(is_blood_or_myeloid(s.tissue) for s in record.samples),
         "diagnosis_fits": (
             None if not (phenotypes and wanted) else (wanted in phenotypes or wanted == "CAPS")
         ),
@@ -317,23 +312,21 @@ def _facts(record: PatientRecord, variants: tuple[VariantFinding, ...]) -> dict[
     }
 
 
+FLAGS = (
+    "needs_confirmation",
+    "unscanned_negative",
+    "blood_sampled",
+    "diagnosis_fits",
+    "has_diagnosis",
+)  # the Rule fields that are facts of _facts
+
+
 def applies(rule: Rule, status: str, facts: dict[str, object]) -> bool:
     if rule.statuses and status not in rule.statuses:
         return False
     if rule.zygosities and facts["zygosity"] not in rule.zygosities:
         return False
-    checks: dict[str, Callable[[], object]] = {
-        "needs_confirmation": lambda: rule.needs_confirmation,
-        "unscanned_negative": lambda: rule.unscanned_negative,
-        "blood_sampled": lambda: rule.blood_sampled,
-        "diagnosis_fits": lambda: rule.diagnosis_fits,
-        "has_diagnosis": lambda: rule.has_diagnosis,
-    }
-    for name, wanted in checks.items():
-        value = wanted()
-        if value is not None and facts[name] != value:
-            return False
-    return True
+    return all((wanted := getattr(rule, name)) is None or facts[name] == wanted for name in FLAGS)
 
 
 def _fill(text: str, record: PatientRecord, variants: tuple[VariantFinding, ...],
@@ -376,7 +369,6 @@ def finding_of(record: PatientRecord) -> Finding:
         progress = "IN_PROGRESS"  # found, but to be confirmed
     return Finding(
         record=record,
-        status=record.status,
         headline=headline(record, variants),
         reason=reason,
         progress=progress,

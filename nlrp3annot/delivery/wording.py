@@ -11,16 +11,10 @@ from __future__ import annotations
 
 import math
 
-from nlrp3annot.delivery.finding import Finding, protein_name
+from nlrp3annot.delivery.finding import Finding, protein_name, where
 from nlrp3annot.delivery.record import PatientRecord, SampleResult, VariantCall
 from nlrp3annot.values import ScanLimits
 
-ZYGOSITY = {
-    "het": "heterozygous",
-    "hom_alt": "homozygous",
-    "hemi": "hemizygous",
-    "mosaic": "mosaic",
-}
 # Genes whose variants cause autoinflammation like CAPS, not tested here (a reader of a
 # negative NLRP3 result asks what else it could be).
 OTHER_GENES = "NLRC4, NLRP12, MEFV, TNFRSF1A, MVK, PSTPIP1"
@@ -61,12 +55,6 @@ def fraction_text(v: VariantCall) -> str:
     if v.vaf_ci_low is not None and v.vaf_ci_high is not None:
         text += f" (95% CI {pct(v.vaf_ci_low)}\u2013{pct(v.vaf_ci_high)})"
     return text
-
-
-def where(sample: SampleResult | VariantCall) -> str:
-    """'blood (P09-blood)': the tissue and the sample."""
-    tissue = sample.tissue or "tissue not given"
-    return f"{tissue} ({sample.sample})"
 
 
 def finding_sentences(finding: Finding) -> list[str]:
@@ -157,10 +145,6 @@ def summary_sentences(finding: Finding) -> list[str]:
             "Not found in " + "; ".join(where(s) for s in unfound) + ": see the samples below."
         )
     return out
-
-
-def _first_note(record: PatientRecord) -> str:
-    return next((s.note for s in record.samples if s.note), "see the samples below")
 
 
 def limitations(record: PatientRecord) -> list[str]:
