@@ -31,6 +31,14 @@ def file_stem(patient_id: str) -> str:
     return stem
 
 
+def is_file_stem(name: str) -> bool:
+    """A name :func:`file_stem` could have made (so a file name, never a path)."""
+    try:
+        return file_stem(name) == name
+    except Nlrp3AnnotError:  # (nothing to name a file by)
+        return False
+
+
 def file_stems(patient_ids: Iterable[str]) -> dict[str, str]:
     """Each patient's file name stem; refused where two IDs would share one."""
     stems: dict[str, str] = {}

@@ -19,7 +19,6 @@ from pathlib import Path
 from nlrp3annot.delivery import wording
 from nlrp3annot.delivery.finding import Finding, VariantFinding, finding_of
 from nlrp3annot.delivery.lab import LabProfile
-from nlrp3annot.delivery.names import file_stem
 from nlrp3annot.delivery.record import Measurement, PatientRecord, SampleResult
 
 e = html.escape
@@ -445,6 +444,6 @@ def write_patient_pages(
     written = []
     for record in records:
         page = render_patient(record, settings)
-        name = f"{record.file_stem or file_stem(record.patient_id)}.html"
+        name = f"{record.file_stem}.html"
         written.append(atomic_write(folder / name, lambda h, p=page: h.write(p)))
     return written

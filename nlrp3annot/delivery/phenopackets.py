@@ -142,7 +142,7 @@ def biosample_ids(record: PatientRecord) -> dict[str, str]:
     out = {}
     for i, name in enumerate(names, start=1):
         plain = _SAFE_ID.match(name) and names.count(name) == 1 and name != record.patient_id
-        out[name] = name if plain else f"{record.file_stem or 'patient'}-sample-{i}"
+        out[name] = name if plain else f"{record.file_stem}-sample-{i}"
     return out
 
 
@@ -168,7 +168,7 @@ def phenopacket(record: PatientRecord, codes: RegistryCodes, finding: Finding | 
     reason = skip_reason(finding, codes)
     if reason:
         raise ValueError(f"patient {record.patient_id!r}: {reason}")
-    stem = record.file_stem or record.patient_id
+    stem = record.file_stem
     subject = pp.Individual(id=record.patient_id)
     if sex := _SEX.get(record.details.sex.strip().lower()):
         subject.sex = sex
@@ -489,7 +489,6 @@ def write_phenopackets(records: Iterable[PatientRecord], folder: Path) -> Writte
     """One ``<file_stem>.phenopacket.json`` per record in ``folder`` (the patient's safe
     file name, never the raw ID); a patient no valid packet can be written for is skipped,
     with the reason."""
-    from nlrp3annot.delivery.names import file_stem
     from nlrp3annot.io.atomic import atomic_write
 
     codes = load_codes()
@@ -502,10 +501,7 @@ def write_phenopackets(records: Iterable[PatientRecord], folder: Path) -> Writte
             skipped.append((record.patient_id, reason))
             continue
         text = to_json(phenopacket(record, codes, finding))
-        stem = record.file_stem or file_stem(record.patient_id)
-        if Path(stem).name != stem or stem.startswith("."):
-            raise ValueError(f"unsafe file name {stem!r} for patient {record.patient_id!r}")
-        path = folder / f"{stem}.phenopacket.json"
+        path = folder / f"{record.file_stem}.phenopacket.json"
         atomic_write(path, lambda handle, text=text: handle.write(text))
         written.append(path)
     return Written(written, skipped)

@@ -193,7 +193,17 @@ class PatientRecord:
     run: RunInfo
     diagnosis: Diagnosis = field(default_factory=lambda: Diagnosis(""))
     details: PatientDetails = field(default_factory=lambda: PatientDetails())
-    file_stem: str = ""  # the patient's safe file name, without suffix (delivery.names)
+    # the patient's file name without suffix, made safe by delivery.names (its ID's own when
+    # not given: the reader gives the name among all the results' patients)
+    file_stem: str = ""
+
+    def __post_init__(self) -> None:
+        from nlrp3annot.delivery.names import file_stem, is_file_stem
+
+        if not self.file_stem:
+            object.__setattr__(self, "file_stem", file_stem(self.patient_id))
+        elif not is_file_stem(self.file_stem):  # every writer names files by it
+            raise ValueError(f"unsafe file name {self.file_stem!r} for {self.patient_id!r}")
 
     @property
     def reported_variants(self) -> tuple[VariantCall, ...]:
@@ -416,30 +426,28 @@ def sample_result(
     )
 
 
+def first_given(rows: Sequence[Mapping[str, str]], column: str) -> str:
+    """The first non-empty value of ``column`` in the patient's samples-sheet rows (the
+    sheet repeats a patient's fields on each of its samples' rows)."""
+    return next((str(r[column]).strip() for r in rows if str(r.get(column, "")).strip()), "")
+
+
 def patient_details(rows: Sequence[Mapping[str, str]]) -> PatientDetails:
-    """The patient's identifiers and referral from the samples sheet (each field from the
-    first row that gives it: the sheet repeats them on each sample's row)."""
-
-    def first(column: str) -> str:
-        return next((str(r[column]).strip() for r in rows if str(r.get(column, "")).strip()), "")
-
+    """The patient's identifiers and referral from the samples sheet."""
     return PatientDetails(
-        name=first("patient_name"),
-        medical_record_number=first("medical_record_number"),
-        date_of_birth=first("date_of_birth"),
-        sex=first("sex"),
-        indication=first("indication"),
-        ordering_clinician=first("ordering_clinician"),
+        name=first_given(rows, "patient_name"),
+        medical_record_number=first_given(rows, "medical_record_number"),
+        date_of_birth=first_given(rows, "date_of_birth"),
+        sex=first_given(rows, "sex"),
+        indication=first_given(rows, "indication"),
+        ordering_clinician=first_given(rows, "ordering_clinician"),
     )
 
 
 def diagnosis_of(rows: Sequence[Mapping[str, str]], cohort: str = "") -> Diagnosis:
     """The patient's diagnosis: the samples sheet's (name or code), else the cohort's
     ``--diagnosis``, else none. Never the phenotype a variant is usually reported with."""
-    name = next((str(r["diagnosis"]).strip() for r in rows if str(r.get("diagnosis", "")).strip()),
-                "")  # fmt: skip
-    code = next((str(r["diagnosis_code"]).strip() for r in rows
-                 if str(r.get("diagnosis_code", "")).strip()), "")  # fmt: skip
+    name, code = first_given(rows, "diagnosis"), first_given(rows, "diagnosis_code")
     if name or code:
         return Diagnosis(name, code, "samples sheet")
     if cohort.strip():
@@ -494,7 +502,8 @@ def build_record(
     file_stem: str = "",
 ) -> PatientRecord:
     """The record of one patient: ``patient`` is its row of ``tables/patients.tsv``; the
-    variants kept are those of its samples."""
+    variants kept are those of its samples. ``file_stem``: the name its files take among
+    all the results' patients (delivery.names.file_stems); by default its ID's own."""
     names = {s.sample for s in samples}
     return PatientRecord(
         patient_id=str(patient["patient_id"]),
