@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nlrp3annot.patients.binomial import clopper_pearson
+from nlrp3annot.patients.binomial import clopper_pearson, fisher_exact
 from nlrp3annot.reads import betabinomial as bb
 from nlrp3annot.reads.background import IndelBackground, SnvBackground, describe_orientation
 from nlrp3annot.reads.fragments import ORIENTATION_HALVES, STRAND_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
-from nlrp3annot.reads.tails import fisher_two_sided, hypergeom_sf
+from nlrp3annot.reads.tails import hypergeom_sf
 
 Allele = tuple[int, str, str]  # (1-based position, REF, ALT) VCF-style
 
@@ -242,8 +242,7 @@ def bias_p(c: Candidate, halves) -> float | None:
     other = [d - a for d, a in zip(depth, alt, strict=True)]
     if min(depth) == 0 or min(other) == 0:
         return None
-    # table [[ALT A, ALT B], [other A, other B]]: x = ALT A, draws = ALT, successes = A
-    return fisher_two_sided(alt[0], sum(depth), depth[0], sum(alt))
+    return fisher_exact(alt[0], alt[1], other[0], other[1])  # [[ALT A, B], [other A, B]]
 
 
 def biased(c: Candidate, halves, settings: CallSettings) -> bool:

@@ -79,12 +79,3 @@ def hypergeom_sf(x: int, total: int, successes: int, draws: int) -> float:
     """P(X >= x) of the hypergeometric (the one-sided Fisher test, the 'greater' side)."""
     first, pmf = _hypergeom_terms(total, successes, draws)
     return min(float(pmf[max(0, x - first) :].sum()), 1.0)
-
-
-def fisher_two_sided(x: int, total: int, successes: int, draws: int) -> float:
-    """The two-sided Fisher exact P of a 2x2 table whose top-left cell is ``x`` (margins
-    as the hypergeometric's): the chance of every table no likelier than the one seen,
-    with scipy.stats.fisher_exact's relative tolerance of 1e-7 for ties."""
-    first, pmf = _hypergeom_terms(total, successes, draws)
-    seen = pmf[x - first] if first <= x < first + len(pmf) else 0.0
-    return min(float(pmf[pmf <= seen * (1 + 1e-7)].sum()), 1.0)
