@@ -258,27 +258,30 @@ def _alt_reads(row: Mapping[str, str]) -> int | None:
 
 
 def cited_record(members: Sequence[Mapping[str, str]], own_id: str, own_weight: str) -> str:
-    """The ClinVar record a report cites for one change: that of the allele that makes it,
-    where ClinVar holds that allele with the same weight as the change (R260W: c.778C>T,
-    4374; c.780A>G is most patients' own haplotype, not the change), else the change's
-    own record (a protein-change match)."""
+    """The ClinVar record a report cites for one change: that of the allele that makes it
+    (the VCF findings' rule, io.vcf_findings.alleles_making_the_change: R260W's c.778C>T,
+    not c.780A>G, most patients' own haplotype), where ClinVar holds that allele with the
+    same weight as the change (4374); else the change's own record (a protein-change
+    match)."""
+    from nlrp3annot.io.vcf_findings import alleles_making_the_change
     from nlrp3annot.knowledge.lookup import common_alleles_at_minor_sites
 
     common = common_alleles_at_minor_sites()
-    makers = [
-        r
+    by_allele = {
+        (str(r.get("build", "")), whole(r.get("norm_pos")) or 0, str(r.get("norm_ref", "")),
+         str(r.get("norm_alt", ""))): r
         for r in members
-        if (
-            str(r.get("build", "")),
-            whole(r.get("norm_pos")) or 0,
-            str(r.get("norm_ref", "")),
-            str(r.get("norm_alt", "")),
-        )
-        not in common  # fmt: skip
-        and r.get("clinvar_id")
+    }  # fmt: skip
+    makers = alleles_making_the_change(
+        list(by_allele), common.__contains__, lambda a: by_allele[a].get("clinvar_significance")
+    )
+    cited = [
+        r
+        for r in (by_allele[a] for a in makers)
+        if r.get("clinvar_id")
         and variant_weight(str(r.get("clinvar_significance", "")), "", "") == own_weight
     ]
-    return str(makers[0]["clinvar_id"]) if len(makers) == 1 else own_id
+    return str(cited[0]["clinvar_id"]) if len(cited) == 1 else own_id
 
 
 def clinvar_class(record, data_date: str, release: str, matched_by: str) -> ClinVarClass:
