@@ -70,9 +70,10 @@ def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
     p.add_argument(
         "--max-lod",
         type=float,
-        default=0.05,
+        default=0.10,
         help="a sample is negative only where a mosaic this small would have been found at "
-        "every known pathogenic position (default 0.05)",
+        "every known pathogenic position (default 0.10: what ~140x genome depth reaches; "
+        "the negative states its own limit; set 0.05 or lower to require a deep assay)",
     )
     p.add_argument(
         "--umi-tag",

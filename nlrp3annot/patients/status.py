@@ -179,6 +179,13 @@ def _scan_negative(limits: ScanLimits) -> tuple[str, str]:
             f"scan: {limits.known_below_depth} known pathogenic allele(s) below the minimum "
             f"depth, so a mosaic there could be missed; {limits.describe()}"
         )
+    if limits.known_damaged:
+        return "not_assessable", (
+            f"scan: {limits.known_damaged} known pathogenic allele(s) of a substitution type "
+            "this library's damage (oxidation or deamination, in its only read orientation) "
+            "makes no evidence, so a mosaic there could be missed (a library of the other "
+            f"orientation, or without the damage, is needed); {limits.describe()}"
+        )
     if lod is None or lod > limits.max_lod:
         shown = "unknown" if lod is None else f"{lod:.1%}"
         return "not_assessable", (

@@ -24,7 +24,13 @@ FFPE deamination: C>T on F1R2 and G>A on F2R1) and are not evidence in that samp
 the sample's fragments are all in one orientation (a directional amplicon assay) the other
 orientation's rate is read from the complementary type in the present one (strand
 symmetry), so an oxidised or deaminated amplicon library is told too; its reads of that
-type are then no evidence at all (the allele cannot be told from the damage).
+type are then no evidence at all: damage is uneven (hot spots of a few percent in an
+oxidised library), so an allele of that type cannot be told from it, and the scan says so
+(``known_damaged``) instead of stating a limit.
+
+Either way a damaged library's reads of that type are not the assay's error: they stay
+out of the other samples' backgrounds. So do a sample's low-level alleles that the
+carrier rule cannot see (:func:`trimmed`).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlrp3annot.reads.betabinomial import RHO_MIN, dispersion
+from nlrp3annot.reads.betabinomial import RHO_MIN, dispersion, leave_one_out, min_count
 from nlrp3annot.reads.fragments import ORIENTATION_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
@@ -99,40 +105,102 @@ def snv_background(
     everyone = batch + panel
     x = np.stack([c.bases for c in everyone])  # (A, 4 cells, 4 bases, n)
     depth_cells = x.sum(axis=2)  # (A, 4, n)
-    totals = x.sum(axis=1)  # (A, 4, n)
     depth = depth_cells.sum(axis=1)  # (A, n)
-    carrier = carriers(totals, depth[:, None, :], settings)
-    quiet = ~carrier
-    pooled_x = (x * quiet[:, None]).sum(axis=0)  # (4 cells, 4 bases, n)
-    pooled_d = (depth_cells[:, :, None, :] * quiet[:, None]).sum(axis=0)
-    own, own_rho = _own_rates(x, depth_cells, quiet, ref)
+    carrier = carriers(x.sum(axis=1), depth[:, None, :], settings)
+    own, own_rho = _own_rates(x, depth_cells, ~carrier, ref, settings)
+    # the screen reads each type's rate over the positions below a mosaic's fraction, not
+    # the carrier rule's quiet ones: in a deep library the damage itself looks like a
+    # carrier at every G (1% G>T on F1R2 is 0.5% of 2,800 fragments)
+    low = x.sum(axis=1) <= settings.variant_fraction * depth[:, None, :]  # (A, 4, n)
+    screens = [_orientation_screen(x[j], depth_cells[j], low[j], ref, settings)
+               for j in range(len(everyone))]  # fmt: skip
+    untrusted = np.stack([u for u, _ in screens])  # (A, 4 ref, 4 alt)
+    excess = np.stack([e for _, e in screens])
+    ref_index = np.where(ref >= 0, ref, 0)
+    # a library's damaged reads are not the assay's error: left out of the others'
+    # backgrounds (an oxidised sample's G>T would lift everyone's spread)
+    usable = _usable_cells(untrusted, ref_index)  # (A, 4 cells, 4 alt, n)
+    ev_x = np.where(usable, x, 0)
+    ev_d = np.where(usable, depth_cells[:, :, None, :], 0)
+    ev_totals, ev_depth = ev_x.sum(axis=1), ev_d.sum(axis=1)  # (A, 4 alt, n)
+    typed = own.max(axis=1)[:, ref_index, :].transpose(0, 2, 1)  # (A, 4 alt, n)
+    quiet = trimmed(ev_totals, ev_depth, ~carrier, typed, settings)
+    q = quiet[:, None]  # (A, 1, 4 alt, n)
+    pooled_x, pooled_d = (ev_x * q).sum(axis=0), (ev_d * q).sum(axis=0)
     s_count = len(batch)
     mu = np.empty((s_count, 4, 4, x.shape[-1]))
-    rho = np.empty((s_count, 4, x.shape[-1]))
-    references = np.empty((s_count, 4, x.shape[-1]), dtype=np.int64)
-    untrusted = np.full((s_count, 4, 4), -1, dtype=np.int64)
-    excess = np.ones((s_count, 4, 4))
-    ref_index = np.where(ref >= 0, ref, 0)
     for s in range(s_count):
-        others_x = pooled_x - x[s] * quiet[s][None]
-        others_d = pooled_d - depth_cells[s][:, None, :] * quiet[s][None]
+        others_x = pooled_x - ev_x[s] * q[s]
+        others_d = pooled_d - ev_d[s] * q[s]
         position = np.where(others_d > 0, others_x / np.maximum(others_d, 1), 0.0)
-        typed = own[s][:, ref_index, :].transpose(0, 2, 1)  # (4 cells, 4 alt, n)
-        mu[s] = np.maximum(np.maximum(position, typed), settings.error_floor)
-        keep = np.arange(len(everyone)) != s
-        x_others = np.where(quiet[keep], totals[keep], 0)
-        d_others = np.where(quiet[keep], depth[keep][:, None, :], 0)
-        position_rho, references[s] = dispersion(x_others, d_others, axis=0)
-        fallback = own_rho[s][ref_index, :].T  # (4 alt, n)
-        rho[s] = np.where(references[s] >= MIN_REFERENCES, position_rho, fallback)
-        untrusted[s], excess[s] = _orientation_screen(x[s], depth_cells[s], quiet[s], ref,
-                                                      settings)  # fmt: skip
-    return SnvBackground(mu, rho, carrier[:s_count], untrusted, excess, references)
+        own_typed = own[s][:, ref_index, :].transpose(0, 2, 1)  # (4 cells, 4 alt, n)
+        mu[s] = np.maximum(np.maximum(position, own_typed), settings.error_floor)
+    _, position_rho, references = leave_one_out(ev_totals, ev_depth, quiet)
+    fallback = own_rho[:s_count][:, ref_index, :].transpose(0, 2, 1)  # (S, 4 alt, n)
+    rho = np.where(references[:s_count] >= MIN_REFERENCES, position_rho[:s_count], fallback)
+    return SnvBackground(mu, rho, carrier[:s_count], untrusted[:s_count], excess[:s_count],
+                         references[:s_count])  # fmt: skip
 
 
-def _own_rates(x, depth_cells, quiet, ref) -> tuple[np.ndarray, np.ndarray]:
+def _usable_cells(untrusted: np.ndarray, ref_index: np.ndarray) -> np.ndarray:
+    """(A, 4 cells, 4 alt, n): the cells that are evidence of each allele in each sample
+    (every cell but an untrusted orientation's)."""
+    per_position = untrusted[:, ref_index, :].transpose(0, 2, 1)  # (A, 4 alt, n)
+    usable = np.ones((untrusted.shape[0], 4, 4, len(ref_index)), dtype=bool)
+    for o, cells in enumerate(ORIENTATION_HALVES):
+        usable[:, list(cells)] = (per_position != o)[:, None]
+    return usable
+
+
+def trimmed(
+    x: np.ndarray,
+    n: np.ndarray,
+    quiet: np.ndarray,
+    rate: np.ndarray,
+    settings: CallSettings,
+    share: float | None = None,
+) -> np.ndarray:
+    """``quiet`` (axis 0: the samples a background is made of) without the outliers: a
+    sample whose count is improbable (beta-binomial P < ``outlier_alpha``) against the
+    others' pooled rate and spread (or its own ``rate`` for that type, if higher) carries
+    something below the carrier rule, such as a 0.2% mosaic, or 3 stray molecules, and
+    would lift every other sample's spread. At most ``trim_share`` of the quiet samples
+    are left out of any one background (the most extreme first), and only where enough
+    others remain to say what is usual, so a position that is noisy everywhere stays
+    noisy."""
+    share = settings.trim_share if share is None else share
+    x, n = np.asarray(x, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    quiet = np.asarray(quiet, dtype=bool).copy()
+    cap = np.floor(share * quiet.sum(axis=0))
+    left_out = np.zeros(cap.shape)
+    for _ in range(3):
+        p, rho, others = leave_one_out(x, n, quiet)
+        look = quiet & (x >= 2) & (others >= MIN_REFERENCES) & (left_out < cap)
+        if not look.any():
+            break
+        mu = np.maximum(np.maximum(p[look], rate[look]), settings.error_floor)
+        k = min_count(n[look], mu, rho[look], settings.outlier_alpha, floor=2)
+        out = np.zeros_like(quiet)
+        out[look] = x[look] >= k
+        if not out.any():
+            break
+        score = np.where(out, x / np.maximum(n, 1), -1.0)
+        rank = np.argsort(np.argsort(-score, axis=0, kind="stable"), axis=0)
+        out &= rank < cap - left_out
+        if not out.any():
+            break
+        quiet &= ~out
+        left_out += out.sum(axis=0)
+    return quiet
+
+
+def _own_rates(x, depth_cells, quiet, ref, settings: CallSettings):
     """Each sample's rate per (cell, REF base, ALT base) over its positions where it does
-    not carry that ALT, and the overdispersion across those positions per (REF, ALT)."""
+    not carry that ALT, and the overdispersion across those positions per (REF, ALT).
+    Positions where the sample's count is an outlier among its own positions of that type
+    (its own low-level mosaics, which the carrier rule cannot see in a sample scanned
+    alone) are left out of both: a sample's spread is read from positions that are not
+    its mosaics."""
     samples = x.shape[0]
     own = np.zeros((samples, 4, 4, 4))  # (A, cell, ref, alt)
     own_rho = np.full((samples, 4, 4), RHO_MIN)
@@ -143,13 +211,15 @@ def _own_rates(x, depth_cells, quiet, ref) -> tuple[np.ndarray, np.ndarray]:
         for a in range(4):
             if a == r:
                 continue
-            use = quiet[:, a, :] & at[None, :]  # (A, n)
-            alt = np.where(use[:, None, :], x[:, :, a, :], 0).sum(axis=2)  # (A, cells)
-            reads = np.where(use[:, None, :], depth_cells, 0).sum(axis=2)
-            own[:, :, r, a] = alt / np.maximum(reads, 1)
-            per_x = np.where(use, x[:, :, a, :].sum(axis=1), 0)
-            per_d = np.where(use, depth_cells.sum(axis=1), 0)
-            own_rho[:, r, a], _ = dispersion(per_x, per_d, axis=1)
+            per_x = x[:, :, a, :][:, :, at].sum(axis=1)  # (A, m)
+            per_d = depth_cells[:, :, at].sum(axis=1)
+            use = trimmed(per_x.T, per_d.T, quiet[:, a, at].T, np.zeros(per_x.T.shape),
+                          settings, share=settings.own_trim_share).T  # fmt: skip
+            cells_x = np.where(use[:, None, :], x[:, :, a, :][:, :, at], 0).sum(axis=2)
+            cells_d = np.where(use[:, None, :], depth_cells[:, :, at], 0).sum(axis=2)
+            own[:, :, r, a] = cells_x / np.maximum(cells_d, 1)  # (A, cells)
+            own_rho[:, r, a], _ = dispersion(np.where(use, per_x, 0),
+                                             np.where(use, per_d, 0), axis=1)  # fmt: skip
     return own, own_rho
 
 

@@ -20,8 +20,11 @@
   within 10 bases of an end of their aligned read, unlike the other bases (Fisher P <
   ``artefact_p``). Indels are counted only away from read ends in the first place.
 
+- **Beside an indel** (SNVs): not called within ``indel_gap`` bases of an indel the sample
+  shows at many times the SNV's fraction (misaligned reads of the indel).
+
 Verdicts: ``called``, ``low_depth``, ``not_significant``, ``strand_bias``,
-``orientation_bias``, ``read_end``.
+``orientation_bias``, ``read_end``, ``near_indel``.
 """
 
 from __future__ import annotations
@@ -257,6 +260,23 @@ def at_read_ends(c: Candidate, settings: CallSettings) -> bool:
     # one-sided Fisher: are the ALT reads nearer the read ends than the other reads?
     total, near = alt_all + other_all, alt_near + other_near
     return hypergeom_sf(alt_near, total, alt_all, near) < settings.artefact_p
+
+
+def near_indels(found: list[Candidate], settings: CallSettings) -> None:
+    """Refuse (``near_indel``) a called SNV within ``indel_gap`` bases of an indel the
+    sample shows at ``indel_gap_ratio`` times its fraction or more: reads that carry the
+    indel but were aligned with a mismatch instead (near their ends) show as a small SNV
+    beside it, as bcftools filter --SnpGap assumes."""
+    indels = [c for c in found if not c.is_snv and c.verdict == "called"]
+    for c in found:
+        if not c.is_snv or c.verdict != "called":
+            continue
+        for indel in indels:
+            first, last = indel.pos, indel.pos + len(indel.ref) - 1
+            gap = max(first - c.pos, c.pos - last, 0)
+            if gap <= settings.indel_gap and indel.vaf >= settings.indel_gap_ratio * c.vaf:
+                c.verdict = "near_indel"
+                break
 
 
 def judge(c: Candidate, settings: CallSettings) -> str:

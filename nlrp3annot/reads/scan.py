@@ -40,6 +40,7 @@ from nlrp3annot.reads.calling import (
     Candidate,
     indel_candidates,
     judge,
+    near_indels,
     snv_candidates,
     trusted_cells,
 )
@@ -310,6 +311,7 @@ def call_samples(
             found += indel_candidates(c, s, indel_bg, set(known.indels), tested, settings)
             for candidate in found:
                 candidate.verdict = judge(candidate, settings)
+            near_indels(found, settings)
             parts.append(limit_parts(c, s, found, snv_bg, indel_bg, ref, known, tested, at_power))
             found_each.append(found)
         if len(members) == 1:
@@ -364,10 +366,15 @@ def scan_limits(
     and as classes over the coding positions; over replicate libraries, each position's
     highest (nan, below the minimum depth, where any library is)."""
     highest = {}
-    below = 0
+    below = damaged = 0
     for kind in ("snv", "indel"):
         at_known = [x for x in found if x.known and x.is_snv == (kind == "snv")]
-        below += sum(1 for x in at_known if x.lod is None)
+        # reads enough, but of a type the library's damage makes no evidence
+        lost = [x.lod is None and x.untrusted != ""
+                and sum(x.depth_cells) >= settings.min_depth for x in at_known]  # fmt: skip
+        damaged += sum(lost)
+        below += sum(1 for x, gone in zip(at_known, lost, strict=True)
+                     if x.lod is None and not gone)  # fmt: skip
         finite = [x.lod for x in at_known if x.lod is not None]
         highest[kind] = max(finite) if finite else None
     other = np.maximum.reduce([p[0] for p in parts])
@@ -383,6 +390,7 @@ def scan_limits(
         indels_worst=_quantile(indels, 1.0),
         other_snvs_worst=_quantile(other, 1.0),
         known_below_depth=below,
+        known_damaged=damaged,
         min_depth=settings.min_depth,
     )
 

@@ -19,6 +19,14 @@ class CallSettings:
     carrier_alpha: float = 1e-6
     variant_fraction: float = 0.02
     germline_fraction: float = 0.25  # carriers from the start: plainly not errors
+    # robust backgrounds: a sample whose count at a position is this improbable against
+    # the other samples' (beta-binomial, leave-one-out) is left out of their background,
+    # up to this share of them (low-level alleles below the carrier rule would otherwise
+    # lift everyone's spread); a sample's own rates leave out up to own_trim_share of its
+    # positions of a type the same way (its own mosaics)
+    outlier_alpha: float = 1e-3
+    trim_share: float = 0.25
+    own_trim_share: float = 0.05
     # orientation screen: a sample's substitution type seen at this many times the rate
     # in one orientation as in the other (and significantly) is an artefact of that
     # orientation: its reads of that type are not evidence in that sample
@@ -35,8 +43,12 @@ class CallSettings:
     # read ends (SNVs): most ALT reads within 10 bases of an end, unlike the other reads
     read_end_share: float = 0.9
     artefact_p: float = 1e-3
+    # beside an indel: an SNV within this many bases of an indel the sample shows at this
+    # many times its fraction is the indel's misaligned reads (bcftools filter --SnpGap)
+    indel_gap: int = 5
+    indel_gap_ratio: float = 5.0
     # limits of detection: the allele fraction found with this power; a sample is
     # "negative" only where a mosaic of max_lod at the known pathogenic alleles is found
     power: float = 0.95
-    max_lod: float = 0.05
+    max_lod: float = 0.10
     report_p: float = 1e-3  # candidates reported (called or not) below this nominal P

@@ -25,6 +25,9 @@ class ScanLimits:
     indels_worst: float | None = None  # ... and at the hardest coding position
     other_snvs_worst: float | None = None
     known_below_depth: int = 0  # known pathogenic alleles below the minimum depth
+    # ... and those whose reads are of a type the library's damage makes no evidence (an
+    # oxidised or deaminated library read in one orientation only)
+    known_damaged: int = 0
     min_depth: int = 20
     unusable: str = ""  # why no read was usable (then not assessable, whatever the limits)
 
@@ -67,7 +70,8 @@ class ScanLimits:
                 raw = attrs.get(_HEADER[f.name])
                 if f.name == "known_snv" and raw is None:
                     raw = attrs.get("LOD")
-                if f.name in ("known_snvs", "known_indels", "known_below_depth", "min_depth"):
+                if f.name in ("known_snvs", "known_indels", "known_below_depth", "known_damaged",
+                              "min_depth"):  # fmt: skip
                     values[f.name] = int(raw) if raw not in (None, "", ".") else 0
                 elif f.name == "unusable":
                     values[f.name] = (raw or "").strip('"')
@@ -93,6 +97,7 @@ _HEADER = {
     "indels_worst": "LOD_INDELS_MAX",
     "other_snvs_worst": "LOD_OTHER_SNVS_MAX",
     "known_below_depth": "KNOWN_BELOW_DEPTH",
+    "known_damaged": "KNOWN_DAMAGED",
     "min_depth": "MIN_DEPTH",
     "unusable": "UNUSABLE",
 }
