@@ -152,7 +152,8 @@ def unusable_reason(dropped: dict[str, int], filters: ReadFilters) -> str:
     reads each filter removed, most first, each with what to do."""
     umi = "UMI in the read name" if filters.umi_from_name else f"{filters.umi_tag} UMI"
     hints = {
-        "duplicate": "marked duplicate (with UMIs give --umi-tag; else mark duplicates again)",
+        "duplicate": "marked duplicate (with UMIs give --umi-tag or --umi-from-name; else mark "
+        "duplicates again)",
         "mapq": f"below --min-mapq {filters.min_mapq} (MAPQ 0: placed at several loci; "
         "check the aligner's reference)",
         "qc_fail": "flagged QC-fail (0x200) by the sequencer or pipeline",
