@@ -154,6 +154,7 @@ def scan_reads(
     *,
     panel: str | Path | None = None,
     umi_tag: str | None = None,
+    umi_from_name: bool = False,
 ) -> pandas.DataFrame:
     """Scan BAM/CRAM reads for low-fraction alleles (see ``nlrp3annot scan``): one row per
     candidate and per known pathogenic allele, with fragment counts per strand and read
@@ -161,7 +162,8 @@ def scan_reads(
     detection; ``attrs["limits"]``: per sample, a :class:`nlrp3annot.values.ScanLimits`
     (limits of detection at the known pathogenic alleles, for small indels and for other
     coding SNVs). ``panel``: a panel of normals made by ``scan --make-panel``;
-    ``umi_tag``: collapse the reads of each UMI family first.
+    ``umi_tag``: collapse the reads of each UMI family first; ``umi_from_name``: the
+    same, the UMIs read from the read names (``scan --umi-from-name``).
 
     >>> table = nlrp3annot.scan_reads(["P16.bam"], fasta="GRCh38.fa")
     >>> table[table.verdict == "called"][["sample", "hgvs_p", "vaf"]]
@@ -173,8 +175,9 @@ def scan_reads(
     from nlrp3annot.reads.scan import DEFAULT_SETTINGS, scan_alignments
     from nlrp3annot.reads.scan_output import TSV_COLUMNS, tsv_row
 
+    filters = ReadFilters(umi_tag=umi_tag, umi_from_name=umi_from_name)
     result = scan_alignments(
-        list(paths), fasta, DEFAULT_SETTINGS, ReadFilters(umi_tag=umi_tag),
+        list(paths), fasta, DEFAULT_SETTINGS, filters,
         panel=load_panel(panel) if panel else None,
     )  # fmt: skip
     rows = [

@@ -79,7 +79,15 @@ def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
         "--umi-tag",
         metavar="TAG",
         help="reads of one molecule carry this UMI tag (e.g. RX): they collapse to one "
-        "consensus first, so PCR and sequencing errors within a family are not evidence",
+        "consensus first, so PCR and sequencing errors within a family are not evidence; "
+        "duplex UMIs (AAAA-CCCC) make both strands of a molecule one",
+    )
+    p.add_argument(
+        "--umi-from-name",
+        action="store_true",
+        help="as --umi-tag, the UMI read from the end of the read name: bcl-convert/bcl2fastq "
+        "(the 8th ':' field, INST:RUN:FC:LANE:TILE:X:Y:ACGTACGT, dual UMIs joined by '+') "
+        "or UMI-tools extract (after the last '_', NAME_ACGTACGT)",
     )
     p.add_argument(
         "--primers",

@@ -24,6 +24,12 @@ def scan_settings(args: argparse.Namespace):
     umi = getattr(args, "umi_tag", None)
     if umi is not None and not (len(umi) == 2 and umi.isalnum()):
         raise Nlrp3AnnotError(f"--umi-tag {umi!r}: give a two-character SAM tag such as RX")
+    from_name = bool(getattr(args, "umi_from_name", False))
+    if umi is not None and from_name:
+        raise Nlrp3AnnotError(
+            f"--umi-tag {umi} and --umi-from-name: the UMIs are in a tag or in the read "
+            "name, give one of the two"
+        )
     primers = getattr(args, "primers", None)
     if primers is not None and not Path(primers).is_file():
         raise Nlrp3AnnotError(f"--primers {primers}: no such file (give the assay's primer BED)")
@@ -35,6 +41,7 @@ def scan_settings(args: argparse.Namespace):
             not args.no_proper_pairs,
             umi,
             primers=str(primers) if primers else None,
+            umi_from_name=from_name,
         ),  # fmt: skip
     )
 

@@ -4,22 +4,28 @@ sample and chromosome-1 name, and which reads count (:class:`ReadFilters`)."""
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlrp3annot.errors import InputFileError
-
-# SAM flags
-PAIRED, PROPER, UNMAPPED, MATE_UNMAPPED, REVERSE = 0x1, 0x2, 0x4, 0x8, 0x10
-READ1, READ2, SECONDARY, QCFAIL, DUPLICATE, SUPPLEMENTARY = 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
+from nlrp3annot.errors import InputFileError, Nlrp3AnnotError
+from nlrp3annot.reads.flags import (
+    DUPLICATE,
+    PAIRED,
+    PROPER,
+    QCFAIL,
+    SECONDARY,
+    SUPPLEMENTARY,
+    UNMAPPED,
+)
+from nlrp3annot.reads.umis import umi_problem
 
 
 @dataclass(frozen=True)
 class ReadFilters:
-    """Which reads and bases count. With ``umi_tag`` the reads of one molecule (same UMI,
-    same alignment) are collapsed to a consensus, so duplicate flags are not used (a
-    duplicate marker without UMIs marks the members of a family)."""
+    """Which reads and bases count. With UMIs (``umi_tag``, or ``umi_from_name``: in the
+    read name, :mod:`nlrp3annot.reads.umis`) the reads of one molecule (same UMI, same
+    alignment) are collapsed to a consensus, so duplicate flags are not used (a duplicate
+    marker without UMIs marks the members of a family)."""
 
     min_mapq: int = 20
     min_baseq: int = 20
@@ -27,10 +33,23 @@ class ReadFilters:
     umi_tag: str | None = None  # e.g. RX: reads of one molecule collapse to one consensus
     umi_agreement: float = 2 / 3  # share of a family's reads that must agree on a base
     primers: str | None = None  # a primer BED: primer bases are clipped, not evidence
+    umi_from_name: bool = False  # the UMI ends the read name (bcl-convert, UMI-tools)
+
+    def __post_init__(self) -> None:
+        if self.umi_tag and self.umi_from_name:
+            raise Nlrp3AnnotError(
+                f"--umi-tag {self.umi_tag} and --umi-from-name: the UMIs are in a tag or in "
+                "the read name, give one of the two"
+            )
+
+    @property
+    def umis(self) -> bool:
+        """Whether reads are grouped into UMI families."""
+        return bool(self.umi_tag) or self.umi_from_name
 
     def bad_flags(self) -> int:
         flags = UNMAPPED | SECONDARY | SUPPLEMENTARY | QCFAIL
-        return flags if self.umi_tag else flags | DUPLICATE
+        return flags if self.umis else flags | DUPLICATE
 
     def passes(self, read) -> bool:
         flag = read.flag
@@ -45,7 +64,7 @@ def dropped_why(read, flag: int, filters: ReadFilters) -> str:
         return "secondary, supplementary or unmapped"
     if flag & QCFAIL:
         return "qc_fail"
-    if flag & DUPLICATE and not filters.umi_tag:
+    if flag & DUPLICATE and not filters.umis:
         return "duplicate"
     if read.mapping_quality < filters.min_mapq:
         return "mapq"
@@ -55,19 +74,7 @@ def dropped_why(read, flag: int, filters: ReadFilters) -> str:
         return "no_sequence"
     if not read.query_qualities_str:
         return "no_base_qualities"
-    return "no_umi" if not read.has_tag(filters.umi_tag) else "bad_umi"
-
-
-_UMI = re.compile(r"[ACGT]+(?:[-+][ACGT]+)*")  # one UMI, or a duplex pair as fgbio writes
-
-
-def umi_of(read, tag: str) -> str | None:
-    """The read's UMI, or None when it has none or a malformed one (all N, lower case, a
-    number): such a read cannot be put in a family, and is left out."""
-    if not read.has_tag(tag):
-        return None
-    value = read.get_tag(tag)
-    return value if isinstance(value, str) and _UMI.fullmatch(value) else None
+    return umi_problem(read, filters.umi_tag, filters.umi_from_name)
 
 
 RX_LOOKED_AT = 1000  # reads looked at for RX UMIs when --umi-tag is not given
@@ -143,8 +150,10 @@ def contig_of(handle, path: Path) -> tuple[str, dict[str, int]]:
 def unusable_reason(dropped: dict[str, int], filters: ReadFilters) -> str:
     """Why a sample has no usable base in the targets, for its not_assessable note: the
     reads each filter removed, most first, each with what to do."""
+    umi = "UMI in the read name" if filters.umi_from_name else f"{filters.umi_tag} UMI"
     hints = {
-        "duplicate": "marked duplicate (with UMIs give --umi-tag; else mark duplicates again)",
+        "duplicate": "marked duplicate (with UMIs give --umi-tag or --umi-from-name; else mark "
+        "duplicates again)",
         "mapq": f"below --min-mapq {filters.min_mapq} (MAPQ 0: placed at several loci; "
         "check the aligner's reference)",
         "qc_fail": "flagged QC-fail (0x200) by the sequencer or pipeline",
@@ -152,8 +161,8 @@ def unusable_reason(dropped: dict[str, int], filters: ReadFilters) -> str:
         "give --no-proper-pairs)",
         "no_base_qualities": "without base qualities ('*'): no base is evidence",
         "no_sequence": "without bases (SEQ '*')",
-        "bad_umi": f"with a malformed {filters.umi_tag} UMI",
-        "no_umi": f"without a {filters.umi_tag} UMI",
+        "bad_umi": f"with a malformed {umi}",
+        "no_umi": f"without a {umi}",
     }
     shown = sorted(((n, k) for k, n in dropped.items() if k in hints and n), reverse=True)
     if not shown:

@@ -6,10 +6,13 @@ Counting reads counts some evidence twice and some artefacts as evidence:
   there they count once, as the base with the higher quality when they agree, and not at
   all when they disagree (damage or an error on one read, such as 8-oxoG seen on read 1
   only, is not a base of the molecule);
-- with UMIs (``ReadFilters.umi_tag``) the reads of one molecule (PCR copies: the same UMI
-  and the same alignment of both mates) collapse first to one consensus read per mate:
-  the base that at least ``umi_agreement`` of the family's reads show there, else none. A
-  PCR or sequencing error in part of a family is then not evidence.
+- with UMIs (``ReadFilters.umi_tag`` or ``umi_from_name``: :mod:`nlrp3annot.reads.umis`)
+  the reads of one molecule (PCR copies: the same UMI and the same alignment of both mates)
+  collapse first to one consensus read per mate: the base that at least ``umi_agreement``
+  of the family's reads show there, else none. A PCR or sequencing error in part of a
+  family is then not evidence. With duplex UMIs the pairs of the molecule's two strands
+  are one family: each strand's consensus first, then one base where the strands agree
+  (or only one shows a base), none where they disagree.
 
 Each counted base keeps its fragment's orientation and its read's strand (:data:`CELLS`;
 unpaired reads count as read 1) and its distance to the nearer end of the aligned read
@@ -33,20 +36,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nlrp3annot.reads.alignments import (
+from nlrp3annot.reads.alignments import RX_LOOKED_AT, ReadFilters, dropped_why
+from nlrp3annot.reads.flags import (
     MATE_UNMAPPED,
     PAIRED,
     PROPER,
     READ1,
     READ2,
     REVERSE,
-    RX_LOOKED_AT,
     SECONDARY,
     SUPPLEMENTARY,
-    ReadFilters,
-    dropped_why,
-    umi_of,
 )
+from nlrp3annot.reads.umis import consensus, families, molecule_end, umi_reader
 
 CELLS = ("F1R2+", "F1R2-", "F2R1+", "F2R1-")  # orientation x strand of the counted read
 STRAND_HALVES = ((0, 2), (1, 3))  # the cells of the forward and of the reverse strand
@@ -107,8 +108,9 @@ def units(
     ``dropped`` counts the reads each filter removed (:func:`dropped_why`). Reads without
     base qualities ('*') are not evidence: no base of theirs can pass --min-baseq."""
     dropped = Counter() if dropped is None else dropped
-    bad, min_mapq, proper, tag = (
-        filters.bad_flags(), filters.min_mapq, filters.proper_pairs, filters.umi_tag
+    bad, min_mapq, proper, umi_in = (
+        filters.bad_flags(), filters.min_mapq, filters.proper_pairs,
+        umi_reader(filters.umi_tag, filters.umi_from_name),
     )  # fmt: skip
     pending: dict[str, Read] = {}
     chunk: list[list[Read]] = []
@@ -124,7 +126,7 @@ def units(
             or (proper and flag & PAIRED and not flag & PROPER)
             or read.query_sequence is None
             or not (qual := read.query_qualities_str)
-            or (tag is not None and (umi := umi_of(read, tag)) is None)
+            or (umi_in is not None and (umi := umi_in(read)) is None)
         ):
             dropped[dropped_why(read, flag, filters)] += 1
             if pending and not flag & (SECONDARY | SUPPLEMENTARY):
@@ -134,7 +136,7 @@ def units(
                     reads_in_chunk += 1
                     last_done = start
             continue
-        if tag is None:
+        if umi_in is None:
             umi = None
             if looked < RX_LOOKED_AT:  # UMIs the user may not know to give
                 looked += 1
@@ -192,7 +194,7 @@ class FragmentCounter:
     def add(self, chunk: list[list[Read]]) -> None:
         bases, events = self._expand(chunk)
         unit = bases.read_unit[bases.read]  # each base's unit
-        if self.filters.umi_tag:  # from here on a unit is a family
+        if self.filters.umis:  # from here on a unit is a family
             chunk, family = self._families(chunk, bases, events)
             unit = family[unit]
         self._merge_mates(chunk, bases, unit)
@@ -251,33 +253,34 @@ class FragmentCounter:
     # -- UMI families ----------------------------------------------------------------------
 
     def _families(self, chunk, bases: _Bases, events: list) -> tuple[list[list[Read]], np.ndarray]:
-        """Units of one molecule (same UMI, same alignment of both reads) collapsed to one
-        consensus per mate. Returns one unit per family (its first) and each unit's family;
-        ``bases`` and ``events`` are rewritten in place (members' bases to the trash)."""
-        keys: dict[tuple, int] = {}
-        family = np.empty(len(chunk), dtype=np.int32)
-        heads: list[list[Read]] = []
-        for u, unit in enumerate(chunk):
-            umi = unit[0][6]
-            shape = tuple((r[0] & (REVERSE | READ2), r[1], r[2]) for r in unit)
-            number = keys.setdefault((umi, shape) if umi is not None else (None, u), len(keys))
-            if number == len(heads):
-                heads.append(unit)
-            family[u] = number
-        sizes = np.bincount(family, minlength=len(heads))
-        self.counts.families += int((sizes > 1).sum())
-        group = family[bases.read_unit[bases.read]].astype(np.int64) * 2 + bases.mate()
-        _consensus(group, bases, self.filters.umi_agreement, self.trash)
-        # an indel counts for the family where enough of that mate's reads carry it
+        """Units of one molecule (same UMI, same alignment of both reads; with a duplex UMI
+        the pairs of both strands) collapsed to one consensus per mate. Returns one unit
+        per family (its first) and each unit's family; ``bases`` and ``events`` are
+        rewritten in place (members' bases to the trash)."""
+        family, heads, strand = families(chunk)
+        duplex = bool(strand.any())
+        if duplex:
+            _as_head(chunk, family, heads, strand, bases, events)
+        sizes = np.bincount(family * 2 + strand, minlength=2 * len(heads)).reshape(-1, 2)
+        self.counts.families += int((sizes.sum(axis=1) > 1).sum())
+        agreement = self.filters.umi_agreement
+        molecule = family[bases.read_unit[bases.read]].astype(np.int64)
+        strand_of_base = strand[bases.read_unit[bases.read]]
+        consensus((molecule * 2 + strand_of_base) * 2 + bases.mate(), bases, agreement, self.trash)
+        if duplex:  # each strand's consensus: one base where they agree, none where not
+            consensus(molecule * 2 + bases.mate(), bases, 1.0, self.trash)
+        # an indel counts for the family where enough of that mate's reads carry it, on
+        # each strand the family has
         tally: dict[tuple, list] = {}
         for u, mate, cell, anchor, deleted, inserted in events:
-            tally.setdefault((int(family[u]), mate, anchor, deleted, inserted), [0, cell])[0] += 1
+            key = (int(family[u]), mate, anchor, deleted, inserted)
+            tally.setdefault(key, [0, 0, cell])[strand[u]] += 1
         events[:] = [
             (f, mate, cell, anchor, deleted, inserted)
-            for (f, mate, anchor, deleted, inserted), (count, cell) in tally.items()
-            if count >= self.filters.umi_agreement * sizes[f] - 1e-9
+            for (f, mate, anchor, deleted, inserted), (top, bottom, cell) in tally.items()
+            if top >= agreement * sizes[f, 0] - 1e-9 and bottom >= agreement * sizes[f, 1] - 1e-9
         ]
-        return heads, family
+        return [chunk[h] for h in heads], family
 
     # -- overlapping mates -----------------------------------------------------------------
 
@@ -457,28 +460,23 @@ def _aligned_part(cigar: list[tuple[int, int]], length: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _consensus(group: np.ndarray, bases: _Bases, agreement: float, trash: int) -> None:
-    """One base per (group, column): the majority base where at least ``agreement`` of
-    the group's bases there show it (the best-quality one of them, given the largest
-    distance to a read end of any), else none; the others go to the ``trash`` column."""
-    live = np.flatnonzero(bases.col < trash)
-    if live.size == 0:
-        return
-    col, base = bases.col[live].astype(np.int64), bases.base[live]
-    key = group[live] * (trash + 1) + col
-    order = np.lexsort((-bases.qual[live].astype(np.int32), key))
-    key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    segment = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(key)]))
-    sorted_base = base[order].astype(np.int64)
-    tally = np.bincount(segment * 4 + sorted_base, minlength=len(starts) * 4).reshape(-1, 4)
-    major = tally.argmax(axis=1)
-    agreed = tally.max(axis=1) >= agreement * tally.sum(axis=1) - 1e-9
-    majors = np.flatnonzero(sorted_base == major[segment])
-    first = majors[np.r_[True, segment[majors][1:] != segment[majors][:-1]]]
-    widest = np.maximum.reduceat(bases.dist[live][order], starts)
-    chosen = live[order[first]]
-    bases.dist[chosen] = widest[segment[first]]
-    keep = np.zeros(len(bases.col), dtype=bool)
-    keep[chosen[agreed[segment[first]]]] = True
-    bases.col[~keep & (bases.col < trash)] = trash
+def _as_head(chunk, family, heads, strand, bases: _Bases, events: list) -> None:
+    """The reads of a duplex family's other strand take the mate and cell of the head's
+    read at the same end of the molecule: the family is then one fragment, its mates the
+    head's, counted in the head's cells (once, as any fragment)."""
+    first = np.cumsum([0] + [len(unit) for unit in chunk])
+    head_strand = strand[np.array(heads)[family]]
+    moved: dict[tuple[int, int], tuple[int, int]] = {}  # (unit, mate) -> (mate, cell)
+    for u in np.flatnonzero(strand != head_strand).tolist():
+        h = heads[family[u]]
+        own = sorted(range(len(chunk[u])), key=lambda i: molecule_end(chunk[u][i]))
+        head = sorted(range(len(chunk[h])), key=lambda i: molecule_end(chunk[h][i]))
+        for i, j in zip(own, head, strict=True):
+            r, hr = first[u] + i, first[h] + j
+            mate, cell = int(bases.read_mate[hr]), int(bases.read_cell[hr])
+            moved[(u, 1 if chunk[u][i][0] & READ2 else 0)] = (mate, cell)
+            bases.read_mate[r], bases.read_cell[r] = mate, cell
+    events[:] = [
+        (u, *moved.get((u, mate), (mate, cell)), anchor, deleted, inserted)
+        for u, mate, cell, anchor, deleted, inserted in events
+    ]

@@ -446,32 +446,43 @@ def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:
             c.names = named[key]
 
 
-UMI_MISSING_LIMIT = 0.5  # this share of reads without the --umi-tag: the wrong tag
+UMI_MISSING_LIMIT = 0.5  # this share of reads without a UMI where told: the wrong place
 
 
 def _check_umis(counts: Counts, path: Path, filters: ReadFilters) -> None:
     """One line per file for reads that look usable but are not evidence (no base
-    qualities, malformed UMIs), and for UMIs the options ignore; refuse a --umi-tag most
-    reads do not carry (its families would be single reads: PCR copies as molecules)."""
+    qualities, malformed UMIs), and for UMIs the options ignore; refuse a --umi-tag or
+    --umi-from-name most reads carry no UMI in (its families would be single reads: PCR
+    copies as molecules)."""
     dropped, tag = counts.dropped, filters.umi_tag
     if dropped["no_base_qualities"]:
         _warn(path, f"{dropped['no_base_qualities']:,} reads have no base qualities ('*'): "
               "not counted as evidence")  # fmt: skip
-    if tag is None:
+    if not filters.umis:
         if dropped["_carries_rx"]:
             _warn(path, "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as molecules")
         return
     missing, bad = dropped["no_umi"], dropped["bad_umi"]
     looked = counts.reads + missing + bad
     if looked and missing >= UMI_MISSING_LIMIT * looked:
+        share = f"{missing / looked:.0%} of its reads ({missing:,} of {looked:,})"
+        if filters.umi_from_name:
+            raise InputFileError(
+                path, f"{share} carry no UMI in their name (as ...:Y:ACGTACGT or NAME_ACGTACGT)",
+                "give --umi-tag if the UMIs are in a tag, or leave --umi-from-name out "
+                "(duplicate flags then mark PCR copies)",
+            )  # fmt: skip
         raise InputFileError(
-            path, f"{missing / looked:.0%} of its reads ({missing:,} of {looked:,}) carry no "
-            f"{tag} tag", "give the tag its UMIs are in with --umi-tag, or leave --umi-tag "
-            "out (duplicate flags then mark PCR copies)",
+            path, f"{share} carry no {tag} tag", "give the tag its UMIs are in with --umi-tag, "
+            "or leave --umi-tag out (duplicate flags then mark PCR copies)",
         )  # fmt: skip
     if missing or bad:
-        parts = [f"{bad:,} with a malformed {tag} UMI (all N, lower case, not text)"] if bad else []
-        parts += [f"{missing:,} with no {tag} tag"] if missing else []
+        if filters.umi_from_name:
+            malformed, absent = "UMI in the read name (N, lower case)", "UMI in the read name"
+        else:
+            malformed, absent = f"{tag} UMI (all N, lower case, not text)", f"{tag} tag"
+        parts = [f"{bad:,} with a malformed {malformed}"] if bad else []
+        parts += [f"{missing:,} with no {absent}"] if missing else []
         _warn(path, f"{' and '.join(parts)} of {looked:,} reads: left out of the UMI families")
 
 
