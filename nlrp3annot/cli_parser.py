@@ -94,7 +94,8 @@ def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
         metavar="BED",
         help="the amplicon assay's primer BED (BED6 as ARTIC/iVar use it): primer bases at "
         "either end of a read are soft-clipped (samtools ampliconclip --both-ends) and are "
-        "no evidence",
+        "no evidence; the limits of detection per amplicon (NAME_LEFT/NAME_RIGHT pairs) go "
+        "to OUTPUT/scan_amplicons.tsv",
     )
     p.add_argument(
         "--panel",

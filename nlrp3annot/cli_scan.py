@@ -86,12 +86,14 @@ def run_scan(paths: list[str], fasta: str, folder: Path, args) -> list[Path]:
         for sample in result.samples:
             calls = ", ".join(f"{c.pos}{c.ref}>{c.alt} {c.vaf:.1%}" for c in sample.calls)
             print(
-                f"nlrp3annot: scan {sample.sample}: {len(sample.calls)} call(s)"
+                f"nlrp3annot: scan {sample.sample}: {sample.assay.describe()}; "
+                f"{len(sample.calls)} call(s)"
                 f"{': ' + calls if calls else ''}; {sample.limits.describe()}",
                 file=sys.stderr,
             )
-        print(f"nlrp3annot: scan results in {folder}/ ({tsv.name} and one VCF a sample)",
-              file=sys.stderr)  # fmt: skip
+        amplicons = ", scan_amplicons.tsv" if (folder / "scan_amplicons.tsv").exists() else ""
+        print(f"nlrp3annot: scan results in {folder}/ ({tsv.name}{amplicons} and one VCF a "
+              "sample)", file=sys.stderr)  # fmt: skip
     return vcfs
 
 

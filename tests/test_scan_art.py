@@ -92,6 +92,10 @@ def test_the_mosaic_snv_and_deletion_are_called_and_nothing_in_reference_samples
     assert carrier and 0.4 < carrier[0].vaf < 0.6
     # the limit stated at the known alleles is below the simulated 5%: a limit that holds
     assert mos.limits.known_snv is not None and mos.limits.known_snv < 0.05
+    # captured fragments of random ends, read from either end: the assay says so
+    for s in batch.samples:
+        assert s.assay.design == "random fragments" and s.assay.fixed_read_ends is False, s.assay
+        assert 0.4 < s.assay.f1r2_share < 0.6
 
 
 def test_the_oxidative_and_deamination_signatures_are_told_by_orientation(batch):
@@ -262,3 +266,25 @@ def test_a_directional_amplicon_mosaic_is_called_and_its_damage_is_not(tmp_path,
             if c.untrusted} == {"(G>T"}  # fmt: skip
     assert {c.untrusted.split()[1] for c in sample(result, "ADEAM").candidates
             if c.untrusted} == {"(C>T"}  # fmt: skip
+    for s in result.samples:  # every fragment F1R2, every read from a primer
+        assert s.assay.design == "directional amplicon" and s.assay.fixed_read_ends, s.assay
+    # the same reads with their primers clipped: the limits per amplicon of the scheme's
+    # BED. Every coding position lies in some insert, so the amplicons' highest limits
+    # are the sample's (its class limits, computed over all positions at once)
+    from simulate_art import AMPLICON, PRIMER, SLICE, amplicon_starts, primers_bed
+
+    bed = primers_bed(tmp_path / "primers.bed")
+    clipped = scan_alignments(paths, FASTA, filters=ReadFilters(primers=str(bed)))
+    inserts = {f"A{n}": (SLICE[0] + lo + PRIMER, SLICE[0] - 1 + lo + AMPLICON - PRIMER)
+               for n, lo in enumerate(amplicon_starts())}  # fmt: skip
+    for s in clipped.samples:
+        assert s.amplicons, s.sample
+        for a in s.amplicons:
+            assert (a.amplicon.start, a.amplicon.end) == inserts[a.amplicon.name]
+        worst = [a.other_snvs_worst for a in s.amplicons if a.other_snvs_worst is not None]
+        assert max(worst) == pytest.approx(s.limits.other_snvs_worst, rel=1e-9)
+        known = [a.known_snv for a in s.amplicons if a.known_snv is not None]
+        assert max(known) == pytest.approx(s.limits.known_snv, rel=1e-9)
+        for c in s.candidates:  # each known allele's limit is in some amplicon's
+            if c.known and c.is_snv:
+                assert any(a.amplicon.start <= c.pos <= a.amplicon.end for a in s.amplicons)

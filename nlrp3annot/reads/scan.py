@@ -29,6 +29,8 @@ from nlrp3annot.reads.alignments import (
     sample_name,
     unusable_reason,
 )
+from nlrp3annot.reads.amplicons import AmpliconLimits, amplicon_limits, primer_amplicons
+from nlrp3annot.reads.assay import Assay, assay_of
 from nlrp3annot.reads.background import (
     IndelBackground,
     SnvBackground,
@@ -69,6 +71,10 @@ class SampleScan:
     candidates: list[Candidate] = field(default_factory=list)
     limits: ScanLimits | None = None
     libraries: tuple[str, ...] = ()  # replicate libraries (LB) pooled here, when several
+    # per position (counts.positions): the limit for its hardest substitution (nan: none)
+    snv_limits: np.ndarray | None = None
+    assay: Assay | None = None
+    amplicons: list[AmpliconLimits] | None = None  # with --primers: limits per amplicon
 
     @property
     def sample(self) -> str:
@@ -191,6 +197,7 @@ def scan_alignments(
             reason = unusable_reason(sample.counts.dropped, filters)
             sample.limits = replace(sample.limits, unusable=reason)
     _name(samples, contig, seq, mane_transcript(build))
+    _describe_assays(samples, filters, contig)
     return ScanResult(build, contig, targets, reference, samples, settings, filters, panel)
 
 
@@ -316,13 +323,15 @@ def call_samples(
             found_each.append(found)
         if len(members) == 1:
             limits = scan_limits(found_each[0], parts, known, settings)
-            samples.append(SampleScan(counts[members[0]], found_each[0], limits))
+            samples.append(SampleScan(counts[members[0]], found_each[0], limits,
+                                      snv_limits=_per_position(ref, parts)))  # fmt: skip
             continue
         libraries = [counts[s] for s in members]
         labels = tuple(c.library or Path(c.path).name for c in libraries)
         pooled = pooled_candidates(libraries, found_each, list(labels), settings.report_p)
         limits = scan_limits(pooled, parts, known, settings)
-        samples.append(SampleScan(pooled_counts(libraries), pooled, limits, labels))
+        samples.append(SampleScan(pooled_counts(libraries), pooled, limits, labels,
+                                  _per_position(ref, parts)))  # fmt: skip
     return samples
 
 
@@ -393,6 +402,31 @@ def scan_limits(
         known_damaged=damaged,
         min_depth=settings.min_depth,
     )
+
+
+def _per_position(ref: np.ndarray, parts) -> np.ndarray:
+    """The SNV limits of every target position (nan at an N of the reference), over the
+    libraries each position's highest, as :func:`scan_limits` takes them."""
+    out = np.full(len(ref), np.nan)
+    out[ref >= 0] = np.maximum.reduce([p[0] for p in parts])
+    return out
+
+
+def _describe_assays(samples: list[SampleScan], filters: ReadFilters, contig: str) -> None:
+    """Each sample's assay, and with --primers its limits per amplicon."""
+    amplicons = None
+    if filters.primers:
+        bed = Path(filters.primers)
+        amplicons, unpaired = primer_amplicons(bed, contig)
+        if unpaired:
+            _warn(bed, f"{len(unpaired)} primer(s) pair with no LEFT/RIGHT primer of one "
+                  f"amplicon (e.g. {unpaired[0]}): no limits for those")  # fmt: skip
+    for sample in samples:
+        sample.assay = assay_of(sample.counts, filters.umi_tag is not None,
+                                max(len(sample.libraries), 1), bool(filters.primers))  # fmt: skip
+        if amplicons is not None and sample.snv_limits is not None:
+            sample.amplicons = amplicon_limits(amplicons, sample.counts, sample.snv_limits,
+                                               sample.candidates)  # fmt: skip
 
 
 def _indel_limits(c, s, indel_bg, threshold, settings) -> np.ndarray:

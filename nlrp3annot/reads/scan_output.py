@@ -11,7 +11,12 @@ orientation counts OB; counts are fragments) and reference blocks over the targe
 (``<NON_REF>`` with END and MIN_DP, split where the depth crosses the minimum), so that
 ``annotate`` sees both the calls and the evidence of coverage; a ``##NLRP3_SCAN`` header
 line carries the sample's limits of detection (:class:`nlrp3annot.values.ScanLimits`),
-which the patient status uses.
+which the patient status uses. A ``##NLRP3_SCAN_ASSAY`` line says the assay as the
+fragments show it (:mod:`nlrp3annot.reads.assay`), and each call's ``SCAN_EVIDENCE`` (the
+TSV's ``evidence`` in words) what it rests on (:mod:`nlrp3annot.reads.evidence`).
+
+With ``--primers``, ``scan_amplicons.tsv`` and the VCF's ``##NLRP3_SCAN_AMPLICON`` lines
+give the limits per amplicon (:mod:`nlrp3annot.reads.amplicons`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 from nlrp3annot.genome.reference import CONTIG_LENGTHS
 from nlrp3annot.reads.alignments import output_stem
 from nlrp3annot.reads.calling import Candidate
+from nlrp3annot.reads.evidence import evidence_codes, evidence_parts, evidence_text
 from nlrp3annot.reads.scan import SampleScan, ScanResult
 
 TSV_COLUMNS = [
@@ -30,7 +36,13 @@ TSV_COLUMNS = [
     "known_pathogenic", "depth", "alt_reads", "vaf", "vaf_ci_lower", "vaf_ci_upper",
     "alt_forward", "alt_reverse", "other_forward", "other_reverse", "alt_f1r2", "alt_f2r1",
     "depth_f1r2", "depth_f2r1", "untrusted_orientation", "background", "rho", "p",
-    "threshold", "verdict", "limit_of_detection", "called_in_libraries",
+    "threshold", "verdict", "limit_of_detection", "called_in_libraries", "evidence",
+]  # fmt: skip
+AMPLICON_COLUMNS = [
+    "sample", "amplicon", "pool", "start", "end", "coding_positions", "median_fragments",
+    "positions_below_depth", "known_snvs", "known_snv_limit", "known_indels",
+    "known_indel_limit", "known_below_depth", "other_snv_limit_95", "other_snv_limit_worst",
+    "limit_of_detection",
 ]  # fmt: skip
 
 
@@ -52,7 +64,26 @@ def write_scan(result: ScanResult, folder: Path) -> tuple[list[Path], Path]:
         for sample in result.samples:
             for c in sorted(sample.candidates, key=lambda c: (c.pos, c.alt)):
                 writer.writerow(tsv_row(result, sample, c))
+    if any(sample.amplicons is not None for sample in result.samples):
+        write_amplicons(result, folder / "scan_amplicons.tsv")
     return vcfs, tsv
+
+
+def write_amplicons(result: ScanResult, path: Path) -> Path:
+    """Every sample's limits per amplicon (``--primers``), one row an amplicon."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(AMPLICON_COLUMNS)
+        for sample in result.samples:
+            for a in sample.amplicons or []:
+                writer.writerow([
+                    sample.sample, a.amplicon.name, a.amplicon.pool, str(a.amplicon.start),
+                    str(a.amplicon.end), str(a.coding_positions), _fmt(a.median_fragments),
+                    str(a.below_depth), str(a.known_snvs), _fmt(a.known_snv),
+                    str(a.known_indels), _fmt(a.known_indel), str(a.known_below_depth),
+                    _fmt(a.other_snvs), _fmt(a.other_snvs_worst), _fmt(a.lod),
+                ])  # fmt: skip
+    return path
 
 
 def _fmt(value: float | None) -> str:
@@ -68,8 +99,12 @@ def tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
         str(c.known), str(c.depth), str(c.alt_reads), _fmt(c.vaf), _fmt(low), _fmt(high),
         *(str(v) for v in c.strand()), *(str(v) for v in c.orientation()), c.untrusted,
         _fmt(c.background), _fmt(c.rho), _fmt(c.p), _fmt(c.threshold), c.verdict,
-        _fmt(c.lod), ",".join(c.called_in),
+        _fmt(c.lod), ",".join(c.called_in), evidence_text(_evidence(result, sample, c)),
     ]  # fmt: skip
+
+
+def _evidence(result: ScanResult, sample: SampleScan, c: Candidate):
+    return evidence_parts(c, sample.assay, result.settings, sample.libraries)
 
 
 def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
@@ -85,6 +120,11 @@ def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
         '##INFO=<ID=SCAN_P,Number=A,Type=Float,Description="Beta-binomial P against the '
         'background">',
         '##INFO=<ID=SCAN_BG,Number=A,Type=Float,Description="Background error rate">',
+        '##INFO=<ID=SCAN_EVIDENCE,Number=.,Type=String,Description="What the call rests on '
+        "(scan.tsv's evidence column says it in words): fragments ALT/all and their "
+        "orientations, the significance test, the strand and orientation bias tests "
+        "(passed, or not_applicable where every fragment lies in one half), the read-end "
+        'test, UMI molecules, primers clipped, libraries that called it of all">',
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
         '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Fragments per allele">',
         '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Fragments counted">',
@@ -95,7 +135,9 @@ def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
         'fragments (read orientation)">',
         '##FORMAT=<ID=MIN_DP,Number=1,Type=Integer,Description="Lowest depth in the block">',
         *_library_header(sample),
+        *([sample.assay.header(sample.sample)] if sample.assay else []),
         sample.limits.header(sample.sample),
+        *_amplicon_header(sample),
         "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
                    sample.sample]),
     ]  # fmt: skip
@@ -121,6 +163,31 @@ def _library_header(sample: SampleScan) -> list[str]:
     ]
 
 
+def _amplicon_header(sample: SampleScan) -> list[str]:
+    """One ``##NLRP3_SCAN_AMPLICON`` line an amplicon (``--primers``)."""
+    out = []
+    for a in sample.amplicons or []:
+        out.append(
+            f"##NLRP3_SCAN_AMPLICON=<ID={_plain(a.amplicon.name)},SAMPLE={sample.sample},"
+            f"POOL={_plain(a.amplicon.pool) or '.'},START={a.amplicon.start},END={a.amplicon.end},"
+            f"CODING_POSITIONS={a.coding_positions},MEDIAN_DP={a.median_fragments:.6g},"
+            f"LOD={_fmt(a.lod) or '.'},LOD_KNOWN_SNV={_fmt(a.known_snv) or '.'},"
+            f"LOD_KNOWN_INDEL={_fmt(a.known_indel) or '.'},"
+            f"LOD_OTHER_SNVS={_fmt(a.other_snvs) or '.'},"
+            f"LOD_OTHER_SNVS_MAX={_fmt(a.other_snvs_worst) or '.'},"
+            f"KNOWN_BELOW_DEPTH={a.known_below_depth},POSITIONS_BELOW_DEPTH={a.below_depth},"
+            'Description="Limits of detection (95% power) in the insert of the amplicon: LOD, '
+            "the highest over its known pathogenic alleles and the hardest SNV of each of its "
+            'coding positions">'
+        )
+    return out
+
+
+def _plain(text: str) -> str:
+    """A header value from the user's BED: no ',;=<>" ' in it."""
+    return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in text)
+
+
 def _call(result: ScanResult, c: Candidate, sample: SampleScan) -> tuple[int, int, str]:
     other = c.depth - c.alt_reads
     genotype = "1/1" if c.vaf >= HOM_ALT_VAF else "0/1"
@@ -129,6 +196,7 @@ def _call(result: ScanResult, c: Candidate, sample: SampleScan) -> tuple[int, in
     fields = [
         result.contig, str(c.pos), ".", c.ref, c.alt, ".", "PASS",
         f"SCAN_P={c.p:.3g};SCAN_BG={c.background:.3g}"
+        f";SCAN_EVIDENCE={evidence_codes(_evidence(result, sample, c))}"
         + (f";SCAN_LIBS={','.join(c.called_in)}" if sample.libraries else ""),
         "GT:AD:DP:AF:SB:OB",
         f"{genotype}:{other},{c.alt_reads}:{c.depth}:{c.vaf:.4f}:{sb}:{ob}",
