@@ -10,7 +10,6 @@ positions, the FASTA is not the genome the reads were aligned to: refused, not g
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +45,7 @@ from nlrp3annot.reads.calling import (
     snv_candidates,
     trusted_cells,
 )
+from nlrp3annot.reads.checks import check_reference, check_umis, warn
 from nlrp3annot.reads.files import check_cram_reference, read_failure
 from nlrp3annot.reads.limits import detection_limits
 from nlrp3annot.reads.panel import Panel
@@ -60,7 +60,6 @@ from nlrp3annot.reads.replicates import (
 from nlrp3annot.reads.settings import CallSettings
 from nlrp3annot.values import ScanLimits
 
-MISMATCH_LIMIT = 0.05
 DEFAULT_SETTINGS = CallSettings()
 DEFAULT_FILTERS = ReadFilters()
 
@@ -260,8 +259,8 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
                                        filters, seq.get)  # fmt: skip
             except OSError as exc:  # htslib: "truncated file", naming nothing
                 raise read_failure(Path(path), handle, exc) from None
-            _check_reference(sample, reference, Path(path), Path(fasta))
-            _check_umis(sample, Path(path), filters)
+            check_reference(sample, reference, Path(path), Path(fasta))
+            check_umis(sample, Path(path), filters)
             sample.library = label
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
@@ -419,7 +418,7 @@ def _describe_assays(samples: list[SampleScan], filters: ReadFilters, contig: st
         bed = Path(filters.primers)
         amplicons, unpaired = primer_amplicons(bed, contig)
         if unpaired:
-            _warn(bed, f"{len(unpaired)} primer(s) pair with no LEFT/RIGHT primer of one "
+            warn(bed, f"{len(unpaired)} primer(s) pair with no LEFT/RIGHT primer of one "
                   f"amplicon (e.g. {unpaired[0]}): no limits for those")  # fmt: skip
     for sample in samples:
         sample.assay = assay_of(sample.counts, filters.umi_tag is not None,
@@ -478,65 +477,3 @@ def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:
                 row = rows[0] if rows else None
                 named[key] = (row.hgvs_c, row.hgvs_p, row.legacy_protein) if row else ("",) * 3
             c.names = named[key]
-
-
-UMI_MISSING_LIMIT = 0.5  # this share of reads without a UMI where told: the wrong place
-
-
-def _check_umis(counts: Counts, path: Path, filters: ReadFilters) -> None:
-    """One line per file for reads that look usable but are not evidence (no base
-    qualities, malformed UMIs), and for UMIs the options ignore; refuse a --umi-tag or
-    --umi-from-name most reads carry no UMI in (its families would be single reads: PCR
-    copies as molecules)."""
-    dropped, tag = counts.dropped, filters.umi_tag
-    if dropped["no_base_qualities"]:
-        _warn(path, f"{dropped['no_base_qualities']:,} reads have no base qualities ('*'): "
-              "not counted as evidence")  # fmt: skip
-    if not filters.umis:
-        if dropped["_carries_rx"]:
-            _warn(path, "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as molecules")
-        return
-    missing, bad = dropped["no_umi"], dropped["bad_umi"]
-    looked = counts.reads + missing + bad
-    if looked and missing >= UMI_MISSING_LIMIT * looked:
-        share = f"{missing / looked:.0%} of its reads ({missing:,} of {looked:,})"
-        if filters.umi_from_name:
-            raise InputFileError(
-                path, f"{share} carry no UMI in their name (as ...:Y:ACGTACGT or NAME_ACGTACGT)",
-                "give --umi-tag if the UMIs are in a tag, or leave --umi-from-name out "
-                "(duplicate flags then mark PCR copies)",
-            )  # fmt: skip
-        raise InputFileError(
-            path, f"{share} carry no {tag} tag", "give the tag its UMIs are in with --umi-tag, "
-            "or leave --umi-tag out (duplicate flags then mark PCR copies)",
-        )  # fmt: skip
-    if missing or bad:
-        if filters.umi_from_name:
-            malformed, absent = "UMI in the read name (N, lower case)", "UMI in the read name"
-        else:
-            malformed, absent = f"{tag} UMI (all N, lower case, not text)", f"{tag} tag"
-        parts = [f"{bad:,} with a malformed {malformed}"] if bad else []
-        parts += [f"{missing:,} with no {absent}"] if missing else []
-        _warn(path, f"{' and '.join(parts)} of {looked:,} reads: left out of the UMI families")
-
-
-def _warn(path: Path, what: str) -> None:
-    print(f"nlrp3annot: warning: {path}: {what}", file=sys.stderr)
-
-
-def _check_reference(counts: Counts, reference: str, path: Path, fasta: Path) -> None:
-    total = counts.total
-    depth = total.sum(axis=0)
-    covered = depth >= 5
-    if not covered.any():
-        return
-    majority = np.array([BASES[i] for i in total.argmax(axis=0)])
-    ref = np.array(list(reference))
-    disagree = int(((majority != ref) & covered & (ref != "N")).sum())
-    if disagree > MISMATCH_LIMIT * int(covered.sum()):
-        raise InputFileError(
-            path,
-            f"its reads disagree with {fasta.name} at {disagree} of {int(covered.sum())} "
-            f"covered coding positions",
-            "give the FASTA the reads were aligned to (--fasta)",
-        )
