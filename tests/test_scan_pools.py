@@ -55,7 +55,7 @@ def test_the_positions_are_where_the_tiling_puts_them():
         assert inserts[6][0] + 10 <= pos <= inserts[6][1] - 10
         assert inserts[7][0] + 10 <= pos <= inserts[7][1] - 10
     assert inserts[6][0] <= ALONE <= inserts[6][1]
-    assert ALONE > inserts[5][1] and ALONE < inserts[7][0]
+    assert inserts[5][1] < ALONE < inserts[7][0]
 
 
 ALT = {"A": "C", "C": "A", "G": "C", "T": "A"}  # a transversion, not a damage type
@@ -109,8 +109,9 @@ def reads(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pools")
     locus = Locus(folder / "locus")
     plain = {
-        name: simulate_sample(folder / f"{name}.raw.bam", name, [], AMPLICONS, seed=70 + k,
-                              locus=locus)  # fmt: skip
+        name: simulate_sample(
+            folder / f"{name}.raw.bam", name, [], AMPLICONS, seed=70 + k, locus=locus
+        )  # fmt: skip
         for k, name in enumerate(("ONE", "BOTH", "R1", "R2"))
     }
     one = plant(plain["ONE"], folder / "ONE.bam", {OVERLAP: {6}, ALONE: {6}}, locus, seed=1)
