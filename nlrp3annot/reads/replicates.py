@@ -9,6 +9,10 @@ finds it, so the chance of missing it is at most the sum of the libraries' chanc
 library's limits are taken at power 1 - (1 - power) / k (k libraries), and the set's limit
 at each allele or position is the highest of them: at that fraction each library misses
 with chance at most (1 - power) / k, the set with at most 1 - power.
+
+Amplicon pools (:mod:`nlrp3annot.reads.pools`) are judged the same way, but a pool has a
+say only where it reads the position (:func:`voting`); replicate libraries keep theirs
+everywhere (a library without reads at a position vetoes the call there).
 """
 
 from __future__ import annotations
