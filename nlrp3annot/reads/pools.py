@@ -187,6 +187,24 @@ def pool_backgrounds(
     return out
 
 
+def tested_alleles(libraries: list[Counts]) -> list[int]:
+    """The alleles each library's threshold is Bonferroni-corrected over: its own (three
+    SNVs a covered position, and the indels seen), as every library reads every position.
+    A library's amplicon pools each decide alone where one pool reads: the family is then
+    the union of its pools' tests, so each pool is corrected over all of them (the
+    sample's family-wise error stays at ``alpha``)."""
+    own = [
+        max(3 * int((c.depth > 0).sum()) + sum(1 for k in c.indels if c.indels[k].any()), 1)
+        for c in libraries
+    ]
+    groups = [c.library.removesuffix(pool_label(c.pool)) if c.pool else c.library
+              for c in libraries]  # fmt: skip
+    total: dict[str, int] = {}
+    for group, n, c in zip(groups, own, libraries, strict=True):
+        total[group] = total.get(group, 0) + n if c.pool else n
+    return [total[g] if c.pool else n for g, n, c in zip(groups, own, libraries, strict=True)]
+
+
 # (pool's index, k libraries with a say) -> (other SNV limits, indel limits, known lods)
 PartsAt = Callable[[int, int], tuple[np.ndarray, np.ndarray, dict[Allele, float | None]]]
 

@@ -42,7 +42,13 @@ from nlrp3annot.reads.checks import check_reference, check_umis, warn
 from nlrp3annot.reads.files import check_cram_reference, read_failure
 from nlrp3annot.reads.panel import Panel
 from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
-from nlrp3annot.reads.pools import NO_AMPLICON, judge_pools, pool_backgrounds, pool_label
+from nlrp3annot.reads.pools import (
+    NO_AMPLICON,
+    judge_pools,
+    pool_backgrounds,
+    pool_label,
+    tested_alleles,
+)
 from nlrp3annot.reads.replicates import (
     library_label,
     library_names,
@@ -327,13 +333,12 @@ def call_samples(
     samples = []
     for members in groups.values():
         at_power = replicate_settings(settings, len(members))
-        found_each, parts, tests = [], [], []
+        found_each, parts = [], []
         pooled = any(counts[s].pool for s in members)
-        for s in members:
+        tests = tested_alleles([counts[s] for s in members])
+        for s, tested in zip(members, tests, strict=True):
             c = counts[s]
             snv_bg, indel_bg, j = backgrounds[s]
-            covered = int((c.depth > 0).sum())
-            tested = max(3 * covered + sum(1 for k in c.indels if c.indels[k].any()), 1)
             found = snv_candidates(c, j, snv_bg, ref, set(known.snvs), tested, settings)
             found += indel_candidates(c, j, indel_bg, set(known.indels), tested, settings)
             for candidate in found:
@@ -343,7 +348,6 @@ def call_samples(
                 parts.append(limit_parts(c, j, found, snv_bg, indel_bg, ref, known, tested,
                                          at_power))  # fmt: skip
             found_each.append(found)
-            tests.append(tested)
         if pooled:
             samples.append(_judge_pools([counts[s] for s in members], found_each, tests,
                                         [backgrounds[s] for s in members], ref, known,
