@@ -108,12 +108,24 @@ def make_panel(paths: list[str], fasta: str, out: Path, args) -> Path:
         raise Nlrp3AnnotError("--make-panel makes a panel: give no --panel")
     _, filters = scan_settings(args)
     *_, counts = read_counts(paths, fasta, filters)
+    counts = _files(counts)
     save_panel(out, counts, filters)
     if not getattr(args, "quiet", False):
         depth = sorted(int(c.depth.mean()) for c in counts)
         print(f"nlrp3annot: panel of {len(counts)} normals (mean depth {depth[0]:,}-"
               f"{depth[-1]:,} fragments) in {out}", file=sys.stderr)  # fmt: skip
     return out
+
+
+def _files(counts: list) -> list:
+    """One count per file: amplicon pools (reads.pools) added up again (a panel keeps no
+    pools; its counts serve every pool's background)."""
+    from nlrp3annot.reads.replicates import pooled_counts
+
+    by_file: dict[str, list] = {}
+    for c in counts:
+        by_file.setdefault(c.path, []).append(c)
+    return [pooled_counts(group) if len(group) > 1 else group[0] for group in by_file.values()]
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -161,15 +161,17 @@ def amplicon_starts() -> list[int]:
     return sorted(set(starts))
 
 
-def primers_bed(path: Path) -> Path:
+def primers_bed(path: Path, pools: int = 2) -> Path:
     """The amplicons' primers as BED6 (ARTIC/iVar/samtools ampliconclip): left primers on
-    +, right primers on -, in chr1 coordinates of the TEST genome."""
+    +, right primers on -, in chr1 coordinates of the TEST genome. Neighbouring amplicons
+    (which overlap) alternate between ``pools`` pools (column 5), as tiled panels do."""
     with path.open("w") as handle:
         for n, lo in enumerate(amplicon_starts()):
             start = SLICE[0] - 1 + lo  # 0-based chr1
-            handle.write(f"chr1\t{start}\t{start + PRIMER}\tA{n}_LEFT\t1\t+\n")
+            pool = n % pools + 1
+            handle.write(f"chr1\t{start}\t{start + PRIMER}\tA{n}_LEFT\t{pool}\t+\n")
             end = start + AMPLICON
-            handle.write(f"chr1\t{end - PRIMER}\t{end}\tA{n}_RIGHT\t1\t-\n")
+            handle.write(f"chr1\t{end - PRIMER}\t{end}\tA{n}_RIGHT\t{pool}\t-\n")
     return path
 
 

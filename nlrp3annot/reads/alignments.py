@@ -163,6 +163,8 @@ def unusable_reason(dropped: dict[str, int], filters: ReadFilters) -> str:
         "no_sequence": "without bases (SEQ '*')",
         "bad_umi": f"with a malformed {umi}",
         "no_umi": f"without a {umi}",
+        "no_amplicon": "of no amplicon of the primer BED (their 5' ends in no LEFT/RIGHT "
+        "primer pair of one pool: check the BED is this assay's)",
     }
     shown = sorted(((n, k) for k, n in dropped.items() if k in hints and n), reverse=True)
     if not shown:

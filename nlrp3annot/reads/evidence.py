@@ -22,9 +22,14 @@ Part = tuple[str, str]
 
 
 def evidence_parts(
-    c: Candidate, assay: Assay | None, settings: CallSettings, libraries: tuple[str, ...] = ()
+    c: Candidate,
+    assay: Assay | None,
+    settings: CallSettings,
+    libraries: tuple[str, ...] = (),
+    read_by: tuple[str, ...] | None = None,
 ) -> list[Part]:
-    """The evidence and tests of one candidate, in the order the call rule applies them."""
+    """The evidence and tests of one candidate, in the order the call rule applies them.
+    ``read_by``: with amplicon pools, the pools (libraries) that read its position."""
     parts = [_fragments(c, assay), _significance(c)]
     parts.append(_bias(c, STRAND_HALVES, ("forward", "reverse"), "strand", settings))
     parts.append(_bias(c, ORIENTATION_HALVES, ("F1R2", "F2R1"), "orientation", settings))
@@ -33,7 +38,9 @@ def evidence_parts(
         parts.append(("UMI molecules (each family counted once)", "umi_molecules"))
     if assay is not None and assay.primers_clipped:
         parts.append(("primer bases clipped", "primers_clipped"))
-    if libraries:
+    if read_by is not None:
+        parts.append(_pools(c, read_by))
+    elif libraries:
         called, n = len(c.called_in), len(libraries)
         names = f" ({', '.join(c.called_in)})" if c.called_in else ""
         parts.append((f"called in {called} of {n} libraries{names}", f"libraries:{called}/{n}"))
@@ -109,3 +116,17 @@ def _read_ends(c: Candidate, settings: CallSettings) -> Part:
     if at_read_ends(c, settings):
         return f"read-end test failed ({share})", "read_end_test:failed"
     return f"read-end test passed ({share})", "read_end_test:passed"
+
+
+def _pools(c: Candidate, read_by: tuple[str, ...]) -> Part:
+    """Amplicon pools: an overlap read by two pools (independent PCRs) needs both."""
+    words = [label.replace("_", " ") for label in read_by]
+    called = [label.replace("_", " ") for label in c.called_in]
+    if len(read_by) == 1:
+        there = "; called there" if called else ""
+        return f"one pool reads this position ({words[0]}){there}", f"pools:{len(called)}/1"
+    code = f"pools:{len(called)}/{len(read_by)}:overlap"
+    if len(called) == len(read_by):
+        return f"called in {' and '.join(called)} (overlap)", code
+    which = f"called in {' and '.join(called)} only" if called else "called in no pool"
+    return f"{which} of {' and '.join(words)} (overlap: each pool must call it)", code

@@ -40,6 +40,7 @@ class Counts:
     families: int = 0
     dropped: Counter = field(default_factory=Counter)  # reads each filter removed
     library: str = ""  # its LB tags (or file name): names a replicate library
+    pool: str = ""  # an amplicon pool's reads only (reads.pools), '' for all the file's
 
     @property
     def depth(self) -> np.ndarray:

@@ -9,6 +9,10 @@ finds it, so the chance of missing it is at most the sum of the libraries' chanc
 library's limits are taken at power 1 - (1 - power) / k (k libraries), and the set's limit
 at each allele or position is the highest of them: at that fraction each library misses
 with chance at most (1 - power) / k, the set with at most 1 - power.
+
+Amplicon pools (:mod:`nlrp3annot.reads.pools`) are judged the same way, but a pool has a
+say only where it reads the position (:func:`voting`); replicate libraries keep theirs
+everywhere (a library without reads at a position vetoes the call there).
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ def pooled_counts(counts: list[Counts]) -> Counts:
         dropped.update(c.dropped)
     return replace(
         first,
-        path=",".join(c.path for c in counts),
+        path=",".join(dict.fromkeys(c.path for c in counts)),  # a file's pools: one path
+        pool="",
         bases=sum(c.bases for c in counts),
         near_end=sum(c.near_end for c in counts),
         indel_depth=sum(c.indel_depth for c in counts),
@@ -67,14 +72,40 @@ def pooled_counts(counts: list[Counts]) -> Counts:
     )
 
 
+def voting(depth: np.ndarray, groups: list[str], min_depth: int) -> np.ndarray:
+    """(libraries, positions) bool: the libraries whose verdict counts at each position.
+    Amplicon pools (:mod:`nlrp3annot.reads.pools`) each read only their amplicons' bases:
+    a pool without ``min_depth`` fragments at a position does not read it and has no say
+    there. ``groups`` names each one's replicate library: where no pool of a library
+    reads the position, every pool of it has its say (and none calls: below the depth),
+    as a replicate library without reads there keeps today's veto."""
+    depth = np.asarray(depth)
+    covers = depth >= min_depth
+    out = covers.copy()
+    for group in set(groups):
+        rows = [i for i, g in enumerate(groups) if g == group]
+        out[rows] = covers[rows] | ~covers[rows].any(axis=0)
+    return out
+
+
 def pooled_candidates(
-    counts: list[Counts], found: list[list[Candidate]], labels: list[str], report_p: float
+    counts: list[Counts],
+    found: list[list[Candidate]],
+    labels: list[str],
+    report_p: float,
+    groups: list[str] | None = None,
+    min_depth: int = 0,
+    read_by: dict[Allele, tuple[int, ...]] | None = None,
 ) -> list[Candidate]:
     """The sample's candidates: every allele any library reports, with the counts of all
     its libraries (from the library's counts where it did not report the allele), called
     only where every library called it, and ``called_in`` naming the libraries that did.
     Not called: the verdict of the first library that did not call it ("not_significant"
-    where it was not even reported, P >= ``report_p``)."""
+    where it was not even reported, P >= ``report_p``).
+
+    With ``groups`` (amplicon pools: each one's replicate library) only the libraries that
+    read the allele's position have a say (:func:`voting`); ``read_by`` then receives,
+    per allele, the indices of those."""
     by_allele: dict[Allele, list[Candidate | None]] = {}
     for i, candidates in enumerate(found):
         for c in candidates:
@@ -83,6 +114,14 @@ def pooled_candidates(
     for allele, per_library in sorted(by_allele.items()):
         present = [c for c in per_library if c is not None]
         cells = [_cells(c, x, allele) for c, x in zip(counts, per_library, strict=True)]
+        if groups is None:
+            voters = list(range(len(per_library)))
+        else:
+            depths = np.array([[int(np.sum(d))] for _, d, _ in cells])
+            voters = np.flatnonzero(voting(depths, groups, min_depth)[:, 0]).tolist()
+            if read_by is not None:
+                read_by[allele] = tuple(voters)
+        voting_present = [per_library[i] for i in voters if per_library[i] is not None]
         alt_cells = tuple(int(v) for v in sum(np.array(a) for a, _, _ in cells))
         depth_cells = tuple(int(v) for v in sum(np.array(d) for _, d, _ in cells))
         near = tuple(int(v) for v in sum(np.array(n) for _, _, n in cells))
@@ -90,8 +129,11 @@ def pooled_candidates(
         rates = np.array([x.cell_background for x in present])
         background = (weights * rates).sum(axis=0) / np.maximum(weights.sum(axis=0), 1)
         background = np.where(weights.sum(axis=0) > 0, background, rates.max(axis=0))
-        verdicts = [x.verdict if x is not None else "not_significant" for x in per_library]
-        missing = len(present) < len(per_library)
+        verdicts = [
+            per_library[i].verdict if per_library[i] is not None else "not_significant"
+            for i in voters
+        ]  # fmt: skip
+        missing = len(voting_present) < len(voters)
         first = present[0]
         pooled.append(
             replace(
@@ -101,15 +143,17 @@ def pooled_candidates(
                 cell_background=tuple(float(v) for v in background),
                 rho=max(x.rho for x in present),
                 trusted=tuple(bool(t) for t in np.all([x.trusted for x in present], axis=0)),
-                p=max([x.p for x in present] + ([report_p] if missing else [])),
+                p=max([x.p for x in voting_present] + ([report_p] if missing else [])),
                 threshold=min(x.threshold for x in present),
                 known=any(x.known for x in present),
                 near_end=near if first.is_snv else first.near_end,
                 untrusted="; ".join(sorted({x.untrusted for x in present if x.untrusted})),
                 verdict=next((v for v in verdicts if v != "called"), "called"),
-                lod=set_limit([x.lod if x else None for x in per_library]) if first.known else None,
+                lod=set_limit([per_library[i].lod if per_library[i] else None for i in voters])
+                if first.known
+                else None,
                 called_in=tuple(
-                    label for label, v in zip(labels, verdicts, strict=True) if v == "called"
+                    labels[i] for i, v in zip(voters, verdicts, strict=True) if v == "called"
                 ),
             )
         )

@@ -30,12 +30,6 @@ from nlrp3annot.reads.alignments import (
 )
 from nlrp3annot.reads.amplicons import AmpliconLimits, amplicon_limits, primer_amplicons
 from nlrp3annot.reads.assay import Assay, assay_of
-from nlrp3annot.reads.background import (
-    IndelBackground,
-    SnvBackground,
-    indel_background,
-    snv_background,
-)
 from nlrp3annot.reads.calling import (
     Allele,
     Candidate,
@@ -43,13 +37,18 @@ from nlrp3annot.reads.calling import (
     judge,
     near_indels,
     snv_candidates,
-    trusted_cells,
 )
 from nlrp3annot.reads.checks import check_reference, check_umis, warn
 from nlrp3annot.reads.files import check_cram_reference, read_failure
-from nlrp3annot.reads.limits import detection_limits
 from nlrp3annot.reads.panel import Panel
 from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
+from nlrp3annot.reads.pools import (
+    NO_AMPLICON,
+    judge_pools,
+    pool_backgrounds,
+    pool_label,
+    tested_alleles,
+)
 from nlrp3annot.reads.replicates import (
     library_label,
     library_names,
@@ -57,6 +56,7 @@ from nlrp3annot.reads.replicates import (
     pooled_counts,
     replicate_settings,
 )
+from nlrp3annot.reads.sample_limits import limit_parts, per_position, scan_limits
 from nlrp3annot.reads.settings import CallSettings
 from nlrp3annot.values import ScanLimits
 
@@ -74,6 +74,9 @@ class SampleScan:
     snv_limits: np.ndarray | None = None
     assay: Assay | None = None
     amplicons: list[AmpliconLimits] | None = None  # with --primers: limits per amplicon
+    # amplicon pools (reads.pools): the pools, and per allele the labels of those reading it
+    pools: tuple[str, ...] = ()
+    read_by: dict[Allele, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def sample(self) -> str:
@@ -246,13 +249,16 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
             library_label(library_names(h), Path(p).name)
             for p, h in zip(paths, opened, strict=True)
         ]
+        units = [(i, "", handle, 0) for i, handle in enumerate(opened)]
         if filters.primers:  # primer bases are not evidence: count clipped copies
             folder = tempfile.TemporaryDirectory(prefix="nlrp3annot-primers-")
             cleanup.append(folder)
-            opened[:] = _clipped(paths, opened, builds, targets, Path(fasta),
-                                 Path(filters.primers), Path(folder.name))  # fmt: skip
+            units = _clipped(paths, opened, builds, targets, Path(fasta),
+                             Path(filters.primers), Path(folder.name))  # fmt: skip
+            opened[:] = [handle for _, _, handle, _ in units]
         counts = []
-        for path, handle, name, label in zip(paths, opened, samples, labels, strict=True):
+        for i, pool, handle, lost in units:  # a file, or one amplicon pool's reads of it
+            path, name, label = paths[i], samples[i], labels[i]
             _, contig = builds[str(path)]
             try:
                 sample = count_alleles(handle, name, str(path), build, contig, targets,
@@ -260,8 +266,13 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
             except OSError as exc:  # htslib: "truncated file", naming nothing
                 raise read_failure(Path(path), handle, exc) from None
             check_reference(sample, reference, Path(path), Path(fasta))
-            check_umis(sample, Path(path), filters)
             sample.library = label
+            if pool:  # each pool a library of its own (reads.pools)
+                replicates = samples.count(name) > 1
+                sample.pool = pool
+                sample.library = f"{label}.{pool_label(pool)}" if replicates else pool_label(pool)
+                sample.dropped[NO_AMPLICON] += lost
+            check_umis(sample, Path(path), filters)
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
         return build, contig, targets, reference, seq, counts
@@ -275,18 +286,31 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
 
 def _clipped(paths, opened, builds, targets, fasta: Path, bed: Path, folder: Path) -> list:
     """Each file's reads over the coding targets with primer bases soft-clipped
-    (:mod:`nlrp3annot.reads.primers`), opened; the originals closed."""
+    (:mod:`nlrp3annot.reads.primers`), opened, as (file, pool, handle, reads of no pool);
+    with a BED of two or more pools, one per pool (:mod:`nlrp3annot.reads.pools`). The
+    originals closed."""
+    from nlrp3annot.reads.pools import primer_index, split_pools
     from nlrp3annot.reads.primers import check_primers, clip_primers
 
     check_primers(bed, {contig for _, contig in builds.values()})
-    handles = []
-    for path, handle in zip(paths, opened, strict=True):
+    units = []
+    for i, (path, handle) in enumerate(zip(paths, opened, strict=True)):
         contig = builds[str(path)][1]
         region = f"{contig}:{targets[0][0] - 1000}-{targets[-1][1] + 1000}"
+        primers = primer_index(bed, contig)
+        if len(primers.pool_names) < 2:
+            close_quietly(handle)
+            clipped = clip_primers(Path(path), fasta, bed, region, folder)
+            units.append((i, "", open_alignments(clipped, fasta), 0))
+            continue
+        split, lost = split_pools(Path(path), handle, region, primers, folder / "pools")
         close_quietly(handle)
-        clipped = clip_primers(Path(path), fasta, bed, region, folder)
-        handles.append(open_alignments(clipped, fasta))
-    return handles
+        for n, (pool, part) in enumerate(split.items()):
+            clipped = clip_primers(part, fasta, bed, region, folder)
+            for leftover in (part, Path(f"{part}.bai")):
+                leftover.unlink(missing_ok=True)
+            units.append((i, pool, open_alignments(clipped, fasta), lost if n == 0 else 0))
+    return units
 
 
 def call_samples(
@@ -298,10 +322,11 @@ def call_samples(
 ) -> list[SampleScan]:
     """Every sample's candidates with verdicts, and its limits of detection. Pure. Files
     of one sample are its replicate libraries (:mod:`nlrp3annot.reads.replicates`): each
-    judged on its own, the sample's call needing every library's."""
+    judged on its own, the sample's call needing every library's. Amplicon pools
+    (``Counts.pool``, :mod:`nlrp3annot.reads.pools`) are libraries too, each tested
+    against its own pool in the other samples, with a say only where they read."""
     ref = np.array([BASES.find(b) for b in reference])
-    snv_bg = snv_background(counts, panel, ref, settings)
-    indel_bg = indel_background(counts, panel, settings)
+    backgrounds = pool_backgrounds(counts, panel, ref, settings)
     groups: dict[str, list[int]] = {}
     for s, c in enumerate(counts):
         groups.setdefault(c.sample, []).append(s)
@@ -309,106 +334,57 @@ def call_samples(
     for members in groups.values():
         at_power = replicate_settings(settings, len(members))
         found_each, parts = [], []
-        for s in members:
+        pooled = any(counts[s].pool for s in members)
+        tests = tested_alleles([counts[s] for s in members])
+        for s, tested in zip(members, tests, strict=True):
             c = counts[s]
-            covered = int((c.depth > 0).sum())
-            tested = max(3 * covered + sum(1 for k in c.indels if c.indels[k].any()), 1)
-            found = snv_candidates(c, s, snv_bg, ref, set(known.snvs), tested, settings)
-            found += indel_candidates(c, s, indel_bg, set(known.indels), tested, settings)
+            snv_bg, indel_bg, j = backgrounds[s]
+            found = snv_candidates(c, j, snv_bg, ref, set(known.snvs), tested, settings)
+            found += indel_candidates(c, j, indel_bg, set(known.indels), tested, settings)
             for candidate in found:
                 candidate.verdict = judge(candidate, settings)
             near_indels(found, settings)
-            parts.append(limit_parts(c, s, found, snv_bg, indel_bg, ref, known, tested, at_power))
+            if not pooled:
+                parts.append(limit_parts(c, j, found, snv_bg, indel_bg, ref, known, tested,
+                                         at_power))  # fmt: skip
             found_each.append(found)
+        if pooled:
+            samples.append(_judge_pools([counts[s] for s in members], found_each, tests,
+                                        [backgrounds[s] for s in members], ref, known,
+                                        settings))  # fmt: skip
+            continue
         if len(members) == 1:
             limits = scan_limits(found_each[0], parts, known, settings)
             samples.append(SampleScan(counts[members[0]], found_each[0], limits,
-                                      snv_limits=_per_position(ref, parts)))  # fmt: skip
+                                      snv_limits=per_position(ref, parts)))  # fmt: skip
             continue
         libraries = [counts[s] for s in members]
         labels = tuple(c.library or Path(c.path).name for c in libraries)
         pooled = pooled_candidates(libraries, found_each, list(labels), settings.report_p)
         limits = scan_limits(pooled, parts, known, settings)
         samples.append(SampleScan(pooled_counts(libraries), pooled, limits, labels,
-                                  _per_position(ref, parts)))  # fmt: skip
+                                  per_position(ref, parts)))  # fmt: skip
     return samples
 
 
-def limit_parts(
-    c: Counts,
-    s: int,
-    found: list[Candidate],
-    snv_bg: SnvBackground,
-    indel_bg: IndelBackground,
-    ref: np.ndarray,
-    known: KnownAlleles,
-    tested: int,
-    settings: CallSettings,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One library's limits of detection: set on each known pathogenic allele's candidate,
-    and returned per coding position for (other SNVs, small indels)."""
-    for kind in ("snv", "indel"):
-        at_known = [x for x in found if x.known and x.is_snv == (kind == "snv")]
-        if not at_known:
-            continue
-        lods = detection_limits(
-            [x.depth_cells for x in at_known], [x.cell_background for x in at_known],
-            np.array([x.rho for x in at_known]), [x.trusted for x in at_known],
-            np.array([x.threshold for x in at_known]), settings,
-        )  # fmt: skip
-        for x, lod in zip(at_known, lods.tolist(), strict=True):
-            x.lod = None if np.isnan(lod) else lod
-    threshold = settings.alpha / tested
-    other = _other_snv_limits(c, s, snv_bg, ref, threshold, settings)
-    indels = _indel_limits(c, s, indel_bg, threshold, settings)
-    return other, indels
+def _judge_pools(pools, found_each, tests, backgrounds, ref, known, settings) -> SampleScan:
+    """One sample's amplicon pools (and replicate libraries) judged together."""
 
+    def parts_at(i: int, k: int):
+        snv_bg, indel_bg, j = backgrounds[i]
+        at_power = replicate_settings(settings, k)
+        other, indels = limit_parts(pools[i], j, found_each[i], snv_bg, indel_bg, ref, known,
+                                    tests[i], at_power)  # fmt: skip
+        return other, indels, {(x.pos, x.ref, x.alt): x.lod for x in found_each[i] if x.known}
 
-def scan_limits(
-    found: list[Candidate],
-    parts: list[tuple[np.ndarray, np.ndarray]],
-    known: KnownAlleles,
-    settings: CallSettings,
-) -> ScanLimits:
-    """The sample's limits: the highest at the known pathogenic alleles (their candidates'),
-    and as classes over the coding positions; over replicate libraries, each position's
-    highest (nan, below the minimum depth, where any library is)."""
-    highest = {}
-    below = damaged = 0
-    for kind in ("snv", "indel"):
-        at_known = [x for x in found if x.known and x.is_snv == (kind == "snv")]
-        # reads enough, but of a type the library's damage makes no evidence
-        lost = [x.lod is None and x.untrusted != ""
-                and sum(x.depth_cells) >= settings.min_depth for x in at_known]  # fmt: skip
-        damaged += sum(lost)
-        below += sum(1 for x, gone in zip(at_known, lost, strict=True)
-                     if x.lod is None and not gone)  # fmt: skip
-        finite = [x.lod for x in at_known if x.lod is not None]
-        highest[kind] = max(finite) if finite else None
-    other = np.maximum.reduce([p[0] for p in parts])
-    indels = np.maximum.reduce([p[1] for p in parts])
-    return ScanLimits(
-        known_snv=highest["snv"],
-        known_snvs=len(known.snvs),
-        known_indel=highest["indel"],
-        known_indels=len(known.indels),
-        indels=_quantile(indels),
-        other_snvs=_quantile(other),
-        max_lod=settings.max_lod,
-        indels_worst=_quantile(indels, 1.0),
-        other_snvs_worst=_quantile(other, 1.0),
-        known_below_depth=below,
-        known_damaged=damaged,
-        min_depth=settings.min_depth,
-    )
-
-
-def _per_position(ref: np.ndarray, parts) -> np.ndarray:
-    """The SNV limits of every target position (nan at an N of the reference), over the
-    libraries each position's highest, as :func:`scan_limits` takes them."""
-    out = np.full(len(ref), np.nan)
-    out[ref >= 0] = np.maximum.reduce([p[0] for p in parts])
-    return out
+    # each pool's replicate library: its label before ".pool_<name>" (none: one library)
+    groups = [c.library.removesuffix(pool_label(c.pool)) for c in pools]
+    found, limits, snv_limits, read_by = judge_pools(pools, found_each, groups, parts_at, ref,
+                                                     known, settings)  # fmt: skip
+    labels = tuple(c.library for c in pools)
+    names = tuple(dict.fromkeys(c.pool for c in pools))
+    return SampleScan(pooled_counts(pools), found, limits, labels, snv_limits,
+                      pools=names, read_by=read_by)  # fmt: skip
 
 
 def _describe_assays(samples: list[SampleScan], filters: ReadFilters, contig: str) -> None:
@@ -421,45 +397,12 @@ def _describe_assays(samples: list[SampleScan], filters: ReadFilters, contig: st
             warn(bed, f"{len(unpaired)} primer(s) pair with no LEFT/RIGHT primer of one "
                   f"amplicon (e.g. {unpaired[0]}): no limits for those")  # fmt: skip
     for sample in samples:
+        libraries = len(sample.libraries) // max(len(sample.pools), 1)
         sample.assay = assay_of(sample.counts, filters.umi_tag is not None,
-                                max(len(sample.libraries), 1), bool(filters.primers))  # fmt: skip
+                                max(libraries, 1), bool(filters.primers))  # fmt: skip
         if amplicons is not None and sample.snv_limits is not None:
             sample.amplicons = amplicon_limits(amplicons, sample.counts, sample.snv_limits,
                                                sample.candidates)  # fmt: skip
-
-
-def _indel_limits(c, s, indel_bg, threshold, settings) -> np.ndarray:
-    """Per coding position, the limit for a small indel there: against the sample's own
-    indel rate, or the highest background of an indel any sample shows there."""
-    depth = c.indel_depth.T  # (n, 4)
-    mu = np.tile(np.maximum(indel_bg.own[s], settings.error_floor), (len(depth), 1))
-    rho = np.full(len(depth), float(indel_bg.own_rho[s]))
-    column = {int(p): i for i, p in enumerate(c.positions.tolist())}
-    for allele, rates in indel_bg.mu.items():
-        i = column[allele[0]]
-        mu[i] = np.maximum(mu[i], rates[s])
-        rho[i] = max(rho[i], float(indel_bg.rho[allele][s]))
-    return detection_limits(depth, mu, rho, np.ones(depth.shape, bool), threshold, settings)
-
-
-def _other_snv_limits(c, s, snv_bg, ref, threshold, settings) -> np.ndarray:
-    """Per coding position, the limit for its hardest substitution (highest background)."""
-    at = np.flatnonzero(ref >= 0)
-    rows = np.arange(len(at))
-    depth = c.bases.sum(axis=1)[:, at].T  # (m, 4)
-    trusted = np.stack([trusted_cells(snv_bg.untrusted[s][ref[at], a]) for a in range(4)])
-    mu = snv_bg.mu[s][:, :, at].transpose(1, 2, 0)  # (4 alt, m, 4 cells)
-    evidence = np.where(trusted, depth[None], 0)
-    mean = (evidence * mu).sum(axis=2) / np.maximum(evidence.sum(axis=2), 1)  # (4 alt, m)
-    mean[ref[at], rows] = -1.0  # the reference base is no substitution
-    hardest = mean.argmax(axis=0)
-    return detection_limits(depth, mu[hardest, rows], snv_bg.rho[s][hardest, at],
-                            trusted[hardest, rows], threshold, settings)  # fmt: skip
-
-
-def _quantile(limits: np.ndarray, q: float = 0.95) -> float | None:
-    finite = limits[np.isfinite(limits)]
-    return float(np.quantile(finite, q)) if finite.size else None
 
 
 def _name(samples: list[SampleScan], contig: str, seq, transcript) -> None:

@@ -104,7 +104,8 @@ def tsv_row(result: ScanResult, sample: SampleScan, c: Candidate) -> list[str]:
 
 
 def _evidence(result: ScanResult, sample: SampleScan, c: Candidate):
-    return evidence_parts(c, sample.assay, result.settings, sample.libraries)
+    read_by = sample.read_by.get((c.pos, c.ref, c.alt)) if sample.pools else None
+    return evidence_parts(c, sample.assay, result.settings, sample.libraries, read_by)
 
 
 def _vcf_text(result: ScanResult, sample: SampleScan) -> str:
@@ -153,6 +154,15 @@ def _library_header(sample: SampleScan) -> list[str]:
     """Replicate libraries: which were scanned, and the INFO field naming those that called."""
     if not sample.libraries:
         return []
+    if sample.pools:  # amplicon pools (reads.pools): each with a say where it reads
+        return [
+            '##INFO=<ID=SCAN_LIBS,Number=.,Type=String,Description="Amplicon pools (and '
+            "replicate libraries) that called the allele: a call needs every one that reads "
+            'its position; AD, DP and AF are pooled over them">',
+            f"##NLRP3_SCAN_LIBRARIES=<ID={sample.sample},LIBRARIES={'|'.join(sample.libraries)},"
+            f'Description="Amplicon pools scanned; the limits of detection are for the pools '
+            f'reading each position (each must find the allele)">',
+        ]
     return [
         '##INFO=<ID=SCAN_LIBS,Number=.,Type=String,Description="Replicate libraries (LB) '
         "that called the allele: a call needs every library of the sample; AD, DP and AF "
