@@ -39,7 +39,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlrp3annot.reads.betabinomial import RHO_MIN, dispersion, leave_one_out, min_count
+from nlrp3annot.reads.betabinomial import (
+    RHO_MAX,
+    RHO_MIN,
+    dispersion,
+    leave_one_out,
+    min_count,
+    moment_parts,
+    overdispersed,
+)
 from nlrp3annot.reads.fragments import ORIENTATION_HALVES
 from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.settings import CallSettings
@@ -47,6 +55,9 @@ from nlrp3annot.reads.tails import binomial_sf
 
 ORIENTATIONS = ("F1R2", "F2R1")
 MIN_REFERENCES = 3  # other samples needed for a position's own overdispersion
+TIGHT = 2e-4  # usual samples this little overdispersed agree as binomial counts do
+TIGHT_RATE = 2.0  # ... and show errors at no more than this many times the error floor
+RHO_TYPE_MIN = 1e-5  # a type's spread, measured over thousands of positions, may be lower
 
 
 @dataclass
@@ -136,10 +147,38 @@ def snv_background(
         own_typed = own[s][:, ref_index, :].transpose(0, 2, 1)  # (4 cells, 4 alt, n)
         mu[s] = np.maximum(np.maximum(position, own_typed), settings.error_floor)
     _, position_rho, references = leave_one_out(ev_totals, ev_depth, quiet)
-    fallback = own_rho[:s_count][:, ref_index, :].transpose(0, 2, 1)  # (S, 4 alt, n)
+    # a position's own estimate only where its counts spread more than the type's does
+    # (with ~4,000 molecules, 3 stray ones in one of six samples would otherwise set it)
+    typical = _type_dispersion(ev_totals, ev_depth, quiet, ref)[ref_index, :].T  # (4, n)
+    q_totals, q_depth = np.where(quiet, ev_totals, 0), np.where(quiet, ev_depth, 0)
+    spread_p, _ = overdispersed(q_totals, q_depth, typical, axis=0)
+    own_spread = spread_p < settings.overdispersion_p
+    position_rho = np.where(own_spread, np.maximum(position_rho, typical), typical)
+    # too few others at the position (alone, or the rest carry the allele): the type's
+    # spread across the batch, or with no batch to speak of the sample's own
+    if len(everyone) > MIN_REFERENCES:
+        fallback = np.broadcast_to(typical, (s_count, *typical.shape))
+    else:
+        fallback = own_rho[:s_count][:, ref_index, :].transpose(0, 2, 1)  # (S, 4 alt, n)
     rho = np.where(references[:s_count] >= MIN_REFERENCES, position_rho[:s_count], fallback)
     return SnvBackground(mu, rho, carrier[:s_count], untrusted[:s_count], excess[:s_count],
                          references[:s_count])  # fmt: skip
+
+
+def _type_dispersion(x, n, quiet, ref) -> np.ndarray:
+    """(4 REF, 4 ALT): the overdispersion across the quiet samples of each substitution
+    type, pooled over its positions (the moment estimate's parts summed where any sample
+    shows the allele), bounded to [``RHO_TYPE_MIN``, ``RHO_MAX``]: thousands of positions
+    measure it far better than the few samples at one position do."""
+    _, numerator, denominator, _ = moment_parts(np.where(quiet, x, 0), np.where(quiet, n, 0))
+    out = np.full((4, 4), RHO_MIN)
+    for r in range(4):
+        at = ref == r
+        for a in range(4):
+            shown = at & (numerator[a] != 0)
+            if a != r and shown.any():
+                out[r, a] = numerator[a, shown].sum() / max(denominator[a, shown].sum(), 1.0)
+    return np.clip(out, RHO_TYPE_MIN, RHO_MAX)
 
 
 def _usable_cells(untrusted: np.ndarray, ref_index: np.ndarray) -> np.ndarray:
@@ -161,37 +200,74 @@ def trimmed(
     share: float | None = None,
 ) -> np.ndarray:
     """``quiet`` (axis 0: the samples a background is made of) without the outliers: a
-    sample whose count is improbable (beta-binomial P < ``outlier_alpha``) against the
-    others' pooled rate and spread (or its own ``rate`` for that type, if higher) carries
-    something below the carrier rule, such as a 0.2% mosaic, or 3 stray molecules, and
-    would lift every other sample's spread. At most ``trim_share`` of the quiet samples
-    are left out of any one background (the most extreme first), and only where enough
-    others remain to say what is usual, so a position that is noisy everywhere stays
-    noisy."""
+    sample whose count is improbable (beta-binomial P < ``outlier_alpha``) against what the
+    other samples show carries something below the carrier rule, such as a 0.2% mosaic or
+    3 stray molecules, and would lift every other sample's spread. Two looks:
+
+    - where the usual samples (the lower half by rate, at least :data:`MIN_REFERENCES`)
+      show next to no error (a rate within :data:`TIGHT_RATE` times the error floor, and
+      binomial-like: spread at most :data:`TIGHT`; a UMI consensus), the others are
+      tested against them as binomial counts (P < ``tight_outlier_alpha``), so that
+      several samples with the same low-level allele (half the batch at most) cannot mask
+      each other, and 3 stray molecules leave too;
+    - elsewhere, against the others' pooled rate and spread, leaving it out (three rounds,
+      as the most extreme leave, at most ``share`` of the quiet samples, the most extreme
+      first), so a position noisy in every sample keeps its spread.
+
+    Either way a sample's own ``rate`` for that type stands in where higher, and only
+    where at least :data:`MIN_REFERENCES` others say what is usual. A sample left out is
+    still tested itself, against the rest: only the others' backgrounds lose it."""
     share = settings.trim_share if share is None else share
     x, n = np.asarray(x, dtype=np.int64), np.asarray(n, dtype=np.int64)
-    quiet = np.asarray(quiet, dtype=bool).copy()
-    cap = np.floor(share * quiet.sum(axis=0))
-    left_out = np.zeros(cap.shape)
+    quiet = np.asarray(quiet, dtype=bool) & (n > 0)
+    count = quiet.sum(axis=0)
+    cap = np.floor(share * count)
+    observed = x / np.maximum(n, 1)
+    order = np.argsort(np.argsort(np.where(quiet, observed, np.inf), axis=0, kind="stable"), axis=0)
+    usual = quiet & (order < np.maximum((count + 1) // 2, MIN_REFERENCES))
+    usual_x, usual_n = np.where(usual, x, 0), np.where(usual, n, 0)
+    p_usual = usual_x.sum(axis=0) / np.maximum(usual_n.sum(axis=0), 1)
+    rho_usual, samples = dispersion(usual_x, usual_n, axis=0)
+    tight = (
+        (p_usual <= TIGHT_RATE * settings.error_floor)
+        & (rho_usual <= TIGHT)
+        & (samples >= MIN_REFERENCES)
+    )
+    # binomial, at a laxer level: where the usual samples show next to no error (a UMI
+    # consensus), a handful of copies in a sample is not the assay's error
+    out = _improbable(x, n, quiet & ~usual & tight, p_usual, 0.0, rate, settings,
+                      settings.tight_outlier_alpha)  # fmt: skip
+    left_out = out.sum(axis=0)
+    quiet = quiet & ~out
     for _ in range(3):
         p, rho, others = leave_one_out(x, n, quiet)
-        look = quiet & (x >= 2) & (others >= MIN_REFERENCES) & (left_out < cap)
-        if not look.any():
-            break
-        mu = np.maximum(np.maximum(p[look], rate[look]), settings.error_floor)
-        k = min_count(n[look], mu, rho[look], settings.outlier_alpha, floor=2)
-        out = np.zeros_like(quiet)
-        out[look] = x[look] >= k
+        look = quiet & ~tight & (others >= MIN_REFERENCES) & (left_out < cap)
+        out = _improbable(x, n, look, p, rho, rate, settings)
         if not out.any():
             break
-        score = np.where(out, x / np.maximum(n, 1), -1.0)
-        rank = np.argsort(np.argsort(-score, axis=0, kind="stable"), axis=0)
+        rank = np.argsort(np.argsort(np.where(out, -observed, np.inf), axis=0, kind="stable"),
+                          axis=0)  # fmt: skip
         out &= rank < cap - left_out
-        if not out.any():
-            break
         quiet &= ~out
         left_out += out.sum(axis=0)
     return quiet
+
+
+def _improbable(x, n, look, p, rho, rate, settings: CallSettings, alpha=None) -> np.ndarray:
+    """Where ``look``: is the count at or beyond the smallest count the beta-binomial of
+    rate max(``p``, own ``rate``, floor) and spread ``rho`` makes improbable (P below
+    ``alpha``, by default ``outlier_alpha``)?"""
+    alpha = settings.outlier_alpha if alpha is None else alpha
+    look = look & (x >= 2)
+    out = np.zeros(x.shape, dtype=bool)
+    if not look.any():
+        return out
+    mu = np.maximum(np.maximum(np.broadcast_to(p, x.shape)[look], rate[look]),
+                    settings.error_floor)  # fmt: skip
+    k = min_count(n[look], mu, np.broadcast_to(rho, x.shape)[look], alpha,
+                  floor=2)  # fmt: skip
+    out[look] = x[look] >= k
+    return out
 
 
 def _own_rates(x, depth_cells, quiet, ref, settings: CallSettings):

@@ -101,6 +101,23 @@ def min_count(n, mu, rho, alpha, floor: int = 1) -> np.ndarray:
     return out.reshape(shape)
 
 
+def moment_parts(x: np.ndarray, n: np.ndarray, axis: int = 0):
+    """(rate, numerator, denominator, samples) of :func:`dispersion`'s estimate along
+    ``axis`` (rho = numerator / denominator), so that estimates can be pooled over many
+    positions by summing the parts (where the rate is above 0)."""
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    total_n = n.sum(axis=axis)
+    total_x = x.sum(axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(total_n > 0, total_x / total_n, 0.0)
+        squares = np.where(n > 0, x * x / np.where(n > 0, n, 1), 0.0).sum(axis=axis)
+        spread = squares - 2 * p * total_x + p * p * total_n  # sum n_j (x_j/n_j - p)^2
+        samples = (n > 0).sum(axis=axis)
+        denominator = total_n - (n * n).sum(axis=axis) / np.where(total_n > 0, total_n, 1)
+        numerator = np.where((p > 0) & (p < 1), spread / (p * (1 - p)) - (samples - 1), 0.0)
+    return p, numerator, denominator, samples
+
+
 def dispersion(x: np.ndarray, n: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(rho, samples) along ``axis``: the method-of-moments overdispersion of counts ``x``
     of ``n`` (Kleinman's weighted estimator), bounded to [RHO_MIN, RHO_MAX]; ``samples``
@@ -141,3 +158,25 @@ def leave_one_out(
         rho = (spread / (p * (1 - p)) - (samples - 1)) / denominator
     rho = np.where(np.isfinite(rho) & (p > 0) & (p < 1), rho, RHO_MIN)
     return p, np.clip(rho, RHO_MIN, RHO_MAX), samples
+
+
+def overdispersed(
+    x: np.ndarray, n: np.ndarray, rho: np.ndarray, axis: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(P, samples) along ``axis``: the chi-square test that counts ``x`` of ``n`` spread
+    more than a beta-binomial of their pooled rate and overdispersion ``rho`` would
+    (Pearson's statistic with each count's beta-binomial variance, m - 1 degrees of
+    freedom); P is 1 where fewer than two samples have reads or no count is above 0."""
+    from scipy.stats import chi2
+
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    total_n = n.sum(axis=axis)
+    p = np.where(total_n > 0, x.sum(axis=axis) / np.maximum(total_n, 1), 0.0)
+    pe = np.expand_dims(p, axis)
+    variance = n * pe * (1 - pe) * (1 + (n - 1) * np.expand_dims(rho, axis))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where((n > 0) & (variance > 0), (x - n * pe) ** 2 / variance, 0.0)
+    samples = (n > 0).sum(axis=axis)
+    statistic = terms.sum(axis=axis)
+    testable = (samples >= 2) & (p > 0)
+    return np.where(testable, chi2.sf(statistic, np.maximum(samples - 1, 1)), 1.0), samples

@@ -25,8 +25,12 @@ class CallSettings:
     # lift everyone's spread); a sample's own rates leave out up to own_trim_share of its
     # positions of a type the same way (its own mosaics)
     outlier_alpha: float = 1e-3
+    tight_outlier_alpha: float = 1e-2  # where the usual samples show next to no error
     trim_share: float = 0.25
     own_trim_share: float = 0.05
+    # a position's own overdispersion is used (where above its type's, pooled over the
+    # positions) only where its counts spread more than the type's would (chi-square P)
+    overdispersion_p: float = 0.05
     # orientation screen: a sample's substitution type seen at this many times the rate
     # in one orientation as in the other (and significantly) is an artefact of that
     # orientation: its reads of that type are not evidence in that sample
