@@ -22,8 +22,8 @@ references with the stray one).
     python scripts/benchmark_scan.py --workdir /tmp/scanbench [--quick] [--no-freebayes]
         [--designs deep,locus,oxidative,amplicon,umi]   # capture = deep,locus,oxidative
 
-Batches are built once into --workdir (ART + bwa: ~5 min a deep batch of 20, ~7 min the
-UMI batch of 12) and reused.
+Batches are built once into --workdir (ART + bwa: ~5 min a deep batch of 20, ~12 min
+the UMI batch of 12) and reused.
 freebayes: ``--pooled-continuous -F 0.005 -C 3`` per sample ("raw"), and "filtered" as a
 mosaic pipeline would (ALT on both strands, >= 5 reads, VAF >= 1%); bcftools: ``mpileup
 -a AD,ADF,ADR | call -mv`` on the batch.

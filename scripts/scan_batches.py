@@ -26,10 +26,12 @@ and early PCR errors (2e-4 per base and family, each in 20-50% of its family): 6
 two at each of 0.3, 0.5 and 1%, each with its own ClinVar pathogenic SNV, the first 0.5%
 and 1% mosaics also carrying the first 0.3% mosaic's allele at 0.15% (low-level alleles of
 other samples at a true allele); 6 pure references, the first with 3 stray molecules of
-the first 1% mosaic's allele (as contamination brings). ~37 minutes to build on 2 cores.
+the first 1% mosaic's allele (as contamination brings). 12 minutes to build on 2 shared
+cores (~50 s a sample: ART, the families in Python, bwa mem).
 
     python scripts/scan_batches.py --workdir /tmp/scanbench --design deep --level 0.03
     python scripts/scan_batches.py --workdir /tmp/scanbench --design amplicon
+    python scripts/scan_batches.py --workdir /tmp/scanbench --design umi [--quick]
 """
 
 from __future__ import annotations
@@ -177,7 +179,7 @@ def umi_batch(
             if level not in levels or j >= mosaics:
                 continue
             k = 2 * i + j
-            name = f"umi{round(level * 10000):03d}_M{j + 1}"
+            name = f"umi{round(level * 1000):03d}_M{j + 1}"
             extra = [low] if j == 0 and i > 0 else []
             samples.append(Sample(name, [snv(k, level)], "clean", seed * 1000 + k, extra))
     stray = [(snv(4, 0.0), UMI_STRAY_MOLECULES)]  # UMI_LEVELS[2]'s first mosaic's allele
