@@ -405,8 +405,9 @@ def umi_design(work, locus, targets, fasta_plain, known, quick: bool) -> None:
     built = time.perf_counter() - start
     samtools_s = samtools_mpileup_seconds(bams, targets)
     label = f"UMI ~4,000 molecules ({len(samples)})"
-    print(f"\nUMI design, {len(samples)} samples: built {missing} BAMs in {built / 60:.1f} min; "
-          f"`samtools mpileup` {samtools_s:.1f} s of the same BAMs\n")  # fmt: skip
+    made = f"built {missing} BAMs in {built / 60:.1f} min" if missing else "BAMs reused"
+    print(f"\nUMI design, {len(samples)} samples ({made}): `samtools mpileup` "
+          f"{samtools_s:.1f} s of the same BAMs\n")  # fmt: skip
     print("| batch | caller | true alleles found per fraction | false calls per pure "
           "reference | false calls at ClinVar pathogenic alleles | seconds (/ samtools "
           "mpileup) | notes |")  # fmt: skip
