@@ -11,11 +11,19 @@ alone with a panel of normals beside its batch. The amplicon design (a direction
 is scanned with and without ``--primers`` (simulate_art.primers_bed), with its rows per
 fraction, the references' statuses and stated limits at the known pathogenic alleles, and
 the scan's seconds beside ``samtools mpileup`` and ``bcftools mpileup`` of the same BAMs.
+The UMI design (a UMI capture kit at ~4,000 molecules per coding position, every molecule
+a family of 1-6 read pairs with an RX tag, not duplicate-marked, early PCR errors; 12
+samples: mosaics at 0.3, 0.5 and 1%, two of them also carrying the 0.3% mosaic's allele at
+0.15%, and 6 references, one with 3 stray molecules of a known allele) is scanned with
+``--umi-tag RX`` and without it (as a user who forgot it would), with the same kind of rows
+and the 0.15% alleles called; --quick keeps 6 of its samples (one mosaic per fraction, 3
+references with the stray one).
 
     python scripts/benchmark_scan.py --workdir /tmp/scanbench [--quick] [--no-freebayes]
-        [--designs deep,locus,oxidative,amplicon]   # capture = deep,locus,oxidative
+        [--designs deep,locus,oxidative,amplicon,umi]   # capture = deep,locus,oxidative
 
-Batches are built once into --workdir (ART + bwa: ~5 min a deep batch of 20) and reused.
+Batches are built once into --workdir (ART + bwa: ~5 min a deep batch of 20, ~12 min
+the UMI batch of 12) and reused.
 freebayes: ``--pooled-continuous -F 0.005 -C 3`` per sample ("raw"), and "filtered" as a
 mosaic pipeline would (ALT on both strands, >= 5 reads, VAF >= 1%); bcftools: ``mpileup
 -a AD,ADF,ADR | call -mv`` on the batch.
@@ -33,6 +41,8 @@ from pathlib import Path
 
 from scan_batches import (
     AMPLICON_LEVELS,
+    UMI_LOW_LEVEL,
+    UMI_QUICK,
     Sample,
     Score,
     amplicon_batch,
@@ -44,13 +54,14 @@ from scan_batches import (
     read_vcf_calls,
     scan_calls,
     score,
+    umi_batch,
     write_targets,
 )
 from simulate_art import FASTA, Locus, primers_bed
 
 LEVELS = {"deep": [0.01, 0.02, 0.03, 0.05, 0.10, 0.20], "locus": [0.03, 0.05, 0.10, 0.20]}
 QUICK = {"deep": [0.03], "locus": [0.10]}
-DESIGN_NAMES = ["deep", "locus", "oxidative", "amplicon"]
+DESIGN_NAMES = ["deep", "locus", "oxidative", "amplicon", "umi"]
 ALIASES = {"capture": ["deep", "locus", "oxidative"], "all": DESIGN_NAMES}
 AMPLICON_QUICK = {"levels": [0.05], "references": 3}  # 2 mosaics, oxidised, deaminated, clean
 
@@ -197,12 +208,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument(
         "--quick", action="store_true",
-        help="one level per design (amplicon: 5%% only, 2 mosaics and 3 references)",
+        help="one level per design (amplicon: 5%% only, 2 mosaics and 3 references; umi: "
+        "one mosaic per fraction and 3 references)",
     )  # fmt: skip
     parser.add_argument("--no-freebayes", action="store_true")
     parser.add_argument(
         "--designs", type=parse_designs, default=DESIGN_NAMES,
-        help="comma-separated: deep, locus, oxidative, amplicon; capture = deep,locus,"
+        help="comma-separated: deep, locus, oxidative, amplicon, umi; capture = deep,locus,"
         "oxidative; all (default). The single-mosaic panel check runs with deep",
     )  # fmt: skip
     args = parser.parse_args()
@@ -223,6 +235,8 @@ def main() -> None:
         capture_batch(design, level, work, locus, targets, fasta_plain, known)
     if "amplicon" in args.designs:
         amplicon_design(work, locus, targets, fasta_plain, known, args.quick)
+    if "umi" in args.designs:
+        umi_design(work, locus, targets, fasta_plain, known, args.quick)
     if "deep" in args.designs:
         panel_check(work, locus, known)
 
@@ -338,17 +352,133 @@ def amplicon_design(work, locus, targets, fasta_plain, known, quick: bool) -> No
           flush=True)  # fmt: skip
 
 
-def amplicon_row(label, samples, calls, total: Score, seconds: str, note: str) -> str:
-    """A row whose found cell is per fraction: "1%: 2/3 (SNVs 2/2)" and so on."""
+def amplicon_row(
+    label, samples, calls, total: Score, seconds: str, note: str, references: str = ""
+) -> str:
+    """A row whose found cell is per fraction: "1%: 2/3 (SNVs 2/2)" and so on; the
+    references' cell ``references`` if given, else their false calls in all."""
     cells = []
     for level in sorted({a.fraction for s in samples for a in s.alleles}):
         subset = [s for s in samples if s.alleles and s.alleles[0].fraction == level]
         s = score(subset, calls, set())
-        cells.append(f"{level:.0%}: {s.found}/{s.truths} (SNVs {s.found_snv}/{s.truths_snv})")
+        cells.append(f"{percent(level)}: {s.found}/{s.truths} (SNVs {s.found_snv}/{s.truths_snv})")
+    references = references or f"{total.false_calls_reference} in {total.references}"
     return (
-        f"| {label} | {'; '.join(cells)} | {total.false_calls_reference} in "
-        f"{total.references} | {total.false_at_known} | {seconds} | {note} |"
+        f"| {label} | {'; '.join(cells)} | {references} | {total.false_at_known} | {seconds} "
+        f"| {note} |"
     )
+
+
+def percent(fraction: float) -> str:
+    """0.003 -> "0.3%", 0.0015 -> "0.15%", 0.1 -> "10%": as many digits as the fraction has."""
+    return f"{round(fraction * 100, 6):g}%"
+
+
+def false_calls_per_reference(samples: list[Sample], calls: dict[str, set]) -> str:
+    """The false-calls cell of a batch: "0 in 6", or "2 in 6 (umi_R1 2)" naming each pure
+    reference with a call (every call in a pure reference is false)."""
+    references = [s for s in samples if s.pure_reference]
+    counts = {s.name: len(calls.get(s.name, ())) for s in references}
+    named = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
+    return f"{sum(counts.values())} in {len(references)}" + (f" ({named})" if named else "")
+
+
+def low_level_called(samples: list[Sample], calls: dict[str, set]) -> tuple[int, int]:
+    """(low-level alleles called, all low-level alleles): other samples' alleles simulated
+    below any limit, which a caller need not find (and does no wrong finding)."""
+    alleles = [(s.name, (a.pos, a.ref, a.alt)) for s in samples for a in s.low_level]
+    return sum(key in calls.get(name, ()) for name, key in alleles), len(alleles)
+
+
+# -- the UMI design -----------------------------------------------------------------------
+
+
+def umi_design(work, locus, targets, fasta_plain, known, quick: bool) -> None:
+    """The UMI batch: scan with ``--umi-tag RX`` and without it (a user who forgot), then
+    freebayes raw and filtered; one row each, true alleles found per fraction, false calls
+    per reference sample, the references' status and stated limit at the known alleles."""
+    samples = umi_batch(**(UMI_QUICK if quick else {}))
+    folder = work / "umi"
+    missing = sum(not (folder / f"{s.name}.bam.bai").exists() for s in samples)
+    start = time.perf_counter()
+    bams = build(samples, "umi", folder, locus)
+    built = time.perf_counter() - start
+    samtools_s = samtools_mpileup_seconds(bams, targets)
+    label = f"UMI ~4,000 molecules ({len(samples)})"
+    made = f"built {missing} BAMs in {built / 60:.1f} min" if missing else "BAMs reused"
+    print(f"\nUMI design, {len(samples)} samples ({made}): `samtools mpileup` "
+          f"{samtools_s:.1f} s of the same BAMs\n")  # fmt: skip
+    print("| batch | caller | true alleles found per fraction | false calls per pure "
+          "reference | false calls at ClinVar pathogenic alleles | seconds (/ samtools "
+          "mpileup) | notes |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for caller, extra, name in (
+        ("nlrp3annot scan --umi-tag RX", ["--umi-tag", "RX"], "scan_umi"),
+        ("nlrp3annot scan (no --umi-tag)", [], "scan"),
+    ):
+        out = folder / name
+        shutil.rmtree(out, ignore_errors=True)
+        seconds = ours(bams, out, extra)
+        calls, patients = scan_calls(out)
+        mine = score(samples, calls, known)
+        held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total)
+                         in limits_hold(samples, out).items() if total)  # fmt: skip
+        references = "; ".join(
+            f"{s.name}{_stray_text(s)} {patients[s.name]['status']}, known "
+            f"{_percent(_header_limit(out / f'{s.name}.scan.vcf.gz', 'known'))}"
+            for s in samples if s.pure_reference
+        )  # fmt: skip
+        low, lows = low_level_called(samples, calls)
+        note = (
+            f"references (status, stated limit at the known pathogenic alleles): "
+            f"{references}; at/above the stated limit, found: {held or 'none there'}; "
+            f"other samples' alleles at {percent(UMI_LOW_LEVEL)} called: {low}/{lows}"
+        )
+        if mine.missed:  # with its evidence: why was it not called?
+            note += "; missed " + ", ".join(missed_evidence(samples, calls, out))
+        timing = f"{seconds:.1f} / {samtools_s:.1f} = {seconds / samtools_s:.2f}"
+        cell = false_calls_per_reference(samples, calls)
+        print(amplicon_row(f"{label} | {caller}", samples, calls, mine, timing, note, cell),
+              flush=True)  # fmt: skip
+    if fasta_plain is not None:
+        raw, filtered, fb_seconds = freebayes_all(bams, samples, fasta_plain, targets, folder)
+        for caller, calls in (("freebayes raw", raw), ("freebayes filtered", filtered)):
+            mine = score(samples, calls, known)
+            low, lows = low_level_called(samples, calls)
+            note = f"other samples' alleles at {percent(UMI_LOW_LEVEL)} called: {low}/{lows}"
+            note += "; missed " + ", ".join(mine.missed) if mine.missed else ""
+            timing = f"{fb_seconds:.0f}" if caller == "freebayes raw" else ""
+            cell = false_calls_per_reference(samples, calls)
+            print(amplicon_row(f"{label} | {caller}", samples, calls, mine, timing, note, cell),
+                  flush=True)  # fmt: skip
+
+
+def missed_evidence(samples: list[Sample], calls: dict[str, set], out: Path) -> list[str]:
+    """Each true allele not called, with its ALT molecules of the depth, the background
+    rate and p the scan gave it (scan.tsv): "umi003_M1:247418829G>T (16/3739, background
+    0.073%, p 0.015)"."""
+    rows = {}
+    with (out / "scan.tsv").open() as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            rows[(row["sample"], int(row["pos"]), row["ref"], row["alt"])] = row
+    texts = []
+    for s in samples:
+        for a in s.alleles:
+            if a.fraction >= 0.5 or (a.pos, a.ref, a.alt) in calls.get(s.name, ()):
+                continue
+            text = f"{s.name}:{a.pos}{a.ref}>{a.alt}"
+            row = rows.get((s.name, a.pos, a.ref, a.alt))
+            if row is not None:
+                text += (
+                    f" ({row['alt_reads']}/{row['depth']}, background "
+                    f"{float(row['background']):.3%}, p {float(row['p']):.2g})"
+                )
+            texts.append(text)
+    return texts
+
+
+def _stray_text(s: Sample) -> str:
+    return "".join(f" ({n} stray molecules of {a.pos}{a.ref}>{a.alt})" for a, n in s.stray)
 
 
 def _percent(value: float | None) -> str:

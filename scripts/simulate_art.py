@@ -20,7 +20,10 @@ carry are added to ART's reads before alignment, from ART's own true alignment o
   from its ART quality string on the error-free read); ``pcr_error`` adds per-base errors
   made early in PCR and shared by part of a family.
 - ``umi``: every fragment is a family (UMI protocols amplify every molecule) with a random
-  8-mer UMI in the RX tag (``bwa mem -C``).
+  8-mer UMI in the RX tag (``bwa mem -C``); ``family_max`` bounds a family's read pairs
+  (a UMI kit's 1-6: the Poisson size drawn again while above it).
+- stray molecules (``simulate_sample(molecules=...)``): exactly that many fragments of an
+  allele, as contamination from another sample brings, read 1 forward and reverse in turn.
 
     python scripts/simulate_art.py --out DIR --sample NAME [--design capture|locus]
         [--depth 2800] [--allele POS:REF:ALT:FRACTION ...] [--oxidative 0.002]
@@ -83,6 +86,10 @@ class Library:
     deamination: float = 0.0  # mean C>T rate per original-strand C
     duplicates: float = 0.0  # share of fragments with PCR copies
     family_size: float = 3.0  # mean reads per copied fragment (or per UMI family)
+    family_max: int = 0  # most read pairs in a family (0: no bound)
+    # capture: each exon its own fold, so every exon's middle gets the depth (one fold for
+    # all, from the mean template, leaves the long exon 4 at ~80% and short exons at ~115%)
+    even_depth: bool = False
     pcr_error: float = 0.0  # per base and family: an early PCR error in part of the family
     umi: bool = False
     mark_duplicates: bool = True
@@ -184,26 +191,65 @@ def art_reads(
     reference orientation."""
     if depth <= 0:
         return []
-    folder.mkdir(parents=True, exist_ok=True)
-    fa = folder / f"{tag}.fa"
     pieces = templates(sequence, design)
-    fa.write_text("".join(f">{name}\n{_wrap(bases)}" for name, _, bases in pieces))
     template = np.mean([len(b) for _, _, b in pieces])
-    prefix = folder / tag
-    common = ["-l", "150", "-sam", "-ef", "-na", "-q", "-rs", str(seed), "-d", tag, "-i",
-              str(fa), "-o", str(prefix)]  # fmt: skip
     if design == "amplicon":
         # -amp -p: a pair from both ends of every amplicon, read 1 from its start (the
         # forward primer); -f is pairs per amplicon, and tiles overlap, so about half
         # the depth aimed at (both mates count: a pair gives 2 reads over the middle)
         pairs_each = max(int(round(depth * AMPLICON_STEP / AMPLICON / 2)), 1)
-        _run(["art_illumina", "-ss", "MSv3", "-amp", "-p", "-f", str(pairs_each), *common])
+        mode = ["-ss", "MSv3", "-amp", "-p", "-f", str(pairs_each)]
+    elif library.even_depth and design == "capture":
+        pairs = []
+        for k, piece in enumerate(pieces):
+            pairs += _art_pairs([piece], _paired(library, depth, len(piece[2])), folder,
+                                f"{tag}_{k}", seed * 10 + k)  # fmt: skip
+        return pairs
     else:
-        # ART's fold is the mean over the template; fragments are fewer within a fragment's
-        # length of its ends, so the middle (the exon) gets fold * L / (L - fragment)
-        fold = depth * max(template - library.fragment_mean, 1) / template
-        _run(["art_illumina", "-ss", "HS25", "-p", "-m", str(library.fragment_mean), "-s",
-              str(library.fragment_sd), "-f", f"{fold:.4f}", *common])  # fmt: skip
+        mode = _paired(library, depth, template)
+    return _art_pairs(pieces, mode, folder, tag, seed)
+
+
+def _paired(library: Library, depth: float, template: float) -> list[str]:
+    """art_illumina's paired-end HiSeq 2500 arguments for ``depth`` in the middle of a
+    template ``template`` bases long."""
+    # ART's fold is the mean over the template; fragments are fewer within a fragment's
+    # length of its ends, so the middle (the exon) gets fold * L / (L - fragment)
+    fold = depth * max(template - library.fragment_mean, 1) / template
+    return ["-ss", "HS25", "-p", "-m", str(library.fragment_mean), "-s",
+            str(library.fragment_sd), "-f", f"{fold:.4f}"]  # fmt: skip
+
+
+def molecule_pairs(
+    locus: Locus, allele: Mosaic, count: int, library: Library, folder: Path, tag: str,
+    seed: int,
+) -> list[tuple]:  # fmt: skip
+    """Exactly ``count`` fragments (``fragment_mean`` bases) carrying ``allele``, placed so
+    the allele falls at different points of each (40 bases in from either end at most),
+    read 1 forward and reverse in turn (art_illumina -amp -p, HiSeq 2500 profile)."""
+    if count <= 0:
+        return []
+    sequence = haplotype(locus, [allele])
+    at, length = allele.pos - SLICE[0], library.fragment_mean
+    pieces = []
+    for k in range(count):
+        lo = at - 40 - (k * (length - 80 - len(allele.alt))) // max(count - 1, 1)
+        pieces.append((f"S{k}_{lo}", lo, sequence[lo : lo + length]))
+    pairs = _art_pairs(pieces, ["-ss", "HS25", "-amp", "-p", "-f", "1"], folder, tag, seed)
+    return [(b, a) if k % 2 else (a, b) for k, (a, b) in enumerate(pairs)]
+
+
+def _art_pairs(pieces: list[tuple[str, int, str]], mode: list[str], folder: Path, tag: str,
+               seed: int) -> list[tuple]:  # fmt: skip
+    """art_illumina (``mode``: profile, paired or amplicon, fold) on the templates
+    ``pieces``, parsed into pairs of true alignments on the slice (see art_reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fa = folder / f"{tag}.fa"
+    fa.write_text("".join(f">{name}\n{_wrap(bases)}" for name, _, bases in pieces))
+    prefix = folder / tag
+    common = ["-l", "150", "-sam", "-ef", "-na", "-q", "-rs", str(seed), "-d", tag, "-i",
+              str(fa), "-o", str(prefix)]  # fmt: skip
+    _run(["art_illumina", *mode, *common])
     offsets = {name: offset for name, offset, _ in pieces}
     clean = {}
     with open(f"{prefix}_errFree.sam") as handle:
@@ -321,6 +367,15 @@ def reseq(read: list, rng: np.random.Generator) -> list:
     return copy
 
 
+def family_pairs(library: Library, rng: np.random.Generator) -> int:
+    """Read pairs of one copied fragment's family: 1 + Poisson(family_size - 1), drawn
+    again while above ``family_max`` (a truncated Poisson, so no pile-up at the bound)."""
+    copies = 1 + int(rng.poisson(max(library.family_size - 1, 0)))
+    while library.family_max and copies > library.family_max:
+        copies = 1 + int(rng.poisson(max(library.family_size - 1, 0)))
+    return copies
+
+
 def pcr_errors(pair: tuple[list, list], family: list, rate: float, rng) -> None:
     """Errors of early PCR cycles: each shared by a random part of the family, at the same
     reference position in both mates of every copy that carries it."""
@@ -346,9 +401,10 @@ def fastq_record(read: list, name: str, comment: str) -> str:
 
 def simulate_sample(
     out: Path, sample: str, alleles: list[Mosaic], library: Library, seed: int,
-    locus: Locus | None = None,
+    locus: Locus | None = None, molecules: list[tuple[Mosaic, int]] = (),
 ) -> Path:  # fmt: skip
-    """``out`` (a .bam, indexed, on chr1 of the TEST genome) of one sample."""
+    """``out`` (a .bam, indexed, on chr1 of the TEST genome) of one sample; ``molecules``:
+    (allele, count) of stray molecules added to the sample's (their fraction ignored)."""
     out = Path(out)
     work = out.parent / f".{out.stem}.art"
     locus = locus or Locus(out.parent / ".locus")
@@ -364,6 +420,8 @@ def simulate_sample(
     for k, (fraction, members) in enumerate(sorted(groups.items()), start=1):
         pairs += art_reads(haplotype(locus, members), library.design, library.depth * fraction,
                            library, work, f"h{k}", seed * 100 + k)  # fmt: skip
+    for k, (allele, count) in enumerate(molecules, start=1):
+        pairs += molecule_pairs(locus, allele, count, library, work, f"s{k}", seed * 100 + 50 + k)
     damage = Damage(len(locus.sequence), library, rng)
     fq1, fq2 = work / "r1.fq", work / "r2.fq"
     with fq1.open("w") as h1, fq2.open("w") as h2:
@@ -371,7 +429,7 @@ def simulate_sample(
             r1, r2 = list(a), list(b)
             copies = 1
             if library.umi or rng.random() < library.duplicates:
-                copies = 1 + int(rng.poisson(max(library.family_size - 1, 0)))
+                copies = family_pairs(library, rng)
             family = [(r1, r2)] + [(reseq(r1, rng), reseq(r2, rng)) for _ in range(copies - 1)]
             if library.pcr_error and copies > 1:
                 pcr_errors((r1, r2), family, library.pcr_error, rng)
