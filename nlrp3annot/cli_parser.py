@@ -90,6 +90,12 @@ def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
         "or UMI-tools extract (after the last '_', NAME_ACGTACGT)",
     )
     p.add_argument(
+        "--no-umi",
+        action="store_true",
+        help="count reads as fragments even where every file's reads carry RX UMIs (by "
+        "default they are then collapsed by RX, as with --umi-tag RX, and the scan says so)",
+    )
+    p.add_argument(
         "--primers",
         metavar="BED",
         help="the amplicon assay's primer BED (BED6 as ARTIC/iVar use it): primer bases at "

@@ -42,6 +42,7 @@ def scan_settings(args: argparse.Namespace):
             umi,
             primers=str(primers) if primers else None,
             umi_from_name=from_name,
+            umi_auto=not getattr(args, "no_umi", False),
         ),  # fmt: skip
     )
 
@@ -107,7 +108,7 @@ def make_panel(paths: list[str], fasta: str, out: Path, args) -> Path:
     if getattr(args, "panel", None):
         raise Nlrp3AnnotError("--make-panel makes a panel: give no --panel")
     _, filters = scan_settings(args)
-    *_, counts = read_counts(paths, fasta, filters)
+    *_, filters, counts = read_counts(paths, fasta, filters)
     counts = _files(counts)
     save_panel(out, counts, filters)
     if not getattr(args, "quiet", False):

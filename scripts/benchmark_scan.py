@@ -350,6 +350,31 @@ def amplicon_design(work, locus, targets, fasta_plain, known, quick: bool) -> No
     mine = score(samples, bcf, known)
     print(amplicon_row(f"{label} | bcftools call", samples, bcf, mine, f"{bcf_seconds:.1f}", ""),
           flush=True)  # fmt: skip
+    amplicon_alone(work, samples, bams, label, known)
+
+
+def amplicon_alone(work: Path, samples, bams, label: str, known: set) -> None:
+    """Each mosaic scanned alone, with a panel of normals of the same assay (the batch's
+    clean references): what a lab testing one patient at a time gets."""
+    normals = [b for b, s in zip(bams, samples, strict=True)
+               if s.pure_reference and s.artefact == "clean"]  # fmt: skip
+    if len(normals) < 3:
+        return
+    panel = work / "amplicon" / "panel.npz"
+    subprocess.run([sys.executable, "-m", "nlrp3annot", "scan", "--make-panel",
+                    *map(str, normals), "--fasta", str(FASTA), "-o", str(panel), "-q"],
+                   check=True)  # fmt: skip
+    calls: dict = {}
+    mosaics = [(b, s) for b, s in zip(bams, samples, strict=True) if s.alleles]
+    for bam, s in mosaics:
+        out = work / "amplicon" / "alone" / s.name
+        shutil.rmtree(out, ignore_errors=True)
+        ours([bam], out, ["--panel", str(panel)])
+        calls.update(scan_calls(out)[0])
+    subset = [s for _, s in mosaics]
+    mine = score(subset, calls, known)
+    print(amplicon_row(f"{label} | each mosaic alone + panel of {len(normals)} clean normals",
+                       subset, calls, mine, "", ""), flush=True)  # fmt: skip
 
 
 def amplicon_row(

@@ -280,13 +280,31 @@ def test_malformed_umis_are_counted_warned_once_and_left_out(tmp_path: Path, cap
     assert counted.reads == reads - malformed and counted.dropped["bad_umi"] == malformed
 
 
-def test_reads_with_rx_umis_scanned_without_umi_tag_are_warned_about(
+def test_reads_with_rx_umis_scanned_without_umi_tag_are_collapsed_by_rx_and_it_is_said(
     tmp_path: Path, capsys, demo_reads
 ):
+    """Every read carries RX: with no UMI option the scan collapses by RX (as --umi-tag RX
+    would: the same scan.tsv) and says so once; --no-umi counts reads, without a word; one
+    file of two without RX: reads counted, the RX file warned about."""
     path = with_umis(tmp_path, demo_reads, "rx", umi)
     code, err = scan(tmp_path, capsys, path)
     assert code == 0
-    assert [line for line in err if "warning" in line] == [
+    assert [line for line in err if "RX" in line] == [
+        "nlrp3annot: the reads carry RX UMIs: molecules counted by RX, as with --umi-tag RX "
+        "(--no-umi counts reads)"
+    ]
+    auto = (tmp_path / "scan" / "scan.tsv").read_text()
+    code, err = scan(tmp_path, capsys, path, "--umi-tag", "RX")
+    assert code == 0 and (tmp_path / "scan" / "scan.tsv").read_text() == auto
+    code, err = scan(tmp_path, capsys, path, "--no-umi")
+    assert code == 0 and not [line for line in err if "RX" in line]
+    header, reads = demo_reads["P16"]
+    plain = write(tmp_path / "plain.bam", header, reads)
+    capsys.readouterr()
+    code = main(["scan", str(path), str(plain), "--fasta", str(FASTA), "-o",
+                 str(tmp_path / "two")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0 and [line for line in err if "RX" in line] == [
         f"nlrp3annot: warning: {path}: reads carry RX UMIs: give --umi-tag RX, or PCR copies "
         "count as molecules"
     ]

@@ -34,6 +34,8 @@ class ReadFilters:
     umi_agreement: float = 2 / 3  # share of a family's reads that must agree on a base
     primers: str | None = None  # a primer BED: primer bases are clipped, not evidence
     umi_from_name: bool = False  # the UMI ends the read name (bcl-convert, UMI-tools)
+    # with no UMI option: files whose reads carry RX tags are collapsed by RX (say so)
+    umi_auto: bool = True
 
     def __post_init__(self) -> None:
         if self.umi_tag and self.umi_from_name:

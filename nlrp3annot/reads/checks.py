@@ -29,7 +29,7 @@ def check_umis(counts: Counts, path: Path, filters: ReadFilters) -> None:
         warn(path, f"{dropped['no_base_qualities']:,} reads have no base qualities ('*'): "
               "not counted as evidence")  # fmt: skip
     if not filters.umis:
-        if dropped["_carries_rx"]:
+        if dropped["_carries_rx"] and filters.umi_auto:  # not every file's do: not the default
             warn(path, "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as molecules")
         return
     missing, bad = dropped["no_umi"], dropped["bad_umi"]

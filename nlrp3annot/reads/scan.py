@@ -10,6 +10,7 @@ positions, the FASTA is not the genome the reads were aligned to: refused, not g
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -188,7 +189,7 @@ def scan_alignments(
     knowledge=None,
     panel: Panel | None = None,
 ) -> ScanResult:
-    build, contig, targets, reference, seq, counts = read_counts(paths, fasta, filters)
+    build, contig, targets, reference, seq, filters, counts = read_counts(paths, fasta, filters)
     if panel is not None:
         panel.check(build, counts[0].positions, filters)
     known = known_alleles(build, seq, knowledge)
@@ -204,8 +205,9 @@ def scan_alignments(
 
 
 def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters):
-    """(build, contig, targets, reference bases, FASTA sequence, counts per file): the
-    checked inputs, counted."""
+    """(build, contig, targets, reference bases, FASTA sequence, the filters used, counts
+    per file): the checked inputs, counted. With no UMI option and every file's reads
+    carrying RX tags, the filters collapse UMI families by RX (said once on stderr)."""
     import pysam
 
     from nlrp3annot.genome.sequence import fasta_build
@@ -249,6 +251,7 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
             library_label(library_names(h), Path(p).name)
             for p, h in zip(paths, opened, strict=True)
         ]
+        filters = _umis_as_found(paths, opened, builds, targets, filters)
         units = [(i, "", handle, 0) for i, handle in enumerate(opened)]
         if filters.primers:  # primer bases are not evidence: count clipped copies
             folder = tempfile.TemporaryDirectory(prefix="nlrp3annot-primers-")
@@ -275,13 +278,29 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
             check_umis(sample, Path(path), filters)
             counts.append(sample)
         contig = next(iter(builds.values()))[1]
-        return build, contig, targets, reference, seq, counts
+        return build, contig, targets, reference, seq, filters, counts
     finally:
         for handle in opened:
             close_quietly(handle)
         for folder in cleanup:
             folder.cleanup()
         pysam.set_verbosity(verbosity)
+
+
+def _umis_as_found(paths, opened, builds, targets, filters: ReadFilters) -> ReadFilters:
+    """RX UMIs where every file's reads carry them and no UMI option was given: counting
+    PCR copies as molecules would state limits several times too low and let a PCR error
+    in a family count as many fragments."""
+    from nlrp3annot.reads.umis import RX_SHARE, rx_share
+
+    if filters.umis or not filters.umi_auto:
+        return filters
+    for path, handle in zip(paths, opened, strict=True):
+        if rx_share(handle, builds[str(path)][1], targets[0][0], targets[-1][1]) < RX_SHARE:
+            return filters
+    print("nlrp3annot: the reads carry RX UMIs: molecules counted by RX, as with "
+          "--umi-tag RX (--no-umi counts reads)", file=sys.stderr)  # fmt: skip
+    return replace(filters, umi_tag="RX")
 
 
 def _clipped(paths, opened, builds, targets, fasta: Path, bed: Path, folder: Path) -> list:

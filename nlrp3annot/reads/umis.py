@@ -149,3 +149,20 @@ def consensus(group: np.ndarray, bases, agreement: float, trash: int) -> None:
     keep = np.zeros(len(bases.col), dtype=bool)
     keep[chosen[agreed[segment[first]]]] = True
     bases.col[~keep & (bases.col < trash)] = trash
+
+
+RX_SHARE = 0.9  # of the reads looked at: a file whose UMIs are in RX
+
+
+def rx_share(handle, contig: str, start: int, end: int, look: int = 1000) -> float:
+    """The share of the first ``look`` primary reads over ``contig:start-end`` that carry
+    an RX tag (0 where there are none)."""
+    seen = carrying = 0
+    for read in handle.fetch(contig, start - 1, end):
+        if read.is_secondary or read.is_supplementary:
+            continue
+        seen += 1
+        carrying += read.has_tag("RX")
+        if seen >= look:
+            break
+    return carrying / seen if seen else 0.0
