@@ -168,7 +168,7 @@ def _header_limit(vcf: Path, field: str) -> float | None:
 
 def known_alleles() -> set:
     from nlrp3annot.genome.sequence import fasta_build
-    from nlrp3annot.reads.scan import known_alleles as known
+    from nlrp3annot.reads.known import known_alleles as known
 
     k = known("GRCh38", fasta_build(FASTA))
     return set(k.snvs) | set(k.indels)

@@ -17,7 +17,7 @@ from nlrp3annot.reads.settings import CallSettings
 from nlrp3annot.values import ScanLimits
 
 if TYPE_CHECKING:
-    from nlrp3annot.reads.scan import KnownAlleles
+    from nlrp3annot.reads.known import KnownAlleles
 
 
 def limit_parts(

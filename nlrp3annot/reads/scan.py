@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from nlrp3annot.errors import InputFileError, Nlrp3AnnotError
-from nlrp3annot.genome.reference import GRCH37_OFFSET, declared_build, mane_transcript
+from nlrp3annot.genome.reference import declared_build, mane_transcript
 from nlrp3annot.patients.coverage import coding_targets
 from nlrp3annot.reads.alignments import (
     ReadFilters,
@@ -41,6 +41,7 @@ from nlrp3annot.reads.calling import (
 )
 from nlrp3annot.reads.checks import check_reference, check_umis, warn
 from nlrp3annot.reads.files import check_cram_reference, read_failure
+from nlrp3annot.reads.known import KnownAlleles, known_alleles
 from nlrp3annot.reads.panel import Panel
 from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
 from nlrp3annot.reads.pools import (
@@ -107,36 +108,6 @@ class ScanResult:
     settings: CallSettings
     filters: ReadFilters
     panel: Panel | None = None
-
-
-@dataclass(frozen=True)
-class KnownAlleles:
-    """ClinVar pathogenic/likely pathogenic SNVs and indels (VCF-style, left-aligned)."""
-
-    snvs: frozenset[Allele]
-    indels: frozenset[Allele]
-
-
-def known_alleles(build: str, seq, knowledge=None) -> KnownAlleles:
-    """``seq``: the FASTA's sequence (``get(start, end)``), to spell and left-align the
-    indels. Changes of several bases into as many (MNVs) are not single alleles here."""
-    from nlrp3annot.knowledge.columns import Knowledge
-    from nlrp3annot.naming.variant import shift_5prime, to_vcf, trim
-    from nlrp3annot.patients.status import is_pathogenic
-
-    knowledge = knowledge or Knowledge.load()
-    shift = GRCH37_OFFSET if build == "GRCh37" else 0
-    snvs, indels = set(), set()
-    for record in knowledge.clinvar.records():
-        pos0, deleted, inserted = record.spdi
-        if not is_pathogenic(record.significance):
-            continue
-        if len(deleted) == 1 and len(inserted) == 1:
-            snvs.add((pos0 + 1 + shift, deleted, inserted))
-        elif len(deleted) != len(inserted):
-            edit = trim(pos0 + 1 + shift, deleted, inserted)
-            indels.add(to_vcf(shift_5prime(edit, seq, edit.start - 1000), seq))
-    return KnownAlleles(frozenset(snvs), frozenset(indels))
 
 
 def _sample_names(paths, opened) -> list[str]:
