@@ -15,7 +15,8 @@ The UMI design (a UMI capture kit at ~4,000 molecules per coding position, every
 a family of 1-6 read pairs with an RX tag, not duplicate-marked, early PCR errors; 12
 samples: mosaics at 0.3, 0.5 and 1%, two of them also carrying the 0.3% mosaic's allele at
 0.15%, and 6 references, one with 3 stray molecules of a known allele) is scanned with
-``--umi-tag RX`` and without it (as a user who forgot it would), with the same kind of rows
+``--umi-tag RX``, with no UMI option (the scan finds RX and uses it) and with ``--no-umi``
+(reads counted as fragments, as before), with the same kind of rows
 and the 0.15% alleles called; --quick keeps 6 of its samples (one mosaic per fraction, 3
 references with the stray one).
 
@@ -419,7 +420,7 @@ def low_level_called(samples: list[Sample], calls: dict[str, set]) -> tuple[int,
 
 
 def umi_design(work, locus, targets, fasta_plain, known, quick: bool) -> None:
-    """The UMI batch: scan with ``--umi-tag RX`` and without it (a user who forgot), then
+    """The UMI batch: scan with ``--umi-tag RX``, with no option and with ``--no-umi``, then
     freebayes raw and filtered; one row each, true alleles found per fraction, false calls
     per reference sample, the references' status and stated limit at the known alleles."""
     samples = umi_batch(**(UMI_QUICK if quick else {}))
@@ -439,7 +440,8 @@ def umi_design(work, locus, targets, fasta_plain, known, quick: bool) -> None:
     print("|---|---|---|---|---|---|---|")
     for caller, extra, name in (
         ("nlrp3annot scan --umi-tag RX", ["--umi-tag", "RX"], "scan_umi"),
-        ("nlrp3annot scan (no --umi-tag)", [], "scan"),
+        ("nlrp3annot scan (no UMI option: RX found and used)", [], "scan"),
+        ("nlrp3annot scan --no-umi (reads counted)", ["--no-umi"], "scan_reads"),
     ):
         out = folder / name
         shutil.rmtree(out, ignore_errors=True)

@@ -192,7 +192,7 @@ def test_umi_families_collapse_to_molecules_and_pcr_errors_go(tmp_path, reads):
     umi = library(umi=True, family_size=4.0, pcr_error=0.002, mark_duplicates=False,
                   depth=400.0)  # fmt: skip
     bam = simulate_sample(tmp_path / "UMI.bam", "UMI", [D303N], umi, seed=31, locus=locus)
-    plain = scan_alignments([str(bam)], FASTA)
+    plain = scan_alignments([str(bam)], FASTA, filters=ReadFilters(umi_auto=False))
     collapsed = scan_alignments([str(bam)], FASTA, filters=ReadFilters(umi_tag="RX"))
     a, b = plain.samples[0].counts, collapsed.samples[0].counts
     assert b.families > 1000
