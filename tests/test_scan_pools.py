@@ -186,3 +186,24 @@ def test_a_pcr_error_in_one_amplicon_is_not_called_in_both_it_is(reads):
     # nothing else: the reference samples and the rest of the planted ones
     called = {(s.sample, c.pos) for s in result.samples for c in s.calls}
     assert called == {("BOTH", OVERLAP_BOTH), ("ONE", ALONE)}, called
+
+
+def test_two_libraries_merged_in_one_file_give_a_unit_per_library_and_pool(reads, tmp_path):
+    """One file holding two replicate libraries (one @RG per LB, reads tagged RG:Z) with a
+    two-pool BED: four units, each library's pools counted as from that library's own
+    file."""
+    from test_scan_replicates import merge
+
+    _, plain, two, _, _, _ = reads
+    merged = merge(tmp_path / "M.bam", "M", {"L1": plain["R1"], "L2": plain["R2"]})
+    *_, units = read_counts([merged], FASTA, ReadFilters(primers=str(two)))
+    assert [c.library for c in units] == ["L1.pool_1", "L1.pool_2", "L2.pool_1", "L2.pool_2"]
+    assert {c.sample for c in units} == {"M"} and {c.path for c in units} == {str(merged)}
+    for lb, name in (("L1", "R1"), ("L2", "R2")):
+        *_, alone = read_counts([plain[name]], FASTA, ReadFilters(primers=str(two)))
+        mine = [c for c in units if c.library.startswith(f"{lb}.")]
+        assert [c.pool for c in mine] == [c.pool for c in alone] == ["1", "2"]
+        for a, b in zip(mine, alone, strict=True):
+            np.testing.assert_array_equal(a.bases, b.bases)
+            np.testing.assert_array_equal(a.indel_depth, b.indel_depth)
+            assert a.reads == b.reads and a.dropped == b.dropped

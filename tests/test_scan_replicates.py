@@ -198,3 +198,121 @@ def _gunzip(path: Path) -> str:
 
     with gzip.open(path, "rt") as handle:
         return handle.read()
+
+
+# --- replicate libraries merged into one file: one @RG per library, reads tagged RG:Z ---
+
+
+def merge(path: Path, sample: str, parts: dict[str, Path], untag: int = 0, foreign: int = 0):
+    """The reads of ``parts`` (LB -> a library's file) in one sorted BAM with an @RG per
+    library (ID ``rg_<LB>``, SM ``sample``), each read tagged with its library's group and
+    named after it (read names differ between libraries, as in a lab's merge). The first
+    ``untag`` reads lose their RG tag; the next ``foreign`` name a group not in the header."""
+    import pysam
+
+    reads = []
+    for lb, part in parts.items():
+        with pysam.AlignmentFile(str(part)) as src:
+            header = src.header.to_dict()
+            for read in src:
+                read.query_name = f"{lb}:{read.query_name}"
+                read.set_tag("RG", f"rg_{lb}", "Z")
+                reads.append(read.to_dict())
+    header["RG"] = [{"ID": f"rg_{lb}", "SM": sample, "LB": lb} for lb in parts]
+    out_header = pysam.AlignmentHeader.from_dict(header)
+    built = [pysam.AlignedSegment.from_dict(r, out_header) for r in reads]
+    built.sort(key=lambda r: (r.reference_id, r.reference_start))
+    for n, read in enumerate(built[: untag + foreign]):
+        read.set_tag("RG", None if n < untag else "rg_elsewhere")
+    with pysam.AlignmentFile(str(path), "wb", header=out_header) as out:
+        for read in built:
+            out.write(read)
+    pysam.index(str(path))
+    return path
+
+
+def tsv_rows(result, folder: Path) -> list[dict[str, str]]:
+    """scan.tsv's rows without the file column (one path here, two there)."""
+    from nlrp3annot.reads.scan_output import write_scan
+
+    write_scan(result, folder)
+    rows = [line.split("\t") for line in (folder / "scan.tsv").read_text().splitlines()]
+    return [{k: v for k, v in zip(rows[0], r, strict=True) if k != "file"} for r in rows[1:]]
+
+
+@pytest.fixture(scope="module")
+def merged(libraries, tmp_path_factory):
+    made, negatives = libraries
+    tmp = tmp_path_factory.mktemp("merged")
+    files = {
+        "P": merge(tmp / "P_merged.bam", "P", {"L1": made["P_L1"], "L2": made["P_L2"]}),
+        "J": merge(tmp / "J_merged.bam", "J", {"L1": made["J_L1"], "L2": made["J_L2"]}),
+    }
+    return files, scan_alignments([files["P"], files["J"], *negatives], FASTA)
+
+
+def test_merged_libraries_are_judged_as_the_same_libraries_in_two_files(
+    libraries, together, merged, tmp_path: Path
+):
+    made, _ = libraries
+    files, result = merged
+    apart, joined = tsv_rows(together, tmp_path / "apart"), tsv_rows(result, tmp_path / "one")
+    assert joined == apart
+    assert any(r["sample"] == "P" and r["verdict"] == "called" for r in joined)
+    scan, c = found(result, "P", C907, "A")
+    assert scan.libraries == ("L1", "L2") and scan.path == str(files["P"])
+    assert c.called_in == ("L1", "L2")
+    assert (c.alt_reads, c.depth) == bam_counts([files["P"]], C907, "A")
+    assert (c.alt_reads, c.depth) == bam_counts([made["P_L1"], made["P_L2"]], C907, "A")
+    (pair,) = [s for s in together.samples if s.sample == "P"]
+    assert scan.lod == pair.lod
+
+
+def test_a_jackpot_in_one_library_of_a_merged_file_is_not_called(libraries, merged):
+    made, _ = libraries
+    files, result = merged
+    _, c = found(result, "J", C1043, "T")
+    assert c is not None and c.verdict != "called", c
+    assert c.called_in == ("L1",)
+    assert (c.alt_reads, c.depth) == bam_counts([files["J"]], C1043, "T")
+    assert bam_counts([made["J_L2"]], C1043, "T")[0] == 0
+    assert not [x for s in result.samples for x in s.calls if s.sample != "P"]
+
+
+def test_a_merged_file_and_a_file_of_a_third_library_are_three_replicates(
+    libraries, tmp_path: Path
+):
+    made, negatives = libraries
+    pair = merge(tmp_path / "P_merged.bam", "P", {"L1": made["P_L1"], "L2": made["P_L2"]})
+    third = library(tmp_path, "P", "L3", Allele(C907, "A", 0.10), seed=5)
+    result = scan_alignments([pair, third, *negatives], FASTA)
+    scan, c = found(result, "P", C907, "A")
+    assert scan.libraries == ("L1", "L2", "L3")
+    assert c is not None and c.verdict == "called" and c.called_in == ("L1", "L2", "L3"), c
+    assert (c.alt_reads, c.depth) == bam_counts([made["P_L1"], made["P_L2"], third], C907, "A")
+    assert scan.assay is not None and scan.assay.libraries == 3
+    # the third library's LB already in the merged file: one PCR twice, refused
+    from nlrp3annot.errors import InputFileError
+
+    again = library(tmp_path, "P", "L2", seed=6)
+    with pytest.raises(InputFileError, match="'L2'") as refused:
+        scan_alignments([pair, again, *negatives], FASTA)
+    assert "the same library" in str(refused.value)
+
+
+@pytest.mark.parametrize(("untag", "foreign"), [(7, 0), (0, 4), (7, 4)])
+def test_reads_of_no_library_in_a_merged_file_are_refused_in_one_line(
+    libraries, tmp_path: Path, capsys, untag, foreign
+):
+    from nlrp3annot.cli import main
+
+    made, negatives = libraries
+    bad = merge(tmp_path / "P_merged.bam", "P", {"L1": made["P_L1"], "L2": made["P_L2"]},
+                untag=untag, foreign=foreign)  # fmt: skip
+    capsys.readouterr()
+    code = main(["scan", str(bad), *map(str, negatives), "--fasta", str(FASTA),
+                 "-o", str(tmp_path / "scan")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert str(bad) in err[0] and f" {untag + foreign} of its reads" in err[0], err[0]
+    assert not list(tmp_path.glob("scan/*.scan.vcf.gz"))

@@ -1,5 +1,6 @@
 """Replicate libraries: two or more files of one sample (same SM) from independent PCRs
-(different LB in their @RG lines). Each library is counted and judged on its own; the
+(different LB in their @RG lines), or one file holding several (split by its reads' RG:
+:mod:`nlrp3annot.reads.read_groups`). Each library is counted and judged on its own; the
 sample's allele is called only where EVERY library calls it (a PCR error copied early in
 one library, a "jackpot", is then never called), and is reported with the pooled counts
 and the libraries that called it. Pure, but for :func:`library_names` (a file header).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,8 +52,8 @@ from nlrp3annot.reads.pools import (
     pool_label,
     tested_alleles,
 )
+from nlrp3annot.reads.read_groups import library_sources
 from nlrp3annot.reads.replicates import (
-    library_label,
     library_names,
     pooled_candidates,
     pooled_counts,
@@ -218,21 +219,22 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
         targets = coding_targets(t.exons, t.cds_start, t.cds_end)
         reference = "".join(seq.get(a, b) for a, b in targets).upper()
         samples = _sample_names(paths, opened)  # refused before any counting
-        labels = [
-            library_label(library_names(h), Path(p).name)
-            for p, h in zip(paths, opened, strict=True)
-        ]
         filters = _umis_as_found(paths, opened, builds, targets, filters)
-        units = [(i, "", handle, 0) for i, handle in enumerate(opened)]
+        folder = tempfile.TemporaryDirectory(prefix="nlrp3annot-reads-")
+        cleanup.append(folder)
+        regions = [_region(builds[str(path)][1], targets) for path in paths]
+        # each library's reads: a file's, or one LB's of a file of merged libraries
+        sources = library_sources(paths, opened, regions, Path(fasta), Path(folder.name))
+        units = [(s, "", handle, 0) for s, (*_, handle) in enumerate(sources)]
         if filters.primers:  # primer bases are not evidence: count clipped copies
-            folder = tempfile.TemporaryDirectory(prefix="nlrp3annot-primers-")
-            cleanup.append(folder)
-            units = _clipped(paths, opened, builds, targets, Path(fasta),
+            units = _clipped(sources, opened, regions, builds, Path(fasta),
                              Path(filters.primers), Path(folder.name))  # fmt: skip
             opened[:] = [handle for _, _, handle, _ in units]
+        libraries_of = Counter(samples[i] for i, *_ in sources)
         counts = []
-        for i, pool, handle, lost in units:  # a file, or one amplicon pool's reads of it
-            path, name, label = paths[i], samples[i], labels[i]
+        for s, pool, handle, lost in units:  # a library, or one amplicon pool's reads of it
+            i, label, *_ = sources[s]
+            path, name = paths[i], samples[i]
             _, contig = builds[str(path)]
             try:
                 sample = count_alleles(handle, name, str(path), build, contig, targets,
@@ -242,7 +244,7 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
             check_reference(sample, reference, Path(path), Path(fasta))
             sample.library = label
             if pool:  # each pool a library of its own (reads.pools)
-                replicates = samples.count(name) > 1
+                replicates = libraries_of[name] > 1
                 sample.pool = pool
                 sample.library = f"{label}.{pool_label(pool)}" if replicates else pool_label(pool)
                 sample.dropped[NO_AMPLICON] += lost
@@ -274,32 +276,38 @@ def _umis_as_found(paths, opened, builds, targets, filters: ReadFilters) -> Read
     return replace(filters, umi_tag="RX")
 
 
-def _clipped(paths, opened, builds, targets, fasta: Path, bed: Path, folder: Path) -> list:
-    """Each file's reads over the coding targets with primer bases soft-clipped
-    (:mod:`nlrp3annot.reads.primers`), opened, as (file, pool, handle, reads of no pool);
-    with a BED of two or more pools, one per pool (:mod:`nlrp3annot.reads.pools`). The
-    originals closed."""
+def _region(contig: str, targets: list[tuple[int, int]]) -> str:
+    """The reads split off or clipped: the targets' span and 1000 bases either side."""
+    return f"{contig}:{targets[0][0] - 1000}-{targets[-1][1] + 1000}"
+
+
+def _clipped(sources, opened, regions, builds, fasta: Path, bed: Path, folder: Path) -> list:
+    """Each library's reads (``sources``: file index, label, path, handle) over the
+    coding targets with primer bases soft-clipped (:mod:`nlrp3annot.reads.primers`),
+    opened, as (library, pool, handle, reads of no pool); with a BED of two or more pools,
+    one per pool (:mod:`nlrp3annot.reads.pools`). The originals closed."""
     from nlrp3annot.reads.pools import primer_index, split_pools
     from nlrp3annot.reads.primers import check_primers, clip_primers
 
     check_primers(bed, {contig for _, contig in builds.values()})
     units = []
-    for i, (path, handle) in enumerate(zip(paths, opened, strict=True)):
-        contig = builds[str(path)][1]
-        region = f"{contig}:{targets[0][0] - 1000}-{targets[-1][1] + 1000}"
-        primers = primer_index(bed, contig)
+    for s, (i, _, path, handle) in enumerate(sources):
+        region = regions[i]
+        primers = primer_index(bed, region.split(":")[0])
         if len(primers.pool_names) < 2:
             close_quietly(handle)
-            clipped = clip_primers(Path(path), fasta, bed, region, folder)
-            units.append((i, "", open_alignments(clipped, fasta), 0))
+            clipped = clip_primers(path, fasta, bed, region, folder)
+            units.append((s, "", open_alignments(clipped, fasta), 0))
+            opened.append(units[-1][2])
             continue
-        split, lost = split_pools(Path(path), handle, region, primers, folder / "pools")
+        split, lost = split_pools(path, handle, region, primers, folder / "pools")
         close_quietly(handle)
         for n, (pool, part) in enumerate(split.items()):
             clipped = clip_primers(part, fasta, bed, region, folder)
             for leftover in (part, Path(f"{part}.bai")):
                 leftover.unlink(missing_ok=True)
-            units.append((i, pool, open_alignments(clipped, fasta), lost if n == 0 else 0))
+            units.append((s, pool, open_alignments(clipped, fasta), lost if n == 0 else 0))
+            opened.append(units[-1][2])
     return units
 
 
