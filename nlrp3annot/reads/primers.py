@@ -57,9 +57,12 @@ def check_primers(bed: Path, contig_names: set[str]) -> int:
     return primers
 
 
-def clip_primers(path: Path, fasta: Path, bed: Path, region: str, folder: Path) -> Path:
+def clip_primers(
+    path: Path, fasta: Path, bed: Path, region: str, folder: Path, named: Path | None = None
+) -> Path:
     """The reads of ``path`` over ``region`` with primer bases soft-clipped at both ends,
-    as an indexed BAM in ``folder``."""
+    as an indexed BAM in ``folder``; a failure names ``named`` (the user's file, where
+    ``path`` is a library's or a pool's part of it)."""
     import pysam
 
     stem = folder / f"{len(list(folder.iterdir()))}"
@@ -75,7 +78,8 @@ def clip_primers(path: Path, fasta: Path, bed: Path, region: str, folder: Path) 
         pysam.index(str(ordered))
     except pysam.SamtoolsError as exc:
         raise InputFileError(
-            path, f"its primers could not be clipped with {bed.name} ({str(exc).strip()[:200]})",
+            named or path,
+            f"its primers could not be clipped with {bed.name} ({str(exc).strip()[:200]})",
             "check the primer BED and the file",
         ) from None  # fmt: skip
     finally:

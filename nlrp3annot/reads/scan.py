@@ -227,7 +227,7 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
         sources = library_sources(paths, opened, regions, Path(fasta), Path(folder.name))
         units = [(s, "", handle, 0) for s, (*_, handle) in enumerate(sources)]
         if filters.primers:  # primer bases are not evidence: count clipped copies
-            units = _clipped(sources, opened, regions, builds, Path(fasta),
+            units = _clipped(paths, sources, opened, regions, builds, Path(fasta),
                              Path(filters.primers), Path(folder.name))  # fmt: skip
             opened[:] = [handle for _, _, handle, _ in units]
         libraries_of = Counter(samples[i] for i, *_ in sources)
@@ -281,7 +281,7 @@ def _region(contig: str, targets: list[tuple[int, int]]) -> str:
     return f"{contig}:{targets[0][0] - 1000}-{targets[-1][1] + 1000}"
 
 
-def _clipped(sources, opened, regions, builds, fasta: Path, bed: Path, folder: Path) -> list:
+def _clipped(paths, sources, opened, regions, builds, fasta: Path, bed: Path, folder: Path) -> list:
     """Each library's reads (``sources``: file index, label, path, handle) over the
     coding targets with primer bases soft-clipped (:mod:`nlrp3annot.reads.primers`),
     opened, as (library, pool, handle, reads of no pool); with a BED of two or more pools,
@@ -294,16 +294,20 @@ def _clipped(sources, opened, regions, builds, fasta: Path, bed: Path, folder: P
     for s, (i, _, path, handle) in enumerate(sources):
         region = regions[i]
         primers = primer_index(bed, region.split(":")[0])
+        named = Path(paths[i])  # the user's file, where ``path`` is a library's part
         if len(primers.pool_names) < 2:
             close_quietly(handle)
-            clipped = clip_primers(path, fasta, bed, region, folder)
+            clipped = clip_primers(path, fasta, bed, region, folder, named)
             units.append((s, "", open_alignments(clipped, fasta), 0))
             opened.append(units[-1][2])
             continue
-        split, lost = split_pools(path, handle, region, primers, folder / "pools")
+        try:
+            split, lost = split_pools(path, handle, region, primers, folder / "pools")
+        except OSError as exc:  # htslib: "truncated file", naming nothing
+            raise read_failure(named, handle, exc) from None
         close_quietly(handle)
         for n, (pool, part) in enumerate(split.items()):
-            clipped = clip_primers(part, fasta, bed, region, folder)
+            clipped = clip_primers(part, fasta, bed, region, folder, named)
             for leftover in (part, Path(f"{part}.bai")):
                 leftover.unlink(missing_ok=True)
             units.append((s, pool, open_alignments(clipped, fasta), lost if n == 0 else 0))
