@@ -152,3 +152,37 @@ def test_known_alleles_lost_to_damage_make_a_scan_not_assessable_and_say_why():
         part.split("=", 1) for part in limits.header("S").removeprefix(
             "##NLRP3_SCAN=<").removesuffix(">").split(",")))  # fmt: skip
     assert back == limits
+
+
+def test_a_sparse_position_takes_its_types_spread_and_a_panel_is_never_trimmed():
+    """UMI-like counts (~3,900 molecules, errors 1e-4 at every C position of 12 samples):
+    two molecules in one sample at one position do not give that position a spread of its
+    own (below one expected count a sample, counts are Poisson noise); a panel sample with
+    5 copies (below the carrier rule) stays in the background (a panel is negative by definition)."""
+    rng = np.random.default_rng(2)
+    ref = np.full(400, C)
+    positions = np.arange(5000, 5400)
+
+    def umi_sample(name: str) -> Counts:
+        bases = np.zeros((4, 4, len(ref)), np.int64)
+        for cell in range(4):
+            errors = rng.binomial(975, 1e-4, (3, len(ref)))
+            bases[cell, [A, G, T]] = errors
+            bases[cell, C] = 975 - errors.sum(axis=0)
+        return counts(name, bases, positions)
+
+    batch = [umi_sample(f"S{k}") for k in range(12)]
+    batch[3].bases[0, T, 7] += 2
+    batch[3].bases[0, C, 7] -= 2
+    panel = [umi_sample("N1")]
+    panel[0].bases[0, A, 9] += 5
+    panel[0].bases[0, C, 9] -= 5
+    bg = snv_background(batch, panel, ref, SETTINGS)
+    shown = bg.rho[0][T, 7]
+    assert shown < 5e-5  # the type's (about 1e-5 here), not the ~3e-4 its counts would give
+    # the panel's 5 copies at position 9 are in sample 0's background: the others' F1R2+
+    # C>A rate there, pooled
+    others = np.stack([c.bases for c in batch[1:] + panel])[:, 0, :, 9]  # (12, 4 bases)
+    pooled = others[:, A].sum() / others.sum()
+    assert pooled > SETTINGS.error_floor  # above the floor: the test can tell
+    assert bg.mu[0][0, A, 9] == pytest.approx(pooled)

@@ -136,6 +136,8 @@ def snv_background(
     ev_totals, ev_depth = ev_x.sum(axis=1), ev_d.sum(axis=1)  # (A, 4 alt, n)
     typed = own.max(axis=1)[:, ref_index, :].transpose(0, 2, 1)  # (A, 4 alt, n)
     quiet = trimmed(ev_totals, ev_depth, ~carrier, typed, settings)
+    # a panel of normals is negative by definition: what it shows is the assay's error
+    quiet[len(batch) :] = ~carrier[len(batch) :]
     q = quiet[:, None]  # (A, 1, 4 alt, n)
     pooled_x, pooled_d = (ev_x * q).sum(axis=0), (ev_d * q).sum(axis=0)
     s_count = len(batch)
@@ -151,8 +153,11 @@ def snv_background(
     # (with ~4,000 molecules, 3 stray ones in one of six samples would otherwise set it)
     typical = _type_dispersion(ev_totals, ev_depth, quiet, ref)[ref_index, :].T  # (4, n)
     q_totals, q_depth = np.where(quiet, ev_totals, 0), np.where(quiet, ev_depth, 0)
-    spread_p, _ = overdispersed(q_totals, q_depth, typical, axis=0)
-    own_spread = spread_p < settings.overdispersion_p
+    spread_p, samples = overdispersed(q_totals, q_depth, typical, axis=0)
+    # below one expected count a sample, the spread is the counts' own (Poisson) noise:
+    # two molecules in one of twelve samples says nothing about the position
+    expected = q_totals.sum(axis=0) / np.maximum(samples, 1)
+    own_spread = (spread_p < settings.overdispersion_p) & (expected >= 1)
     position_rho = np.where(own_spread, np.maximum(position_rho, typical), typical)
     # too few others at the position (alone, or the rest carry the allele): the type's
     # spread across the batch, or with no batch to speak of the sample's own
