@@ -31,7 +31,7 @@ TIME_TO_FLARE = ("primary", "secondary", "none")
 FLARE_TESTS = ("firth_lr", "logrank")
 FLARE_TEST_NAMES = {
     "firth_lr": "Cox with Firth's penalised likelihood, likelihood-ratio test",
-    "logrank": "log-rank test, asymptotic",
+    "logrank": "log-rank test (asymptotic)",
 }
 MULTIPLICITY = ("holm", "fixed_sequence", "none")
 WITHIN_GROUP = ("descriptive", "tested")
