@@ -175,7 +175,7 @@ def describe_plan(plan: AnalysisPlan) -> list[str]:
     other = next(t for t in FLARE_TESTS if t != plan.flare_test)
     flare = (
         f"{TIME_TO_FLARE_LABEL} after withdrawal ({FLARE_TEST_NAMES[plan.flare_test]}; "
-        f"the {FLARE_TEST_NAMES[other]} is shown beside it as a secondary test)"
+        f"{FLARE_TEST_NAMES[other]} shown beside it as a secondary test)"
     )
     primary = [e.label for e in plan.primary] + [flare] * (plan.time_to_flare == "primary")
     secondary = [e.label for e in plan.secondary] + [flare] * (plan.time_to_flare == "secondary")

@@ -158,7 +158,7 @@ def flare_row(
     from nlrp3annot.response.plan import FLARE_TEST_NAMES, FLARE_TESTS, TIME_TO_FLARE_LABEL
 
     test = plan.flare_test if own else next(t for t in FLARE_TESTS if t != plan.flare_test)
-    secondary = f"{TIME_TO_FLARE_LABEL} ({FLARE_TEST_NAMES[test]}; secondary to the plan's test)"
+    secondary = f"{TIME_TO_FLARE_LABEL}, secondary test: {FLARE_TEST_NAMES[test]}"
     label = TIME_TO_FLARE_LABEL if own else secondary
     row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
     row.update(endpoint=label, measure="", change="withdrawal->flare", scale="hazard ratio",
