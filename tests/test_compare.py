@@ -563,10 +563,27 @@ def log_ratios(measurements, groups, group, measure, earlier, later) -> np.ndarr
     return np.array(out)
 
 
+def firth_lr_p(events: pd.DataFrame, groups: pd.DataFrame) -> float:
+    """Firth's penalised likelihood-ratio P of POS vs NEG, from the written-out penalised
+    partial likelihood of test_hazard maximised by scipy."""
+    from scipy import optimize
+    from test_hazard import penalised_loglik
+
+    (t1, e1), (t2, e2) = flare_times(events, groups, POS), flare_times(events, groups, NEG)
+    t, e = np.r_[t1, t2].astype(float), np.r_[e1, e2].astype(bool)
+    x = np.r_[np.ones(len(t1)), np.zeros(len(t2))]
+    best = optimize.minimize_scalar(lambda b: -penalised_loglik(t, e, x, b), bounds=(-10, 10),
+                                    method="bounded", options={"xatol": 1e-10})  # fmt: skip
+    statistic = 2 * (-best.fun - penalised_loglik(t, e, x, 0.0))
+    return float(stats.chi2.sf(max(statistic, 0.0), 1))
+
+
 def test_holm_over_the_plans_primary_family(cohort, result):
     """The default plan (NEJM 2006): the between-group tests of diary, SAA, CRP and ESR for
     baseline->month3 and month3->flare, in that order (markers as log ratios, the diary as
-    the change), then time to flare by the permutation log-rank test; Holm over the 9."""
+    the change), then time to flare by the plan's flare_test, Firth's penalised
+    likelihood-ratio test (no longer the permutation log-rank P, which no interval in the row
+    inverts); Holm over the 9."""
     measurements, groups, events = cohort
     endpoints: list[tuple[str, float]] = []
     for a, b in [("baseline", "month3"), ("month3", "flare")]:
@@ -575,8 +592,7 @@ def test_holm_over_the_plans_primary_family(cohort, result):
             x = values(measurements, groups, POS, measure, a, b)
             y = values(measurements, groups, NEG, measure, a, b)
             endpoints.append((f"{measure} {a}->{b}", mann_whitney_enumeration_p(x, y)))
-    # the permutation log-rank P is checked against an enumeration with lifelines below
-    endpoints.append(("time to flare", result.tables["logrank"]["p_permutation"].iloc[0]))
+    endpoints.append(("time to flare", firth_lr_p(events, groups)))
 
     adjusted = holm([p for _, p in endpoints])
     primary = result.tables["primary_endpoints"]
@@ -602,8 +618,11 @@ def test_a_plan_with_one_primary_end_point_changes_the_family_and_its_adjustment
     )
     assert primary["p_adjusted"].iloc[0] == pytest.approx(p, rel=1e-9)  # a family of one
     secondary = result.tables["secondary_endpoints"]
-    assert list(secondary["endpoint"]) == ["time to flare"]
-    assert secondary["adjustment"].iloc[0] == "unadjusted (secondary)"
+    # the plan's flare test, then the other one, labelled secondary (one test per row)
+    assert list(secondary["endpoint"]) == [
+        "time to flare", "time to flare, secondary test: log-rank test (asymptotic)"
+    ]  # fmt: skip
+    assert set(secondary["adjustment"]) == {"unadjusted (secondary)"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -679,9 +698,11 @@ def test_nan_handling_single_patient_and_all_zero_differences():
     assert zeros["n"] == 2 and math.isnan(zeros["p"]) and "zero" in zeros["note"]
     empty = within.loc[("saa", POS, "month3->flare")]
     assert empty["n"] == 0 and math.isnan(empty["median_diff"])
-    # Untested endpoints stay out of the Holm family, and "all" is never in it: the
-    # baseline->month3 between-group test and the log-rank test remain.
-    assert result.summary["primary_endpoints"]["family_size"] == 2
+    # The family is the plan's 9 (issue 26: untested end points count as not rejected,
+    # P = 1, instead of leaving the family); "all" is never in it. Two have a P: the
+    # baseline->month3 between-group test and time to flare.
+    assert result.summary["primary_endpoints"]["family_size"] == 9
+    assert len(result.summary["primary_endpoints"]["not_tested"]) == 7
     records = {(r["group"], r["change"]): r for r in result.summary["within"]}
     assert records[(POS, "baseline->month3")]["p"] is None
     between = result.summary["between"][0]
@@ -864,13 +885,17 @@ def test_within_group_changes_are_descriptive_unless_the_plan_tests_them(cohort)
 
     measurements, groups, _ = cohort
     descriptive = run_comparison(*cohort)
-    assert descriptive.tables["secondary_endpoints"].empty
+    # only the time-to-flare test the plan did not name (one test per row): no within rows
+    secondary = descriptive.tables["secondary_endpoints"]
+    assert list(secondary["endpoint"]) == [
+        "time to flare, secondary test: log-rank test (asymptotic)"
+    ]  # fmt: skip
     assert set(descriptive.tables["within"]["role"]) == {
         "descriptive: nominal P, not a test of the plan"
     }
     tested = run_comparison(*cohort, plan=replace(default_plan(), within_group="tested"))
     secondary = tested.tables["secondary_endpoints"].set_index("endpoint")
-    assert len(secondary) == 16  # 8 primary end points x 2 compared groups
+    assert len(secondary) == 17  # the other flare test, 8 primary end points x 2 groups
     row = secondary.loc[f"within {POS}: diary baseline->month3"]
     d = diffs(measurements, groups, POS, "diary", "baseline", "month3")
     assert row["p"] == pytest.approx(signed_rank_enumeration_p(d), rel=1e-9)

@@ -10,10 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
+from lifelines.statistics import logrank_test
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
-from nlrp3annot.response.stats.hazard import HazardRatio, cox_firth, cox_standard
+from nlrp3annot.response.stats.hazard import (
+    HazardRatio,
+    cox_firth,
+    cox_standard,
+    logrank_interval,
+)
 
 
 def penalised_loglik(t: np.ndarray, e: np.ndarray, x: np.ndarray, beta: float) -> float:
@@ -158,3 +164,55 @@ def test_degenerate_inputs_give_a_note(function) -> None:
         fit = function(t, events, group)
         assert math.isnan(fit.log_hr) and not fit.converged
         assert fragment in fit.note
+
+
+def logrank_score(t: np.ndarray, e: np.ndarray, x: np.ndarray, beta: float) -> float:
+    """The log-rank score statistic for H0: log HR = beta, written out patient by patient:
+    at each distinct flare time, observed minus expected flares of group 1 when group 1's
+    hazard is e^beta times group 2's, over the hypergeometric-type variance with the
+    log-rank tie factor (n - d) / (n - 1). At beta = 0 it is the log-rank chi-square."""
+    score = variance = 0.0
+    for time in sorted(set(t[e])):
+        risk = [k for k in range(t.size) if t[k] >= time]
+        flared = [k for k in risk if t[k] == time and e[k]]
+        n, d = len(risk), len(flared)
+        weight1 = sum(math.exp(beta) for k in risk if x[k] == 1)
+        share = weight1 / (weight1 + sum(1 for k in risk if x[k] == 0))
+        score += sum(1 for k in flared if x[k] == 1) - d * share
+        if n > 1:
+            variance += d * share * (1 - share) * (n - d) / (n - 1)
+    return score**2 / variance
+
+
+@pytest.mark.parametrize("untied", [True, False])
+@pytest.mark.parametrize("seed, n1, n2, hr", [(31, 9, 7, 2.5), (32, 13, 5, 1.0), (33, 20, 15, 0.4)])
+def test_logrank_interval_inverts_the_logrank_test(seed, n1, n2, hr, untied) -> None:
+    """P is lifelines' log-rank P; each end of the interval is where the log-rank score test
+    (written out above) reaches the chi-square critical value, and it rejects nothing
+    inside; the estimate is the Cox one (statsmodels, Breslow)."""
+    t, e, x = _data(seed, n1, n2, hr, untied)
+    fit = logrank_interval(t, e, x)
+    expected = logrank_test(t[x == 1], t[x == 0], e[x == 1], e[x == 0]).p_value
+    assert fit.p == pytest.approx(expected, rel=1e-9)
+    critical = stats.chi2.isf(0.05, 1)
+    for bound in (fit.ci_lower, fit.ci_upper):
+        assert logrank_score(t, e, x, math.log(bound)) == pytest.approx(critical, rel=1e-6)
+    inside = np.linspace(math.log(fit.ci_lower), math.log(fit.ci_upper), 41)[1:-1]
+    assert all(logrank_score(t, e, x, b) < critical for b in inside)
+    reference = PHReg(t, x[:, None].astype(float), status=e.astype(int), ties="breslow").fit()
+    assert fit.log_hr == pytest.approx(float(reference.params[0]), abs=1e-5)
+    assert (fit.ci_lower > 1 or fit.ci_upper < 1) == (fit.p < 0.05)
+
+
+def test_logrank_interval_is_open_when_one_group_has_every_flare() -> None:
+    """All 13 group-1 patients flare before any of 5 group-2 patients: the Cox estimate is
+    infinite, the interval has no upper end, and its lower end still inverts the test."""
+    t = np.arange(1.0, 19.0)
+    e = np.ones(18, bool)
+    x = np.r_[np.ones(13, int), np.zeros(5, int)]
+    fit = logrank_interval(t, e, x)
+    assert math.isinf(fit.hr) and math.isinf(fit.ci_upper) and "monotone" in fit.note
+    assert logrank_score(t, e, x, math.log(fit.ci_lower)) == pytest.approx(
+        stats.chi2.isf(0.05, 1), rel=1e-6
+    )
+    assert fit.p == pytest.approx(logrank_test(t[:13], t[13:], e[:13], e[13:]).p_value)

@@ -48,6 +48,7 @@ def test_default_plan_is_the_nejm_2006_plan() -> None:
     assert [e.label for e in plan.primary] == NEJM_PRIMARY
     assert plan.primary_family == (*NEJM_PRIMARY, "time to flare")
     assert plan.time_to_flare == "primary"
+    assert plan.flare_test == "firth_lr"  # Firth's LR P beside its own profile interval
     assert plan.multiplicity == "holm"
     assert plan.within_group == "descriptive"
     assert plan.compared == ("mutation_positive", "mutation_negative")
@@ -74,6 +75,14 @@ def test_a_user_plan_with_one_primary_end_point_and_fixed_sequence(tmp_path: Pat
         title="SAA only", primary=plan.primary, multiplicity="fixed_sequence", source=str(path)
     )
     assert "fixed sequence of 2 tests" in describe_plan(plan)[1]
+
+
+def test_the_flare_test_is_read_and_described(tmp_path: Path) -> None:
+    plan = load_plan(write(tmp_path, 'flare_test = "logrank"\n' + ONE_ENDPOINT))
+    assert plan.flare_test == "logrank"
+    primary = describe_plan(plan)[1]
+    assert "time to flare after withdrawal (log-rank test (asymptotic)" in primary
+    assert "Cox with Firth's penalised likelihood, likelihood-ratio test shown beside" in primary
 
 
 def test_visit_names_are_read_as_the_clinical_data_reads_them(tmp_path: Path) -> None:
@@ -112,6 +121,7 @@ BAD = {
     "missing primary": ('title = "x"\n', "'primary'"),
     "alpha 0.7": ("alpha = 0.7\n" + PRIMARY, "'alpha'"),
     "bad choice": ('multiplicity = "bonferroni"\n' + PRIMARY, "'multiplicity'"),
+    "bad flare test": ('flare_test = "wilcoxon"\n' + PRIMARY, "'flare_test'"),
     "one group": ('compared = ["mutation_positive"]\n' + PRIMARY, "'compared'"),
     "main rule as sensitivity": (
         'sensitivity_group_rules = ["strict"]\n' + PRIMARY,

@@ -25,6 +25,14 @@ MEASURES = tuple(CANONICAL_UNITS)  # diary, saa, crp, esr
 GROUP_RULE_NAMES = tuple(GROUP_RULES)  # strict, germline_only, vus_as_positive
 GROUPS = tuple(dict.fromkeys(g for rule in GROUP_RULES.values() for g in rule.values()))
 TIME_TO_FLARE = ("primary", "secondary", "none")
+# The test of time to flare that the plan's row carries; the other is shown as secondary.
+# firth_lr: Firth's penalised likelihood-ratio test with its profile-likelihood interval;
+# logrank: the log-rank test (asymptotic) with the interval inverting its score test.
+FLARE_TESTS = ("firth_lr", "logrank")
+FLARE_TEST_NAMES = {
+    "firth_lr": "Cox with Firth's penalised likelihood, likelihood-ratio test",
+    "logrank": "log-rank test (asymptotic)",
+}
 MULTIPLICITY = ("holm", "fixed_sequence", "none")
 WITHIN_GROUP = ("descriptive", "tested")
 DEFAULT_SOURCE = "built-in default (NEJM 2006)"
@@ -65,6 +73,7 @@ class AnalysisPlan:
     primary: tuple[Endpoint, ...]
     secondary: tuple[Endpoint, ...] = ()
     time_to_flare: str = "primary"
+    flare_test: str = "firth_lr"
     multiplicity: str = "holm"
     within_group: str = "descriptive"
     responder: ResponderRule = field(default_factory=ResponderRule)
@@ -163,7 +172,11 @@ def describe_plan(plan: AnalysisPlan) -> list[str]:
         "stopping at the first non-significant",
         "none": f"{n} tests, each at alpha {a:g}, unadjusted",
     }[plan.multiplicity]
-    flare = f"{TIME_TO_FLARE_LABEL} after withdrawal (permutation log-rank)"
+    other = next(t for t in FLARE_TESTS if t != plan.flare_test)
+    flare = (
+        f"{TIME_TO_FLARE_LABEL} after withdrawal ({FLARE_TEST_NAMES[plan.flare_test]}; "
+        f"{FLARE_TEST_NAMES[other]} shown beside it as a secondary test)"
+    )
     primary = [e.label for e in plan.primary] + [flare] * (plan.time_to_flare == "primary")
     secondary = [e.label for e in plan.secondary] + [flare] * (plan.time_to_flare == "secondary")
     lines = [
@@ -288,6 +301,7 @@ def _parse(text: str, where: str | Path, source: str) -> AnalysisPlan:
         primary=primary,
         secondary=secondary,
         time_to_flare=top.choice("time_to_flare", TIME_TO_FLARE),
+        flare_test=top.choice("flare_test", FLARE_TESTS),
         multiplicity=top.choice("multiplicity", MULTIPLICITY),
         within_group=top.choice("within_group", WITHIN_GROUP),
         responder=_responder(top.table("responder"), visits),

@@ -38,7 +38,7 @@ def adjustment_words(adjustment: str) -> str:
     tests."""
     rule, _, size = str(adjustment).partition(" over ")
     count = size.split(" ")[0]
-    if rule.startswith("none"):
+    if rule.startswith(("none", "unadjusted")):
         return "no adjustment for multiplicity"
     tests = "test" if count == "1" else "tests"
     return f"{rule} adjustment over {count} {tests}" if count else str(adjustment)
@@ -226,6 +226,8 @@ def _between(row: dict, alpha: float, compared, group_directions) -> str:
     if not row["estimate"] or not math.isfinite(p) or not math.isfinite(adjusted):
         return f"the groups were not compared ({row['note'] or 'no data'})"
     rule = adjustment_words(row["adjustment"])
+    # under the plan's multiplicity "none" the P that decides is the P: never "adjusted"
+    named = "P" if rule.startswith("no adjustment") else "adjusted P"
     if adjusted < alpha:
         effect = "hazard ratio" if row["scale"] == "hazard ratio" else (
             "ratio of ratios" if row["scale"] == "ratio" else "difference")  # fmt: skip
@@ -233,9 +235,9 @@ def _between(row: dict, alpha: float, compared, group_directions) -> str:
         ci = f"{row['ci_lower']:.3g} to {row['ci_upper']:.3g}"
         return (
             f"the groups differed: {_which_way(row, compared, group_directions)} ({effect} "
-            f"{estimate}, 95% CI {ci}; adjusted P = {_p(adjusted)}, {rule})"
+            f"{estimate}, 95% CI {ci}; {named} = {_p(adjusted)}, {rule})"
         )
-    text = f"no difference between the groups was detected (adjusted P = {_p(adjusted)}"
+    text = f"no difference between the groups was detected ({named} = {_p(adjusted)}"
     if p < alpha:
         return (
             text + f", {rule}), though before adjustment the 95% CI excluded no difference "
@@ -286,9 +288,15 @@ def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared) -> str
     tested = family[family["p_adjusted"].notna()] if len(family) else family
     if tested.empty:
         return f"No primary end point could be compared between {a} and {b} patients."
+    # the plan's family counts every end point; one that could not be tested is not rejected
     found = tested[tested["p_adjusted"] < alpha]
     rule = adjustment_words(tested.iloc[0]["adjustment"])
-    total = len(tested)
+    total = len(family)
+    untested = total - len(tested)
+    if untested:
+        rule += f"; {untested} of them could not be tested, counted as no difference"
+    if rule.startswith("no adjustment"):
+        return _overall_unadjusted(found, total, alpha, rule)
     if found.empty and total == 1:
         return (
             f"The primary comparison found no difference between the groups (adjusted P "
@@ -303,6 +311,14 @@ def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared) -> str
     return (
         f"{len(found)} of the {total} primary comparisons found a difference between the "
         f"groups (adjusted P below {alpha:g}; {rule}): {names}."
+    )
+
+
+def _overall_unadjusted(found: pd.DataFrame, total: int, alpha: float, rule: str) -> str:
+    names = ", ".join(endpoint_title(r) for r in found.to_dict("records"))
+    return (
+        f"{len(found)} of the {total} primary comparisons found a difference between the "
+        f"groups (P below {alpha:g} each; {rule})" + (f": {names}." if names else ".")
     )
 
 

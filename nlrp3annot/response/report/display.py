@@ -92,7 +92,13 @@ def _by_rule(name: str) -> str:
 
 
 def display_frame(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """A copy of ``frame`` with its columns renamed for reading (the data is untouched)."""
+    """A copy of ``frame`` with its columns renamed for reading (the data is untouched).
+    Rows none of which is adjusted for multiplicity (the plan's multiplicity "none", or
+    secondary end points) show no "adjusted" column: the P that decides is the P."""
+    if "adjustment" in frame and frame["adjustment"].astype(str).str.startswith("unadjusted").all():
+        frame = frame.drop(columns="p_adjusted", errors="ignore").rename(
+            columns={"significant": "Significant at alpha (unadjusted)"}
+        )
     shown = frame.rename(columns={c: display_name(str(c), level) for c in frame.columns})
     shown.columns.name = None  # a pivot's column name (group_rule) would be a header row
     return shown

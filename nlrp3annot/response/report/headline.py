@@ -81,6 +81,10 @@ def _group(name: str) -> str:
 
 
 def _adjusted(row: dict) -> str:
+    if not math.isfinite(row["p_adjusted"]):  # not tested: counted as not rejected
+        return f"not tested ({row['note']})"
+    if str(row["adjustment"]).startswith("unadjusted"):  # the plan's multiplicity is none
+        return "no adjustment for multiplicity (the plan's multiplicity is none)"
     return f"P = {_p(row['p_adjusted'])} adjusted ({row['adjustment']})"
 
 
@@ -180,13 +184,11 @@ def _flare_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
 
     effect1, effect2 = median(groups[0]), median(groups[1])
     ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}")
-    hazard = tables.get("hazard_ratio", pd.DataFrame())
-    firth_p = float(hazard.iloc[0]["p"]) if len(hazard) else math.nan
+    # the estimate, interval and P of the plan's one test (the other is a secondary row)
     sentence = (
         f"After withdrawal, time to flare: {effect1} in {_group(groups[0])}, {effect2} in "
-        f"{_group(groups[1])}; hazard ratio {row['estimate'].removeprefix('HR ')} (95% CI {ci}; "
-        f"Cox with Firth's penalised likelihood, unadjusted P = {_p(firth_p)}); "
-        f"{row['test']} {_adjusted(row)}."
+        f"{_group(groups[1])}; hazard ratio {row['estimate'].removeprefix('HR ')} "
+        f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         if row["estimate"]
         else f"After withdrawal, time to flare: no comparison ({row['note'] or 'no data'})."
     )

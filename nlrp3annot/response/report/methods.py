@@ -9,10 +9,11 @@ from typing import Any
 from nlrp3annot.response.stats.comparison_data import ComparisonResult
 
 MULTIPLICITY_WORDS = {
-    "holm": "adjusted together by Holm's step-down method",
+    "holm": "adjusted together by Holm's step-down method over the plan's whole family",
     "fixed_sequence": (
         "tested in the plan's order at the full alpha, stopping at the first that was not "
-        "significant (fixed sequence; the adjusted P of each is the largest P up to it)"
+        "significant or could not be tested (fixed sequence; the adjusted P of each is the "
+        "largest P up to it)"
     ),
     "none": "not adjusted for multiplicity (the plan says none)",
 }
@@ -50,6 +51,47 @@ def _censoring(s: dict[str, Any]) -> str:
     return text
 
 
+FLARE_TEST_WORDS = {
+    "firth_lr": (
+        "Cox regression with Firth's penalised partial likelihood (finite when one group has "
+        "all the flares; Breslow ties), its interval the profile penalised likelihood one and "
+        "its P the penalised likelihood-ratio test's"
+    ),
+    "logrank": (
+        "the log-rank test (asymptotic chi-square, 1 df){permutation}, its interval the "
+        "hazard ratios the log-rank score test does not reject (tie-corrected hypergeometric "
+        "variance) around the Cox estimate (Breslow ties)"
+    ),
+}
+
+
+def _flare_tests(chosen: str, first: str, second: str, permutation: str) -> str:
+    """The plan's test of time to flare, then the other one, labelled secondary: each row
+    carries one test's estimate, interval and P, so the interval inverts the P beside it."""
+    other = next(t for t in FLARE_TEST_WORDS if t != chosen)
+    words = {t: w.format(permutation=permutation) for t, w in FLARE_TEST_WORDS.items()}
+    return (
+        f"The hazard ratio of time to flare, {first} / {second}, by the plan's test: "
+        f"{words[chosen]}; and, as a secondary test shown beside it and labelled so, "
+        f"{words[other]}. "
+    )
+
+
+def _untested(family: dict[str, Any], rule: str) -> str:
+    """Which of the plan's end points could not be tested, why, and how the rule took it."""
+    missing = family.get("not_tested") or []
+    if not missing:
+        return ""
+    listed = "; ".join(f"{m['endpoint']} ({m['reason']})" for m in missing)
+    counted = {
+        "holm": "each counts as not rejected (P = 1) in the Holm family",
+        "fixed_sequence": "each counts as not rejected: the fixed sequence stops at the "
+        "first of them, and nothing after it is significant",
+        "none": "they have no P",
+    }[rule]
+    return f"Not tested: {listed}; {counted}. "
+
+
 def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str:
     """A plain-English methods paragraph of what run_comparison did. ``group_rule``: the rule
     that derived the groups from genotype status (None: the groups came with the data)."""
@@ -83,8 +125,9 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
     )
     ps = s.get("time_to_flare", {}).get("logrank", {})
     permutation = (
-        "; the exact permutation P over all assignments of the patients to groups of the "
-        "observed sizes is the one used"
+        " (its exact permutation P over all assignments of the patients to groups of the "
+        "observed sizes is listed beside it in the log-rank table; no interval inverts it, "
+        "so it is not the P of any row with an interval)"
         if ps.get("p_permutation") is not None
         else ""
     )
@@ -103,9 +146,11 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         + f"The analysis followed the plan '{plan['title']}' ({plan['source']}). Its primary "
         f"family: {primary}; {family['family_size']} tests, "
         f"{MULTIPLICITY_WORDS[plan['multiplicity']]} "
-        f"at alpha {s['alpha']:g}. SAA, CRP and ESR were compared on the log scale (per "
-        f"patient the ratio of the later to the earlier value), the diary score as the change. "
-        f"Secondary end points, when named, were tested at alpha and are labelled unadjusted. "
+        f"at alpha {s['alpha']:g}. "
+        + _untested(family, plan["multiplicity"])
+        + "SAA, CRP and ESR were compared on the log scale (per "
+        "patient the ratio of the later to the earlier value), the diary score as the change. "
+        "Secondary end points, when named, were tested at alpha and are labelled unadjusted. "
         + _censoring(s)
         + f"Between groups the effect is the Hodges-Lehmann estimate (for a change, the median "
         f"of all pairwise differences {first} minus {second}; for a ratio, the ratio of "
@@ -124,12 +169,9 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"Time from anakinra withdrawal to flare: Kaplan-Meier estimates with patients "
         f"without a flare censored at the end of follow-up, {level:.0%} pointwise confidence "
         f"bands by the log(-log) transform (lifelines' exponential Greenwood formula), "
-        f"medians and their limits the first time the curve or band is at or below one half; "
-        f"the groups compared by the log-rank test{permutation}; and the hazard ratio "
-        f"{first} / {second} by Cox regression with Firth's penalised partial likelihood "
-        f"(finite when one group has all the flares; Breslow ties), its interval by the "
-        f"profile penalised likelihood and its P by the penalised likelihood-ratio test. "
-        f"Secondary analyses using every visit: a linear mixed model (statsmodels MixedLM, "
+        f"medians and their limits the first time the curve or band is at or below one half. "
+        + _flare_tests(plan.get("flare_test", "firth_lr"), first, second, permutation)
+        + f"Secondary analyses using every visit: a linear mixed model (statsmodels MixedLM, "
         f"REML) of log SAA, CRP and ESR and of the diary score on visit, group and their "
         f"interaction with a random intercept per patient, over the on-treatment visits; and "
         f"an ANCOVA of the log month-3 value on the log baseline value and group. Censored "

@@ -48,7 +48,7 @@ from nlrp3annot.response.stats.comparison_data import (
     _members,
     _ordered_visits,
 )
-from nlrp3annot.response.stats.primary import family_table, power_sentences
+from nlrp3annot.response.stats.primary import family_table, not_tested, power_sentences
 from nlrp3annot.response.stats.rank_tests import (
     hodges_lehmann_ci,
     mann_whitney_null_counts,
@@ -246,7 +246,7 @@ def run_comparison(
         ranked, frame, labels, report_groups, compared, changes, alpha
     )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
-    hazard = hazard_table(times, compared, alpha)
+    hazard = hazard_table(times, compared, alpha, plan.flare_test)
     from nlrp3annot.response.stats.inclusion import inclusion_table
 
     inclusion = inclusion_table(frame, labels, compared, changes, times, flare_excluded)
@@ -312,7 +312,9 @@ def run_comparison(
         "plan": plan_to_dict(plan),
         "primary_endpoints": {
             "adjustment": plan.multiplicity,
-            "family_size": int(primary["p"].notna().sum()),
+            # the plan's family, tested or not: an untested end point is not rejected
+            "family_size": len(primary),
+            "not_tested": not_tested(primary),
             "endpoints": _records(primary),
             "power": power_sentences(primary, alpha),
         },

@@ -276,3 +276,76 @@ def cox_standard(
         note="; ".join(notes),
         se=se,
     )
+
+
+LOGRANK_METHOD = (
+    "log-rank test (asymptotic chi-square, 1 df), HR by Cox partial likelihood (Breslow), "
+    "CI inverting the log-rank score test"
+)
+_GRID = np.unique(np.concatenate([np.linspace(-20, 20, 1601), np.geomspace(20, BRACKET_LIMIT, 60)]))
+_GRID = np.unique(np.concatenate([-_GRID, _GRID]))
+
+
+def _logrank_statistic(table: _RiskTable, beta: float) -> float:
+    """The log-rank score statistic for H0: log HR = beta: U(beta)^2 / V(beta), with U the
+    partial-likelihood score and V its hypergeometric variance, sum d pi (1 - pi) (n - d) /
+    (n - 1) (the tie correction of the log-rank test). At beta = 0 it is the log-rank
+    chi-square, so the interval of the betas it does not reject inverts that test."""
+    z = table.z(beta)
+    both = np.isfinite(z)
+    pi = special.expit(z[both])
+    n = table.n1[both] + table.n0[both]
+    d = table.d[both]
+    ties = np.where(n > 1, (n - d) / np.maximum(n - 1, 1), 0.0)
+    variance = float(np.sum(d * pi * (1 - pi) * ties))
+    score = table.score(beta)
+    if variance <= 0:
+        return 0.0 if abs(score) < 1e-12 else math.inf
+    return score**2 / variance
+
+
+def logrank_interval(
+    durations: ArrayLike, events: ArrayLike, group: ArrayLike, alpha: float = 0.05
+) -> HazardRatio:
+    """Hazard ratio of group1 vs group2 with the interval that inverts the log-rank test:
+    the set of HRs the log-rank score test (:func:`_logrank_statistic`) does not reject at
+    ``alpha``, and the asymptotic log-rank P against HR 1. So the interval excludes 1
+    exactly when P < alpha. The estimate is the Cox partial-likelihood one (Breslow ties),
+    where the score is zero: infinite when one group has every flare its risk sets allow,
+    and then the interval is open on that side."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    table, note = _prepare(durations, events, group)
+    if table is None:
+        return _empty(LOGRANK_METHOD, note)
+    critical = stats.chi2.isf(alpha, 1)
+    standard = cox_standard(durations, events, group, alpha)
+    excess = [_logrank_statistic(table, b) - critical for b in _GRID]
+    kept = np.flatnonzero(np.asarray(excess) <= 0)
+    notes = [note] if note else []
+    if not kept.size:  # no HR in the grid is compatible (cannot happen with a finite MLE)
+        return _empty(LOGRANK_METHOD, "; ".join([*notes, "no hazard ratio is compatible"]))
+
+    def bound(inside: int, outside: int) -> float:
+        if outside < 0 or outside >= _GRID.size:
+            return math.copysign(math.inf, outside - inside)
+        f = lambda b: _logrank_statistic(table, b) - critical  # noqa: E731
+        ends = sorted((_GRID[inside], _GRID[outside]))
+        return optimize.brentq(f, *ends, xtol=1e-12, rtol=1e-12)
+
+    # the hull of the betas not rejected (one interval in every case seen: U falls with beta)
+    lower, upper = bound(kept[0], kept[0] - 1), bound(kept[-1], kept[-1] + 1)
+    statistic = _logrank_statistic(table, 0.0)
+    if _monotone(table):
+        notes.append("monotone likelihood: the Cox estimate is infinite, the interval open")
+    return HazardRatio(
+        log_hr=standard.log_hr,
+        hr=standard.hr,
+        ci_lower=math.exp(lower),
+        ci_upper=math.exp(upper),
+        p=float(stats.chi2.sf(statistic, 1)),
+        method=LOGRANK_METHOD,
+        converged=standard.converged or bool(_monotone(table)),
+        note="; ".join(notes),
+        se=standard.se,
+    )

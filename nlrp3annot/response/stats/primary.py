@@ -4,14 +4,17 @@ the plan says, and the smallest effect each could have detected.
 Scale: SAA, CRP and ESR fall by orders of magnitude, so they are compared as ratios (the
 Hodges-Lehmann ratio of ratios of later / earlier, table ``ratios_between``); the diary score
 as the change (the Hodges-Lehmann shift, table ``between``). Time to flare, when the plan
-makes it primary, enters with the permutation log-rank P (the asymptotic one where the
-permutation was not computed). Within-group changes never enter the family: they say how a
-group did, not whether genotype matters.
+makes it primary, enters with the P of the plan's ``flare_test`` (Firth's penalised
+likelihood-ratio test or the log-rank test), beside the interval that inverts it.
+Within-group changes never enter the family: they say how a group did, not whether
+genotype matters.
 
-Multiplicity (the plan's ``multiplicity``):
+Multiplicity (the plan's ``multiplicity``), over the plan's whole family: an end point that
+could not be tested counts as not rejected (P = 1), it is not dropped from the family:
 - ``holm``: Holm's step-down over the family (statsmodels ``multipletests``);
 - ``fixed_sequence``: each test at full alpha in the plan's order, stopping at the first
-  that is not significant; the adjusted P of the k-th is the largest P of the first k;
+  that is not significant or not tested; the adjusted P of the k-th is the largest P of
+  the first k;
 - ``none``: each at alpha, the adjusted P is the P.
 """
 
@@ -37,7 +40,7 @@ POWER = 0.8
 RULE_NAMES = {
     "holm": "Holm",
     "fixed_sequence": "fixed sequence",
-    "none": "none (unadjusted)",
+    "none": "unadjusted (the plan's multiplicity is none)",
 }
 
 
@@ -61,24 +64,54 @@ def family_table(
 
 
 def adjust(frame: pd.DataFrame, rule: str, alpha: float) -> pd.DataFrame:
+    """The family's P adjusted by ``rule`` over every row of ``frame`` (the plan's family,
+    in its order), not only the rows that could be tested: an end point without a P (no
+    data, too few patients) counts as not rejected, P = 1. So Holm divides alpha over the
+    plan's family size, and a fixed sequence stops at the first end point it cannot reject,
+    tested or not: nothing after it is significant. The untested rows keep no adjusted P
+    and say why in ``note``."""
     frame = frame.copy()
-    testable = frame["p"].notna().to_numpy()
     p = frame["p"].to_numpy(float)
-    adjusted = np.full(len(frame), math.nan)
-    size = int(testable.sum())
+    testable = np.isfinite(p)
+    as_family = np.where(testable, p, 1.0)  # not tested = not rejected
+    size = len(frame)
     if rule == "holm" and size:
-        adjusted[testable] = multipletests(p[testable], method="holm")[1]
+        adjusted = multipletests(as_family, method="holm")[1]
     elif rule == "fixed_sequence":
-        running = 0.0
-        for i in np.flatnonzero(testable):
-            running = max(running, p[i])
-            adjusted[i] = running
+        adjusted = np.maximum.accumulate(as_family) if size else as_family
     else:
         adjusted = p.copy()
+    adjusted = np.where(testable, adjusted, math.nan)
+    notes = [str(n) if isinstance(n, str) else "" for n in frame["note"]]
+    for i in np.flatnonzero(~testable):
+        why = notes[i] or "no P"
+        counted = {"holm": "; counted as P = 1 in the Holm family",
+                   "fixed_sequence": "; the fixed sequence stops here"}.get(rule, "")  # fmt: skip
+        notes[i] = f"not tested: {why}{counted}"
+    if rule == "fixed_sequence":
+        stops = np.flatnonzero(as_family >= alpha)
+        if stops.size:
+            stop = frame["endpoint"].iloc[stops[0]]
+            for i in range(stops[0] + 1, size):
+                after = f"after the fixed sequence stopped at {stop}: not significant"
+                notes[i] = f"{notes[i]}; {after}" if notes[i] else after
     frame["p_adjusted"] = adjusted
-    frame["adjustment"] = f"{RULE_NAMES[rule]} over {size} test(s)"
-    frame["significant"] = [bool(a < alpha) if math.isfinite(a) else None for a in adjusted]
+    frame["adjustment"] = (
+        f"{RULE_NAMES[rule]} over {size} test(s)" if rule != "none" else RULE_NAMES[rule]
+    )
+    frame["significant"] = [bool(a < alpha) if t else False
+                            for a, t in zip(adjusted, testable, strict=True)]  # fmt: skip
+    frame["note"] = notes
     return frame
+
+
+def not_tested(family: pd.DataFrame) -> list[dict[str, str]]:
+    """The family's end points without a P, each with why (for the summary and report)."""
+    return [
+        {"endpoint": r["endpoint"], "reason": str(r["note"]).removeprefix("not tested: ")}
+        for r in family.to_dict("records")
+        if not math.isfinite(float(r["p"]))
+    ]
 
 
 def endpoint_row(
@@ -96,40 +129,52 @@ def endpoint_row(
     row.update(endpoint=endpoint.label, measure=endpoint.measure, change=change, scale=scale,
                table=name, estimate="", test="", note="")  # fmt: skip
     if found.empty:
-        row["note"] = "no data for this end point"
+        present = set(tables["descriptives"]["measure"]) if "descriptives" in tables else set()
+        shown = endpoint.label.split(" ")[0]
+        row["note"] = (
+            f"no {shown} values in the data"
+            if endpoint.measure not in present
+            else f"no patient has {shown} at both {endpoint.change[0]} and {endpoint.change[1]}"
+        )
         return row
     r = found.iloc[0]
     estimate = r["hl_ratio_of_ratios_text"] if scale == "ratio" else r["hl_shift_text"]
+    note = r["note"] or ("" if math.isfinite(r["p"]) else "too few patients for a test")
     row.update(n1=int(r["n1"]), n2=int(r["n2"]), estimate=estimate, ci_lower=r["ci_lower"],
                ci_upper=r["ci_upper"], p=r["p"], test=_test_name(r["method"]),
-               note=r["note"] or "")  # fmt: skip
+               note=note)  # fmt: skip
     x = values.get((endpoint.measure, change, plan.compared[0]), np.array([]))
     y = values.get((endpoint.measure, change, plan.compared[1]), np.array([]))
     row["detectable_effect"] = detectable_shift(x, y, plan.alpha, scale)
     return row
 
 
-def flare_row(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    from nlrp3annot.response.plan import TIME_TO_FLARE_LABEL
+def flare_row(
+    plan: AnalysisPlan, tables: dict[str, pd.DataFrame], own: bool = True
+) -> dict[str, Any]:
+    """Time to flare by the plan's ``flare_test`` (``own``) or by the other test (a
+    secondary row, labelled so): the estimate, interval and P of one test, the interval
+    inverting that P (table ``hazard_ratio``)."""
+    from nlrp3annot.response.plan import FLARE_TEST_NAMES, FLARE_TESTS, TIME_TO_FLARE_LABEL
 
+    test = plan.flare_test if own else next(t for t in FLARE_TESTS if t != plan.flare_test)
+    secondary = f"{TIME_TO_FLARE_LABEL}, secondary test: {FLARE_TEST_NAMES[test]}"
+    label = TIME_TO_FLARE_LABEL if own else secondary
     row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
-    row.update(endpoint=TIME_TO_FLARE_LABEL, measure="", change="withdrawal->flare",
-               scale="hazard ratio", table="logrank", estimate="", test="", note="")  # fmt: skip
+    row.update(endpoint=label, measure="", change="withdrawal->flare", scale="hazard ratio",
+               table="hazard_ratio", estimate="", test=FLARE_TEST_NAMES[test],
+               note="")  # fmt: skip
+    hazard = tables["hazard_ratio"]
+    h = hazard[hazard["test"] == test].iloc[0]
     logrank = tables["logrank"].iloc[0]
-    hazard = tables.get("hazard_ratio")
-    permutation = logrank["p_permutation"]
-    if math.isfinite(permutation):
-        row.update(p=permutation, test="log-rank, exact permutation")
-    elif math.isfinite(logrank["p"]):
-        row.update(p=logrank["p"], test="log-rank, asymptotic")
-    row.update(n1=int(logrank["n1"]), n2=int(logrank["n2"]), note=logrank["note"] or "")
-    if hazard is not None and not hazard.empty:
-        h = hazard.iloc[0]
-        row.update(estimate=f"HR {h['hr']:.3g}" if math.isfinite(h["hr"]) else "",
-                   ci_lower=h["ci_lower"], ci_upper=h["ci_upper"])  # fmt: skip
-    events = int(logrank["events1"] + logrank["events2"])
+    notes = [str(n) for n in (h["note"], logrank["note"]) if isinstance(n, str) and n]
+    if math.isfinite(h["p"]):
+        estimate = f"HR {h['hr']:.3g}" if math.isfinite(h["hr"]) else "HR not finite"
+        row.update(estimate=estimate, ci_lower=h["ci_lower"], ci_upper=h["ci_upper"], p=h["p"])
+    row.update(n1=int(h["n1"]), n2=int(h["n2"]), note="; ".join(dict.fromkeys(notes)))
+    events = int(h["events1"] + h["events2"])
     row["detectable_effect"] = detectable_hazard_ratio(
-        events, int(logrank["n1"]), int(logrank["n2"]), plan.alpha
+        events, int(h["n1"]), int(h["n2"]), plan.alpha
     )
     return row
 

@@ -16,31 +16,39 @@ from nlrp3annot.response.plan import AnalysisPlan
 from nlrp3annot.response.stats.primary import PRIMARY_COLUMNS, endpoint_row, scale_of
 
 HAZARD_COLUMNS = (
-    "group1", "group2", "n1", "n2", "events1", "events2", "hr", "ci_lower", "ci_upper", "p",
-    "method", "converged", "note",
+    "test", "role", "group1", "group2", "n1", "n2", "events1", "events2", "hr", "ci_lower",
+    "ci_upper", "p", "method", "converged", "note",
 )  # fmt: skip
 
 
-def hazard_table(times: pd.DataFrame, compared: tuple[str, str], alpha: float) -> pd.DataFrame:
-    """Time to flare as a hazard ratio (group 1 against group 2): Cox with Firth's
-    penalised likelihood, its profile-likelihood interval and penalised LR P, which agree
-    (:mod:`nlrp3annot.response.stats.hazard`)."""
-    from nlrp3annot.response.stats.hazard import cox_firth
+def hazard_table(
+    times: pd.DataFrame, compared: tuple[str, str], alpha: float, flare_test: str = "firth_lr"
+) -> pd.DataFrame:
+    """Time to flare as a hazard ratio (group 1 against group 2), one row per test, each
+    interval inverting its own row's P (:mod:`nlrp3annot.response.stats.hazard`):
+    ``firth_lr``, Cox with Firth's penalised likelihood, its profile-likelihood interval
+    and penalised LR P; ``logrank``, the asymptotic log-rank P with the interval of the
+    hazard ratios its score test does not reject. The plan's ``flare_test`` comes first
+    (role "plan"), the other after it (role "secondary")."""
+    from nlrp3annot.response.stats.hazard import cox_firth, logrank_interval
 
     parts = [times[times["group"] == g] for g in compared]
-    row: dict[str, Any] = {
-        "group1": compared[0], "group2": compared[1],
-        "n1": len(parts[0]), "n2": len(parts[1]),
-        "events1": int(parts[0]["event"].sum()), "events2": int(parts[1]["event"].sum()),
-    }  # fmt: skip
     both = pd.concat(parts)
     durations = both["duration"].to_numpy(float)
     events = both["event"].to_numpy(bool)
     group = np.r_[np.ones(len(parts[0])), np.zeros(len(parts[1]))]
-    fit = cox_firth(durations, events, group, alpha)
-    row |= {k: asdict(fit)[k] for k in ("hr", "ci_lower", "ci_upper", "p", "method",
-                                         "converged", "note")}  # fmt: skip
-    return pd.DataFrame([row], columns=list(HAZARD_COLUMNS))
+    fits = {"firth_lr": cox_firth, "logrank": logrank_interval}
+    rows = []
+    for test in sorted(fits, key=lambda t: t != flare_test):
+        fit = fits[test](durations, events, group, alpha)
+        rows.append({
+            "test": test, "role": "plan" if test == flare_test else "secondary",
+            "group1": compared[0], "group2": compared[1],
+            "n1": len(parts[0]), "n2": len(parts[1]),
+            "events1": int(parts[0]["event"].sum()), "events2": int(parts[1]["event"].sum()),
+        } | {k: asdict(fit)[k] for k in ("hr", "ci_lower", "ci_upper", "p", "method",
+                                          "converged", "note")})  # fmt: skip
+    return pd.DataFrame(rows, columns=list(HAZARD_COLUMNS))
 
 
 def patient_values(
@@ -69,13 +77,16 @@ def patient_values(
 
 
 def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The secondary end points (and time to flare when the plan makes it secondary): each
-    at the plan's alpha, unadjusted, and said so."""
+    """The secondary end points (and time to flare when the plan makes it secondary), and
+    time to flare by the test the plan did not name: each at the plan's alpha, unadjusted,
+    and said so."""
+    from nlrp3annot.response.stats.primary import flare_row
+
     rows = [endpoint_row(e, plan, tables, {}) for e in plan.secondary]
     if plan.time_to_flare == "secondary":
-        from nlrp3annot.response.stats.primary import flare_row
-
         rows.append(flare_row(plan, tables))
+    if plan.time_to_flare != "none":  # the test the plan did not name, labelled secondary
+        rows.append(flare_row(plan, tables, own=False))
     if plan.within_group == "tested":
         rows += [_within_row(e, g, tables) for e in plan.primary for g in plan.compared]
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))

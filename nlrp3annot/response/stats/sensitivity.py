@@ -55,8 +55,9 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
         if not row["estimate"]:
             return "n/a"
         ci = f"{row['ci_lower']:.3g} to {row['ci_upper']:.3g}"
+        named = "P" if str(row["adjustment"]).startswith("unadjusted") else "P adj"
         return (
-            f"{row['estimate']} ({ci}); P adj {row['p_adjusted']:.2g} "
+            f"{row['estimate']} ({ci}); {named} {row['p_adjusted']:.2g} "
             f"(n={row['n1']} vs {row['n2']})"
         )
 
