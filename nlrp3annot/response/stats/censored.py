@@ -18,7 +18,8 @@ though it may be lower. For those measures:
   scores it is the sum of per-patient scores over one group, so its exact permutation
   distribution is counted like a rank sum.
 
-Descriptives say "< L" when the median falls on a censored value (:func:`median_text`).
+Descriptive medians and quartiles are the ranges they take over the values the limits allow
+(:func:`quantile_range`: "8 to 9", "< 20"), never a number computed at a limit.
 """
 
 from __future__ import annotations
@@ -235,18 +236,38 @@ def censoring_warnings(frame: pd.DataFrame) -> list[str]:
     return warnings
 
 
-def median_text(data: pd.DataFrame) -> str:
-    """The median as a reader should see it: "< 5" when the middle value(s) are below a
-    detection limit (its true value is lower), "> 200" above one, else the number."""
-    if data.empty:
+def quantile_range(data: pd.DataFrame, q: float) -> tuple[float, float]:
+    """The q-quantile (numpy's linear interpolation) over the values the detection limits
+    allow: every below-limit value at the bottom of its interval (0: lab values are never
+    negative) gives the lowest, at its limit the highest; a value above a limit runs from its
+    limit to infinity. The quantile is monotone in every value, so these are its ends."""
+    values = data["value"].to_numpy(float)
+    marks = data["censored"].to_numpy(str)
+    if values.size == 0:
+        return math.nan, math.nan
+    lows = np.where(marks == "<", 0.0, values)
+    highs = np.where(marks == ">", math.inf, values)
+    low = float(np.quantile(lows, q))
+    with np.errstate(invalid="ignore"):
+        high = float(np.quantile(highs, q))  # inf - inf in the interpolation: unbounded
+    return low, math.inf if math.isnan(high) else high
+
+
+def range_text(low: float, high: float) -> str:
+    """A quantile as the data allow it: one number, "< 20" (from 0, the floor of any lab
+    value, to below the limit), "> 200" or "8 to 9"."""
+    if math.isnan(low):
         return ""
-    ordered = data.sort_values("value", kind="stable")
-    n = len(ordered)
-    middle = ordered.iloc[[(n - 1) // 2, n // 2]]
-    median = float(ordered["value"].median())
-    marks = set(middle["censored"])
-    if "<" in marks:
-        return f"< {median:g}"
-    if ">" in marks:
-        return f"> {median:g}"
-    return f"{median:g}"
+    if low == high:
+        return f"{low:g}"
+    if math.isinf(high):
+        return f"> {low:g}"
+    if low == 0:
+        return f"< {high:g}"
+    return f"{low:g} to {high:g}"
+
+
+def median_text(data: pd.DataFrame) -> str:
+    """The median as a reader should see it: the number, or the range the detection limits
+    leave it (:func:`range_text`)."""
+    return range_text(*quantile_range(data, 0.5))

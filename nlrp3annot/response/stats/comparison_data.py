@@ -45,8 +45,8 @@ BETWEEN_COLUMNS = (
     "ci_critical_u", "ci_coverage", "note",
 )  # fmt: skip
 DESCRIPTIVE_COLUMNS = (
-    "measure", "visit", "group", "n", "median", "median_text", "q1", "q3", "n_censored",
-    "n_below_limit", "n_above_limit",
+    "measure", "visit", "group", "n", "median", "median_text", "q1", "q1_text", "q3",
+    "q3_text", "n_censored", "n_below_limit", "n_above_limit",
 )  # fmt: skip
 
 
