@@ -223,7 +223,7 @@ def run_comparison(
     # limit; the descriptives and the Gehan bounds keep the values as reported.
     limits = dishonest_limits(frame)
     ranked = censor_at_highest_limit(frame, limits)
-    within = within_table(ranked, frame, labels, report_groups, changes, alpha)
+    within = within_table(frame, labels, report_groups, changes, alpha)
     # one table over both changes, from records (concatenating frames whose columns may be
     # all missing is deprecated in pandas)
     records = [
@@ -236,7 +236,7 @@ def run_comparison(
     from nlrp3annot.response.stats.ratios import ratio_tables
 
     ratios_within, ratios_between = ratio_tables(
-        ranked, frame, labels, report_groups, compared, changes, alpha
+        frame, labels, report_groups, compared, changes, alpha
     )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
     hazard = hazard_table(times, compared, alpha)
