@@ -317,10 +317,19 @@ def quantile_range(data: pd.DataFrame, q: float) -> tuple[float, float]:
         return math.nan, math.nan
     lows = np.where(marks == "<", 0.0, values)
     highs = np.where(marks == ">", math.inf, values)
-    low = float(np.quantile(lows, q))
-    with np.errstate(invalid="ignore"):
-        high = float(np.quantile(highs, q))  # inf - inf in the interpolation: unbounded
-    return low, math.inf if math.isnan(high) else high
+    return _linear_quantile(lows, q), _linear_quantile(highs, q)
+
+
+def _linear_quantile(values: np.ndarray, q: float) -> float:
+    """numpy's linear quantile, where an infinite value counts only with a positive weight
+    (numpy gives 0 x inf = nan for a quantile falling exactly on the value below it)."""
+    ordered = np.sort(values)
+    position = (ordered.size - 1) * q
+    below = int(math.floor(position))
+    weight = position - below
+    if weight == 0 or below + 1 >= ordered.size:
+        return float(ordered[below])
+    return float(ordered[below] + weight * (ordered[below + 1] - ordered[below]))
 
 
 def range_text(low: float, high: float) -> str:
