@@ -28,20 +28,6 @@ def pairwise_gehan(x: list[tuple[float, float]], y: list[tuple[float, float]]) -
     return total
 
 
-def gehan_centre_by_hand(x, y) -> tuple[float, float]:
-    """Where Gehan's U of (x - d) against y is 0: U changes only at the pairwise end
-    differences (cuts), so it is evaluated inside each gap between them; the gaps where it
-    is 0, closed at their cuts, or the cut where U jumps from above 0 to below."""
-    cuts = sorted({a - b for (xl, xh) in x for (yl, yh) in y for a, b in ((xl, yh), (xh, yl))})
-    inside = [cuts[0] - 1, *[(a + b) / 2 for a, b in itertools.pairwise(cuts)], cuts[-1] + 1]
-    u = [pairwise_gehan([(lo - d, hi - d) for lo, hi in x], y) for d in inside]
-    zero = [k for k, v in enumerate(u) if v == 0]  # gap k lies between cuts[k-1] and cuts[k]
-    if zero:
-        return cuts[zero[0] - 1], cuts[zero[-1]]
-    first_negative = next(k for k, v in enumerate(u) if v < 0)
-    return cuts[first_negative - 1], cuts[first_negative - 1]
-
-
 def enumeration_p(x, y) -> float:
     pooled = x + y
     observed = abs(pairwise_gehan(x, y))
@@ -136,13 +122,14 @@ def test_messy_limits_are_warned_and_tested_with_their_bounds():
     row = row.iloc[0]
     assert row["method"] == "Gehan exact"
     assert row["p"] == pytest.approx(enumeration_p(pos, neg), rel=1e-12)
-    # the shift is where Gehan's statistic is centred: the shifts d at which U of (pos - d)
-    # against neg, written from its definition, is 0 (their hull), found on a grid of every
-    # pairwise end difference and the points between
-    low, high = gehan_centre_by_hand(pos, neg)
+    # the Hodges-Lehmann shift over the values the limits allow: its ends are the medians of
+    # the pairwise differences at the intervals' ends (the estimator is monotone in each)
+    low = np.median([a[0] - b[1] for a in pos for b in neg])
+    high = np.median([a[1] - b[0] for a in pos for b in neg])
     assert (row["hl_shift_low"], row["hl_shift_high"]) == pytest.approx((low, high), abs=1e-6)
-    # it lies inside the interval (P = 1 there), unlike the ends of the old range
-    assert row["ci_lower"] <= low <= high <= row["ci_upper"]
+    # where that range reaches outside the CI, the row says why
+    outside = low < row["ci_lower"] or high > row["ci_upper"]
+    assert ("reaches outside the CI" in row["note"]) == outside
     assert math.isnan(row["hl_shift"])  # never one substituted number
     # and the interval inverts the same Gehan test: it excludes 0 exactly when P < 0.05
     assert (row["ci_lower"] > 0 or row["ci_upper"] < 0) == (row["p"] < 0.05)

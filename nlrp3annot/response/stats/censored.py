@@ -236,15 +236,6 @@ def signed_rank_interval_test(changes: Sequence[Bounds]) -> SignedRankResult:
     return SignedRankResult(t2 / 2, statistic, float(2 * stats.norm.sf(z)), n, "asymptotic")
 
 
-def signed_rank_centre(changes: Sequence[Bounds]) -> float:
-    """T+ - T- of the changes as intervals (0 where the test is centred: P = 1)."""
-    result = signed_rank_interval_test(changes)
-    if result.n_signed == 0:
-        return 0.0
-    total = (result.n_signed * (result.n_signed + 1)) / 2
-    return 2 * result.t_plus - total
-
-
 # --------------------------------------------------------------------------------------------
 # Which measures need it, and the tie-at-the-highest-limit substitution
 

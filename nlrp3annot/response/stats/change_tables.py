@@ -14,7 +14,13 @@ import pandas as pd
 
 from nlrp3annot.response.stats.censored import certain_sign, paired_bounds
 from nlrp3annot.response.stats.comparison_data import BETWEEN_COLUMNS, WITHIN_COLUMNS, _members
-from nlrp3annot.response.stats.inversion import between_effect, median_estimate, within_effect
+from nlrp3annot.response.stats.inversion import (
+    RANGE_OUTSIDE_NOTE,
+    between_effect,
+    median_estimate,
+    range_outside,
+    within_effect,
+)
 from nlrp3annot.response.stats.rank_tests import (
     critical_count,
     has_ties,
@@ -65,7 +71,7 @@ def within_columns(bounds: list, alpha: float) -> dict[str, Any]:
         notes = [
             "a change involves a value below (or above) a detection limit: signed-rank test of "
             "the changes as intervals (sizes ranked Gehan's way, changes of unknown sign "
-            "dropped like zeros); the estimate where that test is centred"
+            "dropped like zeros)"
         ]
         if signed < len(bounds):
             notes.append(f"{len(bounds) - signed} change(s) of unknown sign or zero dropped")
@@ -86,6 +92,8 @@ def within_columns(bounds: list, alpha: float) -> dict[str, Any]:
         "hl_ci_upper": ci.upper if ci.finite else math.nan,
         "hl_ci_text": ci.text(_g) if ci.finite else "",
     }
+    if range_outside(effect):
+        row["note"] = "; ".join(n for n in (row["note"], RANGE_OUTSIDE_NOTE) if n)
     if not ci.finite and row["note"].find("no test") < 0:
         row["note"] = "; ".join(n for n in (row["note"], "no CI: too few patients") if n)
     return row
@@ -162,6 +170,8 @@ def between_table(
             notes.append("the interval is open at 0 (the test rejects 0 itself)")
         if math.isnan(row["p"]):
             notes.append("P undefined (all changes equal)")
+        if range_outside(effect):
+            notes.append(RANGE_OUTSIDE_NOTE)
         row["note"] = "; ".join(notes)
     table = pd.DataFrame(rows, columns=list(BETWEEN_COLUMNS))
     # Keep the critical value an integer even where some rows have none.

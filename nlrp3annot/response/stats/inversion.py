@@ -32,9 +32,7 @@ import numpy as np
 
 from nlrp3annot.response.stats.censored import (
     Bounds,
-    gehan_scores,
     gehan_test,
-    signed_rank_centre,
     signed_rank_interval_test,
 )
 from nlrp3annot.response.stats.comparison_data import DIFF_DECIMALS
@@ -181,59 +179,6 @@ def _run_end(accepted: Callable[[int], bool], start: int, step: int, size: int) 
     return good
 
 
-def centre_set(statistic_at: Callable[[float], float], breakpoints: np.ndarray) -> Estimate:
-    """Where a rank statistic, centred (0 = the null's middle, P = 1) and falling with the
-    shift d, is 0: the Hodges-Lehmann-type estimate of the test itself. It changes only at
-    ``breakpoints``: evaluated inside each gap; where it is 0 over gaps, the estimate is
-    their hull (the test cannot tell those shifts apart: with censored values, overlapping
-    intervals are ties there); where it jumps over 0, the breakpoint of the jump. Being
-    where P = 1, it always lies inside the interval that inverts the same test."""
-    cuts = np.unique(breakpoints[np.isfinite(breakpoints)])
-    if cuts.size == 0:
-        return Estimate(-math.inf, math.inf)
-    spread = max(1.0, float(cuts[-1] - cuts[0]))
-    gaps = np.concatenate([[cuts[0] - spread], (cuts[:-1] + cuts[1:]) / 2, [cuts[-1] + spread]])
-    cache: dict[int, float] = {}
-
-    def at(i: int) -> float:
-        if i not in cache:
-            cache[i] = statistic_at(float(gaps[i]))
-        return cache[i]
-
-    if gaps.size <= FULL_SCAN:
-        values = np.array([at(i) for i in range(gaps.size)])
-        zero = np.flatnonzero(values == 0)
-        if zero.size:
-            first, last = int(zero[0]), int(zero[-1])
-        else:
-            first = int(np.argmax(values < 0)) if (values < 0).any() else gaps.size
-            last = first - 1
-    else:  # by bisection: the first gap at or below 0 and the last at or above
-        first = _first(lambda i: at(i) <= 0, gaps.size)
-        last = _first(lambda i: at(i) < 0, gaps.size) - 1
-    if first <= last:
-        low = -math.inf if first == 0 else float(cuts[first - 1])
-        high = math.inf if last == gaps.size - 1 else float(cuts[last])
-        return Estimate(low, high)
-    if first == 0:
-        return Estimate(-math.inf, float(cuts[0]))
-    if first == gaps.size:
-        return Estimate(float(cuts[-1]), math.inf)
-    return Estimate(float(cuts[first - 1]), float(cuts[first - 1]))
-
-
-def _first(condition: Callable[[int], bool], size: int) -> int:
-    """The first index in 0..size-1 where a monotone condition holds (size if none)."""
-    low, high = 0, size
-    while low < high:
-        mid = (low + high) // 2
-        if condition(mid):
-            high = mid
-        else:
-            low = mid + 1
-    return low
-
-
 # --------------------------------------------------------------------------------------------
 # Between groups: the shift in Gehan's (Mann-Whitney's) test
 
@@ -346,19 +291,13 @@ def between_p(x: Sequence[Bounds], y: Sequence[Bounds]) -> tuple[float, float, s
 
 
 def between_effect(x: Sequence[Bounds], y: Sequence[Bounds], alpha: float) -> Effect:
-    """Measured values: the Hodges-Lehmann shift and the interval inverting Mann-Whitney.
-    A censored change: the estimate is where Gehan's statistic is centred (the shifts the
-    test cannot tell from the middle, :func:`centre_set`), so it lies inside the interval
-    that inverts the same test, which moving every value to its ends would not ensure."""
+    """The Hodges-Lehmann shift over the values the limits allow and the interval inverting
+    Mann-Whitney's (Gehan's) test. With censored changes the range can reach outside the
+    interval: the test counts overlapping intervals as ties, the range moves every value to
+    its ends (the tables then say so: :func:`range_outside`)."""
     u, p, method = between_p(x, y)
     breakpoints = shift_breakpoints(x, y)
-    if all(b.exact for b in (*x, *y)):
-        estimate = shift_estimate(x, y)
-    else:
-        n1 = len(x)
-        estimate = centre_set(
-            lambda d: float(gehan_scores([*shifted(x, d), *y])[:n1].sum()), breakpoints
-        )
+    estimate = shift_estimate(x, y)
 
     def p_at(d: float) -> float:
         q = between_p(shifted(x, d), y)[1]
@@ -372,8 +311,8 @@ def within_effect(bounds: Sequence[Bounds], alpha: float) -> Effect:
     """``bounds``: each patient's change as the limits allow. Measured changes: Wilcoxon's
     signed-rank test (zeros dropped), the Hodges-Lehmann location and the interval inverting
     the test. A censored change: the signed-rank test of the changes as intervals
-    (:func:`~nlrp3annot.response.stats.censored.signed_rank_interval_test`), the estimate
-    where its statistic is centred (:func:`centre_set`) and the interval inverting it."""
+    (:func:`~nlrp3annot.response.stats.censored.signed_rank_interval_test`) and the interval
+    inverting it; the estimate over the values the limits allow, as for measured ones."""
     if all(b.exact for b in bounds):
         tested = np.array([b.low for b in bounds], dtype=float)
         estimate = location_estimate(bounds)
@@ -384,7 +323,7 @@ def within_effect(bounds: Sequence[Bounds], alpha: float) -> Effect:
         return Effect(estimate, interval, p, signed_rank_statistic(tested), method,
                       (len(tested),))  # fmt: skip
     breakpoints = walsh_breakpoints(bounds)
-    estimate = centre_set(lambda d: signed_rank_centre(shifted(bounds, d)), breakpoints)
+    estimate = location_estimate(bounds)
     result = signed_rank_interval_test(bounds)
 
     def p_at(d: float) -> float:
@@ -402,6 +341,19 @@ def walsh_breakpoints(bounds: Sequence[Bounds]) -> np.ndarray:
     ends = np.array([v for b in bounds for v in (b.low, b.high) if math.isfinite(v)])
     i, j = np.triu_indices(ends.size)
     return np.round((ends[i] + ends[j]) / 2, DIFF_DECIMALS)
+
+
+def range_outside(effect: Effect) -> bool:
+    """The estimate's range reaches outside its interval (censored changes only)."""
+    ci, est = effect.interval, effect.estimate
+    return ci.informative and not est.exact and (est.low < ci.lower or est.high > ci.upper)
+
+
+RANGE_OUTSIDE_NOTE = (
+    "the estimate's range reaches outside the CI: the range moves every below-limit value "
+    "to both ends of its interval, while the test (and its CI) counts changes whose "
+    "intervals overlap as ties"
+)
 
 
 def median_estimate(bounds: Sequence[Bounds]) -> Estimate:

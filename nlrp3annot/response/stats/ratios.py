@@ -7,8 +7,8 @@ later / earlier per patient, analysed as a log ratio:
 
 - within a group: the Hodges-Lehmann ratio, exp(median of the Walsh averages of the log
   ratios), with the interval inverting the signed-rank test of the log ratios and its P
-  (where a value is censored, the test of the log ratios as intervals and the estimate
-  where it is centred: :func:`nlrp3annot.response.stats.inversion.within_effect`);
+  (where a value is censored, the test of the log ratios as intervals:
+  :func:`nlrp3annot.response.stats.inversion.within_effect`);
 - between groups: the Hodges-Lehmann ratio of ratios, exp(median over every pair of a
   group 1 and a group 2 patient of the difference of their log ratios): the typical factor
   by which a group 1 patient's ratio exceeds a group 2 patient's. It is not the quotient of
@@ -32,11 +32,13 @@ import pandas as pd
 from nlrp3annot.response.stats.censored import paired_bounds
 from nlrp3annot.response.stats.comparison_data import _members
 from nlrp3annot.response.stats.inversion import (
+    RANGE_OUTSIDE_NOTE,
     Effect,
     Estimate,
     Interval,
     between_effect,
     median_estimate,
+    range_outside,
     within_effect,
 )
 
@@ -143,6 +145,8 @@ def _within_row(measure, group, change, logs: np.ndarray, bounds, zeros: int, al
             row.update(p=effect.p, method=effect.method)
         if not effect.interval.informative:
             notes.append("no CI: too few patients")
+        if range_outside(effect):
+            notes.append(RANGE_OUTSIDE_NOTE)
     row["note"] = "; ".join(notes)
     return row
 
@@ -162,6 +166,8 @@ def _between_row(measure, change, compared, x: list, y: list, alpha) -> dict:
         hl_ratio_of_ratios_text=_ratio_text(effect.estimate),
         p=effect.p, method=effect.method, **_interval(effect),
     )  # fmt: skip
-    if not effect.interval.informative:
-        row["note"] = "no CI: too few patients"
+    notes = ["no CI: too few patients"] if not effect.interval.informative else []
+    if range_outside(effect):
+        notes.append(RANGE_OUTSIDE_NOTE)
+    row["note"] = "; ".join(notes)
     return row
