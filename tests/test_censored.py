@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nlrp3annot.response.stats.censored import Bounds, gehan_test
+from nlrp3annot.response.stats.censored import Bounds, gehan_test, quantile_range, range_text
 from nlrp3annot.response.stats.compare import run_comparison
 
 COLUMNS = ["patient_id", "visit", "day", "measure", "value", "unit", "censored"]
@@ -127,21 +127,28 @@ def test_messy_limits_are_warned_and_tested_with_their_bounds():
     low = np.median([a[0] - b[1] for a in pos for b in neg])
     high = np.median([a[1] - b[0] for a in pos for b in neg])
     assert (row["hl_shift_low"], row["hl_shift_high"]) == pytest.approx((low, high), abs=1e-6)
+    # where that range reaches outside the CI, the row says why
+    outside = low < row["ci_lower"] or high > row["ci_upper"]
+    assert ("reaches outside the CI" in row["note"]) == outside
     assert math.isnan(row["hl_shift"])  # never one substituted number
     # and the interval inverts the same Gehan test: it excludes 0 exactly when P < 0.05
     assert (row["ci_lower"] > 0 or row["ci_upper"] < 0) == (row["p"] < 0.05)
 
-    # Within: every value below 10 tied at <10, so the negative patient at 8 -> <10 has no
-    # change, and the others change to the limit: signed-rank by scipy on those by hand.
+    # Within: N3's change 8 -> <10 lies in [-8, 2): its sign is unknown, so it is dropped
+    # like a zero; the others are measured: signed-rank by scipy on them.
     within = result.tables["within"].set_index(["group", "change", "measure"])
-    neg_diffs = [40 - 90, 10 - 120, 35 - 60]  # N3: 8 -> <10 becomes <10 -> <10, dropped
+    neg_diffs = [40 - 90, 4 - 120, 35 - 60]
     got = within.loc[(NEG, "baseline->month3", "saa")]
     assert got["n_nonzero"] == 3
     assert got["p"] == pytest.approx(stats.wilcoxon(neg_diffs, method="exact").pvalue)
-    # The descriptives: the middle values are "<10" and 35, so the median is a bound.
+    # The descriptives: the middle values are "<10" and 35, so the median is the range it
+    # takes with "<10" anywhere in [0, 10): (4 + 35) / 2 with it at 0 (sorted 0, 4, 35, 40),
+    # (10 + 35) / 2 at the limit; q1 (numpy's position 0.75) likewise; q3 is not moved.
     d = result.tables["descriptives"].set_index(["measure", "visit", "group"])
-    assert d.loc[("saa", "month3", NEG), "median_text"] == f"< {np.median([40, 4, 35, 10]):g}"
-    assert math.isnan(d.loc[("saa", "month3", NEG), "median"])
+    cell = d.loc[("saa", "month3", NEG)]
+    assert cell["median_text"] == "19.5 to 22.5" and math.isnan(cell["median"])
+    assert cell["q1_text"] == f"{0 + 0.75 * 4:g} to {4 + 0.75 * 6:g}" and math.isnan(cell["q1"])
+    assert cell["q3"] == pytest.approx(35 + 0.25 * 5) and cell["q3_text"] == "36.25"
 
 
 def test_ratio_of_ratios_with_limits_gets_its_gehan_p():
@@ -174,3 +181,25 @@ def test_one_honest_limit_is_not_warned_and_its_change_is_still_an_interval():
     assert not [w for w in result.warnings if "detection limit" in w]
     row = result.tables["between"].query("change == 'baseline->month3'").iloc[0]
     assert row["method"] == "Gehan exact" and not math.isnan(row["p"])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_descriptive_quantiles_are_the_ranges_the_limits_allow(seed: int):
+    """Each quantile's range equals the smallest and largest quantile over many fillings of
+    the below-limit values (each at 0, just under its limit, or anywhere between)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 9))
+    values = rng.choice([2.0, 5.0, 7.0, 9.0, 12.0, 20.0, 31.0], size=n)
+    marks = rng.choice(["", "<"], size=n, p=[0.6, 0.4])
+    cell = pd.DataFrame({"value": values, "censored": marks})
+    fillings = [np.where(marks == "<", 0.0, values), np.where(marks == "<", values - 1e-9, values)]
+    for _ in range(300):
+        fillings.append(np.where(marks == "<", rng.uniform(0, values), values))
+    for q in (0.25, 0.5, 0.75):
+        quantiles = [float(np.quantile(f, q)) for f in fillings]
+        low, high = quantile_range(cell, q)
+        assert low == pytest.approx(min(quantiles), abs=1e-12)
+        assert high == pytest.approx(max(quantiles), abs=1e-6)
+        text = range_text(low, high)
+        if "<" in marks:
+            assert (text == f"{low:g}") == (max(quantiles) - min(quantiles) < 1e-6)

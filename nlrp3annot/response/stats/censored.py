@@ -6,10 +6,9 @@ value lies above it. It is not when a measure has several limits (two assays), o
 limit sits above values that were measured: ``<5`` would then rank above a measured 3,
 though it may be lower. For those measures:
 
-- the rank tests within groups and between them see every value below the highest limit
-  as tied at that limit (:func:`censor_at_highest_limit`: "censoring at the highest
-  detection limit", the conservative substitution of Helsel's *Statistics for Censored
-  Environmental Data*), so no order is invented;
+- within groups (wherever a censored value enters a change), the signed-rank test of the
+  changes as intervals (:func:`signed_rank_interval_test`): a change of unknown sign is
+  dropped like a zero, the sizes ranked Gehan's way;
 - between groups (every measure, wherever a censored value enters a change), a Gehan-type
   test compares the changes as intervals
   (:func:`gehan_test`): patient i's change is known to be smaller than patient j's only
@@ -18,7 +17,8 @@ though it may be lower. For those measures:
   scores it is the sum of per-patient scores over one group, so its exact permutation
   distribution is counted like a rank sum.
 
-Descriptives say "< L" when the median falls on a censored value (:func:`median_text`).
+Descriptive medians and quartiles are the ranges they take over the values the limits allow
+(:func:`quantile_range`: "8 to 9", "< 20"), never a number computed at a limit.
 """
 
 from __future__ import annotations
@@ -175,6 +175,68 @@ def _exact_p(scores: np.ndarray, n1: int, observed: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------
+# Within a group: the signed-rank test of changes known as intervals
+
+
+def certain_sign(change: Bounds) -> int:
+    """+1 / -1 where the change is certainly above / below 0, else 0 (a measured zero, or an
+    interval reaching both sides: its sign is unknown, and Wilcoxon's method drops it)."""
+    if change.low > 0 or (change.low == 0 and change.low_open and change.high > 0):
+        return 1
+    if change.high < 0 or (change.high == 0 and change.high_open and change.low < 0):
+        return -1
+    return 0
+
+
+@dataclass(frozen=True)
+class SignedRankResult:
+    t_plus: float  # sum of the (interval) midranks of the certainly positive changes
+    statistic: float  # min(T+, T-), as the signed-rank table reports it
+    p: float
+    n_signed: int  # changes of certain sign (the others are dropped like zeros)
+    method: str  # "exact" or "asymptotic"
+
+
+def signed_rank_interval_test(changes: Sequence[Bounds]) -> SignedRankResult:
+    """Two-sided Wilcoxon signed-rank test of changes known as intervals.
+
+    A change of unknown sign (its interval holds 0) is dropped, as Wilcoxon's method drops a
+    zero. The others are ranked by their size |change| as intervals, Gehan's way: rank = 1 +
+    (how many are certainly smaller) + half of those whose size may be either side, which for
+    measured values is the midrank. Under the null each sign is + or - with probability 1/2
+    given the sizes, so T+ has the signed-rank permutation distribution over these ranks:
+    exact by dynamic programming up to 50 signed changes, else the normal approximation with
+    variance sum(rank^2) / 4 and continuity correction. No value is put at its limit and no
+    order is invented between values the limits leave unordered."""
+    signs = np.array([certain_sign(c) for c in changes], dtype=int)
+    sizes = [
+        c if s > 0 else Bounds(-c.high, -c.low, c.high_open, c.low_open)
+        for c, s in zip(changes, signs, strict=True)
+        if s != 0
+    ]
+    n = len(sizes)
+    if n == 0:
+        return SignedRankResult(math.nan, math.nan, math.nan, 0, "exact")
+    # doubled midranks: 2 x (1 + below + (n - 1 - below - above) / 2) = n + 1 + score
+    ranks2 = (n + 1 + gehan_scores(sizes)).astype(int)
+    positive = signs[signs != 0] > 0
+    t2 = int(ranks2[positive].sum())
+    total2 = int(ranks2.sum())
+    statistic = min(t2, total2 - t2) / 2
+    if n <= MANNWHITNEY_EXACT_MAX_N:
+        counts = np.zeros(total2 + 1)
+        counts[0] = 1.0
+        for r in ranks2:  # each change adds its rank to T+ or not
+            counts[r:] = counts[r:] + counts[: counts.size - r]
+        extreme = np.abs(np.arange(total2 + 1) - total2 / 2) >= abs(t2 - total2 / 2) - 1e-9
+        p = min(1.0, float(counts[extreme].sum() / counts.sum()))
+        return SignedRankResult(t2 / 2, statistic, p, n, "exact")
+    deviation = max(0.0, abs(t2 - total2 / 2) / 2 - 0.5)
+    z = deviation / math.sqrt(float((ranks2.astype(float) ** 2).sum()) / 16)
+    return SignedRankResult(t2 / 2, statistic, float(2 * stats.norm.sf(z)), n, "asymptotic")
+
+
+# --------------------------------------------------------------------------------------------
 # Which measures need it, and the tie-at-the-highest-limit substitution
 
 
@@ -228,25 +290,54 @@ def censoring_warnings(frame: pd.DataFrame) -> list[str]:
             reasons.append(f"{below} measured value(s) below the limit <{highest:g}")
         warnings.append(
             f"{measure}: {' and '.join(reasons)}; a below-limit value may be lower than those "
-            f"values, so in the rank tests every {measure} value below {highest:g} is treated as "
-            f"tied at <{highest:g} within groups; between groups each change is the "
-            f"interval its limits allow (Gehan's test, its shift given as a range)."
+            f"values, so no order is invented: each change is the interval its limits allow "
+            f"(within groups the signed-rank test of intervals, between groups Gehan's test), "
+            f"the estimates where those tests are centred."
         )
     return warnings
 
 
-def median_text(data: pd.DataFrame) -> str:
-    """The median as a reader should see it: "< 5" when the middle value(s) are below a
-    detection limit (its true value is lower), "> 200" above one, else the number."""
-    if data.empty:
+def quantile_range(data: pd.DataFrame, q: float) -> tuple[float, float]:
+    """The q-quantile (numpy's linear interpolation) over the values the detection limits
+    allow: every below-limit value at the bottom of its interval (0: lab values are never
+    negative) gives the lowest, at its limit the highest; a value above a limit runs from its
+    limit to infinity. The quantile is monotone in every value, so these are its ends."""
+    values = data["value"].to_numpy(float)
+    marks = data["censored"].to_numpy(str)
+    if values.size == 0:
+        return math.nan, math.nan
+    lows = np.where(marks == "<", 0.0, values)
+    highs = np.where(marks == ">", math.inf, values)
+    return _linear_quantile(lows, q), _linear_quantile(highs, q)
+
+
+def _linear_quantile(values: np.ndarray, q: float) -> float:
+    """numpy's linear quantile, where an infinite value counts only with a positive weight
+    (numpy gives 0 x inf = nan for a quantile falling exactly on the value below it)."""
+    ordered = np.sort(values)
+    position = (ordered.size - 1) * q
+    below = int(math.floor(position))
+    weight = position - below
+    if weight == 0 or below + 1 >= ordered.size:
+        return float(ordered[below])
+    return float(ordered[below] + weight * (ordered[below + 1] - ordered[below]))
+
+
+def range_text(low: float, high: float) -> str:
+    """A quantile as the data allow it: one number, "< 20" (from 0, the floor of any lab
+    value, to below the limit), "> 200" or "8 to 9"."""
+    if math.isnan(low):
         return ""
-    ordered = data.sort_values("value", kind="stable")
-    n = len(ordered)
-    middle = ordered.iloc[[(n - 1) // 2, n // 2]]
-    median = float(ordered["value"].median())
-    marks = set(middle["censored"])
-    if "<" in marks:
-        return f"< {median:g}"
-    if ">" in marks:
-        return f"> {median:g}"
-    return f"{median:g}"
+    if low == high:
+        return f"{low:g}"
+    if math.isinf(high):
+        return f"> {low:g}"
+    if low == 0:
+        return f"< {high:g}"
+    return f"{low:g} to {high:g}"
+
+
+def median_text(data: pd.DataFrame) -> str:
+    """The median as a reader should see it: the number, or the range the detection limits
+    leave it (:func:`range_text`)."""
+    return range_text(*quantile_range(data, 0.5))

@@ -12,60 +12,91 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nlrp3annot.response.stats.censored import paired_bounds
+from nlrp3annot.response.stats.censored import certain_sign, paired_bounds
 from nlrp3annot.response.stats.comparison_data import BETWEEN_COLUMNS, WITHIN_COLUMNS, _members
-from nlrp3annot.response.stats.inversion import between_effect, median_estimate, within_effect
+from nlrp3annot.response.stats.inversion import (
+    RANGE_OUTSIDE_NOTE,
+    between_effect,
+    median_estimate,
+    range_outside,
+    within_effect,
+)
 from nlrp3annot.response.stats.rank_tests import (
     critical_count,
     has_ties,
     mann_whitney_null_counts,
-    paired_changes,
     wilcoxon_columns,
 )
 
 
 def within_table(
-    ranked: pd.DataFrame,
     raw: pd.DataFrame,
     labels: dict[str, str],
     groups: Sequence[str],
     changes: Sequence[tuple[str, str]],
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Per measure, group and change: the signed-rank test of the changes as ``ranked``
-    (values at their limit, or tied at the highest limit), its interval by inversion, and the
-    median and Hodges-Lehmann change of the ``raw`` values over what their limits allow."""
+    """Per measure, group and change: the signed-rank test of the changes (measured, or as
+    the intervals their limits allow: :func:`inversion.within_effect`), its interval by
+    inversion, and the median and Hodges-Lehmann change over what the limits allow."""
     rows = []
-    for measure in sorted(ranked["measure"].unique()):
+    for measure in sorted(raw["measure"].unique()):
         for group in groups:
             patients = _members(labels, group)
             for earlier, later in changes:
-                diffs = paired_changes(ranked, measure, earlier, later, patients).to_numpy(float)
                 bounds = paired_bounds(raw, measure, earlier, later, patients)
                 row = {"measure": measure, "group": group, "change": f"{earlier}->{later}"}
-                row |= wilcoxon_columns(diffs)
+                row |= within_columns(bounds, alpha)
                 median = median_estimate(bounds)
                 row |= {
                     "median_diff": median.value,
                     "median_diff_text": median.text(_g) if bounds else "",
                 }
-                row |= {"hl_change": math.nan, "hl_change_text": "", "hl_ci_lower": math.nan,
-                        "hl_ci_upper": math.nan}  # fmt: skip
-                if diffs.size:
-                    effect = within_effect(bounds, diffs, alpha)
-                    ci = effect.interval
-                    row |= {
-                        "hl_change": effect.estimate.value,
-                        "hl_change_text": effect.estimate.text(_g),
-                        "hl_ci_lower": ci.lower if ci.finite else math.nan,
-                        "hl_ci_upper": ci.upper if ci.finite else math.nan,
-                    }
-                    if not ci.finite and row["note"].find("no test") < 0:
-                        row["note"] = "; ".join(
-                            n for n in (row["note"], "no CI: too few patients") if n
-                        )
                 rows.append(row)
     return pd.DataFrame(rows, columns=list(WITHIN_COLUMNS))
+
+
+def within_columns(bounds: list, alpha: float) -> dict[str, Any]:
+    """The test, estimate and interval columns of one within-group row."""
+    if all(b.exact for b in bounds):
+        row = wilcoxon_columns(np.array([b.low for b in bounds], dtype=float))
+    else:
+        signed = sum(certain_sign(b) != 0 for b in bounds)
+        row = {"n": len(bounds), "n_nonzero": signed, "statistic": math.nan, "p": math.nan,
+               "method_requested": None, "method": None, "note": ""}  # fmt: skip
+        if len(bounds) < 2:
+            row["note"] = f"no test: {len(bounds)} patient(s) with both visits (need at least 2)"
+        elif signed == 0:
+            row["note"] = "no test: no change is certainly above or below 0"
+        notes = [
+            "a change involves a value below (or above) a detection limit: signed-rank test of "
+            "the changes as intervals (sizes ranked Gehan's way, changes of unknown sign "
+            "dropped like zeros)"
+        ]
+        if signed < len(bounds):
+            notes.append(f"{len(bounds) - signed} change(s) of unknown sign or zero dropped")
+        row["note"] = "; ".join(n for n in (row["note"], *notes) if n)
+    row |= {"hl_change": math.nan, "hl_change_text": "", "hl_ci_lower": math.nan,
+            "hl_ci_upper": math.nan, "hl_ci_text": ""}  # fmt: skip
+    if not bounds:
+        return row
+    effect = within_effect(bounds, alpha)
+    if not all(b.exact for b in bounds) and len(bounds) >= 2 and row["n_nonzero"]:
+        row.update(statistic=effect.statistic, p=effect.p, method=effect.method,
+                   method_requested=effect.method)  # fmt: skip
+    ci = effect.interval
+    row |= {
+        "hl_change": effect.estimate.value,
+        "hl_change_text": effect.estimate.text(_g),
+        "hl_ci_lower": ci.lower if ci.finite else math.nan,
+        "hl_ci_upper": ci.upper if ci.finite else math.nan,
+        "hl_ci_text": ci.text(_g) if ci.finite else "",
+    }
+    if range_outside(effect):
+        row["note"] = "; ".join(n for n in (row["note"], RANGE_OUTSIDE_NOTE) if n)
+    if not ci.finite and row["note"].find("no test") < 0:
+        row["note"] = "; ".join(n for n in (row["note"], "no CI: too few patients") if n)
+    return row
 
 
 def _g(value: float) -> str:
@@ -95,7 +126,8 @@ def between_table(
             n1=len(x), n2=len(y), median_change1=m1.value, median_change2=m2.value,
             median_change1_text=m1.text(_g) if x else "",
             median_change2_text=m2.text(_g) if y else "",
-            method=None, hl_shift_text="", ci_critical_u=None, ci_coverage=None, note="",
+            method=None, hl_shift_text="", ci_text="", ci_critical_u=None, ci_coverage=None,
+            note="",
         )  # fmt: skip
         rows.append(row)
         if not x or not y:
@@ -108,7 +140,7 @@ def between_table(
             hl_shift=effect.estimate.value, hl_shift_low=effect.estimate.low,
             hl_shift_high=effect.estimate.high, hl_shift_text=effect.estimate.text(_g),
             ci_lower=ci.lower if ci.informative else math.nan,
-            ci_upper=ci.upper if ci.informative else math.nan,
+            ci_upper=ci.upper if ci.informative else math.nan, ci_text=ci.text(_g),
         )  # fmt: skip
         notes = []
         censored = not all(b.exact for b in (*x, *y))
@@ -138,6 +170,8 @@ def between_table(
             notes.append("the interval is open at 0 (the test rejects 0 itself)")
         if math.isnan(row["p"]):
             notes.append("P undefined (all changes equal)")
+        if range_outside(effect):
+            notes.append(RANGE_OUTSIDE_NOTE)
         row["note"] = "; ".join(notes)
     table = pd.DataFrame(rows, columns=list(BETWEEN_COLUMNS))
     # Keep the critical value an integer even where some rows have none.

@@ -33,7 +33,8 @@ from nlrp3annot.response.stats.censored import (
     censor_at_highest_limit,
     censoring_warnings,
     dishonest_limits,
-    median_text,
+    quantile_range,
+    range_text,
 )
 from nlrp3annot.response.stats.change_tables import between_table, within_table
 from nlrp3annot.response.stats.comparison_data import (
@@ -77,27 +78,19 @@ def _descriptives(
             cell = of_measure[of_measure["visit"] == visit]
             for group in groups:
                 data = cell[cell["patient_id"].isin(_members(labels, group))]
-                values = data["value"]
-                shown = median_text(data)
-                rows.append(
-                    {
-                        "measure": measure,
-                        "visit": visit,
-                        "group": group,
-                        "n": len(values),
-                        # pandas' default quantile is numpy's linear interpolation.
-                        # a median on a value below (above) a limit is a bound: no number
-                        "median": values.median()
-                        if shown[:1].isdigit() or shown[:1] == "-"
-                        else math.nan,
-                        "q1": values.quantile(0.25) if len(values) else math.nan,
-                        "q3": values.quantile(0.75) if len(values) else math.nan,
-                        "median_text": shown,
-                        "n_censored": int((data["censored"] != "").sum()),
-                        "n_below_limit": int((data["censored"] == "<").sum()),
-                        "n_above_limit": int((data["censored"] == ">").sum()),
-                    }
-                )
+                row = {"measure": measure, "visit": visit, "group": group, "n": len(data)}
+                # pandas' default quantile is numpy's linear interpolation; where a value
+                # below (above) a limit can move a quantile it is no number, only its range
+                for name, q in (("median", 0.5), ("q1", 0.25), ("q3", 0.75)):
+                    low, high = quantile_range(data, q)
+                    row[name] = low if low == high else math.nan
+                    row[f"{name}_text"] = range_text(low, high)
+                row |= {
+                    "n_censored": int((data["censored"] != "").sum()),
+                    "n_below_limit": int((data["censored"] == "<").sum()),
+                    "n_above_limit": int((data["censored"] == ">").sum()),
+                }
+                rows.append(row)
     return pd.DataFrame(rows, columns=list(DESCRIPTIVE_COLUMNS))
 
 
@@ -230,7 +223,7 @@ def run_comparison(
     # limit; the descriptives and the Gehan bounds keep the values as reported.
     limits = dishonest_limits(frame)
     ranked = censor_at_highest_limit(frame, limits)
-    within = within_table(ranked, frame, labels, report_groups, changes, alpha)
+    within = within_table(frame, labels, report_groups, changes, alpha)
     # one table over both changes, from records (concatenating frames whose columns may be
     # all missing is deprecated in pandas)
     records = [
@@ -243,7 +236,7 @@ def run_comparison(
     from nlrp3annot.response.stats.ratios import ratio_tables
 
     ratios_within, ratios_between = ratio_tables(
-        ranked, frame, labels, report_groups, compared, changes, alpha
+        frame, labels, report_groups, compared, changes, alpha
     )
     km, survival, logrank = _time_to_flare(times, compared, alpha)
     hazard = hazard_table(times, compared, alpha, plan.flare_test)

@@ -35,18 +35,18 @@ SURVIVAL_COLUMNS = (
 # "< -45"); P and CI come from one test each (the CI inverts it: response/inversion.py).
 WITHIN_COLUMNS = (
     "measure", "group", "change", "n", "n_nonzero", "median_diff", "median_diff_text",
-    "hl_change", "hl_change_text", "hl_ci_lower", "hl_ci_upper", "statistic", "p",
+    "hl_change", "hl_change_text", "hl_ci_lower", "hl_ci_upper", "hl_ci_text", "statistic", "p",
     "method_requested", "method", "note",
 )  # fmt: skip
 BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "median_change1", "median_change2",
     "median_change1_text", "median_change2_text", "u_statistic", "p", "method", "hl_shift",
-    "hl_shift_low", "hl_shift_high", "hl_shift_text", "ci_lower", "ci_upper",
+    "hl_shift_low", "hl_shift_high", "hl_shift_text", "ci_lower", "ci_upper", "ci_text",
     "ci_critical_u", "ci_coverage", "note",
 )  # fmt: skip
 DESCRIPTIVE_COLUMNS = (
-    "measure", "visit", "group", "n", "median", "median_text", "q1", "q3", "n_censored",
-    "n_below_limit", "n_above_limit",
+    "measure", "visit", "group", "n", "median", "median_text", "q1", "q1_text", "q3",
+    "q3_text", "n_censored", "n_below_limit", "n_above_limit",
 )  # fmt: skip
 
 

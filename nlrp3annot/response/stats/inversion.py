@@ -30,7 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlrp3annot.response.stats.censored import Bounds, gehan_test
+from nlrp3annot.response.stats.censored import (
+    Bounds,
+    gehan_test,
+    signed_rank_interval_test,
+)
 from nlrp3annot.response.stats.comparison_data import DIFF_DECIMALS
 from nlrp3annot.response.stats.rank_tests import (
     mann_whitney_p,
@@ -66,6 +70,19 @@ class Interval:
     def informative(self) -> bool:
         """At least one end bounded (a censored value can leave the other end open)."""
         return math.isfinite(self.lower) or math.isfinite(self.upper)
+
+    def text(self, form: Callable[[float], str] = lambda v: f"{v:.3g}") -> str:
+        """The interval as it is shown: "-1 to 0", an open end marked at its side ("-1 to <0":
+        the test rejects 0 itself; "> -1 to 0"), "" when no end is bounded."""
+        if not self.informative:
+            return ""
+        lower = "-inf" if self.lower == -math.inf else form(self.lower)
+        upper = "inf" if self.upper == math.inf else form(self.upper)
+        if self.lower_open and math.isfinite(self.lower):
+            lower = f"> {lower}"
+        if self.upper_open and math.isfinite(self.upper):
+            upper = f"<{upper}"
+        return f"{lower} to {upper}"
 
 
 @dataclass(frozen=True)
@@ -274,28 +291,69 @@ def between_p(x: Sequence[Bounds], y: Sequence[Bounds]) -> tuple[float, float, s
 
 
 def between_effect(x: Sequence[Bounds], y: Sequence[Bounds], alpha: float) -> Effect:
+    """The Hodges-Lehmann shift over the values the limits allow and the interval inverting
+    Mann-Whitney's (Gehan's) test. With censored changes the range can reach outside the
+    interval: the test counts overlapping intervals as ties, the range moves every value to
+    its ends (the tables then say so: :func:`range_outside`)."""
     u, p, method = between_p(x, y)
+    breakpoints = shift_breakpoints(x, y)
     estimate = shift_estimate(x, y)
 
     def p_at(d: float) -> float:
         q = between_p(shifted(x, d), y)[1]
         return 1.0 if math.isnan(q) else q
 
-    interval = invert(p_at, shift_breakpoints(x, y), _centre(estimate), alpha)
+    interval = invert(p_at, breakpoints, _centre(estimate), alpha)
     return Effect(estimate, interval, p, u, method, (len(x), len(y)))
 
 
-def within_effect(bounds: Sequence[Bounds], tested: np.ndarray, alpha: float) -> Effect:
-    """``bounds``: each patient's change as the limits allow (the estimate); ``tested``: the
-    changes the signed-rank test sees (values below a limit at the limit, or tied at the
-    highest limit where limits cannot be ranked); the interval inverts that same test."""
-
+def within_effect(bounds: Sequence[Bounds], alpha: float) -> Effect:
+    """``bounds``: each patient's change as the limits allow. Measured changes: Wilcoxon's
+    signed-rank test (zeros dropped), the Hodges-Lehmann location and the interval inverting
+    the test. A censored change: the signed-rank test of the changes as intervals
+    (:func:`~nlrp3annot.response.stats.censored.signed_rank_interval_test`) and the interval
+    inverting it; the estimate over the values the limits allow, as for measured ones."""
+    if all(b.exact for b in bounds):
+        tested = np.array([b.low for b in bounds], dtype=float)
+        estimate = location_estimate(bounds)
+        interval = location_interval(tested, estimate, alpha)
+        p = signed_rank_p(tested)
+        nonzero = int((np.round(tested, DIFF_DECIMALS) != 0).sum())
+        method = "exact" if nonzero <= 50 else "asymptotic"
+        return Effect(estimate, interval, p, signed_rank_statistic(tested), method,
+                      (len(tested),))  # fmt: skip
+    breakpoints = walsh_breakpoints(bounds)
     estimate = location_estimate(bounds)
-    interval = location_interval(tested, estimate, alpha)
-    p = signed_rank_p(tested)
-    nonzero = int((np.round(tested, DIFF_DECIMALS) != 0).sum())
-    method = "exact" if nonzero <= 50 else "asymptotic"
-    return Effect(estimate, interval, p, signed_rank_statistic(tested), method, (len(tested),))
+    result = signed_rank_interval_test(bounds)
+
+    def p_at(d: float) -> float:
+        q = signed_rank_interval_test(shifted(bounds, d)).p
+        return 1.0 if math.isnan(q) else q
+
+    interval = invert(p_at, breakpoints, _centre(estimate), alpha)
+    return Effect(estimate, interval, result.p, result.statistic,
+                  f"interval ranks {result.method}", (len(bounds),))  # fmt: skip
+
+
+def walsh_breakpoints(bounds: Sequence[Bounds]) -> np.ndarray:
+    """Shifts at which a change's certain sign, or the certain order of two changes' sizes,
+    changes: every end, and every average of two ends of different changes."""
+    ends = np.array([v for b in bounds for v in (b.low, b.high) if math.isfinite(v)])
+    i, j = np.triu_indices(ends.size)
+    return np.round((ends[i] + ends[j]) / 2, DIFF_DECIMALS)
+
+
+def range_outside(effect: Effect) -> bool:
+    """The estimate's range reaches outside its interval (censored changes only)."""
+    ci, est = effect.interval, effect.estimate
+    return ci.informative and not est.exact and (est.low < ci.lower or est.high > ci.upper)
+
+
+RANGE_OUTSIDE_NOTE = (
+    "the estimate's range reaches outside the CI: the range moves every below-limit value "
+    "to both ends of its interval, while the test (and its CI) counts changes whose "
+    "intervals overlap as ties"
+)
 
 
 def median_estimate(bounds: Sequence[Bounds]) -> Estimate:

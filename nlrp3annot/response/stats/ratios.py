@@ -6,7 +6,9 @@ to 2 only 18, though both fell to a tenth. The effect for these markers is the r
 later / earlier per patient, analysed as a log ratio:
 
 - within a group: the Hodges-Lehmann ratio, exp(median of the Walsh averages of the log
-  ratios), with the interval inverting the signed-rank test of the log ratios and its P;
+  ratios), with the interval inverting the signed-rank test of the log ratios and its P
+  (where a value is censored, the test of the log ratios as intervals:
+  :func:`nlrp3annot.response.stats.inversion.within_effect`);
 - between groups: the Hodges-Lehmann ratio of ratios, exp(median over every pair of a
   group 1 and a group 2 patient of the difference of their log ratios): the typical factor
   by which a group 1 patient's ratio exceeds a group 2 patient's. It is not the quotient of
@@ -30,21 +32,25 @@ import pandas as pd
 from nlrp3annot.response.stats.censored import paired_bounds
 from nlrp3annot.response.stats.comparison_data import _members
 from nlrp3annot.response.stats.inversion import (
+    RANGE_OUTSIDE_NOTE,
     Effect,
     Estimate,
+    Interval,
     between_effect,
     median_estimate,
+    range_outside,
     within_effect,
 )
 
 RATIO_MEASURES = ("saa", "crp", "esr")
 RATIO_WITHIN_COLUMNS = (
     "measure", "group", "change", "n", "ratio", "ratio_low", "ratio_high", "ratio_text",
-    "ci_lower", "ci_upper", "median_ratio", "median_ratio_text", "p", "method", "note",
+    "ci_lower", "ci_upper", "ci_text", "median_ratio", "median_ratio_text", "p", "method", "note",
 )  # fmt: skip
 RATIO_BETWEEN_COLUMNS = (
     "measure", "change", "group1", "group2", "n1", "n2", "ratio1", "ratio2",
-    "hl_ratio_of_ratios", "hl_ratio_of_ratios_text", "ci_lower", "ci_upper", "p", "method",
+    "hl_ratio_of_ratios", "hl_ratio_of_ratios_text", "ci_lower", "ci_upper", "ci_text", "p",
+    "method",
     "note",
 )  # fmt: skip
 
@@ -65,7 +71,6 @@ def log_ratios(
 
 
 def ratio_tables(
-    ranked: pd.DataFrame,
     raw: pd.DataFrame,
     labels: dict[str, str],
     groups: Sequence[str],
@@ -73,8 +78,8 @@ def ratio_tables(
     changes: Sequence[tuple[str, str]],
     alpha: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(within-group ratios, between-group ratios of ratios) for the markers present.
-    ``ranked``: the values the within-group signed-rank test sees; ``raw``: as measured."""
+    """(within-group ratios, between-group ratios of ratios) for the markers present, from
+    the values as measured (a below-limit value as the interval its limit allows)."""
     within, between = [], []
     measures = [m for m in RATIO_MEASURES if m in set(raw["measure"])]
     for measure in measures:
@@ -83,7 +88,7 @@ def ratio_tables(
             bounds_of, ratio_of = {}, {}
             for group in groups:
                 patients = _members(labels, group)
-                logs, zeros = log_ratios(ranked, measure, earlier, later, patients)
+                logs, zeros = log_ratios(raw, measure, earlier, later, patients)
                 bounds = paired_bounds(raw, measure, earlier, later, patients, ratio=True)
                 bounds_of[group] = bounds
                 row = _within_row(measure, group, change, logs.to_numpy(float), bounds, zeros,
@@ -116,17 +121,19 @@ def _interval(effect: Effect) -> dict[str, float]:
     # both unbounded is no interval at all
     ci = effect.interval
     if ci.informative:
-        return {"ci_lower": _ratio(ci.lower), "ci_upper": _ratio(ci.upper)}
-    return {"ci_lower": math.nan, "ci_upper": math.nan}
+        shown = Interval(_ratio(ci.lower), _ratio(ci.upper), ci.lower_open, ci.upper_open)
+        return {"ci_lower": shown.lower, "ci_upper": shown.upper,
+                "ci_text": shown.text(lambda v: f"{v:.3g}")}  # fmt: skip
+    return {"ci_lower": math.nan, "ci_upper": math.nan, "ci_text": ""}
 
 
 def _within_row(measure, group, change, logs: np.ndarray, bounds, zeros: int, alpha) -> dict:
     row: dict[str, Any] = dict.fromkeys(RATIO_WITHIN_COLUMNS, math.nan)
     row.update(measure=measure, group=group, change=change, n=int(logs.size), method=None,
-               ratio_text="", median_ratio_text="", note="")  # fmt: skip
+               ratio_text="", median_ratio_text="", ci_text="", note="")  # fmt: skip
     notes = [f"{zeros} patient(s) with a value of 0 left out (no ratio)"] if zeros else []
     if logs.size:
-        effect = within_effect(bounds, logs, alpha)
+        effect = within_effect(bounds, alpha)
         median = median_estimate(bounds)
         row.update(
             ratio=_ratio(effect.estimate.value), ratio_text=_ratio_text(effect.estimate),
@@ -138,6 +145,8 @@ def _within_row(measure, group, change, logs: np.ndarray, bounds, zeros: int, al
             row.update(p=effect.p, method=effect.method)
         if not effect.interval.informative:
             notes.append("no CI: too few patients")
+        if range_outside(effect):
+            notes.append(RANGE_OUTSIDE_NOTE)
     row["note"] = "; ".join(notes)
     return row
 
@@ -146,7 +155,7 @@ def _between_row(measure, change, compared, x: list, y: list, alpha) -> dict:
     row: dict[str, Any] = dict.fromkeys(RATIO_BETWEEN_COLUMNS, math.nan)
     row.update(
         measure=measure, change=change, group1=compared[0], group2=compared[1],
-        n1=len(x), n2=len(y), method=None, hl_ratio_of_ratios_text="", note="",
+        n1=len(x), n2=len(y), method=None, hl_ratio_of_ratios_text="", ci_text="", note="",
     )  # fmt: skip
     if not x or not y:
         row["note"] = "no comparison: a group has no ratio"
@@ -157,6 +166,8 @@ def _between_row(measure, change, compared, x: list, y: list, alpha) -> dict:
         hl_ratio_of_ratios_text=_ratio_text(effect.estimate),
         p=effect.p, method=effect.method, **_interval(effect),
     )  # fmt: skip
-    if not effect.interval.informative:
-        row["note"] = "no CI: too few patients"
+    notes = ["no CI: too few patients"] if not effect.interval.informative else []
+    if range_outside(effect):
+        notes.append(RANGE_OUTSIDE_NOTE)
+    row["note"] = "; ".join(notes)
     return row
