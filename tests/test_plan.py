@@ -59,6 +59,7 @@ def test_default_plan_is_the_nejm_2006_plan() -> None:
     assert plan.responder.diary_fall == 0.5
     assert plan.visits.names == ("baseline", "month3", "flare", "month6")
     assert plan.source == DEFAULT_SOURCE
+    assert plan.non_blood_negative == "not_assessable"  # a buccal-only negative: not compared
     assert "Holm-adjusted over 9 tests at alpha 0.05" in describe_plan(plan)[1]
 
 
@@ -117,6 +118,7 @@ BAD = {
         'sensitivity_group_rules = ["strict"]\n' + PRIMARY,
         "'sensitivity_group_rules'",
     ),
+    "bad tissue choice": ('non_blood_negative = "yes"\n' + PRIMARY, "'non_blood_negative'"),
     "newline in a key": ('"a\\nb" = 1\n' + PRIMARY, "a\\nb"),
 }
 
@@ -164,3 +166,10 @@ def test_a_responder_threshold_the_rule_refuses_is_one_line(tmp_path):
     with pytest.raises(InputFileError) as caught:
         load_plan(path)
     assert "plan.toml" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_plan_may_count_a_non_blood_negative_and_says_so(tmp_path: Path) -> None:
+    plan = load_plan(write(tmp_path, 'non_blood_negative = "negative"\n' + PRIMARY))
+    assert plan.non_blood_negative == "negative"
+    assert any("counted as mutation-negative" in line for line in describe_plan(plan))
+    assert not any("counted as mutation-negative" in line for line in describe_plan(default_plan()))

@@ -140,12 +140,17 @@ def run_analysis(
     rule = rule or plan.group_rule
     plan = replace(plan, group_rule=rule, sensitivity_group_rules=tuple(
         r for r in plan.sensitivity_group_rules if r != rule))  # fmt: skip
-    cohort = join(genotype_table, sheet.table, measurements, rule)
+    non_blood = plan.non_blood_negative == "negative"  # the tissue rule's plan key
+    cohort = join(genotype_table, sheet.table, measurements, rule, non_blood)
     result = run_comparison(
-        measurements, cohort.groups[["patient_id", "group"]], cohort.events, plan=plan
-    )
+        measurements, cohort.groups[["patient_id", "group", "status_reason"]], cohort.events,
+        plan=plan,
+    )  # fmt: skip
     sensitivity = sensitivity_table(
-        result, plan, lambda r: join(genotype_table, sheet.table, measurements, r), measurements
+        result,
+        plan,
+        lambda r: join(genotype_table, sheet.table, measurements, r, non_blood),
+        measurements,
     )
     result.tables["sensitivity"] = sensitivity
     result.summary["sensitivity"] = _jsonable(sensitivity.to_dict("records"))

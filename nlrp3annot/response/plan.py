@@ -27,6 +27,7 @@ GROUPS = tuple(dict.fromkeys(g for rule in GROUP_RULES.values() for g in rule.va
 TIME_TO_FLARE = ("primary", "secondary", "none")
 MULTIPLICITY = ("holm", "fixed_sequence", "none")
 WITHIN_GROUP = ("descriptive", "tested")
+NON_BLOOD_NEGATIVE = ("not_assessable", "negative")  # the first is the default
 DEFAULT_SOURCE = "built-in default (NEJM 2006)"
 TIME_TO_FLARE_LABEL = "time to flare"
 _SHOWN = {"diary": "diary", "saa": "SAA", "crp": "CRP", "esr": "ESR"}
@@ -67,6 +68,9 @@ class AnalysisPlan:
     time_to_flare: str = "primary"
     multiplicity: str = "holm"
     within_group: str = "descriptive"
+    # a patient negative only in tissues other than blood/myeloid (buccal, skin...):
+    # "not_assessable" (NOMID mosaicism may sit in myeloid cells) or counted "negative"
+    non_blood_negative: str = "not_assessable"
     responder: ResponderRule = field(default_factory=ResponderRule)
     visits: Visits = field(default_factory=Visits)
     source: str = DEFAULT_SOURCE
@@ -183,6 +187,12 @@ def describe_plan(plan: AnalysisPlan) -> list[str]:
         else "Changes within each group are tested, unadjusted, outside the primary family."
     )
     rules = ", ".join(plan.sensitivity_group_rules) or "none"
+    if plan.non_blood_negative == "negative":
+        lines.append(
+            "Patients negative only in tissues other than blood or myeloid cells (buccal, "
+            "skin...) are counted as mutation-negative, as the plan says, although such a "
+            "negative does not exclude a myeloid mosaic."
+        )
     return [
         *lines,
         f"Responder: {plan.responder.describe()}.",
@@ -290,6 +300,7 @@ def _parse(text: str, where: str | Path, source: str) -> AnalysisPlan:
         time_to_flare=top.choice("time_to_flare", TIME_TO_FLARE),
         multiplicity=top.choice("multiplicity", MULTIPLICITY),
         within_group=top.choice("within_group", WITHIN_GROUP),
+        non_blood_negative=top.choice("non_blood_negative", NON_BLOOD_NEGATIVE),
         responder=_responder(top.table("responder"), visits),
         visits=visits,
         source=source,

@@ -156,6 +156,15 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return _plain(frame.to_dict("records"))
 
 
+def _status_reasons(groups: pd.DataFrame) -> dict[str, str]:
+    """Patient -> why its samples gave its status (the ``status_reason`` column a joined
+    cohort's groups carry; {} for groups given without one)."""
+    if "status_reason" not in groups.columns:
+        return {}
+    reasons = groups["status_reason"].fillna("").astype(str)
+    return {str(p): r for p, r in zip(groups["patient_id"], reasons, strict=True) if r}
+
+
 def software_versions() -> dict[str, str]:
     """Versions of the software whose numbers the comparison reports."""
     return {
@@ -249,7 +258,9 @@ def run_comparison(
     hazard = hazard_table(times, compared, alpha)
     from nlrp3annot.response.stats.inclusion import inclusion_table
 
-    inclusion = inclusion_table(frame, labels, compared, changes, times, flare_excluded)
+    inclusion = inclusion_table(
+        frame, labels, compared, changes, times, flare_excluded, _status_reasons(groups)
+    )
     tables = {
         "descriptives": descriptives,
         "within": within,
