@@ -208,7 +208,7 @@ def run_analysis(
     atomic_write(out / "summary.json", lambda h: json.dump(summary, h, indent=1))
     test_locus = bool((genotyping or {}).get("test_locus"))
     page = render(title, result, cohort, measurements, methods, inputs, synthetic,
-                  describe_plan(plan), test_locus)  # fmt: skip
+                  describe_plan(plan), test_locus, plan.title)  # fmt: skip
     report = out / "report.html"
     atomic_write(report, lambda h: h.write(page))
     return AnalysisOutput(out, report, summary)

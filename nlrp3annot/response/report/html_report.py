@@ -6,6 +6,7 @@ names, notes) goes through html.escape, so a name like ``<script>`` stays text."
 from __future__ import annotations
 
 import html
+import math
 import os
 from datetime import UTC, datetime
 
@@ -41,9 +42,18 @@ def _table(frame: pd.DataFrame, level: float = 0.95) -> str:
     """A table with its columns named for reading (the TSV keeps the machine names)."""
     if frame is None or frame.empty:
         return "<p><em>none</em></p>"
+    frame = frame.apply(_rounded)  # floats in text columns too: no 0.5814475652540858
     return display_frame(frame, level).to_html(
         index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.4g}"
     )
+
+
+def _rounded(column: pd.Series) -> pd.Series:
+    """A column of mixed values (an object column holding floats among text or None) with
+    its floats rounded for reading as the float columns are (4 significant digits)."""
+    if column.dtype != object:
+        return column
+    return column.map(lambda v: f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else v)
 
 
 def render(
@@ -56,6 +66,7 @@ def render(
     synthetic: bool = False,
     plan_lines: list[str] | None = None,
     test_locus: bool = False,
+    plan_title: str = "",
 ) -> str:
     """The whole report as one HTML string: first the bottom lines, who is who and the main
     figure (:mod:`nlrp3annot.response.report.first_screen`); then the plan, the answer in
@@ -87,6 +98,8 @@ def render(
         "</head><body>",
         f"<h1>{e(title)}</h1>",
     ]
+    if plan_title:  # the plan's own title: which question this report answers
+        parts.append(f"<p class='plan-title' id='plan-title'>Analysis plan: {e(plan_title)}</p>")
     if synthetic:
         parts.append(
             "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
@@ -166,6 +179,7 @@ def _answer(result, plan_lines: list[str], level: float) -> list[str]:
         "<div id='table-headline'>",
         _table(headline.drop(columns="sentence"), level),
         "</div>",
+        *_secondary(result, level),
         "<h3 id='responders'>Responders</h3>",
         _table(responders, level),
         "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
@@ -176,4 +190,21 @@ def _answer(result, plan_lines: list[str], level: float) -> list[str]:
         "<h3 id='power'>What the study could detect</h3><ul>",
         *(f"<li>{e(line)}</li>" for line in power),
         "</ul>",
+    ]
+
+
+def _secondary(result, level: float) -> list[str]:
+    """A sentence for each secondary end point of the plan (time to flare when secondary,
+    within-group tests when tested), not only its table values; nothing when it has none."""
+    from nlrp3annot.response.report.headline import headline_table
+
+    e = html.escape
+    secondary = headline_table(result.tables, result.summary["alpha"], "secondary_endpoints")
+    if secondary.empty:
+        return []
+    return [
+        "<h3 id='secondary'>Secondary end points (each at alpha, not adjusted)</h3>",
+        "<ul class='secondary'>"
+        + "".join(f"<li>{e(str(x))}</li>" for x in secondary["sentence"])
+        + "</ul>",
     ]
