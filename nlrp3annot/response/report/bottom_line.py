@@ -34,7 +34,11 @@ from nlrp3annot.response.report.headline import (
 LOWER_IS_BETTER = {"saa", "crp", "esr", "diary"}
 TITLES = {"saa": "SAA", "crp": "CRP", "esr": "ESR", "diary": "Diary score"}
 UNITS = {"diary": "points"}
-HL_NAME = "Hodges-Lehmann estimate"  # a group's ratio: the estimate its signed-rank test has
+# a group's ratio: the estimate its signed-rank test has, named once beside the lines
+HL_NOTE = (
+    "Each group's SAA, CRP and ESR figure is its Hodges-Lehmann ratio (later / earlier "
+    "visit), the estimate the answer in detail quotes; the diary score's is the median change."
+)
 
 
 def group_word(group: str) -> str:
@@ -146,15 +150,15 @@ def _change_medians(row: dict, tables: dict[str, pd.DataFrame], compared) -> dic
 
 def _amount(bounds: tuple[float, float], direction: int, ratio: bool, earlier: str,
             unit: str, first: bool) -> str:  # fmt: skip
-    """A group's estimate in words, named: Hodges-Lehmann estimate 5% of baseline,
-    Hodges-Lehmann estimate 2.1-fold rise, median fall of 3.8 points (only the number, for
+    """A group's estimate in words (its name, Hodges-Lehmann, is said once: HL_NOTE):
+    5% of baseline, 2.1-fold rise, median fall of 3.8 points (only the number, for
     the second group)."""
     if ratio and direction <= 0:
         shown = _shown(bounds, _percent)
-        return f"{HL_NAME} {shown} of {earlier}" if first else shown
+        return f"{shown} of {earlier}" if first else shown
     if ratio:
         shown = _shown(bounds, _fold)
-        return f"{HL_NAME} {shown} rise" if first else shown
+        return f"{shown} rise" if first else shown
     if direction < 0:  # a fall, said as a positive number
         bounds = (-bounds[1], -bounds[0])
     shown = _shown(bounds, (lambda v: f"{v:.2g}") if direction else (lambda v: f"{v:+.2g}"))

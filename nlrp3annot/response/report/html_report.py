@@ -98,8 +98,6 @@ def render(
         "</head><body>",
         f"<h1>{e(title)}</h1>",
     ]
-    if plan_title:  # the plan's own title: which question this report answers
-        parts.append(f"<p class='plan-title' id='plan-title'>Analysis plan: {e(plan_title)}</p>")
     if synthetic:
         parts.append(
             "<p class='banner'><strong>SYNTHETIC DEMO DATA</strong>: made-up "
@@ -112,7 +110,7 @@ def render(
             "use only.</p>"
         )
     parts.append(first_screen(result, cohort, measurements))
-    parts += _answer(result, plan_lines or [], level)
+    parts += _answer(result, plan_lines or [], level, plan_title)
     parts += [
         f"<p>Generated {e(_generated().strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
         "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
@@ -153,7 +151,7 @@ def render(
     return "\n".join(parts)
 
 
-def _answer(result, plan_lines: list[str], level: float) -> list[str]:
+def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -> list[str]:
     """Below the first screen, above the figures: what was planned, and the planned answer
     with its numbers."""
     from nlrp3annot.response.report.headline import RATIO_OF_RATIOS, headline_table
@@ -166,7 +164,9 @@ def _answer(result, plan_lines: list[str], level: float) -> list[str]:
     power = summary.get("primary_endpoints", {}).get("power", [])
     responders = result.tables.get("responder_comparison", pd.DataFrame())
     return [
-        "<h2 id='plan'>The analysis plan</h2><ul class='plan'>",
+        "<h2 id='plan'>The analysis plan"
+        + (f": <span id='plan-title'>{e(plan_title)}</span>" if plan_title else "")
+        + "</h2><ul class='plan'>",
         *(f"<li>{e(line)}</li>" for line in plan_lines),
         "</ul>",
         "<h2 id='headline'>The answer in detail</h2>",
