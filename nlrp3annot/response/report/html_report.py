@@ -185,7 +185,7 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
         _table(result.tables.get("durability", pd.DataFrame()), level),
         "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
-        "rule: estimate (95% CI); adjusted P)</h3>",
+        "rule: estimate (95% CI); P as the plan adjusts it)</h3>",
         _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
         "<h3 id='power'>What the study could detect</h3><ul>",
         *(f"<li>{e(line)}</li>" for line in power),
