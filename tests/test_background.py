@@ -158,7 +158,8 @@ def test_a_sparse_position_takes_its_types_spread_and_a_panel_is_never_trimmed()
     """UMI-like counts (~3,900 molecules, errors 1e-4 at every C position of 12 samples):
     two molecules in one sample at one position do not give that position a spread of its
     own (below one expected count a sample, counts are Poisson noise); a panel sample with
-    5 copies (below the carrier rule) stays in the background (a panel is negative by definition)."""
+    5 copies (below the carrier rule) stays in the background (a panel is negative by
+    definition)."""
     rng = np.random.default_rng(2)
     ref = np.full(400, C)
     positions = np.arange(5000, 5400)

@@ -637,8 +637,17 @@ def wilcoxon_warned(result: ComparisonResult, group: str) -> bool:
 
 
 def test_too_small_group_warning_fires_for_5_not_6():
+    """Under a plan that tests within-group changes (issue 26: a descriptive plan claims no
+    within-group P, so it gets no warning about one; this test ran the default plan)."""
+    from dataclasses import replace
+
+    from nlrp3annot.response.plan import default_plan
+
     measurements, groups, events = make_cohort(6, 5, seed=11, n_other=0)
-    result = run_comparison(measurements, groups, events)
+    descriptive = run_comparison(measurements, groups, events)
+    assert not wilcoxon_warned(descriptive, NEG)
+    tested = replace(default_plan(), within_group="tested")
+    result = run_comparison(measurements, groups, events, plan=tested)
     within = result.tables["within"].set_index(["measure", "group", "change"])
     # No zero differences in this cohort, so n = 5 gives 2/2**5 = 0.0625 and n = 6 0.03125.
     assert (within["n_nonzero"] == within["n"]).all()

@@ -95,6 +95,9 @@ COHORT = {
                                                                      (0, 120))},
         snv(T348M, one("NEG-VCF-b", (0, 0), (140, 0))),
     ], "negative"),
+    # negative, but only in buccal cells: a myeloid mosaic is not excluded (issue 26)
+    "BUCCAL-ONLY-NEG": ("BUCCAL-b", "buccal", [snv(T348M, one("BUCCAL-b", (0, 0), (140, 0)))],
+                        "not assessable"),
     "LOW-DEPTH-REF": ("LOW-DEPTH-REF-b", "blood", [snv(T348M, one("LOW-DEPTH-REF-b", (0, 0),
                                                                    (8, 0)))], "not assessable"),
     "NO-LOCUS": ("NO-LOCUS-b", "blood", [{"pos": 247_300_000, "ref": "N", "alts": ("A",),
@@ -248,7 +251,11 @@ def test_page_packet_vcf_and_table_agree_for_every_patient(cohort) -> None:
                 seen = {rec.samples[sample]["NLRP3_STATUS"] for rec in handle}
             # (a VCF with no record in the locus has no record to carry the fields)
             assert seen in ({by_sample[sample]["status"]}, set()), (patient, seen)
-            assert by_sample[sample]["status"] == status  # one sample: the patient's own
+            if patient == "BUCCAL-ONLY-NEG":  # the sample is negative, the patient is not
+                assert by_sample[sample]["status"] == "negative"
+                assert "only, no blood or myeloid sample" in table[patient]["note"]
+            else:
+                assert by_sample[sample]["status"] == status  # one sample: the patient's own
 
 
 def _input_of(cohort, sample: str) -> Path:
@@ -466,3 +473,28 @@ def test_report_makes_the_run_s_pages_again(cohort, tmp_path: Path) -> None:
     for made in packets.iterdir():
         assert made.read_bytes() == (out / "phenopackets" / made.name).read_bytes(), made.name
     assert len(list(pages.iterdir())) == len(COHORT) + 1  # and index.tsv
+
+
+def test_a_buccal_only_negative_is_not_assessable_in_every_view(cohort) -> None:
+    """Negative in buccal cells only: the rule's reason (NOMID mosaicism is often highest in
+    myeloid cells) says it excludes nothing, so the table, the inclusion table, the page and
+    the packet all say not assessable, and why; the page asks for blood."""
+    out = cohort["out"]
+    patient = "BUCCAL-ONLY-NEG"
+    table = {r["patient_id"]: r for r in rows(out / "tables" / "patients.tsv")}[patient]
+    assert (table["status"], table["group"]) == ("not_assessable", "not_assessable")
+    assert table["in_comparison"] == "False"
+    assert "negative in buccal (BUCCAL-b) only" in table["note"]
+    inclusion = [r for r in rows(out / "tables" / "inclusion.tsv") if r["patient_id"] == patient]
+    assert inclusion and all(r["included"] == "False" for r in inclusion)
+    for row in inclusion:
+        assert "negative in buccal (BUCCAL-b) only" in row["reason"], row
+        assert "myeloid" in row["reason"], row
+    files = {r["patient_id"]: r for r in rows(out / "patients" / "index.tsv")}
+    heading, text = page_text(out / "patients" / files[patient]["page"])
+    assert heading.startswith("Not assessable:"), heading
+    assert "negative in buccal (BUCCAL-b) only" in text
+    assert "Test DNA from blood or myeloid cells" in text
+    packet = json.loads((out / "phenopackets" / files[patient]["phenopacket"]).read_text())
+    interpretation = packet["interpretations"][0]
+    assert interpretation.get("progressStatus") != "SOLVED"

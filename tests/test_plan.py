@@ -60,6 +60,7 @@ def test_default_plan_is_the_nejm_2006_plan() -> None:
     assert plan.responder.diary_fall == 0.5
     assert plan.visits.names == ("baseline", "month3", "flare", "month6")
     assert plan.source == DEFAULT_SOURCE
+    assert plan.non_blood_negative == "not_assessable"  # a buccal-only negative: not compared
     assert "Holm-adjusted over 9 tests at alpha 0.05" in describe_plan(plan)[1]
 
 
@@ -127,6 +128,7 @@ BAD = {
         'sensitivity_group_rules = ["strict"]\n' + PRIMARY,
         "'sensitivity_group_rules'",
     ),
+    "bad tissue choice": ('non_blood_negative = "yes"\n' + PRIMARY, "'non_blood_negative'"),
     "newline in a key": ('"a\\nb" = 1\n' + PRIMARY, "a\\nb"),
 }
 
@@ -174,3 +176,45 @@ def test_a_responder_threshold_the_rule_refuses_is_one_line(tmp_path):
     with pytest.raises(InputFileError) as caught:
         load_plan(path)
     assert "plan.toml" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_plan_may_count_a_non_blood_negative_and_says_so(tmp_path: Path) -> None:
+    plan = load_plan(write(tmp_path, 'non_blood_negative = "negative"\n' + PRIMARY))
+    assert plan.non_blood_negative == "negative"
+    assert any("counted as mutation-negative" in line for line in describe_plan(plan))
+    assert not any("counted as mutation-negative" in line for line in describe_plan(default_plan()))
+
+
+ADJUSTED = __import__("re").compile(r"(?<!un)adjusted (\(|P)")
+
+
+def test_the_report_follows_the_plan_it_ran(demo: Path, tmp_path: Path) -> None:
+    """A plan of SAA baseline->month3 only, multiplicity none, within-group descriptive, time
+    to flare secondary: its title on the report, no warning about Wilcoxon's smallest P or
+    month 3->flare, no 'adjusted', a sentence for the secondary time to flare with its
+    log-rank P (from logrank.tsv), and no long float in the page's text."""
+    import html
+    import re
+
+    from nlrp3annot.cli import main
+
+    plan = write(tmp_path, 'title = "SAA at month 3, plain"\nmultiplicity = "none"\n'
+                 'time_to_flare = "secondary"\n' + PRIMARY)  # fmt: skip
+    out = tmp_path / "r"
+    assert main(["compare", "--genotypes", str(demo / "annotation" / "patients.tsv"),
+                 "--clinical", str(demo / "inputs" / "response.xlsx"),
+                 "--samples", str(demo / "inputs" / "samples.csv"), "-o", str(out),
+                 "--plan", str(plan), "-q"]) == 0  # fmt: skip
+    page = (out / "report.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<svg.*?</svg>", "", page, flags=re.S)))
+    assert "SAA at month 3, plain" in text
+    warnings = json.loads((out / "summary.json").read_text())["comparison"]["warnings"]
+    assert not [w for w in warnings if "Wilcoxon" in w or "month3->flare" in w], warnings
+    claimed = [text[m.start() - 80 : m.end() + 20] for m in ADJUSTED.finditer(text)]
+    assert not claimed, claimed
+    logrank = [x.split("\t") for x in (out / "tables" / "logrank.tsv").read_text().splitlines()]
+    found = re.search(r"<ul class='secondary'>(.*?)</ul>", page, re.S)
+    assert found and "time to flare" in found.group(1)
+    # no number with 7 or more significant digits (4 is how the tables round)
+    assert re.search(r"\b0\.0*[1-9]\d{6,}|\b[1-9]\d*\.\d{6,}", text) is None
+    assert len(logrank) >= 2

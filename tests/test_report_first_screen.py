@@ -97,6 +97,16 @@ def p_text(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
 
+def detail_sentences(folder: Path, kind: str = "answer") -> list[str]:
+    """The sentences of "the answer in detail" (or of the secondary end points) as text."""
+    import html
+
+    page = (folder / "report.html").read_text()
+    found = re.search(rf"<ul class='{kind}'>(.*?)</ul>", page, re.S)
+    items = re.findall(r"<li>(.*?)</li>", found.group(1), re.S) if found else []
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in items]
+
+
 # --------------------------------------------------------------------------------------------
 # What is above the fold
 
@@ -146,6 +156,7 @@ def test_bottom_lines_say_what_the_tsv_numbers_say(demo: Path, probe: dict):
         tsv(demo, "time_to_flare"),
     )
     lines = {line["endpoint"]: line["text"] for line in probe["lines"]}
+    detail = dict(zip(family["endpoint"], detail_sentences(demo), strict=True))
     for row in family.itertuples(index=False):
         text = lines[row.endpoint]
         assert f"adjusted P = {p_text(row.p_adjusted)}" in text, text
@@ -161,14 +172,18 @@ def test_bottom_lines_say_what_the_tsv_numbers_say(demo: Path, probe: dict):
         else:
             assert "the groups differed" in text and "no difference" not in text
         if row.scale == "ratio":
+            # each group's ratio, named, as "the answer in detail" quotes it
+            assert "Hodges-Lehmann ratio" in (demo / "report.html").read_text()
             for group in (POS, NEG):
-                median = within[(within["measure"] == row.measure)
-                                & (within["change"] == row.change)
-                                & (within["group"] == group)]["median_ratio"].iloc[0]  # fmt: skip
-                shown = f"{100 * median:.0f}%" if median < 1 else f"{median:.2g}-fold"
-                assert shown in text, (shown, text)
+                found = within[(within["measure"] == row.measure)
+                               & (within["change"] == row.change)
+                               & (within["group"] == group)].iloc[0]  # fmt: skip
+                for end in (found["ratio_low"], found["ratio_high"]):
+                    shown = f"{100 * end:.0f}%" if end < 1 else f"{end:.2g}"
+                    assert shown in text, (shown, text)
+                    assert shown in detail[row.endpoint], (shown, detail[row.endpoint])
             medians = within[(within["measure"] == row.measure) & (within["change"] == row.change)
-                             & within["group"].isin([POS, NEG])]["median_ratio"]  # fmt: skip
+                             & within["group"].isin([POS, NEG])]["ratio_high"]  # fmt: skip
             if (medians < 1).all():
                 assert "both groups improved" in text
             if (medians > 1).all():
@@ -271,15 +286,18 @@ def family_row(**values) -> dict:
     return row | values
 
 
-def ratio_tables(pos: float | str, neg: float | str) -> dict[str, pd.DataFrame]:
-    """Each group's median ratio: a number, or the text of a range (a censored value)."""
-    medians = [pos, neg]
+def ratio_tables(pos, neg) -> dict[str, pd.DataFrame]:
+    """Each group's ratio: a number, or (low, high) where a censored value
+    leaves it a range (low 0: below the high end). The median of the ratios is set to
+    another number, which no line may quote (the first screen quotes the estimate the
+    detail quotes: the one)."""
+    bounds = [b if isinstance(b, tuple) else (b, b) for b in (pos, neg)]
     within = pd.DataFrame(
         {
             "measure": ["saa"] * 2, "change": ["baseline->month3"] * 2, "group": [POS, NEG],
-            "n": [10, 6],
-            "median_ratio": [m if isinstance(m, float) else math.nan for m in medians],
-            "median_ratio_text": [f"{m:.3g}" if isinstance(m, float) else m for m in medians],
+            "n": [10, 6], "ratio_low": [b[0] for b in bounds],
+            "ratio_high": [b[1] for b in bounds], "median_ratio": [0.777, 0.777],
+            "median_ratio_text": ["0.777", "0.777"],
         }
     )  # fmt: skip
     return {"ratios_within": within}
@@ -287,19 +305,21 @@ def ratio_tables(pos: float | str, neg: float | str) -> dict[str, pd.DataFrame]:
 
 def test_a_difference_confirmed_after_adjustment_names_its_direction():
     text = bottom_line(family_row(), ratio_tables(0.05, 0.3), 0.05, COMPARED)
-    assert text.startswith("SAA, baseline to month 3: both groups improved (median 5% of")
+    assert text.startswith("SAA, baseline to month 3: both groups improved (5% of")
     assert "the groups differed: SAA fell further in mutation-positive than in " \
         "mutation-negative patients (ratio of ratios 0.2, 95% CI 0.08 to 0.6; " \
         "adjusted P = 0.01, Holm adjustment over 3 tests)" in text  # fmt: skip
     assert "no difference" not in text
     higher = family_row(estimate="4", ci_lower=1.5, ci_upper=9.0)
     text = bottom_line(higher, ratio_tables(1.5, 0.4), 0.05, COMPARED)
-    assert "mutation-positive patients worsened (median 1.5-fold rise)" in text
-    assert "mutation-negative patients improved (median 40% of baseline)" in text
+    assert "mutation-positive patients worsened (1.5-fold rise)" in text
+    assert "mutation-negative patients improved (40% of baseline)" in text
+    assert "78%" not in text
     assert "SAA ended higher in mutation-positive" in text
-    # a median left a range by a value at a detection limit is shown as that range
-    text = bottom_line(family_row(), ratio_tables("0.0412 to 0.0533", "< 0.3"), 0.05, COMPARED)
-    assert "both groups improved (median 4% to 5% of baseline in mutation-positive, below " \
+    # an estimate left a range by a value at a detection limit is shown as that range
+    text = bottom_line(family_row(), ratio_tables((0.0412, 0.0533), (0.0, 0.3)), 0.05, COMPARED)
+    assert "both groups improved (4% to 5% of baseline in " \
+        "mutation-positive, below " \
         "30% in mutation-negative patients)" in text  # fmt: skip
 
 

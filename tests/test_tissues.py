@@ -35,10 +35,19 @@ def _status(*samples: tuple[str, str, str]) -> str:
         ((("B", "blood", "not_assessable"), ("M", "buccal", "negative")), "not_assessable"),
         # blood negative, buccal not assessable: (a) an assessable blood negative decides
         ((("B", "blood", "negative"), ("M", "buccal", "not_assessable")), "negative"),
-        # buccal and skin negative, both assessable, no blood: (b) every sample assessable
-        ((("M", "buccal", "negative"), ("K", "skin", "negative")), "negative"),
-        # buccal the only sample: a single sample decides alone, as before
-        ((("M", "buccal", "negative"),), "negative"),
+        # buccal and skin negative, no blood: negatives from non-blood tissues alone exclude
+        # no myeloid mosaic (issue 26; before, every sample assessable made it negative)
+        ((("M", "buccal", "negative"), ("K", "skin", "negative")), "not_assessable"),
+        ((("M", "buccal", "negative"),), "not_assessable"),
+        ((("S", "Saliva", "negative"),), "not_assessable"),
+        ((("F", "skin fibroblasts", "negative"),), "not_assessable"),
+        ((("H", "hair follicles", "negative"),), "not_assessable"),
+        ((("T", "T cells", "negative"),), "not_assessable"),  # lymphoid, not myeloid
+        # a negative without a tissue may be blood: a single sample decides alone, as before
+        ((("S", "", "negative"),), "negative"),
+        ((("S", "", "negative"), ("M", "buccal", "negative")), "negative"),
+        # blood beside buccal, both negative: (a)
+        ((("B", "blood", "negative"), ("M", "buccal", "negative")), "negative"),
         ((("M", "buccal", "not_assessable"),), "not_assessable"),
         # a clone in one tissue counts, whatever the blood shows
         ((("B", "blood", "not_assessable"), ("M", "buccal", "positive_mosaic")), "positive_mosaic"),
@@ -94,6 +103,22 @@ def test_the_note_names_the_tissues_and_why():
     assert single == patient_status([SampleStatus("S", "", "negative")]) and single.reason == ""
 
 
+def test_a_non_blood_negative_says_why_and_the_plan_may_count_it():
+    """The reason names the tissues and the myeloid mosaic; with the plan's key the patient
+    is negative, and the note still says it came from buccal cells only."""
+    buccal = [SampleStatus("P5-buccal", "buccal", "negative")]
+    decided = patient_status(buccal)
+    assert decided.status == "not_assessable" and decided.best == buccal[0]
+    assert decided.reason.startswith("negative in buccal (P5-buccal) only, no blood or myeloid")
+    assert "NOMID mosaicism is often highest in myeloid cells" in decided.reason
+    counted = patient_status(buccal, count_non_blood=True)
+    assert counted.status == "negative"
+    assert "negative in buccal (P5-buccal) only" in counted.reason
+    assert 'non_blood_negative = "negative"' in counted.reason
+    blood = [SampleStatus("B", "blood", "negative")]  # the key changes nothing else
+    assert patient_status(blood, count_non_blood=True) == patient_status(blood)
+
+
 def test_describe_samples():
     text = describe_samples(
         [
@@ -126,9 +151,10 @@ def _genotypes(*rows: tuple[str, str, str]) -> pd.DataFrame:
 
 def test_join_uses_the_tissues_and_shows_the_samples(tmp_path: Path):
     """Through the samples sheet as a user writes it: P1 (blood not assessable, buccal
-    negative) is not_assessable and out of the comparison; P2 (blood negative, buccal not
-    assessable) and P3 (buccal and skin negative) are mutation_negative; P4 (blood not
-    assessable, buccal mosaic) is mutation_positive."""
+    negative) and P3 (buccal and skin negative, no blood) are not_assessable and out of the
+    comparison; P2 (blood negative, buccal not assessable) is mutation_negative; P4 (blood
+    not assessable, buccal mosaic) is mutation_positive; P5 (blood and buccal negative) is
+    negative in every sample."""
     sheet = tmp_path / "samples.csv"
     sheet.write_text(
         "patient_id,sample_id,tissue\n"
@@ -136,6 +162,7 @@ def test_join_uses_the_tissues_and_shows_the_samples(tmp_path: Path):
         "P2,P2-blood,blood\nP2,P2-buccal,buccal\n"
         "P3,P3-buccal,buccal\nP3,P3-skin,skin\n"
         "P4,P4-blood,blood\nP4,P4-buccal,buccal\n"
+        "P5,P5-blood,blood\nP5,P5-buccal,buccal\n"
     )
     genotypes = _genotypes(
         ("P1-blood", "not_assessable", LIMIT_NOTE),
@@ -146,20 +173,24 @@ def test_join_uses_the_tissues_and_shows_the_samples(tmp_path: Path):
         ("P3-skin", "negative", ""),
         ("P4-blood", "not_assessable", LIMIT_NOTE),
         ("P4-buccal", "positive_mosaic", ""),
+        ("P5-blood", "negative", ""),
+        ("P5-buccal", "negative", ""),
     )
-    cohort = join(genotypes, read_samples(sheet).table, _measured("P1", "P2", "P3", "P4"))
+    cohort = join(genotypes, read_samples(sheet).table, _measured("P1", "P2", "P3", "P4", "P5"))
     table = cohort.accounting.set_index("patient_id")
     assert table["status"].to_dict() == {
         "P1": "not_assessable",
         "P2": "negative",
-        "P3": "negative",
+        "P3": "not_assessable",
         "P4": "positive_mosaic",
+        "P5": "negative",
     }
     assert table["group"].to_dict() == {
         "P1": "not_assessable",
         "P2": "mutation_negative",
-        "P3": "mutation_negative",
+        "P3": "not_assessable",
         "P4": "mutation_positive",
+        "P5": "mutation_negative",
     }
     assert not table.loc["P1", "in_comparison"] and table.loc["P2", "in_comparison"]
     assert table.loc["P1", "deciding_samples"] == (
@@ -174,7 +205,11 @@ def test_join_uses_the_tissues_and_shows_the_samples(tmp_path: Path):
         "buccal (P2-buccal) not assessable (no calls in the NLRP3 locus)"
         in (table.loc["P2", "note"])
     )
-    assert table.loc["P3", "note"].startswith("negative in every sample")
+    assert not table.loc["P3", "in_comparison"]
+    assert table.loc["P3", "note"].startswith(
+        "negative in buccal (P3-buccal), skin (P3-skin) only, no blood or myeloid sample"
+    )
+    assert table.loc["P5", "note"].startswith("negative in every sample")
 
 
 @pytest.mark.parametrize("column", ["sample_type", "Sample type", "source"])
@@ -217,3 +252,29 @@ def test_a_sheet_without_tissues_still_works(tmp_path: Path):
             "S3a (tissue not given): negative; S3b (tissue not given): not_assessable"
         )
         assert "negative in S3a; S3b not assessable (depth 4 < 20" in accounting.loc["P3", "note"]
+
+
+def test_the_plan_s_key_makes_a_non_blood_negative_a_compared_negative(tmp_path: Path):
+    """count_non_blood (the plan's non_blood_negative = "negative"): P1, negative in buccal
+    and skin only, joins mutation_negative with the note saying so; P2 (blood not
+    assessable, buccal negative) stays not assessable: the key is about non-blood negatives
+    only, not about a blood sample that could not be assessed."""
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(
+        "patient_id,sample_id,tissue\nP1,P1-buccal,buccal\nP1,P1-skin,skin\n"
+        "P2,P2-blood,blood\nP2,P2-buccal,buccal\n"
+    )
+    genotypes = _genotypes(
+        ("P1-buccal", "negative", ""),
+        ("P1-skin", "negative", ""),
+        ("P2-blood", "not_assessable", LIMIT_NOTE),
+        ("P2-buccal", "negative", ""),
+    )
+    table = read_samples(sheet).table
+    default = join(genotypes, table, _measured("P1", "P2")).accounting.set_index("patient_id")
+    counted = join(genotypes, table, _measured("P1", "P2"), count_non_blood=True)
+    accounting = counted.accounting.set_index("patient_id")
+    assert default["group"].to_dict() == {"P1": "not_assessable", "P2": "not_assessable"}
+    assert accounting["group"].to_dict() == {"P1": "mutation_negative", "P2": "not_assessable"}
+    assert "counted as negative by the analysis plan" in accounting.loc["P1", "note"]
+    assert accounting.loc["P1", "in_comparison"]

@@ -10,15 +10,20 @@ the genotypes hold for it:
 2. The best sample is ``negative``. The patient is ``negative`` only if
    (a) at least one assessable negative sample is from blood or a myeloid fraction
    (:data:`BLOOD_MYELOID_TISSUES`), or
-   (b) every sample of the patient is assessable and negative (a single negative sample,
-   with or without a tissue, is such a patient).
+   (b) every sample of the patient is assessable and negative, and not every one of them
+   is from a named tissue other than blood/myeloid (a single negative sample without a
+   tissue is such a patient).
    Otherwise ``not_assessable``, with a note naming the negative tissues and the samples
-   that were not assessable or not genotyped, and why.
+   that were not assessable or not genotyped, and why. A patient negative only in named
+   non-blood tissues (buccal, skin, saliva, fibroblasts, hair...) is ``not_assessable``
+   too, unless the caller counts such negatives (``count_non_blood``: the analysis plan's
+   ``non_blood_negative = "negative"``), then ``negative`` with a note saying so.
 
 Why: NOMID mosaicism is often highest in myeloid cells, lower in buccal or skin cells,
 so a negative buccal sample beside a blood sample that could not be assessed (a limit of
 detection above the mosaic fraction that matters, too little depth) does not exclude a
-mosaic; a negative blood/myeloid sample, or every sample assessed, does.
+mosaic, and neither do negatives from buccal or skin cells alone (the mosaic may be in the
+myeloid cells no sample came from); a negative blood/myeloid sample does.
 
 A sample listed in the samples sheet but absent from the genotypes counts as not
 assessable ("not genotyped"): the sheet says the patient has it, and nothing says what it
@@ -58,6 +63,11 @@ WHY_BLOOD = (
     "NOMID mosaicism is often highest in myeloid cells, so a negative needs an assessable "
     "blood/myeloid sample or every sample assessable"
 )
+WHY_NON_BLOOD = (
+    "NOMID mosaicism is often highest in myeloid cells, so a negative from other tissues "
+    "alone does not exclude a mosaic; test blood or myeloid cells"
+)
+COUNTED_BY_PLAN = 'counted as negative by the analysis plan (non_blood_negative = "negative")'
 NOT_GENOTYPED = ""  # the status of a samples-sheet sample without a genotype
 
 
@@ -88,7 +98,13 @@ def is_blood_or_myeloid(tissue: str) -> bool:
     return normalise_tissue(tissue) in BLOOD_MYELOID_TISSUES
 
 
-def patient_status(samples: Sequence[SampleStatus]) -> PatientStatus:
+def is_non_blood(tissue: str) -> bool:
+    """A named tissue that is not blood or a myeloid fraction (buccal, skin, saliva...);
+    False for a tissue not given, which may be blood."""
+    return bool(normalise_tissue(tissue)) and not is_blood_or_myeloid(tissue)
+
+
+def patient_status(samples: Sequence[SampleStatus], count_non_blood: bool = False) -> PatientStatus:
     """The patient's status by the rule of the module docstring."""
     genotyped = [s for s in samples if s.status != NOT_GENOTYPED]
     if not genotyped:
@@ -100,6 +116,14 @@ def patient_status(samples: Sequence[SampleStatus]) -> PatientStatus:
     unassessed = [s for s in samples if s.status != "negative"]
     blood = [s for s in negatives if is_blood_or_myeloid(s.tissue)]
     if not unassessed:
+        if all(is_non_blood(s.tissue) for s in negatives):
+            only = f"negative in {', '.join(_label(s) for s in negatives)} only, no blood or "
+            only += "myeloid sample"
+            if count_non_blood:
+                return PatientStatus(
+                    "negative", best, f"{only}; {COUNTED_BY_PLAN}; {WHY_NON_BLOOD}"
+                )
+            return PatientStatus("not_assessable", best, f"{only}; {WHY_NON_BLOOD}")
         reason = "negative in every sample" if len(samples) > 1 else ""
         return PatientStatus("negative", blood[0] if blood else best, reason)
     negative_in = "negative in " + ", ".join(_label(s) for s in negatives)

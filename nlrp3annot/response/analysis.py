@@ -140,12 +140,17 @@ def run_analysis(
     rule = rule or plan.group_rule
     plan = replace(plan, group_rule=rule, sensitivity_group_rules=tuple(
         r for r in plan.sensitivity_group_rules if r != rule))  # fmt: skip
-    cohort = join(genotype_table, sheet.table, measurements, rule)
+    non_blood = plan.non_blood_negative == "negative"  # the tissue rule's plan key
+    cohort = join(genotype_table, sheet.table, measurements, rule, non_blood)
     result = run_comparison(
-        measurements, cohort.groups[["patient_id", "group"]], cohort.events, plan=plan
-    )
+        measurements, cohort.groups[["patient_id", "group", "status_reason"]], cohort.events,
+        plan=plan,
+    )  # fmt: skip
     sensitivity = sensitivity_table(
-        result, plan, lambda r: join(genotype_table, sheet.table, measurements, r), measurements
+        result,
+        plan,
+        lambda r: join(genotype_table, sheet.table, measurements, r, non_blood),
+        measurements,
     )
     result.tables["sensitivity"] = sensitivity
     result.summary["sensitivity"] = _jsonable(sensitivity.to_dict("records"))
@@ -203,7 +208,7 @@ def run_analysis(
     atomic_write(out / "summary.json", lambda h: json.dump(summary, h, indent=1))
     test_locus = bool((genotyping or {}).get("test_locus"))
     page = render(title, result, cohort, measurements, methods, inputs, synthetic,
-                  describe_plan(plan), test_locus)  # fmt: skip
+                  describe_plan(plan), test_locus, plan.title)  # fmt: skip
     report = out / "report.html"
     atomic_write(report, lambda h: h.write(page))
     return AnalysisOutput(out, report, summary)

@@ -35,6 +35,7 @@ FLARE_TEST_NAMES = {
 }
 MULTIPLICITY = ("holm", "fixed_sequence", "none")
 WITHIN_GROUP = ("descriptive", "tested")
+NON_BLOOD_NEGATIVE = ("not_assessable", "negative")  # the first is the default
 DEFAULT_SOURCE = "built-in default (NEJM 2006)"
 TIME_TO_FLARE_LABEL = "time to flare"
 _SHOWN = {"diary": "diary", "saa": "SAA", "crp": "CRP", "esr": "ESR"}
@@ -76,6 +77,9 @@ class AnalysisPlan:
     flare_test: str = "firth_lr"
     multiplicity: str = "holm"
     within_group: str = "descriptive"
+    # a patient negative only in tissues other than blood/myeloid (buccal, skin...):
+    # "not_assessable" (NOMID mosaicism may sit in myeloid cells) or counted "negative"
+    non_blood_negative: str = "not_assessable"
     responder: ResponderRule = field(default_factory=ResponderRule)
     visits: Visits = field(default_factory=Visits)
     source: str = DEFAULT_SOURCE
@@ -196,6 +200,12 @@ def describe_plan(plan: AnalysisPlan) -> list[str]:
         else "Changes within each group are tested, unadjusted, outside the primary family."
     )
     rules = ", ".join(plan.sensitivity_group_rules) or "none"
+    if plan.non_blood_negative == "negative":
+        lines.append(
+            "Patients negative only in tissues other than blood or myeloid cells (buccal, "
+            "skin...) are counted as mutation-negative, as the plan says, although such a "
+            "negative does not exclude a myeloid mosaic."
+        )
     return [
         *lines,
         f"Responder: {plan.responder.describe()}.",
@@ -304,6 +314,7 @@ def _parse(text: str, where: str | Path, source: str) -> AnalysisPlan:
         flare_test=top.choice("flare_test", FLARE_TESTS),
         multiplicity=top.choice("multiplicity", MULTIPLICITY),
         within_group=top.choice("within_group", WITHIN_GROUP),
+        non_blood_negative=top.choice("non_blood_negative", NON_BLOOD_NEGATIVE),
         responder=_responder(top.table("responder"), visits),
         visits=visits,
         source=source,

@@ -3,8 +3,9 @@ overall line over the primary family, and who counts as mutation-positive or -ne
 
 Every word follows the tables, not a template of hoped-for results:
 
-- how each group did: the median per-patient ratio (SAA, CRP, ESR: ``ratios_within``), the
-  median change (diary score: ``between``), or flares and the median time to flare
+- how each group did: the Hodges-Lehmann ratio (SAA, CRP, ESR: ``ratios_within``, the
+  estimate of the group's own signed-rank test, named so, and the one the detail below
+  quotes), the median change (diary score: ``between``), or flares and the median time to flare
   (``time_to_flare``); "improved" when it fell, "worsened" when it rose (lower is better for
   every measure the plan can name);
 - the between-group answer, from the primary family (``primary_endpoints``):
@@ -22,11 +23,22 @@ import re
 
 import pandas as pd
 
-from nlrp3annot.response.report.headline import NAMES, VISIT_WORDS
+from nlrp3annot.response.report.headline import (
+    NAMES,
+    VISIT_WORDS,
+    fold,
+    percent,
+    unadjusted,
+)
 
 LOWER_IS_BETTER = {"saa", "crp", "esr", "diary"}
 TITLES = {"saa": "SAA", "crp": "CRP", "esr": "ESR", "diary": "Diary score"}
 UNITS = {"diary": "points"}
+# a group's ratio: the estimate its signed-rank test has, named once beside the lines
+HL_NOTE = (
+    "Each group's SAA, CRP and ESR figure is its Hodges-Lehmann ratio (later / earlier "
+    "visit), the estimate the answer in detail quotes; the diary score's is the median change."
+)
 
 
 def group_word(group: str) -> str:
@@ -70,12 +82,11 @@ def _bounds(value: float, text: str) -> tuple[float, float] | None:
 
 
 def _percent(value: float) -> str:
-    shown = 100 * value
-    return f"{shown:.0f}%" if shown >= 1 else f"{shown:.1g}%"
+    return percent(value)
 
 
 def _fold(value: float) -> str:
-    return f"{value:.2g}-fold"
+    return f"{fold(value)}-fold"
 
 
 def _shown(bounds: tuple[float, float], form) -> str:
@@ -84,7 +95,11 @@ def _shown(bounds: tuple[float, float], form) -> str:
         return f"below {form(high)}"
     if not math.isfinite(high):
         return f"above {form(low)}"
-    return form(low) if form(low) == form(high) else f"{form(low)} to {form(high)}"
+    if form(low) == form(high):
+        return form(low)
+    if form is _fold:  # 8.8 to 8.9-fold, not 8.8-fold to 8.9-fold
+        return f"{fold(low)} to {form(high)}"
+    return f"{form(low)} to {form(high)}"
 
 
 def _direction(bounds: tuple[float, float] | None, null: float) -> int:
@@ -100,6 +115,10 @@ def _direction(bounds: tuple[float, float] | None, null: float) -> int:
 
 
 def _ratio_medians(row: dict, tables: dict[str, pd.DataFrame], compared) -> dict:
+    """Per group its Hodges-Lehmann ratio (low, high) from ``ratios_within``: the estimate
+    of the signed-rank test on the log ratios, which "the answer in detail" quotes too (the
+    median of the ratios is another number, 6% where this is 5%); a low end of 0 (a value
+    below a limit) has no lower bound."""
     within = tables.get("ratios_within", pd.DataFrame())
     found: dict = dict.fromkeys(compared)
     if within.empty:
@@ -108,7 +127,10 @@ def _ratio_medians(row: dict, tables: dict[str, pd.DataFrame], compared) -> dict
         mine = within[(within["measure"] == row["measure"]) & (within["change"] == row["change"])
                       & (within["group"] == group)]  # fmt: skip
         if len(mine) and mine.iloc[0]["n"] > 0:
-            found[group] = _bounds(mine.iloc[0]["median_ratio"], mine.iloc[0]["median_ratio_text"])
+            low, high = float(mine.iloc[0]["ratio_low"]), float(mine.iloc[0]["ratio_high"])
+            if math.isnan(low) or math.isnan(high):
+                continue
+            found[group] = (low if low > 0 else -math.inf, high)
     return found
 
 
@@ -128,14 +150,15 @@ def _change_medians(row: dict, tables: dict[str, pd.DataFrame], compared) -> dic
 
 def _amount(bounds: tuple[float, float], direction: int, ratio: bool, earlier: str,
             unit: str, first: bool) -> str:  # fmt: skip
-    """A group's median in words: median 6% of baseline, median 2.1-fold rise, median fall
-    of 3.8 points (only the number, for the second group)."""
+    """A group's estimate in words (its name, Hodges-Lehmann, is said once: HL_NOTE):
+    5% of baseline, 2.1-fold rise, median fall of 3.8 points (only the number, for
+    the second group)."""
     if ratio and direction <= 0:
         shown = _shown(bounds, _percent)
-        return f"median {shown} of {earlier}" if first else shown
+        return f"{shown} of {earlier}" if first else shown
     if ratio:
         shown = _shown(bounds, _fold)
-        return f"median {shown} rise" if first else shown
+        return f"{shown} rise" if first else shown
     if direction < 0:  # a fall, said as a positive number
         bounds = (-bounds[1], -bounds[0])
     shown = _shown(bounds, (lambda v: f"{v:.2g}") if direction else (lambda v: f"{v:+.2g}"))
@@ -227,7 +250,7 @@ def _between(row: dict, alpha: float, compared, group_directions) -> str:
         return f"the groups were not compared ({row['note'] or 'no data'})"
     rule = adjustment_words(row["adjustment"])
     # under the plan's multiplicity "none" the P that decides is the P: never "adjusted"
-    named = "P" if rule.startswith("no adjustment") else "adjusted P"
+    named = "adjusted P" if not unadjusted(row["adjustment"]) else "P"
     if adjusted < alpha:
         effect = "hazard ratio" if row["scale"] == "hazard ratio" else (
             "ratio of ratios" if row["scale"] == "ratio" else "difference")  # fmt: skip
@@ -291,6 +314,7 @@ def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared) -> str
     # the plan's family counts every end point; one that could not be tested is not rejected
     found = tested[tested["p_adjusted"] < alpha]
     rule = adjustment_words(tested.iloc[0]["adjustment"])
+    adjusted = "" if unadjusted(tested.iloc[0]["adjustment"]) else "adjusted "
     total = len(family)
     untested = total - len(tested)
     if untested:
@@ -299,18 +323,18 @@ def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared) -> str
         return _overall_unadjusted(found, total, alpha, rule)
     if found.empty and total == 1:
         return (
-            f"The primary comparison found no difference between the groups (adjusted P "
+            f"The primary comparison found no difference between the groups ({adjusted}P "
             f"{alpha:g} or more; {rule})."
         )
     if found.empty:
         return (
             f"None of the {total} primary comparisons found a difference between the groups "
-            f"(every adjusted P {alpha:g} or more; {rule})."
+            f"(every {adjusted}P {alpha:g} or more; {rule})."
         )
     names = ", ".join(endpoint_title(r) for r in found.to_dict("records"))
     return (
         f"{len(found)} of the {total} primary comparisons found a difference between the "
-        f"groups (adjusted P below {alpha:g}; {rule}): {names}."
+        f"groups ({adjusted}P below {alpha:g}; {rule}): {names}."
     )
 
 
@@ -340,7 +364,8 @@ STATUS_WORDS = {  # status: (on its own, after a germline status in the same gro
 }
 SET_APART = {
     "vus_only": "with only a VUS (not counted as negative)",
-    "not_assessable": "not assessable (too little depth or doubtful calls)",
+    "not_assessable": "not assessable (too little depth, doubtful calls, or negative only in "
+    "tissues other than blood)",
 }
 
 

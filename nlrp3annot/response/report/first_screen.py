@@ -10,6 +10,7 @@ import html
 import pandas as pd
 
 from nlrp3annot.response.report.bottom_line import (
+    HL_NOTE,
     bottom_lines,
     definitions_line,
     overall_line,
@@ -74,8 +75,8 @@ def first_screen(result, cohort, measurements: pd.DataFrame) -> str:
             f"<p class='definitions' id='definitions'>{e(_definitions(cohort, compared))}</p>",
             figure,
             "<p class='note'>“Could not reliably detect”: less than 80% power at two-sided "
-            f"alpha {alpha:g}, before adjustment for multiplicity. The numbers behind each "
-            "line, the plan, the other figures and the tables follow below.</p>",
+            f"alpha {alpha:g}, before adjustment for multiplicity. {HL_NOTE} The numbers "
+            "behind each line, the plan, the other figures and the tables follow below.</p>",
             "</div></section>",
         ]
     )

@@ -31,11 +31,17 @@ RATIO_OF_RATIOS = (
 )
 
 
-def headline_table(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> pd.DataFrame:
-    family = tables.get("primary_endpoints", pd.DataFrame())
+def headline_table(
+    tables: dict[str, pd.DataFrame], alpha: float = 0.05, family_name: str = "primary_endpoints"
+) -> pd.DataFrame:
+    """One row and sentence per end point of ``family_name`` (the primary family, or the
+    secondary end points: every end point the plan names gets its sentence)."""
+    family = tables.get(family_name, pd.DataFrame())
     rows = []
     for row in family.to_dict("records"):
-        if row["scale"] == "hazard ratio":
+        if str(row["endpoint"]).startswith("within "):
+            rows.append(_within_row(row, alpha))
+        elif row["scale"] == "hazard ratio":
             rows.append(_flare_row(row, tables, alpha))
         elif row["scale"] == "ratio":
             rows.append(_ratio_row(row, tables, alpha))
@@ -44,16 +50,26 @@ def headline_table(tables: dict[str, pd.DataFrame], alpha: float = 0.05) -> pd.D
     return pd.DataFrame(rows, columns=list(HEADLINE_COLUMNS))
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.0f}%"
+def percent(value: float) -> str:
+    """A ratio as a percent for reading, as the first screen and the detail both say it."""
+    shown = 100 * value
+    return f"{shown:.0f}%" if shown >= 1 else f"{shown:.1g}%"
+
+
+def fold(value: float) -> str:
+    """A ratio of 2 or more as a fold for reading (8.8, not 8.83 here and 8.8 there)."""
+    return f"{value:.2g}"
+
+
+_percent = percent
 
 
 def _ratio_words(low: float, high: float, earlier: str) -> str:
-    """A group's ratio later / earlier: "5% of baseline", or from twice up "8.83 times its
-    month 3 value" (not "883%")."""
+    """A group's ratio later / earlier: "5% of baseline", or from twice up "8.8 times its
+    month 3 value" (not "880%")."""
     estimate = Estimate(low, high)
     if (low if math.isfinite(low) else high) >= 2:
-        return f"{estimate.text(lambda v: f'{v:.3g}')} times its {earlier} value"
+        return f"{estimate.text(fold)} times its {earlier} value"
     return f"{estimate.text(_percent)} of {earlier}"
 
 
@@ -80,10 +96,18 @@ def _group(name: str) -> str:
     return name.replace("_", "-")
 
 
+def unadjusted(adjustment: str) -> bool:
+    """No P of this row is adjusted (the plan's multiplicity rule is none, or a secondary
+    end point), and no word may say it is."""
+    return str(adjustment).startswith(("none", "unadjusted"))
+
+
 def _adjusted(row: dict) -> str:
     if not math.isfinite(row["p_adjusted"]):  # not tested: counted as not rejected
         return f"not tested ({row['note']})"
-    if str(row["adjustment"]).startswith("unadjusted"):  # the plan's multiplicity is none
+    if str(row["adjustment"]).startswith("unadjusted (secondary"):
+        return "a secondary end point, not adjusted for multiplicity"
+    if unadjusted(row["adjustment"]):  # the plan's multiplicity is none
         return "no adjustment for multiplicity (the plan's multiplicity is none)"
     return f"P = {_p(row['p_adjusted'])} adjusted ({row['adjustment']})"
 
@@ -193,6 +217,24 @@ def _flare_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
         else f"After withdrawal, time to flare: no comparison ({row['note'] or 'no data'})."
     )
     return _row(row, groups[0], effect1, groups[1], effect2, row["estimate"] or "n/a", ci,
+                sentence)  # fmt: skip
+
+
+def _within_row(row: dict, alpha: float) -> dict:
+    """A change within one group the plan tests (``within_group = "tested"``)."""
+    group, _, label = str(row["endpoint"]).removeprefix("within ").partition(": ")
+    ratio = row["scale"] == "ratio"
+    form = (lambda v: f"{v:.3g}") if ratio else (lambda v: f"{v:+.3g}")
+    ci = _ci(row["ci_lower"], row["ci_upper"], form)
+    what = "Hodges-Lehmann ratio" if ratio else "Hodges-Lehmann change"
+    if row["estimate"]:
+        sentence = (
+            f"Within {_group(group)}, {label}: {what} {row['estimate']} "
+            f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
+        )
+    else:
+        sentence = f"Within {_group(group)}, {label}: no test ({row['note'] or 'no data'})."
+    return _row(row, group, row["estimate"] or "n/a", "", "", row["estimate"] or "n/a", ci,
                 sentence)  # fmt: skip
 
 

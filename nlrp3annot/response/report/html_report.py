@@ -6,6 +6,7 @@ names, notes) goes through html.escape, so a name like ``<script>`` stays text."
 from __future__ import annotations
 
 import html
+import math
 import os
 from datetime import UTC, datetime
 
@@ -41,9 +42,18 @@ def _table(frame: pd.DataFrame, level: float = 0.95) -> str:
     """A table with its columns named for reading (the TSV keeps the machine names)."""
     if frame is None or frame.empty:
         return "<p><em>none</em></p>"
+    frame = frame.apply(_rounded)  # floats in text columns too: no 0.5814475652540858
     return display_frame(frame, level).to_html(
         index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.4g}"
     )
+
+
+def _rounded(column: pd.Series) -> pd.Series:
+    """A column of mixed values (an object column holding floats among text or None) with
+    its floats rounded for reading as the float columns are (4 significant digits)."""
+    if column.dtype != object:
+        return column
+    return column.map(lambda v: f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else v)
 
 
 def render(
@@ -56,6 +66,7 @@ def render(
     synthetic: bool = False,
     plan_lines: list[str] | None = None,
     test_locus: bool = False,
+    plan_title: str = "",
 ) -> str:
     """The whole report as one HTML string: first the bottom lines, who is who and the main
     figure (:mod:`nlrp3annot.response.report.first_screen`); then the plan, the answer in
@@ -99,7 +110,7 @@ def render(
             "use only.</p>"
         )
     parts.append(first_screen(result, cohort, measurements))
-    parts += _answer(result, plan_lines or [], level)
+    parts += _answer(result, plan_lines or [], level, plan_title)
     parts += [
         f"<p>Generated {e(_generated().strftime('%Y-%m-%d %H:%M UTC'))} by nlrp3annot. "
         "Inputs: " + ", ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in inputs.items()) + "</p>",
@@ -140,7 +151,7 @@ def render(
     return "\n".join(parts)
 
 
-def _answer(result, plan_lines: list[str], level: float) -> list[str]:
+def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -> list[str]:
     """Below the first screen, above the figures: what was planned, and the planned answer
     with its numbers."""
     from nlrp3annot.response.report.headline import RATIO_OF_RATIOS, headline_table
@@ -153,7 +164,9 @@ def _answer(result, plan_lines: list[str], level: float) -> list[str]:
     power = summary.get("primary_endpoints", {}).get("power", [])
     responders = result.tables.get("responder_comparison", pd.DataFrame())
     return [
-        "<h2 id='plan'>The analysis plan</h2><ul class='plan'>",
+        "<h2 id='plan'>The analysis plan"
+        + (f": <span id='plan-title'>{e(plan_title)}</span>" if plan_title else "")
+        + "</h2><ul class='plan'>",
         *(f"<li>{e(line)}</li>" for line in plan_lines),
         "</ul>",
         "<h2 id='headline'>The answer in detail</h2>",
@@ -166,14 +179,32 @@ def _answer(result, plan_lines: list[str], level: float) -> list[str]:
         "<div id='table-headline'>",
         _table(headline.drop(columns="sentence"), level),
         "</div>",
+        *_secondary(result, level),
         "<h3 id='responders'>Responders</h3>",
         _table(responders, level),
         "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
         _table(result.tables.get("durability", pd.DataFrame()), level),
         "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
-        "rule: estimate (95% CI); adjusted P)</h3>",
+        "rule: estimate (95% CI); P as the plan adjusts it)</h3>",
         _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
         "<h3 id='power'>What the study could detect</h3><ul>",
         *(f"<li>{e(line)}</li>" for line in power),
         "</ul>",
+    ]
+
+
+def _secondary(result, level: float) -> list[str]:
+    """A sentence for each secondary end point of the plan (time to flare when secondary,
+    within-group tests when tested), not only its table values; nothing when it has none."""
+    from nlrp3annot.response.report.headline import headline_table
+
+    e = html.escape
+    secondary = headline_table(result.tables, result.summary["alpha"], "secondary_endpoints")
+    if secondary.empty:
+        return []
+    return [
+        "<h3 id='secondary'>Secondary end points (each at alpha, not adjusted)</h3>",
+        "<ul class='secondary'>"
+        + "".join(f"<li>{e(str(x))}</li>" for x in secondary["sentence"])
+        + "</ul>",
     ]

@@ -98,7 +98,21 @@ def _descriptives(
 # Warnings, summary
 
 
-def _small_sample_warnings(within: pd.DataFrame, between: pd.DataFrame, alpha: float) -> list[str]:
+def _small_sample_warnings(
+    within: pd.DataFrame, between: pd.DataFrame, alpha: float, plan: AnalysisPlan
+) -> list[str]:
+    """Tests that cannot reach alpha, for the tests the plan asks for only: the end points it
+    names (not the seed study's other changes, tabled for description), and within-group
+    tests only when it tests them (``within_group = "tested"``)."""
+    planned = {(e.measure, "->".join(e.change)) for e in (*plan.primary, *plan.secondary)}
+
+    def named(table: pd.DataFrame) -> pd.DataFrame:
+        keys = zip(table["measure"], table["change"], strict=True)
+        return table[[key in planned for key in keys]]
+
+    within, between = named(within), named(between)
+    if plan.within_group != "tested":
+        within = within.iloc[0:0]  # descriptive: no P claimed, so none to warn about
     warnings = []
     for row in within.itertuples(index=False):
         if row.n_nonzero >= 1 and wilcoxon_smallest_p(row.n_nonzero) < alpha:
@@ -147,6 +161,15 @@ def _plain(value: Any) -> Any:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return _plain(frame.to_dict("records"))
+
+
+def _status_reasons(groups: pd.DataFrame) -> dict[str, str]:
+    """Patient -> why its samples gave its status (the ``status_reason`` column a joined
+    cohort's groups carry; {} for groups given without one)."""
+    if "status_reason" not in groups.columns:
+        return {}
+    reasons = groups["status_reason"].fillna("").astype(str)
+    return {str(p): r for p, r in zip(groups["patient_id"], reasons, strict=True) if r}
 
 
 def software_versions() -> dict[str, str]:
@@ -242,7 +265,9 @@ def run_comparison(
     hazard = hazard_table(times, compared, alpha, plan.flare_test)
     from nlrp3annot.response.stats.inclusion import inclusion_table
 
-    inclusion = inclusion_table(frame, labels, compared, changes, times, flare_excluded)
+    inclusion = inclusion_table(
+        frame, labels, compared, changes, times, flare_excluded, _status_reasons(groups)
+    )
     tables = {
         "descriptives": descriptives,
         "within": within,
@@ -264,7 +289,7 @@ def run_comparison(
     for name in ("within", "ratios_within"):
         tables[name]["role"] = role
     extra = secondary_analyses(frame, labels, plan, visits)
-    warnings += _small_sample_warnings(within, between, alpha)
+    warnings += _small_sample_warnings(within, between, alpha, plan)
     warnings += censoring_warnings(frame)
 
     labelled_with_data = {p: g for p, g in labels.items() if p in with_data}

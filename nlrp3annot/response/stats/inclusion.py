@@ -9,7 +9,7 @@ reason, so that a reader can account for every patient the counts leave out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -23,7 +23,12 @@ def inclusion_table(
     changes: Sequence[tuple[str, str]],
     times: pd.DataFrame,
     flare_excluded: Sequence[str],
+    status_reasons: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
+    """``status_reasons``: per patient, why its samples gave its status; named where the
+    status keeps the patient out of the compared groups (a negative from buccal cells only
+    is not assessable, and the reader should see why)."""
+    why = status_reasons or {}
     patients = sorted(set(labels) | set(frame["patient_id"]))
     rows = []
     for measure in sorted(frame["measure"].unique()):
@@ -33,14 +38,16 @@ def inclusion_table(
             analysis = f"{measure} {earlier}->{later}"
             for patient in patients:
                 group = labels.get(patient, "")
-                reason = _reason(patient, group, compared, present, earlier, later)
+                reason = _reason(
+                    patient, group, compared, present, earlier, later, why.get(patient)
+                )
                 rows.append((patient, group, analysis, not reason, reason))
     timed = set(times["patient_id"]) if "patient_id" in times.columns else set()
     left_out = set(flare_excluded)
     for patient in patients:
         group = labels.get(patient, "")
         if group not in compared:
-            reason = _not_compared(group)
+            reason = _not_compared(group, why.get(patient))
         elif patient in timed:
             reason = ""
         elif patient in left_out:
@@ -51,14 +58,15 @@ def inclusion_table(
     return pd.DataFrame(rows, columns=list(INCLUSION_COLUMNS))
 
 
-def _reason(patient, group, compared, present, earlier: str, later: str) -> str:
+def _reason(patient, group, compared, present, earlier: str, later: str, why=None) -> str:
     if group not in compared:
-        return _not_compared(group)
+        return _not_compared(group, why)
     missing = [v for v in (earlier, later) if (patient, v) not in present]
     return f"no {' and no '.join(missing)} value" if missing else ""
 
 
-def _not_compared(group: str) -> str:
+def _not_compared(group: str, why: str | None = None) -> str:
     if not group:
         return "no group label"
-    return f"group {group}: reported, not in the two-group comparison"
+    because = f" ({why})" if why else ""
+    return f"group {group}{because}: reported, not in the two-group comparison"

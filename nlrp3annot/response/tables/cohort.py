@@ -59,6 +59,7 @@ COMPARED = ("mutation_positive", "mutation_negative")
 @dataclass
 class Cohort:
     groups: pd.DataFrame  # patient_id group status samples best_variant hgvs_p_sample vaf
+    # status_reason
     accounting: pd.DataFrame  # every patient of every input, with where it was found and why
     events: pd.DataFrame  # patient_id withdrawal_day flare_day (followup_end_day)
     rule: str
@@ -119,6 +120,7 @@ def join(
     samples: pd.DataFrame,
     measurements: pd.DataFrame,
     rule: str = "strict",
+    count_non_blood: bool = False,
 ) -> Cohort:
     if rule not in GROUP_RULES:
         raise Nlrp3AnnotError(f"unknown group rule {rule!r}: use one of {sorted(GROUP_RULES)}")
@@ -147,7 +149,7 @@ def join(
         rows = by_patient.get(patient, [])
         pairs = _patient_samples(rows, sheet_samples.get(patient, []))
         listed = [sample for sample, _ in pairs]
-        decided = patient_status(listed)
+        decided = patient_status(listed, count_non_blood)
         status = decided.status
         best = next((r for sample, r in pairs if sample is decided.best), None)
         group = mapping[status] if rows else "no_genotype"
@@ -176,6 +178,9 @@ def join(
                 "best_variant": best.get("best_variant", "") if best else "",
                 "hgvs_p_sample": best.get("hgvs_p_sample", "") if best else "",
                 "vaf": best.get("vaf", "") if best else "",
+                # why the samples gave this status (the tissue rule's reason, say), for
+                # compare's inclusion table where it keeps the patient out
+                "status_reason": decided.reason,
             }
         )
         accounting.append(
