@@ -35,6 +35,7 @@ from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
 GH_NODES, GH_WEIGHTS = np.polynomial.hermite.hermgauss(40)
 MODE_STEPS = 12
+LOG_SCALE_LIMIT = 50.0  # |log SD| beyond which the likelihood is taken as -inf
 LOG_GH_WEIGHTS = np.log(GH_WEIGHTS) - 0.5 * math.log(math.pi)
 LOG_2PI = math.log(2 * math.pi)
 NEWTON_STEPS = 20
@@ -124,6 +125,8 @@ def random_intercept_loglik(
     """Log likelihood of the censored random-intercept model; theta = (beta, log sigma,
     log tau), ``patient`` integer codes 0..P-1, ``y`` the value or the limit (per ``sign``)."""
     k = exog.shape[1]
+    if theta[k] > LOG_SCALE_LIMIT or theta[k + 1] > LOG_SCALE_LIMIT or theta[k] < -LOG_SCALE_LIMIT:
+        return -math.inf  # a step of the optimiser far outside any plausible spread
     beta, s2, t2 = theta[:k], math.exp(2 * theta[k]), math.exp(2 * theta[k + 1])
     n_patients = int(patient.max()) + 1
     residual = y - exog @ beta
@@ -239,6 +242,8 @@ def ancova_loglik(
     """Log likelihood of the censored ANCOVA; theta = (a0, a1, log s0, b0, b1, b2, log s1),
     c0/c1 the signs of the baseline and follow-up values (see :data:`SIGN`)."""
     a0, a1, log_s0, b0, b1, b2, log_s1 = theta
+    if max(abs(log_s0), abs(log_s1)) > LOG_SCALE_LIMIT:
+        return -math.inf  # a step of the optimiser far outside any plausible spread
     s0, s1 = math.exp(log_s0), math.exp(log_s1)
     m0 = a0 + a1 * group
     total = 0.0
