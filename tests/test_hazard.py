@@ -216,3 +216,34 @@ def test_logrank_interval_is_open_when_one_group_has_every_flare() -> None:
         stats.chi2.isf(0.05, 1), rel=1e-6
     )
     assert fit.p == pytest.approx(logrank_test(t[:13], t[13:], e[:13], e[13:]).p_value)
+
+
+def test_logrank_table_reports_the_asymptotic_p_under_unequal_censoring() -> None:
+    """The negatives are all censored early (withdrawn): the permutation log-rank P is not
+    exact there, so the reported P is the asymptotic one (lifelines', independent), the
+    method says so, and the permutation P is a secondary column with a note why."""
+    import pandas as pd
+
+    from nlrp3annot.response.stats.survival import _time_to_flare
+
+    positive = [47, 39, 39, 54, 46, 14, 58, 13, 56, 11, 59, 9, 53]
+    negative = [68, 71, 28, 24, 98]
+    times = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(18)],
+            "group": ["pos"] * 13 + ["neg"] * 5,
+            "duration": positive + negative,
+            "event": [1] * 13 + [0, 1, 0, 0, 1],
+        }
+    )
+    _, _, table = _time_to_flare(times, ("pos", "neg"), 0.05)
+    row = table.iloc[0]
+    t, e = np.array(positive + negative, float), times["event"].to_numpy()
+    expected = logrank_test(t[:13], t[13:], e[:13], e[13:])
+    assert row["p"] == pytest.approx(expected.p_value, rel=1e-12)
+    assert row["test_statistic"] == pytest.approx(expected.test_statistic, rel=1e-12)
+    assert row["method"].startswith("asymptotic log-rank")
+    assert "valid under unequal censoring" in row["method"]
+    assert "p_permutation is secondary" in row["method"]
+    assert np.isfinite(row["p_permutation"]) and row["p_permutation"] != row["p"]
+    assert "censoring differs between the groups (0% vs 60% censored)" in row["note"]

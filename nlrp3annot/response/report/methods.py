@@ -125,9 +125,10 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
     )
     ps = s.get("time_to_flare", {}).get("logrank", {})
     permutation = (
-        " (its exact permutation P over all assignments of the patients to groups of the "
-        "observed sizes is listed beside it in the log-rank table; no interval inverts it, "
-        "so it is not the P of any row with an interval)"
+        " (valid when the groups are censored differently; the exact permutation P over "
+        "all assignments of the patients to groups of the observed sizes is a secondary "
+        "column of the log-rank table, exact only when both groups are censored alike, and "
+        "no interval inverts it, so it is not the P of any row with an interval)"
         if ps.get("p_permutation") is not None
         else ""
     )
@@ -171,12 +172,17 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"bands by the log(-log) transform (lifelines' exponential Greenwood formula), "
         f"medians and their limits the first time the curve or band is at or below one half. "
         + _flare_tests(plan.get("flare_test", "firth_lr"), first, second, permutation)
-        + f"Secondary analyses using every visit: a linear mixed model (statsmodels MixedLM, "
-        f"REML) of log SAA, CRP and ESR and of the diary score on visit, group and their "
+        + f"Secondary analyses using every visit: a linear mixed model (maximum likelihood) "
+        f"of log SAA, CRP and ESR and of the diary score on visit, group and their "
         f"interaction with a random intercept per patient, over the on-treatment visits; and "
-        f"an ANCOVA of the log month-3 value on the log baseline value and group. Censored "
-        f"values enter these models at the limit and, again, at half the limit; both "
-        f"estimates are reported. Responders ({s.get('responder_definition', 'as the plan')}) "
+        f"an ANCOVA of the log month-3 value on the log baseline value and group. Values "
+        f"below (above) a detection limit enter both as censored observations of the normal "
+        f"model (a Tobit-type likelihood, maximised with scipy; in the ANCOVA a censored "
+        f"baseline is integrated over a normal baseline per group), never as a substituted "
+        f"number. Their intervals and P values use Student's t: the mixed model with the "
+        f"between-patient df (patients - 2), the ANCOVA with the residual df (n - 3) and the "
+        f"ML standard error scaled by sqrt(n / (n - 3)); the df are in the tables. "
+        f"Responders ({s.get('responder_definition', 'as the plan')}) "
         f"were compared by Fisher's exact test, with Newcombe's hybrid score interval for the "
         f"difference in proportions. The smallest effect detectable with 80% power at the "
         f"actual group sizes uses the pooled SD of the per-patient values and Mann-Whitney's "

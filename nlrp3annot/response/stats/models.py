@@ -9,57 +9,77 @@ SAA, CRP and ESR are modelled on the log scale (see ratios.py for why a fall to 
 should count the same from any start), so group effects are ratios of geometric means;
 a value of 0 has no log and is left out and counted. The diary score is modelled raw.
 
-A value below a detection limit is not a number, and no single substitute is right. Each
-model is therefore fitted with every censored value at its limit, and again with "<"
-values at half the limit and ">" values at twice it: ``estimate`` is the at-limit fit,
-``estimate_low``/``estimate_high`` the range over both, so a reader sees how much the
-choice moves the answer rather than one silently chosen number.
+A value below a detection limit is not a number, and no substitute (the limit, half of it)
+is right. Both models therefore treat it as censored, an observation known only to lie
+below its limit (above it for ">"), in a normal likelihood on the model's scale (Tobit-type,
+tobit.py), maximised by scipy. With nothing censored the fits are the ordinary ones (the
+ANCOVA is OLS; the mixed model the ML fit statsmodels' MixedLM gives). Inference is by
+Student's t with stated degrees of freedom, not by z: for the mixed model the
+between-patient df (patients - 2, the df of a two-group comparison of patients, which
+ignores the information within patients and so errs on the cautious side), for the
+ANCOVA the residual df (n - 3), with the ML standard error scaled by sqrt(n / (n - 3))
+(exactly the OLS standard error when nothing is censored). The interval and the P come from
+the same estimate, SE and df, so the interval excludes the null exactly when P < alpha.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.regression.mixed_linear_model import MixedLM
+
+from nlrp3annot.response.stats.tobit import (
+    CensoredFit,
+    fit_ancova,
+    fit_random_intercept,
+    signs,
+    t_inference,
+)
 
 LOG_MEASURES = ("saa", "crp", "esr")
 MEASURES = ("saa", "crp", "esr", "diary")
 MIN_PATIENTS_PER_GROUP = 2
-SUBSTITUTE = {"<": 0.5, ">": 2.0}  # the second fit's stand-in, as a multiple of the limit
+MIXED_METHOD = (
+    "random-intercept mixed model, ML, below-limit values censored (Tobit likelihood); "
+    "t with between-patient df (patients - 2)"
+)
+ANCOVA_METHOD = (
+    "ANCOVA, ML, below-limit baseline and follow-up values censored (Tobit likelihood); "
+    "t with residual df (n - 3), SE scaled by sqrt(n / (n - 3))"
+)
 
 ASSUMPTIONS: dict[str, str] = {
     "mixed_model": (
         "The linear mixed model assumes normally distributed residuals (on the log scale "
-        "for SAA, CRP and ESR, raw for the diary score), a random intercept per patient only "
-        "(so visits within a patient are equally correlated and every patient changes the "
-        "same way apart from a constant shift), and visits missing at random given the "
-        "observed values and group."
+        "for SAA, CRP and ESR, raw for the diary score), also beyond the detection limits "
+        "(below-limit values enter as censored observations of that normal distribution), "
+        "a random intercept per patient only (so visits within a patient are equally "
+        "correlated and every patient changes the same way apart from a constant shift), "
+        "and visits missing at random given the observed values and group."
     ),
     "ancova": (
         "The ANCOVA assumes normally distributed residuals with equal variance (on the log "
-        "scale for SAA, CRP and ESR), a follow-up value linear in the (log) baseline value, "
-        "and the same baseline slope in both groups (parallel slopes), and it uses only "
-        "patients with both visits."
+        "scale for SAA, CRP and ESR), also beyond the detection limits (below-limit values "
+        "enter as censored observations), a follow-up value linear in the (log) baseline "
+        "value, the same baseline slope in both groups (parallel slopes), a normal baseline "
+        "with a mean per group (needed to account for a censored baseline), and it uses "
+        "only patients with both visits."
     ),
 }
 
 MIXED_COLUMNS = (
     "measure", "visit", "reference_visit", "group1", "group2", "outcome", "estimate", "se",
-    "ci_lower", "ci_upper", "p", "ratio", "ratio_ci_lower", "ratio_ci_upper",
-    "estimate_low", "estimate_high", "n_patients", "n_patients1", "n_patients2",
-    "n_observations", "n_censored", "n_nonpositive", "converged", "note",
+    "df", "ci_lower", "ci_upper", "p", "ratio", "ratio_ci_lower", "ratio_ci_upper", "method",
+    "n_patients", "n_patients1", "n_patients2", "n_observations", "n_censored",
+    "n_nonpositive", "converged", "note",
 )  # fmt: skip
 ANCOVA_COLUMNS = (
-    "measure", "baseline", "followup", "group1", "group2", "outcome", "estimate", "se",
+    "measure", "baseline", "followup", "group1", "group2", "outcome", "estimate", "se", "df",
     "ci_lower", "ci_upper", "p", "ratio", "ratio_ci_lower", "ratio_ci_upper",
-    "baseline_slope", "estimate_low", "estimate_high", "n", "n1", "n2", "n_censored",
-    "n_nonpositive", "note",
+    "baseline_slope", "method", "n", "n1", "n2", "n_censored", "n_nonpositive", "note",
 )  # fmt: skip
 
 
@@ -68,8 +88,9 @@ def _prepare(
     visits: Sequence[str],
 ) -> tuple[pd.DataFrame, int]:  # fmt: skip
     """Rows of one measure at the given visits for the two compared groups, with ``group1``
-    (1 for compared[0], 0 for compared[1]) and the outcome under both censoring choices
-    (``at_limit``, ``substituted``); and how many values <= 0 were left out of a log."""
+    (1 for compared[0], 0 for compared[1]), the outcome ``y`` on the model's scale (the
+    limit itself for a censored value) and its ``sign`` (tobit.SIGN); and how many values
+    <= 0 were left out of a log."""
     member = {p: 1 for p, g in labels.items() if g == compared[0]}
     member |= {p: 0 for p, g in labels.items() if g == compared[1]}
     data = frame[
@@ -93,19 +114,15 @@ def _prepare(
         keep = out["value"] > 0
         nonpositive = int((~keep).sum())
         out = out[keep]
-    factor = out["censored"].map(SUBSTITUTE).fillna(1.0)
-    transform = np.log if measure in LOG_MEASURES else (lambda v: v)
-    out = out.assign(at_limit=transform(out["value"]), substituted=transform(out["value"] * factor))
+    y = np.log(out["value"]) if measure in LOG_MEASURES else out["value"]
+    out = out.assign(y=y, sign=signs(out["censored"].to_numpy()))
     return out.reset_index(drop=True), nonpositive
 
 
-def _captured(caught: list[warnings.WarningMessage]) -> list[str]:
-    """Distinct warning texts, in order, for the note (the warnings themselves are kept in)."""
-    return list(dict.fromkeys(str(w.message).strip() for w in caught))
-
-
 def _ratio(value: float) -> float:
-    return math.exp(value) if np.isfinite(value) else math.nan
+    if not np.isfinite(value):
+        return math.nan
+    return math.exp(value) if value < 700 else math.inf
 
 
 def _add_ratios(row: dict[str, Any]) -> None:
@@ -118,33 +135,33 @@ def _add_ratios(row: dict[str, Any]) -> None:
         )
 
 
-def _range(at_limit: float, other: float | None) -> tuple[float, float]:
-    """(low, high) over the two censoring choices; ``other`` is None when nothing was
-    censored (one fit), NaN when the second fit failed (range unknown)."""
-    if other is None:
-        return at_limit, at_limit
-    if not (np.isfinite(at_limit) and np.isfinite(other)):
-        return math.nan, math.nan
-    return min(at_limit, other), max(at_limit, other)
+def _fill(row: dict[str, Any], estimate: float, se: float, df: float, alpha: float) -> None:
+    """Estimate, SE, df, the t interval and the t P of one fit into ``row``."""
+    lower, upper, p = t_inference(estimate, se, df, alpha)
+    row.update(estimate=estimate, se=se, df=df, ci_lower=lower, ci_upper=upper, p=p)
+    _add_ratios(row)
 
 
-def _fit_mixed(y: np.ndarray, exog: pd.DataFrame, patients: np.ndarray) -> tuple[Any, list[str]]:
-    """A REML random-intercept fit, or None; with every warning and error as note text."""
-    if np.linalg.matrix_rank(exog.to_numpy()) < exog.shape[1]:
-        return None, ["not fitted: the design is not of full rank"]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model = MixedLM(y, exog, groups=patients)
-            # bfgs first (statsmodels' default): lbfgs can step onto a singular random-effects
-            # covariance and raise where bfgs converges (the demo's two-visit data)
-            result = model.fit(reml=True, method=["bfgs", "lbfgs", "powell"])
-        except (np.linalg.LinAlgError, ValueError) as error:
-            return None, [f"fit failed: {type(error).__name__}: {error}"]
-    notes = _captured(caught)
-    if not result.converged:
-        notes.insert(0, "did not converge")
-    return result, notes
+def _fit_mixed(data: pd.DataFrame, exog: pd.DataFrame) -> tuple[CensoredFit | None, list[str]]:
+    """The censored random-intercept ML fit, or None; with anything unusual as note text."""
+    design = exog.to_numpy(float)
+    if np.linalg.matrix_rank(design) >= design.shape[1]:
+        patient = pd.factorize(data["patient"])[0]
+        fit = fit_random_intercept(
+            data["y"].to_numpy(float), design, patient, data["sign"].to_numpy(float)
+        )
+        return fit, [fit.note] if fit.note else []
+    return None, ["not fitted: the design is not of full rank"]
+
+
+def _all_censored(data: pd.DataFrame, visit: str, column: str = "visit") -> str:
+    """Why the censored likelihood has no finite maximum at ``visit`` (every value of a
+    group there censored on the same side), or ""."""
+    for group, name in ((1, "group1"), (0, "group2")):
+        signs_here = data.loc[(data[column] == visit) & (data["group1"] == group), "sign"]
+        if len(signs_here) and (signs_here == 1).all() | (signs_here == -1).all():
+            return f"every {name} value at {visit} is censored (no finite maximum likelihood)"
+    return ""
 
 
 def _mixed_design(data: pd.DataFrame, visits: Sequence[str]) -> pd.DataFrame:
@@ -170,7 +187,8 @@ def mixed_model(
     """Group x visit interaction of a random-intercept mixed model per measure: how much
     more compared[0] changed from ``visits[0]`` to each later visit than compared[1] (a
     difference of log changes, and its exp the ratio of geometric-mean ratios, for the
-    markers). One row per measure present and later visit, columns :data:`MIXED_COLUMNS`."""
+    markers). Below-limit values are censored observations (:data:`MIXED_METHOD`). One row
+    per measure present and later visit, columns :data:`MIXED_COLUMNS`."""
     visits = list(visits)
     rows: list[dict[str, Any]] = []
     for measure in [m for m in measures if m in set(frame["measure"])]:
@@ -178,75 +196,48 @@ def mixed_model(
         # An interaction at a visit one group never attended is not estimable: leave it out.
         both = [v for v in visits if data.loc[data["visit"] == v, "group1"].nunique() == 2]
         used = [visits[0]] + [v for v in visits[1:] if v in both]
+        # every value of a group at a visit censored: the likelihood rises for ever as that
+        # cell's mean falls (no finite maximum), so that visit is not estimated either
+        unbounded = {v: _all_censored(data, v) for v in used}
+        used = [visits[0]] + [v for v in used[1:] if not unbounded[v]]
         data = data[data["visit"].isin(used)].reset_index(drop=True)
         n1 = data.loc[data["group1"] == 1, "patient"].nunique()
         n2 = data.loc[data["group1"] == 0, "patient"].nunique()
-        n_censored = int((data["censored"] != "").sum())
         common: dict[str, Any] = dict(
             measure=measure, reference_visit=visits[0], group1=compared[0], group2=compared[1],
-            outcome="log value" if measure in LOG_MEASURES else "score", n_patients=n1 + n2,
-            n_patients1=n1, n_patients2=n2, n_observations=len(data), n_censored=n_censored,
-            n_nonpositive=nonpositive, converged=False,
+            outcome="log value" if measure in LOG_MEASURES else "score", method=MIXED_METHOD,
+            n_patients=n1 + n2, n_patients1=n1, n_patients2=n2, n_observations=len(data),
+            n_censored=int((data["sign"] != 0).sum()), n_nonpositive=nonpositive,
+            converged=False,
         )  # fmt: skip
         notes = [f"{nonpositive} value(s) <= 0 left out (no log)"] if nonpositive else []
-        fits: dict[str, tuple[Any, list[str]]] = {}
+        fit: CensoredFit | None = None
         if visits[0] not in both:
             notes.append(f"not fitted: a group has no {visits[0]} value")
+        elif unbounded[visits[0]]:
+            notes.append(f"not fitted: {unbounded[visits[0]]}")
         elif min(n1, n2) < MIN_PATIENTS_PER_GROUP:
             notes.append(f"not fitted: fewer than {MIN_PATIENTS_PER_GROUP} patients in a group")
         else:
             exog = _mixed_design(data, used)
-            patients = data["patient"].to_numpy()
-            fits["at_limit"] = _fit_mixed(data["at_limit"].to_numpy(), exog, patients)
-            if n_censored:
-                fits["substituted"] = _fit_mixed(data["substituted"].to_numpy(), exog, patients)
+            fit, fit_notes = _fit_mixed(data, exog)
+            notes += fit_notes
+            terms = list(exog.columns)
         for visit in visits[1:]:
             row = dict.fromkeys(MIXED_COLUMNS, math.nan) | common | {"visit": visit}
-            row["note"] = "; ".join(notes + _mixed_effect(row, fits, used, visit, alpha))
+            extra = []
+            if fit is not None and unbounded.get(visit):
+                extra = [f"not estimated: {unbounded[visit]}"]
+            elif fit is not None and visit not in used:
+                extra = ["not estimated: a group has no value at this visit"]
+            elif fit is not None and fit.converged:
+                k = terms.index(f"visit{used.index(visit)}:group")
+                se = math.sqrt(fit.cov[k, k])
+                _fill(row, float(fit.params[k]), se, n1 + n2 - 2, alpha)
+                row["converged"] = True
+            row["note"] = "; ".join(notes + extra)
             rows.append(row)
     return pd.DataFrame(rows, columns=list(MIXED_COLUMNS))
-
-
-def _mixed_effect(
-    row: dict[str, Any], fits: dict[str, tuple[Any, list[str]]], used: list[str], visit: str,
-    alpha: float,
-) -> list[str]:  # fmt: skip
-    """Fill ``row`` with the interaction at ``visit`` from the fits; return the notes."""
-    if not fits:
-        return []
-    if visit not in used:
-        return ["not estimated: a group has no value at this visit"]
-    term = f"visit{used.index(visit)}:group"
-    result, notes = fits["at_limit"]
-    if result is None or not result.converged:
-        return notes
-    ci = result.conf_int(alpha=alpha).loc[term]
-    row.update(
-        estimate=float(result.fe_params[term]), se=float(result.bse_fe[term]),
-        ci_lower=float(ci.iloc[0]), ci_upper=float(ci.iloc[1]),
-        p=float(result.pvalues[term]), converged=True,
-    )  # fmt: skip
-    other = None
-    if "substituted" in fits:
-        second, second_notes = fits["substituted"]
-        ok = second is not None and second.converged
-        other = float(second.fe_params[term]) if ok else math.nan
-        notes = notes + [f"half/twice-limit fit: {n}" for n in second_notes]
-    row["estimate_low"], row["estimate_high"] = _range(row["estimate"], other)
-    _add_ratios(row)
-    return notes
-
-
-def _fit_ols(y: np.ndarray, exog: np.ndarray) -> tuple[Any, list[str]]:
-    if exog.shape[0] <= exog.shape[1] or np.linalg.matrix_rank(exog) < exog.shape[1]:
-        return None, ["not fitted: too few patients or a constant baseline"]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = sm.OLS(y, exog).fit()
-        except (np.linalg.LinAlgError, ValueError) as error:
-            return None, [f"fit failed: {type(error).__name__}: {error}"]
-    return result, _captured(caught)
 
 
 def ancova(
@@ -258,21 +249,23 @@ def ancova(
     measures: Sequence[str] = MEASURES,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """OLS of the (log) follow-up value on the (log) baseline value and a compared[0]
-    indicator, per measure, over patients with both visits: the group coefficient is the
-    difference of adjusted means (its exp the ratio of adjusted geometric means for the
-    markers). One row per measure present, columns :data:`ANCOVA_COLUMNS`."""
+    """The (log) follow-up value on the (log) baseline value and a compared[0] indicator,
+    per measure, over patients with both visits, below-limit values censored
+    (:data:`ANCOVA_METHOD`): the group coefficient is the difference of adjusted means (its
+    exp the ratio of adjusted geometric means for the markers). One row per measure
+    present, columns :data:`ANCOVA_COLUMNS`."""
     rows: list[dict[str, Any]] = []
     for measure in [m for m in measures if m in set(frame["measure"])]:
         data, nonpositive = _prepare(frame, labels, compared, measure, (baseline, followup))
         wide = _paired(data, baseline, followup)
         group = wide["group1"].to_numpy(float)
-        n_censored = int(wide["n_censored"].sum())
         row = dict.fromkeys(ANCOVA_COLUMNS, math.nan) | dict(
             measure=measure, baseline=baseline, followup=followup, group1=compared[0],
             group2=compared[1], outcome="log value" if measure in LOG_MEASURES else "score",
-            n=len(wide), n1=int(group.sum()), n2=int(len(group) - group.sum()),
-            n_censored=n_censored, n_nonpositive=nonpositive,
+            method=ANCOVA_METHOD, n=len(wide), n1=int(group.sum()),
+            n2=int(len(group) - group.sum()),
+            n_censored=int((wide[["sign_0", "sign_1"]] != 0).to_numpy().sum()),
+            n_nonpositive=nonpositive,
         )  # fmt: skip
         notes = [f"{nonpositive} value(s) <= 0 left out (no log)"] if nonpositive else []
         if min(row["n1"], row["n2"]) < MIN_PATIENTS_PER_GROUP:
@@ -288,43 +281,40 @@ def ancova(
 
 
 def _paired(data: pd.DataFrame, baseline: str, followup: str) -> pd.DataFrame:
-    """One row per patient with both visits: outcome at baseline (``_0``) and follow-up
-    (``_1``) under both censoring choices, ``group1`` and how many of the two are censored."""
-    columns = ["at_limit_0", "at_limit_1", "substituted_0", "substituted_1", "group1"]
+    """One row per patient with both visits: outcome (``y``) and censoring sign at baseline
+    (``_0``) and follow-up (``_1``), and ``group1``."""
     by_visit = {v: data[data["visit"] == v].set_index("patient") for v in (baseline, followup)}
     patients = by_visit[baseline].index.intersection(by_visit[followup].index).sort_values()
     first, second = (by_visit[v].loc[patients] for v in (baseline, followup))
-    wide = pd.DataFrame(index=patients, columns=columns, dtype=float)
-    for choice in ("at_limit", "substituted"):
-        wide[f"{choice}_0"], wide[f"{choice}_1"] = first[choice], second[choice]
-    wide["group1"] = first["group1"]
-    wide["n_censored"] = (first["censored"] != "").astype(int) + (second["censored"] != "")
-    return wide
+    return pd.DataFrame(
+        {
+            "y_0": first["y"].astype(float), "y_1": second["y"].astype(float),
+            "sign_0": first["sign"].astype(float), "sign_1": second["sign"].astype(float),
+            "group1": first["group1"],
+        },
+        index=patients,
+    )  # fmt: skip
 
 
 def _ancova_effect(
     row: dict[str, Any], wide: pd.DataFrame, group: np.ndarray, alpha: float
 ) -> list[str]:
-    """Fill ``row`` from the at-limit and (if anything is censored) substituted fits."""
-    results = {}
-    notes: list[str] = []
-    for choice in ["at_limit"] + (["substituted"] if row["n_censored"] else []):
-        exog = np.column_stack([np.ones(len(wide)), wide[f"{choice}_0"].to_numpy(float), group])
-        results[choice], fit_notes = _fit_ols(wide[f"{choice}_1"].to_numpy(float), exog)
-        prefix = "" if choice == "at_limit" else "half/twice-limit fit: "
-        notes += [prefix + n for n in fit_notes]
-    result = results["at_limit"]
-    if result is None:
+    """Fill ``row`` from the censored ANCOVA fit; return the notes."""
+    y0, y1, c0, c1 = (wide[c].to_numpy(float) for c in ("y_0", "y_1", "sign_0", "sign_1"))
+    n = len(wide)
+    design = np.column_stack([np.ones(n), y0, group])
+    if n <= design.shape[1] or np.linalg.matrix_rank(design) < design.shape[1]:
+        return ["not fitted: too few patients or a constant baseline"]
+    for sign, visit in ((c0, row["baseline"]), (c1, row["followup"])):
+        long = pd.DataFrame({"visit": visit, "group1": group, "sign": sign})
+        if why := _all_censored(long, visit):
+            return [f"not fitted: {why}"]
+    fit = fit_ancova(y0, y1, c0, c1, group)
+    notes = [fit.note] if fit.note else []
+    if not fit.converged:
         return notes
-    ci = result.conf_int(alpha=alpha)[2]
-    row.update(
-        estimate=float(result.params[2]), se=float(result.bse[2]), ci_lower=float(ci[0]),
-        ci_upper=float(ci[1]), p=float(result.pvalues[2]), baseline_slope=float(result.params[1]),
-    )  # fmt: skip
-    other = None
-    if "substituted" in results:
-        second = results["substituted"]
-        other = float(second.params[2]) if second is not None else math.nan
-    row["estimate_low"], row["estimate_high"] = _range(row["estimate"], other)
-    _add_ratios(row)
+    df = n - design.shape[1]
+    se = math.sqrt(fit.cov[5, 5] * n / df)  # b2; the ML variance scaled to the OLS one
+    _fill(row, float(fit.params[5]), se, df, alpha)
+    row["baseline_slope"] = float(fit.params[4])
     return notes

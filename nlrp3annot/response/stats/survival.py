@@ -23,6 +23,14 @@ from nlrp3annot.response.stats.comparison_data import (
 
 MEDIAN_TOLERANCE = 1e-9
 PERMUTATION_MAX_SPLITS = 200_000  # all splits of the patients into the two groups' sizes
+# The reported log-rank P is the asymptotic one: it stays valid when the groups are censored
+# differently (e.g. mutation-negative patients followed for a shorter time), where the
+# permutation P is not exact (permuting labels permutes the censoring times with them, so
+# it tests equal survival *and* equal censoring). The permutation P is kept, secondary.
+LOGRANK_METHOD = (
+    "asymptotic log-rank (chi-square, 1 df; valid under unequal censoring); "
+    "p_permutation is secondary, exact only when both groups are censored alike"
+)
 
 
 def logrank_chi2(durations: np.ndarray, events: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -48,7 +56,9 @@ def logrank_chi2(durations: np.ndarray, events: np.ndarray, first: np.ndarray) -
 def logrank_permutation_p(durations: np.ndarray, events: np.ndarray, n1: int) -> float:
     """Exact permutation P of the log-rank test: the share of all C(n, n1) assignments of
     the patients to groups of the observed sizes whose chi-square is at least the observed
-    one (NaN when there are more than PERMUTATION_MAX_SPLITS)."""
+    one (NaN when there are more than PERMUTATION_MAX_SPLITS). Exact only when both groups
+    share one censoring distribution (the labels are permuted with the censoring times), so
+    it is a secondary column, never the reported P."""
     import itertools
 
     n = durations.size
@@ -60,6 +70,10 @@ def logrank_permutation_p(durations: np.ndarray, events: np.ndarray, n1: int) ->
     observed = logrank_chi2(durations, events, np.arange(n) < n1)[0]
     chi2 = logrank_chi2(durations, events, splits)
     return float(np.mean(chi2 >= observed - 1e-9 * max(1.0, observed)))
+
+
+def _censored_share(times: pd.DataFrame) -> float:
+    return float(1 - times["event"].mean()) if len(times) else math.nan
 
 
 def _first_at_or_below(curve: pd.Series, level: float = 0.5) -> float:
@@ -197,13 +211,19 @@ def _time_to_flare(
         )
         logrank["test_statistic"] = float(result.test_statistic)
         logrank["p"] = float(result.p_value)
-        logrank["method"] = "asymptotic (chi-square, 1 df)"
+        logrank["method"] = LOGRANK_METHOD
         durations = np.concatenate([a["duration"], b["duration"]]).astype(float)
         events = np.concatenate([a["event"], b["event"]]).astype(bool)
         logrank["p_permutation"] = logrank_permutation_p(durations, events, len(a))
         if math.isnan(logrank["p_permutation"]):
             logrank["note"] = (
                 f"exact permutation P not computed: more than {PERMUTATION_MAX_SPLITS:,} splits"
+            )
+        elif _censored_share(a) != _censored_share(b):
+            logrank["note"] = (
+                f"censoring differs between the groups ({_censored_share(a):.0%} vs "
+                f"{_censored_share(b):.0%} censored): the permutation P is not exact here; "
+                "the asymptotic P is the one reported"
             )
     survival_table = (
         pd.concat(survival, ignore_index=True)
