@@ -298,7 +298,7 @@ def km_figure(
         row = logrank.iloc[0]
         title = f"log-rank P = {float(row['p']):.3g} ({str(row['method']).split(' ')[0]})"
         if row.get("p_permutation") is not None and math.isfinite(float(row["p_permutation"])):
-            title += f"; exact permutation P = {float(row['p_permutation']):.3g}"
+            title += f"; permutation P (secondary) = {float(row['p_permutation']):.3g}"
     if ax.get_legend_handles_labels()[0]:  # no curve when no patient has withdrawal data
         # Above the curves, not over them: a legend inside the axes hides some curve.
         ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0),
