@@ -35,7 +35,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from nlrp3annot.response.stats.comparison_data import MANNWHITNEY_EXACT_MAX_N
 from nlrp3annot.response.stats.rank_tests import mann_whitney_null_counts
@@ -70,6 +70,44 @@ METHOD_WORDS = {
     NOETHER_METHOD: "Noether's formula for the asymptotic Mann-Whitney test",
     SCHOENFELD_METHOD: "Schoenfeld's approximation, not simulated",
 }
+
+
+def power_methods(rows: list[dict]) -> str:
+    """The methods text's sentence on the detectable effects: how the family's rows found
+    theirs (only the ways that ran)."""
+    used = {str(r.get("detectable_method") or "") for r in rows} - {""}
+    parts = []
+    if used & {SIMULATED_METHOD, GEHAN_METHOD}:
+        parts.append(
+            f"for end points tested by the exact Mann-Whitney test, its power simulated at the "
+            f"actual group sizes: {DRAWS:,} draws (seed {SEED}) from a smoothed bootstrap of "
+            f"the per-patient values, each group centred on its median, pooled, resampled with "
+            f"Gaussian kernel noise (bandwidth 1.06 m^-1/5 SD) and rescaled to the observed "
+            f"variance, the first group shifted by the effect (on the log scale for ratios); "
+            f"the smallest effect with 80% power in both directions, read exactly off the "
+            f"draws (Monte Carlo SE {100 * monte_carlo_se():.1f} percentage points at 80%)"
+        )
+    if GEHAN_METHOD in used:
+        parts.append(
+            "for end points tested by Gehan's test, the same simulation as if no value were "
+            "censored (there Gehan's test is Mann-Whitney's): a lower bound of the effect"
+        )
+    if NOETHER_METHOD in used:
+        parts.append(
+            "where a group has more than 50 patients (the test is then asymptotic), Noether's "
+            "formula with P(X > Y) from the same model"
+        )
+    if SCHOENFELD_METHOD in used:
+        parts.append(
+            "for time to flare, Schoenfeld's approximation with the observed flares and "
+            "allocation (not a simulation of the flare test)"
+        )
+    if not parts:
+        return ""
+    return (
+        "The smallest effect each primary end point could detect with 80% power (two-sided, "
+        "before multiplicity) is that of the test the row uses: " + "; ".join(parts) + "."
+    )
 
 
 @lru_cache(maxsize=256)
@@ -118,6 +156,7 @@ def exact_detectable_shift(
     rng = np.random.default_rng(seed)
     sample = smoothed_draws(residuals, (draws, n1 + n2), rng)
     pairs = n1 * n2
+    sample = sample.astype(np.float32)  # order statistics only: float32 halves the memory
     pairwise = (sample[:, :n1, None] - sample[:, None, n1:]).reshape(draws, pairs)
     pairwise = np.partition(pairwise, [critical, pairs - 1 - critical], axis=1)
     # U(e) = #{d > -e}. U >= pairs - c  <=>  e > -d_(c+1) (ascending, 1-based);
@@ -162,15 +201,17 @@ def noether_detectable_shift(x: np.ndarray, y: np.ndarray, alpha: float) -> floa
 
     def above(shift: float) -> float:  # P(X + shift > Y), X, Y from the model
         scaled = (gaps + shift * math.sqrt(1 + h * h)) / (h * sd * math.sqrt(2))
-        return float(stats.norm.cdf(scaled).mean())
+        return float(special.ndtr(scaled).mean())
 
     span = 4 * residuals.std() + 1e-12
     while above(span) < target:
         span *= 2
     lo, hi = 0.0, span
-    for _ in range(60):
+    # the gaps are antisymmetric (a - b and b - a), so P(X - s > Y) = 1 - P(X + s > Y):
+    # both directions reach the target at the same shift
+    for _ in range(50):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if min(above(mid), 1 - above(-mid)) < target else (lo, mid)
+        lo, hi = (mid, hi) if above(mid) < target else (lo, mid)
     return hi
 
 
