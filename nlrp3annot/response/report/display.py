@@ -32,6 +32,7 @@ NAMES = {
     "significant": "Significant after adjustment",
     "detectable_effect": "Detectable effect (80% power)",
     "p_permutation": "P, permutation (secondary)",
+    "detectable_method": "How the detectable effect was found",
     "p_method": "Method of P", "statistic": "Test statistic",
     "test_statistic": "Test statistic", "u_statistic": "Mann-Whitney U",
     "ci_method": "Method of the CI", "ci_critical_u": "Critical U of the CI",

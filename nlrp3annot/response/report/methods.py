@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from nlrp3annot.response.stats.comparison_data import ComparisonResult
+from nlrp3annot.response.stats.power import power_methods
 
 MULTIPLICITY_WORDS = {
     "holm": "adjusted together by Holm's step-down method over the plan's whole family",
@@ -184,10 +185,9 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"ML standard error scaled by sqrt(n / (n - 3)); the df are in the tables. "
         f"Responders ({s.get('responder_definition', 'as the plan')}) "
         f"were compared by Fisher's exact test, with Newcombe's hybrid score interval for the "
-        f"difference in proportions. The smallest effect detectable with 80% power at the "
-        f"actual group sizes uses the pooled SD of the per-patient values and Mann-Whitney's "
-        f"efficiency 3/pi (end points), or Schoenfeld's formula with the observed flares "
-        f"(time to flare). Analyses used Python {soft['python']}, numpy {soft['numpy']}, "
+        f"difference in proportions. "
+        + power_methods(family["endpoints"])
+        + f" Analyses used Python {soft['python']}, numpy {soft['numpy']}, "
         f"pandas {soft['pandas']}, scipy {soft['scipy']}, statsmodels {soft['statsmodels']} "
         f"and lifelines {soft['lifelines']}."
     )

@@ -7,7 +7,9 @@ as the change (the Hodges-Lehmann shift, table ``between``). Time to flare, when
 makes it primary, enters with the P of the plan's ``flare_test`` (Firth's penalised
 likelihood-ratio test or the log-rank test), beside the interval that inverts it.
 Within-group changes never enter the family: they say how a group did, not whether
-genotype matters.
+genotype matters. Each row's detectable effect (80% power) comes from the power of the
+row's own test, with how it was found in ``detectable_method``
+(:mod:`nlrp3annot.response.stats.power`).
 
 Multiplicity (the plan's ``multiplicity``), over the plan's whole family: an end point that
 could not be tested counts as not rejected (P = 1), it is not dropped from the family:
@@ -25,18 +27,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from nlrp3annot.response.plan import AnalysisPlan, Endpoint
+from nlrp3annot.response.stats.power import (
+    METHOD_WORDS,
+    detectable_hazard_ratio,
+    detectable_shift,
+)
 from nlrp3annot.response.stats.ratios import RATIO_MEASURES
 
 PRIMARY_COLUMNS = (
     "endpoint", "measure", "change", "scale", "table", "n1", "n2", "estimate", "ci_lower",
     "ci_upper", "p", "test", "p_adjusted", "adjustment", "significant",
-    "detectable_effect", "note",
+    "detectable_effect", "detectable_method", "note",
 )  # fmt: skip
-POWER = 0.8
 RULE_NAMES = {
     "holm": "Holm",
     "fixed_sequence": "fixed sequence",
@@ -127,7 +132,7 @@ def endpoint_row(
     found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)]
     row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
     row.update(endpoint=endpoint.label, measure=endpoint.measure, change=change, scale=scale,
-               table=name, estimate="", test="", note="")  # fmt: skip
+               table=name, estimate="", test="", detectable_method="", note="")  # fmt: skip
     if found.empty:
         present = set(tables["descriptives"]["measure"]) if "descriptives" in tables else set()
         shown = endpoint.label.split(" ")[0]
@@ -145,7 +150,10 @@ def endpoint_row(
                note=note)  # fmt: skip
     x = values.get((endpoint.measure, change, plan.compared[0]), np.array([]))
     y = values.get((endpoint.measure, change, plan.compared[1]), np.array([]))
-    row["detectable_effect"] = detectable_shift(x, y, plan.alpha, scale)
+    gehan = str(r["method"] or "").startswith("Gehan")
+    row["detectable_effect"], row["detectable_method"] = detectable_shift(
+        x, y, plan.alpha, scale, gehan
+    )
     return row
 
 
@@ -163,7 +171,7 @@ def flare_row(
     row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
     row.update(endpoint=label, measure="", change="withdrawal->flare", scale="hazard ratio",
                table="hazard_ratio", estimate="", test=FLARE_TEST_NAMES[test],
-               note="")  # fmt: skip
+               detectable_method="", note="")  # fmt: skip
     hazard = tables["hazard_ratio"]
     h = hazard[hazard["test"] == test].iloc[0]
     logrank = tables["logrank"].iloc[0]
@@ -173,7 +181,7 @@ def flare_row(
         row.update(estimate=estimate, ci_lower=h["ci_lower"], ci_upper=h["ci_upper"], p=h["p"])
     row.update(n1=int(h["n1"]), n2=int(h["n2"]), note="; ".join(dict.fromkeys(notes)))
     events = int(h["events1"] + h["events2"])
-    row["detectable_effect"] = detectable_hazard_ratio(
+    row["detectable_effect"], row["detectable_method"] = detectable_hazard_ratio(
         events, int(h["n1"]), int(h["n2"]), plan.alpha
     )
     return row
@@ -191,36 +199,10 @@ def _test_name(method: str | None) -> str:
 # The smallest effect the study could detect
 
 
-def detectable_shift(x: np.ndarray, y: np.ndarray, alpha: float, scale: str) -> float:
-    """The smallest between-group shift (a ratio of ratios for ``scale`` "ratio") that the
-    two-sided rank test at ``alpha`` detects with 80% power at these group sizes: the
-    t-test's (z_{1-alpha/2} + z_{0.8}) SD sqrt(1/n1 + 1/n2), over the Mann-Whitney test's
-    efficiency 3/pi for normal data, with the pooled SD of the observed values. NaN with
-    fewer than 2 patients in a group."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
-    if x.size < 2 or y.size < 2:
-        return math.nan
-    pooled = math.sqrt(
-        ((x.size - 1) * x.var(ddof=1) + (y.size - 1) * y.var(ddof=1)) / (x.size + y.size - 2)
-    )
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)
-    shift = z * pooled * math.sqrt(1 / x.size + 1 / y.size) / math.sqrt(3 / math.pi)
-    return math.exp(shift) if scale == "ratio" else shift
-
-
-def detectable_hazard_ratio(events: int, n1: int, n2: int, alpha: float) -> float:
-    """Schoenfeld's formula: the hazard ratio (above 1) the log-rank test at ``alpha``
-    detects with 80% power given the observed number of flares and the allocation."""
-    if events == 0 or n1 == 0 or n2 == 0:
-        return math.nan
-    share = n1 / (n1 + n2)
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)
-    return math.exp(z / math.sqrt(events * share * (1 - share)))
-
-
 def power_sentences(family: pd.DataFrame, alpha: float) -> list[str]:
-    """One sentence per primary end point: the smallest effect detectable with 80% power."""
+    """One sentence per primary end point: the smallest effect detectable with 80% power,
+    and how it was found. Rounded away from no effect (an effect said to be detectable is
+    never rounded below the one that has 80% power)."""
     out = []
     for row in family.itertuples(index=False):
         d = row.detectable_effect
@@ -228,13 +210,25 @@ def power_sentences(family: pd.DataFrame, alpha: float) -> list[str]:
             continue
         sizes = f"{row.n1} versus {row.n2} patients"
         if row.scale == "ratio":
-            effect = f"a ratio of ratios below {1 / d:.2g} or above {d:.2g}"
+            effect = f"a ratio of ratios below {_round(1 / d, 2, up=False):g} or above "
+            effect += f"{_round(d, 2):g}"
         elif row.scale == "hazard ratio":
-            effect = f"a hazard ratio below {1 / d:.2g} or above {d:.2g}"
+            effect = f"a hazard ratio below {_round(1 / d, 2, up=False):g} or above "
+            effect += f"{_round(d, 2):g}"
         else:
-            effect = f"a difference in change of more than {d:.3g} either way"
+            effect = f"a difference in change of more than {_round(d, 3):g} either way"
+        how = METHOD_WORDS.get(row.detectable_method, "")
         out.append(
             f"{row.endpoint}: with {sizes}, the study had 80% power (two-sided alpha {alpha:g}, "
-            f"before multiplicity) to detect only {effect}."
+            f"before multiplicity) to detect only {effect}" + (f" ({how})." if how else ".")
         )
     return out
+
+
+def _round(value: float, digits: int, up: bool = True) -> float:
+    """``value`` to ``digits`` significant digits, rounded up (or down)."""
+    if value == 0:
+        return 0.0
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    rounded = (math.ceil if up else math.floor)(round(value / step, 9)) * step
+    return float(f"{rounded:.{digits}g}")
