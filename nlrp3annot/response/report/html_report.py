@@ -160,7 +160,13 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
     e = html.escape
     summary = result.summary
     first, second = summary["compared"]
-    headline = headline_table(result.tables, summary["alpha"])
+    study = headline_table(result.tables, summary["alpha"], "study_endpoints")
+    headline = headline_table(result.tables, summary["alpha"], "genotype_endpoints")
+    roles = {
+        name: str(result.tables[name]["role"].iloc[0])
+        for name in ("study_endpoints", "genotype_endpoints")
+        if name in result.tables and len(result.tables[name])
+    }
     power = summary.get("primary_endpoints", {}).get("power", [])
     responders = result.tables.get("responder_comparison", pd.DataFrame())
     return [
@@ -170,6 +176,16 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         *(f"<li>{e(line)}</li>" for line in plan_lines),
         "</ul>",
         "<h2 id='headline'>The answer in detail</h2>",
+        "<h3 id='study-question'>The study's question: within-patient change, all patients "
+        f"({e(roles.get('study_endpoints', ''))})</h3>",
+        "<ul class='answer study'>"
+        + "".join(f"<li>{e(str(x))}</li>" for x in study["sentence"])
+        + "</ul>",
+        "<div id='table-study'>",
+        _table(study.drop(columns="sentence"), level),
+        "</div>",
+        f"<h3 id='genotype-question'>Genotype comparison, {e(first)} vs {e(second)} "
+        f"({e(roles.get('genotype_endpoints', ''))})</h3>",
         "<ul class='answer'>"
         + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
         + "</ul>",
@@ -184,8 +200,8 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         _table(responders, level),
         "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
         _table(result.tables.get("durability", pd.DataFrame()), level),
-        "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
-        "rule: estimate (95% CI); P as the plan adjusts it)</h3>",
+        "<h3 id='sensitivity'>Sensitivity to the group rule (the genotype comparison under "
+        "each rule: estimate (95% CI); P as the plan adjusts it)</h3>",
         _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
         "<h3 id='power'>What the study could detect</h3><ul>",
         *(f"<li>{e(line)}</li>" for line in power),

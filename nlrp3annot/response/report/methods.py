@@ -77,6 +77,20 @@ def _flare_tests(chosen: str, first: str, second: str, permutation: str) -> str:
     )
 
 
+def _question(plan: dict[str, Any]) -> str:
+    """Which question the plan makes primary, and how the other is labelled."""
+    if plan.get("question", "study") == "study":
+        return (
+            "the study's (NEJM 2006): each primary end point's within-patient change in all "
+            "patients, by the Wilcoxon signed-rank test; the comparison between the groups is "
+            "exploratory (each P unadjusted, not part of the primary family)"
+        )
+    return (
+        "the genotype comparison, pre-specified by the plan; the within-patient changes in "
+        "all patients are supporting results (each P unadjusted)"
+    )
+
+
 def _untested(family: dict[str, Any], rule: str) -> str:
     """Which of the plan's end points could not be tested, why, and how the rule took it."""
     missing = family.get("not_tested") or []
@@ -143,8 +157,8 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
     )
     return (
         grouping
-        + f"The analysis followed the plan '{plan['title']}' ({plan['source']}). Its primary "
-        f"family: {primary}; {family['family_size']} tests, "
+        + f"The analysis followed the plan '{plan['title']}' ({plan['source']}). Its question "
+        f"is {_question(plan)}. Its primary family: {primary}; {family['family_size']} tests, "
         f"{MULTIPLICITY_WORDS[plan['multiplicity']]} "
         f"at alpha {s['alpha']:g}. "
         + _untested(family, plan["multiplicity"])
