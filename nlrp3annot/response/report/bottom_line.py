@@ -325,7 +325,7 @@ def study_line(row: dict, alpha: float) -> str:
     direction = _direction(bounds, 1.0 if ratio else 0.0)
     amount = _amount(bounds, direction, ratio, earlier, UNITS.get(row["measure"], ""), True)
     what = "Hodges-Lehmann ratio" if ratio else "Hodges-Lehmann change"
-    form = _percent if ratio else (lambda v: f"{v:+.2g}")
+    form = (lambda v: _percent(v) if v < 1 else _fold(v)) if ratio else (lambda v: f"{v:+.2g}")
     ci = ci_shown(row["ci_lower"], row["ci_upper"], row["ci_text"], form) or "no CI"
     rule = adjustment_words(row["adjustment"])
     verdict = (
@@ -379,9 +379,11 @@ def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared, family
             f"{rule})."
         )
     names = ", ".join(endpoint_title(r) for r in found.to_dict("records"))
+    share = f"All {total}" if len(found) == total else f"{len(found)} of the {total}"
     return (
-        f"{len(found)} of the {total} {kind} found {what} ({adjusted}P below {alpha:g}"
-        f"{' each' if not adjusted else ''}; {rule}): {names}."
+        f"{share} {kind} found {what} ({adjusted}P below {alpha:g}"
+        f"{' each' if not adjusted else ''}; {rule})"
+        + ("." if len(found) == total else f": {names}.")
     )
 
 
