@@ -313,7 +313,9 @@ def test_within_matches_enumeration_and_scipy(cohort, result):
     measurements, groups, _ = cohort
     table = result.tables["within"]
     assert set(table["group"]) == {POS, NEG, "all"}
-    assert set(table["change"]) == {"baseline->month3", "month3->flare"}
+    # every change the default plan names: primary, and its secondary month 6 and retreatment
+    assert set(table["change"]) == {"baseline->month3", "month3->flare", "baseline->month6",
+                                    "flare->retreatment"}  # fmt: skip
     for row in table.itertuples(index=False):
         earlier, later = row.change.split("->")
         d = diffs(measurements, groups, row.group, row.measure, earlier, later)
