@@ -122,7 +122,7 @@ def _small_sample_warnings(
         keep = [key in planned for key in keys]
         if groups is not None:
             keep = [k and g in groups for k, g in zip(keep, table["group"], strict=True)]
-        kept = table[keep]
+        kept = table[np.array(keep, dtype=bool)]  # (a plain [] would select no columns)
         size = kept["n"] if "n" in kept else kept["n1"] + kept["n2"]
         absent = [(m, c) in secondary - primary for m, c in
                   zip(kept["measure"], kept["change"], strict=True)]  # fmt: skip
