@@ -358,7 +358,8 @@ def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared, family
     a, b = (group_word(g) for g in compared)
     study = family_name == "study_endpoints"
     role = str(family["role"].iloc[0]) if len(family) and "role" in family else "primary"
-    kind = f"{role} {'within-patient' if study else 'between-group'} comparisons"
+    kind = f"{role} within-patient comparisons (all patients)" if study else (
+        f"{role} between-group comparisons")  # fmt: skip
     deciding = [_deciding(r)[0] for r in family.to_dict("records")]
     tested = family[[math.isfinite(d) for d in deciding]] if len(family) else family
     if tested.empty:
@@ -371,8 +372,7 @@ def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared, family
     untested = total - len(tested)
     if untested:
         rule += f"; {untested} of them could not be tested, counted as no difference"
-    what = "a change within patients (all patients)" if study else (
-        "a difference between the groups")  # fmt: skip
+    what = "a change" if study else "a difference between the groups"
     if found.empty:
         return (
             f"None of the {total} {kind} found {what} (every {adjusted}P {alpha:g} or more; "

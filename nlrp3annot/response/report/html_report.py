@@ -190,8 +190,7 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
         + "</ul>",
         f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts the "
-        "test whose unadjusted P is in the tables; the P shown here is adjusted as the plan "
-        "says.</small></p>",
+        f"test whose unadjusted P is in the tables; {e(_which_p(roles))}</small></p>",
         "<div id='table-headline'>",
         _table(headline.drop(columns="sentence"), level),
         "</div>",
@@ -207,6 +206,17 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         *(f"<li>{e(line)}</li>" for line in power),
         "</ul>",
     ]
+
+
+def _which_p(roles: dict[str, str]) -> str:
+    """Which P the genotype comparison's sentences decide on, as its role (the plan's
+    question) says: adjusted only when it is the primary family."""
+    if roles.get("genotype_endpoints") == "primary":
+        return "the P that decides is adjusted as the plan says."
+    return (
+        "this comparison is exploratory (the plan's primary question is the study's): each P "
+        "is unadjusted, at alpha, and no adjusted P is given."
+    )
 
 
 def _secondary(result, level: float) -> list[str]:
