@@ -37,7 +37,9 @@ FIXED = {
     "within": [("p", "hl_ci_lower", "hl_ci_upper", 0.0)],
     "ratios_within": [("p", "ci_lower", "ci_upper", 1.0)],
     "hazard_ratio": [("p", "ci_lower", "ci_upper", 1.0)],
-    "responder_comparison": [("p", "ci_lower", "ci_upper", 0.0)],
+    # the odds ratio's exact conditional interval and the central Fisher P it inverts (the
+    # Newcombe interval of the difference, difference_ci_*, stands beside no P)
+    "responder_comparison": [("p", "ci_lower", "ci_upper", 1.0)],
     "mixed_model": [("p", "ci_lower", "ci_upper", 0.0), ("p", "ratio_ci_lower",
                                                          "ratio_ci_upper", 1.0)],
     "ancova": [("p", "ci_lower", "ci_upper", 0.0), ("p", "ratio_ci_lower", "ratio_ci_upper",
