@@ -169,6 +169,7 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
     }
     power = summary.get("primary_endpoints", {}).get("power", [])
     responders = result.tables.get("responder_comparison", pd.DataFrame())
+    genotype = result.tables.get("genotype_endpoints", pd.DataFrame())
     return [
         "<h2 id='plan'>The analysis plan"
         + (f": <span id='plan-title'>{e(plan_title)}</span>" if plan_title else "")
@@ -190,7 +191,7 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
         + "</ul>",
         f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts the "
-        f"test whose unadjusted P is in the tables; {e(_which_p(roles))}</small></p>",
+        f"test whose unadjusted P is in the tables; {e(_which_p(roles, genotype))}</small></p>",
         "<div id='table-headline'>",
         _table(headline.drop(columns="sentence"), level),
         "</div>",
@@ -208,15 +209,20 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
     ]
 
 
-def _which_p(roles: dict[str, str]) -> str:
+def _which_p(roles: dict[str, str], family: pd.DataFrame) -> str:
     """Which P the genotype comparison's sentences decide on, as its role (the plan's
-    question) says: adjusted only when it is the primary family."""
-    if roles.get("genotype_endpoints") == "primary":
-        return "the P that decides is adjusted as the plan says."
-    return (
-        "this comparison is exploratory (the plan's primary question is the study's): each P "
-        "is unadjusted, at alpha, and no adjusted P is given."
-    )
+    question) and the plan's multiplicity say: adjusted only when it is the primary family
+    and the plan adjusts."""
+    if roles.get("genotype_endpoints") != "primary":
+        return (
+            "this comparison is exploratory (the plan's primary question is the study's): each "
+            "P is unadjusted, at alpha, with no correction for multiplicity."
+        )
+    from nlrp3annot.response.report.headline import unadjusted
+
+    if len(family) and unadjusted(str(family["adjustment"].iloc[0])):
+        return "each P is unadjusted, at alpha, as the plan's multiplicity (none) says."
+    return "the P that decides is the one adjusted as the plan says."
 
 
 def _secondary(result, level: float) -> list[str]:
