@@ -133,6 +133,12 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
     for b in comparison["between"]:
         rows = wide[wide["measure"] == b["measure"]]
         earlier, later = b["change"].split("->")
+        if earlier not in wide.columns or later not in wide.columns:
+            # the default plan's month 6 and retreatment (issue 26): the workbook has neither
+            # visit, so the row says so and has no test, rather than failing
+            assert {earlier, later} & {"month6", "retreatment"}
+            assert (b["n1"], b["n2"], b["p"]) == (0, 0, None) and "no patient" in b["note"]
+            continue
         change = (rows[later] - rows[earlier]).round(9)
         pos = change[rows["group"] == "mutation_positive"].dropna().to_numpy()
         neg = change[rows["group"] == "mutation_negative"].dropna().to_numpy()
@@ -175,11 +181,45 @@ def test_demo_statistics_equal_an_independent_computation(demo: Path):
     ).p_value
     assert comparison["time_to_flare"]["logrank"]["p"] == pytest.approx(expected_logrank)
 
-    endpoints = comparison["primary_endpoints"]["endpoints"]
-    assert len(endpoints) == 9  # the NEJM plan: 8 end points and time to flare
-    holm = multipletests([e["p"] for e in endpoints], method="holm")[1]
-    for endpoint, adjusted in zip(endpoints, holm, strict=True):
-        assert endpoint["p_adjusted"] == pytest.approx(adjusted)
+    # The NEJM 2006 plan asks the study's question (issue 26): each end point's change
+    # within all 18 patients, 8 end points: the exact signed-rank P of the changes (diary)
+    # or log ratios (markers) by enumeration; where a "<5" value enters, its change is the
+    # interval it is, and in the demo every such change is certainly of one sign, so the P
+    # is 2 / 2**n over the n non-zero changes. Holm over the 8.
+    family = comparison["primary_endpoints"]
+    assert (family["table"], family["family_size"]) == ("study_endpoints", 8)
+    endpoints = family["endpoints"]
+    expected = []
+    for e in endpoints:
+        earlier, later = e["change"].split("->")
+        cells = values[values["measure"] == e["measure"]]
+        at = {(r.patient_id, r.visit): (r.value, r.censored) for r in cells.itertuples()}
+        pairs = [(at[(p, earlier)], at[(p, later)]) for p in sorted(groups)
+                 if (p, earlier) in at and (p, later) in at]  # fmt: skip
+        assert e["endpoint"] == f"all patients: {e['endpoint'].split(': ')[1]}"
+        assert e["n1"] == len(pairs)
+        if not any(a_mark or b_mark for (_, a_mark), (_, b_mark) in pairs):
+            d = np.array([round(b - a, 9) if e["measure"] == "diary" else np.log(b / a)
+                          for (a, _), (b, _) in pairs])  # fmt: skip
+            expected.append(signed_rank_enumeration_p(d))
+            continue
+        intervals = change_intervals(values, e["measure"], earlier, later, sorted(groups))
+        nonzero = [(low, high) for low, high in intervals if (low, high) != (0.0, 0.0)]
+        signs = {np.sign(low) for low, _ in nonzero} | {np.sign(high) for _, high in nonzero}
+        assert len(signs) == 1 and 0 not in signs, e["endpoint"]  # all one way, certainly
+        expected.append(min(1.0, 2 / 2 ** len(nonzero)))
+    assert [e["p"] for e in endpoints] == pytest.approx(expected, rel=1e-12)
+    holm = multipletests(expected, method="holm")[1]
+    assert [e["p_adjusted"] for e in endpoints] == pytest.approx(holm, rel=1e-9)
+    # the genotype comparison of the same end points and time to flare is exploratory:
+    # unadjusted, labelled so; its diary rows are the between table's P checked above
+    genotype = comparison["genotype_endpoints"]
+    assert genotype["role"] == "exploratory" and len(genotype["endpoints"]) == 9
+    assert all(e["p_adjusted"] is None for e in genotype["endpoints"])
+    between = {(b["measure"], b["change"]): b["p"] for b in comparison["between"]}
+    for e in genotype["endpoints"]:
+        if e["measure"] == "diary":
+            assert e["p"] == pytest.approx(between[("diary", e["change"])], rel=1e-12)
 
 
 def test_every_patient_is_accounted_for_and_mosaic_detection_matters(demo: Path):
@@ -289,12 +329,20 @@ def test_a_plan_file_changes_the_headline_and_its_adjustment(tmp_path: Path, cap
     assert main([*compare_args(genotypes, clinical, samples, out), "--plan", str(plan), "-q"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     family = summary["comparison"]["primary_endpoints"]
-    assert [e["endpoint"] for e in family["endpoints"]] == ["CRP baseline->month3"]
+    # the plan leaves the question at its default, the study's (issue 26): CRP's change
+    # within all patients is the family of one
+    assert family["table"] == "study_endpoints"
+    assert [e["endpoint"] for e in family["endpoints"]] == ["all patients: CRP baseline->month3"]
     assert family["endpoints"][0]["p_adjusted"] == family["endpoints"][0]["p"]  # one test
     assert summary["plan"]["title"] == "CRP only" and summary["plan"]["source"] == str(plan)
     page = (out / "report.html").read_text()
-    answer = page[page.index("id='headline'") : page.index("id='table-headline'")]
-    assert answer.count("<li>") == 1 and "fixed sequence over 1 test(s)" in answer
+    # one sentence for the study's question (the family of one), one for the genotype
+    # comparison of the same end point (exploratory, unadjusted)
+    study = page[page.index("id='study-question'") : page.index("id='genotype-question'")]
+    assert study.count("<li>") == 1 and "fixed sequence over 1 test(s)" in study
+    genotype = page[page.index("id='genotype-question'") : page.index("id='table-headline'")]
+    assert genotype.count("<li>") == 1 and "fixed sequence" not in genotype
+    assert "exploratory" in genotype and "not adjusted for multiplicity" in genotype
 
     bad = tmp_path / "bad.toml"
     bad.write_text('primary = [{ measure = "crp", change = ["baseline", "month9"] }]\n')
@@ -609,15 +657,27 @@ def test_the_report_answers_first_with_the_tables_numbers(demo: Path):
     assert page.index("id='headline'") < page.index("id='plots'")
     answer = page[page.index("id='headline'") : page.index("id='table-headline'")]
     sentences = [html.unescape(s) for s in re.findall(r"<li>(.*?)</li>", answer)]
-    family = pd.read_csv(demo / "tables" / "primary_endpoints.tsv", sep="\t")
+    study = pd.read_csv(demo / "tables" / "study_endpoints.tsv", sep="\t")
+    family = pd.read_csv(demo / "tables" / "genotype_endpoints.tsv", sep="\t")
     ratios = pd.read_csv(demo / "tables" / "ratios_between.tsv", sep="\t")
-    # the plan's question: one sentence per primary end point, time to flare included
-    assert len(sentences) == len(family) == 9
+    # the plan's question first (issue 26: the study's, within all patients, Holm over its
+    # 8), then the genotype comparison (exploratory), time to flare included
+    assert len(sentences) == len(study) + len(family) == 8 + 9
+    for row, sentence in zip(study.itertuples(index=False), sentences[:8], strict=True):
+        assert sentence.startswith(f"All patients, {row.endpoint.split(': ')[1]}: ")
+        assert f"adjusted ({row.adjustment})" in sentence  # the P shown is the adjusted one
+        adjusted = f"{row.p_adjusted:.2g}" if row.p_adjusted >= 0.001 else f"{row.p_adjusted:.1e}"
+        assert f"P = {adjusted} adjusted" in sentence and row.adjustment == "Holm over 8 test(s)"
+        shown = f"{row.p:.2g}" if row.p >= 0.001 else f"{row.p:.1e}"
+        assert f"unadjusted P = {shown}" in sentence
+        null = 0.0 if row.scale == "change" else 1.0
+        assert (row.ci_lower > null or row.ci_upper < null) == (row.p < 0.05), row.endpoint
+    sentences = sentences[8:]
     assert sentences[-1].startswith("After withdrawal, time to flare")
     for row, sentence in zip(family.itertuples(index=False), sentences, strict=True):
-        assert f"adjusted ({row.adjustment}" in sentence  # the P shown is the adjusted one
-        adjusted = f"{row.p_adjusted:.2g}" if row.p_adjusted >= 0.001 else f"{row.p_adjusted:.1e}"
-        assert f"P = {adjusted} adjusted" in sentence
+        # exploratory: the P shown is the unadjusted one, and said so
+        assert "exploratory" in sentence and "not adjusted for multiplicity" in sentence
+        assert "P = " not in sentence.replace("unadjusted P = ", "")
         # each interval inverts its test, whose unadjusted P is beside it: it excludes no
         # effect exactly when that P < 0.05 (time to flare: the Firth Cox interval and P)
         p = row.p
@@ -628,6 +688,9 @@ def test_the_report_answers_first_with_the_tables_numbers(demo: Path):
         null = 0.0 if row.scale == "change" else 1.0
         assert (row.ci_lower > null or row.ci_upper < null) == (p < 0.05), row.endpoint
     for row in ratios.itertuples(index=False):
+        if row.change not in set(family["change"]):  # month 6, retreatment: no such visit
+            assert row.n1 == row.n2 == 0
+            continue
         name = row.measure.upper()
         words = row.change.replace("->", " to ").replace("month3", "month 3")
         mine = [s for s in sentences if s.startswith(f"From {words}, {name} ")]
@@ -757,7 +820,7 @@ def test_compare_reads_several_patient_summaries_as_one(demo: Path, tmp_path: Pa
     args = compare_args(first, clinical, samples, split)
     at = args.index(str(first))
     assert main([*args[: at + 1], str(second), *args[at + 1 :], "-q"]) == 0
-    for table in ("groups", "between", "primary_endpoints"):
+    for table in ("groups", "between", "study_endpoints", "genotype_endpoints"):
         assert (whole / "tables" / f"{table}.tsv").read_bytes() == (
             split / "tables" / f"{table}.tsv"
         ).read_bytes(), table

@@ -313,11 +313,17 @@ def test_within_matches_enumeration_and_scipy(cohort, result):
     measurements, groups, _ = cohort
     table = result.tables["within"]
     assert set(table["group"]) == {POS, NEG, "all"}
-    assert set(table["change"]) == {"baseline->month3", "month3->flare"}
+    # every change the default plan names: primary, and its secondary month 6 and retreatment
+    assert set(table["change"]) == {"baseline->month3", "month3->flare", "baseline->month6",
+                                    "flare->retreatment"}  # fmt: skip
     for row in table.itertuples(index=False):
         earlier, later = row.change.split("->")
         d = diffs(measurements, groups, row.group, row.measure, earlier, later)
         assert row.n == len(d)
+        if not d.size:  # month 6 and retreatment: the cohort has no such visit
+            assert row.change in ("baseline->month6", "flare->retreatment")
+            assert math.isnan(row.p) and math.isnan(row.median_diff)
+            continue
         assert row.median_diff == pytest.approx(np.median(d))
         assert row.method_requested == row.method == wilcoxon_method(d)
         assert row.p == pytest.approx(wilcoxon_reference_p(d), rel=1e-9)
@@ -388,13 +394,20 @@ def test_wilcoxon_tied_samples_exact_up_to_50_then_asymptotic():
 def test_between_matches_enumeration_and_scipy(n_pos, n_neg, seed):
     measurements, groups, events = make_cohort(n_pos, n_neg, seed=seed, censor=False)
     table = run_comparison(measurements, groups, events).tables["between"]
-    assert len(table) == 8  # 4 measures x (baseline->month3, month3->flare)
-    assert set(table["change"]) == {"baseline->month3", "month3->flare"}
+    # 4 measures x every change the default plan names (issue 26: month 6 and retreatment
+    # are its secondary end points; this cohort has neither visit, so those rows are empty)
+    assert len(table) == 16
+    assert set(table["change"]) == {"baseline->month3", "month3->flare", "baseline->month6",
+                                    "flare->retreatment"}  # fmt: skip
     for row in table.itertuples(index=False):
         earlier, later = row.change.split("->")
         x = diffs(measurements, groups, POS, row.measure, earlier, later)
         y = diffs(measurements, groups, NEG, row.measure, earlier, later)
         assert (row.n1, row.n2) == (len(x), len(y))
+        if not x.size:
+            assert row.change in ("baseline->month6", "flare->retreatment")
+            assert not y.size and math.isnan(row.p) and "no patient" in row.note
+            continue
         assert row.method == "exact"  # up to 50 patients a group, ties or not
         assert row.p == pytest.approx(mann_whitney_enumeration_p(x, y), rel=1e-9)
         tied = len(set(np.concatenate([x, y]))) < len(x) + len(y)
@@ -578,13 +591,17 @@ def firth_lr_p(events: pd.DataFrame, groups: pd.DataFrame) -> float:
     return float(stats.chi2.sf(max(statistic, 0.0), 1))
 
 
-def test_holm_over_the_plans_primary_family(cohort, result):
-    """The default plan (NEJM 2006): the between-group tests of diary, SAA, CRP and ESR for
-    baseline->month3 and month3->flare, in that order (markers as log ratios, the diary as
-    the change), then time to flare by the plan's flare_test, Firth's penalised
-    likelihood-ratio test (no longer the permutation log-rank P, which no interval in the row
-    inverts); Holm over the 9."""
+def test_holm_over_the_plans_primary_family(cohort):
+    """A plan asking the genotype question (question = "genotype"): the between-group tests
+    of diary, SAA, CRP and ESR for baseline->month3 and month3->flare, in that order (markers
+    as log ratios, the diary as the change), then time to flare by the plan's flare_test,
+    Firth's penalised likelihood-ratio test (no longer the permutation log-rank P, which no
+    interval in the row inverts); Holm over the 9. (Issue 26: the default now asks the
+    study's question, tested below; this test gives the genotype question its own plan.)"""
+    from nlrp3annot.response.plan import default_plan
+
     measurements, groups, events = cohort
+    result = run_comparison(*cohort, plan=replace(default_plan(), question="genotype"))
     endpoints: list[tuple[str, float]] = []
     for a, b in [("baseline", "month3"), ("month3", "flare")]:
         for measure in ("diary", "saa", "crp", "esr"):
@@ -595,21 +612,68 @@ def test_holm_over_the_plans_primary_family(cohort, result):
     endpoints.append(("time to flare", firth_lr_p(events, groups)))
 
     adjusted = holm([p for _, p in endpoints])
-    primary = result.tables["primary_endpoints"]
+    primary = result.tables["genotype_endpoints"]
     assert result.summary["primary_endpoints"]["family_size"] == len(endpoints) == 9
+    assert result.summary["primary_endpoints"]["table"] == "genotype_endpoints"
     assert [e.lower() for e in primary["endpoint"]] == [e for e, _ in endpoints]
     assert primary["p"].to_numpy() == pytest.approx([p for _, p in endpoints], rel=1e-9)
     assert primary["p_adjusted"].to_numpy() == pytest.approx(adjusted, rel=1e-9)
     assert set(primary["adjustment"]) == {"Holm over 9 test(s)"}
+    assert set(primary["role"]) == {"primary"}
+    # the study's within-patient changes are then supporting: unadjusted, said so
+    study = result.tables["study_endpoints"]
+    assert set(study["role"]) == {"supporting"} and study["p_adjusted"].isna().all()
+
+
+def test_the_default_plan_asks_the_studys_question_with_holm_over_its_8(cohort, result):
+    """The default plan (NEJM 2006, issue 26): the primary family is each end point's
+    within-patient change in all 18 patients (the two VUS carriers too), baseline->month3
+    then month3->flare for diary, SAA, CRP and ESR: the exact signed-rank P of the changes
+    (the diary) or of the log ratios (the markers), enumerated here over all 2**18 sign
+    patterns; Holm over the 8. The genotype comparison is exploratory: the same 8 between-
+    group P values and time to flare, each unadjusted (no adjusted P) and labelled so."""
+    measurements, groups, events = cohort
+    endpoints: list[tuple[str, float]] = []
+    between: list[float] = []
+    for a, b in [("baseline", "month3"), ("month3", "flare")]:
+        for measure in ("diary", "saa", "crp", "esr"):
+            values = diffs if measure == "diary" else log_ratios
+            d = values(measurements, groups, "all", measure, a, b)
+            assert d.size == 18 and np.count_nonzero(d) == 18
+            endpoints.append((f"all patients: {measure} {a}->{b}", signed_rank_enumeration_p(d)))
+            x = values(measurements, groups, POS, measure, a, b)
+            y = values(measurements, groups, NEG, measure, a, b)
+            between.append(mann_whitney_enumeration_p(x, y))
+    study = result.tables["study_endpoints"]
+    assert result.summary["question"] == "study"
+    assert result.summary["primary_endpoints"]["table"] == "study_endpoints"
+    assert result.summary["primary_endpoints"]["family_size"] == 8
+    assert [e.lower() for e in study["endpoint"]] == [e for e, _ in endpoints]
+    assert (study["n1"] == 18).all()
+    assert study["p"].to_numpy() == pytest.approx([p for _, p in endpoints], rel=1e-9)
+    adjusted = holm([p for _, p in endpoints])
+    assert study["p_adjusted"].to_numpy() == pytest.approx(adjusted, rel=1e-9)
+    assert set(study["adjustment"]) == {"Holm over 8 test(s)"}
+    assert set(study["role"]) == {"primary"}
+    genotype = result.tables["genotype_endpoints"]
+    assert list(genotype["endpoint"])[-1] == "time to flare"
+    assert genotype["p"].to_numpy()[:8] == pytest.approx(between, rel=1e-9)
+    assert genotype["p"].iloc[8] == pytest.approx(firth_lr_p(events, groups), rel=1e-6)
+    assert genotype["p_adjusted"].isna().all()
+    assert set(genotype["role"]) == {"exploratory"}
+    assert all(a.startswith("unadjusted (exploratory") for a in genotype["adjustment"])
+    significant = [bool(p < 0.05) for p in genotype["p"]]
+    assert list(genotype["significant"]) == significant
 
 
 def test_a_plan_with_one_primary_end_point_changes_the_family_and_its_adjustment(cohort):
     from nlrp3annot.response.plan import Endpoint, default_plan
 
     plan = replace(default_plan(), primary=(Endpoint("saa", ("baseline", "month3")),),
-                   time_to_flare="secondary", multiplicity="fixed_sequence")  # fmt: skip
+                   secondary=(), time_to_flare="secondary", multiplicity="fixed_sequence",
+                   question="genotype")  # fmt: skip
     result = run_comparison(*cohort, plan=plan)
-    primary = result.tables["primary_endpoints"]
+    primary = result.tables["genotype_endpoints"]
     assert list(primary["endpoint"]) == ["SAA baseline->month3"]
     measurements, groups, _ = cohort
     p = mann_whitney_enumeration_p(
@@ -651,7 +715,12 @@ def test_too_small_group_warning_fires_for_5_not_6():
     within = result.tables["within"].set_index(["measure", "group", "change"])
     # No zero differences in this cohort, so n = 5 gives 2/2**5 = 0.0625 and n = 6 0.03125.
     assert (within["n_nonzero"] == within["n"]).all()
-    assert within.xs(NEG, level="group")["n"].eq(5).all()
+    # the cohort's visits (the plan's month 6 and retreatment rows are empty, n = 0)
+    negative = within.xs(NEG, level="group")["n"]
+    in_cohort = negative.index.get_level_values("change").isin(
+        ["baseline->month3", "month3->flare"]
+    )
+    assert negative[in_cohort].eq(5).all() and negative[~in_cohort].eq(0).all()
     assert wilcoxon_warned(result, NEG)
     assert not wilcoxon_warned(result, POS)
     assert any("2/2**5 = 0.0625" in w for w in result.warnings)
@@ -707,11 +776,34 @@ def test_nan_handling_single_patient_and_all_zero_differences():
     assert zeros["n"] == 2 and math.isnan(zeros["p"]) and "zero" in zeros["note"]
     empty = within.loc[("saa", POS, "month3->flare")]
     assert empty["n"] == 0 and math.isnan(empty["median_diff"])
-    # The family is the plan's 9 (issue 26: untested end points count as not rejected,
-    # P = 1, instead of leaving the family); "all" is never in it. Two have a P: the
+    # The family is the plan's (issue 26: untested end points count as not rejected, P = 1,
+    # instead of leaving the family). The default asks the study's question: 8 within-
+    # patient changes in all patients, of which only SAA baseline->month3 has a P: 3
+    # patients, one non-zero log ratio, so both sign patterns are as extreme, P = 1.
+    family = result.summary["primary_endpoints"]
+    assert family["family_size"] == 8
+    assert [e["endpoint"] for e in family["not_tested"]] == [
+        f"all patients: {e}" for e in ("diary baseline->month3", "CRP baseline->month3",
+        "ESR baseline->month3", "diary month3->flare", "SAA month3->flare",
+        "CRP month3->flare", "ESR month3->flare")
+    ]  # fmt: skip
+    study = result.tables["study_endpoints"].set_index("endpoint")
+    assert study.loc["all patients: SAA baseline->month3", "p"] == pytest.approx(
+        signed_rank_enumeration_p(np.array([math.log(8 / 20), 0.0, 0.0]))
+    )
+    # The genotype question's family is its 9 and "all" is never in it. Two have a P: the
     # baseline->month3 between-group test and time to flare.
-    assert result.summary["primary_endpoints"]["family_size"] == 9
-    assert len(result.summary["primary_endpoints"]["not_tested"]) == 7
+    from nlrp3annot.response.plan import default_plan
+
+    genotype = run_comparison(
+        measurements, groups, events, plan=replace(default_plan(), question="genotype")
+    ).summary["primary_endpoints"]
+    assert genotype["family_size"] == 9
+    assert len(genotype["not_tested"]) == 7
+    assert {e["endpoint"] for e in genotype["not_tested"]} == {
+        "diary baseline->month3", "CRP baseline->month3", "ESR baseline->month3",
+        "diary month3->flare", "SAA month3->flare", "CRP month3->flare", "ESR month3->flare",
+    }  # fmt: skip
     records = {(r["group"], r["change"]): r for r in result.summary["within"]}
     assert records[(POS, "baseline->month3")]["p"] is None
     between = result.summary["between"][0]
@@ -768,6 +860,7 @@ def test_summary_is_plain_json_with_expected_keys(result):
         "between", "ratios_within", "ratios_between", "time_to_flare", "primary_endpoints",
         "censoring", "excluded", "warnings", "software", "plan", "hazard_ratio",
         "secondary_endpoints", "responders", "responder_definition", "mixed_model", "ancova",
+        "question", "study_endpoints", "genotype_endpoints",
     }  # fmt: skip
     assert "not decide" in summary["group_rule"]
     assert set(summary["software"]) >= {"scipy", "statsmodels", "lifelines"}
@@ -894,17 +987,25 @@ def test_within_group_changes_are_descriptive_unless_the_plan_tests_them(cohort)
 
     measurements, groups, _ = cohort
     descriptive = run_comparison(*cohort)
-    # only the time-to-flare test the plan did not name (one test per row): no within rows
+    # the plan's secondary end points (issue 26: the study's month 6 and retreatment, each
+    # a within-patient change in all patients; this cohort has neither visit, so each row
+    # says so and has no P) and the time-to-flare test the plan did not name (one test per
+    # row): no compared group's own change
     secondary = descriptive.tables["secondary_endpoints"]
+    later = [f"all patients: {m} {c}" for c in ("baseline->month6", "flare->retreatment")
+             for m in ("diary", "SAA", "CRP", "ESR")]  # fmt: skip
     assert list(secondary["endpoint"]) == [
-        "time to flare, secondary test: log-rank test (asymptotic)"
+        *later, "time to flare, secondary test: log-rank test (asymptotic)"
     ]  # fmt: skip
+    assert secondary["p"].isna().sum() == 8
+    assert all(n.startswith("no patient has ") for n in secondary["note"][:8])
     assert set(descriptive.tables["within"]["role"]) == {
         "descriptive: nominal P, not a test of the plan"
     }
     tested = run_comparison(*cohort, plan=replace(default_plan(), within_group="tested"))
     secondary = tested.tables["secondary_endpoints"].set_index("endpoint")
-    assert len(secondary) == 17  # the other flare test, 8 primary end points x 2 groups
+    # 8 secondary end points, the other flare test, 8 primary end points x 2 groups
+    assert len(secondary) == 25
     row = secondary.loc[f"within {POS}: diary baseline->month3"]
     d = diffs(measurements, groups, POS, "diary", "baseline", "month3")
     assert row["p"] == pytest.approx(signed_rank_enumeration_p(d), rel=1e-9)

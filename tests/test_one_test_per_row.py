@@ -37,7 +37,9 @@ FIXED = {
     "within": [("p", "hl_ci_lower", "hl_ci_upper", 0.0)],
     "ratios_within": [("p", "ci_lower", "ci_upper", 1.0)],
     "hazard_ratio": [("p", "ci_lower", "ci_upper", 1.0)],
-    "responder_comparison": [("p", "ci_lower", "ci_upper", 0.0)],
+    # the odds ratio's exact conditional interval and the central Fisher P it inverts (the
+    # Newcombe interval of the difference, difference_ci_*, stands beside no P)
+    "responder_comparison": [("p", "ci_lower", "ci_upper", 1.0)],
     "mixed_model": [("p", "ci_lower", "ci_upper", 0.0), ("p", "ratio_ci_lower",
                                                          "ratio_ci_upper", 1.0)],
     "ancova": [("p", "ci_lower", "ci_upper", 0.0), ("p", "ratio_ci_lower", "ratio_ci_upper",
@@ -51,7 +53,10 @@ NEGATIVE_DAYS = [68, 71, 28, 24, 98]
 
 
 def _nulls(name: str, table: pd.DataFrame) -> list[tuple[str, str, str, pd.Series]]:
-    if name in ("primary_endpoints", "secondary_endpoints"):
+    # the families (issue 26: the study's within-patient changes and the genotype
+    # comparison, either primary as the plan says) and the secondary end points: a change's
+    # null is 0, a ratio's and a hazard ratio's 1, by the row's scale
+    if name in ("study_endpoints", "genotype_endpoints", "secondary_endpoints"):
         return [("p", "ci_lower", "ci_upper", table["scale"].map(NULL_BY_SCALE))]
     if name == "sensitivity":  # the family's rows: the diary as a change, the rest ratios/HR
         null = table["endpoint"].map(lambda e: 0.0 if str(e).startswith("diary") else 1.0)
@@ -114,7 +119,9 @@ def test_the_13_versus_5_cohort_where_interval_and_p_used_to_disagree(flare_test
 
     days = np.array(POSITIVE_DAYS + NEGATIVE_DAYS, float)
     logrank_p = logrank_test(days[:13], days[13:], np.ones(13), np.ones(5)).p_value
-    flare = tables["primary_endpoints"].set_index("endpoint").loc["time to flare"]
+    # the default plan asks the study's question: time to flare is in the genotype
+    # comparison (exploratory), still one test per row
+    flare = tables["genotype_endpoints"].set_index("endpoint").loc["time to flare"]
     others = tables["secondary_endpoints"]
     other = others[others["endpoint"].str.startswith("time to flare, secondary test: ")].iloc[0]
     assert "secondary" in other["endpoint"] and other["adjustment"] == "unadjusted (secondary)"
@@ -126,7 +133,7 @@ def test_the_13_versus_5_cohort_where_interval_and_p_used_to_disagree(flare_test
             tuple(hazard.loc[test, ["p", "ci_lower", "ci_upper"]]), rel=1e-12
         )
     # the headline quotes the plan's test only: its interval beside its own P
-    sentence = headline_table(tables)["sentence"].iloc[-1]
+    sentence = headline_table(tables, family_name="genotype_endpoints")["sentence"].iloc[-1]
     assert f"unadjusted P = {flare['p']:.2g}, {flare['test']}" in sentence
 
 
@@ -150,9 +157,11 @@ def test_a_fixed_sequence_stops_at_an_end_point_it_cannot_test():
     cohort = _without_esr()
     sequence = (Endpoint("esr", ("baseline", "month3")), Endpoint("crp", ("baseline", "month3")),
                 Endpoint("saa", ("baseline", "month3")))  # fmt: skip
-    plan = replace(default_plan(), primary=sequence, multiplicity="fixed_sequence")
+    # the genotype question's family (issue 26: the default asks the study's question)
+    plan = replace(default_plan(), primary=sequence, multiplicity="fixed_sequence",
+                   question="genotype")  # fmt: skip
     result = run_comparison(*cohort, plan=plan)
-    family = result.tables["primary_endpoints"]
+    family = result.tables["genotype_endpoints"]
     assert list(family["endpoint"]) == [
         "ESR baseline->month3", "CRP baseline->month3", "SAA baseline->month3", "time to flare"
     ]  # fmt: skip
@@ -171,18 +180,22 @@ def test_a_fixed_sequence_stops_at_an_end_point_it_cannot_test():
     assert summary["not_tested"] == [{"endpoint": "ESR baseline->month3",
         "reason": "no ESR values in the data; the fixed sequence stops here"}]  # fmt: skip
     tables = result.tables
-    overall = overall_line(tables, ALPHA, plan.compared)
-    assert overall.startswith("None of the 4 primary comparisons found a difference")
+    overall = overall_line(tables, ALPHA, plan.compared, "genotype_endpoints")
+    assert overall.startswith(
+        "None of the 4 primary between-group comparisons found a difference"
+    )  # fmt: skip
     assert "1 of them could not be tested" in overall
     assert "Not tested: ESR baseline->month3 (no ESR values in the data" in methods_text(result)
-    crp_line = dict(bottom_lines(tables, ALPHA, plan.compared))["CRP baseline->month3"]
+    lines = dict(bottom_lines(tables, ALPHA, plan.compared, "genotype_endpoints"))
+    crp_line = lines["CRP baseline->month3"]
     assert "differed" not in crp_line and "no difference between the groups" in crp_line
 
 
 def test_holm_divides_by_the_plans_family_not_the_testable_part():
     cohort = _without_esr()
-    result = run_comparison(*cohort)  # the default plan: 8 end points and time to flare
-    family = result.tables["primary_endpoints"]
+    # the default's 8 end points and time to flare, asked as the genotype question
+    result = run_comparison(*cohort, plan=replace(default_plan(), question="genotype"))
+    family = result.tables["genotype_endpoints"]
     assert len(family) == result.summary["primary_endpoints"]["family_size"] == 9
     untested = family["p"].isna().to_numpy()
     assert list(family.loc[untested, "endpoint"]) == ["ESR baseline->month3", "ESR month3->flare"]
@@ -203,18 +216,24 @@ def test_multiplicity_none_never_calls_a_p_adjusted():
     plan = replace(default_plan(), multiplicity="none")
     result = run_comparison(*cohort, plan=plan)
     tables = result.tables
+    # both questions' words: the study's (primary under the default) and the genotype
+    # comparison's (exploratory)
+    families = ("study_endpoints", "genotype_endpoints")
     words = [
-        *headline_table(tables)["sentence"],
-        *(line for _, line in bottom_lines(tables, ALPHA, plan.compared)),
-        overall_line(tables, ALPHA, plan.compared),
+        *(s for f in families for s in headline_table(tables, family_name=f)["sentence"]),
+        *(line for f in families for _, line in bottom_lines(tables, ALPHA, plan.compared, f)),
+        *(overall_line(tables, ALPHA, plan.compared, f) for f in families),
     ]
     # the report's tables name their columns for reading: none says "adjusted" either
     from nlrp3annot.response.report.display import display_frame
 
-    for frame in (headline_table(tables), tables["primary_endpoints"]):
-        words += [str(c) for c in display_frame(frame).columns]
-    claimed = [w for w in words if re.search(r"(?<!un)adjusted|after adjustment", w)]
+    for name in families:
+        frames = (headline_table(tables, family_name=name), tables[name])
+        words += [str(c) for frame in frames for c in display_frame(frame).columns]
+    # "not adjusted for multiplicity" (the exploratory rows) denies adjustment, as "unadjusted"
+    claimed = [w for w in words
+               if re.search(r"(?<!un)(?<!not )adjusted|after adjustment", w)]  # fmt: skip
     assert claimed == []
-    family = tables["primary_endpoints"]
+    family = tables["study_endpoints"]
     assert family["p_adjusted"].to_numpy() == pytest.approx(family["p"].to_numpy())
     assert any("no adjustment for multiplicity" in w for w in words)

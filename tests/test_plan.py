@@ -46,7 +46,11 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_default_plan_is_the_nejm_2006_plan() -> None:
     plan = default_plan()
     assert [e.label for e in plan.primary] == NEJM_PRIMARY
-    assert plan.primary_family == (*NEJM_PRIMARY, "time to flare")
+    # the study's question is primary (NEJM 2006: within-patient changes, all 18 patients);
+    # the genotype comparison of the same end points (and time to flare) is exploratory
+    assert plan.question == "study"
+    assert plan.primary_family == tuple(f"all patients: {e}" for e in NEJM_PRIMARY)
+    assert plan.genotype_family == (*NEJM_PRIMARY, "time to flare")
     assert plan.time_to_flare == "primary"
     assert plan.flare_test == "firth_lr"  # Firth's LR P beside its own profile interval
     assert plan.multiplicity == "holm"
@@ -55,13 +59,38 @@ def test_default_plan_is_the_nejm_2006_plan() -> None:
     assert plan.group_rule == "strict"
     assert plan.sensitivity_group_rules == ("germline_only", "vus_as_positive")
     assert plan.alpha == 0.05
-    assert plan.secondary == ()
+    # the study's month 6 and retreatment results (NEJM 2006 abstract), secondary
+    assert [e.label for e in plan.secondary] == [
+        f"{m} {c}" for c in ("baseline->month6", "flare->retreatment")
+        for m in ("diary", "SAA", "CRP", "ESR")
+    ]  # fmt: skip
     assert plan.responder.below == {"saa": 10.0, "crp": 10.0}
     assert plan.responder.diary_fall == 0.5
-    assert plan.visits.names == ("baseline", "month3", "flare", "month6")
+    assert plan.visits.names == ("baseline", "month3", "flare", "month6", "retreatment")
     assert plan.source == DEFAULT_SOURCE
     assert plan.non_blood_negative == "not_assessable"  # a buccal-only negative: not compared
-    assert "Holm-adjusted over 9 tests at alpha 0.05" in describe_plan(plan)[1]
+    lines = describe_plan(plan)
+    assert "Primary question, the study's (Holm-adjusted over 8 tests at alpha 0.05)" in lines[1]
+    assert lines[2].startswith("Exploratory question, the genotype comparison")
+
+
+def test_a_plan_can_make_the_genotype_comparison_primary(tmp_path: Path) -> None:
+    plan = load_plan(write(tmp_path, ONE_ENDPOINT + 'question = "genotype"\n'))
+    assert plan.question == "genotype"
+    assert plan.primary_family == ("SAA baseline->month3", "time to flare")
+    assert plan.study_family == ("all patients: SAA baseline->month3",)
+    lines = describe_plan(plan)
+    assert lines[1].startswith("Primary question, the genotype comparison (a fixed sequence")
+    assert lines[2].startswith("Supporting: each end point's within-patient change")
+    # without the key the study's question is primary
+    assert load_plan(write(tmp_path, ONE_ENDPOINT)).primary_family == (
+        "all patients: SAA baseline->month3",
+    )
+
+
+def test_an_unknown_question_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="key 'question': 'genes' is not allowed"):
+        load_plan(write(tmp_path, ONE_ENDPOINT + 'question = "genes"\n'))
 
 
 def test_a_user_plan_with_one_primary_end_point_and_fixed_sequence(tmp_path: Path) -> None:
@@ -75,13 +104,13 @@ def test_a_user_plan_with_one_primary_end_point_and_fixed_sequence(tmp_path: Pat
     assert plan == AnalysisPlan(
         title="SAA only", primary=plan.primary, multiplicity="fixed_sequence", source=str(path)
     )
-    assert "fixed sequence of 2 tests" in describe_plan(plan)[1]
+    assert "fixed sequence of 1 tests" in describe_plan(plan)[1]  # the study question
 
 
 def test_the_flare_test_is_read_and_described(tmp_path: Path) -> None:
     plan = load_plan(write(tmp_path, 'flare_test = "logrank"\n' + ONE_ENDPOINT))
     assert plan.flare_test == "logrank"
-    primary = describe_plan(plan)[1]
+    primary = describe_plan(plan)[2]  # the genotype comparison (exploratory by default)
     assert "time to flare after withdrawal (log-rank test (asymptotic)" in primary
     assert "Cox with Firth's penalised likelihood, likelihood-ratio test shown beside" in primary
 

@@ -302,8 +302,17 @@ def test_headline_table_read_from_the_dom_equals_a_brute_force_recomputation(dem
     ]
     counts = np.bincount(us, minlength=x.size * y.size + 1)
     k = max(t for t in range(counts.size) if counts[: t + 1].sum() / len(us) <= 0.025)
-    lower, upper = math.exp(differences[k]), math.exp(differences[differences.size - 1 - k])
-    assert row["difference_ci"] == f"{lower:.3g} to {upper:.3g}"
+    low_log, high_log = differences[k], differences[differences.size - 1 - k]
+    lower, upper = math.exp(low_log), math.exp(high_log)
+    # an end is open when the test rejects that shift itself (issue 26: open ends shown, "> a"
+    # and "<b"): at the end one pair ties (rounded so float noise cannot undo the tie), the
+    # exact P over midranks decides
+    low_open, high_open = (
+        mann_whitney_enumeration_p(np.round(x - end, 9), np.round(y, 9)) < 0.05
+        for end in (low_log, high_log)
+    )
+    shown = f"{'> ' if low_open else ''}{lower:.3g} to {'<' if high_open else ''}{upper:.3g}"
+    assert row["difference_ci"] == shown
     p = mann_whitney_enumeration_p(x, y)
     assert row["p_unadjusted"] == f"{p:.2g}" and row["test"] == "Mann-Whitney, exact"
     assert row["effect1"].startswith(f"{100 * math.exp(np.median(walsh(x))):.0f}% of baseline")

@@ -93,6 +93,26 @@ def alpha_of(demo: Path) -> float:
     return float(json.loads((demo / "summary.json").read_text())["plan"]["alpha"])
 
 
+def hand_hodges_lehmann_ratio(demo: Path, measure: str, change: str, group: str):
+    """A group's Hodges-Lehmann ratio later / earlier by hand from the measurements: exp of
+    the median of the Walsh averages (every pair i <= j) of the patients' log ratios. None
+    when a value of the group is censored (then the estimate is a range)."""
+    values = tsv(demo, "measurements")
+    members = set(tsv(demo, "patients").query("group == @group")["patient_id"])
+    earlier, later = change.split("->")
+    mine = values[(values["measure"] == measure) & values["patient_id"].isin(members)]
+    mine = mine.assign(censored=mine["censored"].fillna(""))
+    wide = mine.pivot_table(index="patient_id", columns="visit", values="value", aggfunc="first")
+    flags = mine.pivot_table(index="patient_id", columns="visit", values="censored",
+                             aggfunc="first")  # fmt: skip
+    both = wide[[earlier, later]].dropna()
+    if (flags.loc[both.index, [earlier, later]] != "").any().any():
+        return None
+    logs = np.log(both[later].to_numpy(float) / both[earlier].to_numpy(float))
+    i, j = np.triu_indices(len(logs))
+    return float(np.exp(np.median((logs[i] + logs[j]) / 2)))
+
+
 def p_text(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
@@ -115,11 +135,16 @@ def detail_sentences(folder: Path, kind: str = "answer") -> list[str]:
 def test_first_screen_holds_a_bottom_line_per_primary_end_point_the_groups_and_the_figure(
     demo: Path, probe: dict
 ):
-    family = tsv(demo, "primary_endpoints")
+    family = tsv(demo, "study_endpoints")
+    genotype = tsv(demo, "genotype_endpoints")
     lines = {line["endpoint"]: line for line in probe["lines"]}
-    assert list(lines) == list(family["endpoint"])  # one per end point, in the plan's order
-    for line in lines.values():
-        assert line["above"] and line["bottom"] <= FOLD, line  # whole, without scrolling
+    # the study's question first (NEJM 2006: within-patient change, all patients), then the
+    # genotype comparison; one line per end point each, in the plan's order
+    assert list(lines) == list(family["endpoint"]) + list(genotype["endpoint"])
+    for endpoint in family["endpoint"]:  # the study's answer whole, without scrolling
+        assert lines[endpoint]["above"] and lines[endpoint]["bottom"] <= FOLD, lines[endpoint]
+    # the genotype comparison begins on the first screen, second (it may run below it)
+    assert lines[genotype["endpoint"].iloc[0]]["top"] < FOLD
     (definitions,) = probe["definitions"]
     assert definitions["above"] and definitions["bottom"] <= FOLD
     # the main figure: the per-patient figure of the plan's first primary end point
@@ -149,7 +174,9 @@ def test_the_first_screenshot_draws_the_main_figure(demo: Path, tmp_path: Path):
 @needs_chromium
 def test_bottom_lines_say_what_the_tsv_numbers_say(demo: Path, probe: dict):
     alpha = alpha_of(demo)
-    family = tsv(demo, "primary_endpoints")
+    family = tsv(demo, "genotype_endpoints")
+    summary = json.loads((demo / "summary.json").read_text())
+    assert summary["plan"]["question"] == "study"  # the default: genotype comparison exploratory
     within, between, flare = (
         tsv(demo, "ratios_within"),
         tsv(demo, "between"),
@@ -159,8 +186,9 @@ def test_bottom_lines_say_what_the_tsv_numbers_say(demo: Path, probe: dict):
     detail = dict(zip(family["endpoint"], detail_sentences(demo), strict=True))
     for row in family.itertuples(index=False):
         text = lines[row.endpoint]
-        assert f"adjusted P = {p_text(row.p_adjusted)}" in text, text
-        if row.p_adjusted >= alpha:
+        assert row.role == "exploratory" and math.isnan(row.p_adjusted)
+        assert f"(P = {p_text(row.p)}" in text and "adjusted P" not in text, text
+        if row.p >= alpha:
             assert "no difference between the groups was detected" in text, text
             assert "the groups differed" not in text
             if row.p >= alpha:  # the smallest effect it could have seen, with the sizes
@@ -178,6 +206,10 @@ def test_bottom_lines_say_what_the_tsv_numbers_say(demo: Path, probe: dict):
                 found = within[(within["measure"] == row.measure)
                                & (within["change"] == row.change)
                                & (within["group"] == group)].iloc[0]  # fmt: skip
+                mine = hand_hodges_lehmann_ratio(demo, row.measure, row.change, group)
+                if mine is not None:  # no censored value: one number, recomputed by hand
+                    assert found["ratio_low"] == pytest.approx(mine, rel=1e-9)
+                    assert found["ratio_high"] == pytest.approx(mine, rel=1e-9)
                 for end in (found["ratio_low"], found["ratio_high"]):
                     shown = f"{100 * end:.0f}%" if end < 1 else f"{end:.2g}"
                     assert shown in text, (shown, text)
@@ -281,7 +313,7 @@ def family_row(**values) -> dict:
         "endpoint": "SAA baseline->month3", "measure": "saa", "change": "baseline->month3",
         "scale": "ratio", "n1": 10, "n2": 6, "estimate": "0.2", "ci_lower": 0.08,
         "ci_upper": 0.6, "p": 0.002, "p_adjusted": 0.01, "adjustment": "Holm over 3 test(s)",
-        "detectable_effect": 2.5, "note": "",
+        "detectable_effect": 2.5, "note": "", "table": "ratios_between", "ci_text": "",
     }  # fmt: skip
     return row | values
 
@@ -367,11 +399,12 @@ def test_changes_flare_and_no_comparison():
 def test_overall_line_counts_the_family():
     family = pd.DataFrame([family_row(), family_row(endpoint="CRP", measure="crp",
                                                     p=0.3, p_adjusted=0.6)])  # fmt: skip
-    text = overall_line({"primary_endpoints": family}, 0.05, COMPARED)
-    assert text.startswith("1 of the 2 primary comparisons found a difference")
+    family["role"] = "primary"
+    text = overall_line({"genotype_endpoints": family}, 0.05, COMPARED, "genotype_endpoints")
+    assert text.startswith("1 of the 2 primary between-group comparisons found a difference")
     family["p_adjusted"] = [0.2, 0.6]
-    text = overall_line({"primary_endpoints": family}, 0.05, COMPARED)
-    assert text.startswith("None of the 2 primary comparisons found a difference")
+    text = overall_line({"genotype_endpoints": family}, 0.05, COMPARED, "genotype_endpoints")
+    assert text.startswith("None of the 2 primary between-group comparisons found a difference")
 
 
 def test_definitions_follow_the_group_rule_and_count_the_set_apart():

@@ -1,9 +1,12 @@
 """Responder classification on a hand-built frame (every branch of the rule), and the group
-comparison against independent computations: the Newcombe interval from statsmodels and
-the Fisher P by enumerating hypergeometric tables with math.comb."""
+comparison against independent computations: the Newcombe interval from statsmodels, the
+Fisher P values by enumerating hypergeometric tables with math.comb, and the conditional
+odds ratio and its exact interval by root finding on the written-out noncentral
+hypergeometric distribution."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pandas as pd
@@ -115,6 +118,49 @@ def _fisher_enumeration(a: int, b: int, c: int, d: int) -> float:
     return sum(prob(x) for x in support if prob(x) <= observed * (1 + 1e-7))
 
 
+def _hypergeometric(a: int, b: int, c: int, d: int, odds_ratio: float) -> dict[int, float]:
+    """The conditional distribution of the top-left cell given the margins, at an odds
+    ratio (Fisher's noncentral hypergeometric), written out."""
+    row1, col1, n = a + b, a + c, a + b + c + d
+    support = range(max(0, col1 - (n - row1)), min(row1, col1) + 1)
+    # in logs: odds ratios far from 1 (while an interval end is searched) overflow a float
+    logs = {x: math.log(math.comb(row1, x) * math.comb(n - row1, col1 - x))
+            + x * math.log(odds_ratio) for x in support}  # fmt: skip
+    top = max(logs.values())
+    weights = {x: math.exp(v - top) for x, v in logs.items()}
+    total = sum(weights.values())
+    return {x: w / total for x, w in weights.items()}
+
+
+def _central_fisher(a: int, b: int, c: int, d: int) -> float:
+    """Twice the smaller one-sided Fisher P (the test the conditional interval inverts)."""
+    probs = _hypergeometric(a, b, c, d, 1.0)
+    less = sum(p for x, p in probs.items() if x <= a)
+    greater = sum(p for x, p in probs.items() if x >= a)
+    return min(1.0, 2 * min(less, greater))
+
+
+def _conditional_interval(a: int, b: int, c: int, d: int, alpha: float = 0.05):
+    """Fisher's exact conditional interval by root finding on the written-out
+    distribution: the odds ratios where P(X >= a) and P(X <= a) are alpha/2 (Cornfield)."""
+    from scipy.optimize import brentq
+
+    probs = _hypergeometric(a, b, c, d, 1.0)
+    low_end, high_end = min(probs), max(probs)
+
+    def tail(odds_ratio: float, upper: bool) -> float:
+        dist = _hypergeometric(a, b, c, d, odds_ratio)
+        return sum(p for x, p in dist.items() if (x >= a if upper else x <= a))
+
+    def end(upper: bool) -> float:
+        root = brentq(lambda t: tail(math.exp(t), upper) - alpha / 2, -30, 30, xtol=1e-12)
+        return math.exp(root)
+
+    lower = 0.0 if a == low_end else end(True)
+    upper = math.inf if a == high_end else end(False)
+    return lower, upper
+
+
 def _per_patient(r1: int, n1: int, r2: int, n2: int, u1: int = 0, u2: int = 0) -> pd.DataFrame:
     rows = []
     for group, r, n, u in (("pos", r1, n1, u1), ("neg", r2, n2, u2)):
@@ -133,18 +179,56 @@ def test_comparison_matches_independent_computations(r1: int, n1: int, r2: int, 
     assert (row["responders1"], row["n1"], row["responders2"], row["n2"]) == (r1, n1, r2, n2)
     assert row["difference"] == pytest.approx(r1 / n1 - r2 / n2)
     low, upp = _newcombe_statsmodels(r1, n1, r2, n2)
-    assert row["ci_lower"] == pytest.approx(low, abs=1e-10)
-    assert row["ci_upper"] == pytest.approx(upp, abs=1e-10)
-    assert row["p"] == pytest.approx(_fisher_enumeration(r1, n1 - r1, r2, n2 - r2), rel=1e-9)
+    assert row["difference_ci_lower"] == pytest.approx(low, abs=1e-10)
+    assert row["difference_ci_upper"] == pytest.approx(upp, abs=1e-10)
+    assert "does not invert the P" in row["difference_ci_method"]
+    # one test per row (issue 26): the P beside the interval is the test it inverts, the
+    # central Fisher P, and the interval is Fisher's exact conditional one for the odds ratio
+    cells = (r1, n1 - r1, r2, n2 - r2)
+    assert row["p"] == pytest.approx(_central_fisher(*cells), rel=1e-9)
+    assert row["p"] >= _fisher_enumeration(*cells) * (1 - 1e-9)  # never below the usual P
+    lower, upper = _conditional_interval(*cells)
+    assert row["ci_lower"] == pytest.approx(lower, rel=1e-5, abs=1e-12)
+    assert row["ci_upper"] == pytest.approx(upper, rel=1e-5)
+    assert (row["ci_lower"] > 1 or row["ci_upper"] < 1) == (row["p"] < 0.05)
     assert (row["n_undetermined1"], row["n_undetermined2"]) == (1, 0)
     assert "1 undetermined in pos left out" in row["note"]
 
 
-def test_comparison_columns_and_sample_odds_ratio() -> None:
+def test_comparison_columns_and_conditional_odds_ratio() -> None:
+    """The odds ratio is the conditional MLE (the one its exact interval is built on): the
+    odds ratio at which the conditional mean of the top-left cell is the observed 6."""
+    from scipy.optimize import brentq
+
     table = compare_responders(_per_patient(6, 8, 2, 8), ("pos", "neg"))
     assert list(table.columns) == list(RESPONDER_COMPARISON_COLUMNS)
-    assert table.iloc[0]["odds_ratio"] == pytest.approx((6 * 6) / (2 * 2))
-    assert "sample odds ratio" in table.iloc[0]["odds_ratio_method"]
+
+    def mean(t: float) -> float:
+        return sum(x * p for x, p in _hypergeometric(6, 2, 2, 6, math.exp(t)).items())
+
+    expected = math.exp(brentq(lambda t: mean(t) - 6, -20, 20, xtol=1e-12))
+    assert table.iloc[0]["odds_ratio"] == pytest.approx(expected, rel=1e-6)
+    assert table.iloc[0]["odds_ratio"] != pytest.approx((6 * 6) / (2 * 2))  # not the sample OR
+    assert "conditional maximum-likelihood" in table.iloc[0]["odds_ratio_method"]
+    assert "inverts the P" in table.iloc[0]["ci_method"]
+
+
+def test_a_table_where_the_usual_fisher_p_and_the_interval_disagree() -> None:
+    """The usual two-sided Fisher P (tables no more likely than the observed) can be below
+    0.05 while twice the smaller tail, the test the conditional interval inverts, is not.
+    On such a table (found here by enumeration) the row must show the central P, which
+    agrees with its interval, not the usual one, which would contradict it."""
+    found = None
+    for r1, n1, r2, n2 in itertools.product(range(1, 9), range(2, 9), range(0, 9), range(2, 9)):
+        if r1 > n1 or r2 > n2:
+            continue
+        cells = (r1, n1 - r1, r2, n2 - r2)
+        if _fisher_enumeration(*cells) < 0.05 <= _central_fisher(*cells):
+            found = (r1, n1, r2, n2)
+            break
+    assert found is not None
+    row = compare_responders(_per_patient(*found), ("pos", "neg")).iloc[0]
+    assert row["p"] >= 0.05 and row["ci_lower"] <= 1 <= row["ci_upper"]
 
 
 def test_comparison_with_an_empty_group_gives_nan_and_a_note() -> None:

@@ -34,10 +34,20 @@ FLARE_TEST_NAMES = {
     "logrank": "log-rank test (asymptotic)",
 }
 MULTIPLICITY = ("holm", "fixed_sequence", "none")
+# The plan's question, whose tests form the primary family: "study" (the NEJM 2006 trial's:
+# each end point's within-patient change in all patients) or "genotype" (the end points
+# compared between the two groups). The other question is asked too, labelled: the genotype
+# comparison "exploratory", the study's within-patient changes "supporting".
+QUESTIONS = ("study", "genotype")
+QUESTION_WORDS = {
+    "study": "within-patient change in all patients",
+    "genotype": "comparison between the groups",
+}
 WITHIN_GROUP = ("descriptive", "tested")
 NON_BLOOD_NEGATIVE = ("not_assessable", "negative")  # the first is the default
 DEFAULT_SOURCE = "built-in default (NEJM 2006)"
 TIME_TO_FLARE_LABEL = "time to flare"
+ALL_PATIENTS = "all patients"
 _SHOWN = {"diary": "diary", "saa": "SAA", "crp": "CRP", "esr": "ESR"}
 _COPY_HINT = "copy nlrp3annot/response/default_plan.toml, whose comments explain every key"
 
@@ -75,6 +85,7 @@ class AnalysisPlan:
     secondary: tuple[Endpoint, ...] = ()
     time_to_flare: str = "primary"
     flare_test: str = "firth_lr"
+    question: str = "study"
     multiplicity: str = "holm"
     within_group: str = "descriptive"
     # a patient negative only in tissues other than blood/myeloid (buccal, skin...):
@@ -85,10 +96,23 @@ class AnalysisPlan:
     source: str = DEFAULT_SOURCE
 
     @property
-    def primary_family(self) -> tuple[str, ...]:
-        """The between-group tests the multiplicity rule covers, in testing order."""
+    def genotype_family(self) -> tuple[str, ...]:
+        """The between-group tests of the primary end points (and time to flare when
+        primary), in order: the primary family when ``question`` is "genotype", else
+        exploratory."""
         labels = tuple(e.label for e in self.primary)
         return labels + ((TIME_TO_FLARE_LABEL,) if self.time_to_flare == "primary" else ())
+
+    @property
+    def study_family(self) -> tuple[str, ...]:
+        """The within-patient changes in all patients of the primary end points, in order:
+        the primary family when ``question`` is "study", else supporting."""
+        return tuple(f"{ALL_PATIENTS}: {e.label}" for e in self.primary)
+
+    @property
+    def primary_family(self) -> tuple[str, ...]:
+        """The tests the multiplicity rule covers, in testing order."""
+        return self.study_family if self.question == "study" else self.genotype_family
 
 
 def default_plan() -> AnalysisPlan:
@@ -156,6 +180,8 @@ def plan_to_dict(plan: AnalysisPlan) -> dict[str, Any]:
         for entry, endpoint in zip(data[key], getattr(plan, key), strict=True):
             entry["label"] = endpoint.label
     data["primary_family"] = list(plan.primary_family)
+    data["study_family"] = list(plan.study_family)
+    data["genotype_family"] = list(plan.genotype_family)
     return data
 
 
@@ -168,7 +194,7 @@ def _lists(value: Any) -> Any:
 
 
 def describe_plan(plan: AnalysisPlan) -> list[str]:
-    """Plain-English lines for the report's methods section."""
+    """Plain-English lines for the report's methods section: the plan's question first."""
     between, a, n = " and ".join(plan.compared), plan.alpha, len(plan.primary_family)
     adjustment = {
         "holm": f"Holm-adjusted over {n} tests at alpha {a:g}",
@@ -181,23 +207,46 @@ def describe_plan(plan: AnalysisPlan) -> list[str]:
         f"{TIME_TO_FLARE_LABEL} after withdrawal ({FLARE_TEST_NAMES[plan.flare_test]}; "
         f"{FLARE_TEST_NAMES[other]} shown beside it as a secondary test)"
     )
-    primary = [e.label for e in plan.primary] + [flare] * (plan.time_to_flare == "primary")
-    secondary = [e.label for e in plan.secondary] + [flare] * (plan.time_to_flare == "secondary")
-    lines = [
-        f"Analysis plan: {plan.title} (from {plan.source}).",
-        f"Primary end points (between {between}, {adjustment}): {', '.join(primary)}.",
-    ]
-    if secondary:
-        lines.append(
-            f"Secondary end points (between {between}, each at alpha {a:g}, unadjusted): "
-            f"{', '.join(secondary)}."
-        )
+    endpoints = [e.label for e in plan.primary]
+    compared = endpoints + [flare] * (plan.time_to_flare == "primary")
+    secondary = [e.label for e in plan.secondary]
+    study = (
+        f"each end point's within-patient change in all patients (Wilcoxon signed-rank): "
+        f"{', '.join(endpoints)}"
+    )
+    genotype = f"the end points compared between {between}: {', '.join(compared)}"
+    if plan.question == "study":
+        lines = [
+            f"Analysis plan: {plan.title} (from {plan.source}).",
+            f"Primary question, the study's ({adjustment}): {study}.",
+            f"Exploratory question, the genotype comparison (not pre-specified as primary; "
+            f"each at alpha {a:g}, unadjusted): {genotype}.",
+        ]
+        if secondary:
+            lines.append(
+                f"Secondary end points (within-patient change in all patients, each at alpha "
+                f"{a:g}, unadjusted): {', '.join(secondary)}."
+            )
+    else:
+        lines = [
+            f"Analysis plan: {plan.title} (from {plan.source}).",
+            f"Primary question, the genotype comparison ({adjustment}): {genotype}.",
+            f"Supporting: {study} (each at alpha {a:g}, unadjusted).",
+        ]
+        if secondary:
+            lines.append(
+                f"Secondary end points (between {between}, each at alpha {a:g}, "
+                f"unadjusted): {', '.join(secondary)}."
+            )
+    if plan.time_to_flare == "secondary":
+        lines.append(f"Secondary, between {between}: {flare}.")
     if plan.time_to_flare == "none":
         lines.append("Time to flare is not analysed.")
     lines.append(
-        "Changes within each group are descriptive (no confirmatory P values)."
+        "Changes within each compared group are descriptive (no confirmatory P values)."
         if plan.within_group == "descriptive"
-        else "Changes within each group are tested, unadjusted, outside the primary family."
+        else "Changes within each compared group are tested, unadjusted, outside the "
+        "primary family."
     )
     rules = ", ".join(plan.sensitivity_group_rules) or "none"
     if plan.non_blood_negative == "negative":
@@ -312,6 +361,7 @@ def _parse(text: str, where: str | Path, source: str) -> AnalysisPlan:
         secondary=secondary,
         time_to_flare=top.choice("time_to_flare", TIME_TO_FLARE),
         flare_test=top.choice("flare_test", FLARE_TESTS),
+        question=top.choice("question", QUESTIONS),
         multiplicity=top.choice("multiplicity", MULTIPLICITY),
         within_group=top.choice("within_group", WITHIN_GROUP),
         non_blood_negative=top.choice("non_blood_negative", NON_BLOOD_NEGATIVE),

@@ -30,6 +30,7 @@ from nlrp3annot.response.report.headline import (
     percent,
     unadjusted,
 )
+from nlrp3annot.response.stats.primary import ci_shown
 
 LOWER_IS_BETTER = {"saa", "crp", "esr", "diary"}
 TITLES = {"saa": "SAA", "crp": "CRP", "esr": "ESR", "diary": "Diary score"}
@@ -50,6 +51,10 @@ def adjustment_words(adjustment: str) -> str:
     tests."""
     rule, _, size = str(adjustment).partition(" over ")
     count = size.split(" ")[0]
+    if "exploratory" in rule:
+        return "exploratory, no adjustment for multiplicity"
+    if "supporting" in rule:
+        return "supporting, no adjustment for multiplicity"
     if rule.startswith(("none", "unadjusted")):
         return "no adjustment for multiplicity"
     tests = "test" if count == "1" else "tests"
@@ -244,18 +249,24 @@ def _which_way(row: dict, compared, group_directions: tuple[int, int] | None) ->
     return f"{name} {how} in {a} than in {b} patients"
 
 
+def _deciding(row: dict) -> tuple[float, str]:
+    """The P that decides a row and its name: adjusted in a family the plan adjusts, the
+    P itself (never called adjusted) under multiplicity none or outside the primary family."""
+    if unadjusted(row["adjustment"]):
+        return float(row["p"]), "P"
+    return float(row["p_adjusted"]), "adjusted P"
+
+
 def _between(row: dict, alpha: float, compared, group_directions) -> str:
-    p, adjusted = float(row["p"]), float(row["p_adjusted"])
+    p, (adjusted, named) = float(row["p"]), _deciding(row)
     if not row["estimate"] or not math.isfinite(p) or not math.isfinite(adjusted):
         return f"the groups were not compared ({row['note'] or 'no data'})"
     rule = adjustment_words(row["adjustment"])
-    # under the plan's multiplicity "none" the P that decides is the P: never "adjusted"
-    named = "adjusted P" if not unadjusted(row["adjustment"]) else "P"
     if adjusted < alpha:
         effect = "hazard ratio" if row["scale"] == "hazard ratio" else (
             "ratio of ratios" if row["scale"] == "ratio" else "difference")  # fmt: skip
         estimate = str(row["estimate"]).removeprefix("HR ")
-        ci = f"{row['ci_lower']:.3g} to {row['ci_upper']:.3g}"
+        ci = ci_shown(row["ci_lower"], row["ci_upper"], row["ci_text"], lambda v: f"{v:.3g}")
         return (
             f"the groups differed: {_which_way(row, compared, group_directions)} ({effect} "
             f"{estimate}, 95% CI {ci}; {named} = {_p(adjusted)}, {rule})"
@@ -281,7 +292,9 @@ def endpoint_title(row: dict) -> str:
 
 
 def bottom_line(row: dict, tables: dict[str, pd.DataFrame], alpha: float, compared) -> str:
-    """One sentence for one row of the primary family."""
+    """One sentence for one row of the study's or the genotype comparison's family."""
+    if row["table"] in ("within", "ratios_within"):
+        return study_line(row, alpha)
     directions = None
     if row["scale"] == "hazard ratio":
         groups = _flare_groups(tables, compared)
@@ -295,54 +308,82 @@ def bottom_line(row: dict, tables: dict[str, pd.DataFrame], alpha: float, compar
     return f"{endpoint_title(row)}: {groups}; {_between(row, alpha, compared, directions)}."
 
 
-def bottom_lines(tables: dict[str, pd.DataFrame], alpha: float, compared) -> list[tuple[str, str]]:
-    """(end point label, sentence) per row of the primary family, in the plan's order."""
-    family = tables.get("primary_endpoints", pd.DataFrame())
+def study_line(row: dict, alpha: float) -> str:
+    """The study's question for one end point: how all patients changed within themselves
+    (the Hodges-Lehmann estimate of the signed-rank test, its interval inverting that test),
+    and whether the test found a change, by the P the plan decides on."""
+    title = f"{endpoint_title(row)}, all {int(row['n1'])} patients" if math.isfinite(
+        float(row["n1"])) else endpoint_title(row)  # fmt: skip
+    p, (deciding, named) = float(row["p"]), _deciding(row)
+    if not row["estimate"] or not math.isfinite(p):
+        return (
+            f"{title}: not tested ({str(row['note']).removeprefix('not tested: ') or 'no data'})."
+        )
+    ratio = row["scale"] == "ratio"
+    earlier = VISIT_WORDS.get(str(row["change"]).split("->")[0], "the earlier visit")
+    bounds = _bounds(math.nan, row["estimate"])
+    direction = _direction(bounds, 1.0 if ratio else 0.0)
+    amount = _amount(bounds, direction, ratio, earlier, UNITS.get(row["measure"], ""), True)
+    what = "Hodges-Lehmann ratio" if ratio else "Hodges-Lehmann change"
+    form = (lambda v: _percent(v) if v < 1 else _fold(v)) if ratio else (lambda v: f"{v:+.2g}")
+    ci = ci_shown(row["ci_lower"], row["ci_upper"], row["ci_text"], form) or "no CI"
+    rule = adjustment_words(row["adjustment"])
+    verdict = (
+        ("improved" if direction < 0 else "worsened")
+        if deciding < alpha and direction
+        else "no change was detected"
+    )
+    text = f"{title}: {verdict} ({amount.removeprefix('median ')}; {what}, 95% CI {ci}; "
+    if named == "P":
+        return text + f"P = {_p(p)}, {row['test']}; {rule})."
+    return text + f"unadjusted P = {_p(p)}, {row['test']}; {named} = {_p(deciding)}, {rule})."
+
+
+def bottom_lines(
+    tables: dict[str, pd.DataFrame], alpha: float, compared, family_name: str
+) -> list[tuple[str, str]]:
+    """(end point label, sentence) per row of ``family_name`` (``study_endpoints``,
+    ``genotype_endpoints``), in the plan's order."""
+    family = tables.get(family_name, pd.DataFrame())
     return [
         (row["endpoint"], bottom_line(row, tables, alpha, compared))
         for row in family.to_dict("records")
     ]
 
 
-def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared) -> str:
-    """The family at a glance: how many primary comparisons found a difference."""
-    family = tables.get("primary_endpoints", pd.DataFrame())
+def overall_line(tables: dict[str, pd.DataFrame], alpha: float, compared, family_name: str) -> str:
+    """A family at a glance: how many of its comparisons found a difference (or, for the
+    study's question, a within-patient change), said as the plan labels the family."""
+    family = tables.get(family_name, pd.DataFrame())
     a, b = (group_word(g) for g in compared)
-    tested = family[family["p_adjusted"].notna()] if len(family) else family
+    study = family_name == "study_endpoints"
+    role = str(family["role"].iloc[0]) if len(family) and "role" in family else "primary"
+    kind = f"{role} within-patient comparisons (all patients)" if study else (
+        f"{role} between-group comparisons")  # fmt: skip
+    deciding = [_deciding(r)[0] for r in family.to_dict("records")]
+    tested = family[[math.isfinite(d) for d in deciding]] if len(family) else family
     if tested.empty:
-        return f"No primary end point could be compared between {a} and {b} patients."
-    # the plan's family counts every end point; one that could not be tested is not rejected
-    found = tested[tested["p_adjusted"] < alpha]
+        where = "in all patients" if study else f"between {a} and {b} patients"
+        return f"No {role} end point could be tested {where}."
+    found = tested[[_deciding(r)[0] < alpha for r in tested.to_dict("records")]]
     rule = adjustment_words(tested.iloc[0]["adjustment"])
     adjusted = "" if unadjusted(tested.iloc[0]["adjustment"]) else "adjusted "
     total = len(family)
     untested = total - len(tested)
     if untested:
         rule += f"; {untested} of them could not be tested, counted as no difference"
-    if rule.startswith("no adjustment"):
-        return _overall_unadjusted(found, total, alpha, rule)
-    if found.empty and total == 1:
-        return (
-            f"The primary comparison found no difference between the groups ({adjusted}P "
-            f"{alpha:g} or more; {rule})."
-        )
+    what = "a change" if study else "a difference between the groups"
     if found.empty:
         return (
-            f"None of the {total} primary comparisons found a difference between the groups "
-            f"(every {adjusted}P {alpha:g} or more; {rule})."
+            f"None of the {total} {kind} found {what} (every {adjusted}P {alpha:g} or more; "
+            f"{rule})."
         )
     names = ", ".join(endpoint_title(r) for r in found.to_dict("records"))
+    share = f"All {total}" if len(found) == total else f"{len(found)} of the {total}"
     return (
-        f"{len(found)} of the {total} primary comparisons found a difference between the "
-        f"groups ({adjusted}P below {alpha:g}; {rule}): {names}."
-    )
-
-
-def _overall_unadjusted(found: pd.DataFrame, total: int, alpha: float, rule: str) -> str:
-    names = ", ".join(endpoint_title(r) for r in found.to_dict("records"))
-    return (
-        f"{len(found)} of the {total} primary comparisons found a difference between the "
-        f"groups (P below {alpha:g} each; {rule})" + (f": {names}." if names else ".")
+        f"{share} {kind} found {what} ({adjusted}P below {alpha:g}"
+        f"{' each' if not adjusted else ''}; {rule})"
+        + ("." if len(found) == total else f": {names}.")
     )
 
 

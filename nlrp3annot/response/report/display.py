@@ -67,6 +67,8 @@ def display_name(name: str, level: float = 0.95) -> str:
     ci = f"{level:.0%} CI"
     special = {
         "difference_ci": f"{ci} of the difference", "ci_lower": f"{ci}, lower",
+        "difference_ci_lower": f"{ci} of the difference, lower",
+        "difference_ci_upper": f"{ci} of the difference, upper",
         "ci_upper": f"{ci}, upper", "hl_ci_lower": f"{ci}, lower", "hl_ci_upper": f"{ci}, upper",
         "median_ci_lower": f"Median, {ci} lower", "median_ci_upper": f"Median, {ci} upper",
     }  # fmt: skip

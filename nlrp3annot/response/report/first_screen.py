@@ -1,5 +1,7 @@
-"""The part of the report a reader sees before scrolling (1280x800): the bottom line per
-primary end point in plain words (:mod:`nlrp3annot.response.report.bottom_line`), who is in
+"""The part of the report a reader sees before scrolling (1280x800): the study's question
+first (each end point's within-patient change in all patients), then the genotype
+comparison, each labelled as the plan says (primary, exploratory or supporting), one bottom
+line per end point in plain words (:mod:`nlrp3annot.response.report.bottom_line`), who is in
 which group, and the main figure: each patient's change in the plan's first primary end
 point. Everything else (the plan, the detailed answer, tables, methods) follows below."""
 
@@ -22,6 +24,7 @@ STYLE = (
     ".first{display:grid;grid-template-columns:minmax(0,1fr) 500px;gap:0 1.4em;"
     "align-items:start}.first h2{margin:.1em 0 .2em;font-size:1.3em}"
     ".overall{font-weight:bold;margin:.1em 0 .4em;font-size:15px}"
+    ".first h3{margin:.3em 0 .1em;font-size:1.05em}.first .role{font-weight:normal;color:#555}"
     "ul.bottom-lines{margin:0;padding-left:1.1em;font-size:13.5px;line-height:1.3}"
     "ul.bottom-lines li{margin:0 0 .3em}"
     ".definitions{font-size:12.5px;line-height:1.3;background:#f2f4f7;padding:.4em .6em;"
@@ -32,7 +35,7 @@ STYLE = (
 
 def main_measure(tables: dict[str, pd.DataFrame], measurements: pd.DataFrame) -> str | None:
     """The measure of the plan's first primary end point that has data (None: no figure)."""
-    family = tables.get("primary_endpoints", pd.DataFrame())
+    family = tables.get("study_endpoints", pd.DataFrame())
     present = set(measurements["measure"]) if "measure" in measurements else set()
     measures = list(family["measure"]) if "measure" in family else []
     return next((m for m in measures if isinstance(m, str) and m in present), None)
@@ -44,13 +47,28 @@ def first_screen(result, cohort, measurements: pd.DataFrame) -> str:
     alpha = float(summary["alpha"])
     compared = tuple(summary["compared"])
     tables = result.tables
-    items = []
-    for endpoint, sentence in bottom_lines(tables, alpha, compared):
-        title, _, rest = sentence.partition(": ")
-        items.append(
-            f"<li class='bottom-line' data-endpoint='{e(endpoint)}'><strong>{e(title)}</strong>"
-            f": {e(rest)}</li>"
-        )
+    sections = []
+    for family, heading in (
+        ("study_endpoints", "The study's question: change within patients, all patients"),
+        ("genotype_endpoints", f"Genotype: {_group(compared[0])} vs {_group(compared[1])}"),
+    ):
+        frame = tables.get(family, pd.DataFrame())
+        role = str(frame["role"].iloc[0]) if len(frame) and "role" in frame else "primary"
+        items = []
+        for endpoint, sentence in bottom_lines(tables, alpha, compared, family):
+            title, _, rest = sentence.partition(": ")
+            items.append(
+                f"<li class='bottom-line' data-endpoint='{e(endpoint)}'><strong>{e(title)}"
+                f"</strong>: {e(rest)}</li>"
+            )
+        sections += [
+            f"<h3 class='question' data-family='{family}' data-role='{e(role)}'>{e(heading)} "
+            f"<span class='role'>({e(role)})</span></h3>",
+            f"<p class='overall'>{e(overall_line(tables, alpha, compared, family))}</p>",
+            "<ul class='bottom-lines'>",
+            *items,
+            "</ul>",
+        ]
     measure = main_measure(tables, measurements)
     figure = ""
     if measure is not None:
@@ -67,10 +85,7 @@ def first_screen(result, cohort, measurements: pd.DataFrame) -> str:
         [
             "<section class='first' id='first-screen'><div>",
             "<h2 id='bottom-line'>Bottom line</h2>",
-            f"<p class='overall'>{e(overall_line(tables, alpha, compared))}</p>",
-            "<ul class='bottom-lines'>",
-            *items,
-            "</ul>",
+            *sections,
             "</div><div>",
             f"<p class='definitions' id='definitions'>{e(_definitions(cohort, compared))}</p>",
             figure,
@@ -80,6 +95,10 @@ def first_screen(result, cohort, measurements: pd.DataFrame) -> str:
             "</div></section>",
         ]
     )
+
+
+def _group(name: str) -> str:
+    return str(name).replace("_", "-")
 
 
 def _definitions(cohort, compared) -> str:

@@ -16,6 +16,7 @@ import math
 import pandas as pd
 
 from nlrp3annot.response.stats.inversion import Estimate
+from nlrp3annot.response.stats.primary import EXPLORATORY, SUPPORTING, ci_shown
 
 HEADLINE_COLUMNS = (
     "end_point", "group1", "effect1", "group2", "effect2", "difference", "difference_ci",
@@ -32,14 +33,15 @@ RATIO_OF_RATIOS = (
 
 
 def headline_table(
-    tables: dict[str, pd.DataFrame], alpha: float = 0.05, family_name: str = "primary_endpoints"
+    tables: dict[str, pd.DataFrame], alpha: float = 0.05, family_name: str = "study_endpoints"
 ) -> pd.DataFrame:
-    """One row and sentence per end point of ``family_name`` (the primary family, or the
-    secondary end points: every end point the plan names gets its sentence)."""
+    """One row and sentence per end point of ``family_name`` (the study's within-patient
+    changes, the genotype comparison, or the secondary end points: every end point the plan
+    names gets its sentence)."""
     family = tables.get(family_name, pd.DataFrame())
     rows = []
     for row in family.to_dict("records"):
-        if str(row["endpoint"]).startswith("within "):
+        if row["table"] in ("within", "ratios_within"):
             rows.append(_within_row(row, alpha))
         elif row["scale"] == "hazard ratio":
             rows.append(_flare_row(row, tables, alpha))
@@ -77,14 +79,16 @@ def _p(p: float) -> str:
     return "n/a" if not math.isfinite(p) else (f"{p:.2g}" if p >= 0.001 else f"{p:.1e}")
 
 
-def _ci(lower: float, upper: float, form) -> str:
+def _ci(lower: float, upper: float, form, ci_text: str = "") -> str:
+    """The interval in words; an end the test rejects itself (open, marked in the tables'
+    ``ci_text``) is said so: "below 0" is not "0 or below"."""
     if math.isnan(lower) or math.isnan(upper):
         return "no 95% CI (too few patients)"
     if not math.isfinite(upper):
         return f"above {form(lower)}"
     if lower in (0.0, -math.inf):
         return f"below {form(upper)}"
-    return f"{form(lower)} to {form(upper)}"
+    return ci_shown(lower, upper, ci_text, form)
 
 
 def _words(change: str) -> tuple[str, str]:
@@ -103,10 +107,17 @@ def unadjusted(adjustment: str) -> bool:
 
 
 def _adjusted(row: dict) -> str:
+    outside = {
+        "unadjusted (secondary)": "a secondary end point, not adjusted for multiplicity",
+        EXPLORATORY: "exploratory (the plan's primary question is the study's), not adjusted "
+        "for multiplicity",
+        SUPPORTING: "supporting (the plan's primary question is the genotype comparison), "
+        "not adjusted for multiplicity",
+    }
+    if row["adjustment"] in outside:
+        return outside[row["adjustment"]]
     if not math.isfinite(row["p_adjusted"]):  # not tested: counted as not rejected
         return f"not tested ({row['note']})"
-    if str(row["adjustment"]).startswith("unadjusted (secondary"):
-        return "a secondary end point, not adjusted for multiplicity"
     if unadjusted(row["adjustment"]):  # the plan's multiplicity is none
         return "no adjustment for multiplicity (the plan's multiplicity is none)"
     return f"P = {_p(row['p_adjusted'])} adjusted ({row['adjustment']})"
@@ -123,7 +134,7 @@ def _cannot_exclude(row: dict, form, unit: str, alpha: float) -> str:
         return ""
     text = f" With {row['n1']} versus {row['n2']} patients, {unit} "
     if row["p"] >= alpha:
-        return text + f"anywhere {_ci(lower, upper, form)} cannot be excluded."
+        return text + f"anywhere {_ci(lower, upper, form, row['ci_text'])} cannot be excluded."
     if row["p_adjusted"] > alpha:
         return (
             f" The interval excludes no effect (unadjusted P {_p(row['p'])}), but not after "
@@ -150,7 +161,7 @@ def _ratio_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
         return f"{_ratio_words(low, r['ratio_high'], earlier)} (n={r['n']})"
 
     effect1, effect2 = in_group(group1), in_group(group2)
-    ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}")
+    ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}", row["ci_text"])
     if row["estimate"]:
         sentence = (
             f"From {earlier} to {later}, {name} went to {effect1} in {_group(group1)} and to "
@@ -175,7 +186,7 @@ def _change_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dic
     r = b.iloc[0]
     effect1 = f"median change {r['median_change1_text']} (n={r['n1']})"
     effect2 = f"median change {r['median_change2_text']} (n={r['n2']})"
-    ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:+.3g}")
+    ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:+.3g}", row["ci_text"])
     if row["estimate"]:
         sentence = (
             f"From {earlier} to {later}, the {effect1} in {_group(r['group1'])} and "
@@ -221,19 +232,21 @@ def _flare_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
 
 
 def _within_row(row: dict, alpha: float) -> dict:
-    """A change within one group the plan tests (``within_group = "tested"``)."""
-    group, _, label = str(row["endpoint"]).removeprefix("within ").partition(": ")
+    """A change within one group: all patients (the study's question) or a compared group
+    the plan tests (``within_group = "tested"``)."""
+    group, _, label = str(row["endpoint"]).partition(": ")
+    group = group if group.startswith("all") else f"within {group}"
     ratio = row["scale"] == "ratio"
     form = (lambda v: f"{v:.3g}") if ratio else (lambda v: f"{v:+.3g}")
-    ci = _ci(row["ci_lower"], row["ci_upper"], form)
+    ci = _ci(row["ci_lower"], row["ci_upper"], form, row["ci_text"])
     what = "Hodges-Lehmann ratio" if ratio else "Hodges-Lehmann change"
     if row["estimate"]:
         sentence = (
-            f"Within {_group(group)}, {label}: {what} {row['estimate']} "
+            f"{_group(group).capitalize()}, {label}: {what} {row['estimate']} "
             f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
     else:
-        sentence = f"Within {_group(group)}, {label}: no test ({row['note'] or 'no data'})."
+        sentence = f"{_group(group).capitalize()}, {label}: no test ({row['note'] or 'no data'})."
     return _row(row, group, row["estimate"] or "n/a", "", "", row["estimate"] or "n/a", ci,
                 sentence)  # fmt: skip
 

@@ -160,9 +160,16 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
     e = html.escape
     summary = result.summary
     first, second = summary["compared"]
-    headline = headline_table(result.tables, summary["alpha"])
+    study = headline_table(result.tables, summary["alpha"], "study_endpoints")
+    headline = headline_table(result.tables, summary["alpha"], "genotype_endpoints")
+    roles = {
+        name: str(result.tables[name]["role"].iloc[0])
+        for name in ("study_endpoints", "genotype_endpoints")
+        if name in result.tables and len(result.tables[name])
+    }
     power = summary.get("primary_endpoints", {}).get("power", [])
     responders = result.tables.get("responder_comparison", pd.DataFrame())
+    genotype = result.tables.get("genotype_endpoints", pd.DataFrame())
     return [
         "<h2 id='plan'>The analysis plan"
         + (f": <span id='plan-title'>{e(plan_title)}</span>" if plan_title else "")
@@ -170,12 +177,21 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         *(f"<li>{e(line)}</li>" for line in plan_lines),
         "</ul>",
         "<h2 id='headline'>The answer in detail</h2>",
+        "<h3 id='study-question'>The study's question: within-patient change, all patients "
+        f"({e(roles.get('study_endpoints', ''))})</h3>",
+        "<ul class='answer study'>"
+        + "".join(f"<li>{e(str(x))}</li>" for x in study["sentence"])
+        + "</ul>",
+        "<div id='table-study'>",
+        _table(study.drop(columns="sentence"), level),
+        "</div>",
+        f"<h3 id='genotype-question'>Genotype comparison, {e(first)} vs {e(second)} "
+        f"({e(roles.get('genotype_endpoints', ''))})</h3>",
         "<ul class='answer'>"
         + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
         + "</ul>",
         f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts the "
-        "test whose unadjusted P is in the tables; the P shown here is adjusted as the plan "
-        "says.</small></p>",
+        f"test whose unadjusted P is in the tables; {e(_which_p(roles, genotype))}</small></p>",
         "<div id='table-headline'>",
         _table(headline.drop(columns="sentence"), level),
         "</div>",
@@ -184,13 +200,29 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         _table(responders, level),
         "<h4 id='durability'>Durability and retreatment (described, not tested)</h4>",
         _table(result.tables.get("durability", pd.DataFrame()), level),
-        "<h3 id='sensitivity'>Sensitivity to the group rule (primary family under each "
-        "rule: estimate (95% CI); P as the plan adjusts it)</h3>",
+        "<h3 id='sensitivity'>Sensitivity to the group rule (the genotype comparison under "
+        "each rule: estimate (95% CI); P as the plan adjusts it)</h3>",
         _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
         "<h3 id='power'>What the study could detect</h3><ul>",
         *(f"<li>{e(line)}</li>" for line in power),
         "</ul>",
     ]
+
+
+def _which_p(roles: dict[str, str], family: pd.DataFrame) -> str:
+    """Which P the genotype comparison's sentences decide on, as its role (the plan's
+    question) and the plan's multiplicity say: adjusted only when it is the primary family
+    and the plan adjusts."""
+    if roles.get("genotype_endpoints") != "primary":
+        return (
+            "this comparison is exploratory (the plan's primary question is the study's): each "
+            "P is unadjusted, at alpha, with no correction for multiplicity."
+        )
+    from nlrp3annot.response.report.headline import unadjusted
+
+    if len(family) and unadjusted(str(family["adjustment"].iloc[0])):
+        return "each P is unadjusted, at alpha, as the plan's multiplicity (none) says."
+    return "the P that decides is the one adjusted as the plan says."
 
 
 def _secondary(result, level: float) -> list[str]:

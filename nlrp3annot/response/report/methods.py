@@ -78,6 +78,20 @@ def _flare_tests(chosen: str, first: str, second: str, permutation: str) -> str:
     )
 
 
+def _question(plan: dict[str, Any]) -> str:
+    """Which question the plan makes primary, and how the other is labelled."""
+    if plan.get("question", "study") == "study":
+        return (
+            "the study's (NEJM 2006): each primary end point's within-patient change in all "
+            "patients, by the Wilcoxon signed-rank test; the comparison between the groups is "
+            "exploratory (each P unadjusted, not part of the primary family)"
+        )
+    return (
+        "the genotype comparison, pre-specified by the plan; the within-patient changes in "
+        "all patients are supporting results (each P unadjusted)"
+    )
+
+
 def _untested(family: dict[str, Any], rule: str) -> str:
     """Which of the plan's end points could not be tested, why, and how the rule took it."""
     missing = family.get("not_tested") or []
@@ -145,8 +159,8 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
     )
     return (
         grouping
-        + f"The analysis followed the plan '{plan['title']}' ({plan['source']}). Its primary "
-        f"family: {primary}; {family['family_size']} tests, "
+        + f"The analysis followed the plan '{plan['title']}' ({plan['source']}). Its question "
+        f"is {_question(plan)}. Its primary family: {primary}; {family['family_size']} tests, "
         f"{MULTIPLICITY_WORDS[plan['multiplicity']]} "
         f"at alpha {s['alpha']:g}. "
         + _untested(family, plan["multiplicity"])
@@ -184,8 +198,10 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"between-patient df (patients - 2), the ANCOVA with the residual df (n - 3) and the "
         f"ML standard error scaled by sqrt(n / (n - 3)); the df are in the tables. "
         f"Responders ({s.get('responder_definition', 'as the plan')}) "
-        f"were compared by Fisher's exact test, with Newcombe's hybrid score interval for the "
-        f"difference in proportions. "
+        f"were compared by the conditional maximum-likelihood odds ratio with Fisher's exact "
+        f"conditional interval and the P it inverts (central Fisher exact: twice the smaller "
+        f"one-sided P); the difference in proportions is described by Newcombe's hybrid score "
+        f"interval. "
         + power_methods(family["endpoints"])
         + f" Analyses used Python {soft['python']}, numpy {soft['numpy']}, "
         f"pandas {soft['pandas']}, scipy {soft['scipy']}, statsmodels {soft['statsmodels']} "

@@ -49,7 +49,12 @@ from nlrp3annot.response.stats.comparison_data import (
     _members,
     _ordered_visits,
 )
-from nlrp3annot.response.stats.primary import family_table, not_tested, power_sentences
+from nlrp3annot.response.stats.primary import (
+    family_table,
+    not_tested,
+    power_sentences,
+    study_table,
+)
 from nlrp3annot.response.stats.rank_tests import (
     hodges_lehmann_ci,
     mann_whitney_null_counts,
@@ -101,18 +106,31 @@ def _descriptives(
 def _small_sample_warnings(
     within: pd.DataFrame, between: pd.DataFrame, alpha: float, plan: AnalysisPlan
 ) -> list[str]:
-    """Tests that cannot reach alpha, for the tests the plan asks for only: the end points it
-    names (not the seed study's other changes, tabled for description), and within-group
-    tests only when it tests them (``within_group = "tested"``)."""
-    planned = {(e.measure, "->".join(e.change)) for e in (*plan.primary, *plan.secondary)}
+    """Tests that cannot reach alpha, for the tests the plan asks for only: the study's
+    within-patient changes in all patients (primary end points, and secondary ones when the
+    question is the study's), the between-group tests of the primary end points (and
+    secondary ones when the question is the genotype comparison), and the compared groups'
+    own changes only when the plan tests them (``within_group = "tested"``). A secondary
+    end point whose visits no patient has is said in its row, not warned about."""
+    primary = {(e.measure, "->".join(e.change)) for e in plan.primary}
+    secondary = {(e.measure, "->".join(e.change)) for e in plan.secondary}
+    study = primary | (secondary if plan.question == "study" else set())
+    genotype = primary | (secondary if plan.question == "genotype" else set())
 
-    def named(table: pd.DataFrame) -> pd.DataFrame:
+    def named(table: pd.DataFrame, planned: set, groups: set | None = None) -> pd.DataFrame:
         keys = zip(table["measure"], table["change"], strict=True)
-        return table[[key in planned for key in keys]]
+        keep = [key in planned for key in keys]
+        if groups is not None:
+            keep = [k and g in groups for k, g in zip(keep, table["group"], strict=True)]
+        kept = table[np.array(keep, dtype=bool)]  # (a plain [] would select no columns)
+        size = kept["n"] if "n" in kept else kept["n1"] + kept["n2"]
+        absent = [(m, c) in secondary - primary for m, c in
+                  zip(kept["measure"], kept["change"], strict=True)]  # fmt: skip
+        return kept[~(pd.Series(absent, index=kept.index, dtype=bool) & (size == 0))]
 
-    within, between = named(within), named(between)
-    if plan.within_group != "tested":
-        within = within.iloc[0:0]  # descriptive: no P claimed, so none to warn about
+    tested_groups = set(plan.compared) if plan.within_group == "tested" else set()
+    within = pd.concat([named(within, study, {ALL}), named(within, primary, tested_groups)])
+    between = named(between, genotype)
     warnings = []
     for row in within.itertuples(index=False):
         if row.n_nonzero >= 1 and wilcoxon_smallest_p(row.n_nonzero) < alpha:
@@ -233,13 +251,8 @@ def run_comparison(
     visits = _ordered_visits(
         sorted(frame["visit"].unique()), [baseline, followup, *plan.visits.extra, flare]
     )
-    # every change an end point names, and the two of the seed study
-    changes = list(
-        dict.fromkeys(
-            [(baseline, followup), (followup, flare)]
-            + [e.change for e in (*plan.primary, *plan.secondary)]
-        )
-    )
+    # every change an end point of the plan names, and no other
+    changes = list(dict.fromkeys(e.change for e in (*plan.primary, *plan.secondary)))
 
     descriptives = _descriptives(frame, labels, report_groups, visits)
     # Rank tests see values below a limit that cannot be ranked there as tied at the highest
@@ -280,7 +293,8 @@ def run_comparison(
         "hazard_ratio": hazard,
     }
     values = patient_values(ranked, labels, compared, changes)
-    primary = family_table(plan, tables, values)
+    genotype = family_table(plan, tables, values)
+    study = study_table(tables=tables, plan=plan)
     secondary = secondary_table(plan, tables)
     role = {
         "descriptive": "descriptive: nominal P, not a test of the plan",
@@ -301,8 +315,11 @@ def run_comparison(
     n_patients[UNASSIGNED] = len(unassigned)
     n_patients["labelled_without_data"] = len(labels) - len(labelled_with_data)
 
-    tables |= {"primary_endpoints": primary, "secondary_endpoints": secondary, **extra,
-               "inclusion": inclusion}  # fmt: skip
+    # the plan's question first: the study's within-patient changes, then the genotype
+    # comparison (one of the two is the primary family, the other labelled: plan.question)
+    tables |= {"study_endpoints": study, "genotype_endpoints": genotype,
+               "secondary_endpoints": secondary, **extra, "inclusion": inclusion}  # fmt: skip
+    primary = study if plan.question == "study" else genotype
     summary = {
         "compared": list(compared),
         "alpha": alpha,
@@ -328,13 +345,25 @@ def run_comparison(
         },
         "hazard_ratio": _records(hazard)[0] if len(hazard) else None,
         "plan": plan_to_dict(plan),
+        "question": plan.question,
         "primary_endpoints": {
+            "question": plan.question,
+            "table": f"{plan.question}_endpoints",
             "adjustment": plan.multiplicity,
             # the plan's family, tested or not: an untested end point is not rejected
             "family_size": len(primary),
             "not_tested": not_tested(primary),
             "endpoints": _records(primary),
-            "power": power_sentences(primary, alpha),
+            "power": power_sentences(genotype, alpha),
+        },
+        "study_endpoints": {
+            "role": str(study["role"].iloc[0]) if len(study) else "",
+            "endpoints": _records(study),
+        },
+        "genotype_endpoints": {
+            "role": str(genotype["role"].iloc[0]) if len(genotype) else "",
+            "not_tested": not_tested(genotype),
+            "endpoints": _records(genotype),
         },
         "secondary_endpoints": _records(secondary),
         "responders": _records(extra["responder_comparison"]),

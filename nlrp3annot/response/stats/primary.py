@@ -39,9 +39,13 @@ from nlrp3annot.response.stats.ratios import RATIO_MEASURES
 
 PRIMARY_COLUMNS = (
     "endpoint", "measure", "change", "scale", "table", "n1", "n2", "estimate", "ci_lower",
-    "ci_upper", "p", "test", "p_adjusted", "adjustment", "significant",
-    "detectable_effect", "detectable_method", "note",
+    "ci_upper", "ci_text", "p", "test", "p_adjusted", "adjustment", "significant",
+    "detectable_effect", "detectable_method", "role", "note",
 )  # fmt: skip
+# How the question the plan did not make primary is labelled (its P unadjusted)
+EXPLORATORY = "unadjusted (exploratory: the plan's primary question is the study's)"
+SUPPORTING = "unadjusted (supporting: the plan's primary question is the genotype comparison)"
+POWER = 0.8
 RULE_NAMES = {
     "holm": "Holm",
     "fixed_sequence": "fixed sequence",
@@ -58,14 +62,86 @@ def family_table(
     tables: dict[str, pd.DataFrame],
     values: dict[tuple[str, str, str], np.ndarray],
 ) -> pd.DataFrame:
-    """One row per test of the primary family, in the plan's order, with its adjusted P.
+    """The genotype comparison: one row per between-group test of the primary end points
+    (and time to flare when primary), in the plan's order. Adjusted as the plan says when
+    its ``question`` is "genotype"; otherwise exploratory, each P unadjusted and said so.
     ``values``: per (measure, change, group) the per-patient log ratios or changes (for the
     detectable effect)."""
     rows = [endpoint_row(e, plan, tables, values) for e in plan.primary]
     if plan.time_to_flare == "primary":
         rows.append(flare_row(plan, tables))
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
-    return adjust(frame, plan.multiplicity, plan.alpha)
+    if plan.question == "genotype":
+        return adjust(frame, plan.multiplicity, plan.alpha).assign(role="primary")
+    return unadjusted_family(frame, plan.alpha, EXPLORATORY).assign(role="exploratory")
+
+
+def study_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The study's question (NEJM 2006): each primary end point's within-patient change in
+    all patients, by the signed-rank test of the changes (the log ratios for SAA, CRP and
+    ESR) with its Hodges-Lehmann estimate and the interval inverting it. Adjusted as the plan
+    says when its ``question`` is "study"; otherwise supporting, unadjusted and said so."""
+    from nlrp3annot.response.plan import ALL_PATIENTS
+    from nlrp3annot.response.stats.comparison_data import ALL
+
+    rows = [within_row(e, ALL, tables, f"{ALL_PATIENTS}: {e.label}") for e in plan.primary]
+    frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
+    if plan.question == "study":
+        return adjust(frame, plan.multiplicity, plan.alpha).assign(role="primary")
+    return unadjusted_family(frame, plan.alpha, SUPPORTING).assign(role="supporting")
+
+
+def unadjusted_family(frame: pd.DataFrame, alpha: float, adjustment: str) -> pd.DataFrame:
+    """Rows outside the primary family: each at alpha, the P as it is, labelled so."""
+    frame = frame.copy()
+    p = frame["p"].to_numpy(float)
+    frame["p_adjusted"] = math.nan  # no adjusted P: nothing here is adjusted
+    frame["adjustment"] = adjustment
+    frame["significant"] = [bool(v < alpha) if math.isfinite(v) else None for v in p]
+    notes = [str(n) if isinstance(n, str) else "" for n in frame["note"]]
+    frame["note"] = [
+        n if math.isfinite(v) or n.startswith("not tested") else f"not tested: {n or 'no P'}"
+        for n, v in zip(notes, p, strict=True)
+    ]
+    return frame
+
+
+def within_row(
+    endpoint: Endpoint, group: str, tables: dict[str, pd.DataFrame], label: str = ""
+) -> dict[str, Any]:
+    """An end point's change within one group (``all``: every patient): the signed-rank P
+    (of the log ratios for the markers), its Hodges-Lehmann estimate and the interval
+    inverting that test, open ends kept (``ci_text``)."""
+    change = f"{endpoint.change[0]}->{endpoint.change[1]}"
+    ratio = scale_of(endpoint.measure) == "ratio"
+    name = "ratios_within" if ratio else "within"
+    table = tables[name]
+    found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)
+                  & (table["group"] == group)]  # fmt: skip
+    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
+    row.update(endpoint=label or f"within {group}: {endpoint.label}", measure=endpoint.measure,
+               change=change, scale=scale_of(endpoint.measure), estimate="", test="", note="",
+               ci_text="", role="", table=name)  # fmt: skip
+    shown = endpoint.label.split(" ")[0]
+    if found.empty or int(found.iloc[0]["n"]) == 0:
+        present = set(tables["descriptives"]["measure"]) if "descriptives" in tables else set()
+        row["note"] = (
+            f"no {shown} values in the data"
+            if endpoint.measure not in present
+            else f"no patient has {shown} at both {endpoint.change[0]} and {endpoint.change[1]}"
+        )
+        return row
+    r = found.iloc[0]
+    ci = ("ci_lower", "ci_upper", "ci_text") if ratio else ("hl_ci_lower", "hl_ci_upper",
+                                                              "hl_ci_text")  # fmt: skip
+    note = r["note"] if isinstance(r["note"], str) else ""
+    if not math.isfinite(r["p"]) and not note:
+        note = "too few patients for a test"
+    row.update(n1=int(r["n"]), n2=0, p=r["p"], ci_lower=r[ci[0]], ci_upper=r[ci[1]],
+               ci_text=r[ci[2]] if isinstance(r[ci[2]], str) else "",
+               estimate=r["ratio_text"] if ratio else r["hl_change_text"], note=note,
+               test=f"Wilcoxon signed-rank, {r['method']}" if r["method"] else "")  # fmt: skip
+    return row
 
 
 def adjust(frame: pd.DataFrame, rule: str, alpha: float) -> pd.DataFrame:
@@ -132,7 +208,8 @@ def endpoint_row(
     found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)]
     row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
     row.update(endpoint=endpoint.label, measure=endpoint.measure, change=change, scale=scale,
-               table=name, estimate="", test="", detectable_method="", note="")  # fmt: skip
+               table=name, estimate="", test="", detectable_method="", note="", ci_text="",
+               role="")  # fmt: skip
     if found.empty:
         present = set(tables["descriptives"]["measure"]) if "descriptives" in tables else set()
         shown = endpoint.label.split(" ")[0]
@@ -146,8 +223,8 @@ def endpoint_row(
     estimate = r["hl_ratio_of_ratios_text"] if scale == "ratio" else r["hl_shift_text"]
     note = r["note"] or ("" if math.isfinite(r["p"]) else "too few patients for a test")
     row.update(n1=int(r["n1"]), n2=int(r["n2"]), estimate=estimate, ci_lower=r["ci_lower"],
-               ci_upper=r["ci_upper"], p=r["p"], test=_test_name(r["method"]),
-               note=note)  # fmt: skip
+               ci_upper=r["ci_upper"], p=r["p"], test=_test_name(r["method"]), note=note,
+               ci_text=r["ci_text"] if isinstance(r["ci_text"], str) else "")  # fmt: skip
     x = values.get((endpoint.measure, change, plan.compared[0]), np.array([]))
     y = values.get((endpoint.measure, change, plan.compared[1]), np.array([]))
     gehan = str(r["method"] or "").startswith("Gehan")
@@ -171,7 +248,7 @@ def flare_row(
     row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
     row.update(endpoint=label, measure="", change="withdrawal->flare", scale="hazard ratio",
                table="hazard_ratio", estimate="", test=FLARE_TEST_NAMES[test],
-               detectable_method="", note="")  # fmt: skip
+               detectable_method="", note="", ci_text="", role="")  # fmt: skip
     hazard = tables["hazard_ratio"]
     h = hazard[hazard["test"] == test].iloc[0]
     logrank = tables["logrank"].iloc[0]
@@ -185,6 +262,24 @@ def flare_row(
         events, int(h["n1"]), int(h["n2"]), plan.alpha
     )
     return row
+
+
+def open_ends(ci_text: str) -> tuple[bool, bool]:
+    """(lower open, upper open) of an interval as the tables write it (``Interval.text``:
+    "> -1 to 0", "-1 to <0"): an open end is one the test rejects itself."""
+    text = str(ci_text) if isinstance(ci_text, str) else ""
+    return text.startswith(">"), " to <" in text
+
+
+def ci_shown(lower: float, upper: float, ci_text: str, form) -> str:
+    """The interval for reading, ends formatted by ``form`` and open ends marked as the
+    tables mark them ("-1 to <0": 0 itself is rejected); "" when an end is missing."""
+    if math.isnan(lower) or math.isnan(upper):
+        return ""
+    low_open, high_open = open_ends(ci_text)
+    low = f"> {form(lower)}" if low_open and math.isfinite(lower) else form(lower)
+    high = f"<{form(upper)}" if high_open and math.isfinite(upper) else form(upper)
+    return f"{low} to {high}"
 
 
 def _test_name(method: str | None) -> str:

@@ -6,8 +6,13 @@ undetermined (None): a missing visit or measure, or a value censored at a detect
 that does not settle the comparison. Undetermined patients are counted, never guessed.
 
 Between groups: the responder proportions, their difference with the Newcombe hybrid score
-interval (Newcombe 1998, method 10), and Fisher's exact two-sided P with the sample odds
-ratio.
+interval (Newcombe 1998, method 10; it describes the difference and inverts no test shown),
+and one test with the interval that inverts it (issue 26, one test per row): the
+conditional maximum-likelihood odds ratio with Fisher's exact conditional interval, beside
+the P of the test that interval inverts, the central Fisher exact P (twice the smaller
+one-sided P). The interval excludes an odds ratio of 1 exactly when that P < alpha; the
+usual two-sided Fisher P (tables no more likely than the observed) can fall below alpha
+while it does not.
 """
 
 from __future__ import annotations
@@ -21,13 +26,21 @@ from scipy import stats
 RESPONDER_COLUMNS = ("patient_id", "group", "responder", "reason")
 RESPONDER_COMPARISON_COLUMNS = (
     "group1", "group2", "responders1", "n1", "responders2", "n2", "proportion1",
-    "proportion2", "difference", "ci_lower", "ci_upper", "ci_method", "p", "p_method",
-    "odds_ratio", "odds_ratio_method", "n_undetermined1", "n_undetermined2", "note",
+    "proportion2", "difference", "difference_ci_lower", "difference_ci_upper",
+    "difference_ci_method", "odds_ratio", "odds_ratio_method", "ci_lower", "ci_upper",
+    "ci_method", "p", "p_method", "n_undetermined1", "n_undetermined2", "note",
 )  # fmt: skip
 UNITS = {"saa": "mg/L", "crp": "mg/L", "esr": "mm/h"}
-CI_METHOD = "Newcombe hybrid score (method 10, from Wilson intervals)"
-P_METHOD = "Fisher exact, two-sided"
-OR_METHOD = "sample odds ratio (a*d)/(b*c) from scipy.stats.fisher_exact, not the conditional MLE"
+DIFFERENCE_CI_METHOD = (
+    "Newcombe hybrid score (method 10, from Wilson intervals); describes the difference, "
+    "does not invert the P (the odds ratio's interval does)"
+)
+OR_METHOD = "conditional maximum-likelihood odds ratio (scipy.stats.contingency.odds_ratio)"
+CI_METHOD = "Fisher's exact conditional interval for the odds ratio; inverts the P beside it"
+P_METHOD = (
+    "Fisher exact, central two-sided (twice the smaller one-sided P), the test the odds "
+    "ratio's interval inverts"
+)
 # A diary fall of exactly the required fraction must count as met; without a little slack
 # a product such as 0.7 * baseline can land one ulp on the wrong side.
 RELATIVE_SLACK = 1e-12
@@ -222,6 +235,22 @@ def newcombe_interval(
     return max(-1.0, lower), min(1.0, upper)
 
 
+def conditional_odds_ratio(
+    count1: int, n1: int, count2: int, n2: int, alpha: float = 0.05
+) -> tuple[float, float, float, float]:
+    """(conditional MLE odds ratio, its exact conditional interval, the central Fisher P)
+    for responders ``count1`` of ``n1`` against ``count2`` of ``n2``. The interval's ends
+    are the odds ratios at which each one-sided Fisher P is alpha/2, so at odds ratio 1 it
+    is the test whose P is twice the smaller one-sided P: one test, one interval."""
+    table = [[count1, n1 - count1], [count2, n2 - count2]]
+    result = stats.contingency.odds_ratio(table, kind="conditional")
+    lower, upper = result.confidence_interval(confidence_level=1 - alpha)
+    one_sided = (stats.fisher_exact(table, alternative=side).pvalue
+                 for side in ("less", "greater"))  # fmt: skip
+    p = min(1.0, 2 * min(one_sided))
+    return float(result.statistic), float(lower), float(upper), float(p)
+
+
 def compare_responders(
     per_patient: pd.DataFrame, compared: tuple[str, str], alpha: float = 0.05
 ) -> pd.DataFrame:
@@ -240,24 +269,24 @@ def compare_responders(
         if n == 0:
             notes.append(f"no classifiable patients in {group}")
     if n1 and n2:
-        lower, upper = newcombe_interval(r1, n1, r2, n2, alpha)
-        table = [[r1, n1 - r1], [r2, n2 - r2]]
-        odds_ratio, p = stats.fisher_exact(table, alternative="two-sided")
-        odds_ratio, p = float(odds_ratio), float(p)
+        low_difference, high_difference = newcombe_interval(r1, n1, r2, n2, alpha)
+        odds_ratio, lower, upper, p = conditional_odds_ratio(r1, n1, r2, n2, alpha)
         if r1 + r2 == 0 or r1 + r2 == n1 + n2:
             notes.append("all classified patients alike: odds ratio undefined")
         elif odds_ratio in (0.0, math.inf):
-            notes.append("a zero cell: sample odds ratio is 0 or infinite")
+            notes.append("a zero cell: the odds ratio is 0 or infinite, its interval open")
     else:
-        lower = upper = odds_ratio = p = math.nan
+        lower = upper = odds_ratio = p = low_difference = high_difference = math.nan
     proportion1 = r1 / n1 if n1 else math.nan
     proportion2 = r2 / n2 if n2 else math.nan
     row = {
         "group1": group1, "group2": group2, "responders1": r1, "n1": n1,
         "responders2": r2, "n2": n2, "proportion1": proportion1, "proportion2": proportion2,
-        "difference": proportion1 - proportion2, "ci_lower": lower, "ci_upper": upper,
-        "ci_method": CI_METHOD, "p": p, "p_method": P_METHOD,
+        "difference": proportion1 - proportion2, "difference_ci_lower": low_difference,
+        "difference_ci_upper": high_difference, "difference_ci_method": DIFFERENCE_CI_METHOD,
         "odds_ratio": odds_ratio, "odds_ratio_method": OR_METHOD,
+        "ci_lower": lower, "ci_upper": upper, "ci_method": CI_METHOD,
+        "p": p, "p_method": P_METHOD,
         "n_undetermined1": u1, "n_undetermined2": u2,
         "note": "; ".join(notes),
     }  # fmt: skip

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,46 +76,32 @@ def patient_values(
 
 
 def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The secondary end points (and time to flare when the plan makes it secondary), and
-    time to flare by the test the plan did not name: each at the plan's alpha, unadjusted,
-    and said so."""
-    from nlrp3annot.response.stats.primary import flare_row
+    """The secondary end points, asked as the plan's ``question`` asks the primary ones
+    (within-patient change in all patients, or between the groups), time to flare when the
+    plan makes it secondary, time to flare by the test the plan did not name, and the
+    compared groups' own changes when the plan tests them: each at the plan's alpha,
+    unadjusted, and said so."""
+    from nlrp3annot.response.plan import ALL_PATIENTS
+    from nlrp3annot.response.stats.comparison_data import ALL
+    from nlrp3annot.response.stats.primary import flare_row, within_row
 
-    rows = [endpoint_row(e, plan, tables, {}) for e in plan.secondary]
+    if plan.question == "study":
+        rows = [within_row(e, ALL, tables, f"{ALL_PATIENTS}: {e.label}") for e in plan.secondary]
+    else:
+        rows = [endpoint_row(e, plan, tables, {}) for e in plan.secondary]
     if plan.time_to_flare == "secondary":
         rows.append(flare_row(plan, tables))
     if plan.time_to_flare != "none":  # the test the plan did not name, labelled secondary
         rows.append(flare_row(plan, tables, own=False))
     if plan.within_group == "tested":
-        rows += [_within_row(e, g, tables) for e in plan.primary for g in plan.compared]
+        rows += [within_row(e, g, tables) for e in plan.primary for g in plan.compared]
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
     frame["p_adjusted"] = math.nan
     frame["adjustment"] = "unadjusted (secondary)"
+    frame["role"] = "secondary"
     frame["significant"] = [bool(p < plan.alpha) if math.isfinite(p) else None
                             for p in frame["p"].to_numpy(float)]  # fmt: skip
     return frame
-
-
-def _within_row(endpoint, group: str, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """A primary end point's change within one group, when the plan tests it: the
-    signed-rank P (of the log ratios for the markers), outside the primary family."""
-    change = f"{endpoint.change[0]}->{endpoint.change[1]}"
-    ratio = scale_of(endpoint.measure) == "ratio"
-    table = tables["ratios_within" if ratio else "within"]
-    found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)
-                  & (table["group"] == group)]  # fmt: skip
-    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
-    row.update(endpoint=f"within {group}: {endpoint.label}", measure=endpoint.measure,
-               change=change, scale=scale_of(endpoint.measure), estimate="", test="", note="",
-               table="ratios_within" if ratio else "within")  # fmt: skip
-    if found.empty:
-        return row
-    r = found.iloc[0]
-    ci = ("ci_lower", "ci_upper") if ratio else ("hl_ci_lower", "hl_ci_upper")
-    row.update(n1=int(r["n"]), n2=0, p=r["p"], ci_lower=r[ci[0]], ci_upper=r[ci[1]],
-               estimate=r["ratio_text"] if ratio else r["hl_change_text"],
-               test=f"Wilcoxon signed-rank, {r['method']}" if r["method"] else "")  # fmt: skip
-    return row
 
 
 def secondary_analyses(

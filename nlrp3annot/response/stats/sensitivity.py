@@ -1,6 +1,7 @@
-"""Sensitivity to who counts as mutation-positive: the plan's primary family under each
-group rule (strict, germline_only, vus_as_positive) side by side, so a reader sees whether
-the answer depends on counting mosaic or VUS carriers."""
+"""Sensitivity to who counts as mutation-positive: the genotype comparison (primary or
+exploratory, as the plan says) under each group rule (strict, germline_only,
+vus_as_positive) side by side, so a reader sees whether the answer depends on counting
+mosaic or VUS carriers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from nlrp3annot.response.plan import AnalysisPlan
 from nlrp3annot.response.stats.comparison_data import ComparisonResult
 
 SENSITIVITY_COLUMNS = (
-    "group_rule", "role", "endpoint", "n1", "n2", "estimate", "ci_lower", "ci_upper", "p",
+    "group_rule", "role", "endpoint", "n1", "n2", "estimate", "ci_lower", "ci_upper", "ci_text",
+    "p",
     "p_adjusted", "adjustment", "significant",
 )  # fmt: skip
 
@@ -40,26 +42,27 @@ def sensitivity_table(
 
 
 def _rows(result: ComparisonResult, rule: str, role: str) -> pd.DataFrame:
-    family = result.tables["primary_endpoints"].copy()
-    family.insert(0, "role", role)
+    family = result.tables["genotype_endpoints"].copy()
+    family["role"] = role
     family.insert(0, "group_rule", rule)
     return family
 
 
 def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per end point, one column per rule: "estimate (CI); adjusted P"."""
+    """One row per end point, one column per rule: "estimate (CI); P" (the adjusted P when
+    the plan adjusts the genotype comparison), open interval ends marked as in the tables."""
     if table.empty:
         return table
+    from nlrp3annot.response.stats.primary import ci_shown
 
     def cell(row) -> str:
         if not row["estimate"]:
             return "n/a"
-        ci = f"{row['ci_lower']:.3g} to {row['ci_upper']:.3g}"
-        named = "P" if str(row["adjustment"]).startswith("unadjusted") else "P adj"
-        return (
-            f"{row['estimate']} ({ci}); {named} {row['p_adjusted']:.2g} "
-            f"(n={row['n1']} vs {row['n2']})"
-        )
+        ci = ci_shown(row["ci_lower"], row["ci_upper"], row["ci_text"], lambda v: f"{v:.3g}")
+        adjusted = not str(row["adjustment"]).startswith(("unadjusted", "none"))
+        named, p = ("P adj", row["p_adjusted"]) if adjusted else ("P", row["p"])
+        sizes = f"n={row['n1']} vs {row['n2']}"
+        return f"{row['estimate']} ({ci or 'no CI'}); {named} {p:.2g} ({sizes})"
 
     shown = table.assign(cell=table.apply(cell, axis=1))
     wide = shown.pivot(index="endpoint", columns="group_rule", values="cell")
