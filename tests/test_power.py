@@ -74,7 +74,7 @@ def demo_row_values(demo: Path, measure: str, earlier: str, later: str):
 )
 def test_demo_detectable_effect_has_80_percent_power_by_scipy(demo: Path, measure, earlier, later):
     summary = json.loads((demo / "summary.json").read_text())
-    family = summary["comparison"]["primary_endpoints"]["endpoints"]
+    family = summary["comparison"]["genotype_endpoints"]["endpoints"]  # the power rows
     row = next(
         r for r in family if r["measure"] == measure and r["change"] == f"{earlier}->{later}"
     )
@@ -106,7 +106,7 @@ def test_the_old_normal_approximation_was_too_small_on_the_demo(demo: Path):
 
 def test_time_to_flare_says_it_is_schoenfelds_approximation(demo: Path):
     summary = json.loads((demo / "summary.json").read_text())
-    family = summary["comparison"]["primary_endpoints"]["endpoints"]
+    family = summary["comparison"]["genotype_endpoints"]["endpoints"]  # the power rows
     flare = next(r for r in family if r["scale"] == "hazard ratio")
     assert flare["detectable_method"] == SCHOENFELD_METHOD
     power = summary["comparison"]["primary_endpoints"]["power"]

@@ -45,7 +45,6 @@ PRIMARY_COLUMNS = (
 # How the question the plan did not make primary is labelled (its P unadjusted)
 EXPLORATORY = "unadjusted (exploratory: the plan's primary question is the study's)"
 SUPPORTING = "unadjusted (supporting: the plan's primary question is the genotype comparison)"
-POWER = 0.8
 RULE_NAMES = {
     "holm": "Holm",
     "fixed_sequence": "fixed sequence",
