@@ -101,20 +101,37 @@ def min_count(n, mu, rho, alpha, floor: int = 1) -> np.ndarray:
     return out.reshape(shape)
 
 
+def _moments(total_x, total_n, total_sq, total_nn, samples):
+    """(rate, numerator, denominator) of Kleinman's moment estimate of rho = numerator /
+    denominator, from the sums over the samples of x, n, x^2 / n and n^2 and their count
+    (numerator 0 where the rate is 0 or 1: no information)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(total_n > 0, total_x / total_n, 0.0)
+        spread = total_sq - 2 * p * total_x + p * p * total_n  # sum n_j (x_j/n_j - p)^2
+        denominator = total_n - total_nn / np.where(total_n > 0, total_n, 1)
+        numerator = np.where((p > 0) & (p < 1), spread / (p * (1 - p)) - (samples - 1), 0.0)
+    return p, numerator, denominator
+
+
+def _bounded(p, numerator, denominator) -> np.ndarray:
+    """rho from its parts, bounded to [RHO_MIN, RHO_MAX] (RHO_MIN where undefined)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = numerator / denominator
+    rho = np.where(np.isfinite(rho) & (p > 0) & (p < 1), rho, RHO_MIN)
+    return np.clip(rho, RHO_MIN, RHO_MAX)
+
+
 def moment_parts(x: np.ndarray, n: np.ndarray, axis: int = 0):
     """(rate, numerator, denominator, samples) of :func:`dispersion`'s estimate along
     ``axis`` (rho = numerator / denominator), so that estimates can be pooled over many
     positions by summing the parts (where the rate is above 0)."""
     x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
-    total_n = n.sum(axis=axis)
-    total_x = x.sum(axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(total_n > 0, total_x / total_n, 0.0)
-        squares = np.where(n > 0, x * x / np.where(n > 0, n, 1), 0.0).sum(axis=axis)
-        spread = squares - 2 * p * total_x + p * p * total_n  # sum n_j (x_j/n_j - p)^2
-        samples = (n > 0).sum(axis=axis)
-        denominator = total_n - (n * n).sum(axis=axis) / np.where(total_n > 0, total_n, 1)
-        numerator = np.where((p > 0) & (p < 1), spread / (p * (1 - p)) - (samples - 1), 0.0)
+        squares = np.where(n > 0, x * x / np.where(n > 0, n, 1), 0.0)
+    samples = (n > 0).sum(axis=axis)
+    p, numerator, denominator = _moments(x.sum(axis=axis), n.sum(axis=axis),
+                                         squares.sum(axis=axis), (n * n).sum(axis=axis),
+                                         samples)  # fmt: skip
     return p, numerator, denominator, samples
 
 
@@ -122,18 +139,8 @@ def dispersion(x: np.ndarray, n: np.ndarray, axis: int = 0) -> tuple[np.ndarray,
     """(rho, samples) along ``axis``: the method-of-moments overdispersion of counts ``x``
     of ``n`` (Kleinman's weighted estimator), bounded to [RHO_MIN, RHO_MAX]; ``samples``
     is how many had any reads (below 3 the estimate means little: callers fall back)."""
-    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
-    total_n = n.sum(axis=axis)
-    total_x = x.sum(axis=axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(total_n > 0, total_x / total_n, 0.0)
-        squares = np.where(n > 0, x * x / np.where(n > 0, n, 1), 0.0).sum(axis=axis)
-        spread = squares - 2 * p * total_x + p * p * total_n  # sum n_j (x_j/n_j - p)^2
-        samples = (n > 0).sum(axis=axis)
-        denominator = total_n - (n * n).sum(axis=axis) / np.where(total_n > 0, total_n, 1)
-        rho = (spread / (p * (1 - p)) - (samples - 1)) / denominator
-    rho = np.where(np.isfinite(rho) & (p > 0) & (p < 1), rho, RHO_MIN)
-    return np.clip(rho, RHO_MIN, RHO_MAX), samples
+    p, numerator, denominator, samples = moment_parts(x, n, axis)
+    return _bounded(p, numerator, denominator), samples
 
 
 def leave_one_out(
@@ -146,18 +153,14 @@ def leave_one_out(
     kept = np.asarray(keep, dtype=bool) & (n > 0)
     xk, nk = np.where(kept, x, 0.0), np.where(kept, n, 0.0)
     squares = np.where(kept, x * x / np.where(kept, n, 1.0), 0.0)
-    total_x = xk.sum(axis=0) - xk
-    total_n = nk.sum(axis=0) - nk
-    total_sq = squares.sum(axis=0) - squares
-    total_nn = (nk * nk).sum(axis=0) - nk * nk
     samples = kept.sum(axis=0) - kept
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(total_n > 0, total_x / total_n, 0.0)
-        spread = total_sq - 2 * p * total_x + p * p * total_n
-        denominator = total_n - total_nn / np.where(total_n > 0, total_n, 1)
-        rho = (spread / (p * (1 - p)) - (samples - 1)) / denominator
-    rho = np.where(np.isfinite(rho) & (p > 0) & (p < 1), rho, RHO_MIN)
-    return p, np.clip(rho, RHO_MIN, RHO_MAX), samples
+
+    def others(values: np.ndarray) -> np.ndarray:
+        return values.sum(axis=0) - values
+
+    p, numerator, denominator = _moments(others(xk), others(nk), others(squares),
+                                         others(nk * nk), samples)  # fmt: skip
+    return p, _bounded(p, numerator, denominator), samples
 
 
 def overdispersed(
