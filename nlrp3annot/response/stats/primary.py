@@ -117,18 +117,11 @@ def within_row(
     table = tables[name]
     found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)
                   & (table["group"] == group)]  # fmt: skip
-    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
-    row.update(endpoint=label or f"within {group}: {endpoint.label}", measure=endpoint.measure,
-               change=change, scale=scale_of(endpoint.measure), estimate="", test="", note="",
-               ci_text="", role="", table=name)  # fmt: skip
-    shown = endpoint.label.split(" ")[0]
+    row = _blank_row(endpoint=label or f"within {group}: {endpoint.label}",
+                     measure=endpoint.measure, change=change, scale=scale_of(endpoint.measure),
+                     table=name)  # fmt: skip
     if found.empty or int(found.iloc[0]["n"]) == 0:
-        present = set(tables["descriptives"]["measure"]) if "descriptives" in tables else set()
-        row["note"] = (
-            f"no {shown} values in the data"
-            if endpoint.measure not in present
-            else f"no patient has {shown} at both {endpoint.change[0]} and {endpoint.change[1]}"
-        )
+        row["note"] = _not_compared(endpoint, tables)
         return row
     r = found.iloc[0]
     ci = ("ci_lower", "ci_upper", "ci_text") if ratio else ("hl_ci_lower", "hl_ci_upper",
@@ -205,18 +198,10 @@ def endpoint_row(
     name = "ratios_between" if scale == "ratio" else "between"
     table = tables[name]
     found = table[(table["measure"] == endpoint.measure) & (table["change"] == change)]
-    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
-    row.update(endpoint=endpoint.label, measure=endpoint.measure, change=change, scale=scale,
-               table=name, estimate="", test="", detectable_method="", note="", ci_text="",
-               role="")  # fmt: skip
+    row = _blank_row(endpoint=endpoint.label, measure=endpoint.measure, change=change,
+                     scale=scale, table=name, detectable_method="")  # fmt: skip
     if found.empty:
-        present = set(tables["descriptives"]["measure"]) if "descriptives" in tables else set()
-        shown = endpoint.label.split(" ")[0]
-        row["note"] = (
-            f"no {shown} values in the data"
-            if endpoint.measure not in present
-            else f"no patient has {shown} at both {endpoint.change[0]} and {endpoint.change[1]}"
-        )
+        row["note"] = _not_compared(endpoint, tables)
         return row
     r = found.iloc[0]
     estimate = r["hl_ratio_of_ratios_text"] if scale == "ratio" else r["hl_shift_text"]
@@ -244,10 +229,9 @@ def flare_row(
     test = plan.flare_test if own else next(t for t in FLARE_TESTS if t != plan.flare_test)
     secondary = f"{TIME_TO_FLARE_LABEL}, secondary test: {FLARE_TEST_NAMES[test]}"
     label = TIME_TO_FLARE_LABEL if own else secondary
-    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
-    row.update(endpoint=label, measure="", change="withdrawal->flare", scale="hazard ratio",
-               table="hazard_ratio", estimate="", test=FLARE_TEST_NAMES[test],
-               detectable_method="", note="", ci_text="", role="")  # fmt: skip
+    row = _blank_row(endpoint=label, measure="", change="withdrawal->flare",
+                     scale="hazard ratio", table="hazard_ratio", test=FLARE_TEST_NAMES[test],
+                     detectable_method="")  # fmt: skip
     hazard = tables["hazard_ratio"]
     h = hazard[hazard["test"] == test].iloc[0]
     logrank = tables["logrank"].iloc[0]
@@ -279,6 +263,24 @@ def ci_shown(lower: float, upper: float, ci_text: str, form) -> str:
     low = f"> {form(lower)}" if low_open and math.isfinite(lower) else form(lower)
     high = f"<{form(upper)}" if high_open and math.isfinite(upper) else form(upper)
     return f"{low} to {high}"
+
+
+def _blank_row(**fields: Any) -> dict[str, Any]:
+    """A family row before its test: every column NaN, its texts empty, then ``fields``."""
+    row: dict[str, Any] = dict.fromkeys(PRIMARY_COLUMNS, math.nan)
+    row.update(estimate="", test="", note="", ci_text="", role="")
+    row.update(fields)
+    return row
+
+
+def _not_compared(endpoint, tables: dict[str, pd.DataFrame]) -> str:
+    """Why an end point has no row in its table: no values of the measure at all, or no
+    patient with both visits."""
+    present = set(tables["descriptives"]["measure"]) if "descriptives" in tables else set()
+    shown = endpoint.label.split(" ")[0]
+    if endpoint.measure not in present:
+        return f"no {shown} values in the data"
+    return f"no patient has {shown} at both {endpoint.change[0]} and {endpoint.change[1]}"
 
 
 def _test_name(method: str | None) -> str:
