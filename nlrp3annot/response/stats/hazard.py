@@ -122,9 +122,12 @@ def _risk_table(durations: np.ndarray, events: np.ndarray, group: np.ndarray) ->
 
 
 def _prepare(
-    durations: ArrayLike, events: ArrayLike, group: ArrayLike
+    durations: ArrayLike, events: ArrayLike, group: ArrayLike, alpha: float
 ) -> tuple[_RiskTable | None, str]:
-    """The risk table, or None and why no hazard ratio can be estimated."""
+    """The risk table, or None and why no hazard ratio can be estimated; the inputs and
+    ``alpha`` checked."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     t = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=bool)
     g = np.asarray(group)
@@ -181,9 +184,7 @@ def cox_firth(
     """Firth-penalised Cox hazard ratio of group1 (group == 1) vs group2, Breslow ties, with
     the profile penalised likelihood CI and the penalised likelihood-ratio P against HR 1.
     Finite also when all events fall in one group."""
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    table, note = _prepare(durations, events, group)
+    table, note = _prepare(durations, events, group, alpha)
     if table is None:
         return _empty(FIRTH_METHOD, note)
     information = lambda b: math.exp(table.log_information(b))  # noqa: E731
@@ -246,9 +247,7 @@ def cox_standard(
     """Ordinary Cox hazard ratio of group1 vs group2 (Breslow ties), Wald CI and P. Under
     monotone likelihood the estimate is infinite: log_hr is +-inf, CI and P NaN, with a
     note (use :func:`cox_firth`)."""
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    table, note = _prepare(durations, events, group)
+    table, note = _prepare(durations, events, group, alpha)
     if table is None:
         return _empty(STANDARD_METHOD, note)
     notes = [note] if note else []
@@ -313,9 +312,7 @@ def logrank_interval(
     exactly when P < alpha. The estimate is the Cox partial-likelihood one (Breslow ties),
     where the score is zero: infinite when one group has every flare its risk sets allow,
     and then the interval is open on that side."""
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    table, note = _prepare(durations, events, group)
+    table, note = _prepare(durations, events, group, alpha)
     if table is None:
         return _empty(LOGRANK_METHOD, note)
     critical = stats.chi2.isf(alpha, 1)
