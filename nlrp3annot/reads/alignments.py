@@ -79,9 +79,6 @@ def dropped_why(read, flag: int, filters: ReadFilters) -> str:
     return umi_problem(read, filters.umi_tag, filters.umi_from_name)
 
 
-RX_LOOKED_AT = 1000  # reads looked at for RX UMIs when --umi-tag is not given
-
-
 def open_alignments(path: str | Path, fasta: str | Path | None):
     """pysam's AlignmentFile for a BAM or CRAM with an index (one line naming the file on
     any failure: no index, not an alignment file, a CRAM without its reference)."""

@@ -28,9 +28,7 @@ def check_umis(counts: Counts, path: Path, filters: ReadFilters) -> None:
     if dropped["no_base_qualities"]:
         warn(path, f"{dropped['no_base_qualities']:,} reads have no base qualities ('*'): "
               "not counted as evidence")  # fmt: skip
-    if not filters.umis:
-        if dropped["_carries_rx"] and filters.umi_auto:  # not every file's do: not the default
-            warn(path, "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as molecules")
+    if not filters.umis:  # RX carried by some files only: said by scan's _umis_as_found
         return
     missing, bad = dropped["no_umi"], dropped["bad_umi"]
     looked = counts.reads + missing + bad

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nlrp3annot.reads.alignments import RX_LOOKED_AT, ReadFilters, dropped_why
+from nlrp3annot.reads.alignments import ReadFilters, dropped_why
 from nlrp3annot.reads.flags import (
     MATE_UNMAPPED,
     PAIRED,
@@ -114,7 +114,7 @@ def units(
     )  # fmt: skip
     pending: dict[str, Read] = {}
     chunk: list[list[Read]] = []
-    reads_in_chunk, last_done, looked = 0, -1, 0
+    reads_in_chunk, last_done = 0, -1
     for read in reads:
         flag, start = read.flag, read.reference_start
         if reads_in_chunk >= CHUNK_READS and start > last_done:
@@ -138,10 +138,6 @@ def units(
             continue
         if umi_in is None:
             umi = None
-            if looked < RX_LOOKED_AT:  # UMIs the user may not know to give
-                looked += 1
-                if read.has_tag("RX"):
-                    dropped["_carries_rx"] += 1
         end = read.reference_end
         cigar, seq = read.cigartuples, read.query_sequence
         record = (flag, start, end, cigar, seq, qual, umi)

@@ -263,17 +263,23 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
 def _umis_as_found(paths, opened, builds, targets, filters: ReadFilters) -> ReadFilters:
     """RX UMIs where every file's reads carry them and no UMI option was given: counting
     PCR copies as molecules would state limits several times too low and let a PCR error
-    in a family count as many fragments."""
+    in a family count as many fragments. Where only some files' reads carry them, each of
+    those is warned about (once, whatever its libraries or pools)."""
     from nlrp3annot.reads.umis import RX_SHARE, rx_share
 
     if filters.umis or not filters.umi_auto:
         return filters
-    for path, handle in zip(paths, opened, strict=True):
-        if rx_share(handle, builds[str(path)][1], targets[0][0], targets[-1][1]) < RX_SHARE:
-            return filters
-    print("nlrp3annot: the reads carry RX UMIs: molecules counted by RX, as with "
-          "--umi-tag RX (--no-umi counts reads)", file=sys.stderr)  # fmt: skip
-    return replace(filters, umi_tag="RX")
+    shares = [rx_share(handle, builds[str(path)][1], targets[0][0], targets[-1][1])
+              for path, handle in zip(paths, opened, strict=True)]  # fmt: skip
+    if all(share >= RX_SHARE for share in shares):
+        print("nlrp3annot: the reads carry RX UMIs: molecules counted by RX, as with "
+              "--umi-tag RX (--no-umi counts reads)", file=sys.stderr)  # fmt: skip
+        return replace(filters, umi_tag="RX")
+    for path, share in zip(paths, shares, strict=True):
+        if share > 0:
+            warn(Path(path), "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as "
+                 "molecules")  # fmt: skip
+    return filters
 
 
 def _region(contig: str, targets: list[tuple[int, int]]) -> str:
