@@ -331,18 +331,10 @@ def amplicon_design(work, locus, targets, fasta_plain, known, quick: bool) -> No
         ("nlrp3annot scan", [], "scan"),
         ("nlrp3annot scan --primers", ["--primers", str(primers)], "scan_primers"),
     ):
-        out = folder / name
-        shutil.rmtree(out, ignore_errors=True)
-        seconds = ours(bams, out, extra)
-        calls, patients = scan_calls(out)
-        mine = score(samples, calls, known)
-        held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total)
-                         in limits_hold(samples, out).items())  # fmt: skip
-        references = "; ".join(
-            f"{s.name} ({s.artefact}) {patients[s.name]['status']}, known "
-            f"{_percent(_header_limit(out / f'{s.name}.scan.vcf.gz', 'known'))}"
-            for s in samples if s.pure_reference
-        )  # fmt: skip
+        out, seconds, calls, mine, held, references = scan_and_score(
+            bams, folder / name, extra, samples, known, lambda s: f"{s.name} ({s.artefact})"
+        )
+        held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total) in held.items())
         note = (
             f"references (status, stated limit at the known pathogenic alleles): "
             f"{references}; at/above the stated limit, found: {held}"
@@ -389,6 +381,22 @@ def amplicon_alone(work: Path, samples, bams, label: str, known: set) -> None:
     mine = score(subset, calls, known)
     print(amplicon_row(f"{label} | each mosaic alone + panel of {len(normals)} clean normals",
                        subset, calls, mine, "", ""), flush=True)  # fmt: skip
+
+
+def scan_and_score(bams, out: Path, extra, samples, known: set, label_of):
+    """Our scan of a batch into ``out``: (out, seconds, calls, score, the limits held per
+    kind, the references' statuses and stated limits at the known alleles, each named by
+    ``label_of``)."""
+    shutil.rmtree(out, ignore_errors=True)
+    seconds = ours(bams, out, extra)
+    calls, patients = scan_calls(out)
+    references = "; ".join(
+        f"{label_of(s)} {patients[s.name]['status']}, known "
+        f"{_percent(_header_limit(out / f'{s.name}.scan.vcf.gz', 'known'))}"
+        for s in samples if s.pure_reference
+    )  # fmt: skip
+    held = limits_hold(samples, out)
+    return out, seconds, calls, score(samples, calls, known), held, references
 
 
 def amplicon_row(
@@ -456,18 +464,11 @@ def umi_design(work, locus, targets, fasta_plain, known, quick: bool) -> None:
         ("nlrp3annot scan (no UMI option: RX found and used)", [], "scan"),
         ("nlrp3annot scan --no-umi (reads counted)", ["--no-umi"], "scan_reads"),
     ):
-        out = folder / name
-        shutil.rmtree(out, ignore_errors=True)
-        seconds = ours(bams, out, extra)
-        calls, patients = scan_calls(out)
-        mine = score(samples, calls, known)
-        held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total)
-                         in limits_hold(samples, out).items() if total)  # fmt: skip
-        references = "; ".join(
-            f"{s.name}{_stray_text(s)} {patients[s.name]['status']}, known "
-            f"{_percent(_header_limit(out / f'{s.name}.scan.vcf.gz', 'known'))}"
-            for s in samples if s.pure_reference
-        )  # fmt: skip
+        out, seconds, calls, mine, held, references = scan_and_score(
+            bams, folder / name, extra, samples, known, lambda s: f"{s.name}{_stray_text(s)}"
+        )
+        held = "; ".join(f"{kind} {hit}/{total}" for kind, (hit, total) in held.items()
+                         if total)  # fmt: skip
         low, lows = low_level_called(samples, calls)
         note = (
             f"references (status, stated limit at the known pathogenic alleles): "
