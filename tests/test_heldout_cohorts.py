@@ -11,8 +11,8 @@ Each runs under plans written as TOML (question study/genotype; multiplicity hol
 fixed_sequence with the untestable ESR first / none; flare_test firth_lr / logrank;
 within_group tested / descriptive). Every P, estimate and interval of the rank tables is
 recomputed by code written here (changes as intervals, Mantel's scores counted by hand,
-every sign pattern or group split counted), scipy where it applies (mannwhitneyu and
-wilcoxon without ties, fisher_exact, the noncentral hypergeometric), lifelines (log-rank,
+every sign pattern or group split counted), scipy (fisher_exact, the noncentral
+hypergeometric), statsmodels (Holm), lifelines (log-rank,
 Kaplan-Meier) and an own Newton fit of Firth's penalised partial likelihood; each interval
 is checked to invert the P beside it (open ends respected), and the multiplicity rule
 against the plan's family.
