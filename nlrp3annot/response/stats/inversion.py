@@ -26,16 +26,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.stats import rankdata
 
 from nlrp3annot.response.stats.censored import (
     Bounds,
+    IntervalValues,
     gehan_test,
     signed_rank_interval_test,
 )
 from nlrp3annot.response.stats.comparison_data import DIFF_DECIMALS
+from nlrp3annot.response.stats.grid_inversion import (
+    LISTING_MAX,
+    GridBreakpoints,
+    invert_on_grid,
+)
+from nlrp3annot.response.stats.pairs import SCALE, PairSums, representable
 from nlrp3annot.response.stats.rank_tests import (
     mann_whitney_p,
     signed_rank_p,
@@ -43,20 +51,28 @@ from nlrp3annot.response.stats.rank_tests import (
 )
 
 FULL_SCAN = 801
+Values = Sequence[Bounds] | IntervalValues
 
 
 @dataclass(frozen=True)
 class Interval:
     """A confidence interval by test inversion; an end may be open (the test rejects the
-    end itself but nothing just inside it), or infinite (no data could reject there)."""
+    end itself but nothing just inside it), or infinite (no data could reject there).
+
+    ``holes``: single values inside that the test rejects while it accepts both sides of
+    them. With Wilcoxon's method a difference equal to the shifted value is dropped as a
+    zero, so the P at exactly that value can fall below alpha while the values on either
+    side are accepted: the interval is the smallest holding every accepted value, and the
+    holes are named with it, so that it still excludes exactly what the test rejects."""
 
     lower: float
     upper: float
     lower_open: bool = False
     upper_open: bool = False
+    holes: tuple[float, ...] = ()
 
     def excludes(self, value: float) -> bool:
-        if value < self.lower or value > self.upper:
+        if value < self.lower or value > self.upper or value in self.holes:
             return True
         return (value == self.lower and self.lower_open) or (
             value == self.upper and self.upper_open
@@ -82,7 +98,8 @@ class Interval:
             lower = f"> {lower}"
         if self.upper_open and math.isfinite(self.upper):
             upper = f"<{upper}"
-        return f"{lower} to {upper}"
+        holes = f" except {', '.join(form(h) for h in self.holes)}" if self.holes else ""
+        return f"{lower} to {upper}{holes}"
 
 
 @dataclass(frozen=True)
@@ -112,10 +129,17 @@ class Estimate:
 
 
 def invert(
-    p_at: Callable[[float], float], breakpoints: np.ndarray, centre: float, alpha: float
+    p_at: Callable[[float], float],
+    breakpoints: np.ndarray,
+    centre: float,
+    alpha: float,
+    statistic_at: Callable[[float], float] | None = None,
 ) -> Interval:
-    """The set {d : p_at(d) >= alpha} around ``centre`` (its connected part), where p_at is
-    constant between consecutive ``breakpoints`` and may differ at them."""
+    """The values d with p_at(d) >= alpha around ``centre``, where p_at is constant between
+    consecutive ``breakpoints`` and may differ at them: the run of accepted points from the
+    centre outwards, stepping over a single rejected breakpoint whose far side is accepted
+    (a hole, see :class:`Interval`). ``statistic_at(d)``, the test's signed statistic
+    (falling as d grows), finds an accepted start where the centre is not one."""
     cuts = np.unique(breakpoints[np.isfinite(breakpoints)])
     if cuts.size == 0:
         return Interval(-math.inf, math.inf)
@@ -135,13 +159,12 @@ def invert(
 
     if not accepted(start):
         # the estimate's range can reach beyond what the test accepts (a censored value's
-        # unbounded end): start from the nearest accepted point
-        order = np.argsort(np.abs(np.arange(points.size) - start), kind="stable")
-        found = next((int(i) for i in order if accepted(int(i))), None)
+        # unbounded end): start from an accepted point
+        found = _accepted_start(accepted, points, start, statistic_at)
         if found is None:
             return Interval(centre, centre, True, True)
         start = found
-    left, right = (
+    (left, left_holes), (right, right_holes) = (
         _run_end(accepted, start, -1, points.size),
         _run_end(accepted, start, +1, points.size),
     )
@@ -153,61 +176,102 @@ def invert(
     )
     # an end that is a gap (even index) closes on the breakpoint it touches, which the test
     # itself rejected: that end is open
+    holes = tuple(sorted(float(points[i]) for i in (*left_holes, *right_holes)))
     return Interval(lower, upper, left % 2 == 0 and left != 0,
-                    right % 2 == 0 and right != points.size - 1)  # fmt: skip
+                    right % 2 == 0 and right != points.size - 1, holes)  # fmt: skip
 
 
-def _run_end(accepted: Callable[[int], bool], start: int, step: int, size: int) -> int:
-    """The last accepted index from ``start`` going ``step``: every point when there are
-    few, else bisection (assuming P falls away from the estimate)."""
+def _accepted_start(
+    accepted: Callable[[int], bool],
+    points: np.ndarray,
+    start: int,
+    statistic_at: Callable[[float], float] | None,
+) -> int | None:
+    """An accepted point: where the statistic changes sign (it falls with the shift; the
+    test accepts there if anywhere), else, with few points, the nearest accepted one."""
+    if statistic_at is not None:
+        low, high = 0, points.size - 1
+        if statistic_at(float(points[low])) >= 0:
+            while high - low > 1:
+                mid = (low + high) // 2
+                if statistic_at(float(points[mid])) >= 0:
+                    low = mid
+                else:
+                    high = mid
+        for i in (low, low + 1, low - 1):
+            if 0 <= i < points.size and accepted(i):
+                return i
+    if points.size > FULL_SCAN:
+        return None
+    order = np.argsort(np.abs(np.arange(points.size) - start), kind="stable")
+    return next((int(i) for i in order if accepted(int(i))), None)
+
+
+def _run_end(
+    accepted: Callable[[int], bool], start: int, step: int, size: int
+) -> tuple[int, list[int]]:
+    """The last accepted index from ``start`` going ``step``, and the holes stepped over:
+    every point when there are few, else bisection (assuming P falls away from the
+    estimate). A hole is a rejected breakpoint (odd index) whose next gap is accepted."""
     last = 0 if step < 0 else size - 1
+    holes: list[int] = []
+
+    def hole(i: int) -> bool:
+        beyond = i + step
+        return i % 2 == 1 and 0 <= beyond < size and accepted(beyond)
+
     if size <= FULL_SCAN:
         i = start
-        while i != last and accepted(i + step):
-            i += step
-        return i
-    good, bad = start, None
-    if accepted(last):
-        return last
-    bad = last
-    while abs(bad - good) > 1:
-        mid = (good + bad) // 2
-        if accepted(mid):
-            good = mid
-        else:
-            bad = mid
-    return good
+        while i != last:
+            if accepted(i + step):
+                i += step
+            elif hole(i + step):
+                holes.append(i + step)
+                i += 2 * step
+            else:
+                break
+        return i, holes
+    good = start
+    while True:
+        if accepted(last):
+            return last, holes
+        bad = last
+        while abs(bad - good) > 1:
+            mid = (good + bad) // 2
+            if accepted(mid):
+                good = mid
+            else:
+                bad = mid
+        if not hole(bad):
+            return good, holes
+        holes.append(bad)
+        good = bad + step
 
 
 # --------------------------------------------------------------------------------------------
 # Between groups: the shift in Gehan's (Mann-Whitney's) test
 
 
-def shifted(values: Sequence[Bounds], d: float) -> list[Bounds]:
-    """Each value minus d, rounded as changes are (comparison_data.DIFF_DECIMALS) so that a
-    bound moved onto another's position ties with it, as on paper."""
-    return [
-        Bounds(round(b.low - d, DIFF_DECIMALS), round(b.high - d, DIFF_DECIMALS), b.low_open,
-               b.high_open)
-        for b in values
-    ]  # fmt: skip
-
-
-def shift_breakpoints(x: Sequence[Bounds], y: Sequence[Bounds]) -> np.ndarray:
+def shift_breakpoints(x: Values, y: Values) -> np.ndarray:
     """Shifts at which a pair's certain order changes: x.low - y.high and x.high - y.low."""
-    xl, xh = np.array([b.low for b in x]), np.array([b.high for b in x])
-    yl, yh = np.array([b.low for b in y]), np.array([b.high for b in y])
+    x, y = IntervalValues.of(x), IntervalValues.of(y)
+    xl, xh, yl, yh = x.low, x.high, y.low, y.high
     with np.errstate(invalid="ignore"):
         return np.concatenate(
             [np.subtract.outer(xl, yh).ravel(), np.subtract.outer(xh, yl).ravel()]
         )
 
 
-def shift_estimate(x: Sequence[Bounds], y: Sequence[Bounds]) -> Estimate:
+def shift_estimate(x: Values, y: Values) -> Estimate:
     """The Hodges-Lehmann shift (median of pairwise differences, x - y) over the allowed
     values: lowest with x at its lows and y at its highs, highest the other way."""
-    low = _median_or_nan(np.subtract.outer([b.low for b in x], [b.high for b in y]))
-    high = _median_or_nan(np.subtract.outer([b.high for b in x], [b.low for b in y]))
+    x, y = IntervalValues.of(x), IntervalValues.of(y)
+    if len(x) * len(y) > LISTING_MAX and representable(np.r_[x.low, x.high, y.low, y.high]):
+        return Estimate(_grid_value(PairSums(x.low, -y.high).median()),
+                        _grid_value(PairSums(x.high, -y.low).median()))  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        low = _median_or_nan(np.subtract.outer(x.low, y.high))
+        high = _median_or_nan(np.subtract.outer(x.high, y.low))
     return Estimate(low, high)
 
 
@@ -215,10 +279,11 @@ def shift_estimate(x: Sequence[Bounds], y: Sequence[Bounds]) -> Estimate:
 # Within a group: the location in Wilcoxon's signed-rank test
 
 
-def location_estimate(diffs: Sequence[Bounds]) -> Estimate:
+def location_estimate(diffs: Values) -> Estimate:
     """The one-sample Hodges-Lehmann estimate (median of Walsh averages) over the allowed
     values."""
-    return Estimate(_walsh_median([b.low for b in diffs]), _walsh_median([b.high for b in diffs]))
+    v = IntervalValues.of(diffs)
+    return Estimate(_walsh_median(v.low), _walsh_median(v.high))
 
 
 def location_interval(diffs: np.ndarray, estimate: Estimate, alpha: float) -> Interval:
@@ -228,24 +293,58 @@ def location_interval(diffs: np.ndarray, estimate: Estimate, alpha: float) -> In
     diffs = np.asarray(diffs, dtype=float)
     if diffs.size == 0:
         return Interval(-math.inf, math.inf)
-    i, j = np.triu_indices(diffs.size)
-    walsh = (diffs[i] + diffs[j]) / 2
 
     def p_at(d: float) -> float:
         p = signed_rank_p(diffs - d)
         return 1.0 if math.isnan(p) else p
 
-    centre = _centre(estimate) if math.isfinite(_centre(estimate)) else float(np.median(walsh))
-    return invert(p_at, walsh, centre, alpha)
+    if _listed(diffs.size * (diffs.size + 1) // 2, diffs):
+        i, j = np.triu_indices(diffs.size)
+        walsh = (diffs[i] + diffs[j]) / 2
+        centre = _centre(estimate) if math.isfinite(_centre(estimate)) else float(np.median(walsh))
+        return invert(p_at, walsh, centre, alpha, lambda d: _signed_rank_deviation(diffs - d))
+    return _on_grid(p_at, lambda d: _signed_rank_deviation(diffs - d),
+                    GridBreakpoints((PairSums(diffs),), walsh=True), estimate, alpha)  # fmt: skip
 
 
-def _walsh_median(values: Sequence[float]) -> float:
+def _signed_rank_deviation(diffs: np.ndarray) -> float:
+    """T+ - T- of the signed-rank test with zeros dropped (falls as the data move down)."""
+    diffs = np.round(diffs, DIFF_DECIMALS)
+    nonzero = diffs[diffs != 0]
+    ranks = rankdata(np.abs(nonzero))
+    return float(ranks[nonzero > 0].sum() - ranks[nonzero < 0].sum())
+
+
+def _walsh_median(values: np.ndarray) -> float:
     v = np.asarray(values, dtype=float)
     if v.size == 0:
         return math.nan
+    if not _listed(v.size * (v.size + 1) // 2, v):
+        return _grid_value(PairSums(v).median() / 2)
     i, j = np.triu_indices(v.size)
     with np.errstate(invalid="ignore"):
         return _median_or_nan((v[i] + v[j]) / 2)
+
+
+def _listed(pairs: int, *values: np.ndarray) -> bool:
+    """Few enough pairs to list them (or values too large for the grid's integers)."""
+    return pairs <= LISTING_MAX or not representable(np.concatenate(values))
+
+
+def _grid_value(units: float) -> float:
+    return units / SCALE if math.isfinite(units) else units
+
+
+def _on_grid(
+    p_at: Callable[[float], float], statistic_at: Callable[[float], float],
+    breakpoints: GridBreakpoints, estimate: Estimate, alpha: float,
+) -> Interval:  # fmt: skip
+    ends = invert_on_grid(p_at, statistic_at, breakpoints, _centre(estimate), alpha)
+    if ends is None:
+        return Interval(-math.inf, math.inf)
+    lower, upper = ends
+    holes = tuple(sorted((*lower.holes, *upper.holes)))
+    return Interval(lower.value, upper.value, lower.open, upper.open, holes)
 
 
 def _median_or_nan(values) -> float:
@@ -277,68 +376,98 @@ class Effect:
     n: tuple[int, ...]
 
 
-def between_p(x: Sequence[Bounds], y: Sequence[Bounds]) -> tuple[float, float, str]:
+def between_p(x: Values, y: Values) -> tuple[float, float, str]:
     """(U, P, method) of group x against y: the Mann-Whitney test where every value is
     measured (exact up to 50 a group, else tie- and continuity-corrected normal), Gehan's
     test of intervals where one is not. U counts the pairs where x is certainly larger, plus
     half of the others (with measured values, Mann-Whitney's U)."""
-
-    if all(b.exact for b in (*x, *y)):
-        u, p, method = mann_whitney_p(np.array([b.low for b in x]), np.array([b.low for b in y]))
+    x, y = IntervalValues.of(x), IntervalValues.of(y)
+    if x.exact.all() and y.exact.all():
+        u, p, method = mann_whitney_p(x.low, y.low)
         return u, p, method
     result = gehan_test(x, y)
     return (result.statistic + len(x) * len(y)) / 2, result.p, f"Gehan {result.method}"
 
 
-def between_effect(x: Sequence[Bounds], y: Sequence[Bounds], alpha: float) -> Effect:
+def between_effect(x: Values, y: Values, alpha: float) -> Effect:
     """The Hodges-Lehmann shift over the values the limits allow and the interval inverting
     Mann-Whitney's (Gehan's) test. With censored changes the range can reach outside the
     interval: the test counts overlapping intervals as ties, the range moves every value to
     its ends (the tables then say so: :func:`range_outside`)."""
+    x, y = IntervalValues.of(x), IntervalValues.of(y)
     u, p, method = between_p(x, y)
-    breakpoints = shift_breakpoints(x, y)
     estimate = shift_estimate(x, y)
 
     def p_at(d: float) -> float:
-        q = between_p(shifted(x, d), y)[1]
+        q = between_p(x.shifted(d), y)[1]
         return 1.0 if math.isnan(q) else q
 
-    interval = invert(p_at, breakpoints, _centre(estimate), alpha)
-    return Effect(estimate, interval, p, u, method, (len(x), len(y)))
+    def statistic_at(d: float) -> float:
+        return between_p(x.shifted(d), y)[0] - len(x) * len(y) / 2
+
+    if _listed(2 * len(x) * len(y), x.low, x.high, y.low, y.high):
+        interval = invert(p_at, shift_breakpoints(x, y), _centre(estimate), alpha, statistic_at)
+    else:
+        breakpoints = GridBreakpoints((PairSums(x.low, -y.high), PairSums(x.high, -y.low)))
+        interval = _on_grid(p_at, statistic_at, breakpoints, estimate, alpha)
+    return Effect(estimate, _null_hole(interval, p, alpha), p, u, method, (len(x), len(y)))
 
 
-def within_effect(bounds: Sequence[Bounds], alpha: float) -> Effect:
+def within_effect(bounds: Values, alpha: float) -> Effect:
     """``bounds``: each patient's change as the limits allow. Measured changes: Wilcoxon's
     signed-rank test (zeros dropped), the Hodges-Lehmann location and the interval inverting
     the test. A censored change: the signed-rank test of the changes as intervals
     (:func:`~nlrp3annot.response.stats.censored.signed_rank_interval_test`) and the interval
     inverting it; the estimate over the values the limits allow, as for measured ones."""
-    if all(b.exact for b in bounds):
-        tested = np.array([b.low for b in bounds], dtype=float)
-        estimate = location_estimate(bounds)
+    values = IntervalValues.of(bounds)
+    estimate = location_estimate(values)
+    if values.exact.all():
+        tested = values.low
         interval = location_interval(tested, estimate, alpha)
         p = signed_rank_p(tested)
         nonzero = int((np.round(tested, DIFF_DECIMALS) != 0).sum())
         method = "exact" if nonzero <= 50 else "asymptotic"
+        interval = _null_hole(interval, p, alpha)
         return Effect(estimate, interval, p, signed_rank_statistic(tested), method,
                       (len(tested),))  # fmt: skip
-    breakpoints = walsh_breakpoints(bounds)
-    estimate = location_estimate(bounds)
-    result = signed_rank_interval_test(bounds)
+    result = signed_rank_interval_test(values)
 
     def p_at(d: float) -> float:
-        q = signed_rank_interval_test(shifted(bounds, d)).p
+        q = signed_rank_interval_test(values.shifted(d)).p
         return 1.0 if math.isnan(q) else q
 
-    interval = invert(p_at, breakpoints, _centre(estimate), alpha)
+    def deviation(d: float) -> float:
+        shifted = signed_rank_interval_test(values.shifted(d))
+        return 0.0 if shifted.n_signed == 0 else shifted.t_plus - shifted.t_minus
+
+    ends = np.concatenate([values.low, values.high])
+    ends = ends[np.isfinite(ends)]
+    if _listed(ends.size * (ends.size + 1) // 2, ends):
+        interval = invert(p_at, walsh_breakpoints(values), _centre(estimate), alpha, deviation)
+    else:
+        interval = _on_grid(p_at, deviation, GridBreakpoints((PairSums(ends),), walsh=True),
+                            estimate, alpha)  # fmt: skip
+    interval = _null_hole(interval, result.p, alpha)
     return Effect(estimate, interval, result.p, result.statistic,
-                  f"interval ranks {result.method}", (len(bounds),))  # fmt: skip
+                  f"interval ranks {result.method}", (len(values),))  # fmt: skip
 
 
-def walsh_breakpoints(bounds: Sequence[Bounds]) -> np.ndarray:
+def _null_hole(interval: Interval, p: float, alpha: float) -> Interval:
+    """No effect (0) named as a hole where the test rejects it inside the interval. The walk
+    from the centre finds every hole where the test points are few (:func:`invert`);
+    bisection, with many, finds the ends but can pass over a hole, and a hole at 0 is the
+    one that decides whether the interval agrees with the P beside it."""
+    if math.isfinite(p) and p < alpha and not interval.excludes(0.0):
+        return replace(interval, holes=tuple(sorted((*interval.holes, 0.0))))
+    return interval
+
+
+def walsh_breakpoints(bounds: Values) -> np.ndarray:
     """Shifts at which a change's certain sign, or the certain order of two changes' sizes,
     changes: every end, and every average of two ends of different changes."""
-    ends = np.array([v for b in bounds for v in (b.low, b.high) if math.isfinite(v)])
+    v = IntervalValues.of(bounds)
+    ends = np.concatenate([np.column_stack([v.low, v.high]).ravel()])
+    ends = ends[np.isfinite(ends)]
     i, j = np.triu_indices(ends.size)
     return np.round((ends[i] + ends[j]) / 2, DIFF_DECIMALS)
 

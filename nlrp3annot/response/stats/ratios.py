@@ -121,7 +121,8 @@ def _interval(effect: Effect) -> dict[str, float]:
     # both unbounded is no interval at all
     ci = effect.interval
     if ci.informative:
-        shown = Interval(_ratio(ci.lower), _ratio(ci.upper), ci.lower_open, ci.upper_open)
+        shown = Interval(_ratio(ci.lower), _ratio(ci.upper), ci.lower_open, ci.upper_open,
+                         tuple(_ratio(h) for h in ci.holes))  # fmt: skip
         return {"ci_lower": shown.lower, "ci_upper": shown.upper,
                 "ci_text": shown.text(lambda v: f"{v:.3g}")}  # fmt: skip
     return {"ci_lower": math.nan, "ci_upper": math.nan, "ci_text": ""}
