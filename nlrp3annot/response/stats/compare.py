@@ -212,9 +212,15 @@ def run_comparison(
     flare: str = "flare",
     alpha: float | None = None,
     plan: AnalysisPlan | None = None,
+    family_only: bool = False,
 ) -> ComparisonResult:
     """Compare the two compared groups as the analysis ``plan`` says (default: the NEJM 2006
     plan, :func:`nlrp3annot.response.plan.default_plan`); see the module docstring.
+
+    ``family_only``: only the genotype comparison's family (``genotype_endpoints``), as a
+    sensitivity analysis under another group rule needs it: what does not depend on the
+    group rule (the descriptives, every patient's within-patient changes, the models, the
+    responders) is left to the main analysis instead of being computed again per rule.
 
     ``compared``, ``alpha`` and the visit names, when given, override the plan's. "all" means
     every patient with any group label (whatever the label); patients with data but no label
@@ -247,13 +253,15 @@ def run_comparison(
     frame = frame[frame["patient_id"].isin(set(labels))]
     times = times[times["group"].notna()]
 
-    report_groups = [*compared, ALL]
+    report_groups = [*compared] if family_only else [*compared, ALL]
     visits = _ordered_visits(
         sorted(frame["visit"].unique()), [baseline, followup, *plan.visits.extra, flare]
     )
     # every change an end point of the plan names, and no other
     changes = list(dict.fromkeys(e.change for e in (*plan.primary, *plan.secondary)))
 
+    if family_only:
+        return _family_only(frame, labels, compared, changes, times, alpha, plan)
     descriptives = _descriptives(frame, labels, report_groups, visits)
     # Rank tests see values below a limit that cannot be ranked there as tied at the highest
     # limit; the descriptives and the Gehan bounds keep the values as reported.
@@ -383,6 +391,41 @@ def run_comparison(
         "software": software_versions(),
     }
     return ComparisonResult(tables=tables, summary=_plain(summary))
+
+
+def _family_only(
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    compared: tuple[str, str],
+    changes: list[tuple[str, str]],
+    times: pd.DataFrame,
+    alpha: float,
+    plan: AnalysisPlan,
+) -> ComparisonResult:
+    """The genotype family alone, from the tables its rows read (the between-group changes
+    and ratios, time to flare): the same functions as the full comparison, fewer tables."""
+    from nlrp3annot.response.stats.ratios import ratio_tables
+
+    records = [
+        record
+        for a, b in changes
+        for record in between_table(frame, labels, compared, a, b, alpha).to_dict("records")
+    ]
+    between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
+    ratios_within, ratios_between = ratio_tables(
+        frame, labels, list(compared), compared, changes, alpha
+    )
+    km, survival, logrank = _time_to_flare(times, compared, alpha)
+    tables = {
+        "between": between, "ratios_within": ratios_within, "ratios_between": ratios_between,
+        "time_to_flare": km, "km_survival": survival, "logrank": logrank,
+        "hazard_ratio": hazard_table(times, compared, alpha, plan.flare_test),
+    }  # fmt: skip
+    ranked = censor_at_highest_limit(frame, dishonest_limits(frame))
+    values = patient_values(ranked, labels, compared, changes)
+    return ComparisonResult(
+        tables={"genotype_endpoints": family_table(plan, tables, values)}, summary={}
+    )
 
 
 __all__ = [

@@ -35,7 +35,7 @@ def sensitivity_table(
         cohort = cohort_of(rule)
         result = run_comparison(
             measurements, cohort.groups[["patient_id", "group"]], cohort.events,
-            plan=replace(plan, group_rule=rule),
+            plan=replace(plan, group_rule=rule), family_only=True,
         )  # fmt: skip
         frames.append(_rows(result, rule, "sensitivity"))
     return pd.concat(frames, ignore_index=True)[list(SENSITIVITY_COLUMNS)]
