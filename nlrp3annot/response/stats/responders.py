@@ -108,17 +108,25 @@ def classify(
     rule = rule or ResponderRule()
     censored = frame["censored"].fillna("").astype(str).str.strip()
     data = frame.assign(censored=censored)
-    by_patient = dict(tuple(data.groupby("patient_id", sort=False)))
+    # each patient's measured values by (measure, visit), read once (a registry has
+    # thousands of patients: filtering the whole frame per patient and criterion is slow)
+    cells: dict[str, Cells] = {}
+    for record in data[data["value"].notna()].to_dict("records"):
+        cells.setdefault(record["patient_id"], {}).setdefault(
+            (record["measure"], record["visit"]), []
+        ).append(record)
     rows = []
     for patient in sorted(labels):
-        rows_of = by_patient.get(patient, data.iloc[0:0])
-        responder, reason = _classify_patient(rows_of, rule)
+        responder, reason = _classify_patient(cells.get(patient, {}), rule)
         rows.append((patient, labels[patient], responder, reason))
     return pd.DataFrame(rows, columns=list(RESPONDER_COLUMNS)).astype({"responder": object})
 
 
-def _classify_patient(rows: pd.DataFrame, rule: ResponderRule) -> tuple[bool | None, str]:
-    if rows.empty:
+Cells = dict[tuple[str, str], list[dict]]
+
+
+def _classify_patient(rows: Cells, rule: ResponderRule) -> tuple[bool | None, str]:
+    if not rows:
         return None, "no measurements"
     failed, unknown = [], []
     for measure, threshold in rule.below.items():
@@ -140,21 +148,18 @@ def _classify_patient(rows: pd.DataFrame, rule: ResponderRule) -> tuple[bool | N
     return True, "all criteria met"
 
 
-def _single(rows: pd.DataFrame, measure: str, visit: str) -> tuple[pd.Series | None, str]:
+def _single(rows: Cells, measure: str, visit: str) -> tuple[dict | None, str]:
     """The one measured row for a measure at a visit, or None and why not."""
-    hits = rows[(rows["measure"] == measure) & (rows["visit"] == visit)]
-    hits = hits[hits["value"].notna()]
-    if hits.empty:
+    hits = rows.get((measure, visit), [])
+    if not hits:
         return None, f"no {measure} at {visit}"
     if len(hits) > 1:
         # Two values for one visit have no agreed choice between them: do not pick one.
         return None, f"{len(hits)} values of {measure} at {visit}"
-    return hits.iloc[0], ""
+    return hits[0], ""
 
 
-def _below(
-    rows: pd.DataFrame, measure: str, visit: str, threshold: float
-) -> tuple[bool | None, str]:
+def _below(rows: Cells, measure: str, visit: str, threshold: float) -> tuple[bool | None, str]:
     row, why = _single(rows, measure, visit)
     if row is None:
         return None, why
@@ -176,7 +181,7 @@ def _below(
     return False, f"{shown}, not below {_number(threshold)}"
 
 
-def _diary_fell(rows: pd.DataFrame, rule: ResponderRule) -> tuple[bool | None, str]:
+def _diary_fell(rows: Cells, rule: ResponderRule) -> tuple[bool | None, str]:
     fall = float(rule.diary_fall)  # type: ignore[arg-type]
     before, why = _single(rows, "diary", rule.baseline)
     if before is None:
