@@ -14,13 +14,19 @@ import pytest
 from scipy import stats
 from test_analysis import raw_demo_values, raw_groups
 
+from nlrp3annot.response.stats.censored import Bounds, gehan_test
+from nlrp3annot.response.stats.hazard import cox_firth
 from nlrp3annot.response.stats.power import (
     DRAWS,
+    FLARE_METHODS,
+    GEHAN_METHOD,
     SCHOENFELD_METHOD,
     SIMULATED_METHOD,
+    detectable_hazard_ratio,
     detectable_shift,
     lower_critical_u,
 )
+from nlrp3annot.response.stats.power_censored import AssayPattern, _Model, _rejects
 
 ALPHA = 0.05
 CHECK_DRAWS = 4000  # SE 0.63 points at 80%; with the module's 0.9 points, 3 points is 2.7 SE
@@ -104,13 +110,17 @@ def test_the_old_normal_approximation_was_too_small_on_the_demo(demo: Path):
     assert min(scipy_power(x, y, s * old, seed=9) for s in (1, -1)) < 0.76
 
 
-def test_time_to_flare_says_it_is_schoenfelds_approximation(demo: Path):
+def test_time_to_flare_states_its_simulated_flare_test(demo: Path):
+    """Was Schoenfeld's approximation; now the plan's flare test (Firth's LR by default)
+    is simulated, and the row and the power sentence say which test."""
     summary = json.loads((demo / "summary.json").read_text())
     family = summary["comparison"]["genotype_endpoints"]["endpoints"]  # the power rows
     flare = next(r for r in family if r["scale"] == "hazard ratio")
-    assert flare["detectable_method"] == SCHOENFELD_METHOD
+    assert flare["detectable_method"] == FLARE_METHODS["firth_lr"]
+    assert "Firth penalised likelihood-ratio test" in flare["detectable_method"]
     power = summary["comparison"]["primary_endpoints"]["power"]
-    assert any("Schoenfeld's approximation, not simulated" in line for line in power)
+    assert any("simulated power of the Firth penalised likelihood-ratio test" in line
+               for line in power)  # fmt: skip
 
 
 @pytest.mark.parametrize("n1,n2", [(14, 4), (8, 3), (5, 5), (3, 3)])
@@ -159,3 +169,131 @@ def test_fixed_seed_gives_the_same_effect_and_draws_are_stated():
     x, y = np.array([0.1, 0.4, -0.3, 0.9, 0.2, -0.1]), np.array([1.2, 0.7, 1.5, 0.8])
     assert detectable_shift(x, y, ALPHA, "change") == detectable_shift(x, y, ALPHA, "change")
     assert f"{DRAWS:,}" in SIMULATED_METHOD and "0.9 points" in SIMULATED_METHOD
+
+
+# --------------------------------------------------------------------------------------------
+# Gehan rows: the test's own power with values censored at the detection limit
+
+
+def own_gehan_power(x, y, earlier, limit, shift, seed, draws=CHECK_DRAWS) -> float:
+    """The stated model written again for a log-ratio row whose earlier values are all
+    measured: log ratio = median of all + smoothed residual draw (+ shift in group 1),
+    later = earlier x exp(log ratio), censored below ``limit`` (then the log ratio is the
+    interval below log(limit / earlier)). Gehan's scores by their definition and the exact
+    permutation P by enumerating every split of the patients (no dynamic programming)."""
+    rng = np.random.default_rng(seed)
+    n1, n = x.size, x.size + y.size
+    ratio = np.median(np.concatenate([x, y])) + model_draws(x, y, (draws, n), rng)
+    ratio[:, :n1] += shift
+    base = rng.choice(earlier, size=(draws, n), replace=True)
+    censored = base * np.exp(ratio) < limit
+    high = np.where(censored, np.log(limit / base), ratio)  # open at the top if censored
+    low = np.where(censored, -np.inf, ratio)
+    below = (high[:, :, None] < low[:, None, :]) | (
+        (high[:, :, None] == low[:, None, :]) & censored[:, :, None]
+    )
+    scores = below.sum(axis=1) - below.sum(axis=2)
+    splits = np.zeros((math.comb(n, y.size), n))
+    for row, chosen in enumerate(combinations(range(n), y.size)):
+        splits[row, list(chosen)] = 1.0
+    null = np.abs(scores @ splits.T)  # |W| of the smaller group over all splits
+    observed = np.abs(scores[:, n1:].sum(axis=1))
+    p = (null >= observed[:, None] - 1e-9).mean(axis=1)
+    return float(np.mean(p < ALPHA))
+
+
+def test_demo_gehan_row_has_80_percent_power_by_an_own_simulation(demo: Path):
+    summary = json.loads((demo / "summary.json").read_text())
+    family = summary["comparison"]["genotype_endpoints"]["endpoints"]
+    row = next(r for r in family if r["measure"] == "saa" and r["change"] == "baseline->month3")
+    assert row["test"].startswith("Gehan") and row["detectable_method"] == GEHAN_METHOD
+    assert "Gehan" in row["detectable_method"] and "censored" in row["detectable_method"]
+    values = raw_demo_values(demo)
+    saa = values[values["measure"] == "saa"]
+    assert set(saa.loc[saa["censored"] == "<", "value"]) == {5.0}  # one limit: <5
+    x, y = demo_row_values(demo, "saa", "baseline", "month3")  # "<5" at 5, as the model
+    wide = saa.pivot(index="patient_id", columns="visit", values="value")
+    earlier = wide["baseline"].to_numpy(float)
+    shift = math.log(row["detectable_effect"])
+    # module 1,000 draws (SE 1.26 points) against 4,000 here (0.63): 3 SE of the difference
+    at = [own_gehan_power(x, y, earlier, 5.0, s * shift, seed=21) for s in (1, -1)]
+    assert min(at) == pytest.approx(0.8, abs=0.045), at
+    below = [own_gehan_power(x, y, earlier, 5.0, s * 0.85 * shift, seed=22) for s in (1, -1)]
+    assert min(below) < 0.8, below
+
+
+def test_vectorised_gehan_rejections_equal_gehan_test():
+    """The simulation's rejections are those of censored.gehan_test on the same intervals."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(-2.5, 0.8, 9), rng.normal(-2.0, 0.8, 5)
+    pattern = AssayPattern(tuple(rng.uniform(20, 300, 14)), ("",) * 13 + ("<",),
+                           (5.0, 10.0), True)  # fmt: skip
+    model = _Model(x, y, pattern, (300, 14), seed=6)
+    bounds = model.bounds(-0.7)
+    ours = _rejects(bounds, 9, ALPHA)
+    low, high, low_open, high_open = bounds
+    theirs = []
+    for d in range(300):
+        b = [Bounds(low[d, i], high[d, i], bool(low_open[d, i]), bool(high_open[d, i]))
+             for i in range(14)]  # fmt: skip
+        theirs.append(gehan_test(b[:9], b[9:]).p < ALPHA)
+    assert (~np.isinf(low) & ~np.isinf(high)).sum() < low.size  # some draws are censored
+    assert ours.tolist() == theirs
+
+
+# --------------------------------------------------------------------------------------------
+# Time to flare: the plan's flare test simulated
+
+FLARE_T1 = np.array([20.0, 35, 41, 60, 77, 90, 130, 300, 365, 365])
+FLARE_E1 = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], dtype=bool)
+FLARE_T2 = np.array([45.0, 120, 150, 200, 300, 365, 365, 365])
+FLARE_E2 = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+
+
+def own_flare_power(hr: float, test: str, seed: int, draws: int) -> float:
+    """The stated model written again (exponential flares, group 2 at the pooled rate,
+    censoring times resampled within each group), tested with lifelines' log-rank test or
+    the Firth fit of the row."""
+    from lifelines.statistics import logrank_test
+
+    rng = np.random.default_rng(seed)
+    rate = (FLARE_E1.sum() + FLARE_E2.sum()) / (FLARE_T1.sum() + FLARE_T2.sum())
+    rejected = 0
+    for _ in range(draws):
+        f1 = rng.exponential(1 / (rate * hr), FLARE_T1.size)
+        f2 = rng.exponential(1 / rate, FLARE_T2.size)
+        c1 = rng.choice(FLARE_T1[~FLARE_E1], FLARE_T1.size)
+        c2 = rng.choice(FLARE_T2[~FLARE_E2], FLARE_T2.size)
+        t1, t2 = np.minimum(f1, c1), np.minimum(f2, c2)
+        e1, e2 = f1 <= c1, f2 <= c2
+        if test == "logrank":
+            p = logrank_test(t1, t2, event_observed_A=e1, event_observed_B=e2).p_value
+        else:
+            group = np.r_[np.ones(t1.size), np.zeros(t2.size)]
+            p = cox_firth(np.r_[t1, t2], np.r_[e1, e2], group).p
+        rejected += p < ALPHA
+    return rejected / draws
+
+
+@pytest.mark.parametrize("test,draws", [("logrank", 2000), ("firth_lr", 1000)])
+def test_flare_hazard_ratio_has_80_percent_power_by_an_own_simulation(test, draws):
+    hr, method = detectable_hazard_ratio((FLARE_T1, FLARE_T2), (FLARE_E1, FLARE_E2), ALPHA, test)
+    assert method == FLARE_METHODS[test]
+    assert {"logrank": "log-rank", "firth_lr": "Firth"}[test] in method
+    assert 1 < hr < 100
+    # module 1,000 draws (SE 1.26 points), here 1,000 or 2,000: 3 SE of the difference
+    tolerance = 3 * math.sqrt(0.16 / 1000 + 0.16 / draws)
+    at = [own_flare_power(h, test, seed=31, draws=draws) for h in (hr, 1 / hr)]
+    assert min(at) == pytest.approx(0.8, abs=tolerance), at
+
+
+def test_large_groups_fall_back_to_schoenfeld():
+    t = np.full(60, 100.0)
+    e = np.r_[np.ones(30, bool), np.zeros(30, bool)]
+    hr, method = detectable_hazard_ratio((t, t[:55]), (e, e[:55]), ALPHA, "firth_lr")
+    assert method == SCHOENFELD_METHOD and "above 50" in method
+    share = 60 / 115
+    expected = math.exp(
+        (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) / math.sqrt(60 * share * (1 - share))
+    )  # fmt: skip (30 + 30 flares)
+    assert hr == pytest.approx(expected)

@@ -301,9 +301,13 @@ def run_comparison(
         "hazard_ratio": hazard,
     }
     values = patient_values(ranked, labels, compared, changes)
-    genotype = family_table(plan, tables, values)
+    from nlrp3annot.response.stats.power_censored import assay_patterns
+    from nlrp3annot.response.stats.ratios import RATIO_MEASURES
+
+    patterns = assay_patterns(frame, labels, compared, changes, tuple(RATIO_MEASURES))
+    genotype = family_table(plan, tables, values, patterns, times)
     study = study_table(tables=tables, plan=plan)
-    secondary = secondary_table(plan, tables)
+    secondary = secondary_table(plan, tables, times)
     role = {
         "descriptive": "descriptive: nominal P, not a test of the plan",
         "tested": "tested: unadjusted, outside the primary family",

@@ -22,10 +22,10 @@ Rows of a group above 50 patients (the test is then the normal approximation): N
 formula, P(X > Y) = 1/2 + (z_{1-alpha/2} + z_0.8) / sqrt(12 n1 n2 / (N + 1)), solved for the
 shift under the same smoothed model (P(X > Y) in closed form over the kernel mixture).
 
-Rows tested by Gehan's test (a change involving a value below a limit) are simulated as
-above on the values with the censored ones at their limit: without censoring Gehan's test
-is Mann-Whitney's, so this is the power were every value measured, an upper bound of the
-power of the test used, and the detectable effect a lower bound (said in the row's method).
+Rows tested by Gehan's test (a change involving a value below a limit): that test's own
+power, simulated with the values censored as the assays would censor them
+(:mod:`nlrp3annot.response.stats.power_censored`). Time to flare: the plan's flare test's
+own power, simulated at the observed follow-up (:mod:`nlrp3annot.response.stats.power_flare`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,18 @@ import numpy as np
 from scipy import special, stats
 
 from nlrp3annot.response.stats.comparison_data import MANNWHITNEY_EXACT_MAX_N
+from nlrp3annot.response.stats.power_censored import (
+    GEHAN_DRAWS,
+    GEHAN_SEED,
+    AssayPattern,
+    gehan_detectable_shift,
+)
+from nlrp3annot.response.stats.power_flare import (
+    FLARE_DRAWS,
+    FLARE_SEED,
+    large,
+    simulated_hazard_ratio,
+)
 from nlrp3annot.response.stats.rank_tests import mann_whitney_null_counts
 
 POWER = 0.8
@@ -57,18 +69,39 @@ SIMULATED_METHOD = (
     f"80%)"
 )
 GEHAN_METHOD = (
-    SIMULATED_METHOD + "; Gehan row: as if no value were censored (where Gehan's test is "
-    "Mann-Whitney's), so an upper bound of its power and a lower bound of the effect"
+    f"exact Gehan test power simulated ({GEHAN_DRAWS:,} draws of the smoothed model with "
+    f"the observed earlier values and detection limits, later values censored as the assay "
+    f"would, seed {GEHAN_SEED}; Monte Carlo SE {100 * monte_carlo_se(draws=GEHAN_DRAWS):.1f} "
+    f"points at 80%)"
+)
+GEHAN_LARGE_METHOD = (
+    "Noether's formula for the asymptotic Gehan test (a group above 50), mean and variance "
+    "of Gehan's statistic from the censored model"
 )
 NOETHER_METHOD = "Noether's formula for the asymptotic Mann-Whitney test (a group above 50)"
-SCHOENFELD_METHOD = "Schoenfeld's approximation (observed flares and allocation), not simulated"
+FLARE_METHODS = {
+    test: (
+        f"{name} power simulated ({FLARE_DRAWS:,} draws, seed {FLARE_SEED}: exponential flare "
+        f"times at the pooled observed rate, censoring times resampled within each group; "
+        f"Monte Carlo SE {100 * monte_carlo_se(draws=FLARE_DRAWS):.1f} points at 80%)"
+    )
+    for test, name in (("firth_lr", "Firth penalised likelihood-ratio test"),
+                       ("logrank", "log-rank test"))
+}  # fmt: skip
+SCHOENFELD_METHOD = "Schoenfeld's formula (a group above 50: the flare test is asymptotic)"
 # the same, short, for a sentence
 METHOD_WORDS = {
     SIMULATED_METHOD: "simulated power of the exact Mann-Whitney test at the observed spread",
-    GEHAN_METHOD: "simulated power of the exact Mann-Whitney test were no value below a limit; "
-    "Gehan's test, which the row uses, has less, so this is a lower bound",
+    GEHAN_METHOD: "simulated power of Gehan's test at the observed spread, with values below "
+    "the observed detection limits censored as the assays would",
+    GEHAN_LARGE_METHOD: "Noether's formula for the asymptotic Gehan test under censoring",
     NOETHER_METHOD: "Noether's formula for the asymptotic Mann-Whitney test",
-    SCHOENFELD_METHOD: "Schoenfeld's approximation, not simulated",
+    **{
+        method: f"simulated power of the {method.split(' power')[0]} at the observed flare "
+        "rate and follow-up"
+        for method in FLARE_METHODS.values()
+    },
+    SCHOENFELD_METHOD: "Schoenfeld's formula, a group being above 50 patients",
 }
 
 
@@ -77,7 +110,7 @@ def power_methods(rows: list[dict]) -> str:
     theirs (only the ways that ran)."""
     used = {str(r.get("detectable_method") or "") for r in rows} - {""}
     parts = []
-    if used & {SIMULATED_METHOD, GEHAN_METHOD}:
+    if SIMULATED_METHOD in used:
         parts.append(
             f"for end points tested by the exact Mann-Whitney test, its power simulated at the "
             f"actual group sizes: {DRAWS:,} draws (seed {SEED}) from a smoothed bootstrap of "
@@ -89,18 +122,39 @@ def power_methods(rows: list[dict]) -> str:
         )
     if GEHAN_METHOD in used:
         parts.append(
-            "for end points tested by Gehan's test, the same simulation as if no value were "
-            "censored (there Gehan's test is Mann-Whitney's): a lower bound of the effect"
+            f"for end points tested by Gehan's test (a change involving a value below a "
+            f"limit), the exact Gehan test's own power simulated: {GEHAN_DRAWS:,} draws (seed "
+            f"{GEHAN_SEED}) of each patient's change from the same smoothed bootstrap around "
+            f"the median of all the row's values (a below-limit value at its limit for the "
+            f"spread only), the earlier value resampled from the row's patients with its "
+            f"mark, the later value censored below a detection limit resampled from those "
+            f"the measure shows, each change then the interval its values allow and compared "
+            f"by Gehan's test; the smallest effect with 80% power in both directions by "
+            f"bisection on the fixed draws (Monte Carlo SE "
+            f"{100 * monte_carlo_se(draws=GEHAN_DRAWS):.1f} percentage points)"
         )
-    if NOETHER_METHOD in used:
+    if NOETHER_METHOD in used or GEHAN_LARGE_METHOD in used:
         parts.append(
             "where a group has more than 50 patients (the test is then asymptotic), Noether's "
-            "formula with P(X > Y) from the same model"
+            "formula with the statistic's mean and variance from the same model (for Gehan's "
+            "test, with the censoring)"
+        )
+    flare = [m for m in FLARE_METHODS.values() if m in used]
+    if flare:
+        parts.append(
+            f"for time to flare, the power of the plan's flare test "
+            f"({flare[0].split(' power')[0]}) simulated at the actual group sizes: "
+            f"{FLARE_DRAWS:,} draws (seed {FLARE_SEED}) of exponential flare times, the "
+            f"second group at the pooled observed flare rate (flares per day followed) and "
+            f"the first at that rate times the hazard ratio, each patient censored at a time "
+            f"resampled from the censoring times of their own group; the hazard ratio with "
+            f"80% power in both directions by bisection on the fixed draws (Monte Carlo SE "
+            f"{100 * monte_carlo_se(draws=FLARE_DRAWS):.1f} percentage points)"
         )
     if SCHOENFELD_METHOD in used:
         parts.append(
-            "for time to flare, Schoenfeld's approximation with the observed flares and "
-            "allocation (not a simulation of the flare test)"
+            "for time to flare with a group above 50 patients, Schoenfeld's formula with the "
+            "observed flares and allocation"
         )
     if not parts:
         return ""
@@ -216,18 +270,27 @@ def noether_detectable_shift(x: np.ndarray, y: np.ndarray, alpha: float) -> floa
 
 
 def detectable_shift(
-    x: np.ndarray, y: np.ndarray, alpha: float, scale: str, gehan: bool = False
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    scale: str,
+    gehan: bool = False,
+    pattern: AssayPattern | None = None,
 ) -> tuple[float, str]:
     """(the smallest between-group shift, or ratio of ratios for ``scale`` "ratio", the
     row's test detects with 80% power at these group sizes and this spread; how it was
-    found). nan with fewer than 2 patients in a group."""
+    found). A Gehan row (``gehan``) is simulated with its censoring ``pattern``. nan with
+    fewer than 2 patients in a group, or when no effect reaches 80% power."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     x, y = x[np.isfinite(x)], y[np.isfinite(y)]
     if x.size < 2 or y.size < 2:
         return math.nan, ""
-    if x.size <= MANNWHITNEY_EXACT_MAX_N and y.size <= MANNWHITNEY_EXACT_MAX_N:
-        shift = exact_detectable_shift(x, y, alpha)
-        method = GEHAN_METHOD if gehan else SIMULATED_METHOD
+    exact = x.size <= MANNWHITNEY_EXACT_MAX_N and y.size <= MANNWHITNEY_EXACT_MAX_N
+    if gehan and pattern is not None:
+        shift = gehan_detectable_shift(tuple(x), tuple(y), pattern, alpha)
+        method = GEHAN_METHOD if exact else GEHAN_LARGE_METHOD
+    elif exact:
+        shift, method = exact_detectable_shift(x, y, alpha), SIMULATED_METHOD
     else:
         shift, method = noether_detectable_shift(x, y, alpha), NOETHER_METHOD
     if not math.isfinite(shift):
@@ -235,12 +298,25 @@ def detectable_shift(
     return (math.exp(shift) if scale == "ratio" else shift), method
 
 
-def detectable_hazard_ratio(events: int, n1: int, n2: int, alpha: float) -> tuple[float, str]:
-    """Schoenfeld's formula: the hazard ratio (above 1) a log-rank-type test at ``alpha``
-    detects with 80% power given the observed number of flares and the allocation. Not the
-    power of the plan's flare test simulated: an approximation, and said so."""
-    if events == 0 or n1 == 0 or n2 == 0:
+def detectable_hazard_ratio(
+    durations: tuple[np.ndarray, np.ndarray],
+    events: tuple[np.ndarray, np.ndarray],
+    alpha: float,
+    test: str,
+) -> tuple[float, str]:
+    """The hazard ratio (above 1) the plan's flare test ``test`` at ``alpha`` detects with
+    80% power: simulated (:mod:`nlrp3annot.response.stats.power_flare`), or Schoenfeld's
+    formula with the observed flares and allocation when a group is above 50."""
+    (t1, t2), (e1, e2) = durations, events
+    n1, n2 = len(t1), len(t2)
+    flares = int(np.sum(e1) + np.sum(e2))
+    if flares == 0 or n1 == 0 or n2 == 0:
         return math.nan, ""
-    share = n1 / (n1 + n2)
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)
-    return math.exp(z / math.sqrt(events * share * (1 - share))), SCHOENFELD_METHOD
+    if large(n1, n2):
+        share = n1 / (n1 + n2)
+        z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)
+        return math.exp(z / math.sqrt(flares * share * (1 - share))), SCHOENFELD_METHOD
+    as_tuple = lambda a, kind: tuple(kind(v) for v in a)  # noqa: E731
+    hr = simulated_hazard_ratio(as_tuple(t1, float), as_tuple(e1, bool), as_tuple(t2, float),
+                                as_tuple(e2, bool), alpha, test)  # fmt: skip
+    return hr, FLARE_METHODS[test]

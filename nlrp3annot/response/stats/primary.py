@@ -35,6 +35,7 @@ from nlrp3annot.response.stats.power import (
     detectable_hazard_ratio,
     detectable_shift,
 )
+from nlrp3annot.response.stats.power_censored import AssayPattern
 from nlrp3annot.response.stats.ratios import RATIO_MEASURES
 
 PRIMARY_COLUMNS = (
@@ -60,15 +61,19 @@ def family_table(
     plan: AnalysisPlan,
     tables: dict[str, pd.DataFrame],
     values: dict[tuple[str, str, str], np.ndarray],
+    patterns: dict[tuple[str, str], AssayPattern] | None = None,
+    times: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The genotype comparison: one row per between-group test of the primary end points
     (and time to flare when primary), in the plan's order. Adjusted as the plan says when
     its ``question`` is "genotype"; otherwise exploratory, each P unadjusted and said so.
     ``values``: per (measure, change, group) the per-patient log ratios or changes (for the
-    detectable effect)."""
-    rows = [endpoint_row(e, plan, tables, values) for e in plan.primary]
+    detectable effect); ``patterns``: per (measure, change) how the values were censored
+    (for the power of Gehan's test); ``times``: per patient duration, event and group (for
+    the power of the flare test)."""
+    rows = [endpoint_row(e, plan, tables, values, patterns) for e in plan.primary]
     if plan.time_to_flare == "primary":
-        rows.append(flare_row(plan, tables))
+        rows.append(flare_row(plan, tables, times=times))
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
     if plan.question == "genotype":
         return adjust(frame, plan.multiplicity, plan.alpha).assign(role="primary")
@@ -192,6 +197,7 @@ def endpoint_row(
     plan: AnalysisPlan,
     tables: dict[str, pd.DataFrame],
     values: dict[tuple[str, str, str], np.ndarray],
+    patterns: dict[tuple[str, str], AssayPattern] | None = None,
 ) -> dict[str, Any]:
     change = f"{endpoint.change[0]}->{endpoint.change[1]}"
     scale = scale_of(endpoint.measure)
@@ -212,18 +218,23 @@ def endpoint_row(
     x = values.get((endpoint.measure, change, plan.compared[0]), np.array([]))
     y = values.get((endpoint.measure, change, plan.compared[1]), np.array([]))
     gehan = str(r["method"] or "").startswith("Gehan")
+    pattern = (patterns or {}).get((endpoint.measure, change))
     row["detectable_effect"], row["detectable_method"] = detectable_shift(
-        x, y, plan.alpha, scale, gehan
+        x, y, plan.alpha, scale, gehan, pattern
     )
     return row
 
 
 def flare_row(
-    plan: AnalysisPlan, tables: dict[str, pd.DataFrame], own: bool = True
+    plan: AnalysisPlan,
+    tables: dict[str, pd.DataFrame],
+    own: bool = True,
+    times: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Time to flare by the plan's ``flare_test`` (``own``) or by the other test (a
     secondary row, labelled so): the estimate, interval and P of one test, the interval
-    inverting that P (table ``hazard_ratio``)."""
+    inverting that P (table ``hazard_ratio``), and the hazard ratio that test detects with
+    80% power at the follow-up of ``times`` (per patient duration, event, group)."""
     from nlrp3annot.response.plan import FLARE_TEST_NAMES, FLARE_TESTS, TIME_TO_FLARE_LABEL
 
     test = plan.flare_test if own else next(t for t in FLARE_TESTS if t != plan.flare_test)
@@ -240,10 +251,14 @@ def flare_row(
         estimate = f"HR {h['hr']:.3g}" if math.isfinite(h["hr"]) else "HR not finite"
         row.update(estimate=estimate, ci_lower=h["ci_lower"], ci_upper=h["ci_upper"], p=h["p"])
     row.update(n1=int(h["n1"]), n2=int(h["n2"]), note="; ".join(dict.fromkeys(notes)))
-    events = int(h["events1"] + h["events2"])
-    row["detectable_effect"], row["detectable_method"] = detectable_hazard_ratio(
-        events, int(h["n1"]), int(h["n2"]), plan.alpha
-    )
+    if times is not None:
+        parts = [times[times["group"] == g] for g in plan.compared]
+        row["detectable_effect"], row["detectable_method"] = detectable_hazard_ratio(
+            tuple(p["duration"].to_numpy(float) for p in parts),
+            tuple(p["event"].to_numpy(bool) for p in parts),
+            plan.alpha,
+            test,
+        )
     return row
 
 
@@ -302,9 +317,13 @@ def power_sentences(family: pd.DataFrame, alpha: float) -> list[str]:
     out = []
     for row in family.itertuples(index=False):
         d = row.detectable_effect
-        if not isinstance(d, float) or not math.isfinite(d):
-            continue
         sizes = f"{row.n1} versus {row.n2} patients"
+        how = METHOD_WORDS.get(row.detectable_method, "")
+        if not isinstance(d, float) or not math.isfinite(d):
+            if how:  # simulated, and no effect reached 80%
+                out.append(f"{row.endpoint}: with {sizes}, no effect reached 80% power "
+                           f"(two-sided alpha {alpha:g}, before multiplicity; {how}).")  # fmt: skip
+            continue
         if row.scale == "ratio":
             effect = f"a ratio of ratios below {_round(1 / d, 2, up=False):g} or above "
             effect += f"{_round(d, 2):g}"
@@ -313,7 +332,6 @@ def power_sentences(family: pd.DataFrame, alpha: float) -> list[str]:
             effect += f"{_round(d, 2):g}"
         else:
             effect = f"a difference in change of more than {_round(d, 3):g} either way"
-        how = METHOD_WORDS.get(row.detectable_method, "")
         out.append(
             f"{row.endpoint}: with {sizes}, the study had 80% power (two-sided alpha {alpha:g}, "
             f"before multiplicity) to detect only {effect}" + (f" ({how})." if how else ".")

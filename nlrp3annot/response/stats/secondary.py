@@ -75,7 +75,9 @@ def patient_values(
     return out
 
 
-def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def secondary_table(
+    plan: AnalysisPlan, tables: dict[str, pd.DataFrame], times: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The secondary end points, asked as the plan's ``question`` asks the primary ones
     (within-patient change in all patients, or between the groups), time to flare when the
     plan makes it secondary, time to flare by the test the plan did not name, and the
@@ -90,9 +92,9 @@ def secondary_table(plan: AnalysisPlan, tables: dict[str, pd.DataFrame]) -> pd.D
     else:
         rows = [endpoint_row(e, plan, tables, {}) for e in plan.secondary]
     if plan.time_to_flare == "secondary":
-        rows.append(flare_row(plan, tables))
+        rows.append(flare_row(plan, tables, times=times))
     if plan.time_to_flare != "none":  # the test the plan did not name, labelled secondary
-        rows.append(flare_row(plan, tables, own=False))
+        rows.append(flare_row(plan, tables, own=False, times=times))
     if plan.within_group == "tested":
         rows += [within_row(e, g, tables) for e in plan.primary for g in plan.compared]
     frame = pd.DataFrame(rows, columns=list(PRIMARY_COLUMNS))
