@@ -427,9 +427,12 @@ def _family_only(
     }  # fmt: skip
     ranked = censor_at_highest_limit(frame, dishonest_limits(frame))
     values = patient_values(ranked, labels, compared, changes)
-    return ComparisonResult(
-        tables={"genotype_endpoints": family_table(plan, tables, values)}, summary={}
-    )
+    from nlrp3annot.response.stats.power_censored import assay_patterns
+    from nlrp3annot.response.stats.ratios import RATIO_MEASURES
+
+    patterns = assay_patterns(frame, labels, compared, changes, tuple(RATIO_MEASURES))
+    family = family_table(plan, tables, values, patterns, times)
+    return ComparisonResult(tables={"genotype_endpoints": family}, summary={})
 
 
 __all__ = [
