@@ -167,7 +167,6 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         for name in ("study_endpoints", "genotype_endpoints")
         if name in result.tables and len(result.tables[name])
     }
-    power = summary.get("primary_endpoints", {}).get("power", [])
     responders = result.tables.get("responder_comparison", pd.DataFrame())
     genotype = result.tables.get("genotype_endpoints", pd.DataFrame())
     return [
@@ -203,8 +202,35 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         "<h3 id='sensitivity'>Sensitivity to the group rule (the genotype comparison under "
         "each rule: estimate (95% CI); P as the plan adjusts it)</h3>",
         _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
-        "<h3 id='power'>What the study could detect</h3><ul>",
-        *(f"<li>{e(line)}</li>" for line in power),
+        *_power(summary),
+    ]
+
+
+def _power(summary: dict) -> list[str]:
+    """What the study could detect: under the primary heading only the plan's primary
+    family's lines; when that family has none (the study's within-patient tests), the
+    genotype comparison's under a heading naming it and its role, with why."""
+    e = html.escape
+    primary = summary.get("primary_endpoints", {})
+    about = primary.get("power_family", primary.get("table", ""))
+    if about == primary.get("table"):  # the primary family's own lines
+        question = "the study's" if about == "study_endpoints" else "the genotype comparison"
+        heading = f"What the study could detect (the primary question, {question})"
+        lines, note = primary.get("power", []), ""
+    else:
+        family = summary.get(about, {})
+        heading = (
+            f"What the genotype comparison could detect ({family.get('role', '')}, not the "
+            "primary question)"
+        )
+        lines, note = family.get("power", []), primary.get("power_note", "")
+    if not lines:
+        note = note or "No detectable effect could be computed for these end points."
+    return [
+        f"<h3 id='power' data-family='{e(about)}'>{e(heading)}</h3>",
+        f"<p class='power-note'>{e(note)}</p>" if note else "",
+        "<ul class='power'>",
+        *(f"<li>{e(line)}</li>" for line in lines),
         "</ul>",
     ]
 
