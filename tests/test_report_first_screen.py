@@ -423,3 +423,51 @@ def test_definitions_follow_the_group_rule_and_count_the_set_apart():
     text = definitions_line(accounting, "vus_as_positive", COMPARED)
     assert "Mutation-positive (3 patients)" in text and "1 with only a variant of uncertain" in text
     assert "with only a VUS" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# One rounding rule for reading, one order per plan (issue 26 point 8)
+
+
+@pytest.fixture(scope="module")
+def genotype_question(demo: Path, tmp_path_factory) -> Path:
+    """The demo compared again under the default plan asking the genotype question."""
+    from conftest import compare_args
+
+    import nlrp3annot.response as response
+    from nlrp3annot.cli import main
+
+    folder = tmp_path_factory.mktemp("genotype_question")
+    text = (Path(response.__file__).parent / "default_plan.toml").read_text()
+    assert text.count('\nquestion = "study"\n') == 1
+    plan = folder / "plan.toml"
+    plan.write_text(text.replace('\nquestion = "study"\n', '\nquestion = "genotype"\n'))
+    out = folder / "results"
+    inputs = (demo / "annotation" / "patients.tsv", demo / "inputs" / "response.xlsx",
+              demo / "inputs" / "samples.csv")  # fmt: skip
+    assert main([*compare_args(*inputs, out), "--plan", str(plan), "-q"]) == 0
+    return out
+
+
+def test_the_plans_primary_question_comes_first(genotype_question: Path):
+    """question = "genotype": the first screen answers the genotype comparison first,
+    labelled primary, then the study's question, labelled supporting; its lines and the
+    detail follow that order, and the main figure is the genotype family's first end
+    point's."""
+    import html
+
+    page = (genotype_question / "report.html").read_text()
+    first = page[page.index("id='first-screen'") : page.index("</section>")]
+    questions = re.findall(r"<h3 class='question' data-family='(\w+)' data-role='(\w+)'", first)
+    assert questions == [("genotype_endpoints", "primary"), ("study_endpoints", "supporting")]
+    genotype = tsv(genotype_question, "genotype_endpoints")
+    study = tsv(genotype_question, "study_endpoints")
+    assert set(genotype["role"]) == {"primary"} and set(study["role"]) == {"supporting"}
+    shown = [html.unescape(e) for e in re.findall(r"data-endpoint='([^']*)'", first)]
+    assert shown == list(genotype["endpoint"]) + list(study["endpoint"])
+    overall = re.findall(r"<p class='overall'>(.*?)</p>", first)
+    assert "primary between-group comparisons" in overall[0]
+    assert "supporting within-patient comparisons" in overall[1]
+    main_figure = genotype["measure"].dropna().iloc[0]
+    assert f'<figure class="plot" id="fig-change-{main_figure}"' in first
+    assert page.index("id='genotype-question'") < page.index("id='study-question'")

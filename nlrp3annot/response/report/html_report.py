@@ -19,7 +19,12 @@ from nlrp3annot.response.report.figures import (
     protein_figure,
     trajectory_figure,
 )
-from nlrp3annot.response.report.first_screen import STYLE, first_screen, main_measure
+from nlrp3annot.response.report.first_screen import (
+    STYLE,
+    families_in_order,
+    first_screen,
+    main_measure,
+)
 
 
 def _protein(groups: pd.DataFrame) -> str:
@@ -75,7 +80,7 @@ def render(
     e = html.escape
     level = 1 - float(result.summary["alpha"])
     measures = [m for m in ("saa", "crp", "diary", "esr") if m in set(measurements["measure"])]
-    main = main_measure(result.tables, measurements)
+    main = main_measure(result.tables, measurements, str(result.summary.get("question", "study")))
     counts = cohort.accounting["group"].value_counts().to_dict()
     plots = "".join(trajectory_figure(measurements, cohort.groups, m) for m in measures)
     boxes = "".join(change_figure(measurements, cohort.groups, m) for m in measures if m != main)
@@ -169,6 +174,32 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
     }
     responders = result.tables.get("responder_comparison", pd.DataFrame())
     genotype = result.tables.get("genotype_endpoints", pd.DataFrame())
+    blocks = {  # the plan's primary question first, as on the first screen
+        "study_endpoints": [
+            "<h3 id='study-question'>The study's question: within-patient change, all patients "
+            f"({e(roles.get('study_endpoints', ''))})</h3>",
+            "<ul class='answer study'>"
+            + "".join(f"<li>{e(str(x))}</li>" for x in study["sentence"])
+            + "</ul>",
+            "<div id='table-study'>",
+            _table(study.drop(columns="sentence"), level),
+            "</div>",
+        ],
+        "genotype_endpoints": [
+            f"<h3 id='genotype-question'>Genotype comparison, {e(first)} vs {e(second)} "
+            f"({e(roles.get('genotype_endpoints', ''))})</h3>",
+            "<ul class='answer'>"
+            + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
+            + "</ul>",
+            f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts "
+            f"the test whose unadjusted P is in the tables; {e(_which_p(roles, genotype))}"
+            "</small></p>",
+            "<div id='table-headline'>",
+            _table(headline.drop(columns="sentence"), level),
+            "</div>",
+        ],
+    }
+    order = families_in_order(str(summary.get("question", "study")))
     return [
         "<h2 id='plan'>The analysis plan"
         + (f": <span id='plan-title'>{e(plan_title)}</span>" if plan_title else "")
@@ -176,24 +207,7 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         *(f"<li>{e(line)}</li>" for line in plan_lines),
         "</ul>",
         "<h2 id='headline'>The answer in detail</h2>",
-        "<h3 id='study-question'>The study's question: within-patient change, all patients "
-        f"({e(roles.get('study_endpoints', ''))})</h3>",
-        "<ul class='answer study'>"
-        + "".join(f"<li>{e(str(x))}</li>" for x in study["sentence"])
-        + "</ul>",
-        "<div id='table-study'>",
-        _table(study.drop(columns="sentence"), level),
-        "</div>",
-        f"<h3 id='genotype-question'>Genotype comparison, {e(first)} vs {e(second)} "
-        f"({e(roles.get('genotype_endpoints', ''))})</h3>",
-        "<ul class='answer'>"
-        + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
-        + "</ul>",
-        f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts the "
-        f"test whose unadjusted P is in the tables; {e(_which_p(roles, genotype))}</small></p>",
-        "<div id='table-headline'>",
-        _table(headline.drop(columns="sentence"), level),
-        "</div>",
+        *(part for family in order for part in blocks[family]),
         *_secondary(result, level),
         "<h3 id='responders'>Responders</h3>",
         _table(responders, level),
