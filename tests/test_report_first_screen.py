@@ -428,6 +428,61 @@ def test_definitions_follow_the_group_rule_and_count_the_set_apart():
 # --------------------------------------------------------------------------------------------
 # One rounding rule for reading, one order per plan (issue 26 point 8)
 
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def first_screen_lines(page: str) -> dict[str, str]:
+    """The first screen's bottom lines as text, by end point."""
+    import html
+
+    found = re.findall(r"<li class='bottom-line' data-endpoint='([^']*)'>(.*?)</li>", page, re.S)
+    return {html.unescape(k): html.unescape(re.sub(r"<[^>]+>", "", v)) for k, v in found}
+
+
+def numbers(text: str) -> list[float]:
+    """The numbers of a quoted estimate or interval, a percent read as a ratio."""
+    scale = 0.01 if "%" in text else 1.0
+    return [float(n) * scale for n in NUMBER.findall(text)]
+
+
+def significant(text: str) -> list[int]:
+    """How many significant digits each number of ``text`` is written with."""
+    return [len(n.lstrip("+-").replace(".", "").lstrip("0")) for n in NUMBER.findall(text)]
+
+
+def test_the_study_lines_read_the_detail_numbers_by_one_rule(demo: Path):
+    """Each study line of the first screen quotes its estimate and interval ends as the
+    detail's sentence does, every number to at most 3 significant digits and within half a
+    unit of the third of the TSV's value; the diary's estimate recomputed by hand (the
+    median of the Walsh averages of all patients' changes)."""
+    page = (demo / "report.html").read_text()
+    study = tsv(demo, "study_endpoints")
+    lines = first_screen_lines(page)
+    detail = dict(zip(study["endpoint"], detail_sentences(demo, "answer study"), strict=True))
+    for row in study.itertuples(index=False):
+        line, sentence = lines[row.endpoint], detail[row.endpoint]
+        shown_ci = re.search(r"95% CI (.*?); ", line).group(1)
+        detail_ci = re.search(r"95% CI (.*?); ", sentence).group(1)
+        assert numbers(shown_ci) == pytest.approx(numbers(detail_ci), rel=1e-9), (line, sentence)
+        assert max(significant(shown_ci)) <= 3 and max(significant(detail_ci)) <= 3
+        assert numbers(detail_ci) == pytest.approx([row.ci_lower, row.ci_upper], rel=5e-3)
+        amount = re.search(r"(?:improved|worsened) \((.*?);", line).group(1)
+        estimate = re.search(r"Hodges-Lehmann (?:change|ratio) (.*?) \(95% CI", sentence).group(1)
+        sign = -1.0 if amount.startswith("fall") else 1.0
+        assert [sign * v for v in numbers(amount)] == pytest.approx(numbers(estimate), rel=1e-9)
+        assert max(significant(amount)) <= 3 and max(significant(estimate)) <= 3
+    values = tsv(demo, "measurements").query("measure == 'diary'")
+    wide = values.pivot_table(index="patient_id", columns="visit", values="value").dropna(
+        subset=["baseline", "month3"]
+    )
+    changes = (wide["month3"] - wide["baseline"]).to_numpy(float)
+    i, j = np.triu_indices(len(changes))
+    hand = float(np.median((changes[i] + changes[j]) / 2))
+    diary = study.set_index("measure").loc["diary"].iloc[0]
+    assert int(diary["n1"]) == len(changes)
+    assert f"fall of {abs(hand):.3g} points" in lines[diary["endpoint"]]
+    assert f"Hodges-Lehmann change {hand:.3g} (" in detail[diary["endpoint"]]
+
 
 @pytest.fixture(scope="module")
 def genotype_question(demo: Path, tmp_path_factory) -> Path:
