@@ -118,9 +118,80 @@ def test_time_to_flare_states_its_simulated_flare_test(demo: Path):
     flare = next(r for r in family if r["scale"] == "hazard ratio")
     assert flare["detectable_method"] == FLARE_METHODS["firth_lr"]
     assert "Firth penalised likelihood-ratio test" in flare["detectable_method"]
-    power = summary["comparison"]["primary_endpoints"]["power"]
+    # the flare row is the genotype comparison's: its line is among that family's lines
+    power = summary["comparison"]["genotype_endpoints"]["power"]
     assert any("simulated power of the Firth penalised likelihood-ratio test" in line
                for line in power)  # fmt: skip
+
+
+def _power_rows(endpoints: list[dict]) -> list[dict]:
+    """The rows of a family that have a detectable effect (a finite number)."""
+    return [r for r in endpoints if math.isfinite(float(r["detectable_effect"] or math.nan))]
+
+
+def test_the_primary_power_lines_are_the_primary_familys(demo: Path):
+    """The default plan's primary question is the study's (within-patient changes in all
+    patients, no detectable effects computed): the primary family's power lists nothing of
+    the genotype comparison, says which family the report's lines are about instead, and
+    the report puts them under a heading naming that family and its role, not the primary
+    question (issue 26 point 8)."""
+    from nlrp3annot.response.report.html_report import _power
+
+    comparison = json.loads((demo / "summary.json").read_text())["comparison"]
+    primary, genotype = comparison["primary_endpoints"], comparison["genotype_endpoints"]
+    assert comparison["question"] == "study" and primary["table"] == "study_endpoints"
+    assert _power_rows(primary["endpoints"]) == []  # the within-patient rows have none
+    assert primary["power"] == []
+    assert primary["power_family"] == "genotype_endpoints"
+    assert "the genotype comparison's, which is exploratory" in primary["power_note"]
+    # the genotype comparison's lines: one per row with an effect (and one per simulated
+    # row where no effect reached 80%), each labelled
+    rows = _power_rows(genotype["endpoints"])
+    assert genotype["role"] == "exploratory" and len(genotype["power"]) >= len(rows) > 0
+    for row in rows:
+        start = f"{row['endpoint']} (genotype comparison, exploratory): "
+        assert any(line.startswith(start) for line in genotype["power"]), start
+    for line in genotype["power"]:
+        assert "(genotype comparison, exploratory): " in line
+    page = (demo / "report.html").read_text()
+    section = page[page.index("<h3 id='power'") :]
+    heading = section[: section.index("</h3>")]
+    assert "genotype comparison" in heading and "exploratory" in heading
+    assert "not the primary question" in heading
+    assert section.count("<li>") >= len(genotype["power"])
+    methods = comparison_methods(demo)
+    assert "each primary end point could detect" not in methods
+    assert "each end point of the genotype comparison (exploratory" in methods
+    # the same summary read by the report's builder: nothing under a primary heading
+    assert "(the primary question" not in "".join(_power(comparison))
+
+
+def comparison_methods(demo: Path) -> str:
+    return json.loads((demo / "summary.json").read_text())["methods"]
+
+
+def test_a_genotype_plan_lists_its_own_power_lines_as_primary():
+    """question = "genotype": the primary family is the genotype comparison's, whose rows
+    have detectable effects; the primary power lines are those rows', labelled primary."""
+    from dataclasses import replace
+
+    from test_compare import make_cohort
+
+    from nlrp3annot.response.plan import default_plan
+    from nlrp3annot.response.report.html_report import _power
+    from nlrp3annot.response.stats.compare import run_comparison
+
+    result = run_comparison(*make_cohort(9, 7, seed=20240611, censor=False),
+                            plan=replace(default_plan(), question="genotype"))  # fmt: skip
+    primary = result.summary["primary_endpoints"]
+    assert primary["table"] == primary["power_family"] == "genotype_endpoints"
+    assert "power_note" not in primary
+    rows = _power_rows(primary["endpoints"])
+    assert rows and len(primary["power"]) == len(rows)
+    for row, line in zip(rows, primary["power"], strict=True):
+        assert line.startswith(f"{row['endpoint']} (genotype comparison, primary): ")
+    html = "".join(_power(result.summary))
+    assert "What the study could detect (the primary question, the genotype comparison)" in html
 
 
 @pytest.mark.parametrize("n1,n2", [(14, 4), (8, 3), (5, 5), (3, 3)])

@@ -426,3 +426,106 @@ def test_definitions_follow_the_group_rule_and_count_the_set_apart():
     text = definitions_line(accounting, "vus_as_positive", COMPARED)
     assert "Mutation-positive (3 patients)" in text and "1 with only a variant of uncertain" in text
     assert "with only a VUS" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# One rounding rule for reading, one order per plan (issue 26 point 8)
+
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def first_screen_lines(page: str) -> dict[str, str]:
+    """The first screen's bottom lines as text, by end point."""
+    import html
+
+    found = re.findall(r"<li class='bottom-line' data-endpoint='([^']*)'>(.*?)</li>", page, re.S)
+    return {html.unescape(k): html.unescape(re.sub(r"<[^>]+>", "", v)) for k, v in found}
+
+
+def numbers(text: str) -> list[float]:
+    """The numbers of a quoted estimate or interval, a percent read as a ratio."""
+    scale = 0.01 if "%" in text else 1.0
+    return [float(n) * scale for n in NUMBER.findall(text)]
+
+
+def significant(text: str) -> list[int]:
+    """How many significant digits each number of ``text`` is written with."""
+    return [len(n.lstrip("+-").replace(".", "").lstrip("0")) for n in NUMBER.findall(text)]
+
+
+def test_the_study_lines_read_the_detail_numbers_by_one_rule(demo: Path):
+    """Each study line of the first screen quotes its estimate and interval ends as the
+    detail's sentence does, every number to at most 3 significant digits and within half a
+    unit of the third of the TSV's value; the diary's estimate recomputed by hand (the
+    median of the Walsh averages of all patients' changes)."""
+    page = (demo / "report.html").read_text()
+    study = tsv(demo, "study_endpoints")
+    lines = first_screen_lines(page)
+    detail = dict(zip(study["endpoint"], detail_sentences(demo, "answer study"), strict=True))
+    for row in study.itertuples(index=False):
+        line, sentence = lines[row.endpoint], detail[row.endpoint]
+        shown_ci = re.search(r"95% CI (.*?); ", line).group(1)
+        detail_ci = re.search(r"95% CI (.*?); ", sentence).group(1)
+        assert numbers(shown_ci) == pytest.approx(numbers(detail_ci), rel=1e-9), (line, sentence)
+        assert max(significant(shown_ci)) <= 3 and max(significant(detail_ci)) <= 3
+        assert numbers(detail_ci) == pytest.approx([row.ci_lower, row.ci_upper], rel=5e-3)
+        amount = re.search(r"(?:improved|worsened) \((.*?);", line).group(1)
+        estimate = re.search(r"Hodges-Lehmann (?:change|ratio) (.*?) \(95% CI", sentence).group(1)
+        sign = -1.0 if amount.startswith("fall") else 1.0
+        assert [sign * v for v in numbers(amount)] == pytest.approx(numbers(estimate), rel=1e-9)
+        assert max(significant(amount)) <= 3 and max(significant(estimate)) <= 3
+    values = tsv(demo, "measurements").query("measure == 'diary'")
+    wide = values.pivot_table(index="patient_id", columns="visit", values="value").dropna(
+        subset=["baseline", "month3"]
+    )
+    changes = (wide["month3"] - wide["baseline"]).to_numpy(float)
+    i, j = np.triu_indices(len(changes))
+    hand = float(np.median((changes[i] + changes[j]) / 2))
+    diary = study.set_index("measure").loc["diary"].iloc[0]
+    assert int(diary["n1"]) == len(changes)
+    assert f"fall of {abs(hand):.3g} points" in lines[diary["endpoint"]]
+    assert f"Hodges-Lehmann change {hand:.3g} (" in detail[diary["endpoint"]]
+
+
+@pytest.fixture(scope="module")
+def genotype_question(demo: Path, tmp_path_factory) -> Path:
+    """The demo compared again under the default plan asking the genotype question."""
+    from conftest import compare_args
+
+    import nlrp3annot.response as response
+    from nlrp3annot.cli import main
+
+    folder = tmp_path_factory.mktemp("genotype_question")
+    text = (Path(response.__file__).parent / "default_plan.toml").read_text()
+    assert text.count('\nquestion = "study"\n') == 1
+    plan = folder / "plan.toml"
+    plan.write_text(text.replace('\nquestion = "study"\n', '\nquestion = "genotype"\n'))
+    out = folder / "results"
+    inputs = (demo / "annotation" / "patients.tsv", demo / "inputs" / "response.xlsx",
+              demo / "inputs" / "samples.csv")  # fmt: skip
+    assert main([*compare_args(*inputs, out), "--plan", str(plan), "-q"]) == 0
+    return out
+
+
+def test_the_plans_primary_question_comes_first(genotype_question: Path):
+    """question = "genotype": the first screen answers the genotype comparison first,
+    labelled primary, then the study's question, labelled supporting; its lines and the
+    detail follow that order, and the main figure is the genotype family's first end
+    point's."""
+    import html
+
+    page = (genotype_question / "report.html").read_text()
+    first = page[page.index("id='first-screen'") : page.index("</section>")]
+    questions = re.findall(r"<h3 class='question' data-family='(\w+)' data-role='(\w+)'", first)
+    assert questions == [("genotype_endpoints", "primary"), ("study_endpoints", "supporting")]
+    genotype = tsv(genotype_question, "genotype_endpoints")
+    study = tsv(genotype_question, "study_endpoints")
+    assert set(genotype["role"]) == {"primary"} and set(study["role"]) == {"supporting"}
+    shown = [html.unescape(e) for e in re.findall(r"data-endpoint='([^']*)'", first)]
+    assert shown == list(genotype["endpoint"]) + list(study["endpoint"])
+    overall = re.findall(r"<p class='overall'>(.*?)</p>", first)
+    assert "primary between-group comparisons" in overall[0]
+    assert "supporting within-patient comparisons" in overall[1]
+    main_figure = genotype["measure"].dropna().iloc[0]
+    assert f'<figure class="plot" id="fig-change-{main_figure}"' in first
+    assert page.index("id='genotype-question'") < page.index("id='study-question'")

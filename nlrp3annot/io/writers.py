@@ -9,6 +9,7 @@ import io
 import json
 import operator
 import os
+import re
 import sys
 import tempfile
 from collections import defaultdict
@@ -126,12 +127,33 @@ def as_written(value: object) -> object:
     return value
 
 
+# A number or an interval of numbers as the result tables write them ("-0.5 to 0",
+# "> -1 to <0", "< 20", "-1e+03 to -inf"): number literals, "to", spaces, "<" and ">" only.
+# A spreadsheet may try it as a formula, but it names no function, cell or operator that
+# could run anything (a DDE payload such as "-2+3+cmd|' /C calc'!A0" does not match).
+_NUMBER = r"-?(?:inf|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?)"
+_END = rf"(?:[<>] ?)?{_NUMBER}"
+NUMBER_TEXT = re.compile(rf"{_END}(?: to {_END})?")
+
+
+def _computed_safe(value: object) -> object:
+    """:func:`spreadsheet_safe` for a column we compute: a number or interval of numbers
+    (``NUMBER_TEXT``: "-0.5 to 0") stays as it is, everything else is guarded."""
+    if isinstance(value, str) and NUMBER_TEXT.fullmatch(value):
+        return value
+    return spreadsheet_safe(value)
+
+
 def spreadsheet_safe_frame(frame):
-    """A pandas table with :func:`spreadsheet_safe` applied to its text cells."""
+    """A pandas table with its text cells made inert for a spreadsheet: the columns of
+    user text (``USER_TEXT_COLUMNS``: IDs, names, paths) by :func:`spreadsheet_safe` as
+    they are everywhere; in the other columns a number or interval of numbers ("-0.5 to 0",
+    a data value that cannot run) is written as it is, anything else guarded the same way."""
     frame = frame.copy()
     for column in frame.columns:
         if frame[column].dtype == object:
-            frame[column] = frame[column].map(spreadsheet_safe)
+            guard = spreadsheet_safe if column in USER_TEXT_COLUMNS else _computed_safe
+            frame[column] = frame[column].map(guard)
     return frame
 
 

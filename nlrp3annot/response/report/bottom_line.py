@@ -19,15 +19,19 @@ Every word follows the tables, not a template of hoped-for results:
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
 from nlrp3annot.response.report.headline import (
     NAMES,
     VISIT_WORDS,
+    estimate_bounds,
     fold,
     percent,
+    reading,
+    reading_estimate,
+    reading_percent,
+    signed_reading,
     unadjusted,
 )
 from nlrp3annot.response.stats.primary import ci_shown
@@ -75,36 +79,24 @@ def _bounds(value: float, text: str) -> tuple[float, float] | None:
         number = math.nan
     if math.isfinite(number):
         return number, number
-    text = str(text).strip()
-    if not text or text in ("nan", "undetermined"):
-        return None
-    if text.startswith("<"):
-        return -math.inf, float(text[1:])
-    if text.startswith(">"):
-        return float(text[1:]), math.inf
-    parts = re.split(r"\s+to\s+", text)
-    return float(parts[0]), float(parts[-1])
+    return estimate_bounds(text)
 
 
 def _percent(value: float) -> str:
     return percent(value)
 
 
-def _fold(value: float) -> str:
-    return f"{fold(value)}-fold"
-
-
-def _shown(bounds: tuple[float, float], form) -> str:
+def _shown(bounds: tuple[float, float], form, unit: str = "") -> str:
+    """An estimate (low, high) in words; ``unit`` once at the end: 8.8 to 8.9-fold, not
+    8.8-fold to 8.9-fold."""
     low, high = bounds
     if not math.isfinite(low):
-        return f"below {form(high)}"
+        return f"below {form(high)}{unit}"
     if not math.isfinite(high):
-        return f"above {form(low)}"
+        return f"above {form(low)}{unit}"
     if form(low) == form(high):
-        return form(low)
-    if form is _fold:  # 8.8 to 8.9-fold, not 8.8-fold to 8.9-fold
-        return f"{fold(low)} to {form(high)}"
-    return f"{form(low)} to {form(high)}"
+        return f"{form(low)}{unit}"
+    return f"{form(low)} to {form(high)}{unit}"
 
 
 def _direction(bounds: tuple[float, float] | None, null: float) -> int:
@@ -154,19 +146,27 @@ def _change_medians(row: dict, tables: dict[str, pd.DataFrame], compared) -> dic
 
 
 def _amount(bounds: tuple[float, float], direction: int, ratio: bool, earlier: str,
-            unit: str, first: bool) -> str:  # fmt: skip
+            unit: str, first: bool, estimate: bool = False) -> str:  # fmt: skip
     """A group's estimate in words (its name, Hodges-Lehmann, is said once: HL_NOTE):
     5% of baseline, 2.1-fold rise, median fall of 3.8 points (only the number, for
-    the second group)."""
+    the second group). ``estimate``: an estimate quoted with its interval (the study's
+    question), by the reading rule of the detail (3 significant digits: 5.73% of baseline)."""
+    fold_form = reading if estimate else fold
     if ratio and direction <= 0:
-        shown = _shown(bounds, _percent)
+        shown = (
+            _shown(bounds, _percent)
+            if not estimate
+            else (_shown((100 * bounds[0], 100 * bounds[1]), reading, "%"))
+        )  # 5.73 to 6.02%
         return f"{shown} of {earlier}" if first else shown
     if ratio:
-        shown = _shown(bounds, _fold)
+        shown = _shown(bounds, fold_form, "-fold")
         return f"{shown} rise" if first else shown
     if direction < 0:  # a fall, said as a positive number
         bounds = (-bounds[1], -bounds[0])
-    shown = _shown(bounds, (lambda v: f"{v:.2g}") if direction else (lambda v: f"{v:+.2g}"))
+    plain, signed = (reading, signed_reading) if estimate else (
+        (lambda v: f"{v:.2g}"), (lambda v: f"{v:+.2g}"))  # fmt: skip
+    shown = _shown(bounds, plain if direction else signed)
     word = {-1: "fall", 1: "rise", 0: "change"}[direction]
     return f"median {word} of {shown} {unit}".rstrip() if first else shown
 
@@ -266,7 +266,8 @@ def _between(row: dict, alpha: float, compared, group_directions) -> str:
         effect = "hazard ratio" if row["scale"] == "hazard ratio" else (
             "ratio of ratios" if row["scale"] == "ratio" else "difference")  # fmt: skip
         estimate = str(row["estimate"]).removeprefix("HR ")
-        ci = ci_shown(row["ci_lower"], row["ci_upper"], row["ci_text"], lambda v: f"{v:.3g}")
+        estimate = reading_estimate(estimate) if row["scale"] != "hazard ratio" else estimate
+        ci = ci_shown(row["ci_lower"], row["ci_upper"], row["ci_text"], reading)
         return (
             f"the groups differed: {_which_way(row, compared, group_directions)} ({effect} "
             f"{estimate}, 95% CI {ci}; {named} = {_p(adjusted)}, {rule})"
@@ -323,9 +324,12 @@ def study_line(row: dict, alpha: float) -> str:
     earlier = VISIT_WORDS.get(str(row["change"]).split("->")[0], "the earlier visit")
     bounds = _bounds(math.nan, row["estimate"])
     direction = _direction(bounds, 1.0 if ratio else 0.0)
-    amount = _amount(bounds, direction, ratio, earlier, UNITS.get(row["measure"], ""), True)
+    amount = _amount(bounds, direction, ratio, earlier, UNITS.get(row["measure"], ""), True,
+                     estimate=True)  # fmt: skip
     what = "Hodges-Lehmann ratio" if ratio else "Hodges-Lehmann change"
-    form = (lambda v: _percent(v) if v < 1 else _fold(v)) if ratio else (lambda v: f"{v:+.2g}")
+    # the interval by the same reading rule as the estimate and the detail's sentence
+    form = (lambda v: reading_percent(v) if v < 1 else f"{reading(v)}-fold") if ratio else (
+        signed_reading)  # fmt: skip
     ci = ci_shown(row["ci_lower"], row["ci_upper"], row["ci_text"], form) or "no CI"
     rule = adjustment_words(row["adjustment"])
     verdict = (

@@ -1,6 +1,7 @@
-"""The part of the report a reader sees before scrolling (1280x800): the study's question
-first (each end point's within-patient change in all patients), then the genotype
-comparison, each labelled as the plan says (primary, exploratory or supporting), one bottom
+"""The part of the report a reader sees before scrolling (1280x800): the plan's primary
+question first (by default the study's: each end point's within-patient change in all
+patients; or the genotype comparison under ``question = "genotype"``), then the other,
+each labelled as the plan says (primary, exploratory or supporting), one bottom
 line per end point in plain words (:mod:`nlrp3annot.response.report.bottom_line`), who is in
 which group, and the main figure: each patient's change in the plan's first primary end
 point. Everything else (the plan, the detailed answer, tables, methods) follows below."""
@@ -33,9 +34,18 @@ STYLE = (
 )
 
 
-def main_measure(tables: dict[str, pd.DataFrame], measurements: pd.DataFrame) -> str | None:
+def families_in_order(question: str) -> list[str]:
+    """The two families, the plan's primary question first (``question``: "study" or
+    "genotype"), the other after it, labelled as it is (exploratory or supporting)."""
+    primary = f"{question}_endpoints"
+    return [primary, *(f for f in ("study_endpoints", "genotype_endpoints") if f != primary)]
+
+
+def main_measure(
+    tables: dict[str, pd.DataFrame], measurements: pd.DataFrame, question: str = "study"
+) -> str | None:
     """The measure of the plan's first primary end point that has data (None: no figure)."""
-    family = tables.get("study_endpoints", pd.DataFrame())
+    family = tables.get(f"{question}_endpoints", pd.DataFrame())
     present = set(measurements["measure"]) if "measure" in measurements else set()
     measures = list(family["measure"]) if "measure" in family else []
     return next((m for m in measures if isinstance(m, str) and m in present), None)
@@ -47,11 +57,14 @@ def first_screen(result, cohort, measurements: pd.DataFrame) -> str:
     alpha = float(summary["alpha"])
     compared = tuple(summary["compared"])
     tables = result.tables
+    question = str(summary.get("question", "study"))
+    headings = {
+        "study_endpoints": "The study's question: change within patients, all patients",
+        "genotype_endpoints": f"Genotype: {_group(compared[0])} vs {_group(compared[1])}",
+    }
     sections = []
-    for family, heading in (
-        ("study_endpoints", "The study's question: change within patients, all patients"),
-        ("genotype_endpoints", f"Genotype: {_group(compared[0])} vs {_group(compared[1])}"),
-    ):
+    for family in families_in_order(question):
+        heading = headings[family]
         frame = tables.get(family, pd.DataFrame())
         role = str(frame["role"].iloc[0]) if len(frame) and "role" in frame else "primary"
         items = []
@@ -69,7 +82,7 @@ def first_screen(result, cohort, measurements: pd.DataFrame) -> str:
             *items,
             "</ul>",
         ]
-    measure = main_measure(tables, measurements)
+    measure = main_measure(tables, measurements, question)
     figure = ""
     if measure is not None:
         name = MEASURE_LABELS.get(measure, measure)

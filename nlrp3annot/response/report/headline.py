@@ -12,6 +12,7 @@ two disagree.
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -64,6 +65,47 @@ def fold(value: float) -> str:
 
 
 _percent = percent
+
+# One rule for reading an estimate and its interval, in the first screen and in the detail
+# alike: 3 significant digits, the tables' precision for the between-group and ratio texts
+# (the diary's texts carry 4, re-read at 3 here). Each group's own effect ("5% of baseline")
+# and the detectable effects keep the shorter words of percent() and fold().
+READING_DIGITS = 3
+
+
+def reading(value: float) -> str:
+    return f"{value:.{READING_DIGITS}g}"
+
+
+def signed_reading(value: float) -> str:
+    """A change or an end of its interval, its sign always shown: "+2.33", "-3.95"."""
+    return f"{value:+.{READING_DIGITS}g}"
+
+
+def reading_percent(value: float) -> str:
+    return f"{reading(100 * value)}%"
+
+
+def estimate_bounds(text: str) -> tuple[float, float] | None:
+    """(low, high) of an estimate as the tables write it: "-3.39", "0.0573 to 0.0602",
+    "< 2", "> 3" (a value at a detection limit can leave an estimate a range); None when
+    it has none."""
+    text = str(text).strip()
+    if not text or text in ("nan", "undetermined"):
+        return None
+    if text.startswith("<"):
+        return -math.inf, float(text[1:])
+    if text.startswith(">"):
+        return float(text[1:]), math.inf
+    parts = re.split(r"\s+to\s+", text)
+    return float(parts[0]), float(parts[-1])
+
+
+def reading_estimate(text: str, form=reading) -> str:
+    """An estimate's table text re-read by the reading rule ("2.748" -> "2.75"): the
+    number the first screen and the detail both quote."""
+    bounds = estimate_bounds(text)
+    return Estimate(*bounds).text(form) if bounds is not None else str(text)
 
 
 def _ratio_words(low: float, high: float, earlier: str) -> str:
@@ -161,18 +203,19 @@ def _ratio_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dict
         return f"{_ratio_words(low, r['ratio_high'], earlier)} (n={r['n']})"
 
     effect1, effect2 = in_group(group1), in_group(group2)
-    ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:.3g}", row["ci_text"])
+    ci = _ci(row["ci_lower"], row["ci_upper"], reading, row["ci_text"])
+    estimate = reading_estimate(row["estimate"])
     if row["estimate"]:
         sentence = (
             f"From {earlier} to {later}, {name} went to {effect1} in {_group(group1)} and to "
             f"{effect2} in {_group(group2)} (each group's Hodges-Lehmann estimate, not its "
-            f"median); Hodges-Lehmann ratio of ratios {row['estimate']} "
+            f"median); Hodges-Lehmann ratio of ratios {estimate} "
             f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
-        sentence += _cannot_exclude(row, lambda v: f"{v:.3g}", "a ratio of ratios", alpha)
+        sentence += _cannot_exclude(row, reading, "a ratio of ratios", alpha)
     else:
         sentence = f"From {earlier} to {later}, {name}: no comparison ({row['note']})."
-    return _row(row, group1, effect1, group2, effect2, f"ratio of ratios {row['estimate']}", ci,
+    return _row(row, group1, effect1, group2, effect2, f"ratio of ratios {estimate}", ci,
                 sentence)  # fmt: skip
 
 
@@ -186,19 +229,20 @@ def _change_row(row: dict, tables: dict[str, pd.DataFrame], alpha: float) -> dic
     r = b.iloc[0]
     effect1 = f"median change {r['median_change1_text']} (n={r['n1']})"
     effect2 = f"median change {r['median_change2_text']} (n={r['n2']})"
-    ci = _ci(row["ci_lower"], row["ci_upper"], lambda v: f"{v:+.3g}", row["ci_text"])
+    ci = _ci(row["ci_lower"], row["ci_upper"], signed_reading, row["ci_text"])
+    estimate = reading_estimate(row["estimate"])
     if row["estimate"]:
         sentence = (
             f"From {earlier} to {later}, the {effect1} in {_group(r['group1'])} and "
             f"{effect2} in {_group(r['group2'])}; difference (Hodges-Lehmann shift, "
-            f"{_group(r['group1'])} minus {_group(r['group2'])}) {row['estimate']} "
+            f"{_group(r['group1'])} minus {_group(r['group2'])}) {estimate} "
             f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
-        sentence += _cannot_exclude(row, lambda v: f"{v:+.3g}", "a difference", alpha)
+        sentence += _cannot_exclude(row, signed_reading, "a difference", alpha)
     else:
         sentence = f"From {earlier} to {later}, {name}: no comparison ({row['note']})."
     sentence = sentence.replace("the median change", f"median change in {name} was")
-    return _row(row, r["group1"], effect1, r["group2"], effect2, f"shift {row['estimate']}",
+    return _row(row, r["group1"], effect1, r["group2"], effect2, f"shift {estimate}",
                 ci, sentence)  # fmt: skip
 
 
@@ -237,17 +281,18 @@ def _within_row(row: dict, alpha: float) -> dict:
     group, _, label = str(row["endpoint"]).partition(": ")
     group = group if group.startswith("all") else f"within {group}"
     ratio = row["scale"] == "ratio"
-    form = (lambda v: f"{v:.3g}") if ratio else (lambda v: f"{v:+.3g}")
-    ci = _ci(row["ci_lower"], row["ci_upper"], form, row["ci_text"])
+    ci = _ci(row["ci_lower"], row["ci_upper"], reading if ratio else signed_reading,
+             row["ci_text"])  # fmt: skip
     what = "Hodges-Lehmann ratio" if ratio else "Hodges-Lehmann change"
+    estimate = reading_estimate(row["estimate"])
     if row["estimate"]:
         sentence = (
-            f"{_group(group).capitalize()}, {label}: {what} {row['estimate']} "
+            f"{_group(group).capitalize()}, {label}: {what} {estimate} "
             f"({_interval(ci, row['p'], row['test'])}); {_adjusted(row)}."
         )
     else:
         sentence = f"{_group(group).capitalize()}, {label}: no test ({row['note'] or 'no data'})."
-    return _row(row, group, row["estimate"] or "n/a", "", "", row["estimate"] or "n/a", ci,
+    return _row(row, group, estimate or "n/a", "", "", estimate or "n/a", ci,
                 sentence)  # fmt: skip
 
 

@@ -19,7 +19,12 @@ from nlrp3annot.response.report.figures import (
     protein_figure,
     trajectory_figure,
 )
-from nlrp3annot.response.report.first_screen import STYLE, first_screen, main_measure
+from nlrp3annot.response.report.first_screen import (
+    STYLE,
+    families_in_order,
+    first_screen,
+    main_measure,
+)
 
 
 def _protein(groups: pd.DataFrame) -> str:
@@ -75,7 +80,7 @@ def render(
     e = html.escape
     level = 1 - float(result.summary["alpha"])
     measures = [m for m in ("saa", "crp", "diary", "esr") if m in set(measurements["measure"])]
-    main = main_measure(result.tables, measurements)
+    main = main_measure(result.tables, measurements, str(result.summary.get("question", "study")))
     counts = cohort.accounting["group"].value_counts().to_dict()
     plots = "".join(trajectory_figure(measurements, cohort.groups, m) for m in measures)
     boxes = "".join(change_figure(measurements, cohort.groups, m) for m in measures if m != main)
@@ -167,9 +172,34 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         for name in ("study_endpoints", "genotype_endpoints")
         if name in result.tables and len(result.tables[name])
     }
-    power = summary.get("primary_endpoints", {}).get("power", [])
     responders = result.tables.get("responder_comparison", pd.DataFrame())
     genotype = result.tables.get("genotype_endpoints", pd.DataFrame())
+    blocks = {  # the plan's primary question first, as on the first screen
+        "study_endpoints": [
+            "<h3 id='study-question'>The study's question: within-patient change, all patients "
+            f"({e(roles.get('study_endpoints', ''))})</h3>",
+            "<ul class='answer study'>"
+            + "".join(f"<li>{e(str(x))}</li>" for x in study["sentence"])
+            + "</ul>",
+            "<div id='table-study'>",
+            _table(study.drop(columns="sentence"), level),
+            "</div>",
+        ],
+        "genotype_endpoints": [
+            f"<h3 id='genotype-question'>Genotype comparison, {e(first)} vs {e(second)} "
+            f"({e(roles.get('genotype_endpoints', ''))})</h3>",
+            "<ul class='answer'>"
+            + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
+            + "</ul>",
+            f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts "
+            f"the test whose unadjusted P is in the tables; {e(_which_p(roles, genotype))}"
+            "</small></p>",
+            "<div id='table-headline'>",
+            _table(headline.drop(columns="sentence"), level),
+            "</div>",
+        ],
+    }
+    order = families_in_order(str(summary.get("question", "study")))
     return [
         "<h2 id='plan'>The analysis plan"
         + (f": <span id='plan-title'>{e(plan_title)}</span>" if plan_title else "")
@@ -177,24 +207,7 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         *(f"<li>{e(line)}</li>" for line in plan_lines),
         "</ul>",
         "<h2 id='headline'>The answer in detail</h2>",
-        "<h3 id='study-question'>The study's question: within-patient change, all patients "
-        f"({e(roles.get('study_endpoints', ''))})</h3>",
-        "<ul class='answer study'>"
-        + "".join(f"<li>{e(str(x))}</li>" for x in study["sentence"])
-        + "</ul>",
-        "<div id='table-study'>",
-        _table(study.drop(columns="sentence"), level),
-        "</div>",
-        f"<h3 id='genotype-question'>Genotype comparison, {e(first)} vs {e(second)} "
-        f"({e(roles.get('genotype_endpoints', ''))})</h3>",
-        "<ul class='answer'>"
-        + "".join(f"<li>{e(str(x))}</li>" for x in headline["sentence"])
-        + "</ul>",
-        f"<p><small>{e(RATIO_OF_RATIOS.format(a=first, b=second))} Each interval inverts the "
-        f"test whose unadjusted P is in the tables; {e(_which_p(roles, genotype))}</small></p>",
-        "<div id='table-headline'>",
-        _table(headline.drop(columns="sentence"), level),
-        "</div>",
+        *(part for family in order for part in blocks[family]),
         *_secondary(result, level),
         "<h3 id='responders'>Responders</h3>",
         _table(responders, level),
@@ -203,8 +216,35 @@ def _answer(result, plan_lines: list[str], level: float, plan_title: str = "") -
         "<h3 id='sensitivity'>Sensitivity to the group rule (the genotype comparison under "
         "each rule: estimate (95% CI); P as the plan adjusts it)</h3>",
         _table(side_by_side(result.tables.get("sensitivity", pd.DataFrame())), level),
-        "<h3 id='power'>What the study could detect</h3><ul>",
-        *(f"<li>{e(line)}</li>" for line in power),
+        *_power(summary),
+    ]
+
+
+def _power(summary: dict) -> list[str]:
+    """What the study could detect: under the primary heading only the plan's primary
+    family's lines; when that family has none (the study's within-patient tests), the
+    genotype comparison's under a heading naming it and its role, with why."""
+    e = html.escape
+    primary = summary.get("primary_endpoints", {})
+    about = primary.get("power_family", primary.get("table", ""))
+    if about == primary.get("table"):  # the primary family's own lines
+        question = "the study's" if about == "study_endpoints" else "the genotype comparison"
+        heading = f"What the study could detect (the primary question, {question})"
+        lines, note = primary.get("power", []), ""
+    else:
+        family = summary.get(about, {})
+        heading = (
+            f"What the genotype comparison could detect ({family.get('role', '')}, not the "
+            "primary question)"
+        )
+        lines, note = family.get("power", []), primary.get("power_note", "")
+    if not lines:
+        note = note or "No detectable effect could be computed for these end points."
+    return [
+        f"<h3 id='power' data-family='{e(about)}'>{e(heading)}</h3>",
+        f"<p class='power-note'>{e(note)}</p>" if note else "",
+        "<ul class='power'>",
+        *(f"<li>{e(line)}</li>" for line in lines),
         "</ul>",
     ]
 

@@ -107,6 +107,27 @@ def _untested(family: dict[str, Any], rule: str) -> str:
     return f"Not tested: {listed}; {counted}. "
 
 
+def _power_methods(s: dict[str, Any]) -> str:
+    """How the detectable effects were found, for the family the report's power lines are
+    about: the primary family's, or (the study's within-patient tests have none) the
+    genotype comparison's, named as such rather than as the primary end points."""
+    family = s["primary_endpoints"]
+    about = family.get("power_family", family.get("table"))
+    if about == family.get("table"):
+        return power_methods(family["endpoints"])
+    other = s.get(about, {})
+    text = power_methods(other.get("endpoints", []))
+    if not text:
+        return ""
+    label = (
+        f"the genotype comparison ({other.get('role', '')}; the study's within-patient tests "
+        "have no detectable effect computed)"
+    )
+    said = "each primary end point"
+    return text.replace(said, f"each end point of {label}") if said in text else (
+        f"For {label}: {text}")  # fmt: skip
+
+
 def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str:
     """A plain-English methods paragraph of what run_comparison did. ``group_rule``: the rule
     that derived the groups from genotype status (None: the groups came with the data)."""
@@ -202,7 +223,7 @@ def methods_text(result: ComparisonResult, group_rule: str | None = None) -> str
         f"conditional interval and the P it inverts (central Fisher exact: twice the smaller "
         f"one-sided P); the difference in proportions is described by Newcombe's hybrid score "
         f"interval. "
-        + power_methods(family["endpoints"])
+        + _power_methods(s)
         + f" Analyses used Python {soft['python']}, numpy {soft['numpy']}, "
         f"pandas {soft['pandas']}, scipy {soft['scipy']}, statsmodels {soft['statsmodels']} "
         f"and lifelines {soft['lifelines']}."

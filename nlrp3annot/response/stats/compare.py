@@ -52,7 +52,7 @@ from nlrp3annot.response.stats.comparison_data import (
 from nlrp3annot.response.stats.primary import (
     family_table,
     not_tested,
-    power_sentences,
+    power_summary,
     study_table,
 )
 from nlrp3annot.response.stats.rank_tests import (
@@ -332,6 +332,7 @@ def run_comparison(
     tables |= {"study_endpoints": study, "genotype_endpoints": genotype,
                "secondary_endpoints": secondary, **extra, "inclusion": inclusion}  # fmt: skip
     primary = study if plan.question == "study" else genotype
+    power = power_summary(plan.question, study, genotype, alpha)
     summary = {
         "compared": list(compared),
         "alpha": alpha,
@@ -366,16 +367,20 @@ def run_comparison(
             "family_size": len(primary),
             "not_tested": not_tested(primary),
             "endpoints": _records(primary),
-            "power": power_sentences(genotype, alpha),
+            # the primary family's power lines; none for the study's within-patient tests,
+            # then power_family/power_note name the family the report's lines are about
+            **power["primary_endpoints"],
         },
         "study_endpoints": {
             "role": str(study["role"].iloc[0]) if len(study) else "",
             "endpoints": _records(study),
+            **power["study_endpoints"],
         },
         "genotype_endpoints": {
             "role": str(genotype["role"].iloc[0]) if len(genotype) else "",
             "not_tested": not_tested(genotype),
             "endpoints": _records(genotype),
+            **power["genotype_endpoints"],
         },
         "secondary_endpoints": _records(secondary),
         "responders": _records(extra["responder_comparison"]),

@@ -310,18 +310,53 @@ def _test_name(method: str | None) -> str:
 # The smallest effect the study could detect
 
 
-def power_sentences(family: pd.DataFrame, alpha: float) -> list[str]:
-    """One sentence per primary end point: the smallest effect detectable with 80% power,
-    and how it was found. Rounded away from no effect (an effect said to be detectable is
-    never rounded below the one that has 80% power)."""
+# Why the study's question has no power lines, and which family the report's lines are about
+NO_WITHIN_POWER = (
+    "The plan's primary question, the study's, is answered by within-patient signed-rank "
+    "tests in all patients, for which no detectable effect is computed (detectable effects "
+    "are computed for the between-group tests only); the detectable effects listed are the "
+    "genotype comparison's, which is {role}."
+)
+
+
+def power_summary(question: str, study: pd.DataFrame, genotype: pd.DataFrame,
+                  alpha: float) -> dict[str, dict]:  # fmt: skip
+    """The power lines of each family (``study_endpoints``, ``genotype_endpoints``), each
+    labelled with its role, and those of the plan's primary family (``primary_endpoints``).
+    The study's within-patient tests have none: then the primary family says so and names
+    the family the lines are about (``power_family``), rather than passing the genotype
+    comparison's lines off as the primary family's."""
+    families = {"study_endpoints": study, "genotype_endpoints": genotype}
+    lines = {}
+    for name, frame in families.items():
+        role = str(frame["role"].iloc[0]) if len(frame) else ""
+        label = f"{'genotype comparison' if name == 'genotype_endpoints' else 'study'}, {role}"
+        lines[name] = power_sentences(frame, alpha, label)
+    primary = f"{question}_endpoints"
+    other = next(name for name in families if name != primary)
+    out = {name: {"power": found} for name, found in lines.items()}
+    out["primary_endpoints"] = {"power": lines[primary], "power_family": primary}
+    if not lines[primary] and question == "study" and lines[other]:
+        role = str(genotype["role"].iloc[0])
+        out["primary_endpoints"] |= {"power_family": other,
+                                     "power_note": NO_WITHIN_POWER.format(role=role)}  # fmt: skip
+    return out
+
+
+def power_sentences(family: pd.DataFrame, alpha: float, label: str = "") -> list[str]:
+    """One sentence per end point of ``family``: the smallest effect detectable with 80%
+    power, and how it was found; ``label`` (the family and its role) after the end point.
+    Rounded away from no effect (an effect said to be detectable is never rounded below the
+    one that has 80% power)."""
     out = []
     for row in family.itertuples(index=False):
         d = row.detectable_effect
         sizes = f"{row.n1} versus {row.n2} patients"
         how = METHOD_WORDS.get(row.detectable_method, "")
+        named = f"{row.endpoint} ({label})" if label else row.endpoint
         if not isinstance(d, float) or not math.isfinite(d):
             if how:  # simulated, and no effect reached 80%
-                out.append(f"{row.endpoint}: with {sizes}, no effect reached 80% power "
+                out.append(f"{named}: with {sizes}, no effect reached 80% power "
                            f"(two-sided alpha {alpha:g}, before multiplicity; {how}).")  # fmt: skip
             continue
         if row.scale == "ratio":
@@ -333,7 +368,7 @@ def power_sentences(family: pd.DataFrame, alpha: float) -> list[str]:
         else:
             effect = f"a difference in change of more than {_round(d, 3):g} either way"
         out.append(
-            f"{row.endpoint}: with {sizes}, the study had 80% power (two-sided alpha {alpha:g}, "
+            f"{named}: with {sizes}, the study had 80% power (two-sided alpha {alpha:g}, "
             f"before multiplicity) to detect only {effect}" + (f" ({how})." if how else ".")
         )
     return out
