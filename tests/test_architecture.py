@@ -117,8 +117,75 @@ def test_io_reads_and_writes_values_without_the_jobs(graph: dict[str, set[str]])
 
 @pytest.mark.parametrize("core", ["naming", "patients"])
 def test_the_pure_core_does_not_reach_the_edges(graph: dict[str, set[str]], core: str) -> None:
-    edges = ("io", "runner", "reads", "response", "cli", "cli_results", "cli_scan", "cli_parser")
+    edges = ("io", "runner", "reads", "response", "cli")
     assert _below(graph, f"nlrp3annot.{core}", tuple(f"nlrp3annot.{e}" for e in edges)) == []
+
+
+def _in_cli(module: str) -> bool:
+    return module == "nlrp3annot.cli" or module.startswith("nlrp3annot.cli.")
+
+
+def test_only_the_command_line_sees_argparse() -> None:
+    """argparse and its Namespace stay in nlrp3annot/cli: each command turns its arguments
+    into typed settings there, and the library below takes those."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = _module_name(path)
+        if _in_cli(name):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                modules = [node.module or ""]
+            else:
+                continue
+            found += [f"{name} imports {m}" for m in modules if m.split(".")[0] == "argparse"]
+    assert found == []
+
+
+def test_nothing_below_the_command_line_imports_it(graph: dict[str, set[str]]) -> None:
+    callers = sorted(
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        if not _in_cli(m) and m != "nlrp3annot.__main__"
+        for d in deps
+        if _in_cli(d)
+    )
+    assert callers == []
+
+
+def test_the_command_line_depends_one_way(graph: dict[str, set[str]]) -> None:
+    """Inside nlrp3annot/cli: the grammar (options, parser) imports no command, the shared
+    helpers (common) import only the grammar, and no command imports the entry point
+    (nlrp3annot.cli: main and the exit-code policy)."""
+    grammar = {"nlrp3annot.cli.options", "nlrp3annot.cli.parser"}
+    wrong = sorted(
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        if _in_cli(m)
+        for d in deps
+        if _in_cli(d)
+        and (
+            (m in grammar and d not in grammar)
+            or (m == "nlrp3annot.cli.common" and d not in grammar)
+            or (m != "nlrp3annot.cli" and d == "nlrp3annot.cli")
+        )
+    )
+    assert wrong == []
+    assert "nlrp3annot.cli.parser" in graph["nlrp3annot.cli"]  # a guard on the rule itself
+
+
+def test_no_command_module_uses_another_ones_private_helpers() -> None:
+    found = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "nlrp3annot.cli"
+            ):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                found += [f"{path.name} imports {node.module}.{n}" for n in private]
+    assert found == []
 
 
 def test_statistics_do_not_import_the_report(graph: dict[str, set[str]]) -> None:

@@ -297,7 +297,7 @@ def test_compare_redacts_genotypes_annotated_without_it(cohort, tmp_path: Path) 
 
 
 def test_a_recorded_command_line_keeps_what_is_not_a_path(tmp_path: Path) -> None:
-    from nlrp3annot.cli_parser import literal_options
+    from nlrp3annot.cli.parser import literal_options
     from nlrp3annot.io.redact import Redactor
 
     salt = b"0123456789abcdef0123456789abcdef"

@@ -173,8 +173,9 @@ def test_the_outputs_name_the_libraries_that_called(libraries, together, tmp_pat
 def test_redacted_outputs_name_no_library_after_the_patient(libraries, tmp_path: Path):
     """Labs name libraries after patients (LB PAT7-a): under --redact (as ``run`` scans)
     the libraries are written as lib1, lib2, and no output holds the patient's ID."""
-    from nlrp3annot.cli_parser import build_parser
-    from nlrp3annot.cli_scan import run_scan
+    from nlrp3annot.cli.parser import build_parser
+    from nlrp3annot.cli.scan import ScanOptions, run_scan
+    from nlrp3annot.io.redact import Redactor
 
     made, negatives = libraries
     paths = [
@@ -186,7 +187,8 @@ def test_redacted_outputs_name_no_library_after_the_patient(libraries, tmp_path:
         ["run", *paths, "--fasta", str(FASTA), "--clinical", "c.csv", "--samples", "s.csv",
          "-o", str(tmp_path / "out"), "--redact", str(tmp_path / "salt.txt"), "-q"]
     )  # fmt: skip
-    vcfs = run_scan(paths, str(FASTA), folder, args)
+    redactor = Redactor.from_file(args.redact, announce=False)
+    vcfs = run_scan(paths, str(FASTA), folder, ScanOptions.from_args(args), redactor)
     texts = [_gunzip(v) for v in vcfs] + [(folder / "scan.tsv").read_text()]
     assert not [t for t in texts if "PAT7" in t]
     assert any("LIBRARIES=lib1|lib2" in t for t in texts)

@@ -1,0 +1,397 @@
+"""``nlrp3annot annotate``: VCF/BCF files in, one table (TSV, JSON or VCF) out, with the
+skipped alleles and the per-sample summary beside it. ``run`` and ``demo`` annotate
+through :func:`annotate` too, with settings of their own making."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nlrp3annot.cli.common import (
+    EXIT_SOME_FAILED,
+    EXIT_USER_ERROR,
+    RunRecord,
+    check_outputs,
+    input_paths,
+)
+from nlrp3annot.errors import Nlrp3AnnotError
+
+if TYPE_CHECKING:
+    from nlrp3annot.patients.zygosity import MosaicOptions
+    from nlrp3annot.runner.checkpoint import Checkpoint
+    from nlrp3annot.runner.pipeline import TranscriptChoice
+
+
+@dataclass(frozen=True)
+class MosaicValues:
+    """The mosaic test's options as given (--min-depth, --mosaic-alpha, --max-mosaic-vaf,
+    --noise-floor, --min-alt-reads), checked by :func:`mosaic_options` when the
+    annotation starts."""
+
+    min_depth: int = 20
+    alpha: float = 0.01
+    max_vaf: float = 0.40
+    noise_floor: float = 0.01
+    min_alt_reads: int = 5
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> MosaicValues:
+        return cls(
+            args.min_depth,
+            args.mosaic_alpha,
+            args.max_mosaic_vaf,
+            args.noise_floor,
+            args.min_alt_reads,
+        )
+
+
+@dataclass(frozen=True)
+class Transcripts:
+    """--gff, --transcripts and --pick as given (:meth:`choice` is the runner's value)."""
+
+    gff: tuple[str, ...] = ()
+    spec: str | None = None
+    pick: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Transcripts:
+        return cls(tuple(args.gff or []), args.transcripts, args.pick)
+
+    def choice(self) -> TranscriptChoice:
+        from nlrp3annot.runner.pipeline import TranscriptChoice
+
+        return TranscriptChoice(self.gff, self.spec, self.pick)
+
+
+@dataclass(frozen=True)
+class AnnotateSettings:
+    """Everything an annotation needs to know, typed: the inputs (files given and listed),
+    the genome, the outputs and the options."""
+
+    inputs: tuple[str, ...]
+    record: RunRecord
+    listing: str | None = None  # --list (an input too: no output may replace it)
+    fasta: str | None = None
+    build: str = "auto"
+    output: str | None = None
+    format: str | None = None  # --format (default: from the -o suffix)
+    skipped: str | None = None
+    patients: str | None = None
+    mosaic: MosaicValues = MosaicValues()
+    transcripts: Transcripts = Transcripts()
+    jobs: int | None = None  # --jobs (default: the cores this process has)
+    scheduler: str | None = None
+    coverage: tuple[str, ...] = ()  # --coverage values, [SAMPLE=]BED
+    resume: bool = False
+    resume_folder: str | None = None  # default: .<output>.resume beside -o
+    quiet: bool = False
+    # paths an output names otherwise than given (files of a run's own staging folder)
+    shown: Mapping[str, str] | None = field(default=None)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> AnnotateSettings:
+        return cls(
+            inputs=tuple(input_paths(args.vcf, args.list)),
+            record=RunRecord(tuple(args.command_line), args.redact, args.quiet),
+            listing=args.list,
+            fasta=args.fasta,
+            build=args.build,
+            output=args.output,
+            format=args.format,
+            skipped=args.skipped,
+            patients=args.patients,
+            mosaic=MosaicValues.from_args(args),
+            transcripts=Transcripts.from_args(args),
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            coverage=tuple(args.coverage or ()),
+            resume=args.resume,
+            quiet=args.quiet,
+        )
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    return annotate(AnnotateSettings.from_args(args))
+
+
+def _output_format(fmt: str | None, output: str | None) -> str:
+    if fmt:
+        return fmt
+    if output and output.endswith(".json"):
+        return "json"
+    if output and (output.endswith(".vcf") or output.endswith(".vcf.gz")):
+        return "vcf"
+    return "tsv"
+
+
+def _skipped_path(output: str) -> Path:
+    out = Path(output)
+    name = out.name
+    for suffix in (".vcf.gz", ".vcf", ".json", ".tsv", ".txt"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return out.with_name(f"{name}.skipped.tsv")
+
+
+def _progress(paths: list[str], quiet: bool):
+    """A rich progress bar on a terminal; plain per-file lines (or nothing) otherwise."""
+    if quiet or not sys.stderr.isatty() or len(paths) < 2:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("annotating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+    )
+
+
+def _vcf_findings(result, record: RunRecord):
+    """The findings a VCF output carries besides CSQ: ClinVar per allele (looked up here, so
+    the writer needs no knowledge table), each sample's own change, call and status, and the
+    version and command (paths pseudonymised with --redact)."""
+    from nlrp3annot import __version__
+    from nlrp3annot.io.vcf_findings import findings_of, provenance_line
+    from nlrp3annot.knowledge.columns import Knowledge
+    from nlrp3annot.knowledge.lookup import common_alleles_at_minor_sites
+    from nlrp3annot.values import KNOWLEDGE_COLUMNS
+
+    knowledge = Knowledge.load()
+
+    def site_values(row):
+        values = knowledge.site_values(row.build, row.spdi, row.hgvs_p)
+        return dict(zip(KNOWLEDGE_COLUMNS, values, strict=True))
+
+    header = provenance_line(__version__, record.command())
+    common = common_alleles_at_minor_sites()
+
+    def common_at_minor_site(row) -> bool:
+        return (row.build, row.norm_pos, row.norm_ref, row.norm_alt) in common
+
+    return findings_of(
+        result.annotations, result.table, result.patients, site_values, header,
+        common_at_minor_site,
+    )  # fmt: skip
+
+
+def annotate(settings: AnnotateSettings) -> int:
+    """Annotate the inputs and write the outputs; the exit code (EXIT_SOME_FAILED when some
+    of several files failed and the others were written)."""
+    from nlrp3annot.io.writers import (
+        write_json,
+        write_patients,
+        write_skipped,
+        write_tsv,
+        write_vcf,
+    )
+    from nlrp3annot.runner.batch import annotate_files
+
+    paths = list(settings.inputs)
+    output = settings.output
+    fmt = _output_format(settings.format, output)
+    skipped_file = settings.skipped or (_skipped_path(output) if output else None)
+    inputs = [*paths, settings.listing, settings.fasta, *settings.transcripts.gff]
+    check_outputs([output, skipped_file, settings.patients], inputs)
+    if fmt == "vcf" and len(paths) > 1:
+        raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
+    options = mosaic_options(settings.mosaic)
+    coverage = coverage_files(settings.coverage)
+    bar = _progress(paths, settings.quiet)
+    task = bar.add_task("", total=len(paths)) if bar else None
+
+    def done(path: str, result, error: str) -> None:
+        if bar is not None:  # a live bar: print above it, and keep per-file detail short
+            bar.update(task, advance=1, description=Path(path).name)
+            if error:
+                bar.console.print(f"nlrp3annot: error: {error}", markup=False, highlight=False)
+            return
+        if error:
+            print(f"nlrp3annot: error: {error}", file=sys.stderr)
+        elif not settings.quiet:
+            _report_file(result.summary, result.skipped, bool(output or settings.skipped))
+
+    jobs = _jobs(settings.jobs)
+    checkpoint = _checkpoint(settings)
+
+    def run():
+        return annotate_files(
+            paths, settings.fasta, settings.build, options, done,
+            settings.transcripts.choice(), jobs, settings.scheduler, checkpoint=checkpoint,
+            keep_lines=fmt == "vcf", coverage=coverage, shown=settings.shown,
+        )  # fmt: skip
+
+    if bar is not None:
+        with bar:
+            result = run()
+    else:
+        result = run()
+    if len(paths) == 1 and result.failures:
+        return EXIT_USER_ERROR
+    if bar is not None:
+        per_file = result.summary["per_file"]
+        print(
+            f"nlrp3annot: {len(per_file)} files annotated: "
+            f"{sum(f['alleles_annotated'] for f in per_file)} alleles, "
+            f"{sum(f['alleles_skipped'] for f in per_file)} skipped, "
+            f"{sum(f['ref_mismatches'] for f in per_file)} REF mismatches",
+            file=sys.stderr,
+        )
+    redactor = settings.record.redactor()
+    if redactor is not None:  # every output below names pseudonyms only
+        result = redactor.result(result)
+    # The outputs are one set: remove the previous run's before writing any, so a kill in
+    # between leaves new files and missing ones, never a new file beside an old one.
+    for previous in (output, skipped_file, settings.patients):
+        if previous and previous != "-" and Path(previous).is_file():
+            Path(previous).unlink()
+    if fmt == "json":
+        write_json(result, output)
+    elif fmt == "vcf":
+        findings = _vcf_findings(result, settings.record)
+        write_vcf(result, paths[0], output, redactor, findings)
+    else:
+        write_tsv(result, output)
+    if skipped_file:
+        write_skipped(result.skipped, skipped_file)
+        if result.skipped and not settings.quiet:
+            print(f"nlrp3annot: skipped alleles listed in {skipped_file}", file=sys.stderr)
+    if settings.patients:
+        write_patients(result, settings.patients)
+        if not settings.quiet:
+            counts = Counter(str(p["status"]) for p in result.patients)
+            text = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            print(
+                f"nlrp3annot: {len(result.patients)} samples in {settings.patients}: {text}",
+                file=sys.stderr,
+            )
+    if result.failures:
+        print(
+            f"nlrp3annot: {len(result.failures)} of {len(paths)} files failed (see above); "
+            f"the others are in the output",
+            file=sys.stderr,
+        )
+        return EXIT_SOME_FAILED
+    if checkpoint is not None and not settings.resume_folder:
+        checkpoint.clear()  # every output is written: nothing left to resume
+    return 0
+
+
+def _checkpoint(settings: AnnotateSettings) -> Checkpoint | None:
+    """The store of finished files for --resume (None without it)."""
+    from nlrp3annot.runner.checkpoint import Checkpoint
+
+    folder = settings.resume_folder
+    if folder is None and settings.output:
+        output = Path(settings.output)
+        folder = output.with_name(f".{output.name}.resume")
+    if not settings.resume:
+        if folder is not None and Checkpoint(folder).count() and not settings.quiet:
+            print(
+                f"nlrp3annot: note: an interrupted run kept finished files in {folder}/; "
+                "add --resume to skip them",
+                file=sys.stderr,
+            )
+        return None
+    if folder is None:
+        raise Nlrp3AnnotError("--resume needs -o: the finished files are kept beside the output")
+    checkpoint = Checkpoint(folder)
+    if checkpoint.count() and not settings.quiet:
+        print(
+            f"nlrp3annot: resuming: finished files kept in {folder}/ are not annotated again",
+            file=sys.stderr,
+        )
+    return checkpoint
+
+
+def coverage_files(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``--coverage`` as (sample or "", path) pairs, each file checked before any work."""
+    from nlrp3annot.errors import InputFileError
+    from nlrp3annot.io.coverage_files import parse_coverage_option
+
+    pairs = parse_coverage_option(list(values))
+    for _, path in pairs:
+        if not Path(path).is_file():
+            raise InputFileError(
+                Path(path), "no such coverage file", "give a mosdepth or callable-regions BED"
+            )
+    return tuple((sample, str(Path(path).resolve())) for sample, path in pairs)
+
+
+def mosaic_options(values: MosaicValues) -> MosaicOptions:
+    """The mosaic-test options, checked: a depth of at least 1 read, 0 < alpha < 1, an
+    allele fraction in (0, 1], a noise floor in [0, 1) and at least 1 ALT read (NaN and
+    out-of-range values are refused, not used)."""
+    from nlrp3annot.patients.zygosity import MosaicOptions
+
+    if not values.min_depth >= 1:
+        raise Nlrp3AnnotError(f"--min-depth {values.min_depth}: give a number of reads, 1 or more")
+    if not 0 < values.alpha < 1:
+        raise Nlrp3AnnotError(f"--mosaic-alpha {values.alpha}: give a P value between 0 and 1")
+    if not 0 < values.max_vaf <= 1:
+        raise Nlrp3AnnotError(
+            f"--max-mosaic-vaf {values.max_vaf}: give an allele fraction above 0, at most 1"
+        )
+    if not 0 <= values.noise_floor < 1:
+        raise Nlrp3AnnotError(
+            f"--noise-floor {values.noise_floor}: give a per-base error rate, at least 0, below 1"
+        )
+    if not values.min_alt_reads >= 1:
+        raise Nlrp3AnnotError(
+            f"--min-alt-reads {values.min_alt_reads}: give a number of reads, 1 or more"
+        )
+    return MosaicOptions(
+        min_depth=values.min_depth,
+        alpha=values.alpha,
+        max_vaf=values.max_vaf,
+        noise_floor=values.noise_floor,
+        min_alt_reads=values.min_alt_reads,
+    )
+
+
+def _jobs(jobs: int | None) -> int:
+    """--jobs, checked (default: the cores this process has)."""
+    from nlrp3annot.runner.parallel import default_jobs
+
+    if jobs is None:
+        jobs = default_jobs()
+    if jobs < 1:
+        raise Nlrp3AnnotError(f"--jobs {jobs}: give 1 or more worker processes")
+    return jobs
+
+
+def _report_file(summary: dict, skipped: list, listed: bool) -> None:
+    outside = summary["records_outside_locus"]
+    outside_text = "not read (indexed fetch)" if outside is None else str(outside)
+    print(
+        f"nlrp3annot: {summary['file']}: {summary['build']}, sequence {summary['sequence']}; "
+        f"{summary['alleles_annotated']} alleles annotated, {summary['alleles_skipped']} "
+        f"skipped, records outside the NLRP3 locus: {outside_text}",
+        file=sys.stderr,
+    )
+    for text in summary.get("warnings", []):
+        print(f"nlrp3annot: warning: {text}", file=sys.stderr)
+    for reason in summary.get("transcripts_refused", []):
+        print(f"nlrp3annot: warning: transcript left out: {reason}", file=sys.stderr)
+    mine = [x for x in skipped if x.path == summary["file"]]
+    for reason, n in Counter(x.reason for x in mine).most_common():
+        print(f"nlrp3annot:   skipped {n}: {reason}", file=sys.stderr)
+    if not listed:
+        for x in mine:
+            print(
+                f"nlrp3annot:   skipped {x.chrom}:{x.pos} {x.ref}>{x.alt}: {x.reason}",
+                file=sys.stderr,
+            )
+    if summary["ref_mismatches"]:
+        print(
+            f"nlrp3annot: warning: {summary['ref_mismatches']} rows have a REF that differs "
+            f"from the reference (column ref_mismatch); check the FASTA and the VCF's build",
+            file=sys.stderr,
+        )

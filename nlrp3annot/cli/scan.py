@@ -1,0 +1,210 @@
+"""``nlrp3annot scan``: BAM/CRAM reads in, a VCF per sample and one TSV out (or, with
+``--make-panel``, a panel of normals). ``run`` and ``demo`` scan their alignment files
+through :func:`run_scan`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nlrp3annot.cli.common import input_paths
+from nlrp3annot.errors import Nlrp3AnnotError
+
+if TYPE_CHECKING:
+    from nlrp3annot.io.redact import Redactor
+    from nlrp3annot.reads.alignments import ReadFilters
+    from nlrp3annot.reads.settings import CallSettings
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """The read filters and limits as given (``scan``'s options; ``run`` and ``demo`` take
+    them too, with --min-depth shared with the mosaic test), checked by
+    :func:`scan_settings` when the scan starts."""
+
+    min_depth: int = 20
+    min_mapq: int = 20
+    min_baseq: int = 20
+    no_proper_pairs: bool = False
+    max_lod: float = 0.10
+    umi_tag: str | None = None
+    umi_from_name: bool = False
+    no_umi: bool = False
+    primers: str | None = None
+    panel: str | None = None  # --panel NPZ, a panel of normals
+    quiet: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ScanOptions:
+        return cls(
+            min_depth=args.min_depth,
+            min_mapq=args.min_mapq,
+            min_baseq=args.min_baseq,
+            no_proper_pairs=args.no_proper_pairs,
+            max_lod=args.max_lod,
+            umi_tag=args.umi_tag,
+            umi_from_name=args.umi_from_name,
+            no_umi=args.no_umi,
+            primers=args.primers,
+            panel=args.panel,
+            quiet=args.quiet,
+        )
+
+
+@dataclass(frozen=True)
+class ScanCommand:
+    """``scan``'s arguments: the alignment files (given and listed), the genome, the
+    output (a folder, or the panel file with --make-panel) and the options."""
+
+    alignments: tuple[str, ...]
+    listing: str | None
+    fasta: str
+    output: Path
+    make_panel: bool
+    options: ScanOptions
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ScanCommand:
+        return cls(
+            tuple(args.alignments or ()),
+            args.list,
+            args.fasta,
+            Path(args.output),
+            args.make_panel,
+            ScanOptions.from_args(args),
+        )
+
+
+def scan_settings(options: ScanOptions) -> tuple[CallSettings, ReadFilters]:
+    """(CallSettings, ReadFilters) from the options, checked."""
+    from nlrp3annot.reads.alignments import ReadFilters
+    from nlrp3annot.reads.settings import CallSettings
+
+    if not options.min_depth >= 1:
+        raise Nlrp3AnnotError(f"--min-depth {options.min_depth}: give a number of reads, 1 or more")
+    if not 0 < options.max_lod <= 1:
+        raise Nlrp3AnnotError(f"--max-lod {options.max_lod}: give an allele fraction in (0, 1]")
+    for name in ("min_mapq", "min_baseq"):
+        if getattr(options, name) < 0:
+            raise Nlrp3AnnotError(f"--{name.replace('_', '-')}: give 0 or more")
+    umi = options.umi_tag
+    if umi is not None and not (len(umi) == 2 and umi.isalnum()):
+        raise Nlrp3AnnotError(f"--umi-tag {umi!r}: give a two-character SAM tag such as RX")
+    from_name = options.umi_from_name
+    if umi is not None and from_name:
+        raise Nlrp3AnnotError(
+            f"--umi-tag {umi} and --umi-from-name: the UMIs are in a tag or in the read "
+            "name, give one of the two"
+        )
+    primers = options.primers
+    if primers is not None and not Path(primers).is_file():
+        raise Nlrp3AnnotError(f"--primers {primers}: no such file (give the assay's primer BED)")
+    return (
+        CallSettings(min_depth=options.min_depth, max_lod=options.max_lod),
+        ReadFilters(
+            options.min_mapq,
+            options.min_baseq,
+            not options.no_proper_pairs,
+            umi,
+            primers=str(primers) if primers else None,
+            umi_from_name=from_name,
+            umi_auto=not options.no_umi,
+        ),  # fmt: skip
+    )
+
+
+def alignment_paths(alignments: tuple[str, ...], listing: str | None) -> list[str]:
+    if not alignments and not listing:
+        raise Nlrp3AnnotError("no input: give BAM/CRAM files or --list FILE")
+    return input_paths(alignments, listing)
+
+
+def panel_of(options: ScanOptions):
+    """The --panel file, loaded (None without one)."""
+    if not options.panel:
+        return None
+    from nlrp3annot.reads.panel import load_panel
+
+    return load_panel(options.panel)
+
+
+def run_scan(
+    paths: list[str],
+    fasta: str,
+    folder: Path,
+    options: ScanOptions,
+    redactor: Redactor | None = None,
+) -> list[Path]:
+    """Scan and write (with a ``redactor``, under pseudonyms); the per-sample VCFs."""
+    from nlrp3annot.reads.scan import scan_alignments
+    from nlrp3annot.reads.scan_output import write_scan
+
+    settings, filters = scan_settings(options)
+    result = scan_alignments(paths, fasta, settings, filters, panel=panel_of(options))
+    if redactor is not None:  # pseudonyms before anything is written (names, paths, header)
+        for sample in result.samples:
+            sample.counts.sample = redactor(sample.sample)
+            sample.counts.path = ",".join(redactor.path(p) for p in sample.path.split(","))
+            # replicate libraries: LB tags may be named after the patient too
+            plain = {lb: f"lib{i + 1}" for i, lb in enumerate(sample.libraries)}
+            sample.libraries = tuple(plain.values())
+            for c in sample.candidates:
+                c.called_in = tuple(plain[lb] for lb in c.called_in)
+    vcfs, tsv = write_scan(result, folder)
+    if not options.quiet:
+        for sample in result.samples:
+            calls = ", ".join(f"{c.pos}{c.ref}>{c.alt} {c.vaf:.1%}" for c in sample.calls)
+            print(
+                f"nlrp3annot: scan {sample.sample}: {sample.assay.describe()}; "
+                f"{len(sample.calls)} call(s)"
+                f"{': ' + calls if calls else ''}; {sample.limits.describe()}",
+                file=sys.stderr,
+            )
+        amplicons = ", scan_amplicons.tsv" if (folder / "scan_amplicons.tsv").exists() else ""
+        print(f"nlrp3annot: scan results in {folder}/ ({tsv.name}{amplicons} and one VCF a "
+              "sample)", file=sys.stderr)  # fmt: skip
+    return vcfs
+
+
+def make_panel(paths: list[str], fasta: str, out: Path, options: ScanOptions) -> Path:
+    """Count the normals' reads into a panel file."""
+    from nlrp3annot.reads.panel import save_panel
+    from nlrp3annot.reads.scan import read_counts
+
+    if out.suffix != ".npz":
+        raise Nlrp3AnnotError(f"-o {out}: a panel of normals is written as a .npz file")
+    if options.panel:
+        raise Nlrp3AnnotError("--make-panel makes a panel: give no --panel")
+    _, filters = scan_settings(options)
+    *_, filters, counts = read_counts(paths, fasta, filters)
+    counts = _files(counts)
+    save_panel(out, counts, filters)
+    if not options.quiet:
+        depth = sorted(int(c.depth.mean()) for c in counts)
+        print(f"nlrp3annot: panel of {len(counts)} normals (mean depth {depth[0]:,}-"
+              f"{depth[-1]:,} fragments) in {out}", file=sys.stderr)  # fmt: skip
+    return out
+
+
+def _files(counts: list) -> list:
+    """One count per file: amplicon pools (reads.pools) added up again (a panel keeps no
+    pools; its counts serve every pool's background)."""
+    from nlrp3annot.reads.replicates import pooled_counts
+
+    by_file: dict[str, list] = {}
+    for c in counts:
+        by_file.setdefault(c.path, []).append(c)
+    return [pooled_counts(group) if len(group) > 1 else group[0] for group in by_file.values()]
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    command = ScanCommand.from_args(args)
+    paths = alignment_paths(command.alignments, command.listing)
+    if command.make_panel:
+        make_panel(paths, command.fasta, command.output, command.options)
+    else:
+        run_scan(paths, command.fasta, command.output, command.options)
+    return 0
