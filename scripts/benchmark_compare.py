@@ -83,11 +83,14 @@ def _jitter(text: str, rng: np.random.Generator) -> str:
 
 def time_compare(paths: tuple[Path, ...], out: Path) -> float:
     started = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "nlrp3annot", "compare", "--genotypes", str(paths[0]),
          "--clinical", str(paths[1]), "--samples", str(paths[2]), "-o", str(out)],
-        check=True, capture_output=True,
+        capture_output=True, text=True,
     )  # fmt: skip
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise SystemExit(f"compare failed on {paths[0].parent} (exit {done.returncode}): {last}")
     return time.perf_counter() - started
 
 

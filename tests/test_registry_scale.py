@@ -153,3 +153,18 @@ def test_sensitivity_family_alone_is_the_full_comparisons_family():
     alone = run_comparison(measurements, groups, events, family_only=True)
     assert list(alone.tables) == ["genotype_endpoints"]
     assert alone.tables["genotype_endpoints"].equals(full)
+
+
+def test_smallest_attainable_p_of_a_registry_is_a_number():
+    """2 / 2**n and 2 / C(n1 + n2, n1) overflow a float beyond ~1,000 patients (the small-
+    sample warnings ask for them on every row): they are 0 there, and equal the exact
+    fractions where those are representable."""
+    from fractions import Fraction
+
+    from nlrp3annot.response.stats.rank_tests import mannwhitney_smallest_p, wilcoxon_smallest_p
+
+    assert wilcoxon_smallest_p(20_000) == 0.0
+    assert wilcoxon_smallest_p(12) == float(Fraction(2, 2**12))
+    assert mannwhitney_smallest_p(6_000, 3_000) == 0.0
+    assert mannwhitney_smallest_p(40, 30) == pytest.approx(float(Fraction(2, math.comb(70, 40))))
+    assert mannwhitney_smallest_p(5, 4) == float(Fraction(2, math.comb(9, 4)))

@@ -39,14 +39,20 @@ def has_ties(values: np.ndarray) -> bool:
 
 def wilcoxon_smallest_p(n_nonzero: int) -> float:
     """Smallest two-sided P the exact signed-rank test can give with n non-zero differences:
-    all signs alike, 2 / 2**n."""
-    return min(1.0, 2.0 / 2.0**n_nonzero)
+    all signs alike, 2 / 2**n (0.0 where that is below the smallest float: a registry)."""
+    return min(1.0, math.ldexp(1.0, 1 - n_nonzero))
 
 
 def mannwhitney_smallest_p(n1: int, n2: int) -> float:
     """Smallest two-sided P the exact Mann-Whitney test can give: complete separation of the
-    two groups, 2 / C(n1 + n2, n1)."""
-    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    two groups, 2 / C(n1 + n2, n1) (by its logarithm: C is too large for a float beyond a
+    few hundred patients)."""
+    log_comb = math.lgamma(n1 + n2 + 1) - math.lgamma(n1 + 1) - math.lgamma(n2 + 1)
+    return (
+        min(1.0, math.exp(math.log(2.0) - log_comb))
+        if n1 + n2 > 60
+        else min(1.0, 2.0 / math.comb(n1 + n2, n1))
+    )
 
 
 def _midranks(values: np.ndarray) -> np.ndarray:
