@@ -193,7 +193,11 @@ def test_bottom_lines_say_what_the_tsv_numbers_say(demo: Path, probe: dict):
             assert "the groups differed" not in text
             if row.p >= alpha:  # the smallest effect it could have seen, with the sizes
                 assert f"with {row.n1} and {row.n2} patients" in text
-                if math.isnan(row.detectable_effect):  # no effect reaches 80% (Gehan, SAA)
+                if math.isnan(row.detectable_effect) and row.detectable_method:
+                    # simulated, and no effect reached 80% (Gehan, SAA month 3 -> flare)
+                    assert "no difference of any size reached 80% power" in text, text
+                    assert "too few to say" not in text
+                elif math.isnan(row.detectable_effect):
                     assert "too few to say what difference the study could detect" in text
                 else:
                     assert "could not reliably detect a difference" in text

@@ -222,6 +222,10 @@ def _detectable(row: dict) -> str:
     d = row["detectable_effect"]
     sizes = f"with {int(row['n1'])} and {int(row['n2'])} patients"
     if not isinstance(d, float) or not math.isfinite(d):
+        if row.get("detectable_method"):  # its power was found, and no effect reached 80%
+            why = (" (values below the detection limits leave too many patients unordered)"
+                   if "Gehan" in str(row["detectable_method"]) else "")  # fmt: skip
+            return f"{sizes}, no difference of any size reached 80% power with this test{why}"
         return f"{sizes}, too few to say what difference the study could detect"
     if row["scale"] == "ratio":
         effect = f"a difference under {d:.2g}-fold"
