@@ -50,9 +50,9 @@ from nlrp3annot.response.stats.power_flare import (
     large,
     simulated_hazard_ratio,
 )
+from nlrp3annot.response.stats.power_model import POWER, residuals_of, smoothed_draws
 from nlrp3annot.response.stats.rank_tests import mann_whitney_null_counts
 
-POWER = 0.8
 DRAWS = 2000
 SEED = 20060615  # fixed: the same cohort always gives the same detectable effects
 # Noether's P(X > Y) over at most this many residual pairs (a subsample beyond it)
@@ -178,22 +178,6 @@ def lower_critical_u(n1: int, n2: int, alpha: float) -> int | None:
             break
         critical = value
     return critical
-
-
-def smoothed_draws(
-    residuals: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator
-) -> np.ndarray:
-    """Draws of the smoothed bootstrap of ``residuals`` (see the module docstring)."""
-    m = residuals.size
-    centre, sd = residuals.mean(), residuals.std()
-    h = 1.06 * m ** (-1 / 5)
-    picked = residuals[rng.integers(0, m, size=shape)]
-    noise = rng.standard_normal(shape)
-    return centre + (picked - centre + h * sd * noise) / math.sqrt(1 + h * h)
-
-
-def residuals_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.concatenate([x - np.median(x), y - np.median(y)])
 
 
 def exact_detectable_shift(

@@ -5,7 +5,7 @@ The model (stated in the row's method and the methods text). Per simulated patie
 
 - the row's value (change, or log ratio for SAA, CRP and ESR) is the median of all the
   row's values plus a draw of the smoothed bootstrap of the residuals
-  (:func:`nlrp3annot.response.stats.power.smoothed_draws`; for the spread only, a
+  (:func:`nlrp3annot.response.stats.power_model.smoothed_draws`; for the spread only, a
   below-limit value sits at its limit, as the rank tests tie them there);
 - the earlier visit's value is resampled from the row's patients' earlier values, with
   its mark: a measured value stays measured, a ``<L`` stays below L (its true value taken
@@ -44,12 +44,16 @@ import pandas as pd
 from scipy import stats
 
 from nlrp3annot.response.stats.comparison_data import MANNWHITNEY_EXACT_MAX_N, _members
+from nlrp3annot.response.stats.power_model import (
+    POWER,
+    residuals_of,
+    smallest_effect,
+    smoothed_draws,
+)
 
 GEHAN_DRAWS = 1000
 GEHAN_SEED = 19650601  # fixed: the same cohort always gives the same detectable effects
 GEHAN_LARGE_VALUES = 2000  # model values per group for the large-group formula
-BISECTIONS = 11  # the bracket to 1/2048 of its width: far below the Monte Carlo error
-POWER = 0.8
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,6 @@ class _Model:
     each draw's intervals with group 1 (the first n1 columns) moved by ``effect``."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, pattern: AssayPattern, shape, seed: int):
-        from nlrp3annot.response.stats.power import residuals_of, smoothed_draws
-
         rng = np.random.default_rng(seed)
         residuals = residuals_of(x, y)
         centre = float(np.median(np.concatenate([x, y])))
@@ -185,23 +187,6 @@ def _rejects(bounds: tuple[np.ndarray, ...], n1: int, alpha: float) -> np.ndarra
     return w >= critical[inverse.ravel()]
 
 
-def _smallest(power, target: float, scale: float, doublings: int = 12) -> float:
-    """The smallest effect in (0, inf) at which ``power`` (of the signed effect, one
-    direction) reaches ``target``, by doubling and bisection; nan when never."""
-    hi = scale
-    for _ in range(doublings):
-        if power(hi) >= target:
-            break
-        hi *= 2
-    else:
-        return math.nan
-    lo = 0.0
-    for _ in range(BISECTIONS):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if power(mid) < target else (lo, mid)
-    return hi
-
-
 @lru_cache(maxsize=256)
 def gehan_detectable_shift(
     x: tuple[float, ...], y: tuple[float, ...], pattern: AssayPattern, alpha: float
@@ -224,8 +209,8 @@ def gehan_detectable_shift(
             memo[effect] = float(_rejects(model.bounds(effect), n1, alpha).mean())
         return memo[effect]
 
-    up = _smallest(power, POWER, spread)
-    down = _smallest(lambda e: power(-e), POWER, spread)
+    up = smallest_effect(power, POWER, spread)
+    down = smallest_effect(lambda e: power(-e), POWER, spread)
     return max(up, down) if not (math.isnan(up) or math.isnan(down)) else math.nan
 
 
@@ -252,8 +237,8 @@ def _large_shift(
     g = _scores(*pooled) / (2 * m - 1)
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(POWER)
     target = z * math.sqrt((n1 + n2 + 1) * float(np.mean(g.astype(float) ** 2)) / (n1 * n2))
-    up = _smallest(theta, target, spread)
-    down = _smallest(lambda e: -theta(-e), target, spread)
+    up = smallest_effect(theta, target, spread)
+    down = smallest_effect(lambda e: -theta(-e), target, spread)
     return max(up, down) if not (math.isnan(up) or math.isnan(down)) else math.nan
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import special, stats
 
 from nlrp3annot.response.stats.comparison_data import MANNWHITNEY_EXACT_MAX_N
-from nlrp3annot.response.stats.power_censored import POWER, _smallest
+from nlrp3annot.response.stats.power_model import POWER, smallest_effect
 
 FLARE_DRAWS = 1000
 FLARE_SEED = 20060616
@@ -163,8 +163,8 @@ def simulated_hazard_ratio(
             memo[log_hr] = float(np.mean(statistic(*sets) > critical))
         return memo[log_hr]
 
-    up = _smallest(power, POWER, 1.0, doublings=6)
-    down = _smallest(lambda b: power(-b), POWER, 1.0, doublings=6)
+    up = smallest_effect(power, POWER, 1.0, doublings=6)
+    down = smallest_effect(lambda b: power(-b), POWER, 1.0, doublings=6)
     if math.isnan(up) or math.isnan(down):
         return math.nan
     return math.exp(max(up, down))
