@@ -42,7 +42,9 @@ def _command(sub, name: str, summary: str, description: str, examples: list[str]
 
 
 def _subcommands(parser: argparse.ArgumentParser, dest: str):
-    return parser.add_subparsers(dest=dest, required=True, metavar="COMMAND")
+    return parser.add_subparsers(
+        dest=dest, required=True, metavar="COMMAND", help="one of these (each has --help)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
