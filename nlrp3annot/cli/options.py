@@ -42,7 +42,7 @@ class Number:
         return value
 
     def allowed(self) -> str:
-        """The range in words and as an interval: "a P value above 0 and below 1"."""
+        """What is allowed, in words: "a P value, above 0 and below 1"."""
         bounds = []
         if self.low is not None:
             bounds.append(f"{'above' if self.low_open else 'at least'} {self.low:g}")
@@ -104,7 +104,8 @@ class CommandParser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:  # the command that was given them says so, not the top level
-            self._chosen(parsed).error(self._chosen(parsed).unknown(extras))
+            chosen = self._chosen(parsed)
+            chosen.error(chosen.unknown(extras))
         return parsed
 
     def _chosen(self, parsed: argparse.Namespace) -> CommandParser:
