@@ -134,16 +134,6 @@ CASES = [
         "/dev/null",
     ),
     (
-        "negative_min_depth",
-        lambda t: ["annotate", str(_good(t)), "--fasta", FASTA, "--min-depth", "-5"],
-        "--min-depth",
-    ),
-    (
-        "alpha_out_of_range",
-        lambda t: ["annotate", str(_good(t)), "--fasta", FASTA, "--mosaic-alpha", "5"],
-        "--mosaic-alpha",
-    ),
-    (
         "vcf_output_of_two_files",
         lambda t: [
             "annotate",

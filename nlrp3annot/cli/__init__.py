@@ -57,7 +57,10 @@ def _command(action: str):
 def main(argv: list[str] | None = None) -> int:
     from nlrp3annot.cli.parser import build_parser
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a usage error (already said on stderr)
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     # as the user typed it (the results record it): argv in-process, else this process's
     args.command_line = ["nlrp3annot", *(argv if argv is not None else sys.argv[1:])]
     try:

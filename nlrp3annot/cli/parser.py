@@ -8,6 +8,12 @@ import argparse
 
 from nlrp3annot import __version__
 from nlrp3annot.cli.options import (
+    ERROR_RATE,
+    FRACTION,
+    P_VALUE,
+    READS,
+    CommandParser,
+    Number,
     coverage_option,
     delivery_options,
     mosaic_options,
@@ -20,60 +26,98 @@ from nlrp3annot.cli.options import (
     transcript_options,
 )
 
+GROUP_RULES = ["strict", "germline_only", "vus_as_positive"]
+
+
+def _command(sub, name: str, summary: str, description: str, examples: list[str]):
+    """A (sub)command's parser: ``summary`` in its parent's list of commands, the
+    description and examples (``nlrp3annot ...`` lines, each shown as written) in its
+    ``--help``."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+    )
+
+
+def _subcommands(parser: argparse.ArgumentParser, dest: str):
+    return parser.add_subparsers(
+        dest=dest, required=True, metavar="COMMAND", help="one of these (each has --help)"
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="nlrp3annot",
-        description="Find and name NLRP3 (CIAS1) variants in VCFs the way ClinVar and VEP do.",
+        description="Find and name NLRP3 (CIAS1) variants in VCFs the way ClinVar and VEP "
+        "do, find mosaics in BAM/CRAM reads, and join genotypes to treatment response. "
+        "'nlrp3annot COMMAND --help' explains a command's options.",
+        epilog="examples:\n"
+        "  nlrp3annot demo -o demo/                 (the whole chain on a SYNTHETIC cohort)\n"
+        "  nlrp3annot annotate sample.vcf.gz --fasta GRCh38.fa -o calls.tsv\n"
+        "  nlrp3annot lookup R260W",
     )
     parser.add_argument("--version", action="version", version=f"nlrp3annot {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = _subcommands(parser, "command")
 
-    ann = sub.add_parser(
-        "annotate",
-        help="name every NLRP3 variant of a VCF/BCF",
-        description="One row per variant allele per transcript: HGVS c./p., VEP consequence, "
-        "impact, exon/intron, protein domain. Examples:\n"
-        "  nlrp3annot annotate sample.vcf.gz --fasta GRCh38.fa -o out.tsv\n"
-        "  nlrp3annot annotate sample.vcf.gz -o out.vcf.gz   (after 'reference fetch')",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ann = _command(
+        sub, "annotate", "name every NLRP3 variant of a VCF/BCF",
+        "One row per variant allele per transcript: HGVS c./p., VEP consequence, impact, "
+        "exon/intron, protein domain; with --patients, each sample's status (germline, "
+        "mosaic, negative, not assessable). Alleles that cannot be named are listed with "
+        "their reason.",
+        ["nlrp3annot annotate sample.vcf.gz --fasta GRCh38.fa -o out.tsv",
+         "nlrp3annot annotate sample.vcf.gz -o out.vcf.gz   (after 'reference fetch')",
+         "nlrp3annot annotate --list vcfs.txt --fasta GRCh38.fa -o calls.tsv "
+         "--patients patients.tsv"],
+    )  # fmt: skip
+    ann.add_argument(
+        "vcf",
+        nargs="*",
+        metavar="VCF",
+        help="VCF, VCF.gz or BCF files (indexed files are read by region; or --list)",
     )
     ann.add_argument(
-        "vcf", nargs="*", help="VCF, VCF.gz or BCF files (indexed files are read by region)"
+        "--list", metavar="FILE", help="a file naming one VCF a line (relative to the list)"
     )
-    ann.add_argument("--list", help="a file naming one VCF a line (relative to the list)")
     transcript_options(ann)
     parallel_options(ann)
-    ann.add_argument("--patients", help="write the per-sample summary (TSV) here")
+    ann.add_argument("--patients", metavar="TSV", help="write the per-sample summary (TSV) here")
     ann.add_argument(
         "--min-depth",
-        type=int,
+        type=READS,
         default=20,
+        metavar="READS",
         help="reads needed to rule a mosaic in or out (default 20)",
     )
     ann.add_argument(
         "--mosaic-alpha",
-        type=float,
+        type=P_VALUE,
         default=0.01,
+        metavar="P",
         help="one-sided binomial test of the ALT fraction against 0.5 (default 0.01)",
     )
     ann.add_argument(
         "--max-mosaic-vaf",
-        type=float,
+        type=FRACTION,
         default=0.40,
+        metavar="FRACTION",
         help="highest allele fraction called mosaic (default 0.40)",
     )
     ann.add_argument(
         "--noise-floor",
-        type=float,
+        type=ERROR_RATE,
         default=0.01,
+        metavar="RATE",
         help="per-base error rate the ALT reads of a mosaic from a caller's VCF must rise "
         "above (one-sided exact binomial test at --mosaic-alpha; default 0.01, Illumina)",
     )
     ann.add_argument(
         "--min-alt-reads",
-        type=int,
+        type=READS,
         default=5,
+        metavar="READS",
         help="ALT reads a mosaic from a caller's VCF needs at least (default 5)",
     )
     ann.add_argument("--fasta", help="genome FASTA (GRCh38 or GRCh37; plain or bgzip+.fai+.gzi)")
@@ -81,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--build",
         default="auto",
         choices=["auto", "GRCh38", "GRCh37"],
-        help="genome build of the VCF (default: tell from header and REF alleles)",
+        help="genome build of the VCF (default: auto, told from the header and REF alleles)",
     )
-    ann.add_argument("-o", "--output", help="output file (default: TSV on stdout)")
+    ann.add_argument("-o", "--output", metavar="FILE", help="output file (default: TSV on stdout)")
     ann.add_argument(
         "--format",
         choices=["tsv", "json", "vcf"],
@@ -91,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ann.add_argument(
         "--skipped",
+        metavar="TSV",
         help="where to list skipped alleles "
         "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)",
     )
@@ -100,83 +145,152 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     ann.set_defaults(action="annotate")
 
-    ref = sub.add_parser("reference", help="reference sequence commands")
-    ref_sub = ref.add_subparsers(dest="reference_command", required=True)
-    fetch = ref_sub.add_parser(
-        "fetch", help="download and cache the NLRP3 locus (gene +/- 5 kb) for runs without --fasta"
+    ref = _command(
+        sub, "reference", "reference sequence commands",
+        "Download and cache what runs without --fasta need: the NLRP3 locus sequence and, "
+        "with --transcripts all, every NLRP3 transcript model.",
+        ["nlrp3annot reference fetch", "nlrp3annot reference fetch --build both"],
+    )  # fmt: skip
+    ref_sub = _subcommands(ref, "reference_command")
+    fetch = _command(
+        ref_sub, "fetch",
+        "download and cache the NLRP3 locus (gene +/- 5 kb) for runs without --fasta",
+        "Downloads the NLRP3 locus (gene +/- 5 kb) of one or both builds into the cache, "
+        "so that annotate and run work without --fasta; with --transcripts all, also every "
+        "NLRP3 transcript model (for annotate --transcripts all or an accession).",
+        ["nlrp3annot reference fetch",
+         "nlrp3annot reference fetch --build both --transcripts all",
+         "nlrp3annot reference fetch --source ncbi --build GRCh37"],
+    )  # fmt: skip
+    fetch.add_argument(
+        "--build",
+        default="GRCh38",
+        choices=["GRCh38", "GRCh37", "both"],
+        help="genome build of the locus to download (default: GRCh38)",
     )
-    fetch.add_argument("--build", default="GRCh38", choices=["GRCh38", "GRCh37", "both"])
     fetch.add_argument(
         "--source",
         default="ensembl",
         choices=["ensembl", "ncbi"],
-        help="Ensembl REST (default) or NCBI E-utilities",
+        help="ensembl: Ensembl REST, ncbi: NCBI E-utilities (default: ensembl)",
     )
-    fetch.add_argument("--url", help="base URL of the service (a mirror or a local test server)")
+    fetch.add_argument(
+        "--url", metavar="URL", help="base URL of the service (a mirror or a local test server)"
+    )
     fetch.add_argument(
         "--transcripts",
         choices=["all"],
         help="also download every NLRP3 transcript model (Ensembl REST)",
     )
-    fetch.add_argument("--transcripts-url", help="base URL of Ensembl REST for the models")
+    fetch.add_argument(
+        "--transcripts-url", metavar="URL", help="base URL of Ensembl REST for the models"
+    )
     fetch.add_argument(
         "--no-sequence",
         action="store_true",
         help="skip the locus sequence (with --transcripts all: only the models)",
     )
-    fetch.add_argument("-q", "--quiet", action="store_true")
+    fetch.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     fetch.set_defaults(action="reference fetch")
 
-    rules = ["strict", "germline_only", "vus_as_positive"]
-    comp = sub.add_parser(
-        "compare",
-        help="join genotypes to treatment response and compare mutation-positive and -negative",
-        description="Example: nlrp3annot compare --genotypes patients.tsv --clinical "
-        "response.xlsx --samples samples.csv -o results/",
-    )
+    comp = _command(
+        sub, "compare",
+        "join genotypes to treatment response and compare mutation-positive and -negative",
+        "Joins the patient summary of 'annotate --patients' to the clinical table through "
+        "the samples sheet, and compares the groups by the statistical analysis plan: the "
+        "results folder holds the tables, the figures and report.html.",
+        ["nlrp3annot compare --genotypes patients.tsv --clinical response.xlsx "
+         "--samples samples.csv -o results/",
+         "nlrp3annot compare --genotypes patients.tsv --clinical response.csv "
+         "--samples samples.csv -o results/ --plan plan.toml"],
+    )  # fmt: skip
     comp.add_argument(
         "--genotypes",
         required=True,
         nargs="+",
+        metavar="TSV",
         help="patient summary from 'annotate --patients', or several (a per-sample "
         "workflow's: read as one; a sample in two must have the same row in both)",
     )
-    comp.add_argument("--clinical", required=True, help="CSV/TSV/XLSX, long or wide")
+    comp.add_argument(
+        "--clinical", required=True, metavar="TABLE", help="CSV/TSV/XLSX, long or wide"
+    )
     comp.add_argument(
         "--samples",
         required=True,
+        metavar="SHEET",
         help="samples sheet: patient_id, sample_id, withdrawal_day, flare_day ...",
     )
-    comp.add_argument("-o", "--output", required=True, help="results folder")
+    comp.add_argument("-o", "--output", required=True, metavar="DIR", help="results folder")
     comp.add_argument(
         "--group-rule",
-        choices=rules,
+        choices=GROUP_RULES,
         help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
     )
     plan_option(comp)
     redact_option(comp)
-    comp.add_argument("-q", "--quiet", action="store_true")
+    comp.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     comp.set_defaults(action="compare")
 
-    run = sub.add_parser(
-        "run",
-        help="annotate VCFs (and scan BAM/CRAM reads), then compare with the clinical table",
+    run = _command(
+        sub, "run",
+        "annotate VCFs (and scan BAM/CRAM reads), then compare with the clinical table",
+        "The whole chain into one results folder: scans the BAM/CRAM inputs for mosaics "
+        "(as 'scan'), annotates every VCF/BCF (as 'annotate --patients'), compares the "
+        "groups (as 'compare') and writes a page (patients/) and a Phenopacket "
+        "(phenopackets/) per patient.",
+        ["nlrp3annot run calls/*.vcf.gz --fasta GRCh38.fa --clinical response.xlsx "
+         "--samples samples.csv -o results/",
+         "nlrp3annot run P19.bam P20.cram joint.vcf.gz --fasta GRCh38.fa --clinical "
+         "response.csv --samples samples.csv -o results/ --lab lab.toml"],
+    )  # fmt: skip
+    run.add_argument(
+        "vcf",
+        nargs="*",
+        metavar="INPUT",
+        help="VCF/BCF files to annotate and indexed BAM/CRAM files to scan (or --list)",
     )
-    run.add_argument("vcf", nargs="*", help="VCF/BCF files, and BAM/CRAM files to scan")
-    run.add_argument("--list")
-    run.add_argument("--fasta")
-    run.add_argument("--build", default="auto", choices=["auto", "GRCh38", "GRCh37"])
+    run.add_argument(
+        "--list",
+        metavar="FILE",
+        help="a file naming one input (VCF/BCF/BAM/CRAM) a line (relative to the list)",
+    )
+    run.add_argument(
+        "--fasta",
+        help="genome FASTA (GRCh38 or GRCh37); needed for BAM/CRAM, else the cached locus "
+        "of 'reference fetch' serves",
+    )
+    run.add_argument(
+        "--build",
+        default="auto",
+        choices=["auto", "GRCh38", "GRCh37"],
+        help="genome build of the inputs (default: auto, told from the header and REF alleles)",
+    )
     transcript_options(run)
     parallel_options(run)
-    run.add_argument("--clinical", required=True)
-    run.add_argument("--samples", required=True)
-    run.add_argument("-o", "--output", required=True)
-    run.add_argument("--group-rule", choices=rules, help="default: the plan's")
+    run.add_argument(
+        "--clinical",
+        required=True,
+        metavar="TABLE",
+        help="treatment-response table: CSV/TSV/XLSX, long or wide",
+    )
+    run.add_argument(
+        "--samples",
+        required=True,
+        metavar="SHEET",
+        help="samples sheet: patient_id, sample_id, withdrawal_day, flare_day ...",
+    )
+    run.add_argument("-o", "--output", required=True, metavar="DIR", help="results folder")
+    run.add_argument(
+        "--group-rule",
+        choices=GROUP_RULES,
+        help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
+    )
     plan_option(run)
     coverage_option(run)
     redact_option(run)
     resume_option(run)
-    run.add_argument("-q", "--quiet", action="store_true")
+    run.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     mosaic_options(run)
     scan_options(run, depth=False)
     run.add_argument(
@@ -188,24 +302,27 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_options(run)
     run.set_defaults(action="run")
 
-    scan = sub.add_parser(
-        "scan",
-        help="find low-fraction (mosaic) NLRP3 alleles in BAM/CRAM reads",
-        description="Counts the fragments over the NLRP3 coding exons and splice sites "
+    scan = _command(
+        sub, "scan", "find low-fraction (mosaic) NLRP3 alleles in BAM/CRAM reads",
+        "Counts the fragments over the NLRP3 coding exons and splice sites "
         "(through the index; overlapping mates once), tests every allele against its error "
         "background (the other samples', a panel's and the sample's own, per strand and read "
         "orientation), calls it only where its strand and orientation split is not unlike the "
         "other fragments' (Fisher), and "
         "writes OUTPUT/<sample>.scan.vcf.gz (calls and coverage blocks, "
         "for annotate and run) and OUTPUT/scan.tsv (every candidate and known pathogenic "
-        "allele, with the limits of detection). Examples:\n"
-        "  nlrp3annot scan P19.bam P20.cram --fasta GRCh38.fa -o scan/\n"
-        "  nlrp3annot scan --make-panel normals/*.bam --fasta GRCh38.fa -o panel.npz\n"
-        "  nlrp3annot scan P21.bam --panel panel.npz --fasta GRCh38.fa -o scan/",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "allele, with the limits of detection).",
+        ["nlrp3annot scan P19.bam P20.cram --fasta GRCh38.fa -o scan/",
+         "nlrp3annot scan --make-panel normals/*.bam --fasta GRCh38.fa -o panel.npz",
+         "nlrp3annot scan P21.bam --panel panel.npz --fasta GRCh38.fa -o scan/"],
+    )  # fmt: skip
+    scan.add_argument(
+        "alignments",
+        nargs="*",
+        metavar="BAM_OR_CRAM",
+        help="indexed BAM or CRAM files (or --list)",
     )
-    scan.add_argument("alignments", nargs="*", help="indexed BAM or CRAM files")
-    scan.add_argument("--list", help="a file naming one BAM/CRAM a line")
+    scan.add_argument("--list", metavar="FILE", help="a file naming one BAM/CRAM a line")
     scan.add_argument("--fasta", required=True, help="the genome the reads were aligned to")
     scan.add_argument("-o", "--output", required=True, help="output folder (with "
                       "--make-panel: the panel file, .npz)")  # fmt: skip
@@ -216,15 +333,32 @@ def build_parser() -> argparse.ArgumentParser:
         "(-o panel.npz) instead of calling them",
     )
     scan_options(scan)
-    scan.add_argument("-q", "--quiet", action="store_true")
+    scan.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     scan.set_defaults(action="scan")
 
-    demo = sub.add_parser("demo", help="run the whole chain on the bundled SYNTHETIC cohort")
-    demo.add_argument("-o", "--output", default="nlrp3annot-demo")
-    demo.add_argument("--group-rule", choices=rules, help="default: the plan's")
+    demo = _command(
+        sub, "demo", "run the whole chain on the bundled SYNTHETIC cohort",
+        "Runs 'run' on the bundled SYNTHETIC cohort (18 made-up NOMID patients on a test "
+        "genome: VCFs, two CRAMs of deep reads, a response workbook and a samples sheet): a "
+        "results folder (report.html, a page and a Phenopacket per patient) to look at "
+        "before using your own data.",
+        ["nlrp3annot demo", "nlrp3annot demo -o demo/ --lab lab.toml"],
+    )  # fmt: skip
+    demo.add_argument(
+        "-o",
+        "--output",
+        default="nlrp3annot-demo",
+        metavar="DIR",
+        help="results folder (default: nlrp3annot-demo)",
+    )
+    demo.add_argument(
+        "--group-rule",
+        choices=GROUP_RULES,
+        help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
+    )
     plan_option(demo)
     redact_option(demo)
-    demo.add_argument("-q", "--quiet", action="store_true")
+    demo.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     mosaic_options(demo)
     scan_options(demo, depth=False)
     parallel_options(demo)
@@ -232,21 +366,20 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_options(demo)
     demo.set_defaults(action="demo")
 
-    report = sub.add_parser(
-        "report",
-        help="one printable HTML page per patient from a results folder of run or demo",
-        description="Writes OUTDIR/<patient>.html for every patient of RESULTS_DIR (or those "
+    report = _command(
+        sub, "report",
+        "one printable HTML page per patient from a results folder of run or demo",
+        "Writes OUTDIR/<patient>.html for every patient of RESULTS_DIR (or those "
         "named), a clinical report to sign: the laboratory and signatories (--lab), patient, "
         "specimen and referral (samples-sheet columns), the result in plain words, the "
         "variants on MANE and genomic with legacy names, zygosity or mosaic fraction with "
-        "its 95%% CI and tissue, ClinVar's class as ClinVar states it (stars, record, rs, "
+        "its 95% CI and tissue, ClinVar's class as ClinVar states it (stars, record, rs, "
         "last evaluated), interpretation and recommendations, coverage and the limit of "
         "detection behind a negative, method and limitations; OUTDIR/index.tsv names each "
-        "patient's files. run and demo write the same pages into RESULTS_DIR/patients/. "
-        "Example:\n"
-        "  nlrp3annot report results/ P01 P09 -o pages/ --lab lab.toml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        "patient's files. run and demo write the same pages into RESULTS_DIR/patients/.",
+        ["nlrp3annot report results/ P01 P09 -o pages/ --lab lab.toml",
+         "nlrp3annot report results/ --research"],
+    )  # fmt: skip
     report.add_argument("results", metavar="RESULTS_DIR", help="a results folder of run or demo")
     report.add_argument(
         "patients", nargs="*", metavar="PATIENT", help="patient IDs (default: every patient)"
@@ -260,49 +393,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
     phenopackets_option(report)
     delivery_options(report)
-    report.add_argument("-q", "--quiet", action="store_true")
+    report.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     report.set_defaults(action="report")
 
-    plan = sub.add_parser(
-        "plan",
-        help="print the default statistical analysis plan (TOML, every key explained)",
-        description="Prints the default plan (the NEJM 2006 study's end points) to copy, "
-        "edit and give to compare/run/demo with --plan. Example:\n"
-        "  nlrp3annot plan > plan.toml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    plan = _command(
+        sub, "plan",
+        "print the default statistical analysis plan (TOML, every key explained)",
+        "Prints the default plan (the NEJM 2006 study's end points) to copy, "
+        "edit and give to compare/run/demo with --plan.",
+        ["nlrp3annot plan > plan.toml"],
+    )  # fmt: skip
     plan.set_defaults(action="plan")
 
-    lab = sub.add_parser(
-        "lab-profile",
-        help="print the documented example laboratory profile for the patient pages (TOML)",
-        description="Prints the example profile (laboratory, accreditation, signatories, "
+    lab = _command(
+        sub, "lab-profile",
+        "print the documented example laboratory profile for the patient pages (TOML)",
+        "Prints the example profile (laboratory, accreditation, signatories, "
         "method, assay performance, disclaimers) to copy, fill in and give to "
-        "run/demo/report with --lab. Example:\n"
-        "  nlrp3annot lab-profile > lab.toml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        "run/demo/report with --lab.",
+        ["nlrp3annot lab-profile > lab.toml"],
+    )  # fmt: skip
     lab.set_defaults(action="lab-profile")
 
-    look = sub.add_parser(
-        "lookup",
-        help="find a known variant by a legacy or HGVS name (R260W, p.Arg262Trp, c.907G>A)",
-        description="Legacy names use MANE numbering (R260W); with --transcript NM_004895.4 "
+    look = _command(
+        sub, "lookup",
+        "find a known variant by a legacy or HGVS name (R260W, p.Arg262Trp, c.907G>A)",
+        "Legacy names use MANE numbering (R260W); with --transcript NM_004895.4 "
         "(or NP_004886.3 in the name) numbers are UniProt/LRG_197 (R262W). Prints the variant "
         "on GRCh38 and GRCh37 with its HGVS names and ClinVar status.",
+        ["nlrp3annot lookup R260W",
+         "nlrp3annot lookup R262W --transcript NM_004895.4",
+         "nlrp3annot lookup 'c.907G>A' --json"],
+    )  # fmt: skip
+    look.add_argument(
+        "query",
+        metavar="NAME",
+        help="a legacy name (R260W) or an HGVS c./p. name (c.778C>T, p.Arg260Trp, "
+        "NM_004895.4:c.784C>T)",
     )
-    look.add_argument("query")
-    look.add_argument("--transcript", help="the transcript the name's numbering refers to")
-    look.add_argument("--json", action="store_true")
+    look.add_argument(
+        "--transcript",
+        metavar="ACCESSION",
+        help="the transcript the name's numbering refers to (default: MANE Select)",
+    )
+    look.add_argument("--json", action="store_true", help="print JSON instead of a table")
     look.set_defaults(action="lookup")
 
-    know = sub.add_parser("knowledge", help="known-variant tables (ClinVar)")
-    know_sub = know.add_subparsers(dest="knowledge_command", required=True)
-    update = know_sub.add_parser(
-        "update", help="download the NLRP3 ClinVar records from NCBI into a new dated table"
+    know = _command(
+        sub, "knowledge", "known-variant tables (ClinVar)",
+        "Keep the known-variant table that names ClinVar's classes up to date.",
+        ["nlrp3annot knowledge update"],
+    )  # fmt: skip
+    know_sub = _subcommands(know, "knowledge_command")
+    update = _command(
+        know_sub, "update",
+        "download the NLRP3 ClinVar records from NCBI into a new dated table",
+        "Downloads the NLRP3 ClinVar records through NCBI E-utilities into a new dated "
+        "known-variant table in the user cache, which later runs use instead of the "
+        "bundled table.",
+        ["nlrp3annot knowledge update",
+         "nlrp3annot knowledge update --url https://mirror.example.org/eutils"],
+    )  # fmt: skip
+    update.add_argument(
+        "--url", metavar="URL", help="base URL of NCBI E-utilities (a mirror or test server)"
     )
-    update.add_argument("--url", help="base URL of NCBI E-utilities (a mirror or test server)")
-    update.add_argument("-q", "--quiet", action="store_true")
+    update.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     update.set_defaults(action="knowledge update")
     return parser
 
@@ -323,6 +478,6 @@ def literal_options() -> set[str]:
                 parsers.extend(action.choices.values())
             elif action.nargs == 0:
                 continue  # a flag: the next word is not its value
-            elif action.choices is not None or action.type in (int, float):
+            elif action.choices is not None or isinstance(action.type, Number):
                 literal.update(action.option_strings)
     return literal
