@@ -163,11 +163,11 @@ def compare(settings: CompareSettings) -> int:
 def _gather(settings: CompareSettings, as_run: AsRun, folder: Path):
     """The per-sample annotate outputs as ``run``'s annotation/ folder (io.gather); every
     VCF they name must be readable from here (its hash goes into the provenance)."""
-    from nlrp3annot.cli.annotate import _skipped_path
+    from nlrp3annot.cli.annotate import skipped_path
     from nlrp3annot.errors import InputFileError
     from nlrp3annot.io.gather import gather_annotations
 
-    skipped = [_skipped_path(calls) for calls in as_run.calls]
+    skipped = [skipped_path(calls) for calls in as_run.calls]
     gathered = gather_annotations(settings.genotypes, as_run.calls, skipped, folder, as_run.scan)
     for vcf in gathered.vcfs:
         if not Path(vcf).is_file():
