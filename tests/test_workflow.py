@@ -1,13 +1,15 @@
-"""The workflow-manager wrappers: the Snakemake workflow (workflow/Snakefile) gives what
-`nlrp3annot run` gives on the same inputs, and the nf-core style Nextflow module
-(modules/nlrp3annot/annotate) is well formed and builds a command line the real CLI accepts.
+"""The workflow-manager wrappers: the Snakemake workflow (workflow/Snakefile) writes the
+results folder `nlrp3annot run` writes on the same inputs, file by file, and the nf-core
+style Nextflow module (modules/nlrp3annot/annotate) is well formed and builds a command line
+the real CLI accepts.
 
-The expected values come from `nlrp3annot run` on the demo's files (found here by globbing
-the demo folder, not through the Snakefile's sample sheet lookup), never from pasted output.
+The expected folder is `nlrp3annot run`'s on the demo's files (found here from the samples
+sheet and the demo folder, not through the Snakefile's lookup), never pasted output.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,6 +23,8 @@ import pandas as pd
 import pytest
 
 from nlrp3annot import __version__
+from nlrp3annot.errors import InputFileError
+from nlrp3annot.io.gather import concatenate_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "nlrp3annot" / "demo"
@@ -28,6 +32,9 @@ FASTA = DEMO / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 CONFIG = ROOT / "workflow" / "config.yaml"
 MODULE = ROOT / "modules" / "nlrp3annot" / "annotate"
+# The reproducible-builds convention the tool follows (report, pages, Phenopackets, the
+# figures' SVG metadata): the two ways write the same dates, so none needs normalising.
+EPOCH = "1767225600"  # 2026-01-01 00:00 UTC
 
 
 def _env() -> dict[str, str]:
@@ -36,6 +43,7 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
+    env["SOURCE_DATE_EPOCH"] = EPOCH
     return env
 
 
@@ -65,20 +73,13 @@ def _table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
 
 
-def _per_sample(folder: Path, suffix: str) -> pd.DataFrame:
-    return pd.concat([_table(p) for p in sorted(folder.glob(f"*{suffix}"))], ignore_index=True)
-
-
-def _as_data(table: pd.DataFrame, path_columns: tuple[str, ...]) -> pd.DataFrame:
-    """Rows in one order, input paths by file name: `run` names its scan VCFs under
-    annotation/scan/ and the workflow under scan/, and the two name the demo's files by
-    different (equally valid) paths; every other cell must be the same."""
-    table = table.copy()
-    for column in path_columns:
-        if column in table:
-            table[column] = table[column].map(lambda p: Path(p).name)
-    table = table[sorted(table.columns)]
-    return table.sort_values(list(table.columns)).reset_index(drop=True)
+def _demo_inputs() -> list[Path]:
+    """The demo's input of each sample of its sheet, as a user would give them to `run`:
+    the VCFs in sheet order, then the BAM/CRAMs (run scans those and annotates them last)."""
+    sheet = pd.read_csv(DEMO / "samples.csv", dtype=str)
+    vcfs = [DEMO / "vcf" / f"{s}.vcf.gz" for s in sheet["sample_id"]]
+    reads = [DEMO / "reads" / f"{s}.cram" for s in sheet["sample_id"]]
+    return [p for p in vcfs if p.is_file()] + [p for p in reads if p.is_file()]
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +88,10 @@ def both_ways(tmp_path_factory) -> tuple[Path, Path]:
     _needs_snakemake()
     base = tmp_path_factory.mktemp("workflow")
     workdir = base / "snakemake"
-    inputs = sorted(DEMO.glob("vcf/*.vcf.gz")) + sorted(DEMO.glob("reads/*.cram"))
-    run = [sys.executable, "-m", "nlrp3annot", "run", *map(str, inputs), "--fasta", str(FASTA),
-           "--clinical", str(DEMO / "response.xlsx"), "--samples", str(DEMO / "samples.csv"),
-           "--jobs", "2", "-o", str(base / "run"), "-q"]  # fmt: skip
+    run = [sys.executable, "-m", "nlrp3annot", "run", *map(str, _demo_inputs()),
+           "--fasta", str(FASTA), "--clinical", str(DEMO / "response.xlsx"),
+           "--samples", str(DEMO / "samples.csv"), "--jobs", "2", "-o", str(base / "run"),
+           "-q"]  # fmt: skip
     # the two at once (each is mostly one core at a time); output to files: no pipe to fill
     jobs = []
     for name, command in (("snakemake", _snakemake_command(directory=workdir)), ("run", run)):
@@ -102,62 +103,84 @@ def both_ways(tmp_path_factory) -> tuple[Path, Path]:
     return workdir, base / "run"
 
 
-def test_workflow_patients_as_run(both_ways):
-    workdir, run = both_ways
-    got = _per_sample(workdir / "annotate", ".patients.tsv")
-    expected = _table(run / "annotation" / "patients.tsv")
-    sheet = pd.read_csv(DEMO / "samples.csv", dtype=str)
-    assert sorted(got["sample"]) == sorted(sheet["sample_id"])  # every sample, once
-    assert set(got["status"]) >= {"positive_germline", "positive_mosaic", "negative"}
-    pd.testing.assert_frame_equal(_as_data(got, ("file",)), _as_data(expected, ("file",)))
+# What may differ between the two folders, and nothing else (each is replaced by a mark):
+#   1. the command line each recorded: run.json's and summary.json's provenance `command`
+#      (one `nlrp3annot run` against the workflow's `nlrp3annot compare --annotations`);
+#   2. run.json's `finished`, the time the set was written (SOURCE_DATE_EPOCH fixes every
+#      other date and time: the report's, the pages', the Phenopackets', the figures');
+#   3. the 8-digit digest of a patient page's report ID (NLRP3-P16-1AFF0465), a run ID made
+#      from what the page states and the command line (delivery.patient_report.report_id);
+#   4. run.json's SHA-256 of each file, checked against the file and then replaced by the
+#      SHA-256 of the file with 1-3 replaced.
+# No absolute path and no duration differs: the workflow reads the demo by the absolute
+# paths `run` is given here, and neither folder records a duration.
+REPORT_ID = re.compile(rb"(NLRP3-[A-Za-z0-9_.-]+-)[0-9A-F]{8}\b")
 
 
-def test_workflow_calls_and_skipped_as_run(both_ways):
+def _normalised(folder: Path, name: str) -> bytes:
+    data = (folder / name).read_bytes()
+    if name == "run.json":
+        manifest = json.loads(data)
+        assert manifest.pop("finished") and manifest.pop("command")
+        for file, digest in manifest["files"].items():
+            assert hashlib.sha256((folder / file).read_bytes()).hexdigest() == digest, file
+            manifest["files"][file] = hashlib.sha256(_normalised(folder, file)).hexdigest()
+        return json.dumps(manifest, indent=1).encode()
+    if name == "summary.json":
+        summary = json.loads(data)
+        assert summary["provenance"].pop("command")[:2] in (
+            ["nlrp3annot", "run"], ["nlrp3annot", "compare"],
+        )  # fmt: skip
+        return json.dumps(summary, indent=1).encode()
+    if name.startswith("patients/") and name.endswith(".html"):
+        return REPORT_ID.sub(rb"\1<digest>", data)
+    return data
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_workflow_results_folder_is_runs(both_ways):
+    """The acceptance test of issue 27: the same files, byte for byte but for 1-4 above."""
     workdir, run = both_ways
-    got = _per_sample(workdir / "annotate", ".calls.tsv")
-    expected = _table(run / "annotation" / "calls.tsv")
-    assert len(expected) > 0
-    pd.testing.assert_frame_equal(_as_data(got, ("file",)), _as_data(expected, ("file",)))
-    got = _per_sample(workdir / "annotate", ".skipped.tsv")
-    expected = _table(run / "annotation" / "calls.skipped.tsv")
-    pd.testing.assert_frame_equal(_as_data(got, ("path",)), _as_data(expected, ("path",)))
+    results = workdir / "results"
+    assert _files(results) == _files(run)
+    differing = [n for n in _files(run) if (run / n).read_bytes() != (results / n).read_bytes()]
+    # only the files that record a command line or a time may differ at all
+    assert set(differing) <= {"run.json", "summary.json"} | {
+        n for n in differing if n.startswith("patients/P") and n.endswith(".html")
+    }  # fmt: skip
+    for name in _files(run):
+        assert _normalised(results, name) == _normalised(run, name), name
+
+
+def test_workflow_results_hold_pages_packets_and_the_test_genome_label(both_ways):
+    """What the workflow's results lacked before: the patient pages, the Phenopackets and
+    the report's label of the test sequence (summary.json's genotyping)."""
+    workdir, _ = both_ways
+    results = workdir / "results"
+    patients = sorted(pd.read_csv(DEMO / "samples.csv", dtype=str)["patient_id"].unique())
+    assert sorted(p.stem for p in (results / "patients").glob("*.html")) == patients
+    packets = sorted(p.name for p in (results / "phenopackets").glob("*.json"))
+    assert packets == [f"{p}.phenopacket.json" for p in patients]
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["genotyping"]["test_locus"] is True
+    assert summary["genotyping"]["fasta"] == FASTA.name and summary["genotyping"]["min_depth"] == 20
+    assert "<strong>TEST GENOME</strong>" in (results / "report.html").read_text()
+    # the gathered annotation names the scanned reads as run does, inside the folder
+    files = set(_table(results / "annotation" / "patients.tsv")["file"])
+    assert "annotation/scan/P16-amplicon.scan.vcf.gz" in files
+    assert str(DEMO / "vcf" / "P01-blood.vcf.gz") in files
 
 
 def test_workflow_scans_the_reads_together_as_run(both_ways):
     """One scan job over every BAM/CRAM: each sample's background is the others', as in run."""
     workdir, run = both_ways
-    got = _table(workdir / "scan" / "scan.tsv")
-    expected = _table(run / "annotation" / "scan" / "scan.tsv")
+    got = _table(workdir / "annotation" / "scan" / "scan.tsv")
     assert set(got["sample"]) == {"P16-amplicon", "P17-amplicon"}
-    pd.testing.assert_frame_equal(_as_data(got, ("file",)), _as_data(expected, ("file",)))
     called = got[(got["sample"] == "P16-amplicon") & (got["verdict"] == "called")]
     assert list(called["hgvs_p"]) == ["NP_001230062.1:p.Gly569Arg"]  # the README's mosaic
-
-
-def test_workflow_comparison_as_run(both_ways):
-    workdir, run = both_ways
-    results = workdir / "results"
-    tables = sorted(p.name for p in (run / "tables").glob("*.tsv"))
-    assert "patients.tsv" in tables and "groups.tsv" in tables
-    assert sorted(p.name for p in (results / "tables").glob("*.tsv")) == tables
-    for name in tables:
-        pd.testing.assert_frame_equal(
-            _table(results / "tables" / name), _table(run / "tables" / name), obj=name
-        )
-    got = json.loads((results / "summary.json").read_text())
-    expected = json.loads((run / "summary.json").read_text())
-    # `inputs` and `provenance` name the input files and the command line (compare's 21
-    # patients.tsv files against run's one); every result is the same
-    for summary in (got, expected):
-        summary.pop("inputs")
-        summary.pop("provenance")
-    # run genotyped against a FASTA and says which; compare reads finished genotypes
-    assert expected.pop("genotyping")["fasta"] == "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
-    assert "genotyping" not in got
-    assert got == expected
-    assert got["groups"]["mutation_positive"] and got["groups"]["mutation_negative"]
-    assert (results / "report.html").stat().st_size > 0
-    assert json.loads((results / "run.json").read_text())["complete"] is True
 
 
 def test_workflow_logs_and_threads(both_ways):
@@ -185,6 +208,37 @@ def test_workflow_sample_without_input_is_refused(tmp_path):
     missing = len(pd.read_csv(DEMO / "samples.csv")) - with_reads
     assert f"{missing} sample(s)" in text and "have no input file" in text
     assert "P01-blood" in text and "nowhere/{sample}.vcf.gz" in text
+
+
+# --- compare --annotations: the gathering, on tables written by hand ----------------------
+
+
+def test_gathered_tables_keep_rows_and_widen_a_narrow_header(tmp_path):
+    """A sample without calls has a table without the sample columns; gathered, its header
+    gives way to the widest and any row of it gets empty cells there. A quoted cell (a tab
+    inside) stays as csv writes it."""
+    wide, narrow, out = tmp_path / "a.tsv", tmp_path / "b.tsv", tmp_path / "all.tsv"
+    wide.write_text('file\tpos\tsample\tnote\na.vcf\t1\tS1\t"x\ty"\na.vcf\t2\tS1\t\n')
+    narrow.write_text("file\tpos\tnote\nb.vcf\t3\tz\n")
+    concatenate_tsv([narrow, wide], out)
+    assert out.read_text() == (
+        'file\tpos\tsample\tnote\nb.vcf\t3\t\tz\na.vcf\t1\tS1\t"x\ty"\na.vcf\t2\tS1\t\n'
+    )
+    other = tmp_path / "c.tsv"
+    other.write_text("file\tchrom\nc.vcf\tchr1\n")
+    with pytest.raises(InputFileError, match="c.tsv: its columns are not those of"):
+        concatenate_tsv([wide, other], out)
+
+
+def test_compare_run_options_need_annotations(tmp_path):
+    proc = _tool("compare", "--genotypes", "g.tsv", "--clinical", "c.csv", "--samples",
+                 "s.csv", "-o", str(tmp_path / "out"), "--fasta", str(FASTA))  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "nlrp3annot: error: --fasta: only with --annotations (the calls tables of annotate, "
+        "from which compare writes run's results folder)"
+    ]
+    assert not (tmp_path / "out").exists()
 
 
 # --- the Nextflow module -------------------------------------------------------------------
@@ -336,8 +390,11 @@ def test_nextflow_module_script_runs_as_rendered(tmp_path):
             text=True, env=_env(),
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
-        for glob in ("*.calls.tsv", "*.patients.tsv", "*.skipped.tsv"):
-            assert [p.name for p in work.glob(glob)] == [f"P09-blood{glob[1:]}"]
+        # the skipped list named as `compare --annotations` finds it beside the calls
+        names = {"*.calls.tsv": "P09-blood.calls.tsv", "*.patients.tsv": "P09-blood.patients.tsv",
+                 "*.skipped.tsv": "P09-blood.calls.skipped.tsv"}  # fmt: skip
+        for glob, name in names.items():
+            assert [p.name for p in work.glob(glob)] == [name]
         versions = yaml.safe_load((work / "versions.yml").read_text())
         assert versions == {"NLRP3ANNOT_ANNOTATE": {"nlrp3annot": __version__}}
     patients = _table(tmp_path / "script" / "P09-blood.patients.tsv")

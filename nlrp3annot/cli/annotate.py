@@ -139,6 +139,12 @@ def _skipped_path(output: str) -> Path:
     return out.with_name(f"{name}.skipped.tsv")
 
 
+def skipped_path(output: str) -> Path:
+    """Where ``annotate -o OUTPUT`` lists its skipped alleles by default (``compare
+    --annotations`` reads them there)."""
+    return _skipped_path(output)
+
+
 def _progress(paths: list[str], quiet: bool):
     """A rich progress bar on a terminal; plain per-file lines (or nothing) otherwise."""
     if quiet or not sys.stderr.isatty() or len(paths) < 2:

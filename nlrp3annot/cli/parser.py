@@ -230,6 +230,40 @@ def build_parser() -> argparse.ArgumentParser:
     plan_option(comp)
     redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
+    as_run = comp.add_argument_group(
+        "run's results folder from per-sample annotations (a workflow manager's jobs, "
+        "as workflow/Snakefile does)"
+    )
+    as_run.add_argument(
+        "--annotations",
+        nargs="+",
+        metavar="CALLS_TSV",
+        help="the calls tables of 'annotate -o X.calls.tsv', one per VCF, in the order run "
+        "would take the VCFs (scanned reads last): with it, compare writes the folder run "
+        "writes: they, their skipped lists (X.calls.skipped.tsv beside each) and "
+        "--genotypes gathered into annotation/, and a page and Phenopacket per patient "
+        "(patients/, phenopackets/)",
+    )
+    as_run.add_argument(
+        "--scan-folder",
+        metavar="DIR",
+        help="with --annotations: the 'scan -o' folder whose VCFs were annotated, copied "
+        "into annotation/scan/ (annotate them by the path annotation/scan/<sample>."
+        "scan.vcf.gz, as run names them)",
+    )
+    as_run.add_argument(
+        "--fasta",
+        help="with --annotations: the genome the VCFs were genotyped against (summary.json's "
+        "genotyping, its hash, and the report's TEST GENOME banner for the test sequence)",
+    )
+    as_run.add_argument(
+        "--min-depth",
+        type=READS,
+        metavar="READS",
+        help="with --annotations: the --min-depth scan and annotate used (default 20)",
+    )
+    phenopackets_option(as_run)
+    delivery_options(as_run)
     comp.set_defaults(action="compare")
 
     run = _command(

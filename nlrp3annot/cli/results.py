@@ -1,7 +1,8 @@
 """The results folder that ``compare``, ``run`` and ``demo`` write, each as one set
 (io.output_set): the settings they share, the folder with its messages in place, and the
 closing lines. ``compare`` itself is here; ``run`` and ``demo`` are in
-:mod:`nlrp3annot.cli.run`."""
+:mod:`nlrp3annot.cli.run`. ``compare --annotations`` writes ``run``'s folder from
+per-sample ``annotate`` outputs (a workflow manager's jobs; io.gather)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlrp3annot.cli.common import RunRecord
+from nlrp3annot.cli.report import copy_phenopackets, delivery_settings, patient_pages
 
 if TYPE_CHECKING:
+    from nlrp3annot.delivery.deliver import DeliverySettings
     from nlrp3annot.response.plan import AnalysisPlan
 
 
@@ -52,19 +55,62 @@ def load_plan(path: str | None) -> AnalysisPlan | None:
 
 
 @dataclass(frozen=True)
+class AsRun:
+    """``compare --annotations``: what makes compare's folder the one ``run`` writes. The
+    per-sample calls tables (their skipped lists beside them, named as ``annotate`` names
+    them), the scan folder, the genome and minimum depth they were genotyped with, and the
+    patient pages' settings."""
+
+    calls: tuple[str, ...]
+    scan: str | None
+    fasta: str | None
+    min_depth: int
+    delivery: DeliverySettings
+    phenopackets: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> AsRun | None:
+        if not args.annotations:
+            given = [option for option, value in (
+                ("--scan-folder", args.scan_folder), ("--fasta", args.fasta),
+                ("--min-depth", args.min_depth), ("--phenopackets", args.phenopackets),
+                ("--lab", args.lab), ("--diagnosis", args.diagnosis),
+                ("--research", args.research),
+            ) if value not in (None, False)]  # fmt: skip
+            if given:
+                from nlrp3annot.errors import Nlrp3AnnotError
+
+                raise Nlrp3AnnotError(
+                    f"{', '.join(given)}: only with --annotations (the calls tables of "
+                    "annotate, from which compare writes run's results folder)"
+                )
+            return None
+        return cls(
+            calls=tuple(args.annotations),
+            scan=args.scan_folder,
+            fasta=args.fasta,
+            min_depth=20 if args.min_depth is None else args.min_depth,
+            delivery=delivery_settings(args),  # a bad lab profile stops before any work
+            phenopackets=args.phenopackets,
+        )
+
+
+@dataclass(frozen=True)
 class CompareSettings:
     """``compare``'s arguments: the genotype tables, the clinical table, the samples
-    sheet, and the analysis."""
+    sheet, the analysis and, with --annotations, what makes the folder ``run``'s."""
 
     genotypes: tuple[str, ...]
     clinical: str
     samples: str
     analysis: AnalysisSettings
+    as_run: AsRun | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CompareSettings:
         analysis = AnalysisSettings.from_args(args)
-        return cls(tuple(args.genotypes), args.clinical, args.samples, analysis)
+        as_run = AsRun.from_args(args)
+        return cls(tuple(args.genotypes), args.clinical, args.samples, analysis, as_run)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -74,21 +120,75 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def compare(settings: CompareSettings) -> int:
     from nlrp3annot.response.analysis import run_analysis
 
-    analysis = settings.analysis
-    with results_folder(analysis.output, analysis.record) as staging:
+    analysis, as_run, record = settings.analysis, settings.as_run, settings.analysis.record
+    if as_run is not None:  # two patients whose pages would share a file name: before work
+        from nlrp3annot.delivery.names import file_stems
+        from nlrp3annot.response.tables.clinical import read_samples
+
+        file_stems(read_samples(settings.samples).table["patient_id"])
+    pages: list[Path] = []
+    with results_folder(analysis.output, record) as staging:
+        genotypes: list = list(settings.genotypes)
+        more_inputs, genotyping = None, None
+        if as_run is not None:
+            gathered = _gather(settings, as_run, staging.path / "annotation")
+            genotypes = [gathered.patients]
+            more_inputs = {
+                **{f"vcf {record.file_name(p)}": p for p in gathered.vcfs},
+                **({"fasta": as_run.fasta} if as_run.fasta else {}),
+            }
+            genotyping = genotyping_entry(as_run.fasta, as_run.min_depth, record)
         output = run_analysis(
-            list(settings.genotypes),
+            genotypes,
             settings.clinical,
             settings.samples,
             staging.path,
             rule=analysis.group_rule,
             plan=analysis.plan,
-            redact=analysis.record.redactor(),
-            command=analysis.record.command(),
+            redact=record.redactor(),
+            command=record.command(),
+            more_inputs=more_inputs,
+            genotyping=genotyping,
         )
+        if as_run is not None:
+            pages = patient_pages(staging.path, as_run.delivery)
     if not analysis.quiet:
         report_analysis(moved(output, staging))
+        report_pages(pages, staging)
+    if as_run is not None:
+        copy_phenopackets(as_run.phenopackets, Path(analysis.output), analysis.quiet)
     return 0
+
+
+def _gather(settings: CompareSettings, as_run: AsRun, folder: Path):
+    """The per-sample annotate outputs as ``run``'s annotation/ folder (io.gather); every
+    VCF they name must be readable from here (its hash goes into the provenance)."""
+    from nlrp3annot.cli.annotate import skipped_path
+    from nlrp3annot.errors import InputFileError
+    from nlrp3annot.io.gather import gather_annotations
+
+    skipped = [skipped_path(calls) for calls in as_run.calls]
+    gathered = gather_annotations(settings.genotypes, as_run.calls, skipped, folder, as_run.scan)
+    for vcf in gathered.vcfs:
+        if not Path(vcf).is_file():
+            raise InputFileError(
+                vcf, "named by the --annotations tables but not found from here",
+                "run compare in the folder annotate ran in",
+            )  # fmt: skip
+    return gathered
+
+
+def genotyping_entry(fasta: str | Path | None, min_depth: int, record: RunRecord) -> dict:
+    """summary.json's ``genotyping`` (delivery.provenance), the FASTA named as the outputs
+    name every input (with --redact, its pseudonym; its first line and hash still say
+    which genome it is)."""
+    from nlrp3annot.delivery.provenance import genotyping
+
+    entry = genotyping(fasta, min_depth)
+    if fasta and record.redactor() is not None:
+        for key in ("fasta", "reference"):
+            entry[key] = record.file_name(fasta)
+    return entry
 
 
 def results_folder(folder: str | Path, record: RunRecord):

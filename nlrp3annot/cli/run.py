@@ -15,13 +15,13 @@ from nlrp3annot.cli.common import EXIT_SOME_FAILED, EXIT_USER_ERROR, input_paths
 from nlrp3annot.cli.report import copy_phenopackets, delivery_settings, patient_pages
 from nlrp3annot.cli.results import (
     AnalysisSettings,
+    genotyping_entry,
     moved,
     report_analysis,
     report_pages,
     results_folder,
 )
 from nlrp3annot.cli.scan import ScanOptions, run_scan
-from nlrp3annot.delivery.provenance import genotyping
 from nlrp3annot.errors import Nlrp3AnnotError
 
 if TYPE_CHECKING:
@@ -317,11 +317,7 @@ def _genotyping(fasta, how: Genotyping, analysis: AnalysisSettings) -> dict:
     """summary.json's ``genotyping`` (delivery.provenance), the FASTA named as the outputs
     name every input (with --redact, its pseudonym; its first line and hash still say
     which genome it is)."""
-    entry = genotyping(fasta, how.mosaic.min_depth)
-    if fasta and analysis.record.redactor() is not None:
-        for key in ("fasta", "reference"):
-            entry[key] = analysis.record.file_name(fasta)
-    return entry
+    return genotyping_entry(fasta, how.mosaic.min_depth, analysis.record)
 
 
 def demo(settings: DemoSettings) -> int:

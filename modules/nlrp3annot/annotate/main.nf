@@ -1,4 +1,7 @@
 // nlrp3annot annotate, one sample's VCF at a time, in the style of an nf-core module.
+// It is the per-sample annotate of `nlrp3annot run`; `nlrp3annot compare --annotations`
+// over every sample's calls + patients tables (the VCFs staged beside them) writes the
+// rest of run's results folder (see workflow/README.md, "Nextflow").
 // No bioconda package or biocontainer of nlrp3annot exists yet: `nlrp3annot` must be on
 // the PATH of the task (an environment or a container you build with `pip install .`).
 process NLRP3ANNOT_ANNOTATE {
@@ -28,7 +31,7 @@ process NLRP3ANNOT_ANNOTATE {
         --jobs ${task.cpus} \\
         --output ${prefix}.calls.tsv \\
         --patients ${prefix}.patients.tsv \\
-        --skipped ${prefix}.skipped.tsv \\
+        --skipped ${prefix}.calls.skipped.tsv \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -42,7 +45,7 @@ process NLRP3ANNOT_ANNOTATE {
     """
     touch ${prefix}.calls.tsv
     touch ${prefix}.patients.tsv
-    touch ${prefix}.skipped.tsv
+    touch ${prefix}.calls.skipped.tsv
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
