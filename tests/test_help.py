@@ -172,6 +172,7 @@ COUNTS = {"--min-depth", "--min-alt-reads", "--jobs", "--min-mapq", "--min-baseq
 REQUIRED = {
     "run": ["in.vcf", "--clinical", "c.csv", "--samples", "s.csv", "-o", "out"],
     "scan": ["in.bam", "--fasta", "g.fa", "-o", "out"],
+    "compare": ["--genotypes", "g.tsv", "--clinical", "c.csv", "--samples", "s.csv", "-o", "out"],
 }
 
 
@@ -190,7 +191,7 @@ NUMERIC = _numeric_options()
 def test_every_numeric_option_is_bounded_and_has_its_range_here() -> None:
     assert {option for _, option, _ in NUMERIC} == set(RANGES)
     assert all(isinstance(action.type, Number) for _, _, action in NUMERIC)
-    assert {command for command, _, _ in NUMERIC} == {"annotate", "run", "scan", "demo"}
+    assert {command for command, _, _ in NUMERIC} == {"annotate", "run", "scan", "demo", "compare"}
 
 
 CASES = [(command, option, value) for command, option, _ in NUMERIC for value in RANGES[option][1]]
