@@ -18,6 +18,7 @@ from nlrp3annot.cli.options import (
     resume_option,
     scan_options,
     transcript_options,
+    verbose_option,
 )
 
 
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     redact_option(ann)
     resume_option(ann)
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    verbose_option(ann)
     ann.set_defaults(action="annotate")
 
     ref = sub.add_parser("reference", help="reference sequence commands")
@@ -156,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan_option(comp)
     redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true")
+    verbose_option(comp)
     comp.set_defaults(action="compare")
 
     run = sub.add_parser(
@@ -177,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     redact_option(run)
     resume_option(run)
     run.add_argument("-q", "--quiet", action="store_true")
+    verbose_option(run)
     mosaic_options(run)
     scan_options(run, depth=False)
     run.add_argument(
@@ -217,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_options(scan)
     scan.add_argument("-q", "--quiet", action="store_true")
+    verbose_option(scan)
     scan.set_defaults(action="scan")
 
     demo = sub.add_parser("demo", help="run the whole chain on the bundled SYNTHETIC cohort")
@@ -225,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan_option(demo)
     redact_option(demo)
     demo.add_argument("-q", "--quiet", action="store_true")
+    verbose_option(demo)
     mosaic_options(demo)
     scan_options(demo, depth=False)
     parallel_options(demo)
@@ -294,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     look.add_argument("query")
     look.add_argument("--transcript", help="the transcript the name's numbering refers to")
     look.add_argument("--json", action="store_true")
+    look.add_argument(
+        "--tsv",
+        action="store_true",
+        help="every column as TSV (the default when stdout is not a terminal; on a terminal "
+        "the default is a table of the key columns)",
+    )
     look.set_defaults(action="lookup")
 
     know = sub.add_parser("knowledge", help="known-variant tables (ClinVar)")
