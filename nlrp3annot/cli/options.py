@@ -232,6 +232,16 @@ def resume_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def verbose_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print each file's details (alleles, skipped reasons, scan limits); by "
+        "default one line a stage and a closing summary",
+    )
+
+
 def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
     """The read filters and limits of ``scan`` (``run`` and ``demo`` share --min-depth with
     the mosaic test)."""
