@@ -93,6 +93,12 @@ def _read_genotypes(path) -> pd.DataFrame:
     if not path.is_file():
         raise Nlrp3AnnotError(f"{path}: no such file (give the --patients TSV of 'annotate')")
     hint = "give the --patients TSV written by 'nlrp3annot annotate'"
+    from nlrp3annot.response.tables.sheets import refuse_workbook
+
+    with path.open("rb") as handle:
+        refuse_workbook(
+            path, handle.read(8), f"save it from Excel as tab-separated text, or {hint}"
+        )
     try:
         table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
