@@ -10,6 +10,7 @@ from nlrp3annot import __version__
 from nlrp3annot.cli.options import (
     coverage_option,
     delivery_options,
+    genotyped_only_option,
     mosaic_options,
     parallel_options,
     phenopackets_option,
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
     )
     plan_option(comp)
+    genotyped_only_option(comp)
     redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true")
     comp.set_defaults(action="compare")
@@ -173,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", required=True)
     run.add_argument("--group-rule", choices=rules, help="default: the plan's")
     plan_option(run)
+    genotyped_only_option(run)
     coverage_option(run)
     redact_option(run)
     resume_option(run)

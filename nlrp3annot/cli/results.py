@@ -30,6 +30,7 @@ class AnalysisSettings:
     plan: AnalysisPlan | None
     record: RunRecord
     quiet: bool
+    genotyped_only: bool = False  # --genotyped-only (compare, run)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> AnalysisSettings:
@@ -39,6 +40,7 @@ class AnalysisSettings:
             plan=load_plan(args.plan),
             record=RunRecord(tuple(args.command_line), args.redact, args.quiet),
             quiet=args.quiet,
+            genotyped_only=getattr(args, "genotyped_only", False),  # (demo has no such option)
         )
 
 
@@ -85,6 +87,7 @@ def compare(settings: CompareSettings) -> int:
             plan=analysis.plan,
             redact=analysis.record.redactor(),
             command=analysis.record.command(),
+            genotyped_only=analysis.genotyped_only,
         )
     if not analysis.quiet:
         report_analysis(moved(output, staging))
