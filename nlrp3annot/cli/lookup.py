@@ -41,7 +41,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 def lookup(settings: LookupSettings) -> int:
     import json
 
-    from nlrp3annot.knowledge.lookup import LOOKUP_COLUMNS
+    from nlrp3annot.knowledge.lookup import LOOKUP_COLUMNS, is_dbsnp_id
     from nlrp3annot.knowledge.lookup import lookup as find
 
     rows = find(settings.query, transcript=settings.transcript)
@@ -55,7 +55,12 @@ def lookup(settings: LookupSettings) -> int:
         for row in rows:
             print("\t".join(str(row[c]) for c in LOOKUP_COLUMNS))
     if not rows:
-        print(f"nlrp3annot: {settings.query}: not in the ClinVar table", file=sys.stderr)
+        what = "no record with this dbSNP ID" if is_dbsnp_id(settings.query) else "not"
+        print(
+            f"nlrp3annot: {settings.query}: {what} in the ClinVar table of NLRP3 "
+            "(nlrp3annot knowledge update fetches a newer one)",
+            file=sys.stderr,
+        )
         return EXIT_SOME_FAILED
     return 0
 

@@ -338,6 +338,16 @@ def plan_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def genotyped_only_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--genotyped-only",
+        action="store_true",
+        help="compare the clinical patients that have a genotype, however few (part of a "
+        "cohort genotyped); the others are listed as not genotyped in tables/inclusion.tsv. "
+        "Default: stop when fewer than half have one (the IDs of the two sides likely differ)",
+    )
+
+
 def redact_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--redact",

@@ -16,6 +16,7 @@ from nlrp3annot.cli.options import (
     Number,
     coverage_option,
     delivery_options,
+    genotyped_only_option,
     mosaic_options,
     parallel_options,
     phenopackets_option,
@@ -230,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
     )
     plan_option(comp)
+    genotyped_only_option(comp)
     redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     as_run = comp.add_argument_group(
@@ -324,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
     )
     plan_option(run)
+    genotyped_only_option(run)
     coverage_option(run)
     redact_option(run)
     resume_option(run)

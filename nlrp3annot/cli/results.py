@@ -43,6 +43,7 @@ class AnalysisSettings:
     record: RunRecord
     quiet: bool
     verbose: bool = False  # -v: each file's details
+    genotyped_only: bool = False  # --genotyped-only (compare, run)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> AnalysisSettings:
@@ -53,6 +54,7 @@ class AnalysisSettings:
             record=RunRecord(tuple(args.command_line), args.redact, args.quiet),
             quiet=args.quiet,
             verbose=args.verbose,
+            genotyped_only=getattr(args, "genotyped_only", False),  # (demo has no such option)
         )
 
 
@@ -160,6 +162,7 @@ def compare(settings: CompareSettings) -> int:
             command=record.command(),
             more_inputs=more_inputs,
             genotyping=genotyping,
+            genotyped_only=analysis.genotyped_only,
         )
         if as_run is not None:
             pages = patient_pages(staging.path, as_run.delivery)

@@ -319,6 +319,7 @@ def run(settings: RunSettings) -> int:
                 **({"fasta": settings.fasta} if settings.fasta else {}),
             },
             genotyping=_genotyping(settings.fasta, how, analysis),
+            genotyped_only=analysis.genotyped_only,
         )
         pages = patient_pages(out, settings.delivery)
     from nlrp3annot.runner.checkpoint import Checkpoint
