@@ -88,10 +88,15 @@ RECORD_CASES = [
 ]
 WHOLE_CASES = [
     ("no_fileformat", HEAD.split("\n", 1)[1] + COLS + GOOD, 2, "not a VCF"),
-    ("byte_order_mark", "\ufeff" + HEAD + COLS + GOOD, 2, "byte-order mark"),
+    ("byte_order_mark", "\ufeff" + HEAD + COLS + GOOD, 2, "UTF-8 byte-order mark before"),
     ("chrom_line_spaces", HEAD + COLS.replace("\t", "  ") + GOOD, 2, "spaces, not tabs"),
     ("no_chrom_line", HEAD + GOOD, 2, "#CHROM"),
-    ("duplicate_samples", HEAD + COLS.replace("S2", "S1") + GOOD, 2, "S1"),
+    (
+        "duplicate_samples",
+        HEAD + COLS.replace("S2", "S1") + GOOD,
+        2,
+        "'S1' is in the #CHROM line 2 times (columns 10, 11)",
+    ),
     ("header_only", HEAD + COLS, 0, ""),
     ("empty", "", 2, "empty"),
     ("blank_lines_between", HEAD + COLS + GOOD + "\n\n" + OTHER, 0, ""),
@@ -132,6 +137,12 @@ SAMPLES_CASES = [
     ),
     ("samples_sample_twice", "patient_id,sample_id\nP1,S1\nP2,S1\n", 2, "S1"),
 ]
+# Excel workbooks saved under a text table's name (written by openpyxl): (name, role, phrase)
+WORKBOOK_CASES = [
+    ("genotypes_workbook.tsv", "genotypes", "is an Excel workbook (a zip file), not TSV text"),
+    ("samples_workbook.csv", "samples", "is an Excel workbook (a zip file), not CSV text"),
+    ("clinical_workbook.csv", "clinical", "is an Excel workbook (a zip file), not CSV text"),
+]
 FASTA_CASES = [
     ("fasta_not_fasta", "hello\n", 2, "FASTA"),
     ("fasta_empty", "", 2, "FASTA"),
@@ -156,6 +167,9 @@ def main() -> None:
     for name, text, code, phrase in SAMPLES_CASES:
         (OUT / f"{name}.csv").write_text(text)
         rows.append((f"{name}.csv", "samples", code, phrase))
+    for name, role, phrase in WORKBOOK_CASES:
+        _workbook(OUT / name)
+        rows.append((name, role, 2, phrase))
     for name, text, code, phrase in FASTA_CASES:
         (OUT / f"{name}.fa").write_text(text)
         rows.append((f"{name}.fa", "fasta", code, phrase))
@@ -164,6 +178,15 @@ def main() -> None:
         writer.writerow(["file", "given_as", "exit", "phrase"])
         writer.writerows(rows)
     print(f"{len(rows)} bad inputs in {OUT}")
+
+
+def _workbook(path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["patient_id", "sample_id"])
+    book.active.append(["P1", "S1"])
+    book.save(path)
 
 
 def _vcf(name: str, text: str, code: int, phrase: str) -> list[tuple]:

@@ -45,6 +45,22 @@ def _truncated_bgzip(tmp: Path) -> Path:
     return path
 
 
+def _bam(tmp: Path, name: str) -> Path:
+    """A real BAM (one read, written by htslib through pysam), named ``name``."""
+    import pysam
+
+    path = tmp / name
+    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr1", "LN": 248956422}],
+              "RG": [{"ID": "a", "SM": "S1"}]}  # fmt: skip
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        read = pysam.AlignedSegment(out.header)
+        read.query_name, read.reference_id, read.reference_start = "r1", 0, 247424200
+        read.query_sequence, read.cigarstring = "ACGT" * 10, "40M"
+        read.query_qualities = pysam.qualitystring_to_array("I" * 40)
+        out.write(read)
+    return path
+
+
 # (case id, how to make the arguments from a temporary folder, text the line must hold)
 def _loop(tmp: Path, name: str) -> Path:
     """A symbolic link that points at itself."""
@@ -89,6 +105,41 @@ CASES = [
             str(_text(t, "dup.vcf", HEADER + COLUMNS + "\tFORMAT\tS1\tS1\n")),
         ],
         "dup.vcf",
+    ),
+    (
+        "duplicate_samples_say_their_columns",
+        lambda t: [
+            "annotate",
+            str(_text(t, "dup3.vcf", HEADER + COLUMNS + "\tFORMAT\tA\tB\tA\n")),
+        ],
+        "'A' is in the #CHROM line 2 times (columns 10, 12)",
+    ),
+    (
+        "byte_order_mark_named",
+        lambda t: [
+            "annotate",
+            str(_bytes(t, "bom2.vcf", b"\xef\xbb\xbf" + (HEADER + COLUMNS + "\n").encode())),
+        ],
+        "bom2.vcf: starts with a UTF-8 byte-order mark before ##fileformat",
+    ),
+    (
+        "bam_to_annotate",
+        lambda t: ["annotate", str(_bam(t, "reads.bam")), "--fasta", FASTA],
+        "reads.bam: is a BAM alignment file (reads), not a VCF (annotate reads VCFs; to call "
+        "variants from reads use 'nlrp3annot scan",
+    ),
+    (
+        "bam_named_as_a_vcf",
+        lambda t: ["annotate", str(_bam(t, "reads.vcf.gz")), "--fasta", FASTA],
+        "reads.vcf.gz: is a BAM alignment file",
+    ),
+    (
+        "sam_to_annotate",
+        lambda t: [
+            "annotate",
+            str(_text(t, "reads.sam", "@HD\tVN:1.6\n@SQ\tSN:chr1\tLN:248956422\n")),
+        ],
+        "reads.sam: is a SAM alignment file",
     ),
     (
         "pos_not_a_number_in_locus",
@@ -162,6 +213,16 @@ CASES = [
         "g.tsv",
     ),
     (
+        "genotypes_workbook_named_tsv",
+        lambda t: _compare(t, genotypes=_workbook(t, "g.tsv")),
+        "g.tsv: is an Excel workbook (a zip file), not TSV text",
+    ),
+    (
+        "samples_workbook_named_csv",
+        lambda t: _compare(t, samples=_workbook(t, "s.csv")),
+        "s.csv: is an Excel workbook (a zip file), not CSV text",
+    ),
+    (
         "clinical_missing",
         lambda t: _compare(t, clinical=t / "none.csv"),
         "none.csv",
@@ -192,6 +253,18 @@ CASES = [
         "fake.vcf.gz",
     ),
 ]
+
+
+def _workbook(tmp: Path, name: str) -> Path:
+    """A real .xlsx workbook (openpyxl) saved under another name."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["patient_id", "sample_id"])
+    book.active.append(["P1", "S1"])
+    path = tmp / name
+    book.save(path)
+    return path
 
 
 def _compare(tmp: Path, genotypes=None, clinical=None, samples=None) -> list[str]:
@@ -232,8 +305,8 @@ def test_a_user_mistake_is_one_line_and_exit_2(tmp_path: Path, case, make, named
     assert len(lines) == 1, (case, proc.stderr)
     assert lines[0].startswith("nlrp3annot: error: "), lines[0]
     assert named in lines[0], (case, named, lines[0])
-    made = {p for p in work.rglob("*")} - before
-    leftovers = [p for p in made if p.is_file() and not p.name.startswith(".nlrp3annot.lock")]
+    # nothing made is left: no output, no lock file, no results folder of a failed run
+    leftovers = sorted({p for p in work.rglob("*")} - before)
     assert leftovers == [], (case, leftovers)
 
 
@@ -249,3 +322,23 @@ def test_plain_gzip_of_a_vcf_is_fine(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0 and "c.778C>T" in proc.stdout
+
+
+@pytest.mark.parametrize("args", [["plan"], ["lookup", "R260W"], ["annotate", "VCF", "-q"]])
+def test_stdout_on_a_full_device_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    """`> /dev/full`: the write fails with ENOSPC; one line naming stdout, exit 2."""
+    args = [str(_good(tmp_path)) if a == "VCF" else a for a in args]
+    if args[0] == "annotate":
+        args += ["--fasta", FASTA]
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "nlrp3annot", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "nlrp3annot: error: cannot write to stdout: No space left on device"
+    ]

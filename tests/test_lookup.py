@@ -125,3 +125,44 @@ def test_top_level_api_lookup():
     import nlrp3annot
 
     assert [r["clinvar_id"] for r in nlrp3annot.lookup("D303N")] == ["4377"]
+
+
+def _clinvar_ids_of(rs: str) -> set[str]:
+    """ClinVar's VariationIDs with dbSNP ID ``rs``, read straight from the bundled ClinVar
+    file (reference/clinvar_NLRP3.tsv, ClinVar's own columns)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "reference" / "clinvar_NLRP3.tsv"
+    lines = [x for x in path.read_text().splitlines() if x and not x.startswith("#")]
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:]]
+    column = next(c for c in header if "dbsnp" in c.lower() or c.lower() == "rs")
+    return {r[header[0]] for r in rows if r[column] == rs}
+
+
+def test_a_dbsnp_id_is_looked_up_in_the_bundled_table():
+    # rs121908150 is ClinVar's dbSNP ID of VariationID 4374, c.778C>T (R260W on the
+    # common c.780G); the answer is the row lookup R260W prints first
+    rows = lookup("rs121908150")
+    assert [r["clinvar_id"] for r in rows] == ["4374"] == sorted(_clinvar_ids_of("rs121908150"))
+    assert rows[0] == {**lookup("R260W")[0], "query": "rs121908150"}
+    assert lookup("RS121908150")[0]["clinvar_id"] == "4374"  # dbSNP IDs are case-blind
+    # an ID that ClinVar gives several records: every one, each carrying that ID
+    rows = lookup("rs2527260044")
+    assert {r["clinvar_id"] for r in rows} == _clinvar_ids_of("rs2527260044")
+    assert len(rows) == 3 and {r["dbsnp"] for r in rows} == {"rs2527260044"}
+
+
+def test_cli_lookup_of_an_unknown_dbsnp_id_says_so_in_one_line():
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", "lookup", "rs1"], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "nlrp3annot: rs1: no record with this dbSNP ID in the ClinVar table of NLRP3 "
+        "(nlrp3annot knowledge update fetches a newer one)"
+    ]
+    bad = subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", "lookup", "hello"], capture_output=True, text=True
+    )
+    assert "dbSNP IDs (rs121908150)" in bad.stderr

@@ -91,8 +91,35 @@ def test_a_second_run_into_a_locked_folder_is_refused(tmp_path: Path) -> None:
         holder.wait()
     _write_set(folder, "after")  # the lock went with the process
     assert verify(folder) == []
-    with open(folder / ".nlrp3annot.lock", "a") as handle:  # and this run released it
+    assert not (folder / ".nlrp3annot.lock").exists()  # this run removed its lock file
+    with open(folder / ".nlrp3annot.lock", "a") as handle:  # and released it
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_finished_set_keeps_no_lock_file(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    _write_set(folder, "good")
+    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, "summary.json", "tables"]
+
+
+def test_a_failed_first_run_leaves_no_folder(tmp_path: Path) -> None:
+    """The folders the run made (results/ and a parent it needed) go with it; the
+    user's own folder above them stays."""
+    folder = tmp_path / "new" / "results"
+    with pytest.raises(ValueError), output_set(folder, ["test"]) as staging:
+        (staging.path / "summary.json").write_text("half")
+        raise ValueError("the comparison failed")
+    assert not (tmp_path / "new").exists()
+    assert tmp_path.is_dir()
+
+
+def test_a_failed_run_into_a_users_folder_keeps_its_files(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("the user's")
+    with pytest.raises(ValueError), output_set(folder, ["test"]):
+        raise ValueError("the comparison failed")
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
 
 
 def test_sigkill_never_leaves_a_mixed_set(tmp_path: Path) -> None:

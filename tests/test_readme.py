@@ -36,8 +36,11 @@ from test_transcript_choice import write_gencode_gtf, write_refseq_gff3
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 COMMAND_LANGUAGES = {"bash", "python"}
-OTHER_LANGUAGES = {"toml"}  # examples of a file's content, not commands
-MARK = re.compile(r"^\s*<!--\s*readme-test:\s*(?P<what>skip|exit)\s+(?P<arg>\S.*?)\s*-->\s*$")
+OTHER_LANGUAGES = {"toml", "text"}  # a file's content, a command's output: not commands
+MARK = re.compile(
+    r"^\s*<!--\s*readme-test:\s*"
+    r"(?:(?P<what>skip|exit)\s+(?P<arg>\S.*?)|(?P<output>output))\s*-->\s*$"
+)
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>\S*)\s*$")
 CLONE_PARTS = ("tests", "scripts", "reference", "workflow", "modules")
 
@@ -78,6 +81,7 @@ class Block:
     code: str
     skip: str | None
     exit_code: int
+    output: bool = False  # the terminal output of the command block before it
 
 
 def readme_blocks(text: str) -> list[Block]:
@@ -103,6 +107,7 @@ def readme_blocks(text: str) -> list[Block]:
                 code=code + "\n",
                 skip=mark["arg"] if mark and mark["what"] == "skip" else None,
                 exit_code=int(mark["arg"]) if mark and mark["what"] == "exit" else 0,
+                output=bool(mark and mark["output"]),
             )
         )
         number = end + 1
@@ -111,6 +116,12 @@ def readme_blocks(text: str) -> list[Block]:
 
 BLOCKS = readme_blocks(README.read_text())
 COMMAND_BLOCKS = [b for b in BLOCKS if b.language in COMMAND_LANGUAGES]
+# the output the README shows for a command block: the ```text block marked output after it
+SHOWN_OUTPUT = {
+    before.line: after.code
+    for before, after in zip(BLOCKS, BLOCKS[1:], strict=False)
+    if after.output and before.language in COMMAND_LANGUAGES
+}
 
 
 def test_every_block_says_what_it_is():
@@ -122,6 +133,8 @@ def test_every_block_says_what_it_is():
     ]
     fenced = {b.line - 1 for b in BLOCKS}
     assert set(marks) <= fenced, f"a readme-test line not right before a block: lines {marks}"
+    outputs = [b.line for b in BLOCKS if b.output]
+    assert len(outputs) == len(SHOWN_OUTPUT), f"an output block not after a command: {outputs}"
     for line in README.read_text().splitlines():
         if "readme-test" in line:
             assert MARK.match(line), f"not a readme-test line: {line!r}"
@@ -205,14 +218,30 @@ def test_readme_block_runs(block: Block, demo: Path, tmp_path: Path):
         command,
         cwd=tmp_path,
         env=environment(tmp_path),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one stream, in the order a terminal shows it
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == block.exit_code, (
-        f"README line {block.line} exited {done.returncode}:\n{code}\nstderr: {done.stderr[-3000:]}"
+        f"README line {block.line} exited {done.returncode}:\n{code}\noutput: {done.stdout[-3000:]}"
     )
+    if block.line in SHOWN_OUTPUT:
+        assert_output_as_shown(SHOWN_OUTPUT[block.line], done.stdout, block.line)
+
+
+def assert_output_as_shown(shown: str, printed: str, line: int) -> None:
+    """The README's copy of a command's output, line for line; its `...` stands for any
+    text (a long list, a path's tail)."""
+    shown_lines, printed_lines = shown.splitlines(), printed.splitlines()
+    assert len(shown_lines) == len(printed_lines), (
+        f"README line {line} shows {len(shown_lines)} lines of output, the command printed "
+        f"{len(printed_lines)}:\n{printed}"
+    )
+    for expected, got in zip(shown_lines, printed_lines, strict=True):
+        pattern = ".*".join(re.escape(part) for part in expected.split("..."))
+        assert re.fullmatch(pattern, got), f"README line {line} shows\n{expected}\nprinted\n{got}"
 
 
 # ---- the numbers the README quotes about the demo ----------------------------------------
@@ -268,10 +297,12 @@ def test_the_first_screen_cohort_is_the_demos(demo: Path):
 
 def test_p16_mosaic_is_the_scans(demo: Path):
     """P16 as the README tells it: "negative by the old assay and in its VCF; its deep reads
-    show p.Gly569Arg at N%, so the patient is compared as mutation-positive"."""
+    show p.Gly569Arg ("mosaic at N% from the scan of the reads", tables/patients.tsv), so the
+    patient is compared as mutation-positive"."""
     found = quoted(
         r"The demo's P16 is negative by the old assay and in its VCF; its deep reads show "
-        r"(p\.[A-Za-z]+\d+[A-Za-z]+) at ([\d.]+)%, so the patient is compared as ([\w-]+)"
+        r'(p\.[A-Za-z]+\d+[A-Za-z]+) \("(mosaic at ([\d.]+)% from the scan of the reads)", '
+        r"`tables/patients.tsv`\), so the patient is compared as ([\w-]+)"
     )
     sheet = [r for r in csv.DictReader((demo / "inputs/samples.csv").open())]
     assert {r["old_assay"] for r in sheet if r["patient_id"] == "P16"} == {"negative"}
@@ -280,9 +311,10 @@ def test_p16_mosaic_is_the_scans(demo: Path):
     scanned = samples["P16-amplicon"]
     assert scanned["status"] == "positive_mosaic"
     assert scanned["hgvs_p_sample"].split(":")[-1] == found[1]
-    assert found[2] == percent(float(scanned["vaf"]))
-    group = {row["patient_id"]: row["group"] for row in tsv(demo / "tables/patients.tsv")}
-    assert found[3].replace("-", "_") == group["P16"]
+    assert found[3] == percent(float(scanned["vaf"]))
+    patient = next(r for r in tsv(demo / "tables/patients.tsv") if r["patient_id"] == "P16")
+    assert found[2] in patient["confirm"]
+    assert found[4].replace("-", "_") == patient["group"]
 
 
 def test_the_study_sentence_is_the_reports(demo: Path):

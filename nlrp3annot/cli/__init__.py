@@ -22,6 +22,7 @@ Each command turns its argparse Namespace into a typed settings value once
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -64,13 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     # as the user typed it (the results record it): argv in-process, else this process's
     args.command_line = ["nlrp3annot", *(argv if argv is not None else sys.argv[1:])]
     try:
-        return _command(args.action)(args)
+        code = _command(args.action)(args)
+        sys.stdout.flush()  # a full device refuses the last block here: say so, not later
+        return code
     except Nlrp3AnnotError as exc:
         print(f"nlrp3annot: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:  # the environment: a path under a file, a full disk, permissions
         if isinstance(exc, BrokenPipeError):
             return 0
+        if isinstance(exc, StdoutError):
+            print(f"nlrp3annot: error: cannot write to stdout: {exc.strerror}", file=sys.stderr)
+            return EXIT_USER_ERROR
         where = f"{exc.filename}: " if exc.filename else ""
         reason = exc.strerror or str(exc)
         print(
@@ -90,6 +96,52 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+class StdoutError(OSError):
+    """A write to standard output that failed (``> /dev/full``): no file name to give."""
+
+
+class _StdoutFile(io.FileIO):
+    """File descriptor 1, whose failed writes say they were to stdout (a write's OSError
+    carries no file name, and the data is usually the output of the whole run). After one
+    failure the rest is dropped: the error is said once, and the exit flush cannot raise
+    it again."""
+
+    failed = False
+
+    def write(self, data) -> int:
+        if self.failed:
+            return len(data)
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self.failed = True
+            raise StdoutError(exc.errno, exc.strerror) from None
+
+
+def _stdout_that_names_itself() -> None:
+    """Standard output, as Python made it, over :class:`_StdoutFile`."""
+    old = sys.stdout
+    if old is None or getattr(old, "fileno", None) is None:
+        return
+    try:
+        if old.fileno() != 1:
+            return
+    except (OSError, ValueError):
+        return
+    old.flush()
+    raw = _StdoutFile(1, "w", closefd=False)
+    buffered = io.BufferedWriter(raw)
+    sys.stdout = io.TextIOWrapper(
+        buffered,
+        encoding=old.encoding,
+        errors=old.errors,
+        line_buffering=old.line_buffering,
+        write_through=getattr(old, "write_through", False),
+    )
+
+
 def console() -> None:
     """The ``nlrp3annot`` command: :func:`main`, then leave without tearing the interpreter
     down object by object (40 ms after an 11,000-allele run). Every output file is complete
@@ -97,6 +149,7 @@ def console() -> None:
     (a Dask client), the normal exit runs instead."""
     import threading
 
+    _stdout_that_names_itself()
     code = main()
     if threading.active_count() > 1:
         sys.exit(code)

@@ -19,6 +19,7 @@ from nlrp3annot.cli.common import (
     check_outputs,
     input_paths,
 )
+from nlrp3annot.cli.terminal import PREFIX, counts_text, progress_bar, say, shown, shown_folder
 from nlrp3annot.errors import Nlrp3AnnotError
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class AnnotateSettings:
     resume: bool = False
     resume_folder: str | None = None  # default: .<output>.resume beside -o
     quiet: bool = False
+    verbose: bool = False  # -v: each file's details even when there are several
+    in_run: bool = False  # a stage of run/demo: their closing summary says the statuses
     # paths an output names otherwise than given (files of a run's own staging folder)
     shown: Mapping[str, str] | None = field(default=None)
 
@@ -112,6 +115,7 @@ class AnnotateSettings:
             coverage=tuple(args.coverage or ()),
             resume=args.resume,
             quiet=args.quiet,
+            verbose=args.verbose,
         )
 
 
@@ -143,21 +147,6 @@ def skipped_path(output: str) -> Path:
     """Where ``annotate -o OUTPUT`` lists its skipped alleles by default (``compare
     --annotations`` reads them there)."""
     return _skipped_path(output)
-
-
-def _progress(paths: list[str], quiet: bool):
-    """A rich progress bar on a terminal; plain per-file lines (or nothing) otherwise."""
-    if quiet or not sys.stderr.isatty() or len(paths) < 2:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    return Progress(
-        TextColumn("annotating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        transient=True,
-    )
 
 
 def _vcf_findings(result, record: RunRecord):
@@ -210,19 +199,25 @@ def annotate(settings: AnnotateSettings) -> int:
         raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
     options = mosaic_options(settings.mosaic)
     coverage = coverage_files(settings.coverage)
-    bar = _progress(paths, settings.quiet)
+    bar = progress_bar("annotating", len(paths), settings.quiet)
     task = bar.add_task("", total=len(paths)) if bar else None
+    # each file's details: for one file, or with -v; with several, only their warnings
+    details = settings.verbose or len(paths) == 1
+    real = {name: path for path, name in (settings.shown or {}).items()}
 
-    def done(path: str, result, error: str) -> None:
-        if bar is not None:  # a live bar: print above it, and keep per-file detail short
-            bar.update(task, advance=1, description=Path(path).name)
-            if error:
-                bar.console.print(f"nlrp3annot: error: {error}", markup=False, highlight=False)
-            return
-        if error:
-            print(f"nlrp3annot: error: {error}", file=sys.stderr)
-        elif not settings.quiet:
-            _report_file(result.summary, result.skipped, bool(output or settings.skipped))
+    def done(name: str, result, error: str) -> None:
+        lines = [f"error: {error}"] if error else []
+        if result is not None and not settings.quiet:
+            listed = bool(output or settings.skipped)
+            file = shown(real.get(name, name))
+            lines += _file_lines(file, result.summary, result.skipped, listed, details)
+        if bar is not None:  # a live bar: print above it
+            bar.update(task, advance=1, description=Path(name).name)
+            for line in lines:
+                bar.console.print(PREFIX + line, markup=False, highlight=False)
+        else:
+            for line in lines:
+                say(line)
 
     jobs = _jobs(settings.jobs)
     checkpoint = _checkpoint(settings)
@@ -241,15 +236,8 @@ def annotate(settings: AnnotateSettings) -> int:
         result = run()
     if len(paths) == 1 and result.failures:
         return EXIT_USER_ERROR
-    if bar is not None:
-        per_file = result.summary["per_file"]
-        print(
-            f"nlrp3annot: {len(per_file)} files annotated: "
-            f"{sum(f['alleles_annotated'] for f in per_file)} alleles, "
-            f"{sum(f['alleles_skipped'] for f in per_file)} skipped, "
-            f"{sum(f['ref_mismatches'] for f in per_file)} REF mismatches",
-            file=sys.stderr,
-        )
+    if len(paths) > 1 and not settings.quiet:
+        say(files_line(result, skipped_file))
     redactor = settings.record.redactor()
     if redactor is not None:  # every output below names pseudonyms only
         result = redactor.result(result)
@@ -267,16 +255,15 @@ def annotate(settings: AnnotateSettings) -> int:
         write_tsv(result, output)
     if skipped_file:
         write_skipped(result.skipped, skipped_file)
-        if result.skipped and not settings.quiet:
-            print(f"nlrp3annot: skipped alleles listed in {skipped_file}", file=sys.stderr)
+        if result.skipped and not settings.quiet and len(paths) == 1:
+            say(f"skipped alleles listed in {shown(skipped_file)}")
     if settings.patients:
         write_patients(result, settings.patients)
-        if not settings.quiet:
+        if not settings.quiet and not settings.in_run:
             counts = Counter(str(p["status"]) for p in result.patients)
-            text = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-            print(
-                f"nlrp3annot: {len(result.patients)} samples in {settings.patients}: {text}",
-                file=sys.stderr,
+            say(
+                f"{len(result.patients)} samples in {shown(settings.patients)}: "
+                f"{counts_text(counts)}"
             )
     if result.failures:
         print(
@@ -300,20 +287,16 @@ def _checkpoint(settings: AnnotateSettings) -> Checkpoint | None:
         folder = output.with_name(f".{output.name}.resume")
     if not settings.resume:
         if folder is not None and Checkpoint(folder).count() and not settings.quiet:
-            print(
-                f"nlrp3annot: note: an interrupted run kept finished files in {folder}/; "
-                "add --resume to skip them",
-                file=sys.stderr,
+            say(
+                f"note: an interrupted run kept finished files in {shown_folder(folder)}; "
+                "add --resume to skip them"
             )
         return None
     if folder is None:
         raise Nlrp3AnnotError("--resume needs -o: the finished files are kept beside the output")
     checkpoint = Checkpoint(folder)
     if checkpoint.count() and not settings.quiet:
-        print(
-            f"nlrp3annot: resuming: finished files kept in {folder}/ are not annotated again",
-            file=sys.stderr,
-        )
+        say(f"resuming: finished files kept in {shown_folder(folder)} are not annotated again")
     return checkpoint
 
 
@@ -373,31 +356,58 @@ def _jobs(jobs: int | None) -> int:
     return jobs
 
 
-def _report_file(summary: dict, skipped: list, listed: bool) -> None:
-    outside = summary["records_outside_locus"]
-    outside_text = "not read (indexed fetch)" if outside is None else str(outside)
-    print(
-        f"nlrp3annot: {summary['file']}: {summary['build']}, sequence {summary['sequence']}; "
-        f"{summary['alleles_annotated']} alleles annotated, {summary['alleles_skipped']} "
-        f"skipped, records outside the NLRP3 locus: {outside_text}",
-        file=sys.stderr,
-    )
-    for text in summary.get("warnings", []):
-        print(f"nlrp3annot: warning: {text}", file=sys.stderr)
-    for reason in summary.get("transcripts_refused", []):
-        print(f"nlrp3annot: warning: transcript left out: {reason}", file=sys.stderr)
-    mine = [x for x in skipped if x.path == summary["file"]]
-    for reason, n in Counter(x.reason for x in mine).most_common():
-        print(f"nlrp3annot:   skipped {n}: {reason}", file=sys.stderr)
-    if not listed:
-        for x in mine:
-            print(
-                f"nlrp3annot:   skipped {x.chrom}:{x.pos} {x.ref}>{x.alt}: {x.reason}",
-                file=sys.stderr,
-            )
-    if summary["ref_mismatches"]:
-        print(
-            f"nlrp3annot: warning: {summary['ref_mismatches']} rows have a REF that differs "
-            f"from the reference (column ref_mismatch); check the FASTA and the VCF's build",
-            file=sys.stderr,
+def _file_lines(file: str, summary: dict, skipped: list, listed: bool, details: bool) -> list[str]:
+    """What the terminal says of one annotated file: with ``details``, its line (build,
+    sequence, alleles annotated and skipped, records outside the locus) and its skipped
+    alleles by reason (each allele when they are listed nowhere else); always its warnings."""
+    lines = []
+    if details:
+        outside = summary["records_outside_locus"]
+        outside_text = "not read (indexed fetch)" if outside is None else str(outside)
+        lines.append(
+            f"{file}: {summary['build']}, sequence {_source(summary['sequence'])}; "
+            f"{summary['alleles_annotated']} alleles annotated, {summary['alleles_skipped']} "
+            f"skipped, records outside the NLRP3 locus: {outside_text}"
         )
+    lines += [f"warning: {text}" for text in summary.get("warnings", [])]
+    lines += [f"warning: transcript left out: {r}" for r in summary.get("transcripts_refused", [])]
+    mine = [x for x in skipped if x.path == summary["file"]]
+    if details:
+        for reason, n in Counter(x.reason for x in mine).most_common():
+            lines.append(f"  skipped {n}: {reason}")
+    if not listed:  # no skipped list is written: stderr is where they are listed
+        lines += [f"  skipped {x.chrom}:{x.pos} {x.ref}>{x.alt}: {x.reason}" for x in mine]
+    if summary["ref_mismatches"]:
+        lines.append(
+            f"warning: {file}: {summary['ref_mismatches']} rows have a REF that differs from "
+            "the reference (column ref_mismatch); check the FASTA and the VCF's build"
+        )
+    return lines
+
+
+def _source(sequence: str) -> str:
+    """The sequence a file was read against: a FASTA path shown from the one base, or the
+    words of a cached locus as they are."""
+    return shown(sequence) if sequence and Path(sequence).exists() else sequence
+
+
+def files_line(result, skipped_file: str | Path | None) -> str:
+    """The annotation of several files in one line: files, alleles, skipped alleles by
+    their commonest reasons (and where they are listed), REF mismatches, failures."""
+    per_file = result.summary["per_file"]
+    skipped = len(result.skipped)
+    text = (
+        f"annotated {len(per_file)} files: {sum(f['alleles_annotated'] for f in per_file)} "
+        f"alleles, {skipped} skipped"
+    )
+    if skipped:
+        reasons = Counter(x.reason for x in result.skipped).most_common()
+        text += " (" + "; ".join(f"{n} {reason}" for reason, n in reasons[:3])
+        text += f"; {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
+        text += f"; listed in {shown(skipped_file)})" if skipped_file else ")"
+    mismatches = sum(f["ref_mismatches"] for f in per_file)
+    if mismatches:
+        text += f", {mismatches} REF mismatches"
+    if result.failures:
+        text += f", {len(result.failures)} failed"
+    return text

@@ -232,6 +232,16 @@ def resume_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def verbose_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print each file's details (alleles, skipped reasons, scan limits); by "
+        "default one line a stage and a closing summary",
+    )
+
+
 def scan_options(p: argparse.ArgumentParser, depth: bool = True) -> None:
     """The read filters and limits of ``scan`` (``run`` and ``demo`` share --min-depth with
     the mosaic test)."""
@@ -325,6 +335,16 @@ def plan_option(p: argparse.ArgumentParser) -> None:
         help="the statistical analysis plan: primary/secondary end points, multiplicity, "
         "alpha, responder rule, group rule and sensitivity rules (default: the NEJM 2006 "
         "plan; 'nlrp3annot plan' prints it to copy and edit)",
+    )
+
+
+def genotyped_only_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--genotyped-only",
+        action="store_true",
+        help="compare the clinical patients that have a genotype, however few (part of a "
+        "cohort genotyped); the others are listed as not genotyped in tables/inclusion.tsv. "
+        "Default: stop when fewer than half have one (the IDs of the two sides likely differ)",
     )
 
 

@@ -16,6 +16,7 @@ from nlrp3annot.cli.options import (
     Number,
     coverage_option,
     delivery_options,
+    genotyped_only_option,
     mosaic_options,
     parallel_options,
     phenopackets_option,
@@ -24,6 +25,7 @@ from nlrp3annot.cli.options import (
     resume_option,
     scan_options,
     transcript_options,
+    verbose_option,
 )
 
 GROUP_RULES = ["strict", "germline_only", "vus_as_positive"]
@@ -143,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     redact_option(ann)
     resume_option(ann)
     ann.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    verbose_option(ann)
     ann.set_defaults(action="annotate")
 
     ref = _command(
@@ -228,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
     )
     plan_option(comp)
+    genotyped_only_option(comp)
     redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     as_run = comp.add_argument_group(
@@ -264,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     phenopackets_option(as_run)
     delivery_options(as_run)
+    verbose_option(comp)
     comp.set_defaults(action="compare")
 
     run = _command(
@@ -321,10 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
     )
     plan_option(run)
+    genotyped_only_option(run)
     coverage_option(run)
     redact_option(run)
     resume_option(run)
     run.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
+    verbose_option(run)
     mosaic_options(run)
     scan_options(run, depth=False)
     run.add_argument(
@@ -368,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan_options(scan)
     scan.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
+    verbose_option(scan)
     scan.set_defaults(action="scan")
 
     demo = _command(
@@ -393,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan_option(demo)
     redact_option(demo)
     demo.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
+    verbose_option(demo)
     mosaic_options(demo)
     scan_options(demo, depth=False)
     parallel_options(demo)
@@ -471,6 +480,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the transcript the name's numbering refers to (default: MANE Select)",
     )
     look.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    look.add_argument(
+        "--tsv",
+        action="store_true",
+        help="every column as TSV (the default when stdout is not a terminal; on a terminal "
+        "the default is a table of the key columns)",
+    )
     look.set_defaults(action="lookup")
 
     know = _command(

@@ -63,10 +63,11 @@ def report(settings: ReportSettings) -> int:
     done = deliver(settings.results, settings.delivery, folder, packets, list(settings.patients))
     _say_skipped(done.skipped)
     if not settings.quiet:
-        print(f"nlrp3annot: {len(done.pages)} patient page(s) in {folder}/", file=sys.stderr)
+        from nlrp3annot.cli.terminal import say, shown_folder
+
+        say(f"{len(done.pages)} patient page(s) in {shown_folder(folder)}")
         if packets is not None:
-            print(f"nlrp3annot: {len(done.packets)} Phenopacket(s) in {packets}/",
-                  file=sys.stderr)  # fmt: skip
+            say(f"{len(done.packets)} Phenopacket(s) in {shown_folder(packets)}")
     return 0
 
 
@@ -91,7 +92,9 @@ def copy_phenopackets(folder: str | None, results: Path, quiet: bool) -> None:
     for path in made:
         shutil.copyfile(path, destination / path.name)
     if not quiet:
-        print(f"nlrp3annot: {len(made)} Phenopackets in {destination}/", file=sys.stderr)
+        from nlrp3annot.cli.terminal import say, shown_folder
+
+        say(f"{len(made)} Phenopackets in {shown_folder(destination)}")
 
 
 def _say_skipped(skipped: list[tuple[str, str]]) -> None:

@@ -16,6 +16,15 @@ from typing import TYPE_CHECKING
 
 from nlrp3annot.cli.common import RunRecord
 from nlrp3annot.cli.report import copy_phenopackets, delivery_settings, patient_pages
+from nlrp3annot.cli.terminal import (
+    console_for,
+    counts_text,
+    moving,
+    say,
+    shown,
+    shown_folder,
+    summary_block,
+)
 
 if TYPE_CHECKING:
     from nlrp3annot.delivery.deliver import DeliverySettings
@@ -33,6 +42,8 @@ class AnalysisSettings:
     plan: AnalysisPlan | None
     record: RunRecord
     quiet: bool
+    verbose: bool = False  # -v: each file's details
+    genotyped_only: bool = False  # --genotyped-only (compare, run)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> AnalysisSettings:
@@ -42,6 +53,8 @@ class AnalysisSettings:
             plan=load_plan(args.plan),
             record=RunRecord(tuple(args.command_line), args.redact, args.quiet),
             quiet=args.quiet,
+            verbose=args.verbose,
+            genotyped_only=getattr(args, "genotyped_only", False),  # (demo has no such option)
         )
 
 
@@ -149,12 +162,12 @@ def compare(settings: CompareSettings) -> int:
             command=record.command(),
             more_inputs=more_inputs,
             genotyping=genotyping,
+            genotyped_only=analysis.genotyped_only,
         )
         if as_run is not None:
             pages = patient_pages(staging.path, as_run.delivery)
     if not analysis.quiet:
-        report_analysis(moved(output, staging))
-        report_pages(pages, staging)
+        report_analysis(moved(output, staging), pages or None)
     if as_run is not None:
         copy_phenopackets(as_run.phenopackets, Path(analysis.output), analysis.quiet)
     return 0
@@ -197,10 +210,9 @@ def results_folder(folder: str | Path, record: RunRecord):
     from nlrp3annot.io.output_set import incomplete_outputs, output_set
 
     if incomplete_outputs(folder):
-        print(
-            f"nlrp3annot: warning: {folder}/ holds outputs of a run that did not finish "
-            "(no run.json); this run replaces them",
-            file=sys.stderr,
+        say(
+            f"warning: {shown_folder(folder)} holds outputs of a run that did not finish "
+            "(no run.json); this run replaces them"
         )
     return _messages_in_place(output_set(folder, record.command()))
 
@@ -229,7 +241,8 @@ def _messages_in_place(context):
         stream = sys.stderr
         sys.stderr = _FinalNames(stream, staging)
         try:
-            yield staging
+            with moving(staging.path, staging.folder):
+                yield staging
         finally:
             sys.stderr = stream
 
@@ -241,29 +254,64 @@ def moved(output, staging):
     return replace(output, folder=staging.folder, report=staging.shown(output.report))
 
 
-def report_analysis(output) -> None:
-    """The closing lines of an analysis: the groups, warnings, rows not used, where the
-    results are."""
-    groups = ", ".join(f"{n} {g}" for g, n in sorted(output.summary["groups"].items()))
-    print(f"nlrp3annot: patients: {groups}", file=sys.stderr)
-    for warning in output.summary["comparison"].get("warnings", []):
-        print(f"nlrp3annot: warning: {warning}", file=sys.stderr)
-    skipped = output.summary.get("clinical_skipped") or []
-    if skipped:  # rows the tables could not use: said here, not only in a file
-        reasons = Counter(str(row.get("reason", "")) for row in skipped)
+def report_analysis(
+    output,
+    pages: list[Path] | None = None,
+    annotated: list[tuple[str, str]] | None = None,
+) -> None:
+    """The closing summary of an analysis (cutadapt's way: a quiet run that ends with one
+    readable report): the patients by status, the groups compared, what was skipped and
+    where it is listed, warnings, the bottom line of the plan's primary question (the
+    report's own sentence), and where the results and the report are. ``pages``: the
+    patient pages written (run, demo); ``annotated``: (what, listed in) of the skipped
+    alleles and alignment files of the run's annotation. A rich table on a terminal,
+    ``nlrp3annot: label: value`` lines when piped."""
+    summary = output.summary
+    rows = []
+    statuses = Counter(str(p.get("status") or "no genotype") for p in summary.get("patients", []))
+    if statuses:
+        rows.append(("patients", f"{sum(statuses.values())}: {counts_text(statuses)}"))
+    groups = summary.get("groups") or {}
+    rows.append(("compared", " vs ".join(f"{n} {g}" for g, n in groups.items()) or "none"))
+    skipped = [f"{what} (listed in {where})" for what, where in annotated or []]
+    clinical = summary.get("clinical_skipped") or []
+    if clinical:  # rows the tables could not use: said here, not only in a file
+        reasons = Counter(str(row.get("reason", "")) for row in clinical)
         listed = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
-        print(
-            f"nlrp3annot: warning: {len(skipped)} clinical/samples rows or cells not used "
-            f"({listed}); listed in {output.folder}/tables/clinical_skipped.tsv",
-            file=sys.stderr,
-        )
-    print(
-        f"nlrp3annot: results in {output.folder}/ (summary.json, tables/); report: {output.report}",
-        file=sys.stderr,
-    )
-
-
-def report_pages(pages: list[Path], staging) -> None:
+        where = shown(Path(output.folder) / "tables" / "clinical_skipped.tsv")
+        skipped.append(f"{len(clinical)} clinical/samples rows or cells: {listed} "
+                       f"(listed in {where})")  # fmt: skip
+    rows.append(("skipped", "; ".join(skipped) or "nothing"))
+    rows += [("warning", w) for w in summary.get("comparison", {}).get("warnings", [])]
+    bottom = primary_bottom_line(summary)
+    if bottom:
+        rows.append(("bottom line", bottom))
+    folder = shown_folder(output.folder)
+    contents = "summary.json, tables/"
     if pages:
-        folder = staging.shown(pages[0]).parent
-        print(f"nlrp3annot: {len(pages)} patient pages in {folder}/", file=sys.stderr)
+        contents += f", {len(pages)} patient pages in patients/"
+    rows.append(("results", f"{folder} ({contents})"))
+    rows.append(("report", shown(output.report)))
+    title = str(summary.get("title") or "nlrp3annot")
+    summary_block(title, rows, console_for())
+
+
+def primary_bottom_line(summary: dict) -> str | None:
+    """The report's first-screen sentence for the plan's primary question (bottom_line.
+    overall_line, read from summary.json's numbers: nothing is computed again); None
+    when the summary holds no such family."""
+    comparison = summary.get("comparison") or {}
+    family = f"{comparison.get('question', 'study')}_endpoints"
+    rows = (comparison.get(family) or {}).get("endpoints")
+    if not rows or "alpha" not in comparison or len(comparison.get("compared") or ()) != 2:
+        return None
+    import pandas as pd
+
+    from nlrp3annot.response.report.bottom_line import overall_line
+
+    nan = float("nan")  # a P not computed is null in JSON, NaN in the report's tables
+    table = pd.DataFrame(
+        [{**r, **{k: nan for k in ("p", "p_adjusted") if r.get(k) is None}} for r in rows]
+    )
+    compared = tuple(comparison.get("compared") or ())
+    return overall_line({family: table}, float(comparison["alpha"]), compared, family)

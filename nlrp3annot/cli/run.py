@@ -18,10 +18,10 @@ from nlrp3annot.cli.results import (
     genotyping_entry,
     moved,
     report_analysis,
-    report_pages,
     results_folder,
 )
 from nlrp3annot.cli.scan import ScanOptions, run_scan
+from nlrp3annot.cli.terminal import say, shown, shown_folder
 from nlrp3annot.errors import Nlrp3AnnotError
 
 if TYPE_CHECKING:
@@ -153,12 +153,30 @@ def _annotate_into(
         resume=how.resume,
         resume_folder=how.resume_folder,
         quiet=analysis.quiet,
+        verbose=analysis.verbose,
+        in_run=True,
         shown=_within(paths, results),
     )
     code = annotate(settings)
     if code == EXIT_USER_ERROR:
         raise Nlrp3AnnotError("annotation failed; see the error above")
     return patients, code
+
+
+def _skipped_files(folder: Path) -> list[tuple[str, str]]:
+    """(what, listed in) for the closing summary: the alleles the annotation skipped and
+    the alignment files --allow-missing left out, each counted from its list."""
+    found = []
+    for name, what in (
+        ("calls.skipped.tsv", "alleles"),
+        ("alignments.skipped.tsv", "BAM/CRAM files"),
+    ):
+        listed = folder / name
+        if listed.is_file():
+            rows = max(len(listed.read_text().splitlines()) - 1, 0)
+            if rows:
+                found.append((f"{rows} {what}", shown(listed)))
+    return found
 
 
 def _within(paths: list[str], results: Path | None) -> dict[str, str]:
@@ -255,7 +273,13 @@ def _write_skipped_alignments(
     lines = ["file\treason"] + [f"{name(p)}\t{why}" for p, why in skipped]
     (folder / "alignments.skipped.tsv").write_text("\n".join(lines) + "\n")
     for path, why in skipped:
-        print(f"nlrp3annot: skipped {name(path)} (--allow-missing): {why}", file=sys.stderr)
+        # with --redact, by its pseudonym as the list names it
+        say(f"skipped {name(path) if record_redacts(analysis) else shown(path)} "
+            f"(--allow-missing): {why}")  # fmt: skip
+
+
+def record_redacts(analysis: AnalysisSettings) -> bool:
+    return analysis.record.salt_file is not None
 
 
 def _patient_file_names(samples: str) -> None:
@@ -295,14 +319,15 @@ def run(settings: RunSettings) -> int:
                 **({"fasta": settings.fasta} if settings.fasta else {}),
             },
             genotyping=_genotyping(settings.fasta, how, analysis),
+            genotyped_only=analysis.genotyped_only,
         )
         pages = patient_pages(out, settings.delivery)
     from nlrp3annot.runner.checkpoint import Checkpoint
 
     Checkpoint(how.resume_folder).clear()  # the set is in place: nothing left to resume
     if not analysis.quiet:
-        report_analysis(moved(output, staging))
-        report_pages(pages, staging)
+        annotated = _skipped_files(Path(analysis.output) / "annotation")
+        report_analysis(moved(output, staging), pages, annotated)
     copy_phenopackets(settings.phenopackets, Path(analysis.output), analysis.quiet)
     if code == EXIT_SOME_FAILED:  # a run with a failed VCF is not a clean result
         print(
@@ -336,10 +361,9 @@ def demo(settings: DemoSettings) -> int:
     reads = sorted(str(p) for p in (inputs / "reads").glob("*.cram"))
     fasta = inputs / "TEST_LOCUS_GRCh38_not_real_genome.fa.gz"
     if not analysis.quiet:
-        print(
-            f"nlrp3annot: SYNTHETIC demo cohort ({len(vcfs)} VCFs, {len(reads)} CRAMs of deep "
-            f"reads) copied to {inputs}",
-            file=sys.stderr,
+        say(
+            f"SYNTHETIC demo cohort ({len(vcfs)} VCFs, {len(reads)} CRAMs of deep reads) "
+            f"copied to {shown_folder(inputs)}"
         )
     with results_folder(out, record) as staging:  # (the inputs are not outputs: copied in place)
         results = staging.path
@@ -364,9 +388,8 @@ def demo(settings: DemoSettings) -> int:
         pages = patient_pages(results, settings.delivery)
     output = moved(output, staging)
     if not analysis.quiet:
-        report_analysis(output)
-        report_pages(pages, staging)
+        report_analysis(output, pages, _skipped_files(out / "annotation"))
     copy_phenopackets(settings.phenopackets, out, analysis.quiet)
     if not analysis.quiet:
-        print(f"open {output.report}")
+        print(f"open {shown(output.report)}")
     return 0

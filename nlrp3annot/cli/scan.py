@@ -5,12 +5,13 @@ through :func:`run_scan`."""
 from __future__ import annotations
 
 import argparse
-import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlrp3annot.cli.common import input_paths
+from nlrp3annot.cli.terminal import progress_bar, say, shown, shown_folder
 from nlrp3annot.errors import Nlrp3AnnotError
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class ScanOptions:
     primers: str | None = None
     panel: str | None = None  # --panel NPZ, a panel of normals
     quiet: bool = False
+    verbose: bool = False  # -v: a line a sample (assay, calls, limits of detection)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ScanOptions:
@@ -51,6 +53,7 @@ class ScanOptions:
             primers=args.primers,
             panel=args.panel,
             quiet=args.quiet,
+            verbose=args.verbose,
         )
 
 
@@ -143,7 +146,10 @@ def run_scan(
     from nlrp3annot.reads.scan_output import write_scan
 
     settings, filters = scan_settings(options)
-    result = scan_alignments(paths, fasta, settings, filters, panel=panel_of(options))
+    with _counting(paths, options.quiet) as counted:
+        result = scan_alignments(
+            paths, fasta, settings, filters, panel=panel_of(options), on_counted=counted
+        )
     if redactor is not None:  # pseudonyms before anything is written (names, paths, header)
         for sample in result.samples:
             sample.counts.sample = redactor(sample.sample)
@@ -155,18 +161,50 @@ def run_scan(
                 c.called_in = tuple(plain[lb] for lb in c.called_in)
     vcfs, tsv = write_scan(result, folder)
     if not options.quiet:
-        for sample in result.samples:
-            calls = ", ".join(f"{c.pos}{c.ref}>{c.alt} {c.vaf:.1%}" for c in sample.calls)
-            print(
-                f"nlrp3annot: scan {sample.sample}: {sample.assay.describe()}; "
-                f"{len(sample.calls)} call(s)"
-                f"{': ' + calls if calls else ''}; {sample.limits.describe()}",
-                file=sys.stderr,
-            )
-        amplicons = ", scan_amplicons.tsv" if (folder / "scan_amplicons.tsv").exists() else ""
-        print(f"nlrp3annot: scan results in {folder}/ ({tsv.name}{amplicons} and one VCF a "
-              "sample)", file=sys.stderr)  # fmt: skip
+        if options.verbose:
+            for sample in result.samples:
+                say(
+                    f"scan {sample.sample}: {sample.assay.describe()}; "
+                    f"{len(sample.calls)} call(s){_calls_text(sample.calls, ': ')}; "
+                    f"{sample.limits.describe()}"
+                )
+        say(scan_line(result.samples, folder))
     return vcfs
+
+
+def _calls_text(calls, lead: str) -> str:
+    return lead + ", ".join(f"{c.pos}{c.ref}>{c.alt} {c.vaf:.1%}" for c in calls) if calls else ""
+
+
+def scan_line(samples, folder: Path) -> str:
+    """The scan in one line: samples, calls (each named, up to 5), where the results are."""
+    calls = [(s.sample, c) for s in samples for c in s.calls]
+    named = ", ".join(f"{name} {c.pos}{c.ref}>{c.alt} {c.vaf:.1%}" for name, c in calls[:5])
+    more = f" and {len(calls) - 5} more" if len(calls) > 5 else ""
+    amplicons = ", scan_amplicons.tsv" if (folder / "scan_amplicons.tsv").exists() else ""
+    return (
+        f"scanned {len(samples)} sample{'s' * (len(samples) != 1)}: {len(calls)} "
+        f"call{'s' * (len(calls) != 1)}{f' ({named}{more})' if calls else ''}; results in "
+        f"{shown_folder(folder)} (scan.tsv{amplicons} and one VCF a sample; -v: each "
+        "sample's limits of detection)"
+    )
+
+
+@contextmanager
+def _counting(paths: list[str], quiet: bool):
+    """A progress bar of the libraries counted, on a terminal; the callback for
+    scan_alignments (None when piped or quiet)."""
+    bar = progress_bar("counting reads", len(paths), quiet)
+    if bar is None:
+        yield None
+        return
+    task = bar.add_task("", total=None)
+
+    def counted(path: str, units: int) -> None:
+        bar.update(task, total=units, advance=1, description=Path(path).name)
+
+    with bar:
+        yield counted
 
 
 def make_panel(paths: list[str], fasta: str, out: Path, options: ScanOptions) -> Path:
@@ -179,13 +217,14 @@ def make_panel(paths: list[str], fasta: str, out: Path, options: ScanOptions) ->
     if options.panel:
         raise Nlrp3AnnotError("--make-panel makes a panel: give no --panel")
     _, filters = scan_settings(options)
-    *_, filters, counts = read_counts(paths, fasta, filters)
+    with _counting(paths, options.quiet) as counted:
+        *_, filters, counts = read_counts(paths, fasta, filters, counted)
     counts = _files(counts)
     save_panel(out, counts, filters)
     if not options.quiet:
         depth = sorted(int(c.depth.mean()) for c in counts)
-        print(f"nlrp3annot: panel of {len(counts)} normals (mean depth {depth[0]:,}-"
-              f"{depth[-1]:,} fragments) in {out}", file=sys.stderr)  # fmt: skip
+        say(f"panel of {len(counts)} normals (mean depth {depth[0]:,}-{depth[-1]:,} "
+            f"fragments) in {shown(out)}")  # fmt: skip
     return out
 
 

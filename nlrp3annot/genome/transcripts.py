@@ -272,7 +272,8 @@ def select(transcripts: Iterable[Transcript], spec: str) -> list[Transcript]:
                 chosen.append(t)
     if unknown:
         raise Nlrp3AnnotError(
-            f"unknown NLRP3 transcript {', '.join(unknown)}; available: {_names(available)}"
+            f"unknown NLRP3 transcript {', '.join(unknown)}; available: {_names(available)} "
+            "(give a GFF3/GTF that has it with --gff)"
         )
     return chosen
 

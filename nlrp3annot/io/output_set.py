@@ -4,7 +4,8 @@
 (calls, patients, tables, summary, report). Each file is written atomically, but a run killed
 between two files used to leave new calls beside old patients. So a run:
 
-1. takes an exclusive lock on the folder (a second run into it stops with one line);
+1. takes an exclusive lock on the folder (a second run into it stops with one line; the
+   lock file is removed when the run ends);
 2. writes every output into a hidden staging folder inside it;
 3. when all are written, removes ``run.json``, moves the outputs into place, removes the
    files of the previous run that this one did not make, and writes a new ``run.json``
@@ -55,31 +56,66 @@ class Staging:
 @contextmanager
 def output_set(folder: str | Path, command: list[str] | None = None) -> Iterator[Staging]:
     """Write a run's outputs under ``Staging.path``; on success they replace the folder's
-    previous set as a whole (see the module notes)."""
-    import fcntl
-
+    previous set as a whole (see the module notes). The lock file goes when the run ends,
+    and a run that fails removes the folders it made (empty by then): a failed first run
+    leaves nothing, a finished one its results only."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise Nlrp3AnnotError(f"{folder}: is a file; -o names the results folder")
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
-    lock = open(folder / LOCK, "a")  # noqa: SIM115 (held for the whole run)
+    finished = False
     try:
+        with _locked(folder):
+            for left in folder.glob(STAGING_PREFIX + "*"):  # a killed run's (we hold the lock)
+                shutil.rmtree(left, ignore_errors=True)
+            staging = Staging(Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder)), folder)
+            try:
+                yield staging
+                _put_in_place(staging, command if command is not None else sys.argv)
+                finished = True
+            finally:
+                shutil.rmtree(staging.path, ignore_errors=True)
+    finally:
+        if not finished:
+            for path in made:  # innermost first; a folder holding anything stays
+                try:
+                    path.rmdir()
+                except OSError:
+                    break
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold the exclusive lock of ``folder`` (a second run stops with one line), and remove
+    the lock file before releasing it. A run that opened the file just before it was
+    removed finds its lock on a file no longer in the folder, and tries again."""
+    import fcntl
+
+    path = folder / LOCK
+    for _ in range(5):
+        lock = open(path, "a")  # noqa: SIM115 (held for the whole run)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            lock.close()
             raise Nlrp3AnnotError(
                 f"{folder}: another nlrp3annot run is writing there; wait for it to finish "
                 "or choose another -o folder"
             ) from None
-        for left in folder.glob(STAGING_PREFIX + "*"):  # a killed run's (we hold the lock)
-            shutil.rmtree(left, ignore_errors=True)
-        staging = Staging(Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder)), folder)
         try:
-            yield staging
-            _put_in_place(staging, command if command is not None else sys.argv)
-        finally:
-            shutil.rmtree(staging.path, ignore_errors=True)
+            current = os.stat(path)
+        except FileNotFoundError:
+            current = None
+        if current is not None and os.path.samestat(current, os.fstat(lock.fileno())):
+            break
+        lock.close()  # the previous holder removed this file: lock the new one
+    else:
+        raise Nlrp3AnnotError(f"{folder}: cannot take the lock {path.name}; try again")
+    try:
+        yield
     finally:
+        path.unlink(missing_ok=True)  # while still held: nobody else owns this file
         lock.close()  # releases the lock
 
 

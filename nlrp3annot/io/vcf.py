@@ -99,13 +99,46 @@ _ATTR = re.compile(r'(\w+)=("[^"]*"|[^,]*)')
 _NUMBERED = tuple(f"##FORMAT=<ID={key}," for key in ("AF", "ADF", "ADR", "SB"))
 
 
+ALIGNMENT_HINT = (
+    "annotate reads VCFs; to call variants from reads use 'nlrp3annot scan {path} "
+    "--fasta GENOME.fa', or give VCFs and BAM/CRAMs together to 'nlrp3annot run'"
+)
+SAM_HINT = (
+    "annotate reads VCFs; to call variants from reads make an indexed BAM (samtools sort, "
+    "samtools index), then use 'nlrp3annot scan' or 'nlrp3annot run'"
+)
+
+
+def alignment_kind(start: bytes) -> str:
+    """The kind of alignment file (BAM, CRAM or SAM) whose first bytes (inflated) these
+    are, else ''."""
+    if start.startswith(b"BAM\x01"):
+        return "BAM"
+    if start.startswith(b"CRAM"):
+        return "CRAM"
+    if start[:4] in (b"@HD\t", b"@SQ\t", b"@RG\t", b"@PG\t", b"@CO\t"):
+        return "SAM"
+    return ""
+
+
 def parse_header(text: bytes, path: Path) -> Header:
     """The header of a text VCF (its lines up to #CHROM), checked as htslib would refuse
     it: ##fileformat first, and a #CHROM line with the eight fixed columns."""
     hint = "give a .vcf, .vcf.gz or .bcf starting with ##fileformat=VCF"
-    if text.startswith(b"\xef\xbb\xbf"):
-        hint = "the file starts with a byte-order mark; save it as UTF-8 without BOM"
+    if text.startswith(b"\xef\xbb\xbf##fileformat=VCF"):
+        raise InputFileError(
+            path,
+            "starts with a UTF-8 byte-order mark before ##fileformat",
+            "save it as UTF-8 without BOM; htslib and bcftools refuse it too",
+        )
     if not text.startswith(b"##fileformat=VCF"):
+        alignment = alignment_kind(text)
+        if alignment:
+            raise InputFileError(
+                path,
+                f"is a {alignment} alignment file (reads), not a VCF",
+                (SAM_HINT if alignment == "SAM" else ALIGNMENT_HINT).format(path=path),
+            )
         raise InputFileError(path, "not a VCF/BCF file (no valid header)", hint)
     try:
         lines = text.decode().splitlines()
@@ -201,13 +234,7 @@ def new_scan(
     scan.lowest_depth = {b: {} for b in BUILDS}
     scan.warnings = warnings
     if len(set(scan.samples)) != len(scan.samples):
-        seen: set[str] = set()
-        dup = next(s for s in scan.samples if s in seen or seen.add(s))
-        raise InputFileError(
-            path,
-            f"sample name {dup!r} appears twice in the #CHROM line",
-            "give every sample column its own name (bcftools reheader -s)",
-        )
+        raise duplicate_sample_error(path, scan.samples)
     if samples is not None:
         present = set(scan.samples)
         unknown = [s for s in samples if s not in present]
@@ -216,6 +243,20 @@ def new_scan(
         scan.samples = list(samples)
     scan.evidence = LocusEvidence(scan.samples, min_depth)
     return scan
+
+
+def duplicate_sample_error(path: Path, samples: Sequence[str]) -> InputFileError:
+    """The error for a #CHROM line naming one sample twice: the name and its columns
+    (1-based, as ``cut`` and a spreadsheet count them: the first sample is column 10)."""
+    seen: set[str] = set()
+    dup = next(s for s in samples if s in seen or seen.add(s))
+    columns = [str(10 + i) for i, s in enumerate(samples) if s == dup]
+    return InputFileError(
+        path,
+        f"sample name {dup!r} is in the #CHROM line {len(columns)} times "
+        f"(columns {', '.join(columns)})",
+        "give every sample column its own name (bcftools reheader -s)",
+    )
 
 
 def window_of(chrom: str, pos: int, ref_length: int, windows) -> str | None:

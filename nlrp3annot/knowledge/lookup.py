@@ -1,5 +1,6 @@
 """Find a known variant by the name an old report used: ``R260W``, ``p.Arg262Trp`` on
-NM_004895.4, ``NP_001230062.1:p.Arg260Trp`` or ``c.907G>A``. Answers come from the bundled
+NM_004895.4, ``NP_001230062.1:p.Arg260Trp`` or ``c.907G>A``, or by its dbSNP ID
+(``rs121908150``: the records ClinVar gives that ID). Answers come from the bundled
 (or updated) ClinVar table, with the variant placed on both builds.
 
 A legacy protein name can mean more than one ClinVar record, because ClinVar names each
@@ -50,6 +51,7 @@ REVIEW_STARS = {
     "criteria provided, conflicting interpretations": 1,
     "criteria provided, single submitter": 1,
 }
+_DBSNP = re.compile(r"^rs\d+$", re.IGNORECASE)
 _CODING = re.compile(r"^c\.(\d+)(?:_(\d+))?(?:([ACGT]+)>([ACGT]+)|delins([ACGT]+))$")
 
 LOOKUP_COLUMNS = [
@@ -231,6 +233,11 @@ def _uniprot_name(hgvs_p: str) -> str:
     return f"NP_004886.3:p.{match.group(1)}{int(match.group(2)) + UNIPROT_OFFSET}{match.group(3)}"
 
 
+def is_dbsnp_id(query: str) -> bool:
+    """Is ``query`` a dbSNP ID (rs121908150)?"""
+    return bool(_DBSNP.match(query.strip()))
+
+
 def lookup(query: str, transcript: str | None = None, table=None) -> list[dict[str, object]]:
     """Known variants matching ``query``; [] when ClinVar has none."""
     from nlrp3annot.knowledge.clinvar import load_clinvar
@@ -238,7 +245,13 @@ def lookup(query: str, transcript: str | None = None, table=None) -> list[dict[s
     table = table or load_clinvar()
     text = query.strip()
     wanted = None
-    if "c." in text:
+    if _DBSNP.match(text):  # the dbsnp column lookup prints, looked up the other way
+        wanted_id = text.lower()
+        records = sorted(
+            (r for r in table.records() if r.dbsnp.lower() == wanted_id),
+            key=lambda r: (-_stars(r.review_status), r.variation_id),
+        )
+    elif "c." in text:
         accession, _, body = text.rpartition(":")
         named = accession or transcript
         if named and not named.startswith(MANE_TRANSCRIPT.split(".")[0]):
@@ -251,7 +264,9 @@ def lookup(query: str, transcript: str | None = None, table=None) -> list[dict[s
         try:
             accession, ref, position, alt = parse_protein(text)
         except ValueError as exc:
-            raise Nlrp3AnnotError(str(exc)) from None
+            raise Nlrp3AnnotError(
+                f"{exc}; lookup also takes c. names (c.778C>T) and dbSNP IDs (rs121908150)"
+            ) from None
         mane = to_mane_numbering(position, accession, transcript)
         wanted = f"p.{ref}{mane}{alt}"
         records = _by_meaning(table, wanted)

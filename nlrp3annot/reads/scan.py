@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -160,8 +161,13 @@ def scan_alignments(
     filters: ReadFilters = DEFAULT_FILTERS,
     knowledge=None,
     panel: Panel | None = None,
+    on_counted: Callable[[str, int], None] | None = None,
 ) -> ScanResult:
-    build, contig, targets, reference, seq, filters, counts = read_counts(paths, fasta, filters)
+    """Count, test and call the alleles of ``paths``; ``on_counted(path, units)`` after each
+    library (or amplicon pool) is counted, the slow part (progress bars)."""
+    build, contig, targets, reference, seq, filters, counts = read_counts(
+        paths, fasta, filters, on_counted
+    )
     if panel is not None:
         panel.check(build, counts[0].positions, filters)
     known = known_alleles(build, seq, knowledge)
@@ -176,10 +182,17 @@ def scan_alignments(
     return ScanResult(build, contig, targets, reference, samples, settings, filters, panel)
 
 
-def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters):
+def read_counts(
+    paths: list[str | Path],
+    fasta: str | Path,
+    filters: ReadFilters,
+    on_counted: Callable[[str, int], None] | None = None,
+):
     """(build, contig, targets, reference bases, FASTA sequence, the filters used, counts
     per file): the checked inputs, counted. With no UMI option and every file's reads
-    carrying RX tags, the filters collapse UMI families by RX (said once on stderr)."""
+    carrying RX tags, the filters collapse UMI families by RX (said once on stderr).
+    ``on_counted(path, units)``: called after each of the ``units`` (libraries, pools) is
+    counted."""
     import pysam
 
     from nlrp3annot.genome.sequence import fasta_build
@@ -250,6 +263,8 @@ def read_counts(paths: list[str | Path], fasta: str | Path, filters: ReadFilters
                 sample.dropped[NO_AMPLICON] += lost
             check_umis(sample, Path(path), filters)
             counts.append(sample)
+            if on_counted is not None:
+                on_counted(str(path), len(units))
         contig = next(iter(builds.values()))[1]
         return build, contig, targets, reference, seq, filters, counts
     finally:

@@ -98,6 +98,21 @@ def _jsonable(value):
     return value
 
 
+def _not_genotyped(accounting) -> list[str]:
+    """The warning of ``--genotyped-only``: how many clinical patients had no genotype and
+    were left out (listed in tables/inclusion.tsv and tables/patients.tsv)."""
+    left = accounting[accounting["in_clinical"] & ~accounting["in_genotypes"]]
+    if left.empty:
+        return []
+    clinical = int(accounting["in_clinical"].sum())
+    shown = ", ".join(sorted(left["patient_id"].astype(str))[:3])
+    more = f" and {len(left) - 3} more" if len(left) > 3 else ""
+    return [
+        f"--genotyped-only: {len(left)} of {clinical} clinical patients have no genotype "
+        f"({shown}{more}) and are not compared; see tables/inclusion.tsv"
+    ]
+
+
 def run_analysis(
     genotypes: str | Path | list[str | Path],
     clinical: str | Path,
@@ -111,12 +126,15 @@ def run_analysis(
     command: list[str] | None = None,
     plan: AnalysisPlan | None = None,
     genotyping: dict | None = None,
+    genotyped_only: bool = False,
 ) -> AnalysisOutput:
     """Join, compare as the ``plan`` says (default: the NEJM 2006 plan; ``rule`` overrides
     its group rule), repeat the primary analysis under the plan's sensitivity group rules,
     and write tables, ``summary.json`` and ``report.html``. ``genotypes``: one patient
     summary of ``annotate``, or several (read as one); ``genotyping``: what ``run``/``demo``
-    genotyped against (nlrp3annot.delivery.provenance), kept in summary.json."""
+    genotyped against (nlrp3annot.delivery.provenance), kept in summary.json;
+    ``genotyped_only``: compare the genotyped patients however few of the clinical ones
+    they are (``--genotyped-only``), the others listed as not genotyped."""
     from nlrp3annot.response.report.html_report import render
     from nlrp3annot.response.report.methods import methods_text
     from nlrp3annot.response.stats.compare import run_comparison
@@ -141,15 +159,17 @@ def run_analysis(
     plan = replace(plan, group_rule=rule, sensitivity_group_rules=tuple(
         r for r in plan.sensitivity_group_rules if r != rule))  # fmt: skip
     non_blood = plan.non_blood_negative == "negative"  # the tissue rule's plan key
-    cohort = join(genotype_table, sheet.table, measurements, rule, non_blood)
+    cohort = join(genotype_table, sheet.table, measurements, rule, non_blood, genotyped_only)
     result = run_comparison(
         measurements, cohort.groups[["patient_id", "group", "status_reason"]], cohort.events,
         plan=plan,
     )  # fmt: skip
+    if genotyped_only:
+        result.summary.setdefault("warnings", [])[:0] = _not_genotyped(cohort.accounting)
     sensitivity = sensitivity_table(
         result,
         plan,
-        lambda r: join(genotype_table, sheet.table, measurements, r, non_blood),
+        lambda r: join(genotype_table, sheet.table, measurements, r, non_blood, genotyped_only),
         measurements,
     )
     result.tables["sensitivity"] = sensitivity

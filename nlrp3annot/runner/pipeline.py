@@ -65,8 +65,11 @@ def choose_transcripts(
         from nlrp3annot.genome.transcripts import select, validate
 
         candidates = [t for path in choice.gff for t in read_annotation(path, seq.build)]
+        fetched = None if choice.gff else cached_transcripts(seq.build)
         if not choice.gff:
-            candidates = cached_transcripts(seq.build) or []
+            if fetched is None:
+                _refuse_unfetched(spec, seq.build)
+            candidates = fetched or []
         seen = {transcripts[0].accession, transcripts[0].ensembl_id}
         for candidate in candidates:
             if candidate.accession in seen:
@@ -79,6 +82,28 @@ def choose_transcripts(
             transcripts.append(valid)
         transcripts = select(transcripts, spec)
     return transcripts, refused
+
+
+def _refuse_unfetched(spec: str, build: str) -> None:
+    """``--transcripts all`` (or an accession other than MANE's) without ``--gff`` and
+    before ``reference fetch --transcripts all``: only the bundled MANE model is here, and
+    annotating on it alone would quietly answer another question than the one asked."""
+    mane = mane_transcript(build)
+    fetch = f"nlrp3annot reference fetch --build {build} --transcripts all --no-sequence"
+    if spec.strip().lower() == "all":
+        raise Nlrp3AnnotError(
+            f"--transcripts all: the NLRP3 transcripts other than MANE {mane.accession} are "
+            f"not fetched for {build}; run '{fetch}' once, or give a RefSeq/Ensembl GFF3 or "
+            "GTF with --gff (or leave --transcripts out for MANE only)"
+        )
+    names = {mane.accession.split(".")[0].upper(), (mane.ensembl_id or "").split(".")[0].upper()}
+    other = [n.strip() for n in spec.split(",") if n.strip().split(".")[0].upper() not in names]
+    if other:
+        raise Nlrp3AnnotError(
+            f"--transcripts {','.join(other)}: only MANE {mane.accession} is bundled; give a "
+            f"GFF3/GTF that has it with --gff (RefSeq for NM_, Ensembl or GENCODE for ENST), "
+            f"or for Ensembl's models run '{fetch}' once"
+        )
 
 
 def _ref_agreement(scan: VcfScan, seq: LocusSequence) -> tuple[int, int]:

@@ -93,6 +93,12 @@ def _read_genotypes(path) -> pd.DataFrame:
     if not path.is_file():
         raise Nlrp3AnnotError(f"{path}: no such file (give the --patients TSV of 'annotate')")
     hint = "give the --patients TSV written by 'nlrp3annot annotate'"
+    from nlrp3annot.response.tables.sheets import refuse_workbook
+
+    with path.open("rb") as handle:
+        refuse_workbook(
+            path, handle.read(8), f"save it from Excel as tab-separated text, or {hint}"
+        )
     try:
         table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -121,7 +127,12 @@ def join(
     measurements: pd.DataFrame,
     rule: str = "strict",
     count_non_blood: bool = False,
+    genotyped_only: bool = False,
 ) -> Cohort:
+    """One row per patient of any input with its group (see the module notes). Fewer than
+    half of the clinical patients with a genotype stops the join (the IDs of the two sides
+    almost surely differ in form) unless ``genotyped_only`` (``--genotyped-only``: a lab
+    analysing the part of a cohort it genotyped); the others are listed as not genotyped."""
     if rule not in GROUP_RULES:
         raise Nlrp3AnnotError(f"unknown group rule {rule!r}: use one of {sorted(GROUP_RULES)}")
     mapping = GROUP_RULES[rule]
@@ -164,6 +175,10 @@ def join(
                 "in the samples sheet but no genotype"
                 + (f" (the genotypes have {near!r}: IDs are matched exactly)" if near else "")
             )
+        reason = decided.reason
+        if genotyped_only and not rows:
+            reason = NOT_GENOTYPED_REASON
+            notes.append(NOT_GENOTYPED_REASON)
         if patient not in in_clinical:
             notes.append("no clinical measurements")
         compared = group in COMPARED and patient in in_clinical
@@ -180,7 +195,7 @@ def join(
                 "vaf": best.get("vaf", "") if best else "",
                 # why the samples gave this status (the tissue rule's reason, say), for
                 # compare's inclusion table where it keeps the patient out
-                "status_reason": decided.reason,
+                "status_reason": reason,
             }
         )
         accounting.append(
@@ -198,11 +213,13 @@ def join(
             }
         )
     genotyped = {p for p, rows in by_patient.items() if rows[0]["mapped"]}
-    _check_matches(in_clinical, genotyped, _case_pairs(samples, genotypes))
+    if not genotyped_only:
+        _check_matches(in_clinical, genotyped, _case_pairs(samples, genotypes))
     return Cohort(pd.DataFrame(group_rows), pd.DataFrame(accounting), _events(samples), rule)
 
 
 SAMPLE_NOT_IN_SHEET = "sample_not_in_samples_sheet"
+NOT_GENOTYPED_REASON = "not genotyped; --genotyped-only compares the genotyped patients"
 
 
 def _confirm(rows: list[dict], status: str) -> str:
@@ -293,33 +310,58 @@ def _check_matches(
     clinical: set[str], genotyped: set[str], case_pairs: list[tuple[str, str]]
 ) -> None:
     """Stop when fewer than half of the clinical patients have a genotype: the IDs of the two
-    sides almost surely differ in form (a study prefix, case, spaces), and a comparison of
-    the few that match would look like a result."""
+    sides may differ in form (a study prefix, case, spaces), and a comparison of the few that
+    match would look like a result. The line names a few patients that matched and a few
+    that did not, the likely fix where the IDs show one, and ``--genotyped-only`` for a lab
+    that genotyped part of the cohort."""
     if not clinical:
         return
     matched = clinical & genotyped
     if len(matched) * 2 >= len(clinical):
         return
-    only_clinical = sorted(clinical - genotyped)[:3]
-    only_genotype = sorted(genotyped - clinical)[:3]
-    hint = _likely_fix(clinical, genotyped)
+    hint = _likely_fix(clinical - genotyped, genotyped - clinical)
     if case_pairs:
         vcf, sheet = case_pairs[0]
         hint = (
             f"VCF sample {vcf!r} and samples-sheet sample_id {sheet!r} differ in case or "
             "spaces: make them identical (matching is exact)"
         )
+    if not hint:
+        hint = (
+            f"if only these {len(matched)} were genotyped, add --genotyped-only to compare "
+            "them (the others are listed as not genotyped); else check that the samples "
+            "sheet's patient_id matches the clinical table's"
+        )
+    unmatched_genotypes = genotyped - clinical
     raise Nlrp3AnnotError(
-        f"only {len(matched)} of {len(clinical)} clinical patients have a genotype: clinical "
-        f"IDs such as {', '.join(only_clinical)} versus genotype patients such as "
-        f"{', '.join(only_genotype) or '(none)'}; {hint}"
+        f"only {len(matched)} of {len(clinical)} clinical patients have a genotype "
+        f"({_some(matched) or 'none'}); without one: {_some(clinical - genotyped)}"
+        + (
+            f"; genotyped but not in the clinical table: {_some(unmatched_genotypes)}"
+            if unmatched_genotypes
+            else ""
+        )
+        + f"; {hint}"
     )
 
 
+def _some(ids: set[str], shown: int = 3) -> str:
+    """A few IDs, sorted, and how many more: 'P02, P04, P05 and 12 more'."""
+    listed = sorted(ids)
+    text = ", ".join(listed[:shown])
+    return f"{text} and {len(listed) - shown} more" if len(listed) > shown else text
+
+
 def _likely_fix(clinical: set[str], genotyped: set[str]) -> str:
+    """The fix the unmatched IDs of the two sides suggest ('' when they suggest none):
+    IDs that match once case and spaces are set aside, or a prefix one side carries."""
     lower = {g.strip().lower(): g for g in genotyped}
-    if any(c.strip().lower() in lower for c in clinical):
-        return "IDs differ in case or spaces: make them identical (matching is exact)"
+    for c in sorted(clinical):
+        if c.strip().lower() in lower:
+            return (
+                f"clinical {c!r} and genotype patient {lower[c.strip().lower()]!r} differ "
+                "in case or spaces: make them identical (matching is exact)"
+            )
     for c in sorted(clinical):
         for g in sorted(genotyped, key=len, reverse=True):
             if c != g and c.endswith(g):
@@ -332,7 +374,7 @@ def _likely_fix(clinical: set[str], genotyped: set[str]) -> str:
                     f"the genotype patient IDs carry a prefix ({g!r} ends with {c!r}): use "
                     "the same IDs in the samples sheet and the clinical table"
                 )
-    return "check that the samples sheet's patient_id matches the clinical table's"
+    return ""
 
 
 def _differs_in_case(patient: str, samples: pd.DataFrame, genotypes: pd.DataFrame) -> str:

@@ -46,6 +46,18 @@ def _cell_text(value: object) -> str:
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of .xls (and .doc) files
 
 
+def refuse_workbook(path: Path, head: bytes, hint: str) -> None:
+    """Refuse, in one line, a file whose first bytes are an Excel workbook's (an .xlsx is a
+    zip file, an .xls an OLE2 container) where text is wanted, whatever its name."""
+    if head.startswith(_OLE2):
+        raise InputFileError(
+            path, "is an old Excel .xls workbook", "open it in Excel and save it as .xlsx or .csv"
+        )
+    if head.startswith(b"PK\x03\x04"):
+        kind = path.suffix[1:].upper() or "plain"
+        raise InputFileError(path, f"is an Excel workbook (a zip file), not {kind} text", hint)
+
+
 def _read_sheet(path: str | Path, preferred: Sequence[str]) -> _Sheet:
     """Cells of a CSV/TSV/TXT or XLSX file as text, with spreadsheet row numbers."""
     p = Path(path)
@@ -55,17 +67,9 @@ def _read_sheet(path: str | Path, preferred: Sequence[str]) -> _Sheet:
     with p.open("rb") as handle:
         head = handle.read(8192)
     # what the bytes are decides, whatever the name says
-    is_zip, is_old_excel = head.startswith(b"PK\x03\x04"), head.startswith(_OLE2)
-    if is_old_excel:
-        raise InputFileError(
-            p, "is an old Excel .xls workbook", "open it in Excel and save it as .xlsx or .csv"
-        )
-    if suffix in (".csv", ".tsv", ".txt") and is_zip:
-        raise InputFileError(
-            p,
-            f"is an Excel workbook (a zip file), not {suffix[1:].upper()} text",
-            "rename it to .xlsx, or save it from Excel as CSV",
-        )
+    is_zip = head.startswith(b"PK\x03\x04")
+    if suffix in (".csv", ".tsv", ".txt") or not is_zip:
+        refuse_workbook(p, head, "rename it to .xlsx, or save it from Excel as CSV")
     if suffix in (".csv", ".tsv", ".txt") and b"\x00" in head:
         raise InputFileError(
             p, "holds binary data, not a text table", "save it as .csv, .tsv or .xlsx"
