@@ -180,10 +180,10 @@ def annotate(settings: AnnotateSettings) -> int:
 
     paths = list(settings.inputs)
     output = settings.output
-    fmt = output_format(settings.format, output)
     skipped_file = settings.skipped or (str(skipped_path(output)) if output else None)
     inputs = [*paths, settings.listing, settings.fasta, *settings.transcripts.gff]
     check_outputs([output, skipped_file, settings.patients], inputs)
+    fmt = output_format(settings.format, output)
     if fmt == "vcf" and len(paths) > 1:
         raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
     options = mosaic_options(settings.mosaic)

@@ -130,7 +130,8 @@ def write_vcf(
         folder.mkdir(parents=True, exist_ok=True)
     shown = path if path is not None else "stdout"
     try:
-        body = tempfile.TemporaryFile(dir=folder if path is not None else None)  # noqa: SIM115
+        # unbuffered: a full disk fails in write() (named below), not again on close
+        body = tempfile.TemporaryFile(buffering=0, dir=folder if path is not None else None)  # noqa: SIM115
     except OSError as exc:
         raise naming(exc, shown) from None
 
