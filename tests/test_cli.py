@@ -114,7 +114,11 @@ def test_stdout_json_and_vcf_outputs(tmp_path: Path):
             "Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature|EXON|INTRON|HGVSc|HGVSp|"
             "Protein_position|Amino_acids|Codons|DOMAINS|" in description
         )
-        csq = {rec.pos: rec.info["CSQ"] for rec in annotated}
+        records = list(annotated)
+    # every input record is kept (MIXED's 6); those without a nameable allele carry no CSQ
+    assert len(records) == len(MIXED)
+    csq = {rec.pos: rec.info["CSQ"] for rec in records if "CSQ" in rec.info}
+    assert sorted(csq) == [247424227, 247424356, 247424492]
     assert len(csq[247424492]) == 2  # one CSQ entry per ALT
     assert "NM_001243133.2:c.778C>T" in csq[247424227][0]
 
@@ -408,9 +412,20 @@ def test_vcf_gz_output_from_awkward_inputs(tmp_path: Path, awkward: str):
     source.write_bytes(gzip.compress(data) if awkward == "plain_gzip" else data)
     out = tmp_path / "out.vcf.gz"
     (tmp_path / "out.vcf.gz.tbi").write_bytes(b"an index of an older output")
-    proc = run("annotate", str(source), "--fasta", FASTA38, "-o", str(out), "-q")
+    # a malformed line is passed through as it is, so only --locus-only's output, which
+    # leaves it out, can be indexed (the default's is checked below)
+    locus_only = ["--locus-only"] if awkward == "malformed_elsewhere" else []
+    proc = run("annotate", str(source), "--fasta", FASTA38, "-o", str(out), "-q", *locus_only)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+    if awkward == "malformed_elsewhere":
+        kept = tmp_path / "kept.vcf.gz"
+        proc = run("annotate", str(source), "--fasta", FASTA38, "-o", str(kept), "-q")
+        assert proc.returncode == 0, proc.stderr
+        assert "kept.vcf.gz: not indexed" in proc.stderr and len(proc.stderr.splitlines()) == 1
+        assert not (tmp_path / "kept.vcf.gz.tbi").exists()
+        body = [x for x in gzip.decompress(kept.read_bytes()).splitlines() if x[:1] != b"#"]
+        assert body[0] == b"chr2\tnot_a_number\t.\tA" and len(body) == 3
     region = subprocess.run(
         ["bcftools", "query", "-r", "chr1:247424000-247425000", "-f", "%POS\t%INFO/CSQ\n", out],
         capture_output=True,
@@ -453,8 +468,9 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_behind(tmp_path: Path, suffi
 
 
 def test_vcf_output_is_written_from_the_lines_the_scan_read(tmp_path: Path):
-    """One pass: the VCF output comes from the lines read while annotating, so it is the
-    same when the input is gone by the time it is written."""
+    """One pass with --locus-only: the VCF output comes from the lines read while annotating,
+    so it is the same when the input is gone by the time it is written. (Without it every
+    record of the input is copied, which reads the input again.)"""
     from nlrp3annot.io.writers import write_vcf as write_vcf_output
     from nlrp3annot.runner.batch import annotate_files
 
@@ -462,10 +478,10 @@ def test_vcf_output_is_written_from_the_lines_the_scan_read(tmp_path: Path):
     result = annotate_files([vcf], FASTA38, keep_lines=True)
     assert result.source is not None
     before = tmp_path / "before.vcf"
-    write_vcf_output(result, vcf, before)
+    write_vcf_output(result, vcf, before, locus_only=True)
     vcf.unlink()
     after = tmp_path / "after.vcf"
-    write_vcf_output(result, vcf, after)
+    write_vcf_output(result, vcf, after, locus_only=True)
     assert after.read_bytes() == before.read_bytes()
     assert b"CSQ=" in after.read_bytes()
 

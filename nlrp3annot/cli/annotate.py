@@ -80,8 +80,9 @@ class AnnotateSettings:
     fasta: str | None = None
     build: str = "auto"
     output: str | None = None
-    format: str | None = None  # --format (default: from the -o suffix)
-    skipped: str | None = None
+    format: str | None = None  # -O/--format (default: from the -o extension)
+    skipped: str | None = None  # --skipped: always written (default: beside -o, if any)
+    locus_only: bool = False  # --locus-only: a VCF output holds the annotated records only
     patients: str | None = None
     mosaic: MosaicValues = MosaicValues()
     transcripts: Transcripts = Transcripts()
@@ -107,6 +108,7 @@ class AnnotateSettings:
             output=args.output,
             format=args.format,
             skipped=args.skipped,
+            locus_only=args.locus_only,
             patients=args.patients,
             mosaic=MosaicValues.from_args(args),
             transcripts=Transcripts.from_args(args),
@@ -123,30 +125,12 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     return annotate(AnnotateSettings.from_args(args))
 
 
-def _output_format(fmt: str | None, output: str | None) -> str:
-    if fmt:
-        return fmt
-    if output and output.endswith(".json"):
-        return "json"
-    if output and (output.endswith(".vcf") or output.endswith(".vcf.gz")):
-        return "vcf"
-    return "tsv"
-
-
-def _skipped_path(output: str) -> Path:
-    out = Path(output)
-    name = out.name
-    for suffix in (".vcf.gz", ".vcf", ".json", ".tsv", ".txt"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return out.with_name(f"{name}.skipped.tsv")
-
-
 def skipped_path(output: str) -> Path:
     """Where ``annotate -o OUTPUT`` lists its skipped alleles by default (``compare
     --annotations`` reads them there)."""
-    return _skipped_path(output)
+    from nlrp3annot.io.output_names import skipped_path as named
+
+    return named(output)
 
 
 def _vcf_findings(result, record: RunRecord):
@@ -180,21 +164,23 @@ def _vcf_findings(result, record: RunRecord):
 def annotate(settings: AnnotateSettings) -> int:
     """Annotate the inputs and write the outputs; the exit code (EXIT_SOME_FAILED when some
     of several files failed and the others were written)."""
+    from nlrp3annot.io.output_names import output_format, skipped_path
     from nlrp3annot.io.writers import (
         write_json,
         write_patients,
         write_skipped,
         write_tsv,
         write_vcf,
+        write_xlsx,
     )
     from nlrp3annot.runner.batch import annotate_files
 
     paths = list(settings.inputs)
     output = settings.output
-    fmt = _output_format(settings.format, output)
-    skipped_file = settings.skipped or (_skipped_path(output) if output else None)
+    skipped_file = settings.skipped or (str(skipped_path(output)) if output else None)
     inputs = [*paths, settings.listing, settings.fasta, *settings.transcripts.gff]
     check_outputs([output, skipped_file, settings.patients], inputs)
+    fmt = output_format(settings.format, output)
     if fmt == "vcf" and len(paths) > 1:
         raise Nlrp3AnnotError("VCF output takes one input file; use TSV or JSON for many")
     options = mosaic_options(settings.mosaic)
@@ -226,7 +212,8 @@ def annotate(settings: AnnotateSettings) -> int:
         return annotate_files(
             paths, settings.fasta, settings.build, options, done,
             settings.transcripts.choice(), jobs, settings.scheduler, checkpoint=checkpoint,
-            keep_lines=fmt == "vcf", coverage=coverage, shown=settings.shown,
+            keep_lines=fmt == "vcf" and settings.locus_only, coverage=coverage,
+            shown=settings.shown,
         )  # fmt: skip
 
     if bar is not None:
@@ -248,12 +235,17 @@ def annotate(settings: AnnotateSettings) -> int:
             Path(previous).unlink()
     if fmt == "json":
         write_json(result, output)
+    elif fmt == "xlsx":
+        write_xlsx(result, output)
     elif fmt == "vcf":
         findings = _vcf_findings(result, settings.record)
-        write_vcf(result, paths[0], output, redactor, findings)
+        counts = write_vcf(result, paths[0], output, redactor, findings, settings.locus_only)
+        _report_vcf(counts, output, settings.quiet)
     else:
         write_tsv(result, output)
-    if skipped_file:
+    # the list beside an output only when something was skipped (the stale one of an earlier
+    # run is gone above); one asked for with --skipped always, for a workflow's declared file
+    if skipped_file and (result.skipped or settings.skipped):
         write_skipped(result.skipped, skipped_file)
         if result.skipped and not settings.quiet and len(paths) == 1:
             say(f"skipped alleles listed in {shown(skipped_file)}")
@@ -275,6 +267,26 @@ def annotate(settings: AnnotateSettings) -> int:
     if checkpoint is not None and not settings.resume_folder:
         checkpoint.clear()  # every output is written: nothing left to resume
     return 0
+
+
+def _report_vcf(counts, output: str | None, quiet: bool) -> None:
+    """What the VCF output holds; a .vcf.gz that could not be indexed is said even with -q."""
+    where = output or "stdout"
+    if counts.note:
+        print(f"nlrp3annot: warning: {where}: {counts.note}", file=sys.stderr)
+    if quiet:
+        return
+    if counts.records_in is None:
+        print(
+            f"nlrp3annot: {where}: {counts.annotated} annotated records (--locus-only)",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"nlrp3annot: {where}: all {counts.records_in} records, {counts.annotated} "
+            f"annotated, {counts.passed_through} passed through unchanged",
+            file=sys.stderr,
+        )
 
 
 def _checkpoint(settings: AnnotateSettings) -> Checkpoint | None:

@@ -131,15 +131,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ann.add_argument("-o", "--output", metavar="FILE", help="output file (default: TSV on stdout)")
     ann.add_argument(
+        "-O",
         "--format",
-        choices=["tsv", "json", "vcf"],
-        help="output format (default: from the -o suffix, else tsv)",
+        "--output-format",
+        dest="format",
+        choices=["tsv", "json", "vcf", "xlsx"],
+        help="output format (default: from the -o extension: .tsv .txt .json .vcf .vcf.gz "
+        ".xlsx; tsv on stdout)",
     )
     ann.add_argument(
         "--skipped",
         metavar="TSV",
-        help="where to list skipped alleles "
-        "(default: OUTPUT.skipped.tsv beside -o; stderr without -o)",
+        help="where to list skipped alleles, always written (default: OUTPUT.skipped.tsv "
+        "beside -o, a .tsv ending dropped, only when some are skipped; stderr without -o)",
+    )
+    ann.add_argument(
+        "--locus-only",
+        action="store_true",
+        help="VCF output: only the annotated NLRP3 records (default: every input record, "
+        "those outside the locus unchanged)",
     )
     coverage_option(ann)
     redact_option(ann)

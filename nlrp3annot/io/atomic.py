@@ -31,6 +31,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return _atomic(path, "wb", lambda handle: handle.write(data))
 
 
+def atomic_write_binary(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
+    """:func:`atomic_write` for a writer of bytes (a large file copied in blocks)."""
+    return _atomic(path, "wb", write)
+
+
 def _atomic(path: str | Path, mode: str, write: Callable) -> Path:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")

@@ -1,6 +1,7 @@
-"""Writers: TSV, JSON and VCF with a VEP-style INFO/CSQ field. Every file is written to a
-temporary name in the target folder and renamed when complete, so a crash never leaves a
-half-written report behind."""
+"""Writers: TSV, JSON, an Excel workbook, and (:mod:`nlrp3annot.io.vcf_writer`) VCF with a
+VEP-style INFO/CSQ field; all carry the same columns. Every file is written to a temporary
+name in the target folder and renamed when complete, so a crash never leaves a half-written
+report behind."""
 
 from __future__ import annotations
 
@@ -8,24 +9,24 @@ import csv
 import io
 import json
 import operator
-import os
 import re
 import sys
-import tempfile
-from collections import defaultdict
 from pathlib import Path
 
-from nlrp3annot.io.atomic import atomic_write, atomic_write_bytes, naming, new_file_mode
-from nlrp3annot.io.vcf_findings import Findings, add_to_record, header_lines, is_ours
+from nlrp3annot.io.atomic import atomic_write, atomic_write_binary
+from nlrp3annot.io.vcf_writer import (  # noqa: F401 (the VCF writer, where callers found it)
+    CSQ_FIELDS,
+    VcfCounts,
+    csq_header_line,
+    write_vcf,
+)
 from nlrp3annot.values import (
     COLUMNS,
     SITE_KEYS,
-    Annotation,
     AnnotationResult,
     SampleRow,
     SiteRow,
     Skipped,
-    row_dict,
 )
 
 EXTRA_COLUMNS = ["id", "filter"]
@@ -41,57 +42,6 @@ def table_columns(table: list[dict]) -> list[str]:
     has_samples = any("sample" in row for row in table)
     sample_part = SAMPLE_COLUMNS if has_samples else []
     return ["file"] + TSV_COLUMNS[:6] + sample_part + TSV_COLUMNS[6:] + KNOWLEDGE_COLUMNS
-
-
-# The CSQ layout follows VEP's names so `bcftools +split-vep` and VEP-aware tools read it.
-CSQ_FIELDS = [
-    ("Allele", lambda r: _vep_allele(r)),
-    ("Consequence", lambda r: r.consequence),
-    ("IMPACT", lambda r: r.impact),
-    ("SYMBOL", lambda r: r.gene),
-    ("Gene", lambda r: r.gene_id),
-    ("Feature", lambda r: r.transcript),
-    ("EXON", lambda r: r.exon),
-    ("INTRON", lambda r: r.intron),
-    ("HGVSc", lambda r: r.hgvs_c),
-    ("HGVSp", lambda r: r.hgvs_p),
-    ("Protein_position", lambda r: r.protein_position),
-    ("Amino_acids", lambda r: r.amino_acids),
-    ("Codons", lambda r: r.codons),
-    ("DOMAINS", lambda r: r.domain),
-    ("Feature_type", lambda r: "Transcript"),
-    ("BIOTYPE", lambda r: "protein_coding"),
-    ("CDS_position", lambda r: r.cds_position),
-    ("HGVSg", lambda r: r.hgvs_g),
-    ("MANE_SELECT", lambda r: r.transcript if "MANE_Select" in r.flags else ""),
-    (
-        "CANONICAL",
-        lambda r: "YES" if {"MANE_Select", "Ensembl_canonical"} & set(r.flags.split(",")) else "",
-    ),
-    ("ENSEMBL_TRANSCRIPT", lambda r: r.ensembl_transcript),
-    ("LEGACY_EXON", lambda r: r.legacy_exon),
-    ("UNIPROT_POSITION", lambda r: r.uniprot_position),
-    ("REF_MISMATCH", lambda r: "1" if r.ref_mismatch else ""),
-]
-
-
-def _vep_allele(row: Annotation) -> str:
-    """VEP writes the ALT without the shared anchor base, '-' when nothing is left."""
-    ref, alt = row.ref, row.alt
-    if len(ref) != len(alt) and ref[:1] == alt[:1]:
-        return alt[1:] or "-"
-    return alt
-
-
-def _csq_escape(value: str) -> str:
-    # VCF INFO values cannot hold ',', ';', '=', '|' or spaces unescaped; VEP uses '&'/'%3B'.
-    return (
-        value.replace("|", "&")
-        .replace(",", "&")
-        .replace(";", "&")
-        .replace("=", "%3D")
-        .replace(" ", "_")
-    )
 
 
 # Columns that carry text from the user's files (IDs, names, paths): a cell there that a
@@ -330,11 +280,46 @@ def write_skipped(skipped: list[Skipped], path: str | Path) -> None:
     atomic_write(path, lambda h: _tsv([s.__dict__ for s in skipped], SKIPPED_COLUMNS, h))
 
 
+# Columns whose values are numbers (written as text by the table's rows, "" when there is
+# none): JSON and the workbook write them as numbers, a missing one as null / an empty cell.
+NUMBER_COLUMNS = frozenset(
+    ["pos", "norm_pos", "dp", "vaf", "vaf_ci_low", "vaf_ci_high", "mosaic_p"]
+    + ["variants", "lowest_depth_at_pathogenic_positions"]
+)
+
+
+def typed(column: str, value: object) -> object:
+    """A cell's value as JSON and a workbook hold it: a number column's text as an int or
+    float, an empty one as None; every other value as it is."""
+    if column not in NUMBER_COLUMNS or not isinstance(value, str):
+        return value
+    if value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value  # (a note in a number column stays text)
+
+
+def typed_row(row, columns: list[str]) -> dict[str, object]:
+    """A table row as a plain dict in ``columns`` order, its numbers typed (a column the row
+    does not have, as in a table of files with and without samples, is None)."""
+    get = row.get
+    return {c: typed(c, get(c)) for c in columns}
+
+
 def write_json(result: AnnotationResult, path: str | Path | None) -> None:
+    """The table (the TSV's columns, in its order), the patients, the skipped alleles, the
+    failures and the summary; numbers as JSON numbers, a missing number as null."""
+    columns = table_columns(result.table)
     document = {
         "summary": result.summary,
-        "annotations": [row_dict(row) for row in result.table],
-        "patients": result.patients,
+        "annotations": [typed_row(row, columns) for row in result.table],
+        "patients": [{k: typed(k, v) for k, v in p.items()} for p in result.patients],
         "skipped": [s.__dict__ for s in result.skipped],
         "failures": [{"file": f, "error": e} for f, e in result.failures],
     }
@@ -345,152 +330,46 @@ def write_json(result: AnnotationResult, path: str | Path | None) -> None:
         atomic_write(path, lambda h: json.dump(document, h, indent=1, default=str))
 
 
-def csq_header_line() -> str:
-    names = "|".join(name for name, _ in CSQ_FIELDS)
-    return (
-        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from '
-        f'nlrp3annot. Format: {names}">'
-    )
+EXCEL_ROWS = 1_048_576  # a worksheet's limit, the header row included
 
 
-def write_vcf(
-    result: AnnotationResult,
-    source_vcf: str | Path,
-    path: str | Path | None,
-    redact=None,
-    findings: Findings | None = None,
-) -> None:
-    """Copy the annotated records of ``source_vcf`` with an INFO/CSQ field added, in
-    position order: plain text, or bgzip-compressed and tabix-indexed when ``path`` ends in
-    .gz. ``findings``: the tool's own findings, added as INFO and FORMAT fields
-    (:mod:`nlrp3annot.io.vcf_findings`).
+def write_xlsx(result: AnnotationResult, path: str | Path) -> None:
+    """An Excel workbook (openpyxl): sheet ``annotations`` with the TSV's columns, numbers
+    as numbers, and ``patients`` when the files had samples. Text is always a text cell,
+    never a formula (openpyxl would run ``=...`` as one), so no apostrophe is needed."""
+    from nlrp3annot.errors import Nlrp3AnnotError
 
-    A text VCF's records are written from the raw lines the scan read (``result.source``,
-    kept when the run was asked to: ``keep_lines``), else re-read as bytes through the locus
-    filter, so every byte of a record passes through unchanged (INFO in any encoding) and
-    nothing outside the locus is parsed (plain gzip, unsorted files and malformed lines
-    elsewhere are fine). BCF records are read back through htslib."""
-    by_record: dict[tuple[str, int, str], list[Annotation]] = defaultdict(list)
-    for row in result.annotations:
-        by_record[(row.chrom, row.pos, row.ref)].append(row)
-    if result.source is not None:  # the lines the scan read: no second pass over the input
-        header, lines = result.source
-    else:
-        header, lines = _source_lines(Path(source_vcf), by_record)
-    if redact is not None:  # the sample columns' names
-        header = redact.vcf_header(header)
-    samples = _sample_columns(header)
-    kept = []
-    for line in lines:
-        fields = line.rstrip(b"\r\n").split(b"\t", 8)
-        try:
-            key = (fields[0].decode(), int(fields[1]), fields[3].decode())
-        except (IndexError, ValueError):  # not one of ours: an annotated record parsed
-            continue
-        rows = by_record.get(key)
-        if not rows:
-            continue
-        values = ["|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows]
-        csq = ("CSQ=" + ",".join(values)).encode()
-        fields[7] = _with_csq(fields[7], csq)
-        if findings is not None:  # every sample column, not just the first nine fields
-            fields = add_to_record(b"\t".join(fields).split(b"\t"), findings, samples)
-        kept.append((key[1], b"\t".join(fields) + b"\n"))
-    kept.sort(key=lambda item: item[0])  # stable: records at one position keep their order
-    text = _with_csq_header(header, findings, bool(samples)) + b"".join(line for _, line in kept)
-    if path is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text)
-        return
-    path = Path(path)
-    if path.suffix == ".gz":
-        _write_bgzip_indexed(text, path)
-    else:
-        atomic_write_bytes(path, text)
+    columns = table_columns(result.table)
+    if len(result.table) + 1 > EXCEL_ROWS:
+        raise Nlrp3AnnotError(
+            f"{path}: {len(result.table):,} rows do not fit in an Excel worksheet "
+            f"({EXCEL_ROWS - 1:,} at most); write .tsv or .json"
+        )
+    from nlrp3annot.values import SUMMARY_COLUMNS
+
+    sheets = [("annotations", columns, result.table)]
+    if result.patients:
+        sheets.append(("patients", SUMMARY_COLUMNS, result.patients))
+    atomic_write_binary(path, lambda handle: _workbook(sheets, handle))
 
 
-def _with_csq(info: bytes, csq: bytes) -> bytes:
-    """INFO with ``csq`` as its only CSQ key: one already there (ours from an earlier run, or
-    VEP's) is replaced, as its header line is, since a key may appear only once."""
-    if info in (b".", b""):
-        return csq
-    if b"CSQ=" in info:  # (the check keeps the common case to one scan of the bytes)
-        kept = [part for part in info.split(b";") if part.split(b"=", 1)[0] != b"CSQ"]
-        return b";".join([*kept, csq])
-    return info + b";" + csq
+def _workbook(sheets, handle) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-
-def _source_lines(source: Path, by_record) -> tuple[bytes, list[bytes]]:
-    """(header, candidate record lines) of the source VCF, as bytes."""
-    from nlrp3annot.io.vcf import is_bgzf_bcf
-
-    if is_bgzf_bcf(source):  # binary records: htslib writes them back as text
-        import pysam
-
-        pysam.set_verbosity(0)
-        with pysam.VariantFile(str(source)) as vin:
-            header = str(vin.header).encode()
-            return header, [str(rec).encode() for rec in vin]
-    from nlrp3annot.io.locus_filter import read_locus_lines
-
-    contigs = {chrom for chrom, _, _ in by_record}
-    ends = [(pos, pos + max(len(ref), 1) - 1) for _, pos, ref in by_record] or [(1, 1)]
-    window = (min(lo for lo, _ in ends), max(hi for _, hi in ends))
-    found = read_locus_lines(source, contigs, [window])
-    return found.header, found.lines
-
-
-def _sample_columns(header: bytes) -> list[str]:
-    """The sample names of the #CHROM line (as written: pseudonyms after redaction)."""
-    for line in header.splitlines():
-        if line.startswith(b"#CHROM"):
-            return [c.decode() for c in line.rstrip(b"\r").split(b"\t")[9:]]
-    return []
-
-
-def _with_csq_header(
-    header: bytes, findings: Findings | None = None, has_samples: bool = False
-) -> bytes:
-    """The source header with its CSQ definition (and any field definitions of ours) replaced
-    by ours, which go just before the #CHROM line; an earlier run's ``##nlrp3annot`` lines
-    stay, so this run's line follows them (one line per run, like bcftools' history)."""
-    lines = header.splitlines(keepends=True)
-    kept = [line for line in lines if not line.startswith(b"##INFO=<ID=CSQ,") and not is_ours(line)]
-    ours = csq_header_line().encode() + b"\n"
-    if findings is not None:
-        ours += b"".join(line + b"\n" for line in header_lines(findings, has_samples))
-    at = next((i for i, line in enumerate(kept) if line.startswith(b"#CHROM")), len(kept))
-    return b"".join(kept[:at]) + ours + b"".join(kept[at:])
-
-
-def _write_bgzip_indexed(text: bytes, path: Path) -> None:
-    """bgzip ``text`` to ``path`` with its .tbi, both through temporary names. The old index
-    goes first, so a crash at any point leaves no index that does not match its file."""
-    import pysam
-
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.gz", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp_index = Path(tmp_name + ".tbi")
-    index = path.with_name(path.name + ".tbi")
-    from Bio import bgzf
-
-    pysam.set_verbosity(0)  # (htslib's own lines would repeat the one error said below)
-    try:
-        # Biopython's BGZF writer: a failed write is a plain OSError (pysam's BGZFile
-        # printed a second traceback from its destructor)
-        with bgzf.BgzfWriter(str(tmp), "wb") as out:
-            out.write(text)
-        pysam.tabix_index(str(tmp), preset="vcf", force=True, index=str(tmp_index))
-        for made in (tmp, tmp_index):
-            os.chmod(made, new_file_mode())
-        index.unlink(missing_ok=True)
-        os.replace(tmp, path)
-        os.replace(tmp_index, index)
-    except OSError as exc:
-        raise naming(exc, path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp_index.unlink(missing_ok=True)
+    book = Workbook(write_only=True)
+    for title, columns, rows in sheets:
+        sheet = book.create_sheet(title)
+        sheet.append(columns)
+        for row in rows:
+            cells = []
+            for column in columns:
+                value = typed(column, row.get(column))
+                if isinstance(value, str):
+                    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+                    cell.data_type = "s"  # text, even when it starts with "="
+                    value = cell
+                cells.append(value)
+            sheet.append(cells)
+    book.save(handle)

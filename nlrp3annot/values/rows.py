@@ -35,6 +35,7 @@ SAMPLE_COLUMNS = [
     "hgvs_c_sample",
     "hgvs_p_sample",
     "hgvs_p_sample_alt",
+    "legacy_protein_sample",
 ]
 SUMMARY_COLUMNS = [
     "file",
