@@ -20,7 +20,7 @@ Values follow VCF 4.3's rules for strings: the characters with a meaning in a re
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from nlrp3annot.values import CARRYING, Annotation
@@ -55,7 +55,43 @@ FORMAT_FIELDS = (
     ("NLRP3_STATUS", "1", "String", "the sample's NLRP3 status, as in the patients table "
      "(positive_germline, positive_mosaic, vus_only, negative, not_assessable)"),
 )  # fmt: skip
-_FORMAT_IDS = [name for name, *_ in FORMAT_FIELDS]
+# Added after them, each the TSV's sample column of the same name (upper case) on the record's
+# transcript that decides the status; '.' where the sample does not carry the allele. Values
+# are percent-encoded (%3A %3B %3D %2C %20 %25: ADDED_ENCODING) so that they read back as the
+# TSV's text exactly. On a partner that does not make the change (c.780A>G above) the
+# sample's reading of the change gives way to the allele's own, as NLRP3_HGVSP does.
+ADDED_FORMAT = (
+    ("NLRP3_MOSAIC_P", "Float", "mosaic_p", "P of the one-sided exact binomial test of the "
+     "allele's reads against a fraction of 0.5 (low: fewer than a germline allele gives)"),
+    ("NLRP3_MOSAIC_TEST", "String", "mosaic_test", "the mosaic test's verdict"),
+    ("NLRP3_EVIDENCE", "String", "evidence", "what the call rests on, where it needs saying"),
+    ("NLRP3_PHASE", "String", "phase", "cis, trans or phase_unknown when another variant of the "
+     "sample shares the codon"),
+    ("NLRP3_HGVS_C_SAMPLE", "String", "hgvs_c_sample", "the sample's own coding change, with "
+     "the other variants in the same codon"),
+    ("NLRP3_HGVS_P_SAMPLE_ALT", "String", "hgvs_p_sample_alt", "the sample's protein change "
+     "were its variants of the codon in trans (phase_unknown)"),
+    ("NLRP3_LEGACY_PROTEIN_SAMPLE", "String", "legacy_protein_sample", "the legacy (one-letter, "
+     "MANE-numbered) name of the sample's own protein change"),
+    ("NLRP3_CLINVAR_ID_SAMPLE", "String", "clinvar_id_sample", "ClinVar VariationID of the "
+     "sample's own change"),
+    ("NLRP3_CLINVAR_MATCH", "String", "clinvar_match", "how the sample's own change was matched "
+     "to ClinVar"),
+    ("NLRP3_CAPS_PHENOTYPE", "String", "caps_phenotype", "CAPS phenotypes reported for the "
+     "sample's own change"),
+    ("NLRP3_PENETRANCE", "String", "penetrance", "penetrance reported for the sample's own "
+     "change"),
+)  # fmt: skip
+# a partner's own reading, from its site row, in place of the sample's
+_PARTNER_OWN = {"legacy_protein_sample": "legacy_protein", "clinvar_id_sample": "clinvar_id",
+                "clinvar_match": "clinvar_match", "caps_phenotype": "caps_phenotype",
+                "penetrance": "penetrance", "hgvs_p_sample_alt": None}  # fmt: skip
+_ADDED_COLUMNS = [column for _, _, column, _ in ADDED_FORMAT]
+_ADDED_ENCODE = str.maketrans(
+    {"%": "%25", ":": "%3A", ";": "%3B", "=": "%3D", ",": "%2C", " ": "%20", "\t": "%09",
+     "\n": "%0A", "\r": "%0D"}
+)  # fmt: skip
+_FORMAT_IDS = [name for name, *_ in FORMAT_FIELDS] + [name for name, *_ in ADDED_FORMAT]
 _INFO_IDS = [name for name, *_ in INFO_FIELDS]
 _ENCODE = {"%": "%25", ":": "%3A", ";": "%3B", "=": "%3D", ",": "%2C", " ": "_"}
 
@@ -71,6 +107,8 @@ class Findings:
     header: str  # the ##nlrp3annot line
     # (allele, sample): carried in a codon with others, but not the allele making the change
     partners: frozenset[tuple[Allele, str]] = frozenset()
+    # (allele, transcript) -> its known-variant columns read without a sample (CSQ's)
+    transcripts: Mapping[tuple[Allele, str], Mapping[str, object]] = field(default_factory=dict)
 
 
 def encode(value: object) -> str:
@@ -138,7 +176,11 @@ def findings_of(
     where the reference carries the minor one (both looked up by the caller, so io needs no
     knowledge table)."""
     primary = primary_rows(annotations)
-    sites = {key: site_values(row) for key, row in primary.items()}
+    transcripts = {
+        ((row.chrom, row.pos, row.ref, row.alt), row.transcript): site_values(row)
+        for row in annotations
+    }
+    sites = {key: transcripts[(key, row.transcript)] for key, row in primary.items()}
     calls: dict[tuple[Allele, str], Mapping[str, object]] = {}
     codons: dict[tuple[str, str], list[Allele]] = {}  # (sample, own c. change) -> its alleles
     for row in table:
@@ -162,7 +204,7 @@ def findings_of(
     status = {str(p["sample"]): str(p["status"]) for p in patients}
     proteins = sorted({row.protein_id for row in primary.values() if row.protein_id})
     protein = ", ".join(proteins) or "the annotated protein"
-    return Findings(sites, calls, status, protein, header, frozenset(partners))
+    return Findings(sites, calls, status, protein, header, frozenset(partners), transcripts)
 
 
 def header_lines(findings: Findings, has_samples: bool) -> list[bytes]:
@@ -173,6 +215,9 @@ def header_lines(findings: Findings, has_samples: bool) -> list[bytes]:
         for name, number, kind, text in FORMAT_FIELDS:
             text = text.format(protein=findings.protein)
             lines.append(f'##FORMAT=<ID={name},Number={number},Type={kind},Description="{text}">')
+        for name, kind, column, text in ADDED_FORMAT:
+            text = f"{text} (the TSV's {column}, percent-encoded; '.' where not carried)"
+            lines.append(f'##FORMAT=<ID={name},Number=A,Type={kind},Description="{text}">')
     return [line.encode() for line in lines]
 
 
@@ -228,7 +273,8 @@ def _sample_values(findings: Findings, alleles: list[Allele], sample: str) -> li
     rows = [findings.calls.get((a, sample)) for a in alleles]
     status = encode(findings.status.get(sample))
     if all(row is None for row in rows):  # most samples at most records of a joint VCF
-        return [",".join(["."] * len(alleles))] * (len(_FORMAT_IDS) - 1) + [status]
+        nothing = ",".join(["."] * len(alleles))
+        return [nothing] * len(FORMAT_FIELDS[:-1]) + [status] + [nothing] * len(ADDED_FORMAT)
     # a no-call genotype is one for every allele of the record, <NON_REF> included
     no_call = any(row is not None and row.get("zygosity") == "missing" for row in rows)
     columns: list[list[str]] = [[] for _ in range(len(_FORMAT_IDS) - 1)]
@@ -237,9 +283,14 @@ def _sample_values(findings: Findings, alleles: list[Allele], sample: str) -> li
             values = ["."] * len(columns)
             values[1] = "missing" if no_call else "."
         else:
+            added = {column: row.get(column) for column in _ADDED_COLUMNS}
             if (allele, sample) in findings.partners:  # its own reading and class
                 site = findings.sites.get(allele) or {}
                 own, significance = row.get("hgvs_p"), site.get("clinvar_significance")
+                for column, own_column in _PARTNER_OWN.items():
+                    added[column] = row.get(own_column) if own_column else None
+                    if own_column in site:  # the known-variant columns read without a sample
+                        added[column] = site[own_column]
             else:
                 own, significance = row.get("hgvs_p_sample"), row.get("clinvar_significance_sample")
             own = str(own).rpartition(":")[2] if own else own  # the accession is in the header
@@ -254,6 +305,17 @@ def _sample_values(findings: Findings, alleles: list[Allele], sample: str) -> li
                     significance,
                 )
             ]
+            values += [_added_encoded(added[column]) for column in _ADDED_COLUMNS]
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    return [*(",".join(column) for column in columns), status]
+    texts = [",".join(column) for column in columns]
+    first = len(FORMAT_FIELDS) - 1
+    return [*texts[:first], status, *texts[first:]]
+
+
+def _added_encoded(value: object) -> str:
+    """A value of an ADDED_FORMAT field: '.' when empty, else the TSV's text percent-encoded."""
+    text = "" if value is None else str(value)
+    if text in ("", "nan", "None"):
+        return "."
+    return text.translate(_ADDED_ENCODE)

@@ -8,7 +8,9 @@ through byte for byte. The text is streamed: the lines are found as bytes, the w
 positions' leading digits), so a whole-genome VCF costs about its decompression, and no
 record outside the locus is parsed. ``locus_only`` gives the annotated records alone.
 The header says how many records came in, were annotated and passed through
-(``##nlrp3annot_records``)."""
+(``##nlrp3annot_records``), and the input's name as the TSV's ``file`` column gives it
+(``##nlrp3annot_file``). The CSQ layout, and where each TSV column is in the VCF:
+:mod:`nlrp3annot.io.vcf_columns`."""
 
 from __future__ import annotations
 
@@ -23,61 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlrp3annot.io.atomic import atomic_write_binary, atomic_write_bytes, naming, new_file_mode
+from nlrp3annot.io.vcf_columns import CSQ_FIELDS, csq_entry, csq_header_line  # noqa: F401
 from nlrp3annot.io.vcf_findings import Findings, add_to_record, header_lines, is_ours
 from nlrp3annot.values import Annotation, AnnotationResult
 
-# The CSQ layout follows VEP's names so `bcftools +split-vep` and VEP-aware tools read it.
-CSQ_FIELDS = [
-    ("Allele", lambda r: _vep_allele(r)),
-    ("Consequence", lambda r: r.consequence),
-    ("IMPACT", lambda r: r.impact),
-    ("SYMBOL", lambda r: r.gene),
-    ("Gene", lambda r: r.gene_id),
-    ("Feature", lambda r: r.transcript),
-    ("EXON", lambda r: r.exon),
-    ("INTRON", lambda r: r.intron),
-    ("HGVSc", lambda r: r.hgvs_c),
-    ("HGVSp", lambda r: r.hgvs_p),
-    ("Protein_position", lambda r: r.protein_position),
-    ("Amino_acids", lambda r: r.amino_acids),
-    ("Codons", lambda r: r.codons),
-    ("DOMAINS", lambda r: r.domain),
-    ("Feature_type", lambda r: "Transcript"),
-    ("BIOTYPE", lambda r: "protein_coding"),
-    ("CDS_position", lambda r: r.cds_position),
-    ("HGVSg", lambda r: r.hgvs_g),
-    ("MANE_SELECT", lambda r: r.transcript if "MANE_Select" in r.flags else ""),
-    (
-        "CANONICAL",
-        lambda r: "YES" if {"MANE_Select", "Ensembl_canonical"} & set(r.flags.split(",")) else "",
-    ),
-    ("ENSEMBL_TRANSCRIPT", lambda r: r.ensembl_transcript),
-    ("LEGACY_EXON", lambda r: r.legacy_exon),
-    ("UNIPROT_POSITION", lambda r: r.uniprot_position),
-    ("REF_MISMATCH", lambda r: "1" if r.ref_mismatch else ""),
-]
-
-
-def _vep_allele(row: Annotation) -> str:
-    """VEP writes the ALT without the shared anchor base, '-' when nothing is left."""
-    ref, alt = row.ref, row.alt
-    if len(ref) != len(alt) and ref[:1] == alt[:1]:
-        return alt[1:] or "-"
-    return alt
-
-
-def _csq_escape(value: str) -> str:
-    # VCF INFO values cannot hold ',', ';', '=', '|' or spaces unescaped; VEP uses '&'/'%3B'.
-    return (
-        value.replace("|", "&")
-        .replace(",", "&")
-        .replace(";", "&")
-        .replace("=", "%3D")
-        .replace(" ", "_")
-    )
-
-
 COUNTS_LINE = b"##nlrp3annot_records="
+FILE_LINE = b"##nlrp3annot_file="  # the TSV's file column (pseudonymised with --redact)
 BLOCK_RECORDS = 4096  # BCF records turned into text per block
 
 
@@ -92,14 +45,6 @@ class VcfCounts:
     passed_through: int
     indexed: bool = True
     note: str = ""
-
-
-def csq_header_line() -> str:
-    names = "|".join(name for name, _ in CSQ_FIELDS)
-    return (
-        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from '
-        f'nlrp3annot. Format: {names}">'
-    )
 
 
 def write_vcf(
@@ -149,7 +94,7 @@ def write_vcf(
         for block in blocks:
             copy.block(block, write)
         counts = VcfCounts(copy.lines, copy.annotated, copy.lines - copy.annotated)
-        head = _with_csq_header(header, findings, bool(samples), counts)
+        head = _with_csq_header(header, findings, bool(samples), counts, _file_of(result))
         body.seek(0)
         return _put(head, body, path, counts)
 
@@ -169,7 +114,8 @@ def _write_locus_only(result, source: Path, path, redact, findings, by_record) -
             kept.append((int(line.split(b"\t", 2)[1]), new + b"\n"))
     kept.sort(key=lambda item: item[0])  # stable: records at one position keep their order
     counts = VcfCounts(None, len(kept), 0)
-    head = _with_csq_header(header, findings, bool(_sample_columns(header)), counts)
+    has_samples = bool(_sample_columns(header))
+    head = _with_csq_header(header, findings, has_samples, counts, _file_of(result))
     text = head + b"".join(line for _, line in kept)
     if path is None:
         sys.stdout.flush()
@@ -188,6 +134,7 @@ def _line_annotator(
 ) -> Callable[[bytes], bytes | None]:
     """A function from a record's line to its annotated line (no newline), None when the
     tool has nothing to say about the record."""
+    known = findings.transcripts if findings is not None else {}
 
     def annotate(line: bytes) -> bytes | None:
         fields = line.rstrip(b"\r\n").split(b"\t", 8)
@@ -198,7 +145,8 @@ def _line_annotator(
         rows = by_record.get(key)
         if not rows:
             return None
-        values = ["|".join(_csq_escape(str(get(r))) for _, get in CSQ_FIELDS) for r in rows]
+        values = [csq_entry(r, known.get(((r.chrom, r.pos, r.ref, r.alt), r.transcript)))
+                  for r in rows]  # fmt: skip
         fields[7] = _with_csq(fields[7], ("CSQ=" + ",".join(values)).encode())
         if findings is not None:  # every sample column, not just the first nine fields
             fields = add_to_record(b"\t".join(fields).split(b"\t"), findings, samples)
@@ -389,6 +337,7 @@ def _with_csq_header(
     findings: Findings | None = None,
     has_samples: bool = False,
     counts: VcfCounts | None = None,
+    file: str = "",
 ) -> bytes:
     """The source header with its CSQ definition (and any field definitions of ours) replaced
     by ours, which go just before the #CHROM line with this file's record counts (an earlier
@@ -398,15 +347,23 @@ def _with_csq_header(
     kept = [
         line
         for line in lines
-        if not line.startswith((b"##INFO=<ID=CSQ,", COUNTS_LINE)) and not is_ours(line)
+        if not line.startswith((b"##INFO=<ID=CSQ,", COUNTS_LINE, FILE_LINE)) and not is_ours(line)
     ]
     ours = csq_header_line().encode() + b"\n"
     if findings is not None:
         ours += b"".join(line + b"\n" for line in header_lines(findings, has_samples))
     if counts is not None:
         ours += counts_line(counts) + b"\n"
+    if file:
+        ours += FILE_LINE + " ".join(file.split()).encode() + b"\n"
     at = next((i for i, line in enumerate(kept) if line.startswith(b"#CHROM")), len(kept))
     return b"".join(kept[:at]) + ours + b"".join(kept[at:])
+
+
+def _file_of(result: AnnotationResult) -> str:
+    """The input's name as the table's ``file`` column gives it ("" without rows)."""
+    first = next(iter(result.table), None)
+    return str(first.get("file") or "") if first is not None else ""
 
 
 def counts_line(counts: VcfCounts) -> bytes:
