@@ -482,7 +482,8 @@ def test_unused_clinical_cells_are_said_on_stderr(demo: Path, tmp_path: Path, ca
     )
     err = capsys.readouterr().err
     assert code == 0
-    assert "3 clinical/samples rows or cells not used" in err and "clinical_skipped.tsv" in err
+    # the closing summary's "skipped" line (issue 27: one summary at the end of a run)
+    assert "3 clinical/samples rows or cells" in err and "clinical_skipped.tsv" in err
 
 
 def _measured(*patients: str) -> pd.DataFrame:
@@ -801,7 +802,9 @@ def test_messages_name_files_where_they_will_be(tmp_path: Path, capsys):
     assert main(["demo", "-o", str(tmp_path / "r")]) == 0
     err = capsys.readouterr().err
     assert ".staging" not in err
-    assert f"{tmp_path / 'r'}/annotation/patients.tsv" in err
+    # the closing summary names the skipped list and the report in the results folder
+    assert f"{tmp_path / 'r'}/annotation/calls.skipped.tsv" in err
+    assert f"{tmp_path / 'r'}/report.html" in err
 
 
 def test_compare_reads_several_patient_summaries_as_one(demo: Path, tmp_path: Path, capsys):
