@@ -384,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(-o panel.npz) instead of calling them",
     )
     scan_options(scan)
+    parallel_options(scan)
     scan.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     verbose_option(scan)
     scan.set_defaults(action="scan")

@@ -38,6 +38,8 @@ class ScanOptions:
     panel: str | None = None  # --panel NPZ, a panel of normals
     quiet: bool = False
     verbose: bool = False  # -v: a line a sample (assay, calls, limits of detection)
+    jobs: int | None = None  # --jobs: files counted at once (default: the cores given)
+    scheduler: str | None = None  # --scheduler: files counted on a Dask cluster
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ScanOptions:
@@ -54,7 +56,18 @@ class ScanOptions:
             panel=args.panel,
             quiet=args.quiet,
             verbose=args.verbose,
+            jobs=getattr(args, "jobs", None),  # run and demo: their --jobs and --scheduler
+            scheduler=getattr(args, "scheduler", None),
         )
+
+    def spread(self) -> tuple[int, str | None]:
+        """(worker processes, Dask scheduler) for the counting, --jobs checked."""
+        from nlrp3annot.runner.parallel import default_jobs
+
+        jobs = default_jobs() if self.jobs is None else self.jobs
+        if jobs < 1:
+            raise Nlrp3AnnotError(f"--jobs {jobs}: give 1 or more worker processes")
+        return jobs, self.scheduler
 
 
 @dataclass(frozen=True)
@@ -147,9 +160,9 @@ def run_scan(
 
     settings, filters = scan_settings(options)
     with _counting(paths, options.quiet) as counted:
-        result = scan_alignments(
-            paths, fasta, settings, filters, panel=panel_of(options), on_counted=counted
-        )
+        jobs, scheduler = options.spread()
+        result = scan_alignments(paths, fasta, settings, filters, panel=panel_of(options),
+                                 on_counted=counted, jobs=jobs, scheduler=scheduler)  # fmt: skip
     if redactor is not None:  # pseudonyms before anything is written (names, paths, header)
         for sample in result.samples:
             sample.counts.sample = redactor(sample.sample)
@@ -218,7 +231,7 @@ def make_panel(paths: list[str], fasta: str, out: Path, options: ScanOptions) ->
         raise Nlrp3AnnotError("--make-panel makes a panel: give no --panel")
     _, filters = scan_settings(options)
     with _counting(paths, options.quiet) as counted:
-        *_, filters, counts = read_counts(paths, fasta, filters, counted)
+        *_, filters, counts = read_counts(paths, fasta, filters, counted, *options.spread())
     counts = _files(counts)
     save_panel(out, counts, filters)
     if not options.quiet:

@@ -10,8 +10,8 @@ positions, the FASTA is not the genome the reads were aligned to: refused, not g
 
 from __future__ import annotations
 
+import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,17 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from nlrp3annot.errors import InputFileError, Nlrp3AnnotError
-from nlrp3annot.genome.reference import declared_build, mane_transcript
+from nlrp3annot.genome.reference import mane_transcript
 from nlrp3annot.patients.coverage import coding_targets
-from nlrp3annot.reads.alignments import (
-    ReadFilters,
-    close_quietly,
-    contig_of,
-    open_alignments,
-    output_stem,
-    sample_name,
-    unusable_reason,
-)
+from nlrp3annot.reads.alignments import ReadFilters, output_stem, unusable_reason
 from nlrp3annot.reads.amplicons import AmpliconLimits, amplicon_limits, primer_amplicons
 from nlrp3annot.reads.assay import Assay, assay_of
 from nlrp3annot.reads.calling import (
@@ -41,21 +33,26 @@ from nlrp3annot.reads.calling import (
     near_indels,
     snv_candidates,
 )
-from nlrp3annot.reads.checks import check_reference, check_umis, warn
-from nlrp3annot.reads.files import check_cram_reference, read_failure
+from nlrp3annot.reads.checks import warn
 from nlrp3annot.reads.known import KnownAlleles, known_alleles
 from nlrp3annot.reads.panel import Panel
-from nlrp3annot.reads.pileup import BASES, Counts, count_alleles
+from nlrp3annot.reads.per_file import (
+    CountJob,
+    Failure,
+    FileCounts,
+    FileSurvey,
+    SurveyJob,
+    count_file,
+    survey_file,
+)
+from nlrp3annot.reads.pileup import BASES, Counts
 from nlrp3annot.reads.pools import (
-    NO_AMPLICON,
     judge_pools,
     pool_backgrounds,
     pool_label,
     tested_alleles,
 )
-from nlrp3annot.reads.read_groups import library_sources
 from nlrp3annot.reads.replicates import (
-    library_names,
     pooled_candidates,
     pooled_counts,
     replicate_settings,
@@ -112,7 +109,7 @@ class ScanResult:
     panel: Panel | None = None
 
 
-def _sample_names(paths, opened) -> list[str]:
+def _sample_names(surveys: list[FileSurvey]) -> list[str]:
     """Each file's sample. Files of one sample are replicate libraries when each names
     its own libraries (LB tags no other file of the sample shares): independent PCRs.
     Refused: a sample given twice otherwise (same library, or no LB), and two samples
@@ -122,9 +119,8 @@ def _sample_names(paths, opened) -> list[str]:
     libraries: dict[str, list[frozenset[str]]] = {}
     out = []
     stems: dict[str, tuple[str, str]] = {}  # output name (any case) -> (sample, file)
-    for path, handle in zip(paths, opened, strict=True):
-        name = sample_name(handle, Path(path))
-        own = library_names(handle)
+    for survey in surveys:
+        path, name, own = survey.path, survey.sample, survey.libraries
         out.append(name)
         if name in names:
             shared = [lb for other in libraries[name] for lb in sorted(other & own)]
@@ -162,11 +158,15 @@ def scan_alignments(
     knowledge=None,
     panel: Panel | None = None,
     on_counted: Callable[[str, int], None] | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> ScanResult:
     """Count, test and call the alleles of ``paths``; ``on_counted(path, units)`` after each
-    library (or amplicon pool) is counted, the slow part (progress bars)."""
+    library (or amplicon pool) is counted, the slow part (progress bars). The files are
+    counted in ``jobs`` processes or on the Dask ``scheduler`` (tcp://host:8786), the
+    calling joint here: the result is the same however they ran."""
     build, contig, targets, reference, seq, filters, counts = read_counts(
-        paths, fasta, filters, on_counted
+        paths, fasta, filters, on_counted, jobs, scheduler
     )
     if panel is not None:
         panel.check(build, counts[0].positions, filters)
@@ -187,41 +187,34 @@ def read_counts(
     fasta: str | Path,
     filters: ReadFilters,
     on_counted: Callable[[str, int], None] | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ):
     """(build, contig, targets, reference bases, FASTA sequence, the filters used, counts
     per file): the checked inputs, counted. With no UMI option and every file's reads
     carrying RX tags, the filters collapse UMI families by RX (said once on stderr).
     ``on_counted(path, units)``: called after each of the ``units`` (libraries, pools) is
-    counted."""
-    import pysam
-
+    counted. Each file is surveyed and counted on its own (:mod:`nlrp3annot.reads.per_file`)
+    in ``jobs`` processes or on the Dask ``scheduler``; the counts are the same however
+    they ran."""
     from nlrp3annot.genome.sequence import fasta_build
+    from nlrp3annot.reads.primers import check_primers
+    from nlrp3annot.runner.spread import spread
 
-    opened = []
-    cleanup: list[tempfile.TemporaryDirectory] = []
-    verbosity = pysam.set_verbosity(0)  # htslib's own lines name no file: ours replace them
-    try:
-        builds = {}
-        for path in paths:
-            handle = open_alignments(path, fasta)
-            opened.append(handle)
-            contig, lengths = contig_of(handle, Path(path))
-            declared = declared_build(lengths)
-            if declared is None:
-                raise InputFileError(
-                    Path(path), "its @SQ lengths name neither GRCh38 nor GRCh37",
-                    "give alignments to GRCh38 or GRCh37",
-                )  # fmt: skip
-            if Path(path).suffix == ".cram":  # before its reads are decoded against --fasta
-                check_cram_reference(Path(path), handle, Path(fasta), contig)
-            builds[str(path)] = (declared[0], contig)
-        if len({b for b, _ in builds.values()}) > 1:
+    paths = [str(p) for p in paths]
+    with spread(jobs, scheduler, len(paths)) as spreading:
+        where = os.path.abspath if spreading.remote else str  # a worker's own folder
+        at = where(str(fasta))
+        look = not filters.umis and filters.umi_auto
+        asked = [SurveyJob(p, where(p), at, look) for p in paths]
+        surveys = list(_outcomes(spreading.map(survey_file, asked, paths), spreading.remote))
+        if len({s.build for s in surveys}) > 1:
             raise Nlrp3AnnotError(
                 "the alignments are of different builds ("
-                + ", ".join(f"{Path(p).name}: {b}" for p, (b, _) in builds.items())
+                + ", ".join(f"{Path(s.path).name}: {s.build}" for s in surveys)
                 + "); scan each build separately"
             )
-        build = next(iter(builds.values()))[0]
+        build = surveys[0].build
         seq = fasta_build(fasta)  # the FASTA's own build, from the known bases
         if seq.build != build:
             raise InputFileError(
@@ -231,109 +224,86 @@ def read_counts(
         t = mane_transcript(build)
         targets = coding_targets(t.exons, t.cds_start, t.cds_end)
         reference = "".join(seq.get(a, b) for a, b in targets).upper()
-        samples = _sample_names(paths, opened)  # refused before any counting
-        filters = _umis_as_found(paths, opened, builds, targets, filters)
-        folder = tempfile.TemporaryDirectory(prefix="nlrp3annot-reads-")
-        cleanup.append(folder)
-        regions = [_region(builds[str(path)][1], targets) for path in paths]
-        # each library's reads: a file's, or one LB's of a file of merged libraries
-        sources = library_sources(paths, opened, regions, Path(fasta), Path(folder.name))
-        units = [(s, "", handle, 0) for s, (*_, handle) in enumerate(sources)]
-        if filters.primers:  # primer bases are not evidence: count clipped copies
-            units = _clipped(paths, sources, opened, regions, builds, Path(fasta),
-                             Path(filters.primers), Path(folder.name))  # fmt: skip
-            opened[:] = [handle for _, _, handle, _ in units]
-        libraries_of = Counter(samples[i] for i, *_ in sources)
-        counts = []
-        for s, pool, handle, lost in units:  # a library, or one amplicon pool's reads of it
-            i, label, *_ = sources[s]
-            path, name = paths[i], samples[i]
-            _, contig = builds[str(path)]
-            try:
-                sample = count_alleles(handle, name, str(path), build, contig, targets,
-                                       filters, seq.get)  # fmt: skip
-            except OSError as exc:  # htslib: "truncated file", naming nothing
-                raise read_failure(Path(path), handle, exc) from None
-            check_reference(sample, reference, Path(path), Path(fasta))
-            sample.library = label
-            if pool:  # each pool a library of its own (reads.pools)
-                replicates = libraries_of[name] > 1
-                sample.pool = pool
-                sample.library = f"{label}.{pool_label(pool)}" if replicates else pool_label(pool)
-                sample.dropped[NO_AMPLICON] += lost
-            check_umis(sample, Path(path), filters)
+        samples = _sample_names(surveys)  # refused before any counting
+        filters = _umis_as_found(surveys, filters)
+        sent = filters
+        if filters.primers:
+            check_primers(Path(filters.primers), {s.contig for s in surveys})
+            sent = replace(filters, primers=where(filters.primers))
+        asked = [CountJob(s.path, where(s.path), at, name, build, s.contig, tuple(targets), sent)
+                 for s, name in zip(surveys, samples, strict=True)]  # fmt: skip
+        units = _planned_units(surveys, filters)
+        files = []
+        counted = _outcomes(spreading.map(count_file, asked, paths), spreading.remote)
+        for path, file in zip(paths, counted, strict=True):
+            files.append(file)
+            for _ in file.counts:
+                if on_counted is not None:
+                    on_counted(path, units)
+    counts = _pool_labels(files, samples)
+    return build, surveys[0].contig, targets, reference, seq, filters, counts
+
+
+def _outcomes(outcomes, remote: bool):
+    """Each file's result in input order, with what it said on stderr; the first file's
+    failure raised (as one process would)."""
+    for outcome, said in outcomes:
+        sys.stderr.write(said)
+        if isinstance(outcome, Failure):
+            if remote and "no such file" in outcome.message:
+                outcome = replace(outcome, message=outcome.message + " (as a Dask worker "
+                                  "sees it: the workers must see the same files)")  # fmt: skip
+            raise outcome.error()
+        yield outcome
+
+
+def _planned_units(surveys: list[FileSurvey], filters: ReadFilters) -> int:
+    """How many libraries (and amplicon pools of them) the files make: a progress bar's
+    total."""
+    from nlrp3annot.reads.pools import primer_index
+
+    pools = 1
+    if filters.primers:
+        names = len(primer_index(Path(filters.primers), surveys[0].contig).pool_names)
+        pools = names if names > 1 else 1
+    return sum(max(len(s.libraries), 1) for s in surveys) * pools
+
+
+def _pool_labels(files: list[FileCounts], samples: list[str]) -> list[Counts]:
+    """Every library's counts, an amplicon pool's named as a library of its own
+    (reads.pools): its library's label and the pool where the sample has several."""
+    libraries_of: Counter = Counter()
+    for file, name in zip(files, samples, strict=True):
+        libraries_of[name] += file.libraries
+    counts = []
+    for file in files:
+        for sample in file.counts:
+            if sample.pool:
+                replicates = libraries_of[sample.sample] > 1
+                label = pool_label(sample.pool)
+                sample.library = f"{sample.library}.{label}" if replicates else label
             counts.append(sample)
-            if on_counted is not None:
-                on_counted(str(path), len(units))
-        contig = next(iter(builds.values()))[1]
-        return build, contig, targets, reference, seq, filters, counts
-    finally:
-        for handle in opened:
-            close_quietly(handle)
-        for folder in cleanup:
-            folder.cleanup()
-        pysam.set_verbosity(verbosity)
+    return counts
 
 
-def _umis_as_found(paths, opened, builds, targets, filters: ReadFilters) -> ReadFilters:
+def _umis_as_found(surveys: list[FileSurvey], filters: ReadFilters) -> ReadFilters:
     """RX UMIs where every file's reads carry them and no UMI option was given: counting
     PCR copies as molecules would state limits several times too low and let a PCR error
     in a family count as many fragments. Where only some files' reads carry them, each of
     those is warned about (once, whatever its libraries or pools)."""
-    from nlrp3annot.reads.umis import RX_SHARE, rx_share
+    from nlrp3annot.reads.umis import RX_SHARE
 
     if filters.umis or not filters.umi_auto:
         return filters
-    shares = [rx_share(handle, builds[str(path)][1], targets[0][0], targets[-1][1])
-              for path, handle in zip(paths, opened, strict=True)]  # fmt: skip
-    if all(share >= RX_SHARE for share in shares):
+    if all(s.rx >= RX_SHARE for s in surveys):
         print("nlrp3annot: the reads carry RX UMIs: molecules counted by RX, as with "
               "--umi-tag RX (--no-umi counts reads)", file=sys.stderr)  # fmt: skip
         return replace(filters, umi_tag="RX")
-    for path, share in zip(paths, shares, strict=True):
-        if share > 0:
-            warn(Path(path), "reads carry RX UMIs: give --umi-tag RX, or PCR copies count as "
-                 "molecules")  # fmt: skip
+    for s in surveys:
+        if s.rx > 0:
+            warn(Path(s.path), "reads carry RX UMIs: give --umi-tag RX, or PCR copies count "
+                 "as molecules")  # fmt: skip
     return filters
-
-
-def _region(contig: str, targets: list[tuple[int, int]]) -> str:
-    """The reads split off or clipped: the targets' span and 1000 bases either side."""
-    return f"{contig}:{targets[0][0] - 1000}-{targets[-1][1] + 1000}"
-
-
-def _clipped(paths, sources, opened, regions, builds, fasta: Path, bed: Path, folder: Path) -> list:
-    """Each library's reads (``sources``: file index, label, path, handle) over the
-    coding targets with primer bases soft-clipped (:mod:`nlrp3annot.reads.primers`),
-    opened, as (library, pool, handle, reads of no pool); with a BED of two or more pools,
-    one per pool (:mod:`nlrp3annot.reads.pools`). The originals closed."""
-    from nlrp3annot.reads.pools import primer_index, split_pools
-    from nlrp3annot.reads.primers import check_primers, clip_primers
-
-    check_primers(bed, {contig for _, contig in builds.values()})
-    units = []
-    for s, (i, _, path, handle) in enumerate(sources):
-        region = regions[i]
-        primers = primer_index(bed, region.split(":")[0])
-        named = Path(paths[i])  # the user's file, where ``path`` is a library's part
-        if len(primers.pool_names) < 2:
-            close_quietly(handle)
-            clipped = clip_primers(path, fasta, bed, region, folder, named)
-            units.append((s, "", open_alignments(clipped, fasta), 0))
-            opened.append(units[-1][2])
-            continue
-        try:
-            split, lost = split_pools(path, handle, region, primers, folder / "pools")
-        except OSError as exc:  # htslib: "truncated file", naming nothing
-            raise read_failure(named, handle, exc) from None
-        close_quietly(handle)
-        for n, (pool, part) in enumerate(split.items()):
-            clipped = clip_primers(part, fasta, bed, region, folder, named)
-            for leftover in (part, Path(f"{part}.bai")):
-                leftover.unlink(missing_ok=True)
-            units.append((s, pool, open_alignments(clipped, fasta), lost if n == 0 else 0))
-            opened.append(units[-1][2])
-    return units
 
 
 def call_samples(

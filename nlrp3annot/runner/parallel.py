@@ -236,7 +236,7 @@ def _on_cluster(files: list[Task], settings: Settings, address: str):
         futures = client.map(run_task, tasks, settings=settings, pure=False)
         for task, future in zip(tasks, futures, strict=True):
             try:
-                result, message = _cluster_result(client, task, future)
+                result, message = _cluster_result(client, task.path, future)
             except Nlrp3AnnotError:
                 _close_quietly(client)
                 raise
@@ -280,9 +280,9 @@ def no_workers_seconds() -> float:
     return seconds
 
 
-def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None, str]:
-    """The task's outcome; a lost worker, a lost scheduler or no workers at all end the run
-    in one line (Nlrp3AnnotError), never a traceback or a hang."""
+def _cluster_result(client, name: str, future):
+    """The outcome of the task of the file ``name``; a lost worker, a lost scheduler or no
+    workers at all end the run in one line (Nlrp3AnnotError), never a traceback or a hang."""
     import time
 
     from distributed import wait
@@ -300,7 +300,7 @@ def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None
             alone_since = alone_since or time.monotonic()
             if time.monotonic() - alone_since > limit:
                 raise Nlrp3AnnotError(
-                    f"no Dask worker left for {limit:g} s while {task.path} was "
+                    f"no Dask worker left for {limit:g} s while {name} was "
                     "pending; start workers ('dask worker ADDRESS') and run again"
                 ) from None
             continue
@@ -319,7 +319,7 @@ def _cluster_result(client, task: Task, future) -> tuple[AnnotationResult | None
         raise _cancelled(exc) from None
     except Exception as exc:  # distributed's KilledWorker and the like: the cluster, not us
         raise Nlrp3AnnotError(
-            f"{task.path}: the Dask cluster could not run it ({type(exc).__name__}: "
+            f"{name}: the Dask cluster could not run it ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200]}); a worker died (memory?) or was stopped: "
             "check the workers' logs and run again"
         ) from None
