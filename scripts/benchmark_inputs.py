@@ -394,13 +394,20 @@ def write_w1(path: Path, model: Model, n_records: int, n_locus: int, seed: int) 
 
 
 def write_w3(
-    folder: Path, model: Model, n_files: int, n_locus: int, seed: int, pool: int = 600
+    folder: Path,
+    model: Model,
+    n_files: int,
+    n_locus: int,
+    seed: int,
+    pool: int = 600,
+    locus_only: bool = False,
 ) -> Path:
     """``n_files`` single-sample bgzip+tabix VCFs and the list naming them; returns the list.
 
     Each file's locus records are drawn from one cohort-wide set of ``pool`` alleles, as in
     a lab's batch where patients share the common NLRP3 variants (the issue's W3: 40,000
-    locus records, 600 distinct alleles)."""
+    locus records, 600 distinct alleles). ``locus_only`` leaves out the 200-400 records
+    elsewhere on the panel: a lab's per-patient calls after `bcftools view -R` (issue 28)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     cohort = locus_alleles(rng, model, pool, spacing=1)
@@ -409,7 +416,7 @@ def write_w3(
     for i in range(1, n_files + 1):
         sample = f"P{i:05d}"
         mine = sorted(rng.sample(cohort, min(n_locus, len(cohort))))
-        records = _off_locus(rng, model, rng.randint(200, 400))
+        records = [] if locus_only else _off_locus(rng, model, rng.randint(200, 400))
         records += [(model.chrom, p, r, a) for p, r, a in mine]
         records.sort(key=lambda r: (order[r[0]], r[1]))
         plain = folder / f"{sample}.vcf"
