@@ -140,8 +140,18 @@ def parse_header(text: bytes, path: Path) -> Header:
                 (SAM_HINT if alignment == "SAM" else ALIGNMENT_HINT).format(path=path),
             )
         raise InputFileError(path, "not a VCF/BCF file (no valid header)", hint)
+    # A lab's batch repeats one header, but for its #CHROM line (the sample): its meta
+    # lines are read once per distinct text, not once per file (issue 28)
+    body = text[:-1] if text.endswith(b"\n") else text
+    cut = body.rfind(b"\n") + 1
+    meta, last = text[:cut], text[cut:]
+    known = _META.get(meta)
     try:
-        lines = text.decode().splitlines()
+        chrom_lines = last.decode().splitlines() if known is not None else []
+        if len(chrom_lines) == 1:  # meta + last split as the whole text would
+            lines = [chrom_lines[0]]
+        else:
+            known, lines = None, text.decode().splitlines()
     except UnicodeDecodeError:
         raise InputFileError(path, "header is not UTF-8 text", hint) from None
     columns = lines[-1].split("\t") if lines else []
@@ -158,11 +168,28 @@ def parse_header(text: bytes, path: Path) -> Header:
             "has no #CHROM line with the 8 fixed columns before its records",
             "a VCF header ends with #CHROM POS ID REF ALT QUAL FILTER INFO (tab-separated)",
         )
+    if known is None:
+        known = _meta_lines(lines[:-1])
+        if meta and len(meta) < 1 << 20:
+            if len(_META) >= 64:
+                _META.clear()
+            _META[meta] = known
+    declared, af_number, limits, strand = known
+    samples = columns[9:] if len(columns) > 9 else []
+    return Header(samples, declared, af_number, dict(limits), strand)
+
+
+_META: dict[bytes, tuple] = {}  # a header's lines before #CHROM -> what _meta_lines read
+
+
+def _meta_lines(lines: list[str]) -> tuple:
+    """(declared build, FORMAT/AF Number, scan limits, strand fields) from a header's lines
+    before #CHROM."""
     lengths: dict[str, int | None] = {}
     limits: dict[str, tuple[float | None, float, int]] = {}
     af_number = ""
     numbers: dict[str, str] = {}
-    for line in lines[:-1]:
+    for line in lines:
         if line.startswith("##contig=<"):
             match = _CONTIG.match(line)
             attrs = dict(_ATTR.findall(match.group(1))) if match else {}
@@ -175,10 +202,9 @@ def parse_header(text: bytes, path: Path) -> Header:
             af_number = numbers.get("AF", "")
         elif line.startswith("##NLRP3_SCAN=<"):
             limits.update(scan_limit(dict(_ATTR.findall(line[len("##NLRP3_SCAN=<") : -1]))))
-    samples = columns[9:] if len(columns) > 9 else []
     reads_scan = bool(limits) or any(x.startswith("##source=nlrp3annot scan") for x in lines)
     strand = strand_fields(numbers, reads_scan)
-    return Header(samples, declared_build(lengths), af_number, limits, strand)
+    return declared_build(lengths), af_number, limits, strand
 
 
 def scan_limit(attrs: Mapping[str, str]) -> dict[str, ScanLimits]:
