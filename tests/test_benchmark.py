@@ -50,7 +50,7 @@ def test_quick_benchmark_reports_every_workload(tmp_path: Path) -> None:
     rows = [_cells(line) for line in proc.stdout.splitlines() if line.startswith("| W")]
     rows += [_cells(line) for line in proc.stdout.splitlines() if line.startswith("| S ")]
     assert all(len(row) == 7 for row in rows), rows
-    for wid in ("W1 ", "W3 ", "W4 ", "W5 ", "S start-up: annotate"):
+    for wid in ("W1 ", "W3 ", "W3L ", "W4 ", "W5 ", "S start-up: annotate"):
         mine = [row for row in rows if row[0].startswith(wid)]
         assert mine, f"no {wid.strip()} row in:\n{proc.stdout}"
         assert any(_is_number(row[4]) for row in mine), f"{wid.strip()} has no ratio: {mine}"
@@ -72,3 +72,25 @@ def test_failing_command_fails_the_benchmark(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0
     assert "command failed" in proc.stderr and "false annotate" in proc.stderr
+
+
+def test_locus_only_batch_holds_only_locus_records(tmp_path: Path) -> None:
+    """W3L's files are a lab's calls after `bcftools view -R`: every record, as bcftools
+    reads it, lies in the NLRP3 window, and each file holds the 40 locus records."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import benchmark_inputs as bi
+
+    model = bi.load_model()
+    listing = bi.write_w3(tmp_path, model, 2, 40, 3, locus_only=True)
+    lo, hi = model.window
+    for name in listing.read_text().split():
+        out = subprocess.run(
+            ["bcftools", "query", "-f", "%CHROM\t%POS\n", str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")[:-1]
+        assert len(out) == 40
+        for line in out:
+            chrom, pos = line.split("\t")
+            assert chrom == model.chrom and lo <= int(pos) <= hi, line
