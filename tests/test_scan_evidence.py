@@ -189,8 +189,20 @@ def test_limits_per_amplicon_from_a_primer_bed_over_the_test_locus(tmp_path: Pat
     )  # fmt: skip
     out = tmp_path / "scan"
     capsys.readouterr()
-    code = main(["scan", str(bam), "--fasta", str(FASTA), "-o", str(out), "--primers", str(bed),
-                 "--no-proper-pairs", "-v"])  # fmt: skip (-v: each sample's assay line)
+    code = main(
+        [
+            "scan",
+            str(bam),
+            "--fasta",
+            str(FASTA),
+            "-o",
+            str(out),
+            "--primers",
+            str(bed),
+            "--no-proper-pairs",
+            "-v",
+        ]
+    )  # fmt: skip (-v: each sample's assay line)
     err = capsys.readouterr().err
     assert code == 0, err
     assert "AMP1: directional amplicon (F1R2 only" in err and "primers clipped" in err
