@@ -15,7 +15,7 @@ Workloads (inputs generated here, seeded, GATK-like; see scripts/benchmark_input
   W4  one joint VCF.gz, N samples x 500 locus records
       vs `bcftools csq -p a | bcftools query -i 'GT="alt"'`   goal ratio <= 2 at 20,000, < 300 MB
   W5  sites-only: every SNV of every CDS base + 2,000 indels
-      vs bcftools csq --local-csq and SnpEff 5.1d                   goal ratio <= 0.5 of SnpEff
+      vs bcftools csq --local-csq and SnpEff 5.1d      goal ratio <= 5 of csq, <= 0.2 of SnpEff
   S   start-up: annotate a 1-record VCF (vs csq), and `nlrp3annot --help`  goal < 0.3 s / 0.15 s
   R1  `nlrp3annot scan` of a 30x CRAM (reads over the locus and 2 Mb each side; only the
       locus is read, through the index) vs `bcftools mpileup -R targets -a AD,ADF,ADR`
@@ -295,8 +295,13 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
             f"W5 sites-only, {len(sites):,} SNVs+indels",
             split(f"{ann} {vcf} --fasta {fasta} -o {o('w5.tsv')} -q"),
             [
-                ("csq --local-csq", split(f"{csq} --local-csq {vcf} -Ov -o {o('w5.csq.vcf')}"), []),
-                ("SnpEff", snpeff, [("ratio", 0.5)]),
+                # issue 28: within 5x of bcftools csq, 5x ahead of SnpEff
+                (
+                    "csq --local-csq",
+                    split(f"{csq} --local-csq {vcf} -Ov -o {o('w5.csq.vcf')}"),
+                    [("ratio", 5.0)],
+                ),
+                ("SnpEff", snpeff, [("ratio", 0.2)]),
             ],
         )
     for name, depth, flank, cram in (("R1", 30, 2_000_000, True), ("R2", 5000, 0, False)):
