@@ -205,7 +205,9 @@ def _in_pool(files: list[Task], settings: Settings, jobs: int):
             yield task, result, message
 
 
-def _on_cluster(files: list[Task], settings: Settings, address: str):
+def connect(address: str):
+    """A Dask client of the scheduler at ``address`` (annotate's and scan's ``--scheduler``),
+    or one line saying why not."""
     try:
         from distributed import Client
     except ImportError:
@@ -214,12 +216,16 @@ def _on_cluster(files: list[Task], settings: Settings, address: str):
         ) from None
     no_workers_seconds()  # a bad NLRP3ANNOT_NO_WORKERS_SECONDS is refused before any work
     try:
-        client = Client(address, timeout="20s")
+        return Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise Nlrp3AnnotError(
             f"cannot reach the Dask scheduler at {address} ({exc}); check the address and "
             "that 'dask scheduler' is running"
         ) from None
+
+
+def _on_cluster(files: list[Task], settings: Settings, address: str):
+    client = connect(address)
     with client:
         # a worker has its own working folder, often on another machine: it gets absolute
         # paths (the outputs still name each file as it was given)
@@ -236,9 +242,9 @@ def _on_cluster(files: list[Task], settings: Settings, address: str):
         futures = client.map(run_task, tasks, settings=settings, pure=False)
         for task, future in zip(tasks, futures, strict=True):
             try:
-                result, message = _cluster_result(client, task.path, future)
+                result, message = cluster_result(client, task.path, future)
             except Nlrp3AnnotError:
-                _close_quietly(client)
+                close_quietly(client)
                 raise
             if result is not None and result.summary.get("sequence") == settings.fasta:
                 result.summary["sequence"] = given  # named as given, as a local run names it
@@ -247,7 +253,7 @@ def _on_cluster(files: list[Task], settings: Settings, address: str):
             yield task, result, message
 
 
-def _close_quietly(client) -> None:
+def close_quietly(client) -> None:
     """Close the client of a run the cluster failed: the run's one line says why, and the
     client's log of giving up on a scheduler that went away (a traceback) is not for the
     user. Logging is off only while it closes."""
@@ -280,7 +286,7 @@ def no_workers_seconds() -> float:
     return seconds
 
 
-def _cluster_result(client, name: str, future):
+def cluster_result(client, name: str, future):
     """The outcome of the task of the file ``name``; a lost worker, a lost scheduler or no
     workers at all end the run in one line (Nlrp3AnnotError), never a traceback or a hang."""
     import time

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from nlrp3annot.errors import Nlrp3AnnotError
-from nlrp3annot.runner.parallel import _close_quietly, _cluster_result, no_workers_seconds
+from nlrp3annot.runner.parallel import close_quietly, cluster_result, connect
 
 
 class Spread:
@@ -56,7 +56,7 @@ class _Cluster(Spread):
     def map(self, work: Callable, items: Sequence, names: Sequence[str]) -> Iterator:
         futures = self.client.map(work, list(items), pure=False)
         for name, future in zip(names, futures, strict=True):
-            yield _cluster_result(self.client, name, future)
+            yield cluster_result(self.client, name, future)
 
 
 @contextmanager
@@ -85,23 +85,10 @@ def spread(jobs: int, scheduler: str | None, files: int) -> Iterator[Spread]:
 
 @contextmanager
 def _cluster(address: str) -> Iterator[Spread]:
-    try:
-        from distributed import Client
-    except ImportError:
-        raise Nlrp3AnnotError(
-            "--scheduler needs Dask distributed: pip install 'nlrp3annot[cluster]'"
-        ) from None
-    no_workers_seconds()  # a bad NLRP3ANNOT_NO_WORKERS_SECONDS is refused before any work
-    try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise Nlrp3AnnotError(
-            f"cannot reach the Dask scheduler at {address} ({exc}); check the address and "
-            "that 'dask scheduler' is running"
-        ) from None
+    client = connect(address)
     try:
         yield _Cluster(client)
     except Nlrp3AnnotError:
-        _close_quietly(client)
+        close_quietly(client)
         raise
     client.close()
