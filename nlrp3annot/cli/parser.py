@@ -31,6 +31,35 @@ from nlrp3annot.cli.options import (
 GROUP_RULES = ["strict", "germline_only", "vus_as_positive"]
 
 
+def _group_rule_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--group-rule",
+        choices=GROUP_RULES,
+        help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
+    )
+
+
+def _comparison_options(p: argparse.ArgumentParser) -> None:
+    """What ``compare`` and ``run`` both take to compare: the clinical table, the samples
+    sheet, the results folder, the group rule, the plan, --genotyped-only."""
+    p.add_argument(
+        "--clinical",
+        required=True,
+        metavar="TABLE",
+        help="treatment-response table: CSV/TSV/XLSX, long or wide",
+    )
+    p.add_argument(
+        "--samples",
+        required=True,
+        metavar="SHEET",
+        help="samples sheet: patient_id, sample_id, withdrawal_day, flare_day ...",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="results folder")
+    _group_rule_option(p)
+    plan_option(p)
+    genotyped_only_option(p)
+
+
 def _command(sub, name: str, summary: str, description: str, examples: list[str]):
     """A (sub)command's parser: ``summary`` in its parent's list of commands, the
     description and examples (``nlrp3annot ...`` lines, each shown as written) in its
@@ -225,23 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="patient summary from 'annotate --patients', or several (a per-sample "
         "workflow's: read as one; a sample in two must have the same row in both)",
     )
-    comp.add_argument(
-        "--clinical", required=True, metavar="TABLE", help="CSV/TSV/XLSX, long or wide"
-    )
-    comp.add_argument(
-        "--samples",
-        required=True,
-        metavar="SHEET",
-        help="samples sheet: patient_id, sample_id, withdrawal_day, flare_day ...",
-    )
-    comp.add_argument("-o", "--output", required=True, metavar="DIR", help="results folder")
-    comp.add_argument(
-        "--group-rule",
-        choices=GROUP_RULES,
-        help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
-    )
-    plan_option(comp)
-    genotyped_only_option(comp)
+    _comparison_options(comp)
     redact_option(comp)
     comp.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
     as_run = comp.add_argument_group(
@@ -317,26 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transcript_options(run)
     parallel_options(run)
-    run.add_argument(
-        "--clinical",
-        required=True,
-        metavar="TABLE",
-        help="treatment-response table: CSV/TSV/XLSX, long or wide",
-    )
-    run.add_argument(
-        "--samples",
-        required=True,
-        metavar="SHEET",
-        help="samples sheet: patient_id, sample_id, withdrawal_day, flare_day ...",
-    )
-    run.add_argument("-o", "--output", required=True, metavar="DIR", help="results folder")
-    run.add_argument(
-        "--group-rule",
-        choices=GROUP_RULES,
-        help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
-    )
-    plan_option(run)
-    genotyped_only_option(run)
+    _comparison_options(run)
     coverage_option(run)
     redact_option(run)
     resume_option(run)
@@ -404,11 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="results folder (default: nlrp3annot-demo)",
     )
-    demo.add_argument(
-        "--group-rule",
-        choices=GROUP_RULES,
-        help="status -> group (default: the plan's, strict: VUS and not-assessable apart)",
-    )
+    _group_rule_option(demo)
     plan_option(demo)
     redact_option(demo)
     demo.add_argument("-q", "--quiet", action="store_true", help="no messages on stderr")
