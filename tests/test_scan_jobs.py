@@ -20,32 +20,12 @@ from conftest import TEST_FASTA
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from simulate_reads import C907, EXON4, Allele, simulate  # noqa: E402
+from test_scan_replicates import merge  # noqa: E402  (libraries merged in one BAM, an @RG each)
 
 ROOT = Path(__file__).resolve().parents[1]
 FASTA = TEST_FASTA["GRCh38"]
 MOSAIC = "M10"  # 10% C907G>A at depth 400: called (as in test_scan, by the simulation)
 PLAIN = [f"N{i}" for i in range(6)]
-
-
-def merged(path: Path, sample: str, parts: dict[str, Path]) -> Path:
-    """The reads of ``parts`` (LB -> file) in one sorted BAM, an @RG per library."""
-    reads, header = [], {}
-    for lb, part in parts.items():
-        with pysam.AlignmentFile(str(part)) as src:
-            header = src.header.to_dict()
-            for read in src:
-                read.query_name = f"{lb}:{read.query_name}"
-                read.set_tag("RG", f"rg_{lb}", "Z")
-                reads.append(read.to_dict())
-    header["RG"] = [{"ID": f"rg_{lb}", "SM": sample, "LB": lb} for lb in parts]
-    out_header = pysam.AlignmentHeader.from_dict(header)
-    built = [pysam.AlignedSegment.from_dict(r, out_header) for r in reads]
-    built.sort(key=lambda r: (r.reference_id, r.reference_start))
-    with pysam.AlignmentFile(str(path), "wb", header=out_header) as out:
-        for read in built:
-            out.write(read)
-    pysam.index(str(path))
-    return path
 
 
 def with_rx(source: Path, path: Path) -> Path:
@@ -78,7 +58,7 @@ def client_dir(tmp_path_factory) -> Path:
     names += [sim(bams, name, 150, seed=10 + i).name for i, name in enumerate(PLAIN)]
     parts = {lb: sim(scratch, f"R_{lb}", 120, Allele(C907, "A", 0.5), seed=30 + i)
              for i, lb in enumerate(("L1", "L2"))}  # fmt: skip
-    names.append(merged(bams / "R_merged.bam", "R", parts).name)
+    names.append(merge(bams / "R_merged.bam", "R", parts).name)
     names.append(with_rx(sim(scratch, "U", 150, seed=40), bams / "U.bam").name)
     shutil.rmtree(scratch)
     (here / "ref").mkdir()
@@ -169,22 +149,10 @@ def test_a_damaged_bam_with_two_jobs_is_one_line_naming_it(client_dir: Path):
 # --- on a Dask cluster of separate processes (test_cluster_processes' machinery) ---
 
 distributed = pytest.importorskip("distributed")
-from test_cluster_processes import Processes, wait_for_workers  # noqa: E402
+import test_cluster_processes as clusters  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    processes = Processes(tmp_path_factory.mktemp("cluster"))
-    try:
-        processes.start_scheduler()
-        processes.start_worker("w1")
-        processes.start_worker("w2")
-        with distributed.Client(processes.address, timeout="30s", set_as_default=False) as c:
-            wait_for_workers(c, {"w1", "w2"}, processes)
-            processes.client = c
-            yield processes
-    finally:
-        processes.close()
+Processes = clusters.Processes
+cluster = clusters.cluster  # the fixture: a scheduler and two workers in their own folders
 
 
 def test_a_dask_cluster_gives_the_bytes_of_one_process(cluster, client_dir: Path, one_process):
