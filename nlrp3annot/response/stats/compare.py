@@ -261,29 +261,13 @@ def run_comparison(
     changes = list(dict.fromkeys(e.change for e in (*plan.primary, *plan.secondary)))
 
     if family_only:
-        return _family_only(frame, labels, compared, changes, times, alpha, plan)
+        return _family_only(frame, labels, compared, changes, times, plan)
     descriptives = _descriptives(frame, labels, report_groups, visits)
     # Rank tests see values below a limit that cannot be ranked there as tied at the highest
     # limit; the descriptives and the Gehan bounds keep the values as reported.
     limits = dishonest_limits(frame)
     ranked = censor_at_highest_limit(frame, limits)
     within = within_table(frame, labels, report_groups, changes, alpha)
-    # one table over both changes, from records (concatenating frames whose columns may be
-    # all missing is deprecated in pandas)
-    records = [
-        record
-        for a, b in changes
-        for record in between_table(frame, labels, compared, a, b, alpha).to_dict("records")
-    ]
-    between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
-    between["ci_critical_u"] = between["ci_critical_u"].astype("Int64")
-    from nlrp3annot.response.stats.ratios import ratio_tables
-
-    ratios_within, ratios_between = ratio_tables(
-        frame, labels, report_groups, compared, changes, alpha
-    )
-    km, survival, logrank = _time_to_flare(times, compared, alpha)
-    hazard = hazard_table(times, compared, alpha, plan.flare_test)
     from nlrp3annot.response.stats.inclusion import inclusion_table
 
     inclusion = inclusion_table(
@@ -292,20 +276,15 @@ def run_comparison(
     tables = {
         "descriptives": descriptives,
         "within": within,
-        "between": between,
-        "ratios_within": ratios_within,
-        "ratios_between": ratios_between,
-        "time_to_flare": km,
-        "km_survival": survival,
-        "logrank": logrank,
-        "hazard_ratio": hazard,
+        **_comparison_tables(frame, labels, report_groups, compared, changes, times, plan),
     }
-    values = patient_values(ranked, labels, compared, changes)
-    from nlrp3annot.response.stats.power_censored import assay_patterns
-    from nlrp3annot.response.stats.ratios import RATIO_MEASURES
-
-    patterns = assay_patterns(frame, labels, compared, changes, tuple(RATIO_MEASURES))
-    genotype = family_table(plan, tables, values, patterns, times)
+    between, ratios_within, ratios_between = (
+        tables[name] for name in ("between", "ratios_within", "ratios_between")
+    )
+    km, survival, logrank, hazard = (
+        tables[name] for name in ("time_to_flare", "km_survival", "logrank", "hazard_ratio")
+    )
+    genotype = _genotype_family(frame, ranked, labels, compared, changes, times, tables, plan)
     study = study_table(tables=tables, plan=plan)
     secondary = secondary_table(plan, tables, times)
     role = {
@@ -408,36 +387,66 @@ def _family_only(
     compared: tuple[str, str],
     changes: list[tuple[str, str]],
     times: pd.DataFrame,
-    alpha: float,
     plan: AnalysisPlan,
 ) -> ComparisonResult:
     """The genotype family alone, from the tables its rows read (the between-group changes
     and ratios, time to flare): the same functions as the full comparison, fewer tables."""
+    tables = _comparison_tables(frame, labels, list(compared), compared, changes, times, plan)
+    ranked = censor_at_highest_limit(frame, dishonest_limits(frame))
+    family = _genotype_family(frame, ranked, labels, compared, changes, times, tables, plan)
+    return ComparisonResult(tables={"genotype_endpoints": family}, summary={})
+
+
+def _comparison_tables(
+    frame: pd.DataFrame,
+    labels: dict[str, str],
+    groups: list[str],
+    compared: tuple[str, str],
+    changes: list[tuple[str, str]],
+    times: pd.DataFrame,
+    plan: AnalysisPlan,
+) -> dict[str, pd.DataFrame]:
+    """The between-group changes, the ratios (within ``groups`` and between the compared
+    two) and time to flare: what the genotype family reads, under any group rule."""
     from nlrp3annot.response.stats.ratios import ratio_tables
 
+    alpha = plan.alpha
+    # one table over both changes, from records (concatenating frames whose columns may be
+    # all missing is deprecated in pandas)
     records = [
         record
         for a, b in changes
         for record in between_table(frame, labels, compared, a, b, alpha).to_dict("records")
     ]
     between = pd.DataFrame(records, columns=list(BETWEEN_COLUMNS))
-    ratios_within, ratios_between = ratio_tables(
-        frame, labels, list(compared), compared, changes, alpha
-    )
+    between["ci_critical_u"] = between["ci_critical_u"].astype("Int64")
+    ratios_within, ratios_between = ratio_tables(frame, labels, groups, compared, changes, alpha)
     km, survival, logrank = _time_to_flare(times, compared, alpha)
-    tables = {
+    return {
         "between": between, "ratios_within": ratios_within, "ratios_between": ratios_between,
         "time_to_flare": km, "km_survival": survival, "logrank": logrank,
         "hazard_ratio": hazard_table(times, compared, alpha, plan.flare_test),
     }  # fmt: skip
-    ranked = censor_at_highest_limit(frame, dishonest_limits(frame))
-    values = patient_values(ranked, labels, compared, changes)
+
+
+def _genotype_family(
+    frame: pd.DataFrame,
+    ranked: pd.DataFrame,
+    labels: dict[str, str],
+    compared: tuple[str, str],
+    changes: list[tuple[str, str]],
+    times: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    plan: AnalysisPlan,
+) -> pd.DataFrame:
+    """The genotype comparison's family, with each row's detectable effect from the
+    patients' values (``ranked``) and how the assays censored them (``frame``)."""
     from nlrp3annot.response.stats.power_censored import assay_patterns
     from nlrp3annot.response.stats.ratios import RATIO_MEASURES
 
+    values = patient_values(ranked, labels, compared, changes)
     patterns = assay_patterns(frame, labels, compared, changes, tuple(RATIO_MEASURES))
-    family = family_table(plan, tables, values, patterns, times)
-    return ComparisonResult(tables={"genotype_endpoints": family}, summary={})
+    return family_table(plan, tables, values, patterns, times)
 
 
 __all__ = [
