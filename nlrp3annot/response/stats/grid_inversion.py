@@ -38,7 +38,7 @@ class GridBreakpoints:
     walsh: bool = False
 
     def span(self) -> tuple[int, int] | None:
-        spans = [s.span() for s in self.sets if s.span() is not None]
+        spans = [span for span in (s.span() for s in self.sets) if span is not None]
         if not spans:
             return None
         low, high = min(a for a, _ in spans), max(b for _, b in spans)  # type: ignore[misc]
@@ -96,17 +96,23 @@ def invert_on_grid(
     )
 
 
+def boundary(holds: Callable[[int], bool], good: int, bad: int) -> tuple[int, int]:
+    """Bisection from ``good`` (where ``holds``) towards ``bad`` (where it does not), either
+    way round: the adjacent pair where it stops holding, assuming it holds on one side."""
+    while abs(bad - good) > 1:
+        mid = (good + bad) // 2
+        if holds(mid):
+            good = mid
+        else:
+            bad = mid
+    return good, bad
+
+
 def _sign_change(statistic_at: Callable[[float], float], low: int, high: int) -> int:
     """The last grid point at which the statistic is still >= 0 (it falls with the shift)."""
     if statistic_at(low / SCALE) < 0:
         return low
-    while high - low > 1:
-        mid = (low + high) // 2
-        if statistic_at(mid / SCALE) >= 0:
-            low = mid
-        else:
-            high = mid
-    return low
+    return boundary(lambda m: statistic_at(m / SCALE) >= 0, low, high)[0]
 
 
 def _end(
@@ -121,13 +127,7 @@ def _end(
         return GridEnd(step * math.inf, False)
     good = start
     while True:
-        bad = beyond
-        while abs(bad - good) > 1:
-            mid = (good + bad) // 2
-            if accepted(mid):
-                good = mid
-            else:
-                bad = mid
+        good, bad = boundary(accepted, good, beyond)
         if breakpoints.at(bad) and bad + step != beyond and accepted(bad + step):
             holes.append(bad / SCALE)  # a single rejected breakpoint inside: step over it
             good = bad + step

@@ -41,6 +41,7 @@ from nlrp3annot.response.stats.comparison_data import DIFF_DECIMALS
 from nlrp3annot.response.stats.grid_inversion import (
     LISTING_MAX,
     GridBreakpoints,
+    boundary,
     invert_on_grid,
 )
 from nlrp3annot.response.stats.pairs import SCALE, PairSums, representable
@@ -190,14 +191,9 @@ def _accepted_start(
     """An accepted point: where the statistic changes sign (it falls with the shift; the
     test accepts there if anywhere), else, with few points, the nearest accepted one."""
     if statistic_at is not None:
-        low, high = 0, points.size - 1
+        low = 0
         if statistic_at(float(points[low])) >= 0:
-            while high - low > 1:
-                mid = (low + high) // 2
-                if statistic_at(float(points[mid])) >= 0:
-                    low = mid
-                else:
-                    high = mid
+            low = boundary(lambda i: statistic_at(float(points[i])) >= 0, 0, points.size - 1)[0]
         for i in (low, low + 1, low - 1):
             if 0 <= i < points.size and accepted(i):
                 return i
@@ -235,13 +231,7 @@ def _run_end(
     while True:
         if accepted(last):
             return last, holes
-        bad = last
-        while abs(bad - good) > 1:
-            mid = (good + bad) // 2
-            if accepted(mid):
-                good = mid
-            else:
-                bad = mid
+        good, bad = boundary(accepted, good, last)
         if not hole(bad):
             return good, holes
         holes.append(bad)
@@ -466,7 +456,7 @@ def walsh_breakpoints(bounds: Values) -> np.ndarray:
     """Shifts at which a change's certain sign, or the certain order of two changes' sizes,
     changes: every end, and every average of two ends of different changes."""
     v = IntervalValues.of(bounds)
-    ends = np.concatenate([np.column_stack([v.low, v.high]).ravel()])
+    ends = np.column_stack([v.low, v.high]).ravel()  # each change's low, then its high
     ends = ends[np.isfinite(ends)]
     i, j = np.triu_indices(ends.size)
     return np.round((ends[i] + ends[j]) / 2, DIFF_DECIMALS)
