@@ -19,6 +19,7 @@ from nlrp3annot.cli.common import (
     check_outputs,
     input_paths,
 )
+from nlrp3annot.cli.options import ERROR_RATE, FRACTION, P_VALUE, READS, WORKERS
 from nlrp3annot.cli.terminal import PREFIX, counts_text, progress_bar, say, shown, shown_folder
 from nlrp3annot.errors import Nlrp3AnnotError
 
@@ -332,22 +333,11 @@ def mosaic_options(values: MosaicValues) -> MosaicOptions:
     out-of-range values are refused, not used)."""
     from nlrp3annot.patients.zygosity import MosaicOptions
 
-    if not values.min_depth >= 1:
-        raise Nlrp3AnnotError(f"--min-depth {values.min_depth}: give a number of reads, 1 or more")
-    if not 0 < values.alpha < 1:
-        raise Nlrp3AnnotError(f"--mosaic-alpha {values.alpha}: give a P value between 0 and 1")
-    if not 0 < values.max_vaf <= 1:
-        raise Nlrp3AnnotError(
-            f"--max-mosaic-vaf {values.max_vaf}: give an allele fraction above 0, at most 1"
-        )
-    if not 0 <= values.noise_floor < 1:
-        raise Nlrp3AnnotError(
-            f"--noise-floor {values.noise_floor}: give a per-base error rate, at least 0, below 1"
-        )
-    if not values.min_alt_reads >= 1:
-        raise Nlrp3AnnotError(
-            f"--min-alt-reads {values.min_alt_reads}: give a number of reads, 1 or more"
-        )
+    READS.check("--min-depth", values.min_depth)
+    P_VALUE.check("--mosaic-alpha", values.alpha)
+    FRACTION.check("--max-mosaic-vaf", values.max_vaf)
+    ERROR_RATE.check("--noise-floor", values.noise_floor)
+    READS.check("--min-alt-reads", values.min_alt_reads)
     return MosaicOptions(
         min_depth=values.min_depth,
         alpha=values.alpha,
@@ -363,8 +353,7 @@ def _jobs(jobs: int | None) -> int:
 
     if jobs is None:
         jobs = default_jobs()
-    if jobs < 1:
-        raise Nlrp3AnnotError(f"--jobs {jobs}: give 1 or more worker processes")
+    WORKERS.check("--jobs", jobs)
     return jobs
 
 

@@ -33,13 +33,25 @@ class Number:
                 f"{text!r} is not {'a whole number' if self.kind is int else 'a number'}: "
                 f"give {self.allowed()}"
             ) from None
+        if not self.holds(value):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {self.allowed()}")
+        return value
+
+    def holds(self, value: float) -> bool:
+        """Within the bounds (NaN and infinity never are)."""
         below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
         above = self.high is not None and (
             value >= self.high if self.high_open else value > self.high
         )
-        if below or above or (isinstance(value, float) and not math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"{text} is out of range: give {self.allowed()}")
-        return value
+        return not (below or above or (isinstance(value, float) and not math.isfinite(value)))
+
+    def check(self, option: str, value: float) -> None:
+        """The same bounds for a value that did not come through the parser (settings built
+        in Python): one line naming the option, as the parser's error does."""
+        if not self.holds(value):
+            from nlrp3annot.errors import Nlrp3AnnotError
+
+            raise Nlrp3AnnotError(f"{option} {value}: give {self.allowed()}")
 
     def allowed(self) -> str:
         """What is allowed, in words: "a P value, above 0 and below 1"."""

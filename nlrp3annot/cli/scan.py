@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlrp3annot.cli.common import input_paths
+from nlrp3annot.cli.options import FRACTION, READS, WORKERS
 from nlrp3annot.cli.terminal import progress_bar, say, shown, shown_folder
 from nlrp3annot.errors import Nlrp3AnnotError
 
@@ -65,8 +66,7 @@ class ScanOptions:
         from nlrp3annot.runner.parallel import default_jobs
 
         jobs = default_jobs() if self.jobs is None else self.jobs
-        if jobs < 1:
-            raise Nlrp3AnnotError(f"--jobs {jobs}: give 1 or more worker processes")
+        WORKERS.check("--jobs", jobs)
         return jobs, self.scheduler
 
 
@@ -99,10 +99,8 @@ def scan_settings(options: ScanOptions) -> tuple[CallSettings, ReadFilters]:
     from nlrp3annot.reads.alignments import ReadFilters
     from nlrp3annot.reads.settings import CallSettings
 
-    if not options.min_depth >= 1:
-        raise Nlrp3AnnotError(f"--min-depth {options.min_depth}: give a number of reads, 1 or more")
-    if not 0 < options.max_lod <= 1:
-        raise Nlrp3AnnotError(f"--max-lod {options.max_lod}: give an allele fraction in (0, 1]")
+    READS.check("--min-depth", options.min_depth)
+    FRACTION.check("--max-lod", options.max_lod)
     for name in ("min_mapq", "min_baseq"):
         if getattr(options, name) < 0:
             raise Nlrp3AnnotError(f"--{name.replace('_', '-')}: give 0 or more")
