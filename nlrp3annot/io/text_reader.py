@@ -291,13 +291,21 @@ def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int, min_
     return np.flatnonzero(undecided)
 
 
+# Parsed sample columns, kept for the process's life: a batch of single-sample files repeats
+# a few thousand call texts across the files (a worker reads hundreds of them). The key is
+# everything _parse reads: the text, FORMAT, the allele, the ALT count and the header's AF
+# Number and strand keys.
+_PARSED: dict[tuple[bytes, str, int, int, bool, str], tuple] = {}
+_PARSED_MAX = 200_000
+
+
 class _Decoder:
     """One sample column's text -> pysam-like values -> SampleCalls (memoised per text)."""
 
     def __init__(self, af_number: str, strand: str = "") -> None:
         self.af_scalar = af_number == "1"
         self.strand = strand  # "ADF", "SB" or "": which per-strand counts to read
-        self.memo: dict[tuple[bytes, str, int], tuple] = {}
+        self.memo = _PARSED
 
     def values(self, text: bytes, keys: list[str]) -> dict[str, object]:
         fields = text.decode(errors="replace").split(":")
@@ -311,11 +319,12 @@ class _Decoder:
             return {}
         fmt = ":".join(keys)
         by_allele: dict[int, list[SampleCall]] = {a: [] for a in range(1, n_alts + 1)}
+        memo, af_scalar, strand = self.memo, self.af_scalar, self.strand
         for j in rows:
             text = fields[j]
             for allele in range(1, n_alts + 1):
-                key = (text, fmt, allele)
-                parsed = self.memo.get(key)
+                key = (text, fmt, allele, n_alts, af_scalar, strand)
+                parsed = memo.get(key)
                 if parsed is None:
                     try:
                         parsed = self._parse(text, keys, allele, n_alts)
@@ -325,9 +334,9 @@ class _Decoder:
                             f"#{number}",
                             f"sample {names[j]!r}: {exc}; fix or remove that record",
                         ) from None
-                    if len(self.memo) > 200_000:
-                        self.memo.clear()
-                    self.memo[key] = parsed
+                    if len(memo) > _PARSED_MAX:
+                        memo.clear()
+                    memo[key] = parsed
                 by_allele[allele].append(SampleCall(names[j], *parsed))
         return {a: tuple(c) for a, c in by_allele.items()}
 
