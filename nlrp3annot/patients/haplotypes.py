@@ -69,12 +69,16 @@ def sample_rows(
     options: MosaicOptions = DEFAULT_OPTIONS,
     samples: list[str] | None = None,
     extra: Callable[[Mapping], dict] | None = None,
+    parts: RowParts | None = None,
+    file_columns: Mapping[str, object] | None = None,
 ) -> list[SampleRow]:
     """One row per sample x allele it carries (or whose genotype is missing, or whose ALT
     reads under a reference genotype are shown with why they are no mosaic), per transcript,
     samples in ``samples`` order (default: as first seen in the records). ``extra(row)``
     gives the columns that follow from a site and the sample's protein change (file,
-    ClinVar), asked once per shared part."""
+    ClinVar), asked once per shared part. ``parts``: shared parts kept from earlier files
+    (:class:`RowParts`, whose ``known`` then stands for ``extra``) and ``file_columns`` the
+    columns of this file (its name), placed where ``extra`` would place them."""
     by_sample: dict[str, list[Carried]] = {}
     missing: dict[str, list[Carried]] = {}
     for record, rows in zip(records, annotations, strict=True):
@@ -89,13 +93,18 @@ def sample_rows(
     out: list[SampleRow] = []
     if samples is None:
         samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
-    parts = _Parts(extra)
+    if parts is None:
+        parts = RowParts(extra)
+    else:
+        parts.start_file(file_columns or {})
     coding_records = {  # only coding alleles can share a codon with another
         id(record)
         for record, rows in zip(records, annotations, strict=True)
         if any(_codons(r) for r in rows)
     }
     append = out.append
+    call_part, site_part = parts.call, parts.site
+    own_default, own_part = parts.own_default, parts.own
     for sample in samples:
         carried = by_sample.get(sample, ())
         near = None
@@ -105,43 +114,64 @@ def sample_rows(
         for items, may_share in ((carried, near is not None), (missing.get(sample, ()), False)):
             for item in items:
                 record = item.record
-                call = parts.call(item)
+                call = call_part(item)
                 for t, row in enumerate(item.rows):
-                    site = parts.site(record, t, row)
+                    site = site_part(record, row)
                     reading = _own_reading(item, t, near, annotator) if may_share else None
                     if reading is None:
-                        own = parts.own_default(record, t, row)
+                        own = own_default(record, t, row)
                     else:
-                        own = parts.own(record, t, row, reading)
+                        own = own_part(record, t, row, reading)
                     append(SampleRow(sample, site, call, own))
     return out
 
 
-class _Parts:
-    """The shared parts of one file's rows."""
+class RowParts:
+    """The shared parts of sample rows (:class:`SampleRow`: site, call, own reading).
 
-    def __init__(self, extra: Callable[[Mapping], dict] | None) -> None:
-        self.extra = extra
-        self.sites: dict[tuple[int, int], dict] = {}
-        self.calls: dict[tuple, dict] = {}
+    One object per file when made by :func:`sample_rows` itself; a session keeps one for
+    all its files (per build), so that a batch of small files builds each site's, call
+    pattern's and reading's columns once per process, not once per file. Every cache is
+    keyed by what decides the part: the site by its annotation (the annotator's remembered
+    object, held in the entry so that its id cannot be another's), the record's ID and
+    FILTER; the call by its zygosity (held likewise) and read counts; the reading by the
+    annotation and the reading's values. ``known(row)``: the columns that follow from a site
+    and the sample's protein change (ClinVar), the same in every file; the columns that
+    differ between files (its name) are given per file (:meth:`start_file`)."""
+
+    LIMIT = 100_000  # entries per cache, then it starts again (a bound on memory)
+
+    def __init__(self, known: Callable[[Mapping], dict] | None = None) -> None:
+        self.known = known
+        self.sites: dict[tuple, tuple[Annotation, dict]] = {}
+        self.calls: dict[tuple, tuple[Zygosity, dict]] = {}
+        self.readings: dict[tuple, tuple[Annotation, dict, dict]] = {}
+        self.start_file({})
+
+    def start_file(self, file_columns: Mapping[str, object]) -> None:
+        """Parts of a new file: its own columns, and an own part per reading (the file's
+        columns are in it: an own part belongs to one file)."""
+        self.file_columns = dict(file_columns)
         self.owns: dict[tuple, dict] = {}
         self.defaults: dict[tuple[int, int], dict] = {}
+        for cache in (self.sites, self.calls, self.readings):
+            if len(cache) > self.LIMIT:
+                cache.clear()
 
-    def site(self, record: Record, t: int, row: Annotation) -> dict:
-        key = (id(record), t)
-        part = self.sites.get(key)
-        if part is None:
+    def site(self, record: Record, row: Annotation) -> dict:
+        key = (id(row), record.record_id, record.filter)
+        entry = self.sites.get(key)
+        if entry is None:
             part = {**row.as_dict(), "id": record.record_id, "filter": record.filter}
-            self.sites[key] = part
-        return part
+            entry = self.sites[key] = (row, part)
+        return entry[1]
 
     def call(self, item: Carried) -> dict:
         z, call = item.zygosity, item.call
-        # z is one object per classified pattern (see classify), so its id stands for it
         key = (id(z), call.gt_text, call.depth, call.ref_reads, call.alt_reads)
-        part = self.calls.get(key)
-        if part is None:
-            part = self.calls[key] = {
+        entry = self.calls.get(key)
+        if entry is None:
+            part = {
                 "gt": call.gt_text,
                 "zygosity": z.zygosity,
                 "dp": "" if call.depth is None else call.depth,
@@ -153,7 +183,8 @@ class _Parts:
                 "mosaic_test": z.mosaic_test,
                 "evidence": z.evidence,
             }
-        return part
+            entry = self.calls[key] = (z, part)
+        return entry[1]
 
     def own_default(self, record: Record, t: int, row: Annotation) -> dict:
         """The sample's own columns when no other allele shares its codons."""
@@ -165,13 +196,19 @@ class _Parts:
 
     def own(self, record: Record, t: int, row: Annotation, reading: dict) -> dict:
         """The sample's own columns for its own reading of the protein change."""
-        key = (id(record), t, *reading.values())
+        values = tuple(reading.values())
+        key = (id(record), t, *values)
         part = self.owns.get(key)
         if part is None:
-            part = _with_legacy(dict(reading))
-            if self.extra is not None:
-                site = self.site(record, t, row)
-                part.update(self.extra(SampleRow("", site, {}, part)))
+            shared = self.readings.get((id(row), *values))
+            if shared is None:
+                mine = _with_legacy(dict(reading))
+                known = {}
+                if self.known is not None:
+                    site = self.site(record, row)
+                    known = self.known(SampleRow("", site, {}, {**mine, **self.file_columns}))
+                shared = self.readings[(id(row), *values)] = (row, mine, known)
+            part = {**shared[1], **self.file_columns, **shared[2]}
             self.owns[key] = part
         return part
 

@@ -16,7 +16,7 @@ from nlrp3annot.io.read import scan_vcf
 from nlrp3annot.io.vcf import VcfScan, Watch
 from nlrp3annot.knowledge.columns import Knowledge
 from nlrp3annot.naming.annotator import Annotator
-from nlrp3annot.patients.haplotypes import sample_rows
+from nlrp3annot.patients.haplotypes import RowParts, sample_rows
 from nlrp3annot.patients.status import summarise
 from nlrp3annot.patients.zygosity import (
     DEFAULT_OPTIONS,
@@ -225,6 +225,20 @@ class Session:
         self._annotators: dict[tuple[str, str], tuple[Annotator, list[Transcript], list[str]]]
         self._annotators = {}
         self.jobs = 1  # processes this session may use to name one large file's alleles
+        self._row_parts: dict[str, RowParts] = {}
+
+    def row_parts(self, build: str) -> RowParts:
+        """The sample rows' shared parts for files of ``build``, kept for every file: their
+        ClinVar columns follow from the session's knowledge and the build alone."""
+        parts = self._row_parts.get(build)
+        if parts is None:
+            knowledge = self.knowledge
+
+            def known(row) -> dict:
+                return knowledge.columns(row, build)
+
+            parts = self._row_parts[build] = RowParts(known)
+        return parts
 
     def scan(self, path: str | Path, samples: list[str] | None = None) -> VcfScan:
         return scan_vcf(
@@ -301,14 +315,19 @@ def annotate_scan(
     rows = [row for group in per_record for row in group]
     knowledge = session.knowledge
 
-    def extra(row) -> dict:
-        return {"file": scan.path, **knowledge.columns(row, seq.build)}
-
     table: list
     if scan.samples:
         # a reads scan's VCF: its calls passed the scan's own error model (both strands)
         calls_options = scan_options(options) if scan.scan_limits else options
-        table = sample_rows(records, per_record, annotator, calls_options, scan.samples, extra)
+        table = sample_rows(
+            records,
+            per_record,
+            annotator,
+            calls_options,
+            scan.samples,
+            parts=session.row_parts(seq.build),
+            file_columns={"file": scan.path},
+        )
     else:
         table = [
             SiteRow(
