@@ -163,9 +163,6 @@ def _csv_text(values: list) -> str:
     return buffer.getvalue()[:-4]
 
 
-_MARK = "\x1f"  # stands for the sample name while a row's line is cached
-
-
 class _SharedParts:
     """TSV lines of :class:`SampleRow` rows, from text formatted once per shared part.
 
@@ -173,21 +170,25 @@ class _SharedParts:
     other columns come from the site and the sample's reading, so a line is
     ``text(site, own) [before] + sample + text(call) + text(site, own) [after]``, each text
     kept per part (a joint VCF has 10^5 rows over a few hundred sites and call patterns).
+    Parts are new objects in every file that came from a worker process, so behind the
+    texts kept per part object, each run of columns of one part has its text kept per the
+    run's values (a batch of single-sample files repeats its sites and calls across files).
     Any other layout is written row by row by the caller (``line`` returns None)."""
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        self.frame_runs: list[tuple[str, object, list[str]]] | None = None  # all but the call
-        self.call_runs: list[tuple[str, object, list[str]]] = []
-        self.frame_guarded: list[int] = []  # places of user-text columns in each text
-        self.call_guarded: list[int] = []
+        self.before: list[tuple[str, object, list[int]]] | None = None  # runs before sample
+        self.after: list[tuple[str, object, list[int]]] = []  # frame runs after the call
+        self.call_run: list[tuple[str, object, list[int]]] = []
         self.samples: dict[str, str] = {}
         self.frames: dict[tuple[int, int], tuple[str, str]] = {}  # (site, own) -> texts
         self.calls: dict[int, str] = {}
+        self.texts: list[dict] = []  # per run: its values -> text
 
-    def _plan(self, row: SampleRow) -> list[tuple[str, object, int]]:
-        """The runs of columns around the call's, [] when the layout is not the sample
-        table's (a column no part has, or the call's columns not right after the sample)."""
+    def _plan(self, row: SampleRow) -> bool:
+        """Split the columns into runs of one part each, around the sample and the call's
+        run right after it; False when the layout is not the sample table's (a column no
+        part has, or the call's columns not right after the sample)."""
         runs: list[tuple[str, list[str]]] = []
         for column in self.columns:
             if column == "sample":
@@ -195,7 +196,7 @@ class _SharedParts:
             else:
                 name = next((n for n in ("own", "call", "site") if column in getattr(row, n)), "")
                 if not name:
-                    return []
+                    return False
             if runs and runs[-1][0] == name and name != "sample":
                 runs[-1][1].append(column)
             else:
@@ -206,60 +207,68 @@ class _SharedParts:
             and names.count("call") == 1
             and names.index("call") == names.index("sample") + 1
         ):
-            return []
-        plan = [(name, operator.itemgetter(*cols), cols) for name, cols in runs]
-        self.call_runs = [run for run in plan if run[0] == "call"]
-        return [run for run in plan if run[0] != "call"]
+            return False
+        planned = []
+        for name, cols in runs:
+            getter = operator.itemgetter(*cols) if len(cols) > 1 else _one(cols[0])
+            guarded = [i for i, c in enumerate(cols) if c in USER_TEXT_COLUMNS]
+            planned.append((name, getter, guarded, len(self.texts)))
+            self.texts.append({})
+        at = names.index("sample")
+        self.before, self.call_run, self.after = planned[:at], [planned[at + 1]], planned[at + 2 :]
+        return True
 
-    def _text(self, row: SampleRow, runs, guarded: list[int]) -> str | None:
-        values: list = []
-        for name, getter, cols in runs:
-            if name == "sample":
-                values.append(_MARK)
-                continue
+    def _texts(self, row: SampleRow, runs) -> list[str] | None:
+        """The text of each run, kept per the run's values."""
+        out = []
+        for name, getter, guarded, at in runs:
             try:
-                got = getter(getattr(row, name))
+                values = getter(getattr(row, name))
             except KeyError:
                 return None
-            if len(cols) == 1:
-                values.append(got)
-            else:
-                values.extend(got)
-        for i in guarded:  # (IDs from the user's files: spreadsheet-safe)
-            values[i] = spreadsheet_safe(values[i])
-        return _csv_text(values)
+            kept = self.texts[at]
+            try:
+                text = kept.get(values)
+            except TypeError:  # a value that cannot be a key: formatted every time
+                kept, text = {}, None
+            if text is None:
+                listed = list(values)
+                for i in guarded:  # (IDs from the user's files: spreadsheet-safe)
+                    listed[i] = spreadsheet_safe(listed[i])
+                text = kept[values] = _csv_text(listed)
+            out.append(text)
+        return out
 
     def line(self, row: SampleRow) -> str | None:
-        if self.frame_runs is None:
-            self.frame_runs = self._plan(row)
-            self.frame_guarded = _guarded_places(self.frame_runs)
-            self.call_guarded = _guarded_places(self.call_runs)
-        if not self.frame_runs:
+        if self.before is None and not self._plan(row):
+            self.before = []
+        if not self.call_run:
             return None
         key = (id(row.site), id(row.own))
         frame = self.frames.get(key)
         if frame is None:
-            text = self._text(row, self.frame_runs, self.frame_guarded)
-            if text is None or text.count(_MARK) != 1:
+            before, after = self._texts(row, self.before), self._texts(row, self.after)
+            if before is None or after is None:
                 return None
-            frame = self.frames[key] = tuple(text.split(_MARK))
+            frame = self.frames[key] = (
+                "".join(t + "\t" for t in before),
+                "".join("\t" + t for t in after),
+            )
         call = self.calls.get(id(row.call))
         if call is None:
-            call = self._text(row, self.call_runs, self.call_guarded)
-            if call is None or _MARK in call:
+            texts = self._texts(row, self.call_run)
+            if texts is None:
                 return None
-            self.calls[id(row.call)] = call
+            call = self.calls[id(row.call)] = texts[0]
         sample = self.samples.get(row.sample)
         if sample is None:
             sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
-        before, after = frame
-        return f"{before}{sample}\t{call}{after}\n"
+        return f"{frame[0]}{sample}\t{call}{frame[1]}\n"
 
 
-def _guarded_places(runs: list) -> list[int]:
-    """Positions, in a text's values, of the columns that hold user text (spreadsheet-safe)."""
-    columns = [c for name, _, cols in runs for c in (["sample"] if name == "sample" else cols)]
-    return [i for i, c in enumerate(columns) if c in USER_TEXT_COLUMNS and c != "sample"]
+def _one(column: str):
+    """A getter of one column, as a one-value tuple (the runs' texts are kept per tuple)."""
+    return lambda part: (part[column],)
 
 
 def write_tsv(result: AnnotationResult, path: str | Path | None) -> None:
