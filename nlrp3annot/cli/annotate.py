@@ -214,7 +214,7 @@ def annotate(settings: AnnotateSettings) -> int:
             paths, settings.fasta, settings.build, options, done,
             settings.transcripts.choice(), jobs, settings.scheduler, checkpoint=checkpoint,
             keep_lines=fmt == "vcf" and settings.locus_only, coverage=coverage,
-            shown=settings.shown,
+            shown=settings.shown, tsv_lines=fmt == "tsv" and not settings.record.salt_file,
         )  # fmt: skip
 
     if bar is not None:

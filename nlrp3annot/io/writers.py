@@ -27,6 +27,7 @@ from nlrp3annot.values import (
     SampleRow,
     SiteRow,
     Skipped,
+    TsvLine,
 )
 
 EXTRA_COLUMNS = ["id", "filter"]
@@ -39,7 +40,7 @@ def table_columns(table: list[dict]) -> list[str]:
     columns and the source file."""
     from nlrp3annot.values import KNOWLEDGE_COLUMNS, SAMPLE_COLUMNS
 
-    has_samples = any("sample" in row for row in table)
+    has_samples = any(type(row) is TsvLine or "sample" in row for row in table)
     sample_part = SAMPLE_COLUMNS if has_samples else []
     return ["file"] + TSV_COLUMNS[:6] + sample_part + TSV_COLUMNS[6:] + KNOWLEDGE_COLUMNS
 
@@ -127,7 +128,9 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
     pending: list[str] = []  # lines, written in batches
     for row in rows:
         kind = type(row)
-        if kind is SampleRow:
+        if kind is TsvLine:  # (written for the sample table's columns, which these are)
+            line = row.line
+        elif kind is SampleRow:
             line = shared.line(row)
         elif kind is SiteRow and in_site_rows is not None:
             line = _csv_text(_guard(in_site_rows(row.values), guarded)) + "\n"
@@ -170,20 +173,28 @@ class _SharedParts:
     other columns come from the site and the sample's reading, so a line is
     ``text(site, own) [before] + sample + text(call) + text(site, own) [after]``, each text
     kept per part (a joint VCF has 10^5 rows over a few hundred sites and call patterns).
-    Parts are new objects in every file that came from a worker process, so behind the
-    texts kept per part object, each run of columns of one part has its text kept per the
-    run's values (a batch of single-sample files repeats its sites and calls across files).
+    A part's texts are kept per part object (held, so that its id stays its own), and
+    behind that each run of one part's columns has its text kept per the run's values: a
+    batch of single-sample files repeats its sites and calls across files in new objects.
     Any other layout is written row by row by the caller (``line`` returns None)."""
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        self.before: list[tuple[str, object, list[int]]] | None = None  # runs before sample
-        self.after: list[tuple[str, object, list[int]]] = []  # frame runs after the call
-        self.call_run: list[tuple[str, object, list[int]]] = []
+        self.planned: bool | None = None
+        self.runs: dict[str, list[tuple[object, list[int], int]]] = {}  # per part, in order
+        self.template: list[tuple[str, int]] = []  # (part, its run) per run, sample included
+        self.at_sample = 0
+        self.before = self.after = _pieces([], "", "")
         self.samples: dict[str, str] = {}
-        self.frames: dict[tuple[int, int], tuple[str, str]] = {}  # (site, own) -> texts
-        self.calls: dict[int, str] = {}
+        self.objects: dict[str, dict[int, tuple[object, list[str]]]] = {}  # id -> texts
+        self.frames: dict[tuple[int, int], tuple[object, object, str, str]] = {}
         self.texts: list[dict] = []  # per run: its values -> text
+
+    def new_table(self) -> None:
+        """Keep the texts within a bound on memory (a process writing table after table)."""
+        for kept in (self.frames, *self.objects.values(), *self.texts):
+            if len(kept) > TEXTS_KEPT:
+                kept.clear()
 
     def _plan(self, row: SampleRow) -> bool:
         """Split the columns into runs of one part each, around the sample and the call's
@@ -208,62 +219,112 @@ class _SharedParts:
             and names.index("call") == names.index("sample") + 1
         ):
             return False
-        planned = []
+        self.runs = {"site": [], "call": [], "own": []}
         for name, cols in runs:
+            if name == "sample":
+                self.at_sample = len(self.template)
+                self.template.append((name, 0))
+                continue
             getter = operator.itemgetter(*cols) if len(cols) > 1 else _one(cols[0])
             guarded = [i for i, c in enumerate(cols) if c in USER_TEXT_COLUMNS]
-            planned.append((name, getter, guarded, len(self.texts)))
+            self.template.append((name, len(self.runs[name])))
+            self.runs[name].append((getter, guarded, len(self.texts)))
             self.texts.append({})
-        at = names.index("sample")
-        self.before, self.call_run, self.after = planned[:at], [planned[at + 1]], planned[at + 2 :]
+        self.objects = {name: {} for name in self.runs}
+        # a frame's texts are the site's runs then the own part's: their places in the line
+        place = {("site", i): i for i in range(len(self.runs["site"]))}
+        place.update({("own", i): len(place) + i for i in range(len(self.runs["own"]))})
+        frame = [place[run] for run in self.template if run[0] in ("site", "own")]
+        cut = self.at_sample
+        self.before = _pieces(frame[:cut], "", "\t")
+        self.after = _pieces(frame[cut:], "\t", "")
         return True
 
-    def _texts(self, row: SampleRow, runs) -> list[str] | None:
-        """The text of each run, kept per the run's values."""
+    def _of(self, name: str, part) -> list[str] | None:
+        """The texts of the runs of ``part`` (the row's part ``name``)."""
+        kept = self.objects[name]
+        entry = kept.get(id(part))
+        if entry is not None:
+            return entry[1]
         out = []
-        for name, getter, guarded, at in runs:
+        for getter, guarded, at in self.runs[name]:
             try:
-                values = getter(getattr(row, name))
+                values = getter(part)
             except KeyError:
                 return None
-            kept = self.texts[at]
-            try:
-                text = kept.get(values)
+            by_values = self.texts[at]
+            try:  # (a column holds values of one type: 1 and True never share one)
+                text = by_values.get(values)
             except TypeError:  # a value that cannot be a key: formatted every time
-                kept, text = {}, None
+                by_values, text = {}, None
             if text is None:
                 listed = list(values)
                 for i in guarded:  # (IDs from the user's files: spreadsheet-safe)
                     listed[i] = spreadsheet_safe(listed[i])
-                text = kept[values] = _csv_text(listed)
+                text = by_values[values] = _csv_text(listed)
             out.append(text)
+        kept[id(part)] = (part, out)
         return out
 
     def line(self, row: SampleRow) -> str | None:
-        if self.before is None and not self._plan(row):
-            self.before = []
-        if not self.call_run:
+        if self.planned is None:
+            self.planned = self._plan(row)
+        if not self.planned:
             return None
-        key = (id(row.site), id(row.own))
-        frame = self.frames.get(key)
+        site, own = row.site, row.own
+        frame = self.frames.get((id(site), id(own)))
         if frame is None:
-            before, after = self._texts(row, self.before), self._texts(row, self.after)
-            if before is None or after is None:
+            site_texts, own_texts = self._of("site", site), self._of("own", own)
+            if site_texts is None or own_texts is None:
                 return None
-            frame = self.frames[key] = (
-                "".join(t + "\t" for t in before),
-                "".join("\t" + t for t in after),
-            )
-        call = self.calls.get(id(row.call))
+            texts = site_texts + own_texts
+            frame = (site, own, self.before(texts), self.after(texts))
+            self.frames[(id(site), id(own))] = frame
+        call = self._of("call", row.call)
         if call is None:
-            texts = self._texts(row, self.call_run)
-            if texts is None:
-                return None
-            call = self.calls[id(row.call)] = texts[0]
+            return None
         sample = self.samples.get(row.sample)
         if sample is None:
             sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
-        return f"{frame[0]}{sample}\t{call}{frame[1]}\n"
+        return f"{frame[2]}{sample}\t{call[0]}{frame[3]}\n"
+
+
+TEXTS_KEPT = 100_000  # texts per run of columns a process keeps across tables
+_FORMATTERS: dict[tuple[str, ...], _SharedParts] = {}  # this process's, per columns
+
+
+def as_tsv_lines(table: list) -> list:
+    """``table`` with its sample rows as their TSV lines (:class:`TsvLine`), for a worker
+    process to send in place of the rows (``annotate`` with a TSV as its only output). The
+    texts of sites, calls and readings are kept for the process's life, per their values,
+    so each is formatted once however many files repeat it. A table whose rows cannot be
+    written that way (no sample rows, another layout) is returned as it is."""
+    if not table or any(type(row) is not SampleRow for row in table):
+        return table
+    columns = table_columns(table)  # the sample table's: what the parent writes them under
+    formatter = _FORMATTERS.get(tuple(columns))
+    if formatter is None:
+        formatter = _FORMATTERS[tuple(columns)] = _SharedParts(columns)
+    formatter.new_table()
+    lines = []
+    for row in table:
+        line = formatter.line(row)
+        if line is None:
+            return table
+        lines.append(TsvLine(line))
+    return lines
+
+
+def _pieces(places: list[int], lead: str, tail: str):
+    """A function joining the texts at ``places`` with tabs, between ``lead`` and
+    ``tail`` ('' when there are none)."""
+    if not places:
+        return lambda texts: ""
+    if len(places) == 1:
+        (at,) = places
+        return lambda texts: f"{lead}{texts[at]}{tail}"
+    getter = operator.itemgetter(*places)
+    return lambda texts: f"{lead}{chr(9).join(getter(texts))}{tail}"
 
 
 def _one(column: str):

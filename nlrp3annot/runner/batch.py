@@ -29,6 +29,7 @@ def annotate_files(
     keep_lines: bool = False,
     coverage: tuple[tuple[str, str], ...] = (),
     shown: Mapping[str, str] | None = None,
+    tsv_lines: bool = False,
 ) -> AnnotationResult:
     """Annotate many VCF/BCF files into one result, in input order. A file that fails is
     recorded in ``failures`` with its one-line error and the others still run.
@@ -40,9 +41,18 @@ def annotate_files(
     ``keep_lines``: keep a single text VCF's lines for a VCF output (``source``).
     ``coverage``: (sample, BED) pairs, "" for every sample (``--coverage``). ``shown``: the
     name the outputs and ``on_done`` give a file read from another path (a results set's
-    own scan VCFs, written under a staging folder that is renamed at the end)."""
+    own scan VCFs, written under a staging folder that is renamed at the end).
+    ``tsv_lines``: the result is only written as a TSV (``write_tsv``): its sample rows may
+    be their TSV lines (:class:`~nlrp3annot.values.TsvLine`), as the worker processes wrote
+    them."""
     settings = Settings(
-        None if fasta is None else str(fasta), build, options, choice, keep_lines, coverage
+        None if fasta is None else str(fasta),
+        build,
+        options,
+        choice,
+        keep_lines,
+        coverage,
+        tsv_lines,
     )
     combined = AnnotationResult([], [], [], [], {"files": 0, "files_failed": 0})
     per_file = []

@@ -58,10 +58,16 @@ def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, s
         session = session_for(settings)
         samples = list(task.samples) if task.samples is not None else None
         if task.read_from is None:
-            return session.annotate_file(task.path, samples), ""
-        return session.annotate_file(task.read_from, samples, shown=task.path), ""
+            result = session.annotate_file(task.path, samples)
+        else:
+            result = session.annotate_file(task.read_from, samples, shown=task.path)
     except Nlrp3AnnotError as exc:
         return None, str(exc)
+    if settings.tsv_lines:  # the rows as the TSV writes them: less to send, less to redo
+        from nlrp3annot.io.writers import as_tsv_lines
+
+        result.table = as_tsv_lines(result.table)
+    return result, ""
 
 
 def default_jobs() -> int:

@@ -209,6 +209,9 @@ class Settings:
     choice: TranscriptChoice = DEFAULT_TRANSCRIPTS
     keep_lines: bool = False  # a VCF output is wanted: keep the locus lines as read
     coverage: tuple[tuple[str, str], ...] = ()  # (sample or "" for all, BED path)
+    # a TSV is the only output (and nothing is redacted): sample rows may come back from
+    # a task as their TSV lines (values.TsvLine), which is all the parent needs of them
+    tsv_lines: bool = False
 
 
 class Session:

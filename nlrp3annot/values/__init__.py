@@ -23,6 +23,7 @@ from nlrp3annot.values.rows import (
     SUMMARY_COLUMNS,
     SampleRow,
     SiteRow,
+    TsvLine,
     row_dict,
 )
 from nlrp3annot.values.scan import ScanLimits
@@ -43,6 +44,7 @@ __all__ = [
     "ScanLimits",
     "SiteRow",
     "Skipped",
+    "TsvLine",
     "Variant",
     "astuple",
     "from_fields",

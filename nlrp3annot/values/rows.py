@@ -147,3 +147,21 @@ class SampleRow(Mapping):
     def __reduce__(self):
         # rows cross process boundaries by the 10^5 (sample shards): keep their pickle small
         return (SampleRow, (self.sample, self.site, self.call, self.own))
+
+
+class TsvLine:
+    """A sample row as its line of the sample table's TSV (with its newline), made where the
+    row was made: a worker process of ``annotate`` sends its files' rows so when a TSV is
+    the only output, and the parent, which would otherwise rebuild and format every row,
+    only writes text. Only the TSV writer reads it."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    def __reduce__(self):
+        return (TsvLine, (self.line,))
+
+    def __repr__(self) -> str:
+        return f"TsvLine({self.line!r})"
