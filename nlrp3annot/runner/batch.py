@@ -44,7 +44,7 @@ def annotate_files(
     own scan VCFs, written under a staging folder that is renamed at the end).
     ``tsv_lines``: the result is only written as a TSV (``write_tsv``): its sample rows may
     be their TSV lines (:class:`~nlrp3annot.values.TsvLine`), as the worker processes wrote
-    them."""
+    them, and it holds no ``annotations`` (their columns are in the table's rows)."""
     settings = Settings(
         None if fasta is None else str(fasta),
         build,

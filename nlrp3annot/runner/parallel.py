@@ -67,6 +67,7 @@ def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, s
         from nlrp3annot.io.writers import as_tsv_lines
 
         result.table = as_tsv_lines(result.table)
+        result.annotations = []  # (their columns are in the rows; a TSV needs no more)
     return result, ""
 
 

@@ -210,7 +210,8 @@ class Settings:
     keep_lines: bool = False  # a VCF output is wanted: keep the locus lines as read
     coverage: tuple[tuple[str, str], ...] = ()  # (sample or "" for all, BED path)
     # a TSV is the only output (and nothing is redacted): sample rows may come back from
-    # a task as their TSV lines (values.TsvLine), which is all the parent needs of them
+    # a task as their TSV lines (values.TsvLine), without the site annotations (their
+    # columns are in the rows), which is all the parent needs
     tsv_lines: bool = False
 
 
