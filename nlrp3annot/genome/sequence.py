@@ -119,10 +119,19 @@ def fasta_build(path: str | Path) -> LocusSequence:
         stat = path.stat()
     except OSError:
         return _fasta_build(path)  # let the reader explain
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _READ:
-        _READ[key] = _fasta_build(path)
-    return _READ[key]
+    # first by the path as given (resolving it costs a system call per folder, and this
+    # is asked once per VCF), then by the file it resolves to
+    given = (str(path), stat.st_size, stat.st_mtime_ns)
+    seq = _SEEN.get(given)
+    if seq is None:
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in _READ:
+            _READ[key] = _fasta_build(path)
+        seq = _SEEN[given] = _READ[key]
+    return seq
+
+
+_SEEN: dict[tuple[str, int, int], LocusSequence] = {}  # by the path as given
 
 
 def _fasta_build(path: Path) -> LocusSequence:
