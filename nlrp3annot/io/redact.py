@@ -186,7 +186,13 @@ class Redactor:
 
         def row_of(row):
             if type(row) is SampleRow:
-                return SampleRow(self(row.sample), part_of(row.site), row.call, part_of(row.own))
+                return SampleRow(
+                    self(row.sample),
+                    part_of(row.site),
+                    row.call,
+                    part_of(row.own),
+                    part_of(row.file),
+                )
             if type(row) is SiteRow:
                 values = row.values
                 return SiteRow((*values[:at], self.path(values[at]), *values[at + 1 :]))

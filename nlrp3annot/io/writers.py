@@ -187,7 +187,7 @@ class _SharedParts:
         self.before = self.after = _pieces([], "", "")
         self.samples: dict[str, str] = {}
         self.objects: dict[str, dict[int, tuple[object, list[str]]]] = {}  # id -> texts
-        self.frames: dict[tuple[int, int], tuple[object, object, str, str]] = {}
+        self.frames: dict[tuple[int, int, int], tuple] = {}  # (site, own, file) -> texts
         self.texts: list[dict] = []  # per run: its values -> text
 
     def new_table(self) -> None:
@@ -205,7 +205,8 @@ class _SharedParts:
             if column == "sample":
                 name = "sample"
             else:
-                name = next((n for n in ("own", "call", "site") if column in getattr(row, n)), "")
+                parts = ("own", "call", "site", "file")
+                name = next((n for n in parts if column in getattr(row, n)), "")
                 if not name:
                     return False
             if runs and runs[-1][0] == name and name != "sample":
@@ -219,7 +220,7 @@ class _SharedParts:
             and names.index("call") == names.index("sample") + 1
         ):
             return False
-        self.runs = {"site": [], "call": [], "own": []}
+        self.runs = {"site": [], "call": [], "own": [], "file": []}
         for name, cols in runs:
             if name == "sample":
                 self.at_sample = len(self.template)
@@ -231,10 +232,12 @@ class _SharedParts:
             self.runs[name].append((getter, guarded, len(self.texts)))
             self.texts.append({})
         self.objects = {name: {} for name in self.runs}
-        # a frame's texts are the site's runs then the own part's: their places in the line
-        place = {("site", i): i for i in range(len(self.runs["site"]))}
-        place.update({("own", i): len(place) + i for i in range(len(self.runs["own"]))})
-        frame = [place[run] for run in self.template if run[0] in ("site", "own")]
+        # a frame's texts are the site's runs, the own part's, the file's: their places
+        place = {}
+        for name in FRAME_PARTS:
+            for i in range(len(self.runs[name])):
+                place[(name, i)] = len(place)
+        frame = [place[run] for run in self.template if run[0] in FRAME_PARTS]
         cut = self.at_sample
         self.before = _pieces(frame[:cut], "", "\t")
         self.after = _pieces(frame[cut:], "\t", "")
@@ -271,24 +274,27 @@ class _SharedParts:
             self.planned = self._plan(row)
         if not self.planned:
             return None
-        site, own = row.site, row.own
-        frame = self.frames.get((id(site), id(own)))
+        site, own, file = row.site, row.own, row.file
+        key = (id(site), id(own), id(file))
+        frame = self.frames.get(key)
         if frame is None:
-            site_texts, own_texts = self._of("site", site), self._of("own", own)
-            if site_texts is None or own_texts is None:
-                return None
-            texts = site_texts + own_texts
-            frame = (site, own, self.before(texts), self.after(texts))
-            self.frames[(id(site), id(own))] = frame
+            texts = []
+            for name, part in (("site", site), ("own", own), ("file", file)):  # FRAME_PARTS
+                part_texts = self._of(name, part)
+                if part_texts is None:
+                    return None
+                texts += part_texts
+            frame = self.frames[key] = (site, own, file, self.before(texts), self.after(texts))
         call = self._of("call", row.call)
         if call is None:
             return None
         sample = self.samples.get(row.sample)
         if sample is None:
             sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
-        return f"{frame[2]}{sample}\t{call[0]}{frame[3]}\n"
+        return f"{frame[3]}{sample}\t{call[0]}{frame[4]}\n"
 
 
+FRAME_PARTS = ("site", "own", "file")  # the parts of a line around the sample and call
 TEXTS_KEPT = 100_000  # texts per run of columns a process keeps across tables
 _FORMATTERS: dict[tuple[str, ...], _SharedParts] = {}  # this process's, per columns
 

@@ -97,6 +97,7 @@ def sample_rows(
         parts = RowParts(extra)
     else:
         parts.start_file(file_columns or {})
+    file = parts.file
     coding_records = {  # only coding alleles can share a codon with another
         id(record)
         for record, rows in zip(records, annotations, strict=True)
@@ -122,12 +123,12 @@ def sample_rows(
                         own = own_default(record, t, row)
                     else:
                         own = own_part(record, t, row, reading)
-                    append(SampleRow(sample, site, call, own))
+                    append(SampleRow(sample, site, call, own, file))
     return out
 
 
 class RowParts:
-    """The shared parts of sample rows (:class:`SampleRow`: site, call, own reading).
+    """The shared parts of sample rows (:class:`SampleRow`: site, call, own reading, file).
 
     One object per file when made by :func:`sample_rows` itself; a session keeps one for
     all its files (per build), so that a batch of small files builds each site's, call
@@ -137,7 +138,7 @@ class RowParts:
     FILTER; the call by its zygosity (held likewise) and read counts; the reading by the
     annotation and the reading's values. ``known(row)``: the columns that follow from a site
     and the sample's protein change (ClinVar), the same in every file; the columns that
-    differ between files (its name) are given per file (:meth:`start_file`)."""
+    differ between files (its name) are the rows' file part (:meth:`start_file`)."""
 
     LIMIT = 100_000  # entries per cache, then it starts again (a bound on memory)
 
@@ -145,16 +146,14 @@ class RowParts:
         self.known = known
         self.sites: dict[tuple, tuple[Annotation, dict]] = {}
         self.calls: dict[tuple, tuple[Zygosity, dict]] = {}
-        self.readings: dict[tuple, tuple[Annotation, dict, dict]] = {}
-        self.start_file({})
+        self.readings: dict[tuple, tuple[Annotation, dict]] = {}
+        self.defaults: dict[int, tuple[Annotation, dict]] = {}
+        self.file: dict[str, object] = {}
 
     def start_file(self, file_columns: Mapping[str, object]) -> None:
-        """Parts of a new file: its own columns, and an own part per reading (the file's
-        columns are in it: an own part belongs to one file)."""
-        self.file_columns = dict(file_columns)
-        self.owns: dict[tuple, dict] = {}
-        self.defaults: dict[tuple[int, int], dict] = {}
-        for cache in (self.sites, self.calls, self.readings):
+        """A new file, whose rows share ``file_columns`` (one dict for all of them)."""
+        self.file = dict(file_columns)
+        for cache in (self.sites, self.calls, self.readings, self.defaults):
             if len(cache) > self.LIMIT:
                 cache.clear()
 
@@ -188,29 +187,22 @@ class RowParts:
 
     def own_default(self, record: Record, t: int, row: Annotation) -> dict:
         """The sample's own columns when no other allele shares its codons."""
-        part = self.defaults.get((id(record), t))
-        if part is None:
-            part = self.own(record, t, row, _site_reading(row))
-            self.defaults[(id(record), t)] = part
-        return part
+        entry = self.defaults.get(id(row))
+        if entry is None:
+            entry = self.defaults[id(row)] = (row, self.own(record, t, row, _site_reading(row)))
+        return entry[1]
 
     def own(self, record: Record, t: int, row: Annotation, reading: dict) -> dict:
         """The sample's own columns for its own reading of the protein change."""
-        values = tuple(reading.values())
-        key = (id(record), t, *values)
-        part = self.owns.get(key)
-        if part is None:
-            shared = self.readings.get((id(row), *values))
-            if shared is None:
-                mine = _with_legacy(dict(reading))
-                known = {}
-                if self.known is not None:
-                    site = self.site(record, row)
-                    known = self.known(SampleRow("", site, {}, {**mine, **self.file_columns}))
-                shared = self.readings[(id(row), *values)] = (row, mine, known)
-            part = {**shared[1], **self.file_columns, **shared[2]}
-            self.owns[key] = part
-        return part
+        key = (id(row), *reading.values())
+        entry = self.readings.get(key)
+        if entry is None:
+            part = _with_legacy(dict(reading))
+            if self.known is not None:
+                site = self.site(record, row)
+                part.update(self.known(SampleRow("", site, {}, part, self.file)))
+            entry = self.readings[key] = (row, part)
+        return entry[1]
 
 
 def _one_haplotype(variants: list[Variant]) -> list[Variant]:

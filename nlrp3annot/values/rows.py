@@ -37,6 +37,9 @@ SAMPLE_COLUMNS = [
     "hgvs_p_sample_alt",
     "legacy_protein_sample",
 ]
+_KNOWN = frozenset(KNOWLEDGE_COLUMNS)
+_NO_FILE: dict[str, object] = {}  # (never changed: a row without file columns of its own)
+
 SUMMARY_COLUMNS = [
     "file",
     "sample",
@@ -103,20 +106,22 @@ class SampleRow(Mapping):
 
     A joint VCF gives hundreds of thousands of such rows that differ only in a few columns,
     so a row holds references to shared parts instead of its own 60-column dict: the site
-    (one per record x transcript, with the file and known-variant columns), the call (one per
-    genotype/read-count pattern) and the sample's own reading of the protein change (shared
-    while the allele has no partner in its codons). Writers can format each part once
-    (:mod:`nlrp3annot.io.writers`)."""
+    (one per record x transcript), the call (one per genotype/read-count pattern), the
+    sample's own reading of the protein change with its known-variant columns (shared while
+    the allele has no partner in its codons) and the file's own columns (its name; one per
+    file, so that the other parts can be shared by the files of a batch; an own part may
+    hold them instead). Writers can format each part once (:mod:`nlrp3annot.io.writers`).
+    As a dict the file's columns stand before the known-variant columns, as in a site row."""
 
-    __slots__ = ("sample", "site", "call", "own")
+    __slots__ = ("sample", "site", "call", "own", "file")
 
-    def __init__(self, sample: str, site: dict, call: dict, own: dict) -> None:
-        self.sample, self.site, self.call, self.own = sample, site, call, own
+    def __init__(self, sample: str, site: dict, call: dict, own: dict, file: dict = _NO_FILE):
+        self.sample, self.site, self.call, self.own, self.file = sample, site, call, own, file
 
     def __getitem__(self, key: str) -> object:
         if key == "sample":
             return self.sample
-        for part in (self.own, self.call, self.site):
+        for part in (self.own, self.call, self.site, self.file):
             if key in part:
                 return part[key]
         raise KeyError(key)
@@ -124,29 +129,47 @@ class SampleRow(Mapping):
     def get(self, key: str, default: object = None) -> object:
         if key == "sample":
             return self.sample
-        for part in (self.own, self.call, self.site):
+        for part in (self.own, self.call, self.site, self.file):
             if key in part:
                 return part[key]
         return default
 
     def __contains__(self, key: object) -> bool:
-        return key == "sample" or key in self.own or key in self.call or key in self.site
+        return (
+            key == "sample"
+            or key in self.own
+            or key in self.call
+            or key in self.site
+            or key in self.file
+        )
 
     def __iter__(self) -> Iterator[str]:
         yield from self.site
         yield "sample"
         yield from self.call
-        yield from self.own
+        if not self.file:
+            yield from self.own
+            return
+        pending = True
+        for key in self.own:
+            if pending and key in _KNOWN:
+                yield from self.file
+                pending = False
+            yield key
+        if pending:
+            yield from self.file
 
     def __len__(self) -> int:
-        return len(self.site) + 1 + len(self.call) + len(self.own)
+        return len(self.site) + 1 + len(self.call) + len(self.own) + len(self.file)
 
     def __repr__(self) -> str:
         return f"SampleRow({dict(self)!r})"
 
     def __reduce__(self):
         # rows cross process boundaries by the 10^5 (sample shards): keep their pickle small
-        return (SampleRow, (self.sample, self.site, self.call, self.own))
+        if not self.file:
+            return (SampleRow, (self.sample, self.site, self.call, self.own))
+        return (SampleRow, (self.sample, self.site, self.call, self.own, self.file))
 
 
 class TsvLine:
