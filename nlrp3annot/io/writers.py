@@ -169,25 +169,26 @@ def _csv_text(values: list) -> str:
 class _SharedParts:
     """TSV lines of :class:`SampleRow` rows, from text formatted once per shared part.
 
-    In the sample table's layout the sample name is followed by the call's columns, and all
-    other columns come from the site and the sample's reading, so a line is
-    ``text(site, own) [before] + sample + text(call) + text(site, own) [after]``, each text
-    kept per part (a joint VCF has 10^5 rows over a few hundred sites and call patterns).
-    A part's texts are kept per part object (held, so that its id stays its own), and
-    behind that each run of one part's columns has its text kept per the run's values: a
-    batch of single-sample files repeats its sites and calls across files in new objects.
-    Any other layout is written row by row by the caller (``line`` returns None)."""
+    A row's columns come from its parts: the site, the call, the sample's own reading (with
+    the known-variant columns) and the file, besides the sample name. The texts of each run
+    of one part's columns are kept per part object (held, so that its id stays its own),
+    and behind that per the run's values (a batch of single-sample files repeats its sites
+    and calls across files in new objects); the runs of the site and reading between two
+    other columns are joined once per (site, reading) pair, a frame (a joint VCF has 10^5
+    rows over a few hundred sites and call patterns; a batch of files, the same sites in
+    every file). A line is then the frame's texts with the file's, the sample's and the
+    call's between them. Any other layout (a column no part has) is written row by row by
+    the caller (``line`` returns None)."""
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
         self.planned: bool | None = None
         self.runs: dict[str, list[tuple[object, list[int], int]]] = {}  # per part, in order
-        self.template: list[tuple[str, int]] = []  # (part, its run) per run, sample included
-        self.at_sample = 0
-        self.before = self.after = _pieces([], "", "")
+        self.groups: list = []  # per frame group: it from the site's and reading's texts
+        self.template = ""  # the line, as str.format fields of the slots
         self.samples: dict[str, str] = {}
         self.objects: dict[str, dict[int, tuple[object, list[str]]]] = {}  # id -> texts
-        self.frames: dict[tuple[int, int, int], tuple] = {}  # (site, own, file) -> texts
+        self.frames: dict[tuple[int, int], tuple] = {}  # (site, own) -> group texts
         self.texts: list[dict] = []  # per run: its values -> text
 
     def new_table(self) -> None:
@@ -197,9 +198,8 @@ class _SharedParts:
                 kept.clear()
 
     def _plan(self, row: SampleRow) -> bool:
-        """Split the columns into runs of one part each, around the sample and the call's
-        run right after it; False when the layout is not the sample table's (a column no
-        part has, or the call's columns not right after the sample)."""
+        """Split the columns into runs of one part each; False when a column is in no part
+        (not the sample table's layout)."""
         runs: list[tuple[str, list[str]]] = []
         for column in self.columns:
             if column == "sample":
@@ -213,34 +213,37 @@ class _SharedParts:
                 runs[-1][1].append(column)
             else:
                 runs.append((name, [column]))
-        names = [name for name, _ in runs]
-        if not (
-            names.count("sample") == 1
-            and names.count("call") == 1
-            and names.index("call") == names.index("sample") + 1
-        ):
+        if [name for name, _ in runs].count("sample") != 1:
             return False
-        self.runs = {"site": [], "call": [], "own": [], "file": []}
+        self.runs = {"site": [], "own": [], "call": [], "file": []}
+        slots: list[tuple[str, int]] = []
         for name, cols in runs:
-            if name == "sample":
-                self.at_sample = len(self.template)
-                self.template.append((name, 0))
-                continue
-            getter = operator.itemgetter(*cols) if len(cols) > 1 else _one(cols[0])
-            guarded = [i for i, c in enumerate(cols) if c in USER_TEXT_COLUMNS]
-            self.template.append((name, len(self.runs[name])))
-            self.runs[name].append((getter, guarded, len(self.texts)))
-            self.texts.append({})
-        self.objects = {name: {} for name in self.runs}
-        # a frame's texts are the site's runs, the own part's, the file's: their places
+            if name != "sample":
+                getter = operator.itemgetter(*cols) if len(cols) > 1 else _one(cols[0])
+                guarded = [i for i, c in enumerate(cols) if c in USER_TEXT_COLUMNS]
+                slots.append((name, len(self.runs[name])))
+                self.runs[name].append((getter, guarded, len(self.texts)))
+                self.texts.append({})
+            else:
+                slots.append((name, 0))
+        # a frame's texts are the site's runs, then the reading's: their places
         place = {}
         for name in FRAME_PARTS:
             for i in range(len(self.runs[name])):
                 place[(name, i)] = len(place)
-        frame = [place[run] for run in self.template if run[0] in FRAME_PARTS]
-        cut = self.at_sample
-        self.before = _pieces(frame[:cut], "", "\t")
-        self.after = _pieces(frame[cut:], "\t", "")
+        fields, group = [], []
+        for slot in [*slots, ("", 0)]:  # (a last slot that ends the last group)
+            if slot[0] in FRAME_PARTS:
+                group.append(place[slot])
+                continue
+            if group:
+                fields.append(f"{{g[{len(self.groups)}]}}")
+                self.groups.append(_pieces(group, "", ""))
+                group = []
+            if slot[0]:
+                fields.append(f"{{{slot[0][0]}[{slot[1]}]}}")  # f, s or c
+        self.template = "\t".join(fields) + "\n"
+        self.objects = {name: {} for name in self.runs}
         return True
 
     def _of(self, name: str, part) -> list[str] | None:
@@ -274,27 +277,25 @@ class _SharedParts:
             self.planned = self._plan(row)
         if not self.planned:
             return None
-        site, own, file = row.site, row.own, row.file
-        key = (id(site), id(own), id(file))
-        frame = self.frames.get(key)
+        site, own = row.site, row.own
+        frame = self.frames.get((id(site), id(own)))
         if frame is None:
-            texts = []
-            for name, part in (("site", site), ("own", own), ("file", file)):  # FRAME_PARTS
-                part_texts = self._of(name, part)
-                if part_texts is None:
-                    return None
-                texts += part_texts
-            frame = self.frames[key] = (site, own, file, self.before(texts), self.after(texts))
-        call = self._of("call", row.call)
-        if call is None:
+            site_texts, own_texts = self._of("site", site), self._of("own", own)
+            if site_texts is None or own_texts is None:
+                return None
+            texts = site_texts + own_texts  # (in FRAME_PARTS order)
+            frame = (site, own, [join(texts) for join in self.groups])
+            self.frames[(id(site), id(own))] = frame
+        call, file = self._of("call", row.call), self._of("file", row.file)
+        if call is None or file is None:
             return None
         sample = self.samples.get(row.sample)
         if sample is None:
             sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
-        return f"{frame[3]}{sample}\t{call[0]}{frame[4]}\n"
+        return self.template.format(g=frame[2], f=file, s=(sample,), c=call)
 
 
-FRAME_PARTS = ("site", "own", "file")  # the parts of a line around the sample and call
+FRAME_PARTS = ("site", "own")  # the parts whose texts are joined once per pair
 TEXTS_KEPT = 100_000  # texts per run of columns a process keeps across tables
 _FORMATTERS: dict[tuple[str, ...], _SharedParts] = {}  # this process's, per columns
 
