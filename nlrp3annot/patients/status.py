@@ -89,13 +89,15 @@ def summarise(
     called at ``min_depth`` (gVCF blocks, coverage; None when the input shows none);
     ``targets``: the coding bases and splice sites; ``scan_limits``: per sample scanned from
     its reads, what the scan could have missed."""
-    weights = _Weights()
+    weights = _WEIGHTS
+    weights.bound()
     by_sample: dict[str, list[tuple[dict, str, str]]] = {}
     known = weights.known
     for r in rows:  # (row, zygosity, weight), each looked up once
         if type(r) is SampleRow:  # the sample table's rows: read their parts directly
             sample, zygosity = r.sample, r.call["zygosity"]
-            weight = known.get(id(r.own)) or weights(r)
+            entry = known.get(id(r.own))
+            weight = entry[1] if entry is not None else weights(r)
         else:
             sample, zygosity, weight = r.get("sample"), r.get("zygosity"), weights(r)
         by_sample.setdefault(str(sample), []).append((r, str(zygosity), weight))
@@ -197,20 +199,32 @@ def _scan_negative(limits: ScanLimits) -> tuple[str, str]:
 
 
 class _Weights:
-    """:func:`_weight` of rows, once per shared part pair for the sample table's rows."""
+    """:func:`_weight` of rows, once per own part for the sample table's rows. An own part
+    (the sample's reading and its known-variant columns) belongs to one annotation, whose
+    impact is the only other thing the weight reads, so the part stands for the pair; the
+    parts live as long as a session (patients.haplotypes.RowParts), and so do their
+    weights here, each entry holding its part so that its id stays its own."""
+
+    LIMIT = 100_000  # entries, then it starts again (a bound on memory)
 
     def __init__(self) -> None:
-        self.known: dict[int, str] = {}
+        self.known: dict[int, tuple[dict, str]] = {}
+
+    def bound(self) -> None:
+        if len(self.known) > self.LIMIT:
+            self.known.clear()
 
     def __call__(self, row) -> str:
         own, site = getattr(row, "own", None), getattr(row, "site", None)
         if own is None or site is None:
             return _weight(row)
-        key = id(own)  # an own part belongs to one site: it stands for the pair
-        weight = self.known.get(key)
-        if weight is None:
-            weight = self.known[key] = _weight(row)
-        return weight
+        entry = self.known.get(id(own))
+        if entry is None:
+            entry = self.known[id(own)] = (own, _weight(row))
+        return entry[1]
+
+
+_WEIGHTS = _Weights()
 
 
 def doubt(row) -> str:
