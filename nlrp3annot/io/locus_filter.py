@@ -77,7 +77,7 @@ def read_locus_lines(
     may overlap one of ``windows`` (1-based inclusive), read as bytes."""
     names = {c.encode() for c in contigs}
     spans = [(max(lo - SPAN_MARGIN, 1), hi) for lo, hi in windows]
-    patterns = sorted({b"\t" + p.encode() for lo, hi in spans for p in decimal_prefixes(lo, hi)})
+    patterns = _shortest(b"\t" + p.encode() for lo, hi in spans for p in decimal_prefixes(lo, hi))
     try:
         with open_text(path) as stream:
             return _scan(stream, names, spans, patterns)
@@ -85,6 +85,16 @@ def read_locus_lines(
         raise InputFileError(
             path, f"truncated or corrupt compressed file ({exc})", "re-copy or re-compress it"
         ) from None
+
+
+def _shortest(patterns: Iterable[bytes]) -> list[bytes]:
+    """The patterns, sorted, without those that extend another (every place b"\\t2474"
+    is found, b"\\t247" is found too: the line would be looked at twice)."""
+    kept: list[bytes] = []
+    for pattern in sorted(set(patterns)):  # (a prefix sorts before what extends it)
+        if not any(pattern.startswith(shorter) for shorter in kept):
+            kept.append(pattern)
+    return kept
 
 
 def read_header(stream) -> tuple[bytes, bytes]:
