@@ -41,15 +41,23 @@ def _tail_from(start: int, step: int, n: int, p: float) -> float:
         return 0.0
     total, term, i = 1.0, 1.0, start
     q_over_p = (1.0 - p) / p if p > 0 else math.inf
-    while 0 <= i + step <= n:
-        if step < 0:  # pmf(i-1)/pmf(i) = i / (n-i+1) * q/p
+    tiny = _TINY
+    # (one loop per direction, the same arithmetic: the interval's Newton steps run this
+    # some 25 times per distinct read count, the warm-up of every worker process)
+    if step < 0:
+        while i > 0:  # pmf(i-1)/pmf(i) = i / (n-i+1) * q/p
             term *= i / (n - i + 1) * q_over_p
-        else:  # pmf(i+1)/pmf(i) = (n-i) / (i+1) * p/q
+            i -= 1
+            total += term
+            if term < tiny * total:
+                break
+    else:
+        while i < n:  # pmf(i+1)/pmf(i) = (n-i) / (i+1) * p/q
             term *= (n - i) / (i + 1) / q_over_p
-        i += step
-        total += term
-        if term < _TINY * total:
-            break
+            i += 1
+            total += term
+            if term < tiny * total:
+                break
     return math.exp(log_first) * total
 
 
