@@ -292,10 +292,10 @@ def _undecided(np, line: bytes, starts, ends, keys: list[str], n_alts: int, min_
 
 
 # Parsed sample columns, kept for the process's life: a batch of single-sample files repeats
-# a few thousand call texts across the files (a worker reads hundreds of them). The key is
-# everything _parse reads: the text, FORMAT, the allele, the ALT count and the header's AF
-# Number and strand keys.
-_PARSED: dict[tuple[bytes, str, int, int, bool, str], tuple] = {}
+# a few thousand call texts across the files (a worker reads hundreds of them). Keyed by
+# everything _parse reads: per the header's AF Number and strand keys, a memo by the text,
+# FORMAT, the allele and the ALT count.
+_PARSED: dict[tuple[bool, str], dict[tuple[bytes, str, int, int], tuple]] = {}
 _PARSED_MAX = 200_000
 
 
@@ -305,7 +305,7 @@ class _Decoder:
     def __init__(self, af_number: str, strand: str = "") -> None:
         self.af_scalar = af_number == "1"
         self.strand = strand  # "ADF", "SB" or "": which per-strand counts to read
-        self.memo = _PARSED
+        self.memo = _PARSED.setdefault((self.af_scalar, strand), {})
 
     def values(self, text: bytes, keys: list[str]) -> dict[str, object]:
         fields = text.decode(errors="replace").split(":")
@@ -319,11 +319,11 @@ class _Decoder:
             return {}
         fmt = ":".join(keys)
         by_allele: dict[int, list[SampleCall]] = {a: [] for a in range(1, n_alts + 1)}
-        memo, af_scalar, strand = self.memo, self.af_scalar, self.strand
+        memo = self.memo
         for j in rows:
             text = fields[j]
             for allele in range(1, n_alts + 1):
-                key = (text, fmt, allele, n_alts, af_scalar, strand)
+                key = (text, fmt, allele, n_alts)
                 parsed = memo.get(key)
                 if parsed is None:
                     try:

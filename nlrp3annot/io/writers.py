@@ -189,11 +189,13 @@ class _SharedParts:
         self.samples: dict[str, str] = {}
         self.objects: dict[str, dict[int, tuple[object, list[str]]]] = {}  # id -> texts
         self.frames: dict[tuple[int, int], tuple] = {}  # (site, own) -> group texts
+        self.halves = None  # (before, after) makers, for the sample table's layout
+        self.lines: dict[tuple[int, int, int], tuple] = {}  # (site, own, file) -> halves
         self.texts: list[dict] = []  # per run: its values -> text
 
     def new_table(self) -> None:
         """Keep the texts within a bound on memory (a process writing table after table)."""
-        for kept in (self.frames, *self.objects.values(), *self.texts):
+        for kept in (self.frames, self.lines, *self.objects.values(), *self.texts):
             if len(kept) > TEXTS_KEPT:
                 kept.clear()
 
@@ -231,18 +233,24 @@ class _SharedParts:
         for name in FRAME_PARTS:
             for i in range(len(self.runs[name])):
                 place[(name, i)] = len(place)
-        fields, group = [], []
+        fields: list[tuple[str, int]] = []  # ("g", group), ("f", run), ("s", 0), ("c", run)
+        group: list[int] = []
         for slot in [*slots, ("", 0)]:  # (a last slot that ends the last group)
             if slot[0] in FRAME_PARTS:
                 group.append(place[slot])
                 continue
             if group:
-                fields.append(f"{{g[{len(self.groups)}]}}")
+                fields.append(("g", len(self.groups)))
                 self.groups.append(_pieces(group, "", ""))
                 group = []
             if slot[0]:
-                fields.append(f"{{{slot[0][0]}[{slot[1]}]}}")  # f, s or c
-        self.template = "\t".join(fields) + "\n"
+                fields.append((slot[0][0], slot[1]))
+        self.template = "\t".join("{%s[%d]}" % field for field in fields) + "\n"  # noqa: UP031
+        at = fields.index(("s", 0))
+        if fields[at + 1 : at + 2] == [("c", 0)] and len(self.runs["call"]) == 1:
+            # the sample table's layout: the call's columns right after the sample, so a
+            # line is its (site, reading, file) halves around sample and call (one f-string)
+            self.halves = (_fields(fields[:at], "", "\t"), _fields(fields[at + 2 :], "\t", ""))
         self.objects = {name: {} for name in self.runs}
         return True
 
@@ -272,12 +280,8 @@ class _SharedParts:
         kept[id(part)] = (part, out)
         return out
 
-    def line(self, row: SampleRow) -> str | None:
-        if self.planned is None:
-            self.planned = self._plan(row)
-        if not self.planned:
-            return None
-        site, own = row.site, row.own
+    def _frame(self, site, own) -> list[str] | None:
+        """The texts of the frame groups of a (site, reading) pair."""
         frame = self.frames.get((id(site), id(own)))
         if frame is None:
             site_texts, own_texts = self._of("site", site), self._of("own", own)
@@ -286,13 +290,36 @@ class _SharedParts:
             texts = site_texts + own_texts  # (in FRAME_PARTS order)
             frame = (site, own, [join(texts) for join in self.groups])
             self.frames[(id(site), id(own))] = frame
-        call, file = self._of("call", row.call), self._of("file", row.file)
-        if call is None or file is None:
+        return frame[2]
+
+    def line(self, row: SampleRow) -> str | None:
+        if self.planned is None:
+            self.planned = self._plan(row)
+        if not self.planned:
             return None
         sample = self.samples.get(row.sample)
         if sample is None:
             sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
-        return self.template.format(g=frame[2], f=file, s=(sample,), c=call)
+        call = self.objects["call"].get(id(row.call))
+        call = call[1] if call is not None else self._of("call", row.call)
+        if call is None:
+            return None
+        if self.halves is None:
+            groups, file = self._frame(row.site, row.own), self._of("file", row.file)
+            if groups is None or file is None:
+                return None
+            return self.template.format(g=groups, f=file, s=(sample,), c=call)
+        site, own, file = row.site, row.own, row.file
+        key = (id(site), id(own), id(file))
+        halves = self.lines.get(key)
+        if halves is None:
+            groups, files = self._frame(site, own), self._of("file", file)
+            if groups is None or files is None:
+                return None
+            before, after = self.halves
+            halves = (site, own, file, before(groups, files), after(groups, files))
+            self.lines[key] = halves
+        return f"{halves[3]}{sample}\t{call[0]}{halves[4]}\n"
 
 
 FRAME_PARTS = ("site", "own")  # the parts whose texts are joined once per pair
@@ -332,6 +359,19 @@ def _pieces(places: list[int], lead: str, tail: str):
         return lambda texts: f"{lead}{texts[at]}{tail}"
     getter = operator.itemgetter(*places)
     return lambda texts: f"{lead}{chr(9).join(getter(texts))}{tail}"
+
+
+def _fields(fields: list[tuple[str, int]], lead: str, tail: str):
+    """A function of (group texts, file texts) joining ``fields`` (("g", i) or ("f", i))
+    with tabs, between ``lead`` and ``tail`` ('' when there are none)."""
+    if not fields:
+        return lambda groups, files: ""
+    picks = [(kind == "g", i) for kind, i in fields]
+
+    def joined(groups: list[str], files: list[str]) -> str:
+        return lead + "\t".join([groups[i] if g else files[i] for g, i in picks]) + tail
+
+    return joined
 
 
 def _one(column: str):

@@ -52,8 +52,12 @@ class Task:
     read_from: str | None = None  # where a cluster worker reads it (absolute)
 
 
-def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, str]:
-    """Annotate one task; a user-input problem comes back as its one-line message."""
+def run_task(
+    task: Task, settings: Settings, sent: bool = False
+) -> tuple[AnnotationResult | None, str]:
+    """Annotate one task; a user-input problem comes back as its one-line message.
+    ``sent``: the result goes to another process (with ``settings.tsv_lines``, its sample
+    rows go as their TSV lines)."""
     try:
         session = session_for(settings)
         samples = list(task.samples) if task.samples is not None else None
@@ -63,7 +67,7 @@ def run_task(task: Task, settings: Settings) -> tuple[AnnotationResult | None, s
             result = session.annotate_file(task.read_from, samples, shown=task.path)
     except Nlrp3AnnotError as exc:
         return None, str(exc)
-    if settings.tsv_lines:  # the rows as the TSV writes them: less to send, less to redo
+    if settings.tsv_lines and sent:  # the rows as the TSV writes them: less to send and redo
         from nlrp3annot.io.writers import as_tsv_lines
 
         result.table = as_tsv_lines(result.table)
@@ -197,8 +201,11 @@ def _in_pool(files: list[Task], settings: Settings, jobs: int):
         return
     session_for(settings)  # loaded once here, inherited by the forked workers
     if len(tasks) <= jobs:  # a few large tasks (sample shards): this process runs one too
-        run = partial(run_task, settings=settings)
-        for task, (result, message) in zip(tasks, here_and_forked(tasks, run, run), strict=True):
+        here = partial(run_task, settings=settings)
+        forked = partial(run_task, settings=settings, sent=True)
+        for task, (result, message) in zip(
+            tasks, here_and_forked(tasks, here, forked), strict=True
+        ):
             yield task, result, message
         return
     import multiprocessing
@@ -207,7 +214,8 @@ def _in_pool(files: list[Task], settings: Settings, jobs: int):
     context = multiprocessing.get_context("fork")
     chunk = max(1, min(16, len(tasks) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-        results = pool.map(run_task, tasks, [settings] * len(tasks), chunksize=chunk)
+        sent = [True] * len(tasks)
+        results = pool.map(run_task, tasks, [settings] * len(tasks), sent, chunksize=chunk)
         for task, (result, message) in zip(tasks, results, strict=True):
             yield task, result, message
 
@@ -246,7 +254,7 @@ def _on_cluster(files: list[Task], settings: Settings, address: str):
         if settings.choice.gff:  # read by every worker too
             gff = tuple(os.path.abspath(g) for g in settings.choice.gff)
             settings = replace(settings, choice=replace(settings.choice, gff=gff))
-        futures = client.map(run_task, tasks, settings=settings, pure=False)
+        futures = client.map(run_task, tasks, settings=settings, sent=True, pure=False)
         for task, future in zip(tasks, futures, strict=True):
             try:
                 result, message = cluster_result(client, task.path, future)
