@@ -184,7 +184,7 @@ class _SharedParts:
         self.columns = columns
         self.planned: bool | None = None
         self.runs: dict[str, list[tuple[object, list[int], int]]] = {}  # per part, in order
-        self.groups: list = []  # per frame group: it from the site's and reading's texts
+        self.groups: list = []  # per frame group: its text from the site's and reading's
         self.template = ""  # the line, as str.format fields of the slots
         self.samples: dict[str, str] = {}
         self.objects: dict[str, dict[int, tuple[object, list[str]]]] = {}  # id -> texts
@@ -241,7 +241,7 @@ class _SharedParts:
                 continue
             if group:
                 fields.append(("g", len(self.groups)))
-                self.groups.append(_pieces(group, "", ""))
+                self.groups.append(_pieces(group))
                 group = []
             if slot[0]:
                 fields.append((slot[0][0], slot[1]))
@@ -349,16 +349,13 @@ def as_tsv_lines(table: list) -> list:
     return lines
 
 
-def _pieces(places: list[int], lead: str, tail: str):
-    """A function joining the texts at ``places`` with tabs, between ``lead`` and
-    ``tail`` ('' when there are none)."""
-    if not places:
-        return lambda texts: ""
+def _pieces(places: list[int]):
+    """A function joining the texts at ``places`` (at least one) with tabs."""
     if len(places) == 1:
         (at,) = places
-        return lambda texts: f"{lead}{texts[at]}{tail}"
+        return lambda texts: texts[at]
     getter = operator.itemgetter(*places)
-    return lambda texts: f"{lead}{chr(9).join(getter(texts))}{tail}"
+    return lambda texts: "\t".join(getter(texts))
 
 
 def _fields(fields: list[tuple[str, int]], lead: str, tail: str):
