@@ -109,3 +109,19 @@ def test_the_tsv_sent_as_text_is_the_tsv_of_the_rows(tmp_path: Path):
     lines = sent.read_text().splitlines()
     assert len(lines) == 1 + 6 + 3 + 1  # header, six carriers, three missing, one site
     assert sum(line.startswith(f"{sites_only}\t") for line in lines) == 1
+
+
+def test_a_sample_row_reads_its_file_before_the_known_variant_columns(tmp_path: Path):
+    """The file's name is a part of its own in a sample row; read as a dict (to_frame, the
+    API's DataFrame) it stands where a site row has it: before the known-variant columns,
+    after the sample's own reading."""
+    path = write(tmp_path / "one.vcf", ["P"], [
+        {"pos": C907, "ref": "G", "alts": ("A",), "calls": {"P": _het(20, 22)}},
+    ])  # fmt: skip
+    row = annotate_files([path], FASTA).table[0]
+    keys = list(row)
+    assert len(keys) == len(set(keys)) == len(row)
+    assert keys.index("legacy_protein_sample") + 1 == keys.index("file")
+    assert keys.index("file") + 1 == keys.index("clinvar_id")
+    assert dict(row)["file"] == row["file"] == row.get("file") == str(path)
+    assert "file" in row
