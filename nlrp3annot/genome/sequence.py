@@ -6,6 +6,7 @@ with its genomic start, so the naming code never knows where the bases came from
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,9 +120,9 @@ def fasta_build(path: str | Path) -> LocusSequence:
         stat = path.stat()
     except OSError:
         return _fasta_build(path)  # let the reader explain
-    # first by the path as given (resolving it costs a system call per folder, and this
-    # is asked once per VCF), then by the file it resolves to
-    given = (str(path), stat.st_size, stat.st_mtime_ns)
+    # first by the absolute path as given (resolving links costs a system call per
+    # folder, and this is asked once per VCF), then by the file it resolves to
+    given = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
     seq = _SEEN.get(given)
     if seq is None:
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
