@@ -6,7 +6,6 @@ sequence) and turns each :class:`~nlrp3annot.values.Variant` into :class:`Annota
 
 from __future__ import annotations
 
-import sys
 from typing import NamedTuple
 
 from nlrp3annot.genome.reference import REFSEQ_CHR1, Transcript
@@ -31,11 +30,10 @@ from nlrp3annot.naming.variant import Edit, placements, shift_3prime, shift_5pri
 from nlrp3annot.values import Variant
 from nlrp3annot.values.annotation import Annotation, annotation_of
 
-# Distinct SNVs from which :meth:`Annotator.name_many` names them in arrays (snv_batch):
-# below it the general path costs less than the batch's set-up, or than importing numpy
-# (~50 ms) when nothing else has. The rows are the same either way.
+# Distinct SNVs from which :meth:`Annotator.name_many` names them together (snv_batch):
+# below it the general path costs less than the batch's set-up. The rows are the same
+# either way.
 BATCH_MIN_SNVS = 32
-BATCH_MIN_SNVS_IMPORTING_NUMPY = 2_000
 
 
 def _span_label(labels: list[int], total: int) -> str:
@@ -95,12 +93,11 @@ class Annotator:
         return list(seen.values())
 
     def name_many(self, variants: list[Variant]) -> None:
-        """Name the distinct unnamed coding SNVs of ``variants`` at once, in arrays (the
-        same rows :meth:`annotate` gives, a tenth of the time each); the others are left
-        to :meth:`annotate`."""
+        """Name the distinct unnamed coding SNVs of ``variants`` at once (the same rows
+        :meth:`annotate` gives, a tenth of the time each); the others are left to
+        :meth:`annotate`."""
         todo = [v for v in self.unnamed(variants) if len(v.ref) == 1 and len(v.alt) == 1]
-        needed = BATCH_MIN_SNVS if "numpy" in sys.modules else BATCH_MIN_SNVS_IMPORTING_NUMPY
-        if len(todo) < needed:
+        if len(todo) < BATCH_MIN_SNVS:
             return
         from nlrp3annot.naming.snv_batch import name_snvs
 

@@ -25,7 +25,7 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
     """Name a large file's distinct alleles in ``jobs`` forked processes, into the
     annotator's memory (each allele's rows do not depend on any other's)."""
     global _NAMING
-    annotator.name_many(variants)  # coding SNVs, in arrays: faster here than a pool
+    annotator.name_many(variants)  # coding SNVs, together: faster here than a pool
     todo = annotator.unnamed(variants)
     if len(todo) < PARALLEL_NAMING_MIN:
         return

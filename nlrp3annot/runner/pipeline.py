@@ -289,7 +289,7 @@ def annotate_scan(
     options, choice = session.settings.options, session.settings.choice
     annotator, transcripts, refused = session.annotator(seq)
     records = scan.records[seq.build]
-    annotator.name_many([rec.variant for rec in records])  # many coding SNVs, in arrays
+    annotator.name_many([rec.variant for rec in records])  # many coding SNVs, together
     per_record = [annotator.annotate(rec.variant) for rec in records]
     if choice.pick:
         from nlrp3annot.genome.transcripts import pick_order
