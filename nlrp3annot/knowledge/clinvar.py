@@ -30,6 +30,7 @@ from nlrp3annot.genome.reference import data_file
 
 TRANSCRIPT = "NM_001243133.2"
 PROTEIN = "NP_001230062.1"
+_OWN_PREFIX = f"{PROTEIN}:p."
 CLINVAR_FILE = "clinvar_NLRP3.tsv"
 PHENOTYPE_FILE = "caps_phenotypes.tsv"
 COLUMNS = (
@@ -194,6 +195,10 @@ class ClinVarTable:
 
 def normalise_protein(hgvs_p: str) -> str | None:
     """``p.Arg260Trp`` from any accepted spelling; None for another protein or a non-p. name."""
+    if hgvs_p.startswith(_OWN_PREFIX):  # the annotator's own spelling: what the pattern reads
+        rest = hgvs_p[len(_OWN_PREFIX) :]
+        if rest and "(" not in rest and ")" not in rest and not rest[-1].isspace():
+            return f"p.{rest}"
     match = _PROTEIN_QUERY.match(hgvs_p.strip())
     if match is None:
         return None

@@ -310,14 +310,15 @@ def annotate_scan(
         calls_options = scan_options(options) if scan.scan_limits else options
         table = sample_rows(records, per_record, annotator, calls_options, scan.samples, extra)
     else:
+        path, build, site_values = scan.path, seq.build, knowledge.site_values  # (10^4 rows)
         table = [
             SiteRow(
                 (
                     *astuple(row),
                     rec.record_id,
                     rec.filter,
-                    scan.path,
-                    *knowledge.site_values(seq.build, row.spdi, row.hgvs_p),
+                    path,
+                    *site_values(build, row.spdi, row.hgvs_p),
                 )
             )
             for rec, group in zip(records, per_record, strict=True)
