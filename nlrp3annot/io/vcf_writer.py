@@ -135,6 +135,9 @@ def _line_annotator(
     """A function from a record's line to its annotated line (no newline), None when the
     tool has nothing to say about the record."""
     known = findings.transcripts if findings is not None else {}
+    # a key's CSQ text, made once: the records of one site (a sites-only VCF writes each ALT
+    # of a position on its own line) share their key and so their rows
+    csq_of: dict[tuple[str, int, str], bytes] = {}
 
     def annotate(line: bytes) -> bytes | None:
         fields = line.rstrip(b"\r\n").split(b"\t", 8)
@@ -145,9 +148,12 @@ def _line_annotator(
         rows = by_record.get(key)
         if not rows:
             return None
-        values = [csq_entry(r, known.get(((r.chrom, r.pos, r.ref, r.alt), r.transcript)))
-                  for r in rows]  # fmt: skip
-        fields[7] = _with_csq(fields[7], ("CSQ=" + ",".join(values)).encode())
+        csq = csq_of.get(key)
+        if csq is None:
+            values = [csq_entry(r, known.get(((r.chrom, r.pos, r.ref, r.alt), r.transcript)))
+                      for r in rows]  # fmt: skip
+            csq = csq_of[key] = ("CSQ=" + ",".join(values)).encode()
+        fields[7] = _with_csq(fields[7], csq)
         if findings is not None:  # every sample column, not just the first nine fields
             fields = add_to_record(b"\t".join(fields).split(b"\t"), findings, samples)
         return b"\t".join(fields)
