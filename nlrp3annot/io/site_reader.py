@@ -4,7 +4,8 @@ A registry's sites-only VCF (every possible coding SNV, ClinVar, gnomAD) is 10^4
 records with nothing but the eight fixed columns, so the per-line cost is the whole cost:
 this loop is :func:`nlrp3annot.io.text_reader.read_records` without the sample columns
 (same errors, same counts, same records; tests/test_site_reader.py compares it with htslib's
-reading), and INFO is decoded only when it may hold an END.
+reading), INFO is decoded only when it may hold an END, and a one-base SNV (most such
+records) is made here without the general split into alleles.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nlrp3annot.errors import RecordError
-from nlrp3annot.io.vcf import CHR1_NAMES, VcfScan, split_alleles, window_of
+from nlrp3annot.io.vcf import (
+    CHR1_NAMES,
+    PLAIN_BASES,
+    VcfScan,
+    new_record,
+    new_variant,
+    split_alleles,
+    window_of,
+)
 
 
 def _no_calls(_allele: int) -> tuple:
@@ -31,6 +40,7 @@ def read_sites(
     the INFO text's END match or None (the text reader's pattern)."""
     shown = Path(scan.path)
     spans = list(windows.items())
+    records = scan.records
     for number, raw in lines:
         line = raw.encode() if isinstance(raw, str) else raw
         line = line.rstrip(b"\r\n")
@@ -65,6 +75,14 @@ def read_sites(
             if not fetched:
                 scan.outside += 1
             continue
+        record_id = head[2].decode(errors="replace") or "."
+        filt = head[6].decode(errors="replace") if head[6] not in (b"", b".") else "."
+        if len(ref) == 1 and len(head[4]) == 1 and ref in PLAIN_BASES:
+            alt = head[4].decode(errors="replace")
+            if alt in PLAIN_BASES and alt.upper() != ref.upper():  # split_alleles' answer
+                variant = new_variant(chrom, pos, ref, alt)
+                records[build].append(new_record(number, variant, record_id, filt, 1, 1, ()))
+                continue
         alts = [] if head[4] in (b".", b"") else head[4].decode(errors="replace").split(",")
         split_alleles(
             shown,
@@ -73,8 +91,8 @@ def read_sites(
             pos,
             ref,
             alts,
-            head[2].decode(errors="replace") or ".",
-            head[6].decode(errors="replace") if head[6] not in (b"", b".") else ".",
+            record_id,
+            filt,
             build,
             scan,
             _no_calls,

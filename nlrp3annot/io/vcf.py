@@ -22,7 +22,7 @@ from nlrp3annot.io.evidence import LocusEvidence
 from nlrp3annot.values import Record, ScanLimits, Skipped, Variant
 
 CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")
-_BASES = frozenset("ACGTNacgtn")
+PLAIN_BASES = _BASES = frozenset("ACGTNacgtn")  # (a one-base allele: one lookup)
 _GVCF_ALTS = ("<NON_REF>", "<*>")
 # From this many samples on, the text reader finds the samples worth decoding with numpy
 # (cyvcf2 arrays for BCF); below it numpy's import (~0.1 s) would cost more than it saves.
@@ -352,9 +352,9 @@ def split_alleles(
                 scan.skipped[build].append(Skipped(str(path), chrom, pos, ref, alt, reason))
                 continue
         records.append(
-            _record(
+            new_record(
                 index,
-                _variant(chrom, pos, ref, alt),
+                new_variant(chrom, pos, ref, alt),
                 record_id,
                 filt,
                 i,
@@ -370,13 +370,13 @@ def split_alleles(
 _new, _set = object.__new__, object.__setattr__
 
 
-def _variant(chrom: str, pos: int, ref: str, alt: str) -> Variant:
+def new_variant(chrom: str, pos: int, ref: str, alt: str) -> Variant:
     variant = _new(Variant)
     _set(variant, "__dict__", {"chrom": chrom, "pos": pos, "ref": ref, "alt": alt})
     return variant
 
 
-def _record(
+def new_record(
     index: int,
     variant: Variant,
     record_id: str,
