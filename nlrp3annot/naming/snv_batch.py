@@ -86,7 +86,10 @@ def name_snvs(
     if not candidates:
         return []
     per_map = [_sites(tmap, cds, candidates) for tmap, cds in zip(maps, coding, strict=True)]
-    chosen = [k for k in range(len(candidates)) if all(sites[k] for sites in per_map)]
+    if len(maps) == 1:  # (MANE alone, the usual case: the same, without the inner loops)
+        chosen = [k for k, site in enumerate(per_map[0]) if site]
+    else:
+        chosen = [k for k in range(len(candidates)) if all(sites[k] for sites in per_map)]
     if not chosen:
         return []
     variants = [candidates[k] for k in chosen]
@@ -94,6 +97,8 @@ def name_snvs(
         _rows(tmap, build, variants, [sites[k] for k in chosen])
         for tmap, sites in zip(maps, per_map, strict=True)
     ]
+    if len(maps) == 1:
+        return [(v, [row]) for v, row in zip(variants, columns[0], strict=True)]
     return [(v, [rows[i] for rows in columns]) for i, v in enumerate(variants)]
 
 
@@ -201,6 +206,8 @@ def _rows(
     off = t.uniprot_offset
     new = object.__new__
     set_dict = object.__setattr__
+    # (ref codon, frame, new base) -> what the new codon decides: 576 at most
+    changes: dict[tuple[int, int, str], tuple[str, str, str, str, str]] = {}
     rows = []
     for v, (e, s, c, rc, b) in zip(variants, sites, strict=True):
         pos, ref, alt = v.pos, v.ref, v.alt
@@ -208,76 +215,83 @@ def _rows(
         if place is None:
             residue = c + 1
             frame = s % 3
-            ref_lower = codon_text[rc].lower()
             place = places[pos] = (
-                f"{c_prefix}{s + 1}",
+                frame,
+                {  # the row's fields in the table's order, those of the new base to come
+                    "chrom": "",
+                    "pos": pos,
+                    "ref": ref,
+                    "alt": "",
+                    "build": build,
+                    "gene": gene,
+                    "gene_id": gene_id,
+                    "transcript": accession,
+                    "hgvs_c": "",
+                    "hgvs_p": "",
+                    "legacy_protein": "",
+                    "consequence": "",
+                    "impact": "",
+                    "exon": exon_labels[e],
+                    "intron": "",
+                    "legacy_exon": legacy[e],
+                    "cds_position": str(s + 1),
+                    "protein_position": str(residue),
+                    "uniprot_position": str(residue + off),
+                    "amino_acids": "",
+                    "codons": "",
+                    "domain": ";".join(d.name for d in t.domains if d.start <= residue <= d.end),
+                    "hgvs_g": "",
+                    "spdi": "",
+                    "norm_pos": pos,
+                    "norm_ref": ref,
+                    "norm_alt": "",
+                    "ensembl_transcript": ensembl,
+                    "protein_id": protein_id,
+                    "flags": flags,
+                    "ref_mismatch": False,
+                    "note": "",
+                },
+                f"{c_prefix}{s + 1}{ref}>",
                 f"{p_prefix}{_THREE[_AMINO_ACIDS[rc]]}{residue}",
                 f"{_AMINO_ACIDS[rc]}{residue}",
-                exon_labels[e],
-                legacy[e],
-                str(s + 1),
-                str(residue),
-                str(residue + off),
-                ";".join(d.name for d in t.domains if d.start <= residue <= d.end),
-                f"{ref_lower[:frame]}{ref}{ref_lower[frame + 1 :]}/",
-                frame,
-                f"{g_prefix}{pos}",
+                f"{g_prefix}{pos}{ref}>",
                 f"{spdi_prefix}{pos - 1}:{ref}:",
             )
-        c_pos, p_pos, legacy_pos, exon_label, legacy_exon, cds, residue_text = place[:7]
-        uniprot, domain, ref_codon_text, frame, g_pos, spdi = place[7:]
-        ac = rc + (_CODE[alt] - _CODE[ref]) * _WEIGHT[frame]  # the codon with the new base
-        ref_aa, alt_aa = _AMINO_ACIDS[rc], _AMINO_ACIDS[ac]
-        if alt_aa == ref_aa:
-            kind, amino_acids, p_alt, legacy_alt = "=", ref_aa, "=", "="
-        elif alt_aa == "*":
-            kind, amino_acids, p_alt, legacy_alt = "*", f"{ref_aa}/*", "Ter", "*"
-        else:
-            kind, amino_acids = "missense_variant", f"{ref_aa}/{alt_aa}"
-            p_alt, legacy_alt = _THREE[alt_aa], alt_aa
+        frame, template, c_change, p_pos, legacy_pos, g_change, spdi = place
+        change = changes.get((rc, frame, alt))
+        if change is None:
+            ac = rc + (_CODE[alt] - _CODE[ref]) * _WEIGHT[frame]  # the codon with the new base
+            ref_aa, alt_aa = _AMINO_ACIDS[rc], _AMINO_ACIDS[ac]
+            if alt_aa == ref_aa:
+                kind, amino_acids, p_alt, legacy_alt = "=", ref_aa, "=", "="
+            elif alt_aa == "*":
+                kind, amino_acids, p_alt, legacy_alt = "*", f"{ref_aa}/*", "Ter", "*"
+            else:
+                kind, amino_acids = "missense_variant", f"{ref_aa}/{alt_aa}"
+                p_alt, legacy_alt = _THREE[alt_aa], alt_aa
+            ref_lower, alt_lower = codon_text[rc].lower(), codon_text[ac].lower()
+            codons = (
+                f"{ref_lower[:frame]}{ref}{ref_lower[frame + 1 :]}/"
+                f"{alt_lower[:frame]}{alt}{alt_lower[frame + 1 :]}"
+            )
+            change = changes[(rc, frame, alt)] = (kind, amino_acids, p_alt, legacy_alt, codons)
+        kind, amino_acids, p_alt, legacy_alt, codons = change
         named = terms.get((b, kind))
         if named is None:
             named = terms[(b, kind)] = _terms(b, _PROTEIN_TERM.get(kind, kind))
-        alt_lower = codon_text[ac].lower()
-        change = f"{ref}>{alt}"
+        fields = template.copy()  # (keeps the order; the assignments below replace values)
+        fields["chrom"] = v.chrom
+        fields["alt"] = alt
+        fields["hgvs_c"] = c_change + alt
+        fields["hgvs_p"] = p_pos + p_alt
+        fields["legacy_protein"] = legacy_pos + legacy_alt
+        fields["consequence"], fields["impact"] = named
+        fields["amino_acids"] = amino_acids
+        fields["codons"] = codons
+        fields["hgvs_g"] = g_change + alt
+        fields["spdi"] = spdi + alt
+        fields["norm_alt"] = alt
         row = new(Annotation)
-        set_dict(
-            row,
-            "__dict__",
-            {
-                "chrom": v.chrom,
-                "pos": pos,
-                "ref": ref,
-                "alt": alt,
-                "build": build,
-                "gene": gene,
-                "gene_id": gene_id,
-                "transcript": accession,
-                "hgvs_c": c_pos + change,
-                "hgvs_p": p_pos + p_alt,
-                "legacy_protein": legacy_pos + legacy_alt,
-                "consequence": named[0],
-                "impact": named[1],
-                "exon": exon_label,
-                "intron": "",
-                "legacy_exon": legacy_exon,
-                "cds_position": cds,
-                "protein_position": residue_text,
-                "uniprot_position": uniprot,
-                "amino_acids": amino_acids,
-                "codons": f"{ref_codon_text}{alt_lower[:frame]}{alt}{alt_lower[frame + 1 :]}",
-                "domain": domain,
-                "hgvs_g": g_pos + change,
-                "spdi": spdi + alt,
-                "norm_pos": pos,
-                "norm_ref": ref,
-                "norm_alt": alt,
-                "ensembl_transcript": ensembl,
-                "protein_id": protein_id,
-                "flags": flags,
-                "ref_mismatch": False,
-                "note": "",
-            },
-        )
+        set_dict(row, "__dict__", fields)
         rows.append(row)
     return rows
