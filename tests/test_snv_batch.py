@@ -144,3 +144,29 @@ def test_a_file_of_many_snvs_gives_the_same_table_either_way(tmp_path: Path, mon
     slow = annotate_vcf(vcf, fasta=TEST_FASTA["GRCh38"], build="GRCh38")
     assert len(fast) == len(variants)
     assert fast.equals(slow)
+
+
+@pytest.mark.parametrize("build", ["GRCh38", "GRCh37"])
+def test_an_snv_outside_the_protein_is_named_as_its_siblings_first_one_would_be(build):
+    """The second and third SNV at a base outside the protein (introns, UTRs, splice sites,
+    flanks) are derived from the first one's rows; each is compared here with the rows of
+    an annotator in which it is the first SNV named at its base (the general path itself):
+    every SNV over the transcript and 40 bases each side."""
+    seq = read_fasta_locus(TEST_FASTA[build], build)
+    t = mane_transcript(build)
+    variants = _every_snv(seq, t.exons[0][0] - 40, t.exons[-1][1] + 40)
+    together = Annotator([t], seq)
+    named = {(v.chrom, v.pos, v.ref, v.alt): together.annotate(v) for v in variants}
+    by_base: dict[int, list[Variant]] = {}
+    for v in variants:
+        by_base.setdefault(v.pos, []).append(v)
+    for k in range(3):  # the k-th SNV of every base, each the first at its base
+        alone = Annotator([t], seq)
+        expected = {
+            (v.chrom, v.pos, v.ref, v.alt): alone.annotate(v)
+            for vs in by_base.values()
+            for v in vs[k : k + 1]
+        }
+        _assert_same({key: named[key] for key in expected}, expected)
+    derived = [key for key, rows in named.items() if rows[0].hgvs_p == ""]
+    assert len(derived) > 2 * len(together._noncoding_snvs) > 40_000  # most of the locus

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from nlrp3annot.genome.reference import REFSEQ_CHR1
 from nlrp3annot.naming.consequence import TERMS, impact
@@ -72,6 +73,26 @@ def name_snvs(
     every transcript; the others are left out, for the general path. ``bases`` is the locus
     sequence (upper case) from genomic position ``start``; ``coding[i]`` is the coding
     sequence of ``maps[i]`` on it."""
+    return rows_of(maps, build, plan_snvs(maps, coding, bases, start, variants))
+
+
+class Plan(NamedTuple):
+    """The SNVs this path names (``variants``) with what each one's position decides on
+    each transcript (``sites[i][k]`` for ``variants[k]`` on transcript ``i``)."""
+
+    variants: list[Variant]
+    sites: list[list[tuple]]
+
+
+def plan_snvs(
+    maps: Sequence[TranscriptMap],
+    coding: Sequence[CodingSequence],
+    bases: str,
+    start: int,
+    variants: Sequence[Variant],
+) -> Plan:
+    """Which of ``variants`` this path names (the cheap part of :func:`name_snvs`: a caller
+    can send the others elsewhere before the rows are made)."""
     candidates = [
         v
         for v in variants
@@ -84,22 +105,28 @@ def name_snvs(
         and bases[v.pos - start] == v.ref
     ]
     if not candidates:
-        return []
+        return Plan([], [[] for _ in maps])
     per_map = [_sites(tmap, cds, candidates) for tmap, cds in zip(maps, coding, strict=True)]
     if len(maps) == 1:  # (MANE alone, the usual case: the same, without the inner loops)
         chosen = [k for k, site in enumerate(per_map[0]) if site]
     else:
         chosen = [k for k in range(len(candidates)) if all(sites[k] for sites in per_map)]
-    if not chosen:
+    return Plan([candidates[k] for k in chosen], [[sites[k] for k in chosen] for sites in per_map])
+
+
+def rows_of(
+    maps: Sequence[TranscriptMap], build: str, plan: Plan
+) -> list[tuple[Variant, list[Annotation]]]:
+    """(variant, one row per transcript) of each SNV of ``plan``."""
+    if not plan.variants:
         return []
-    variants = [candidates[k] for k in chosen]
     columns = [
-        _rows(tmap, build, variants, [sites[k] for k in chosen])
-        for tmap, sites in zip(maps, per_map, strict=True)
+        _rows(tmap, build, plan.variants, sites)
+        for tmap, sites in zip(maps, plan.sites, strict=True)
     ]
     if len(maps) == 1:
-        return [(v, [row]) for v, row in zip(variants, columns[0], strict=True)]
-    return [(v, [rows[i] for rows in columns]) for i, v in enumerate(variants)]
+        return [(v, [row]) for v, row in zip(plan.variants, columns[0], strict=True)]
+    return [(v, [rows[i] for rows in columns]) for i, v in enumerate(plan.variants)]
 
 
 def _sites(tmap: TranscriptMap, cds: CodingSequence, variants: list[Variant]) -> list:

@@ -15,9 +15,9 @@ from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.naming.annotator import Annotator
 from nlrp3annot.values import Variant, astuple, from_fields
 
-# A file with this many distinct alleles for the general path (indels, MNVs: not the SNVs
-# named together) has them named by several processes; below it a pool costs more than it
-# saves.
+# A file with this many distinct alleles for the general path (indels, MNVs, SNVs outside
+# the coding codons: all but the SNVs named together) has them named by several processes;
+# below it a pool costs more than it saves.
 PARALLEL_NAMING_MIN = 2_000
 # What naming one SNV together with the others costs, in general-path alleles (~8 us / ~60 us)
 SNV_SHARE = 1 / 7
@@ -27,24 +27,23 @@ _NAMING: Annotator | None = None  # the annotator forked workers name with
 def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -> None:
     """Name a large file's distinct alleles in ``jobs`` forked processes, into the
     annotator's memory (each allele's rows do not depend on any other's): the workers take
-    shares of the general path's alleles while this process names the SNVs together
-    (:meth:`Annotator.name_many`), then its own, smaller share."""
+    shares of the general path's alleles while this process names the coding SNVs together
+    (:meth:`Annotator.plan_many`), then its own, smaller share."""
     global _NAMING
-    todo = annotator.unnamed(variants)
-    snvs = [v for v in todo if len(v.ref) == 1 and len(v.alt) == 1]
-    general = [v for v in todo if len(v.ref) != 1 or len(v.alt) != 1]
+    plan, general = annotator.plan_many(variants)
     if len(general) < PARALLEL_NAMING_MIN or jobs < 2:
-        annotator.name_many(snvs)
+        annotator.name_planned(plan)
         return
     # this process's share is larger than a worker's (a worker also has to send its rows
     # back), less the SNVs it names first
-    weight = len(general) + len(snvs) * SNV_SHARE
-    own = max(int(weight * 1.2 / (jobs + 0.2) - len(snvs) * SNV_SHARE), 0)
+    together = len(plan.variants) * SNV_SHARE if plan is not None else 0
+    weight = len(general) + together
+    own = max(int(weight * 1.2 / (jobs + 0.2) - together), 0)
     size = -(-(len(general) - own) // (jobs - 1))
     chunks = [general[:own]] + [general[i : i + size] for i in range(own, len(general), size)]
 
     def here(chunk: list[Variant]) -> None:
-        annotator.name_many(snvs)  # (the SNVs it leaves are named later, by annotate)
+        annotator.name_planned(plan)
         for v in chunk:
             annotator.annotate(v)
 
