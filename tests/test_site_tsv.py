@@ -63,8 +63,9 @@ def test_site_rows_are_written_as_csv_writes_them(tmp_path: Path):
     # and rows whose cells the annotation never gives: None, a tab, a newline, a number
     base = list(rows[1].values)  # (its user text needs no guard)
     odd = []
-    for key, value in (("conditions", None), ("note", "a\tb"), ("domain", "x\ny"),
-                       ("clinvar_id", 7), ("pos", None), ("id", "'=z"), ("filter", "'plain")):  # fmt: skip
+    cells = [("conditions", None), ("note", "a\tb"), ("domain", "x\ny"), ("clinvar_id", 7),
+             ("pos", None), ("id", "'=z"), ("filter", "'plain")]  # fmt: skip
+    for key, value in cells:
         values = list(base)
         values[SITE_KEYS.index(key)] = value
         odd.append(SiteRow(tuple(values)))
