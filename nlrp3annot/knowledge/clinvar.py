@@ -66,6 +66,7 @@ SPDI_NOTE = (
 # changes. Other transcripts, CNVs and haplotypes do not match and are left out.
 _TITLE = re.compile(rf"^{re.escape(TRANSCRIPT)}\(NLRP3\):(c\.[^\s()]+)(?: \((p\.[^()\s]+)\))?$")
 _SPDI = re.compile(r"^NC_000001\.11:(\d+):([ACGT]*):([ACGT]*)$")
+_BASES = re.compile(r"[ACGT]*").fullmatch  # (compiled once: every record is checked on load)
 _PROTEIN_QUERY = re.compile(r"^(?:(NP_\d+(?:\.\d+)?):)?p\.\(?([^()]+)\)?$")
 # A frameshift in three-letter HGVS: ClinVar names them short ("p.Gln178fs"), annotators long
 # ("p.Gln178ArgfsTer20" or "p.Gln178Argfs*20").
@@ -300,7 +301,7 @@ def check_spdi(pos0: int, deleted: str, inserted: str) -> tuple[int, str, str]:
     """The SPDI triple if it is a real change on the locus; ValueError says why not."""
     if pos0 < 0:
         raise ValueError(f"negative SPDI position {pos0}")
-    if not re.fullmatch(r"[ACGT]*", deleted) or not re.fullmatch(r"[ACGT]*", inserted):
+    if not _BASES(deleted) or not _BASES(inserted):
         raise ValueError(f"SPDI alleles {deleted!r}/{inserted!r} are not ACGT sequences")
     if deleted == inserted:
         raise ValueError(f"SPDI {pos0}:{deleted}:{inserted} is no change")
