@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlrp3annot.errors import InputFileError, ReferenceMismatchError
-from nlrp3annot.genome.fasta_index import fetch_indexed
 from nlrp3annot.genome.reference import BUILDS, known_bases, locus_window
 
 # Extra bases loaded on each side of the annotated window, so that indels at the edge
@@ -70,11 +69,8 @@ def verify_locus(seq: LocusSequence) -> None:
         )
 
 
-_CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")  # looked for in this order
-
-
 def _fasta_contig(fasta, path: Path) -> str:
-    for name in _CHR1_NAMES:
+    for name in ("chr1", "1", "NC_000001.11", "NC_000001.10"):
         if name in fasta.references:
             return name
     raise InputFileError(
@@ -86,22 +82,11 @@ def _fasta_contig(fasta, path: Path) -> str:
 
 def read_fasta_locus(path: str | Path, build: str) -> LocusSequence:
     """Load the NLRP3 locus of ``build`` from a genome FASTA (plain or bgzip + .fai/.gzi)."""
+    import pysam
+
     path = Path(path)
     if not path.exists():
         raise InputFileError(path, "no such file", "check the --fasta path")
-    start, end = locus_window(build)
-    start, end = start - SHIFT_MARGIN, end + SHIFT_MARGIN
-    read = fetch_indexed(path, _CHR1_NAMES, start - 1, end)  # (None: htslib reads it)
-    bases = read.upper() if read is not None else _htslib_fetch(path, start, end)
-    if len(bases) < end - start + 1:
-        bases += "N" * (end - start + 1 - len(bases))
-    return LocusSequence(build, start, bases, str(path))
-
-
-def _htslib_fetch(path: Path, start: int, end: int) -> str:
-    """The bases ``start..end`` (1-based) of chromosome 1, upper case, read by htslib."""
-    import pysam
-
     pysam.set_verbosity(0)  # htslib's own line would come before ours
     try:
         fasta = pysam.FastaFile(str(path))
@@ -113,10 +98,15 @@ def _htslib_fetch(path: Path, start: int, end: int) -> str:
         ) from None
     with fasta:
         contig = _fasta_contig(fasta, path)
+        start, end = locus_window(build)
+        start, end = start - SHIFT_MARGIN, end + SHIFT_MARGIN
         try:
-            return fasta.fetch(contig, start - 1, end).upper()
+            bases = fasta.fetch(contig, start - 1, end).upper()
         except (OSError, ValueError) as exc:
             raise InputFileError(path, f"cannot read {contig}:{start}-{end}: {exc}") from None
+    if len(bases) < end - start + 1:
+        bases += "N" * (end - start + 1 - len(bases))
+    return LocusSequence(build, start, bases, str(path))
 
 
 _READ: dict[tuple[str, int, int], LocusSequence] = {}
