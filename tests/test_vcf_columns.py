@@ -225,3 +225,33 @@ def test_a_csq_entry_escapes_every_subfield_on_its_own(odd):
     assert fields[len(EARLIER_CSQ) + 12] == pct  # CONDITIONS
     assert fields[len(EARLIER_CSQ) + 9] == ""  # CLINVAR_ID: None is empty
     assert fields[EARLIER_CSQ.index("SYMBOL")] == "NLRP3"
+
+
+def test_each_record_carries_only_its_own_alleles_consequences(tmp_path: Path) -> None:
+    """Split multi-allelic lines share a site: R260W's c.778C>T (ClinVar 4374) and c.778C>G
+    on two lines, and a multi-allelic T>C,G line. Each record's CSQ entries name only the
+    record's own ALT alleles (VEP's Allele subfield; the record's ALTs are read back by
+    htslib), every ALT has its entries, and the C>G line does not carry R260W's ClinVar ID:
+    a filter on CSQ must not find one record's pathogenic consequence on another's line."""
+    source = write_vcf(
+        tmp_path / "split.vcf",
+        [
+            ("chr1", 247424227, "C", "T"),
+            ("chr1", 247424227, "C", "G"),
+            ("chr1", 247424375, "T", "C,G"),
+        ],
+    )
+    out = tmp_path / "split.out.vcf"
+    _annotate(source, out)
+    with pysam.VariantFile(str(out)) as handle:
+        names = _csq_names(handle.header)
+        allele, clinvar = names.index("Allele"), names.index("CLINVAR_ID")
+        seen = []
+        for record in handle:
+            entries = [entry.split("|") for entry in record.info["CSQ"]]
+            assert {e[allele] for e in entries} == set(record.alts), (record.pos, record.alts)
+            seen.append((record.alts, {e[clinvar] for e in entries}))
+    by_alts = dict(seen)
+    assert "4374" in by_alts[("T",)]
+    assert "4374" not in by_alts[("G",)]
+    assert len(seen) == 3
