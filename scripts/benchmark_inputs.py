@@ -540,6 +540,26 @@ def w5_sites(model: Model, cds_bases: int, n_indels: int, seed: int):
     return sorted(sites | indels)
 
 
+def w5_wide_sites(model: Model, bases: int, n_indels: int, seed: int):
+    """Every SNV of ``bases`` consecutive bases from the first CDS base (exons and introns
+    alike) and ``n_indels`` random 1-3 bp indels: W5's counts times ten, all distinct."""
+    rng = random.Random(seed)
+    start, seq = locus_sequence(model)
+    first = model.cds_positions()[0]
+    sites = {
+        (pos, seq[pos - start], alt)
+        for pos in range(first, first + bases)
+        for alt in "ACGT"
+        if alt != seq[pos - start]
+    }
+    lo, hi = model.inner
+    assert first + bases <= hi, "the wide W5 runs past the locus"
+    indels: set[tuple[int, str, str]] = set()
+    while len(indels) < n_indels:
+        indels.add(random_indel(rng, seq, start, lo, rng.randint(lo, hi - 4)))
+    return sorted(sites | indels)
+
+
 def write_sites(path: Path, sites, contig_length: int, shift: int = 0) -> None:
     """Sites-only VCF; ``shift`` moves positions onto a locus-only contig (for SnpEff)."""
     with path.open("w") as out:

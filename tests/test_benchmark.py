@@ -50,7 +50,7 @@ def test_quick_benchmark_reports_every_workload(tmp_path: Path) -> None:
     rows = [_cells(line) for line in proc.stdout.splitlines() if line.startswith("| W")]
     rows += [_cells(line) for line in proc.stdout.splitlines() if line.startswith("| S ")]
     assert all(len(row) == 7 for row in rows), rows
-    for wid in ("W1 ", "W3 ", "W3L ", "W4 ", "W5 ", "S start-up: annotate"):
+    for wid in ("W1 ", "W3 ", "W3L ", "W4 ", "W5 ", "W5x10 ", "S start-up: annotate"):
         mine = [row for row in rows if row[0].startswith(wid)]
         assert mine, f"no {wid.strip()} row in:\n{proc.stdout}"
         assert any(_is_number(row[4]) for row in mine), f"{wid.strip()} has no ratio: {mine}"

@@ -397,6 +397,24 @@ def test_by_protein_arg260trp_is_the_delins_record() -> None:
     assert table.by_protein("c.778C>T") == []
 
 
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("NP_001230062.1:p.Arg260Trp", "p.Arg260Trp"),  # the annotator's own spelling
+        ("NP_001230062.1:p.Arg260Trp  ", "p.Arg260Trp"),  # trailing blanks go
+        ("  NP_001230062.1:p.Arg260Trp", "p.Arg260Trp"),
+        ("NP_001230062.1:p.(Arg260Trp)", "p.Arg260Trp"),  # predicted: parentheses go
+        ("NP_001230062.1:p.(Arg260Trp", "p.Arg260Trp"),
+        ("NP_001230062.1:p.Arg260(Trp)", None),  # parentheses inside: not a protein name
+        ("NP_001230062.1:p.", None),
+        ("NP_001230062.2:p.Gln178fs", "p.Gln178fs"),  # another version of the same protein
+        ("NP_004886.3:p.Arg262Trp", None),
+    ],
+)
+def test_protein_names_are_read_the_same_in_every_spelling(query: str, name: str | None):
+    assert knowledge.normalise_protein(query) == name
+
+
 # ------------------------------------------------------------------ (c) frameshifts
 
 

@@ -388,22 +388,26 @@ def test_genotype_naming_a_missing_allele_is_an_error(
 
 
 def test_large_sites_file_named_in_parallel_equals_serial(tmp_path: Path) -> None:
-    """Every SNV of 800 coding bases (2,400 distinct alleles, past the 2,000 at which a
-    file's alleles are named by several processes): --jobs 2 gives --jobs 1's output."""
+    """Every SNV of 800 coding bases (2,400 distinct alleles, named together in the main
+    process), and a one-base deletion and two insertions at each of them (2,400 for the
+    general path, past the 2,000 at which those are named by several processes while the
+    main process names the SNVs): --jobs 2 gives --jobs 1's output."""
     import pysam
 
     from nlrp3annot.genome.reference import mane_transcript
+    from nlrp3annot.runner.forked import PARALLEL_NAMING_MIN
 
     t = mane_transcript("GRCh38")
     cds = [p for s, e in t.exons for p in range(max(s, t.cds_start), min(e, t.cds_end) + 1)]
     with pysam.FastaFile(str(FASTA)) as fasta:
-        bases = {p: fasta.fetch("chr1", p - 1, p).upper() for p in cds[:800]}
-    lines = [
-        f"chr1\t{p}\t.\t{b}\t{alt}\t.\tPASS\t."
-        for p, b in sorted(bases.items())
-        for alt in "ACGT"
-        if alt != b
-    ]
+        bases = {p: fasta.fetch("chr1", p - 1, p + 1).upper() for p in cds[:800]}
+    lines = []
+    for p, b in sorted(bases.items()):
+        lines += [f"chr1\t{p}\t.\t{b[0]}\t{alt}\t.\tPASS\t." for alt in "ACGT" if alt != b[0]]
+        lines.append(f"chr1\t{p}\t.\t{b}\t{b[0]}\t.\tPASS\t.")  # deletes the next base
+        lines.append(f"chr1\t{p}\t.\t{b[0]}\t{b[0]}TA\t.\tPASS\t.")
+        lines.append(f"chr1\t{p}\t.\t{b[0]}\t{b[0]}G\t.\tPASS\t.")
+    assert len(lines) - 2_400 >= PARALLEL_NAMING_MIN
     vcf = tmp_path / "sites.vcf"
     vcf.write_text(
         "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=248956422>\n"
@@ -412,7 +416,7 @@ def test_large_sites_file_named_in_parallel_equals_serial(tmp_path: Path) -> Non
     serial = _annotate_into(tmp_path / "serial", [vcf], "--jobs", "1")
     parallel = _annotate_into(tmp_path / "parallel", [vcf], "--jobs", "2")
     assert parallel == serial
-    assert serial["calls.tsv"].count(b"\n") == 2401
+    assert serial["calls.tsv"].count(b"\n") == 4801
 
 
 def _fail(item: int) -> int:

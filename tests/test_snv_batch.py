@@ -1,4 +1,4 @@
-"""The array path for many SNVs (naming/snv_batch) gives the general path's rows, field by
+"""The batch path for many SNVs (naming/snv_batch) gives the general path's rows, field by
 field, and leaves everything it does not handle to the general path.
 
 The general path is the reference here: it is itself anchored by ClinVar
@@ -39,7 +39,7 @@ def _general(transcripts, seq, variants) -> dict[tuple, list]:
 
 
 def _batched(transcripts, seq, variants) -> dict[tuple, list]:
-    """Only the rows the array path named (name_many before any annotate)."""
+    """Only the rows the batch path named (name_many before any annotate)."""
     fast = Annotator(transcripts, seq)
     fast.name_many(variants)
     return dict(fast._named)
@@ -77,7 +77,7 @@ def test_every_snv_of_the_mane_transcript_is_named_as_the_general_path_names_it(
 def test_two_transcripts_and_one_the_array_path_cannot_read(fasta38):
     """With a second transcript (the 1036-aa isoform's start, 6 nt upstream) every row is
     the general path's; a transcript whose CDS does not start with ATG is left wholly to
-    the general path (its start-loss rules are not the array path's)."""
+    the general path (its start-loss rules are not the batch path's)."""
     seq = read_fasta_locus(fasta38, "GRCh38")
     mane = mane_transcript("GRCh38")
     longer = dataclasses.replace(
@@ -102,7 +102,6 @@ def test_what_the_array_path_leaves_is_named_by_the_general_path(fasta38, monkey
     allele repeated: name_many names only the clean coding SNVs, and annotate() then gives
     every allele the general path's rows."""
     monkeypatch.setattr(annotator_module, "BATCH_MIN_SNVS", 1)
-    monkeypatch.setattr(annotator_module, "BATCH_MIN_SNVS_IMPORTING_NUMPY", 1)
     seq = read_fasta_locus(fasta38, "GRCh38")
     t = mane_transcript("GRCh38")
     p = t.cds_start + 60  # codon 21, in the middle of the first coding exon
@@ -131,7 +130,7 @@ def test_what_the_array_path_leaves_is_named_by_the_general_path(fasta38, monkey
 
 def test_a_file_of_many_snvs_gives_the_same_table_either_way(tmp_path: Path, monkeypatch):
     """Through the file path (annotate_scan calls name_many): a sites-only VCF of every SNV
-    of two coding exons and their flanks, named with the array path and without it."""
+    of two coding exons and their flanks, named with the batch path and without it."""
     from nlrp3annot import annotate_vcf
 
     seq = read_fasta_locus(TEST_FASTA["GRCh38"], "GRCh38")
@@ -140,10 +139,34 @@ def test_a_file_of_many_snvs_gives_the_same_table_either_way(tmp_path: Path, mon
     records = [{"pos": v.pos, "ref": v.ref, "alts": (v.alt,)} for v in variants]
     vcf = write(tmp_path / "sites.vcf", [], records)
     monkeypatch.setattr(annotator_module, "BATCH_MIN_SNVS", 1)
-    monkeypatch.setattr(annotator_module, "BATCH_MIN_SNVS_IMPORTING_NUMPY", 1)
     fast = annotate_vcf(vcf, fasta=TEST_FASTA["GRCh38"], build="GRCh38")
     monkeypatch.setattr(annotator_module, "BATCH_MIN_SNVS", 10**9)
-    monkeypatch.setattr(annotator_module, "BATCH_MIN_SNVS_IMPORTING_NUMPY", 10**9)
     slow = annotate_vcf(vcf, fasta=TEST_FASTA["GRCh38"], build="GRCh38")
     assert len(fast) == len(variants)
     assert fast.equals(slow)
+
+
+@pytest.mark.parametrize("build", ["GRCh38", "GRCh37"])
+def test_an_snv_outside_the_protein_is_named_as_its_siblings_first_one_would_be(build):
+    """The second and third SNV at a base outside the protein (introns, UTRs, splice sites,
+    flanks) are derived from the first one's rows; each is compared here with the rows of
+    an annotator in which it is the first SNV named at its base (the general path itself):
+    every SNV over the transcript and 40 bases each side."""
+    seq = read_fasta_locus(TEST_FASTA[build], build)
+    t = mane_transcript(build)
+    variants = _every_snv(seq, t.exons[0][0] - 40, t.exons[-1][1] + 40)
+    together = Annotator([t], seq)
+    named = {(v.chrom, v.pos, v.ref, v.alt): together.annotate(v) for v in variants}
+    by_base: dict[int, list[Variant]] = {}
+    for v in variants:
+        by_base.setdefault(v.pos, []).append(v)
+    for k in range(3):  # the k-th SNV of every base, each the first at its base
+        alone = Annotator([t], seq)
+        expected = {
+            (v.chrom, v.pos, v.ref, v.alt): alone.annotate(v)
+            for vs in by_base.values()
+            for v in vs[k : k + 1]
+        }
+        _assert_same({key: named[key] for key in expected}, expected)
+    derived = [key for key, rows in named.items() if rows[0].hgvs_p == ""]
+    assert len(derived) > 2 * len(together._noncoding_snvs) > 40_000  # most of the locus

@@ -190,3 +190,68 @@ def test_the_added_values_are_percent_encoded_and_decode_back(text):
         assert not set(";=, ") & set(encoded)
         assert unquote(encoded) == text
     assert "|" not in percent_encoded(text) and ":" not in _added_encoded(text)
+
+
+@pytest.mark.parametrize("odd", ["a|b,c;d=e f", "x%y\tz", "nul\x00here", "None", "plain"])
+def test_a_csq_entry_escapes_every_subfield_on_its_own(odd):
+    """Each subfield of an entry is escaped as if alone (the entry is escaped in one pass
+    over the joined text: a value holding the joining NUL must not shift the others)."""
+    from dataclasses import replace
+
+    from nlrp3annot.genome.reference import mane_transcript
+    from nlrp3annot.genome.sequence import read_fasta_locus
+    from nlrp3annot.io.vcf_columns import csq_entry
+    from nlrp3annot.naming.annotator import Annotator
+    from nlrp3annot.values import Variant
+
+    seq = read_fasta_locus(FASTA, "GRCh38")
+    t = mane_transcript("GRCh38")
+    plain = Annotator([t], seq).annotate(Variant("chr1", t.cds_start + 60, "N", "T"))[0]
+    row = replace(plain, hgvs_c=odd, domain=odd, note=odd, legacy_protein=odd)
+    known = {"conditions": odd, "clinvar_id": None}
+    fields = csq_entry(row, known).split("|")
+    assert len(fields) == len(EARLIER_CSQ) + 16  # (a "|" in a value is always escaped)
+    # by hand: VEP's own convention in the first 24, percent-encoding after them
+    vep = odd.replace("|", "&").replace(",", "&").replace(";", "&").replace("=", "%3D")
+    vep = vep.replace(" ", "_")
+    pct = "" if odd == "None" else "".join(
+        {"%": "%25", ";": "%3B", "=": "%3D", ",": "%2C", "|": "%7C", " ": "%20", "\t": "%09"}
+        .get(c, c) for c in odd
+    )  # fmt: skip
+    assert fields[EARLIER_CSQ.index("HGVSc")] == vep
+    assert fields[EARLIER_CSQ.index("DOMAINS")] == vep
+    assert fields[len(EARLIER_CSQ)] == pct  # LEGACY_PROTEIN, the first appended
+    assert fields[len(EARLIER_CSQ) + 8] == pct  # NOTE
+    assert fields[len(EARLIER_CSQ) + 12] == pct  # CONDITIONS
+    assert fields[len(EARLIER_CSQ) + 9] == ""  # CLINVAR_ID: None is empty
+    assert fields[EARLIER_CSQ.index("SYMBOL")] == "NLRP3"
+
+
+def test_each_record_carries_only_its_own_alleles_consequences(tmp_path: Path) -> None:
+    """Split multi-allelic lines share a site: R260W's c.778C>T (ClinVar 4374) and c.778C>G
+    on two lines, and a multi-allelic T>C,G line. Each record's CSQ entries name only the
+    record's own ALT alleles (VEP's Allele subfield; the record's ALTs are read back by
+    htslib), every ALT has its entries, and the C>G line does not carry R260W's ClinVar ID:
+    a filter on CSQ must not find one record's pathogenic consequence on another's line."""
+    source = write_vcf(
+        tmp_path / "split.vcf",
+        [
+            ("chr1", 247424227, "C", "T"),
+            ("chr1", 247424227, "C", "G"),
+            ("chr1", 247424375, "T", "C,G"),
+        ],
+    )
+    out = tmp_path / "split.out.vcf"
+    _annotate(source, out)
+    with pysam.VariantFile(str(out)) as handle:
+        names = _csq_names(handle.header)
+        allele, clinvar = names.index("Allele"), names.index("CLINVAR_ID")
+        seen = []
+        for record in handle:
+            entries = [entry.split("|") for entry in record.info["CSQ"]]
+            assert {e[allele] for e in entries} == set(record.alts), (record.pos, record.alts)
+            seen.append((record.alts, {e[clinvar] for e in entries}))
+    by_alts = dict(seen)
+    assert "4374" in by_alts[("T",)]
+    assert "4374" not in by_alts[("G",)]
+    assert len(seen) == 3

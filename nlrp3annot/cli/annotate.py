@@ -122,7 +122,17 @@ class AnnotateSettings:
         )
 
 
+# The cyclic collector's first threshold for an annotate run (Python's default is 700, as
+# mypy raises it to 200,000 for the same reason): a run allocates its 10^4-10^5 records and
+# rows to keep them, and with the default the collector walked them again and again (full
+# collections over everything loaded): 0.085 s of W5's 0.5 s. Cycles are still collected.
+GC_FIRST_THRESHOLD = 200_000
+
+
 def cmd_annotate(args: argparse.Namespace) -> int:
+    import gc
+
+    gc.set_threshold(GC_FIRST_THRESHOLD, *gc.get_threshold()[1:])
     return annotate(AnnotateSettings.from_args(args))
 
 

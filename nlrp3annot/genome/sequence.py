@@ -35,6 +35,9 @@ class LocusSequence:
 
     def get(self, start: int, end: int) -> str:
         """Bases ``start..end`` inclusive (1-based); positions outside the locus read as N."""
+        first = self.start
+        if first <= start <= end < first + len(self.bases):  # inside (naming's every call)
+            return self.bases[start - first : end - first + 1]
         if end < start:
             return ""
         lo, hi = max(start, self.start), min(end, self.end)

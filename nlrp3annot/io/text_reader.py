@@ -25,6 +25,7 @@ from pathlib import Path
 from nlrp3annot.errors import RecordError
 from nlrp3annot.io.evidence import is_gvcf_record
 from nlrp3annot.io.format_bytes import Fields, bulk_depths
+from nlrp3annot.io.site_reader import read_sites
 from nlrp3annot.io.tabix_index import seek_locus
 from nlrp3annot.io.vcf import (
     ARRAY_SAMPLES,
@@ -124,6 +125,8 @@ def read_records(
     """Fill ``scan`` from numbered raw data lines. ``header.samples``: the file's sample
     columns; ``scan.samples``: those to report on (all, or a shard). ``arrays``: locate and
     pre-screen the sample columns with numpy (None: from ``ARRAY_SAMPLES`` samples on)."""
+    if not scan.samples:  # sites only (or no sample asked for): the loop without calls
+        return read_sites(scan, lines, windows, fetched, _END.search)
     all_samples = header.samples
     column = {name: j for j, name in enumerate(all_samples)}
     wanted = [column[s] for s in scan.samples]

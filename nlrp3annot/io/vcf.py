@@ -22,7 +22,8 @@ from nlrp3annot.io.evidence import LocusEvidence
 from nlrp3annot.values import Record, ScanLimits, Skipped, Variant
 
 CHR1_NAMES = ("chr1", "1", "NC_000001.11", "NC_000001.10")
-_BASES = frozenset("ACGTNacgtn")
+PLAIN_BASES = _BASES = frozenset("ACGTNacgtn")  # (a one-base allele: one lookup)
+_GVCF_ALTS = ("<NON_REF>", "<*>")
 # From this many samples on, the text reader finds the samples worth decoding with numpy
 # (cyvcf2 arrays for BCF); below it numpy's import (~0.1 s) would cost more than it saves.
 ARRAY_SAMPLES = 32
@@ -338,32 +339,74 @@ def split_alleles(
 ) -> None:
     """One :class:`Record` per usable ALT; the rest go to the skipped list with a reason.
     ``calls_for(i)`` gives the sample calls for ALT number ``i``."""
-    if alts and all(a in ("<NON_REF>", "<*>") for a in alts):
+    if alts and alts[0] in _GVCF_ALTS and all(a in _GVCF_ALTS for a in alts):
         scan.gvcf_blocks += 1
     if not alts:
         scan.skipped[build].append(
             Skipped(str(path), chrom, pos, ref, ".", "no ALT allele (reference call)")
         )
         return
-    if not ref or not set(ref) <= _BASES:
+    # (a one-base REF or ALT is tested by one lookup: this runs once per locus record)
+    if not ref or not (ref in _BASES or set(ref) <= _BASES):
         for alt in alts:
             scan.skipped[build].append(
                 Skipped(str(path), chrom, pos, ref, alt, "REF is not a plain sequence of bases")
             )
         return
+    records = scan.records[build]
+    with_calls = bool(scan.samples)
     for i, alt in enumerate(alts, start=1):
-        reason = skip_reason(ref, alt)
-        if reason:
-            scan.skipped[build].append(Skipped(str(path), chrom, pos, ref, alt, reason))
-            continue
-        scan.records[build].append(
-            Record(
-                index=index,
-                variant=Variant(chrom, pos, ref, alt),
-                record_id=record_id,
-                filter=filt,
-                allele_index=i,
-                n_alts=len(alts),
-                calls=calls_for(i) if scan.samples else (),
+        if alt not in _BASES or alt.upper() == ref.upper():
+            reason = skip_reason(ref, alt)
+            if reason:
+                scan.skipped[build].append(Skipped(str(path), chrom, pos, ref, alt, reason))
+                continue
+        records.append(
+            new_record(
+                index,
+                new_variant(chrom, pos, ref, alt),
+                record_id,
+                filt,
+                i,
+                len(alts),
+                calls_for(i) if with_calls else (),
             )
         )
+
+
+# Records and variants made without their dataclass __init__ (which sets each field of a
+# frozen dataclass through object.__setattr__: 2.5 us of the ~5 us a sites-only record cost
+# in all). The same objects: tests/test_site_reader.py checks the fields against __init__'s.
+_new, _set = object.__new__, object.__setattr__
+
+
+def new_variant(chrom: str, pos: int, ref: str, alt: str) -> Variant:
+    variant = _new(Variant)
+    _set(variant, "__dict__", {"chrom": chrom, "pos": pos, "ref": ref, "alt": alt})
+    return variant
+
+
+def new_record(
+    index: int,
+    variant: Variant,
+    record_id: str,
+    filt: str,
+    allele_index: int,
+    n_alts: int,
+    calls: tuple,
+) -> Record:
+    record = _new(Record)
+    _set(
+        record,
+        "__dict__",
+        {
+            "index": index,
+            "variant": variant,
+            "record_id": record_id,
+            "filter": filt,
+            "allele_index": allele_index,
+            "n_alts": n_alts,
+            "calls": calls,
+        },
+    )
+    return record

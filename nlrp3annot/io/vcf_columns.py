@@ -158,12 +158,35 @@ def _csq_escape(value: str) -> str:
 
 def csq_entry(row: Annotation, knowledge: Mapping[str, object] | None) -> str:
     """One CSQ entry (allele x transcript): the earlier layout, then the appended subfields;
-    ``knowledge``: the allele's known-variant columns on that transcript (None: unknown)."""
-    first = [_csq_escape(str(get(row))) for _, get in CSQ_FIELDS]
-    added = [percent_encoded(getattr(row, column)) for column in _ADDED_FROM_ROW]
+    ``knowledge``: the allele's known-variant columns on that transcript (None: unknown).
+
+    Each part's subfields are escaped together, joined by a NUL that no escape touches
+    (then the separator): one pass per part instead of one per subfield, the same text
+    (a value holding a NUL itself takes the subfield-by-subfield way)."""
+    first = [str(get(row)) for _, get in CSQ_FIELDS]
+    joined = _NUL.join(first)
+    if joined.count(_NUL) == len(first) - 1:
+        escaped = _csq_escape(joined).replace(_NUL, "|")
+    else:
+        escaped = "|".join(_csq_escape(value) for value in first)
     known = knowledge or {}
-    added += [percent_encoded(known.get(column)) for column in _ADDED_FROM_KNOWLEDGE]
-    return "|".join(first + added)
+    added = [_subfield_text(getattr(row, column)) for column in _ADDED_FROM_ROW]
+    added += [_subfield_text(known.get(column)) for column in _ADDED_FROM_KNOWLEDGE]
+    joined = _NUL.join(added)
+    if joined.count(_NUL) == len(added) - 1:
+        encoded = joined.translate(_PERCENT).replace(_NUL, "|")
+    else:
+        encoded = "|".join(text.translate(_PERCENT) for text in added)
+    return f"{escaped}|{encoded}"
+
+
+_NUL = "\x00"
+
+
+def _subfield_text(value: object) -> str:
+    """:func:`percent_encoded` before the encoding."""
+    text = "" if value is None else str(value)
+    return "" if text in ("nan", "None") else text
 
 
 def csq_names() -> list[str]:

@@ -135,6 +135,9 @@ def _line_annotator(
     """A function from a record's line to its annotated line (no newline), None when the
     tool has nothing to say about the record."""
     known = findings.transcripts if findings is not None else {}
+    # a line's CSQ text, made once per (site, ALT field): a sites-only VCF writes each ALT of
+    # a position on its own line, and a split multi-allelic file repeats a site per ALT
+    csq_of: dict[tuple[str, int, str, bytes], bytes] = {}
 
     def annotate(line: bytes) -> bytes | None:
         fields = line.rstrip(b"\r\n").split(b"\t", 8)
@@ -145,9 +148,19 @@ def _line_annotator(
         rows = by_record.get(key)
         if not rows:
             return None
-        values = [csq_entry(r, known.get(((r.chrom, r.pos, r.ref, r.alt), r.transcript)))
-                  for r in rows]  # fmt: skip
-        fields[7] = _with_csq(fields[7], ("CSQ=" + ",".join(values)).encode())
+        csq = csq_of.get((*key, fields[4]))
+        if csq is None:
+            # only this line's ALT alleles: the rows are kept per site, and a record written
+            # with another record's consequences (a pathogenic G>A on the line of a benign
+            # G>C) would be read by split-vep or a filter as its own
+            alts = fields[4].decode().upper().split(",")
+            rows = [r for r in rows if r.alt.upper() in alts]
+            if not rows:
+                return None
+            values = [csq_entry(r, known.get(((r.chrom, r.pos, r.ref, r.alt), r.transcript)))
+                      for r in rows]  # fmt: skip
+            csq = csq_of[(*key, fields[4])] = ("CSQ=" + ",".join(values)).encode()
+        fields[7] = _with_csq(fields[7], csq)
         if findings is not None:  # every sample column, not just the first nine fields
             fields = add_to_record(b"\t".join(fields).split(b"\t"), findings, samples)
         return b"\t".join(fields)

@@ -30,6 +30,7 @@ from nlrp3annot.genome.reference import data_file
 
 TRANSCRIPT = "NM_001243133.2"
 PROTEIN = "NP_001230062.1"
+_OWN_PREFIX = f"{PROTEIN}:p."
 CLINVAR_FILE = "clinvar_NLRP3.tsv"
 PHENOTYPE_FILE = "caps_phenotypes.tsv"
 COLUMNS = (
@@ -65,6 +66,7 @@ SPDI_NOTE = (
 # changes. Other transcripts, CNVs and haplotypes do not match and are left out.
 _TITLE = re.compile(rf"^{re.escape(TRANSCRIPT)}\(NLRP3\):(c\.[^\s()]+)(?: \((p\.[^()\s]+)\))?$")
 _SPDI = re.compile(r"^NC_000001\.11:(\d+):([ACGT]*):([ACGT]*)$")
+_BASES = re.compile(r"[ACGT]*").fullmatch  # (compiled once: every record is checked on load)
 _PROTEIN_QUERY = re.compile(r"^(?:(NP_\d+(?:\.\d+)?):)?p\.\(?([^()]+)\)?$")
 # A frameshift in three-letter HGVS: ClinVar names them short ("p.Gln178fs"), annotators long
 # ("p.Gln178ArgfsTer20" or "p.Gln178Argfs*20").
@@ -194,6 +196,10 @@ class ClinVarTable:
 
 def normalise_protein(hgvs_p: str) -> str | None:
     """``p.Arg260Trp`` from any accepted spelling; None for another protein or a non-p. name."""
+    if hgvs_p.startswith(_OWN_PREFIX):  # the annotator's own spelling: what the pattern reads
+        rest = hgvs_p[len(_OWN_PREFIX) :]
+        if rest and "(" not in rest and ")" not in rest and not rest[-1].isspace():
+            return f"p.{rest}"
     match = _PROTEIN_QUERY.match(hgvs_p.strip())
     if match is None:
         return None
@@ -295,7 +301,7 @@ def check_spdi(pos0: int, deleted: str, inserted: str) -> tuple[int, str, str]:
     """The SPDI triple if it is a real change on the locus; ValueError says why not."""
     if pos0 < 0:
         raise ValueError(f"negative SPDI position {pos0}")
-    if not re.fullmatch(r"[ACGT]*", deleted) or not re.fullmatch(r"[ACGT]*", inserted):
+    if not _BASES(deleted) or not _BASES(inserted):
         raise ValueError(f"SPDI alleles {deleted!r}/{inserted!r} are not ACGT sequences")
     if deleted == inserted:
         raise ValueError(f"SPDI {pos0}:{deleted}:{inserted} is no change")

@@ -9,6 +9,7 @@ from nlrp3annot.genome.reference import GRCH37_OFFSET
 from nlrp3annot.values import KNOWLEDGE_COLUMNS
 
 _CHR1_ACCESSIONS = ("NC_000001.10", "NC_000001.11")
+_UNKNOWN = ("",) * len(KNOWLEDGE_COLUMNS)  # a site neither ClinVar nor the CAPS table knows
 
 
 @dataclass
@@ -62,10 +63,17 @@ class Knowledge:
 
     def site_values(self, build: str, spdi: str, hgvs_p: str) -> tuple[str, ...]:
         """The KNOWLEDGE_COLUMNS values of a site row (no sample), in that order."""
-        key = (build, spdi, hgvs_p, "", False)
+        key = (build, spdi, hgvs_p)
         values = self._site_values.get(key)
         if values is None:
-            values = self._site_values[key] = self._lookup(*key)
+            # most sites are in neither table (9 in 10 of every coding SNV): that answer
+            # needs only the three lookups, not the columns' formatting
+            site = self._by_spdi(spdi, build) or self._by_protein(hgvs_p)
+            if site is None and hgvs_p.split(":")[-1] not in self.phenotypes:
+                values = _UNKNOWN
+            else:
+                values = self._lookup(build, spdi, hgvs_p, "", False)
+            self._site_values[key] = values
         return values
 
     def _lookup(

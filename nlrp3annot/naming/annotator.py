@@ -6,8 +6,7 @@ sequence) and turns each :class:`~nlrp3annot.values.Variant` into :class:`Annota
 
 from __future__ import annotations
 
-import sys
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from nlrp3annot.genome.reference import REFSEQ_CHR1, Transcript
 from nlrp3annot.genome.sequence import LocusSequence
@@ -31,11 +30,52 @@ from nlrp3annot.naming.variant import Edit, placements, shift_3prime, shift_5pri
 from nlrp3annot.values import Variant
 from nlrp3annot.values.annotation import Annotation, annotation_of
 
-# Distinct SNVs from which :meth:`Annotator.name_many` names them in arrays (snv_batch):
-# below it the general path costs less than the batch's set-up, or than importing numpy
-# (~50 ms) when nothing else has. The rows are the same either way.
+if TYPE_CHECKING:
+    from nlrp3annot.naming.snv_batch import Plan
+
+# Distinct SNVs from which :meth:`Annotator.name_many` names them together (snv_batch):
+# below it the general path costs less than the batch's set-up. The rows are the same
+# either way.
 BATCH_MIN_SNVS = 32
-BATCH_MIN_SNVS_IMPORTING_NUMPY = 2_000
+
+
+_PLAIN = frozenset("ACGT")  # (one-base alleles: the SNVs whose siblings can be derived)
+
+
+def _noncoding_snv(row: Annotation) -> bool:
+    """Is ``row`` an SNV's row outside the protein (intron, UTR, splice site, flank: what
+    the position alone decides) whose new base shows only where :func:`_with_new_base`
+    writes it? (A change with a protein effect depends on the new base: never derived.)"""
+    ref, alt = row.ref, row.alt
+    change = f"{ref}>{alt}"
+    return (
+        not row.hgvs_p
+        and not row.ref_mismatch
+        and not row.note
+        and row.norm_pos == row.pos
+        and row.norm_ref == ref
+        and row.norm_alt == alt
+        and row.hgvs_c.endswith(change)
+        and row.hgvs_g.endswith(change)
+        and row.spdi.endswith(f":{ref}:{alt}")
+        and not (row.codons or row.amino_acids or row.cds_position or row.protein_position)
+    )
+
+
+def _with_new_base(rows: list[Annotation], alt: str) -> list[Annotation]:
+    """The rows of the SNV with ``alt`` at the place of ``rows``' SNV (see
+    :func:`_noncoding_snv`): the location, its terms and every label are the same, as the
+    general path gives them (tests/test_snv_batch.py compares every such SNV)."""
+    out = []
+    for row in rows:
+        fields = dict(row.__dict__)  # (the same order of fields)
+        cut = -len(row.alt)
+        fields["alt"] = fields["norm_alt"] = alt
+        fields["hgvs_c"] = row.hgvs_c[:cut] + alt
+        fields["hgvs_g"] = row.hgvs_g[:cut] + alt
+        fields["spdi"] = row.spdi[:cut] + alt
+        out.append(annotation_of(fields))
+    return out
 
 
 def _span_label(labels: list[int], total: int) -> str:
@@ -67,6 +107,9 @@ class Annotator:
         self._cds: dict[int, CodingSequence] = {}  # per transcript map (kept in self.maps)
         self._places: dict[tuple, _Placement] = {}
         self._haplotypes: dict[tuple[tuple[int, str, str], ...], list[tuple[str, str]]] = {}
+        # (chrom, pos, REF) -> the rows of an SNV there with no protein effect on any
+        # transcript: its siblings' rows differ from them only by the new base
+        self._noncoding_snvs: dict[tuple[str, int, str], list[Annotation]] = {}
 
     def in_locus(self, pos: int, ref: str) -> bool:
         lo, hi = self.window
@@ -95,18 +138,33 @@ class Annotator:
         return list(seen.values())
 
     def name_many(self, variants: list[Variant]) -> None:
-        """Name the distinct unnamed coding SNVs of ``variants`` at once, in arrays (the
-        same rows :meth:`annotate` gives, a tenth of the time each); the others are left
-        to :meth:`annotate`."""
-        todo = [v for v in self.unnamed(variants) if len(v.ref) == 1 and len(v.alt) == 1]
-        needed = BATCH_MIN_SNVS if "numpy" in sys.modules else BATCH_MIN_SNVS_IMPORTING_NUMPY
-        if len(todo) < needed:
-            return
-        from nlrp3annot.naming.snv_batch import name_snvs
+        """Name the distinct unnamed coding SNVs of ``variants`` at once (the same rows
+        :meth:`annotate` gives, a tenth of the time each); the others are left to
+        :meth:`annotate`."""
+        self.name_planned(self.plan_many(variants)[0])
+
+    def plan_many(self, variants: list[Variant]) -> tuple[Plan | None, list[Variant]]:
+        """(what :meth:`name_many` would name together, or None; the other distinct
+        unnamed variants of ``variants``, for :meth:`annotate`), without naming any."""
+        todo = self.unnamed(variants)
+        snvs = [v for v in todo if len(v.ref) == 1 and len(v.alt) == 1]
+        if len(snvs) < BATCH_MIN_SNVS:
+            return None, todo
+        from nlrp3annot.naming.snv_batch import plan_snvs
 
         coding = [self._coding(tmap) for tmap in self.maps]
         seq = self.sequence
-        for v, rows in name_snvs(self.maps, coding, seq.bases, seq.start, self.build, todo):
+        plan = plan_snvs(self.maps, coding, seq.bases, seq.start, snvs)
+        planned = set(map(id, plan.variants))
+        return plan, [v for v in todo if id(v) not in planned]
+
+    def name_planned(self, plan: Plan | None) -> None:
+        """Name the SNVs of a plan from :meth:`plan_many`, together."""
+        if plan is None:
+            return
+        from nlrp3annot.naming.snv_batch import rows_of
+
+        for v, rows in rows_of(self.maps, self.build, plan):
             self._named[(v.chrom, v.pos, v.ref, v.alt)] = rows
 
     def _coding(self, tmap: TranscriptMap) -> CodingSequence:
@@ -120,6 +178,18 @@ class Annotator:
         self._named[(variant.chrom, variant.pos, variant.ref, variant.alt)] = rows
 
     def _annotate(self, variant: Variant) -> list[Annotation]:
+        ref, alt = variant.ref, variant.alt
+        plain_snv = ref in _PLAIN and alt in _PLAIN and ref != alt
+        if plain_snv:
+            siblings = self._noncoding_snvs.get((variant.chrom, variant.pos, ref))
+            if siblings is not None:
+                return _with_new_base(siblings, alt)
+        rows = self._general(variant)
+        if plain_snv and all(_noncoding_snv(row) for row in rows):
+            self._noncoding_snvs[(variant.chrom, variant.pos, ref)] = rows
+        return rows
+
+    def _general(self, variant: Variant) -> list[Annotation]:
         seq = self.sequence
         ref, alt = variant.ref.upper(), variant.alt.upper()
         mismatch = self.ref_mismatch(variant)

@@ -73,8 +73,11 @@ def _near(edit: Edit, lo: int, hi: int, junction: int) -> bool:
 
 def touches_splice_site(tmap: TranscriptMap, edit: Edit) -> bool:
     """Does the change touch an intron's first two or last two bases (GT...AG)?"""
+    a, b, _ = _touched(edit)
     return any(
-        _hits(edit, start, start + 1) or _hits(edit, end - 1, end) for start, end in tmap.introns()
+        _hits(edit, start, start + 1) or _hits(edit, end - 1, end)
+        for start, end in tmap.introns()
+        if start <= b and a <= end  # (no window of an intron the change does not reach)
     )
 
 

@@ -9,7 +9,6 @@ when the command has written all its outputs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import shutil
@@ -33,6 +32,8 @@ class Checkpoint:
             [__version__, repr(settings), os.path.abspath(path), str(stat.st_size)]
             + [str(stat.st_mtime_ns)]
         )
+        import hashlib  # (here: its OpenSSL import was 3 ms of every run's start-up)
+
         return hashlib.sha256(text.encode()).hexdigest()
 
     def load(self, path: str, settings):

@@ -15,32 +15,41 @@ from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.naming.annotator import Annotator
 from nlrp3annot.values import Variant, astuple, from_fields
 
-# A file with this many distinct alleles has them named by several processes (a sites-only
-# VCF of every possible coding SNV, say); below it a pool costs more than it saves.
+# A file with this many distinct alleles for the general path (indels, MNVs, SNVs outside
+# the coding codons: all but the SNVs named together) has them named by several processes;
+# below it a pool costs more than it saves.
 PARALLEL_NAMING_MIN = 2_000
+# What naming one SNV together with the others costs, in general-path alleles (~8 us / ~60 us)
+SNV_SHARE = 1 / 7
 _NAMING: Annotator | None = None  # the annotator forked workers name with
 
 
 def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -> None:
     """Name a large file's distinct alleles in ``jobs`` forked processes, into the
-    annotator's memory (each allele's rows do not depend on any other's)."""
+    annotator's memory (each allele's rows do not depend on any other's): the workers take
+    shares of the general path's alleles while this process names the coding SNVs together
+    (:meth:`Annotator.plan_many`), then its own, smaller share."""
     global _NAMING
-    annotator.name_many(variants)  # coding SNVs, in arrays: faster here than a pool
-    todo = annotator.unnamed(variants)
-    if len(todo) < PARALLEL_NAMING_MIN:
+    plan, general = annotator.plan_many(variants)
+    if len(general) < PARALLEL_NAMING_MIN or jobs < 2:
+        annotator.name_planned(plan)
         return
-    # this process names one share itself while jobs - 1 forked workers name the others;
-    # its share is larger, since a worker also has to send its rows back
-    own = int(len(todo) * 1.2 / (jobs + 0.2))
-    size = -(-(len(todo) - own) // (jobs - 1))
-    chunks = [todo[:own]] + [todo[i : i + size] for i in range(own, len(todo), size)]
-    if len(chunks) < 2:
-        return
+    # this process's share is larger than a worker's (a worker also has to send its rows
+    # back), less the SNVs it names first
+    together = len(plan.variants) * SNV_SHARE if plan is not None else 0
+    weight = len(general) + together
+    own = max(int(weight * 1.2 / (jobs + 0.2) - together), 0)
+    size = -(-(len(general) - own) // (jobs - 1))
+    chunks = [general[:own]] + [general[i : i + size] for i in range(own, len(general), size)]
+
+    def here(chunk: list[Variant]) -> None:
+        annotator.name_planned(plan)
+        for v in chunk:
+            annotator.annotate(v)
+
     _NAMING = annotator
     try:
-        named = here_and_forked(
-            chunks, lambda chunk: [annotator.annotate(v) for v in chunk], _name_chunk
-        )
+        named = here_and_forked(chunks, here, _name_chunk)
         for chunk, rows_of in zip(chunks[1:], named[1:], strict=True):
             for variant, rows in zip(chunk, rows_of, strict=True):
                 annotator.remember(variant, [from_fields(fields) for fields in rows])

@@ -307,7 +307,7 @@ def annotate_scan(
     options, choice = session.settings.options, session.settings.choice
     annotator, transcripts, refused = session.annotator(seq)
     records = scan.records[seq.build]
-    annotator.name_many([rec.variant for rec in records])  # many coding SNVs, in arrays
+    annotator.name_many([rec.variant for rec in records])  # many coding SNVs, together
     per_record = [annotator.annotate(rec.variant) for rec in records]
     if choice.pick:
         from nlrp3annot.genome.transcripts import pick_order
@@ -333,14 +333,15 @@ def annotate_scan(
             file_columns={"file": scan.path},
         )
     else:
+        path, build, site_values = scan.path, seq.build, knowledge.site_values  # (10^4 rows)
         table = [
             SiteRow(
                 (
                     *astuple(row),
                     rec.record_id,
                     rec.filter,
-                    scan.path,
-                    *knowledge.site_values(seq.build, row.spdi, row.hgvs_p),
+                    path,
+                    *site_values(build, row.spdi, row.hgvs_p),
                 )
             )
             for rec, group in zip(records, per_record, strict=True)
