@@ -103,3 +103,45 @@ def test_every_coding_substitution_agrees_with_whole_protein_translation(fasta38
                 assert tmap.cds_offset(span[0]) == c0
                 checked += 1
     assert checked > 9000
+
+
+def test_an_insertion_and_the_base_after_it_on_one_haplotype_in_either_order(fasta38) -> None:
+    """T>TA before c.778 and c.778C>T on one haplotype (the insertion trims to an empty span
+    ending just before c.778): named the same whichever comes first, where an SNV first was
+    taken for an overlap and raised. The protein from Biopython's translation of the altered
+    CDS: the first changed residue, its new amino acid and the new stop counted from it
+    (HGVS p.XnYfsTerN)."""
+    from nlrp3annot.genome.reference import mane_transcript
+    from nlrp3annot.genome.sequence import read_fasta_locus
+    from nlrp3annot.naming.annotator import Annotator
+    from nlrp3annot.naming.coords import TranscriptMap
+    from nlrp3annot.values import Variant
+
+    seq = read_fasta_locus(fasta38, "GRCh38")
+    t = mane_transcript("GRCh38")
+    cds_genomic = [p for s, e in t.exons for p in range(s, e + 1) if t.cds_start <= p <= t.cds_end]
+    cds = "".join(seq.get(p, p) for p in cds_genomic)
+    c778 = 247424227  # ClinVar 4374's GRCh38 position (c.778C>T)
+    c0 = TranscriptMap.of(t).cds_offset(c778)
+    assert c0 == 777 and cds[c0] == "C"
+    altered = cds[:c0] + "A" + "T" + cds[c0 + 1 :]
+    ref_protein, alt_protein = (
+        str(Seq(cds).translate()),
+        str(Seq(altered[: len(altered) // 3 * 3]).translate()),
+    )
+    first = next(
+        i for i, (a, b) in enumerate(zip(ref_protein, alt_protein, strict=False)) if a != b
+    )
+    stop = alt_protein.index("*", first) - first + 1
+    expected = f"p.{_THREE[ref_protein[first]]}{first + 1}{_THREE[alt_protein[first]]}fsTer{stop}"
+    insertion = Variant(
+        "chr1", c778 - 1, seq.get(c778 - 1, c778 - 1), seq.get(c778 - 1, c778 - 1) + "A"
+    )
+    snv = Variant("chr1", c778, "C", "T")
+    names = set()
+    for order in ([insertion, snv], [snv, insertion]):
+        names.add(tuple(Annotator([t], seq).haplotype(order)))  # a fresh memo each time
+    assert len(names) == 1
+    ((hgvs_c, hgvs_p),) = names.pop()
+    assert hgvs_c.endswith(":c.[777_778insA;778C>T]")
+    assert hgvs_p.split(":", 1)[1] == expected

@@ -238,8 +238,12 @@ class Annotator:
 
     def _haplotype(self, variants: list[Variant]) -> list[tuple[str, str]]:
         seq = self.sequence
+        # by (start, end): an insertion before a base (end = start - 1) comes before a change
+        # of that base, in whichever order the variants came; by start alone the order they
+        # came in was kept, and an SNV first made the pair look like an overlap
         edits = sorted(
-            (trim(v.pos, v.ref.upper(), v.alt.upper()) for v in variants), key=lambda e: e.start
+            (trim(v.pos, v.ref.upper(), v.alt.upper()) for v in variants),
+            key=lambda e: (e.start, e.end),
         )
         for a, b in zip(edits, edits[1:], strict=False):
             if b.start <= a.end:
