@@ -10,6 +10,7 @@ import csv
 import re
 import shutil
 from dataclasses import replace
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -219,8 +220,15 @@ def test_demo_pages_say_research_use_and_a_real_run_would_not(demo: Path):
 
 
 def test_report_command_writes_the_same_pages_and_names_an_unknown_patient(
-    demo: Path, tmp_path: Path, capsys
+    demo: Path, tmp_path: Path, capsys, monkeypatch
 ):
+    # the report date is the day a page is written (SOURCE_DATE_EPOCH's when set): pinned to
+    # the demo's, so that pages written after midnight compare with the demo's of the day before
+    written = re.search(
+        r"id='report-date'>([0-9-]+)<", (demo / "patients" / "P01.html").read_text()
+    )
+    day = datetime.strptime(written.group(1), "%Y-%m-%d").replace(tzinfo=UTC)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(day.timestamp())))
     assert main(["report", str(demo), "P01", "P09", "-o", str(tmp_path / "pages"), "-q"]) == 0
     assert sorted(p.name for p in (tmp_path / "pages").iterdir()) == [
         "P01.html",
