@@ -125,3 +125,38 @@ def test_a_sample_row_reads_its_file_before_the_known_variant_columns(tmp_path: 
     assert keys.index("file") + 1 == keys.index("clinvar_id")
     assert dict(row)["file"] == row["file"] == row.get("file") == str(path)
     assert "file" in row
+
+
+def test_a_joint_vcf_among_small_files_gives_the_tsv_of_the_rows(tmp_path: Path):
+    """A joint VCF of more rows than a worker sends as TSV lines (its rows come back as rows,
+    whose shared parts hold less memory than their text) in one --list with small files
+    (sent as lines): the TSV and the patients table are the rows' own, in the list's order."""
+    from joint_vcf import write_joint_vcf
+
+    from nlrp3annot.io.writers import write_patients
+    from nlrp3annot.runner.parallel import TSV_LINES_MAX_ROWS
+
+    joint = write_joint_vcf(tmp_path / "joint.vcf", 300, 60, seed=5)
+    small = [
+        write(tmp_path / f"s{i}.vcf", [f"P{i}"],
+              [{"pos": C907, "ref": "G", "alts": ("A",), "calls": {f"P{i}": _het(20, 5 + i)}}])
+        for i in range(3)
+    ]  # fmt: skip
+    paths = [small[0], joint, *small[1:]]
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"{p}\n" for p in paths))
+    sent, patients = tmp_path / "sent.tsv", tmp_path / "patients.tsv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlrp3annot", "annotate", "--list", str(listing), "--fasta",
+         str(FASTA), "-o", str(sent), "--patients", str(patients), "-q", "--jobs", "2"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = annotate_files(paths, FASTA)
+    from_rows, rows_patients = tmp_path / "rows.tsv", tmp_path / "rows.patients.tsv"
+    write_tsv(result, from_rows)
+    write_patients(result, rows_patients)
+    assert sent.read_bytes() == from_rows.read_bytes()
+    assert patients.read_bytes() == rows_patients.read_bytes()
+    from_joint = sum(line.startswith(f"{joint}\t") for line in sent.read_text().splitlines())
+    assert from_joint > TSV_LINES_MAX_ROWS  # (else this would test lines only)

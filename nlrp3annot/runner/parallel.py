@@ -52,12 +52,18 @@ class Task:
     read_from: str | None = None  # where a cluster worker reads it (absolute)
 
 
+# A task's sample rows go back as TSV lines up to this many (a lab's single-sample files);
+# above it, a joint VCF's rows share their site and reading parts, and held as text in the
+# parent until written they took 225 MB where the rows take 127 (W4, 20,000 samples)
+TSV_LINES_MAX_ROWS = 5_000
+
+
 def run_task(
     task: Task, settings: Settings, sent: bool = False
 ) -> tuple[AnnotationResult | None, str]:
     """Annotate one task; a user-input problem comes back as its one-line message.
     ``sent``: the result goes to another process (with ``settings.tsv_lines``, its sample
-    rows go as their TSV lines)."""
+    rows go as their TSV lines when there are few of them)."""
     try:
         session = session_for(settings)
         samples = list(task.samples) if task.samples is not None else None
@@ -67,7 +73,8 @@ def run_task(
             result = session.annotate_file(task.read_from, samples, shown=task.path)
     except Nlrp3AnnotError as exc:
         return None, str(exc)
-    if settings.tsv_lines and sent:  # the rows as the TSV writes them: less to send and redo
+    if settings.tsv_lines and sent and len(result.table) <= TSV_LINES_MAX_ROWS:
+        # the rows as the TSV writes them: less to send and redo for a small file's rows
         from nlrp3annot.io.writers import as_tsv_lines
 
         result.table = as_tsv_lines(result.table)
