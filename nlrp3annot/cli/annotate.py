@@ -181,7 +181,6 @@ def annotate(settings: AnnotateSettings) -> int:
         write_patients,
         write_skipped,
         write_tsv,
-        write_vcf,
         write_xlsx,
     )
     from nlrp3annot.runner.batch import annotate_files
@@ -249,6 +248,8 @@ def annotate(settings: AnnotateSettings) -> int:
     elif fmt == "xlsx":
         write_xlsx(result, output)
     elif fmt == "vcf":
+        from nlrp3annot.io.vcf_writer import write_vcf  # (a TSV run does not load it)
+
         findings = _vcf_findings(result, settings.record)
         counts = write_vcf(result, paths[0], output, redactor, findings, settings.locus_only)
         _report_vcf(counts, output, settings.quiet)
@@ -325,6 +326,8 @@ def _checkpoint(settings: AnnotateSettings) -> Checkpoint | None:
 
 def coverage_files(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """``--coverage`` as (sample or "", path) pairs, each file checked before any work."""
+    if not values:  # (the coverage readers, and gzip under them, load only when asked for)
+        return ()
     from nlrp3annot.errors import InputFileError
     from nlrp3annot.io.coverage_files import parse_coverage_option
 

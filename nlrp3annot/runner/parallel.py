@@ -16,16 +16,19 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Mapping
-from concurrent.futures import CancelledError
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.io.vcf import sample_names
 from nlrp3annot.runner.forked import here_and_forked
 from nlrp3annot.runner.pipeline import Session, Settings
 from nlrp3annot.values import AnnotationResult
+
+if TYPE_CHECKING:  # concurrent.futures (and logging under it): only the cluster path
+    from concurrent.futures import CancelledError
 
 # A joint VCF with at least this many samples is split into sample shards when there are
 # spare workers (locally: fewer files than workers; on a cluster: always).
@@ -305,6 +308,7 @@ def cluster_result(client, name: str, future):
     """The outcome of the task of the file ``name``; a lost worker, a lost scheduler or no
     workers at all end the run in one line (Nlrp3AnnotError), never a traceback or a hang."""
     import time
+    from concurrent.futures import CancelledError
 
     from distributed import wait
 
