@@ -160,3 +160,24 @@ def test_a_joint_vcf_among_small_files_gives_the_tsv_of_the_rows(tmp_path: Path)
     assert patients.read_bytes() == rows_patients.read_bytes()
     from_joint = sum(line.startswith(f"{joint}\t") for line in sent.read_text().splitlines())
     assert from_joint > TSV_LINES_MAX_ROWS  # (else this would test lines only)
+
+
+def test_the_run_looks_alleles_up_in_the_knowledge_it_is_given(tmp_path: Path):
+    """annotate_files(knowledge=...): the run's rows come from the tables given (a one-row
+    ClinVar table of our own naming c.907G>A's canonical SPDI, NC_000001.11:247424355:G:A),
+    not from tables the run loads itself; the VCF output's findings then look up in the same
+    tables the rows were made from."""
+    from nlrp3annot.knowledge.clinvar import COLUMNS, load_clinvar, load_phenotypes
+    from nlrp3annot.knowledge.columns import Knowledge
+
+    table = tmp_path / "clinvar_own.tsv"
+    row = ["999999", "c.907G>A", "", "247424355", "G", "A", "", "", "Uncertain significance",
+           "no assertion criteria provided", "TEST", "", ""]  # fmt: skip
+    table.write_text("# built: 2025-01-01\n" + "\t".join(COLUMNS) + "\n" + "\t".join(row) + "\n")
+    own = Knowledge(load_clinvar(table), load_phenotypes(), "own")
+    vcf = write(tmp_path / "sites.vcf", [], [{"pos": C907, "ref": "G", "alts": ("A",)}])
+    given = annotate_files([vcf], FASTA, knowledge=own)
+    assert {r["clinvar_id"] for r in given.table} == {"999999"}
+    assert {r["clinvar_significance"] for r in given.table} == {"Uncertain significance"}
+    loaded = annotate_files([vcf], FASTA)  # the bundled table's record, not ours
+    assert "999999" not in {r["clinvar_id"] for r in loaded.table}

@@ -214,3 +214,34 @@ def test_a_table_written_before_last_evaluated_still_reads() -> None:
     row = "4374\tc.778C>T\tp.Arg260Ter\t247424226\tC\tT\t247424227\t247587529\tP\tr\tc\trs1"
     (record,), _ = parse_table(f"# built: 2025-01-01\n{old}\n{row}\n", "old.tsv")
     assert record.last_evaluated == "" and record.variation_id == 4374
+
+
+def test_a_row_reads_into_its_named_fields_and_a_bad_row_names_its_line() -> None:
+    """Each field lands where the column line says (the parse reads fields by position),
+    and a user's table with a short row, a non-ACGT or no-change SPDI, or a non-number
+    VariationID is refused naming the line."""
+    header = "\t".join(COLUMNS)
+    row = (
+        "4374\tc.778C>T\tp.Arg260Ter\t247424226\tC\tT\tchr1:247424227\tchr1:247587529\t"
+        "Pathogenic\tcriteria provided\tCAPS|FCAS\trs121908147\t2024-10-16"
+    )
+    (record,), meta = parse_table(f"# built: 2025-01-01\n{header}\n{row}\n", "new.tsv")
+    assert meta == {"built": "2025-01-01"}
+    assert (
+        record.variation_id, record.hgvs_c, record.hgvs_p, record.spdi, record.grch38_location,
+        record.grch37_location, record.significance, record.review_status, record.conditions,
+        record.dbsnp, record.last_evaluated,
+    ) == (
+        4374, "c.778C>T", "p.Arg260Ter", (247424226, "C", "T"), "chr1:247424227",
+        "chr1:247587529", "Pathogenic", "criteria provided", "CAPS|FCAS", "rs121908147",
+        "2024-10-16",
+    )  # fmt: skip
+    bad_rows = {
+        row.rsplit("\t", 1)[0]: "line 3: 12 fields, expected 13",
+        row.replace("\tC\tT\t", "\tC\tN\t"): "line 3: SPDI alleles 'C'/'N' are not ACGT",
+        row.replace("\tC\tT\t", "\tC\tC\t"): "line 3: SPDI 247424226:C:C is no change",
+        "x" + row: "line 3: invalid literal",
+    }
+    for bad, says in bad_rows.items():
+        with pytest.raises(ValueError, match=says):
+            parse_table(f"# built: 2025-01-01\n{header}\n{bad}\n", "new.tsv")

@@ -471,7 +471,7 @@ def test_vcf_output_is_written_from_the_lines_the_scan_read(tmp_path: Path):
     """One pass with --locus-only: the VCF output comes from the lines read while annotating,
     so it is the same when the input is gone by the time it is written. (Without it every
     record of the input is copied, which reads the input again.)"""
-    from nlrp3annot.io.writers import write_vcf as write_vcf_output
+    from nlrp3annot.io.vcf_writer import write_vcf as write_vcf_output
     from nlrp3annot.runner.batch import annotate_files
 
     vcf = write_vcf_file(tmp_path)

@@ -24,6 +24,7 @@ from nlrp3annot.cli.terminal import PREFIX, counts_text, progress_bar, say, show
 from nlrp3annot.errors import Nlrp3AnnotError
 
 if TYPE_CHECKING:
+    from nlrp3annot.knowledge.columns import Knowledge
     from nlrp3annot.patients.zygosity import MosaicOptions
     from nlrp3annot.runner.checkpoint import Checkpoint
     from nlrp3annot.runner.pipeline import TranscriptChoice
@@ -144,21 +145,25 @@ def skipped_path(output: str) -> Path:
     return named(output)
 
 
-def _vcf_findings(result, record: RunRecord):
-    """The findings a VCF output carries besides CSQ: ClinVar per allele (looked up here, so
-    the writer needs no knowledge table), each sample's own change, call and status, and the
-    version and command (paths pseudonymised with --redact)."""
+def _vcf_findings(result, record: RunRecord, knowledge: Knowledge):
+    """The findings a VCF output carries besides CSQ: ClinVar per allele (looked up here in
+    the ``knowledge`` the run used, which has a sites-only file's alleles looked up already,
+    so the writer needs no knowledge table), each sample's own change, call and status, and
+    the version and command (paths pseudonymised with --redact)."""
     from nlrp3annot import __version__
     from nlrp3annot.io.vcf_findings import findings_of, provenance_line
-    from nlrp3annot.knowledge.columns import Knowledge
     from nlrp3annot.knowledge.lookup import common_alleles_at_minor_sites
     from nlrp3annot.values import KNOWLEDGE_COLUMNS
 
-    knowledge = Knowledge.load()
+    # one read-only dict per distinct value tuple (most alleles share "unknown to both")
+    columns: dict[tuple[str, ...], dict[str, str]] = {}
 
     def site_values(row):
         values = knowledge.site_values(row.build, row.spdi, row.hgvs_p)
-        return dict(zip(KNOWLEDGE_COLUMNS, values, strict=True))
+        found = columns.get(values)
+        if found is None:
+            found = columns[values] = dict(zip(KNOWLEDGE_COLUMNS, values, strict=True))
+        return found
 
     header = provenance_line(__version__, record.command())
     common = common_alleles_at_minor_sites()
@@ -181,7 +186,6 @@ def annotate(settings: AnnotateSettings) -> int:
         write_patients,
         write_skipped,
         write_tsv,
-        write_vcf,
         write_xlsx,
     )
     from nlrp3annot.runner.batch import annotate_files
@@ -218,6 +222,11 @@ def annotate(settings: AnnotateSettings) -> int:
 
     jobs = _jobs(settings.jobs)
     checkpoint = _checkpoint(settings)
+    knowledge = None
+    if fmt == "vcf":  # the run's tables, for the findings to look up in after it
+        from nlrp3annot.knowledge.columns import Knowledge
+
+        knowledge = Knowledge.load()
 
     def run():
         return annotate_files(
@@ -225,6 +234,7 @@ def annotate(settings: AnnotateSettings) -> int:
             settings.transcripts.choice(), jobs, settings.scheduler, checkpoint=checkpoint,
             keep_lines=fmt == "vcf" and settings.locus_only, coverage=coverage,
             shown=settings.shown, tsv_lines=fmt == "tsv" and not settings.record.salt_file,
+            knowledge=knowledge,
         )  # fmt: skip
 
     if bar is not None:
@@ -249,7 +259,10 @@ def annotate(settings: AnnotateSettings) -> int:
     elif fmt == "xlsx":
         write_xlsx(result, output)
     elif fmt == "vcf":
-        findings = _vcf_findings(result, settings.record)
+        from nlrp3annot.io.vcf_writer import write_vcf  # (a TSV run does not load it)
+
+        assert knowledge is not None  # (loaded above for a VCF output)
+        findings = _vcf_findings(result, settings.record, knowledge)
         counts = write_vcf(result, paths[0], output, redactor, findings, settings.locus_only)
         _report_vcf(counts, output, settings.quiet)
     else:
@@ -325,6 +338,8 @@ def _checkpoint(settings: AnnotateSettings) -> Checkpoint | None:
 
 def coverage_files(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """``--coverage`` as (sample or "", path) pairs, each file checked before any work."""
+    if not values:  # (the coverage readers, and gzip under them, load only when asked for)
+        return ()
     from nlrp3annot.errors import InputFileError
     from nlrp3annot.io.coverage_files import parse_coverage_option
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,6 +92,8 @@ def fetch_locus(
     _check_bases(bases, end - start + 1, url, "check the server or pass --fasta")
     seq = LocusSequence(build, start, bases.upper(), source=url)
     verify_locus(seq)  # wrong build or wrong region: propagate before touching the cache
+    from datetime import UTC, datetime  # (only a download dates its cache file)
+
     fetched = datetime.now(UTC).date().isoformat()
     header = (
         f">{CACHE_HEADER_NAME} build={build} start={start} end={end} source={url} fetched={fetched}"

@@ -10,7 +10,6 @@ CSI indexes are left to htslib.
 
 from __future__ import annotations
 
-import gzip
 import struct
 from pathlib import Path
 
@@ -22,6 +21,8 @@ _WINDOW_SHIFT = 14  # the linear index has one offset per 16 kb window
 def contig_offsets(index: Path) -> dict[str, list[int]]:
     """Each contig's linear index (virtual file offsets per 16 kb window) from a .tbi.
     ValueError when the file is not a tabix index."""
+    import gzip  # (here: a plain-text VCF's run does not load it)
+
     data = gzip.decompress(index.read_bytes())
     if data[:4] != b"TBI\x01":
         raise ValueError(f"{index}: not a tabix index")

@@ -238,18 +238,25 @@ def sample_names(path: str | Path) -> list[str]:
 
 def is_bgzf_bcf(path: Path) -> bool:
     """A compressed BCF (the usual kind) starts, once inflated, with 'BCF'."""
-    import gzip
     import zlib
 
     # the first bytes of the first gzip member, inflated from the file's first block (a
     # tenth of opening it through the gzip module, which every small VCF.gz paid)
     try:
         with path.open("rb") as handle:
-            first = zlib.decompressobj(31).decompress(handle.read(1 << 16), 3)
-    except (OSError, zlib.error):
+            block = handle.read(1 << 16)
+    except OSError:
+        return False  # (so would the gzip module be: the scan will say why)
+    if not block.startswith(b"\x1f\x8b"):
+        return False  # not gzip (a plain-text VCF): the gzip module would refuse it too
+    try:
+        first = zlib.decompressobj(31).decompress(block, 3)
+    except zlib.error:
         first = b""
     if len(first) == 3:
         return first == b"BCF"
+    import gzip  # (rarely needed: not loaded for the usual files)
+
     try:  # a first member shorter than 3 bytes, or damaged: as the gzip module reads it
         with gzip.open(path, "rb") as handle:
             return handle.read(3) == b"BCF"

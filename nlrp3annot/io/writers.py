@@ -20,12 +20,6 @@ from nlrp3annot.io.cells import (  # noqa: F401 (the cells' text, where callers 
     spreadsheet_safe,
 )
 from nlrp3annot.io.sample_lines import SampleLines
-from nlrp3annot.io.vcf_writer import (  # noqa: F401 (the VCF writer, where callers found it)
-    CSQ_FIELDS,
-    VcfCounts,
-    csq_header_line,
-    write_vcf,
-)
 from nlrp3annot.values import (
     COLUMNS,
     SITE_KEYS,

@@ -66,7 +66,6 @@ SPDI_NOTE = (
 # changes. Other transcripts, CNVs and haplotypes do not match and are left out.
 _TITLE = re.compile(rf"^{re.escape(TRANSCRIPT)}\(NLRP3\):(c\.[^\s()]+)(?: \((p\.[^()\s]+)\))?$")
 _SPDI = re.compile(r"^NC_000001\.11:(\d+):([ACGT]*):([ACGT]*)$")
-_BASES = re.compile(r"[ACGT]*").fullmatch  # (compiled once: every record is checked on load)
 _PROTEIN_QUERY = re.compile(r"^(?:(NP_\d+(?:\.\d+)?):)?p\.\(?([^()]+)\)?$")
 # A frameshift in three-letter HGVS: ClinVar names them short ("p.Gln178fs"), annotators long
 # ("p.Gln178ArgfsTer20" or "p.Gln178Argfs*20").
@@ -253,7 +252,7 @@ def parse_table(text: str, where: str) -> tuple[list[ClinVarRecord], dict[str, s
     meta: dict[str, str] = {}
     records: list[ClinVarRecord] = []
     header_seen = False
-    columns = COLUMNS
+    width = len(COLUMNS)
     for number, line in enumerate(text.splitlines(), start=1):
         if line.startswith("#"):
             key, sep, value = line[1:].partition(":")
@@ -266,30 +265,34 @@ def parse_table(text: str, where: str) -> tuple[list[ClinVarRecord], dict[str, s
         if not header_seen:
             if tuple(fields) not in (COLUMNS, _OLD_COLUMNS):
                 raise ValueError(f"line {number}: expected the column line {' '.join(COLUMNS)}")
-            columns = tuple(fields)
+            width = len(fields)
             header_seen = True
             continue
-        if len(fields) != len(columns):
-            raise ValueError(f"line {number}: {len(fields)} fields, expected {len(columns)}")
-        row = dict(zip(columns, fields, strict=True))
+        if len(fields) != width:
+            raise ValueError(f"line {number}: {len(fields)} fields, expected {width}")
+        if width < len(COLUMNS):  # _OLD_COLUMNS: no last_evaluated
+            fields.append("")
+        # the fields by position, in COLUMNS order (no dict a row: every run loads the table)
+        vid, hgvs_c, hgvs_p, pos, deleted, inserted, grch38, grch37, *rest = fields
+        significance, review_status, conditions, dbsnp, last_evaluated = rest
         try:
-            spdi = check_spdi(int(row["spdi_pos"]), row["deleted"], row["inserted"])
-            variation_id = int(row["variation_id"])
+            spdi = check_spdi(int(pos), deleted, inserted)
+            variation_id = int(vid)
         except ValueError as exc:
             raise ValueError(f"line {number}: {exc}") from None
         records.append(
             ClinVarRecord(
                 variation_id=variation_id,
-                hgvs_c=row["hgvs_c"],
-                hgvs_p=row["hgvs_p"],
-                significance=row["significance"],
-                review_status=row["review_status"],
-                conditions=row["conditions"],
-                dbsnp=row["dbsnp"],
+                hgvs_c=hgvs_c,
+                hgvs_p=hgvs_p,
+                significance=significance,
+                review_status=review_status,
+                conditions=conditions,
+                dbsnp=dbsnp,
                 spdi=spdi,
-                grch38_location=row["grch38_location"],
-                grch37_location=row["grch37_location"],
-                last_evaluated=row.get("last_evaluated", ""),
+                grch38_location=grch38,
+                grch37_location=grch37,
+                last_evaluated=last_evaluated,
             )
         )
     if not header_seen:
@@ -301,7 +304,8 @@ def check_spdi(pos0: int, deleted: str, inserted: str) -> tuple[int, str, str]:
     """The SPDI triple if it is a real change on the locus; ValueError says why not."""
     if pos0 < 0:
         raise ValueError(f"negative SPDI position {pos0}")
-    if not _BASES(deleted) or not _BASES(inserted):
+    # (strip, not a regex: every record of the table is checked on each load)
+    if deleted.strip("ACGT") or inserted.strip("ACGT"):
         raise ValueError(f"SPDI alleles {deleted!r}/{inserted!r} are not ACGT sequences")
     if deleted == inserted:
         raise ValueError(f"SPDI {pos0}:{deleted}:{inserted} is no change")

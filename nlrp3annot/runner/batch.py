@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nlrp3annot.patients.zygosity import DEFAULT_OPTIONS, MosaicOptions
 from nlrp3annot.runner.parallel import run_files
 from nlrp3annot.runner.pipeline import DEFAULT_TRANSCRIPTS, Settings, TranscriptChoice
 from nlrp3annot.values import AnnotationResult
+
+if TYPE_CHECKING:
+    from nlrp3annot.knowledge.columns import Knowledge
 
 
 def annotate_files(
@@ -30,6 +34,7 @@ def annotate_files(
     coverage: tuple[tuple[str, str], ...] = (),
     shown: Mapping[str, str] | None = None,
     tsv_lines: bool = False,
+    knowledge: Knowledge | None = None,
 ) -> AnnotationResult:
     """Annotate many VCF/BCF files into one result, in input order. A file that fails is
     recorded in ``failures`` with its one-line error and the others still run.
@@ -44,7 +49,10 @@ def annotate_files(
     own scan VCFs, written under a staging folder that is renamed at the end).
     ``tsv_lines``: the result is only written as a TSV (``write_tsv``): its sample rows may
     be their TSV lines (:class:`~nlrp3annot.values.TsvLine`), as the worker processes wrote
-    them, and it holds no ``annotations`` (their columns are in the table's rows)."""
+    them, and it holds no ``annotations`` (their columns are in the table's rows).
+    ``knowledge``: the known-variant tables this process looks the alleles up in (default:
+    loaded by the run); a caller that looks the same alleles up afterwards (the VCF output's
+    findings) passes its own, and finds them looked up already."""
     settings = Settings(
         None if fasta is None else str(fasta),
         build,
@@ -60,7 +68,7 @@ def annotate_files(
     kept = {p: checkpoint.load(p, settings) for p in paths} if checkpoint else {}
     shown = dict(shown or {})
     todo = [p for p in paths if kept.get(p) is None]
-    fresh = run_files(todo, settings, jobs, scheduler, shown)
+    fresh = run_files(todo, settings, jobs, scheduler, shown, knowledge)
     for path in paths:
         result, error = kept.get(path), ""
         name = shown.get(path, path)

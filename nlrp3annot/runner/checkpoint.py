@@ -10,7 +10,6 @@ when the command has written all its outputs.
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 from pathlib import Path
 
@@ -38,6 +37,8 @@ class Checkpoint:
 
     def load(self, path: str, settings):
         """The result kept for ``path`` under these settings, or None."""
+        import pickle  # (here and in save: a run without --resume never loads it)
+
         key = self.key(path, settings)
         if key is None:
             return None
@@ -48,6 +49,8 @@ class Checkpoint:
             return None  # none kept, or cut short by the crash: annotate it again
 
     def save(self, path: str, settings, result) -> None:
+        import pickle
+
         key = self.key(path, settings)
         if key is not None:
             data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)

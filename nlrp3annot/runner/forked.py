@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
-import signal
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.naming.annotator import Annotator
@@ -63,6 +61,11 @@ def here_and_forked(items: list, here, forked) -> list:
 
     Plain ``os.fork`` with one pipe per child: a ProcessPoolExecutor took 45-65 ms to get
     its first worker going, a sixth of the naming it was there to share."""
+    # imported here, before any fork (a child then has them), not at start-up: a run that
+    # forks no child (a small file) does not pay for them
+    import pickle  # noqa: F401 (for _fork's children and _collect)
+    import signal
+
     # Objects the children inherit are moved out of the collector's reach first: a child's
     # collections would otherwise walk (and so copy) the whole inherited heap.
     gc.freeze()
@@ -85,6 +88,8 @@ def here_and_forked(items: list, here, forked) -> list:
 
 
 def _fork(work, item) -> tuple[int, int]:
+    import pickle  # already loaded by here_and_forked
+
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: do the work, send its pickle, and leave without cleanup
@@ -109,6 +114,8 @@ def _fork(work, item) -> tuple[int, int]:
 
 def _collect(pid: int, reader: int) -> tuple[bool, object]:
     """(True, result) or (False, the exception to raise) of one forked child."""
+    import pickle  # already loaded by here_and_forked
+
     with os.fdopen(reader, "rb") as pipe:
         data = pipe.read()
     _, status = os.waitpid(pid, 0)

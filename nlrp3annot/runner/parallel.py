@@ -16,16 +16,21 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Mapping
-from concurrent.futures import CancelledError
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nlrp3annot.errors import Nlrp3AnnotError
 from nlrp3annot.io.vcf import sample_names
 from nlrp3annot.runner.forked import here_and_forked
 from nlrp3annot.runner.pipeline import Session, Settings
 from nlrp3annot.values import AnnotationResult
+
+if TYPE_CHECKING:  # concurrent.futures (and logging under it): only the cluster path
+    from concurrent.futures import CancelledError
+
+    from nlrp3annot.knowledge.columns import Knowledge
 
 # A joint VCF with at least this many samples is split into sample shards when there are
 # spare workers (locally: fewer files than workers; on a cluster: always).
@@ -158,17 +163,31 @@ def run_files(
     jobs: int = 1,
     scheduler: str | None = None,
     shown: Mapping[str, str] | None = None,
+    knowledge: Knowledge | None = None,
 ) -> Iterator[tuple[str, AnnotationResult | None, str]]:
     """(name, result, error) for each path, in input order; ``shown``: the name the outputs
-    give a file read from another path (else the path as given)."""
+    give a file read from another path (else the path as given); ``knowledge``: the tables
+    this process's session (and the workers it forks) look alleles up in during this run
+    (default: the session's own, loaded when it was made)."""
     files = [_file(p, shown or {}) for p in paths]
-    if scheduler:
-        outcomes = _on_cluster(files, settings, scheduler)
-    elif jobs > 1 and len(files) > 0:
-        outcomes = _in_pool(files, settings, jobs)
-    else:
-        outcomes = ((task, *run_task(task, settings)) for task in files)
-    yield from _gather(outcomes)
+    kept = _SESSIONS.get(settings)
+    ours = knowledge is not None and (kept is None or kept.knowledge is not knowledge)
+    if ours:
+        _SESSIONS[settings] = Session(settings, knowledge)
+    try:
+        if scheduler:
+            outcomes = _on_cluster(files, settings, scheduler)
+        elif jobs > 1 and len(files) > 0:
+            outcomes = _in_pool(files, settings, jobs)
+        else:
+            outcomes = ((task, *run_task(task, settings)) for task in files)
+        yield from _gather(outcomes)
+    finally:  # the caller's tables were for this run only: later runs get the session's own
+        if ours:
+            if kept is None:
+                _SESSIONS.pop(settings, None)
+            else:
+                _SESSIONS[settings] = kept
 
 
 def _file(path: str, shown: Mapping[str, str]) -> Task:
@@ -312,6 +331,7 @@ def cluster_result(client, name: str, future):
     """The outcome of the task of the file ``name``; a lost worker, a lost scheduler or no
     workers at all end the run in one line (Nlrp3AnnotError), never a traceback or a hang."""
     import time
+    from concurrent.futures import CancelledError
 
     from distributed import wait
 

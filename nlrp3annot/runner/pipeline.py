@@ -172,7 +172,6 @@ def _evidence(scan: VcfScan, build: str, settings: Settings, min_depth: int):
     """(genotyped samples, covered intervals or None, coding targets) for the summary:
     gVCF blocks and ``--coverage`` files together."""
     from nlrp3annot.genome.reference import mane_transcript
-    from nlrp3annot.io.coverage_files import covered_intervals
     from nlrp3annot.patients.coverage import coding_targets
 
     t = mane_transcript(build)
@@ -182,6 +181,8 @@ def _evidence(scan: VcfScan, build: str, settings: Settings, min_depth: int):
         return None, None, targets
     covered = dict(evidence.covered[build]) if evidence.gvcf[build] else None
     for sample, path in settings.coverage:
+        from nlrp3annot.io.coverage_files import covered_intervals  # (only with --coverage)
+
         covered = covered if covered is not None else {}
         for name in [sample] if sample else scan.samples:
             if name in scan.samples:
