@@ -29,6 +29,30 @@ def _no_calls(_allele: int) -> tuple:
     return ()
 
 
+def fixed_columns(
+    raw: bytes | str, number: int, shown: Path, split: int
+) -> tuple[bytes, list[bytes], str, int, str]:
+    """(line, its columns split ``split`` times, CHROM, POS, REF) of one raw data line; a
+    line without the 8 fixed columns or with a POS that is not a number is refused."""
+    line = raw.encode() if isinstance(raw, str) else raw
+    line = line.rstrip(b"\r\n")
+    head = line.split(b"\t", split)
+    if len(head) < 8:
+        raise RecordError(shown, f"#{number}", "has fewer than 8 tab-separated columns")
+    try:
+        pos = int(head[1])
+    except ValueError:
+        shown_pos = head[1][:20].decode(errors="replace")
+        raise RecordError(shown, f"#{number}", f"POS {shown_pos!r} is not a number") from None
+    return line, head, head[0].decode(errors="replace"), pos, head[3].decode(errors="replace")
+
+
+def id_and_filter(head: list[bytes]) -> tuple[str, str]:
+    """A record's ID and FILTER as the records carry them ('.' when empty)."""
+    record_id = head[2].decode(errors="replace") or "."
+    return record_id, head[6].decode(errors="replace") if head[6] not in (b"", b".") else "."
+
+
 def read_sites(
     scan: VcfScan,
     lines: Iterable[tuple[int, bytes | str]],
@@ -42,19 +66,10 @@ def read_sites(
     spans = list(windows.items())
     records = scan.records
     for number, raw in lines:
-        line = raw.encode() if isinstance(raw, str) else raw
-        line = line.rstrip(b"\r\n")
         if fetched:
             scan.records_read += 1
-        head = line.split(b"\t", 8)  # (the columns after INFO are not read)
-        if len(head) < 8:
-            raise RecordError(shown, f"#{number}", "has fewer than 8 tab-separated columns")
-        chrom, ref = head[0].decode(errors="replace"), head[3].decode(errors="replace")
-        try:
-            pos = int(head[1])
-        except ValueError:
-            shown_pos = head[1][:20].decode(errors="replace")
-            raise RecordError(shown, f"#{number}", f"POS {shown_pos!r} is not a number") from None
+        # (split 8 times: the columns after INFO are not read)
+        _, head, chrom, pos, ref = fixed_columns(raw, number, shown, 8)
         end_match = None
         if b"END=" in head[7]:  # (an ASCII key: in the bytes exactly when in the decoded text)
             end_match = end_of(head[7].decode(errors="replace"))
@@ -75,8 +90,7 @@ def read_sites(
             if not fetched:
                 scan.outside += 1
             continue
-        record_id = head[2].decode(errors="replace") or "."
-        filt = head[6].decode(errors="replace") if head[6] not in (b"", b".") else "."
+        record_id, filt = id_and_filter(head)
         if len(ref) == 1 and len(head[4]) == 1 and ref in PLAIN_BASES:
             alt = head[4].decode(errors="replace")
             if alt in PLAIN_BASES and alt.upper() != ref.upper():  # split_alleles' answer

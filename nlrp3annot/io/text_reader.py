@@ -25,7 +25,7 @@ from pathlib import Path
 from nlrp3annot.errors import RecordError
 from nlrp3annot.io.evidence import is_gvcf_record
 from nlrp3annot.io.format_bytes import Fields, bulk_depths
-from nlrp3annot.io.site_reader import read_sites
+from nlrp3annot.io.site_reader import fixed_columns, id_and_filter, read_sites
 from nlrp3annot.io.tabix_index import seek_locus
 from nlrp3annot.io.vcf import (
     ARRAY_SAMPLES,
@@ -130,9 +130,7 @@ def read_records(
     all_samples = header.samples
     column = {name: j for j, name in enumerate(all_samples)}
     wanted = [column[s] for s in scan.samples]
-    use_numpy = bool(scan.samples) and (
-        arrays if arrays is not None else len(all_samples) >= ARRAY_SAMPLES
-    )
+    use_numpy = arrays if arrays is not None else len(all_samples) >= ARRAY_SAMPLES
     np = subset = None
     if use_numpy:
         import numpy as np
@@ -142,19 +140,9 @@ def read_records(
     decoder = _Decoder(header.af_number, header.strand)
     shown = Path(scan.path)
     for number, raw in lines:
-        line = raw.encode() if isinstance(raw, str) else raw
-        line = line.rstrip(b"\r\n")
         if fetched:
             scan.records_read += 1
-        head = line.split(b"\t", 9)
-        if len(head) < 8:
-            raise RecordError(shown, f"#{number}", "has fewer than 8 tab-separated columns")
-        chrom, ref = head[0].decode(errors="replace"), head[3].decode(errors="replace")
-        try:
-            pos = int(head[1])
-        except ValueError:
-            shown_pos = head[1][:20].decode(errors="replace")
-            raise RecordError(shown, f"#{number}", f"POS {shown_pos!r} is not a number") from None
+        line, head, chrom, pos, ref = fixed_columns(raw, number, shown, 9)
         info = head[7].decode(errors="replace")
         end_match = _END.search(info)
         end = int(end_match.group(1)) if end_match else pos + max(len(ref), 1) - 1
@@ -165,55 +153,48 @@ def read_records(
                 scan.outside += 1
             continue
         alts = [] if head[4] in (b".", b"") else head[4].decode(errors="replace").split(",")
-        calls_by_allele: dict[int, tuple[SampleCall, ...]] = {}
-        if scan.samples:
-            if len(head) < 10:
-                raise RecordError(shown, f"#{number}", "has no sample columns")
-            keys = head[8].decode(errors="replace").split(":")
-            if use_numpy:
-                starts, ends = _sample_fields(np, line, len(all_samples), shown, number)
-                fields = _Slices(line, starts, ends)
-                if subset is None:
-                    rows = _undecided(np, line, starts, ends, keys, len(alts), min_alt_reads)
-                else:  # a shard: screen only its columns
-                    sub = _undecided(
-                        np, line, starts[subset], ends[subset], keys, len(alts), min_alt_reads
-                    )
-                    rows = subset[sub]
-                rows = rows.tolist()
-            else:
-                fields = head[9].split(b"\t")
-                if len(fields) != len(all_samples):
-                    raise RecordError(
-                        shown,
-                        f"#{number}",
-                        f"has {len(fields)} sample columns where the header names "
-                        f"{len(all_samples)}",
-                    )
-                rows = wanted
-            hit = watch.first_hit(build, pos, end)
-            if hit is not None:
-                known = None
-                if use_numpy:  # DP/MIN_DP of every sample read as numbers in bulk
-                    columns = subset if subset is not None else np.arange(len(all_samples))
-                    known = bulk_depths(np, line, starts[columns], ends[columns], keys)
-                    if subset is not None:  # back to the order of scan.samples
-                        at = {int(j): i for i, j in enumerate(subset.tolist())}
-                        known = (
-                            known[0][[at[j] for j in wanted]],
-                            known[1][[at[j] for j in wanted]],
-                        )
-                _depths(fields, keys, wanted, scan, build, hit, decoder, known)
-            calls_by_allele = decoder.calls(
-                fields, keys, rows, all_samples, len(alts), shown, number
-            )
-            evidence = scan.evidence
-            block = is_gvcf_record(alts, end_match is not None)
-            if evidence.pending[build] or block:
-                bulk = (np, line, starts, ends) if use_numpy else None
-                _note_evidence(
-                    evidence, build, pos, end, block, fields, keys, wanted, bulk, decoder
+        if len(head) < 10:
+            raise RecordError(shown, f"#{number}", "has no sample columns")
+        keys = head[8].decode(errors="replace").split(":")
+        if use_numpy:
+            starts, ends = _sample_fields(np, line, len(all_samples), shown, number)
+            fields = _Slices(line, starts, ends)
+            if subset is None:
+                rows = _undecided(np, line, starts, ends, keys, len(alts), min_alt_reads)
+            else:  # a shard: screen only its columns
+                sub = _undecided(
+                    np, line, starts[subset], ends[subset], keys, len(alts), min_alt_reads
                 )
+                rows = subset[sub]
+            rows = rows.tolist()
+        else:
+            fields = head[9].split(b"\t")
+            if len(fields) != len(all_samples):
+                raise RecordError(
+                    shown,
+                    f"#{number}",
+                    f"has {len(fields)} sample columns where the header names {len(all_samples)}",
+                )
+            rows = wanted
+        hit = watch.first_hit(build, pos, end)
+        if hit is not None:
+            known = None
+            if use_numpy:  # DP/MIN_DP of every sample read as numbers in bulk
+                columns = subset if subset is not None else np.arange(len(all_samples))
+                known = bulk_depths(np, line, starts[columns], ends[columns], keys)
+                if subset is not None:  # back to the order of scan.samples
+                    at = {int(j): i for i, j in enumerate(subset.tolist())}
+                    known = (
+                        known[0][[at[j] for j in wanted]],
+                        known[1][[at[j] for j in wanted]],
+                    )
+            _depths(fields, keys, wanted, scan, build, hit, decoder, known)
+        calls_by_allele = decoder.calls(fields, keys, rows, all_samples, len(alts), shown, number)
+        evidence = scan.evidence
+        block = is_gvcf_record(alts, end_match is not None)
+        if evidence.pending[build] or block:
+            bulk = (np, line, starts, ends) if use_numpy else None
+            _note_evidence(evidence, build, pos, end, block, fields, keys, wanted, bulk, decoder)
         split_alleles(
             shown,
             number,
@@ -221,8 +202,7 @@ def read_records(
             pos,
             ref,
             alts,
-            head[2].decode(errors="replace") or ".",
-            head[6].decode(errors="replace") if head[6] not in (b"", b".") else ".",
+            *id_and_filter(head),
             build,
             scan,
             lambda i, c=calls_by_allele: c.get(i, ()),
