@@ -61,7 +61,7 @@ def index_tsv(stems: dict[str, str], without_packet: set[str] | None = None) -> 
     """``patients/index.tsv``: each patient ID beside the names of its files; the
     Phenopacket column is empty for the patients in ``without_packet`` (None: packets not
     written here, their names are the ones a delivery would give them)."""
-    from nlrp3annot.io.writers import spreadsheet_safe
+    from nlrp3annot.io.cells import spreadsheet_safe
 
     lines = ["patient_id\tpage\tphenopacket"]
     for pid, stem in stems.items():

@@ -44,7 +44,7 @@ NEEDED = ("tables/patients.tsv", "annotation/patients.tsv", "annotation/calls.ts
 def read_tsv(path: Path) -> list[dict[str, str]]:
     """A tab-separated table as rows of text ('' for empty cells); IDs written inert for
     spreadsheets (a leading ') read back as written."""
-    from nlrp3annot.io.writers import USER_TEXT_COLUMNS, as_written
+    from nlrp3annot.io.cells import USER_TEXT_COLUMNS, as_written
 
     csv.field_size_limit(sys.maxsize)  # a note or a condition list can be long
     with open(path, newline="", encoding="utf-8") as handle:

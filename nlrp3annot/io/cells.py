@@ -1,5 +1,5 @@
 """The text of one table cell as the result tables write it: csv.writer's quoting inside a
-TSV line (:func:`_csv_text`) and the spreadsheet-formula guard on user text
+TSV line (:func:`csv_text`) and the spreadsheet-formula guard on user text
 (:func:`spreadsheet_safe`, read back by :func:`as_written`); what
 :mod:`nlrp3annot.io.writers` and :mod:`nlrp3annot.io.sample_lines` share."""
 
@@ -41,7 +41,7 @@ def as_written(value: object) -> object:
     return value
 
 
-def _csv_text(values: list) -> str:
+def csv_text(values: list) -> str:
     """Values formatted as csv.writer formats them inside a TSV line (quoted only when they
     hold a tab, newline or quote), without a newline."""
     texts = ["" if v is None else str(v) for v in values]

@@ -68,9 +68,9 @@ def concatenate_tsv(paths: Sequence[str | Path], out: Path) -> None:
             )  # fmt: skip
 
     def write(handle) -> None:
-        from nlrp3annot.io.writers import _csv_text
+        from nlrp3annot.io.cells import csv_text
 
-        handle.write(_csv_text(wide) + "\n")
+        handle.write(csv_text(wide) + "\n")
         for path, header in zip(paths, headers, strict=True):
             with open(path, newline="", encoding="utf-8") as source:
                 source.readline()
@@ -80,7 +80,7 @@ def concatenate_tsv(paths: Sequence[str | Path], out: Path) -> None:
                 place = {column: i for i, column in enumerate(header)}
                 for row in csv.reader(source, delimiter="\t"):
                     cells = [row[place[c]] if c in place else "" for c in wide]
-                    handle.write(_csv_text(cells) + "\n")
+                    handle.write(csv_text(cells) + "\n")
 
     atomic_write(out, write)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import operator
 
-from nlrp3annot.io.cells import USER_TEXT_COLUMNS, _csv_text, spreadsheet_safe
+from nlrp3annot.io.cells import USER_TEXT_COLUMNS, csv_text, spreadsheet_safe
 from nlrp3annot.values import SampleRow
 
 
@@ -120,7 +120,7 @@ class SampleLines:
                 listed = list(values)
                 for i in guarded:  # (IDs from the user's files: spreadsheet-safe)
                     listed[i] = spreadsheet_safe(listed[i])
-                text = by_values[values] = _csv_text(listed)
+                text = by_values[values] = csv_text(listed)
             out.append(text)
         kept[id(part)] = (part, out)
         return out
@@ -144,7 +144,7 @@ class SampleLines:
             return None
         sample = self.samples.get(row.sample)
         if sample is None:
-            sample = self.samples[row.sample] = _csv_text([spreadsheet_safe(row.sample)])
+            sample = self.samples[row.sample] = csv_text([spreadsheet_safe(row.sample)])
         call = self.objects["call"].get(id(row.call))
         call = call[1] if call is not None else self._of("call", row.call)
         if call is None:

@@ -13,12 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from nlrp3annot.io.atomic import atomic_write, atomic_write_binary
-from nlrp3annot.io.cells import (  # noqa: F401 (the cells' text, where callers found it)
-    USER_TEXT_COLUMNS,
-    _csv_text,
-    as_written,
-    spreadsheet_safe,
-)
+from nlrp3annot.io.cells import USER_TEXT_COLUMNS, csv_text, spreadsheet_safe
 from nlrp3annot.io.sample_lines import SampleLines
 from nlrp3annot.values import (
     COLUMNS,
@@ -86,7 +81,7 @@ def _guard(values, at: list[int]) -> list:
 def _tsv(rows: list, columns: list[str], handle) -> None:
     # lines joined from plain values, not csv.writer (2x slower) or DictWriter on copied
     # dicts: a joint VCF gives ~10^5 rows
-    handle.write(_csv_text(columns) + "\n")
+    handle.write(csv_text(columns) + "\n")
     shared = SampleLines(columns)
     guarded = [i for i, c in enumerate(columns) if c in USER_TEXT_COLUMNS]
     every = operator.itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
@@ -110,7 +105,7 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
             except KeyError:  # a row without some columns (several kinds of input in one table)
                 get = row.get
                 values = [get(c) for c in columns]
-            line = _csv_text(_guard(values, guarded)) + "\n"
+            line = csv_text(_guard(values, guarded)) + "\n"
         pending.append(line)
         if len(pending) >= 4096:
             handle.write("".join(pending))
@@ -120,9 +115,9 @@ def _tsv(rows: list, columns: list[str], handle) -> None:
 
 def _site_lines(columns: list[str], guarded: list[int]):
     """A function from a :class:`SiteRow`'s values to its TSV line: the same text as
-    ``_csv_text(_guard(...))``, joined at once when the cells are text but the annotation's
+    ``csv_text(_guard(...))``, joined at once when the cells are text but the annotation's
     numbers and flag (formatted one by one, the join needs text) and none needs a guard or
-    quotes; any other row takes ``_csv_text``. (A sites-only VCF of every coding SNV gives
+    quotes; any other row takes ``csv_text``. (A sites-only VCF of every coding SNV gives
     10^4 distinct rows: str() on each of a row's 44 cells was most of its time.)"""
     pick = operator.itemgetter(*(SITE_KEYS.index(c) for c in columns))
     typed = {f.name for f in fields(Annotation) if f.type in ("int", "bool")}
@@ -145,7 +140,7 @@ def _site_lines(columns: list[str], guarded: list[int]):
                     texts[i] = "" if value is None else str(value)
                 try:
                     text = "\t".join(texts)
-                except TypeError:  # a cell that is not text (None): _csv_text formats it
+                except TypeError:  # a cell that is not text (None): csv_text formats it
                     text = ""
                 if (
                     text
@@ -153,7 +148,7 @@ def _site_lines(columns: list[str], guarded: list[int]):
                     and not ('"' in text or "\n" in text or "\r" in text)
                 ):
                     return text + "\n"
-        return _csv_text(_guard(picked, guarded)) + "\n"
+        return csv_text(_guard(picked, guarded)) + "\n"
 
     return line
 

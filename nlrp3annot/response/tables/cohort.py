@@ -114,7 +114,7 @@ def _read_genotypes(path) -> pd.DataFrame:
     unknown = sorted(set(table["status"]) - set(STATUS_PRIORITY))
     if unknown:
         raise Nlrp3AnnotError(f"{path}: unknown status values {unknown}")
-    from nlrp3annot.io.writers import USER_TEXT_COLUMNS, as_written
+    from nlrp3annot.io.cells import USER_TEXT_COLUMNS, as_written
 
     for column in USER_TEXT_COLUMNS & set(table.columns):  # IDs as the VCF wrote them
         table[column] = table[column].map(as_written)
