@@ -61,10 +61,7 @@ def here_and_forked(items: list, here, forked) -> list:
 
     Plain ``os.fork`` with one pipe per child: a ProcessPoolExecutor took 45-65 ms to get
     its first worker going, a sixth of the naming it was there to share."""
-    # imported here, before any fork (a child then has them), not at start-up: a run that
-    # forks no child (a small file) does not pay for them
-    import pickle  # noqa: F401 (for _fork's children and _collect)
-    import signal
+    import signal  # (here, not at start-up: a run that forks no child does not pay for it)
 
     # Objects the children inherit are moved out of the collector's reach first: a child's
     # collections would otherwise walk (and so copy) the whole inherited heap.
@@ -88,7 +85,9 @@ def here_and_forked(items: list, here, forked) -> list:
 
 
 def _fork(work, item) -> tuple[int, int]:
-    import pickle  # already loaded by here_and_forked
+    # (imported before the fork, so the child has it; not at start-up: a run that forks no
+    # child, a small file, does not pay for it)
+    import pickle
 
     reader, writer = os.pipe()
     pid = os.fork()
@@ -114,7 +113,7 @@ def _fork(work, item) -> tuple[int, int]:
 
 def _collect(pid: int, reader: int) -> tuple[bool, object]:
     """(True, result) or (False, the exception to raise) of one forked child."""
-    import pickle  # already loaded by here_and_forked
+    import pickle  # (loaded by _fork)
 
     with os.fdopen(reader, "rb") as pipe:
         data = pipe.read()
