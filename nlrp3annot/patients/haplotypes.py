@@ -68,17 +68,15 @@ def sample_rows(
     annotator: Annotator,
     options: MosaicOptions = DEFAULT_OPTIONS,
     samples: list[str] | None = None,
-    extra: Callable[[Mapping], dict] | None = None,
     parts: RowParts | None = None,
     file_columns: Mapping[str, object] | None = None,
 ) -> list[SampleRow]:
     """One row per sample x allele it carries (or whose genotype is missing, or whose ALT
     reads under a reference genotype are shown with why they are no mosaic), per transcript,
-    samples in ``samples`` order (default: as first seen in the records). ``extra(row)``
-    gives the columns that follow from a site and the sample's protein change (file,
-    ClinVar), asked once per shared part. ``parts``: shared parts kept from earlier files
-    (:class:`RowParts`, whose ``known`` then stands for ``extra``) and ``file_columns`` the
-    columns of this file (its name), placed where ``extra`` would place them."""
+    samples in ``samples`` order (default: as first seen in the records). ``parts``: the
+    rows' shared parts, kept from earlier files (:class:`RowParts`, whose ``known`` gives
+    the columns that follow from a site and the sample's protein change: ClinVar; default:
+    new parts without them); ``file_columns``: the columns of this file (its name)."""
     by_sample: dict[str, list[Carried]] = {}
     missing: dict[str, list[Carried]] = {}
     for record, rows in zip(records, annotations, strict=True):
@@ -94,9 +92,8 @@ def sample_rows(
     if samples is None:
         samples = list(dict.fromkeys(c.sample for r in records for c in r.calls))
     if parts is None:
-        parts = RowParts(extra)
-    else:
-        parts.start_file(file_columns or {})
+        parts = RowParts()
+    parts.start_file(file_columns or {})
     file = parts.file
     coding_records = {  # only coding alleles can share a codon with another
         id(record)
