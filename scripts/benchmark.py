@@ -50,31 +50,21 @@ import platform
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import benchmark_inputs as bi
+import benchmark_timing as timing
+from benchmark_timing import CommandFailed, Measure, gnu_time, output, run, shell
 
 SNPEFF_GENOME = "nlrp3locus"  # the genome name tests/differential_tools builds
 WORKLOADS = ("W1", "W3", "W3L", "W4", "W5", "S", "R1", "R2", "R3")
 Cmd = list[str]
 Goal = tuple[str, float]  # ("ratio", max) | ("ours_s", max) | ("rss_mb", max)
-
-
-class CommandFailed(Exception):
-    """A benchmarked command exited non-zero: the run must fail, not print a fast time."""
-
-
-@dataclass
-class Measure:
-    wall: float  # seconds
-    rss_kib: int  # peak RSS (maxrss, KiB)
 
 
 @dataclass
@@ -88,45 +78,6 @@ class Workload:
     note: str = ""
 
 
-def gnu_time() -> str | None:
-    """GNU time, if installed: see run() for why it is needed."""
-    path = shutil.which("time") or "/usr/bin/time"
-    return path if Path(path).is_file() and "GNU" in _output([path, "--version"]) else None
-
-
-GNU_TIME: str | None = None  # set in main()
-
-
-def run(cmd: Cmd) -> Measure:
-    """Run ``cmd`` with stdout discarded: wall time and peak RSS of its process tree.
-
-    ru_maxrss from os.wait4 on a child of this script is floored at this script's own peak
-    RSS (Linux folds the forked, or vfork-shared, memory map's high-water mark into the
-    child's maxrss at exec), so a 4 MiB bcftools run would show as 40+ MiB, or as the
-    size of the 20,000-sample generator. GNU time forks the command from its own ~1 MiB
-    process and reports the true figure; os.wait4 is only the fallback."""
-    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss_out:
-        full = [GNU_TIME, "-f", "%M", "-o", rss_out.name, *cmd] if GNU_TIME else cmd
-        start = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
-        if proc.returncode != 0:
-            err.seek(0)
-            tail = err.read().decode(errors="replace")[-3000:]
-            raise CommandFailed(
-                f"command failed (exit {proc.returncode}): {shlex.join(cmd)}\n{tail}"
-            )
-        rss = int(rss_out.read().split()[-1]) if GNU_TIME else usage.ru_maxrss
-    return Measure(wall, rss)
-
-
-def shell(script: str) -> Cmd:
-    """A pipeline as one process tree; pipefail so a failing first stage is not hidden."""
-    return ["bash", "-o", "pipefail", "-c", script]
-
-
 def ours_command() -> Cmd:
     """The console script pip installed for this Python (what a lab runs), else one on
     PATH, else ``python -m``. The interpreter's own scripts folder comes first because a
@@ -138,19 +89,11 @@ def ours_command() -> Cmd:
     return [found] if found else [sys.executable, "-m", "nlrp3annot"]
 
 
-def _output(cmd: Cmd) -> str:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return (proc.stdout + proc.stderr).strip()
-
-
 def snpeff_jar() -> str | None:
     """The Debian libsnpeff-java jar, if SnpEff and java are installed."""
     if shutil.which("java") is None or shutil.which("dpkg") is None:
         return None
-    for line in _output(["dpkg", "-L", "libsnpeff-java"]).splitlines():
+    for line in output(["dpkg", "-L", "libsnpeff-java"]).splitlines():
         if line.endswith("/snpeff.jar") and Path(line).is_file():
             return line
     return None
@@ -166,11 +109,11 @@ def machine_line(ours: Cmd, jar: str | None) -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    bcftools = " ".join(_output(["bcftools", "--version"]).splitlines()[:2]) or "bcftools n/a"
+    bcftools = " ".join(output(["bcftools", "--version"]).splitlines()[:2]) or "bcftools n/a"
     snpeff = "SnpEff n/a"
     if jar:
-        snpeff = " ".join(_output(["java", "-jar", jar, "-version"]).split()[:2]) or snpeff
-    ours_version = _output([*ours, "--version"]) or "nlrp3annot ?"
+        snpeff = " ".join(output(["java", "-jar", jar, "-version"]).split()[:2]) or snpeff
+    ours_version = output([*ours, "--version"]) or "nlrp3annot ?"
     return (
         f"Machine: {cpu}, {cores} cores | Python {platform.python_version()} | {bcftools} | "
         f"{snpeff} | {ours_version} ({shlex.join(ours)}) | "
@@ -244,7 +187,7 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
             {**key, "locus_only": 1} if locus_only else key,
             lambda d, n=n, lo=locus_only: bi.write_w3(d, m, n, 40, 3, locus_only=lo),
         )
-        jobs = " --jobs 2" if "--jobs" in _output([*split(ann), "--help"]) else ""
+        jobs = " --jobs 2" if "--jobs" in output([*split(ann), "--help"]) else ""
         loop = (
             f'cd {q(str(w3))} && while read -r f; do {csq} -p a -r {region} "$f" -Ov '
             "-o /dev/null || exit 1; done < list.txt"
@@ -517,8 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("bcftools") is None:
         print("bcftools is not installed (apt-get install bcftools)", file=sys.stderr)
         return 2
-    global GNU_TIME
-    GNU_TIME = gnu_time()
+    timing.GNU_TIME = gnu_time()
     ours, jar = shlex.split(args.ours) if args.ours else ours_command(), snpeff_jar()
     compile_package()  # with --ours too: PYTHONPATH, as its help says, finds the same copy
     with tempfile.TemporaryDirectory(prefix="nlrp3bench_") as tmp:
@@ -528,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             machine_line(ours, jar),
             f"Medians of {args.repeats} run(s); ratio = nlrp3annot / anchor; "
             "peak = max RSS of the command's largest process ("
-            + ("GNU time)." if GNU_TIME else "os.wait4: floored at this script's RSS)."),
+            + ("GNU time)." if timing.GNU_TIME else "os.wait4: floored at this script's RSS)."),
             "",
             "| workload | nlrp3annot s | anchor | anchor s | ratio | goal | "
             "peak MiB ours / anchor |",
