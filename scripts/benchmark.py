@@ -16,7 +16,9 @@ Workloads (inputs generated here, seeded, GATK-like; see scripts/benchmark_input
       vs `bcftools csq -p a | bcftools query -i 'GT="alt"'`   goal ratio <= 2 at 20,000, < 300 MB
   W5  sites-only: every SNV of every CDS base + 2,000 indels
       vs bcftools csq --local-csq and SnpEff 5.1d      goal ratio <= 5 of csq, <= 0.2 of SnpEff
-      (and W5x10: 10x the variants, all distinct, vs csq: start-up a small share of both)
+      (W5 floor: the interpreter, pysam and the FASTA alone, beside csq on W5; and W5x10:
+      10x the variants, all distinct, vs csq, then the cost of one variant on each side,
+      (W5x10 - W5) / the variants added, start-up left out)
   S   start-up: annotate a 1-record VCF (vs csq), and `nlrp3annot --help`  goal < 0.3 s / 0.15 s
   R1  `nlrp3annot scan` of a 30x CRAM (reads over the locus and 2 Mb each side; only the
       locus is read, through the index) vs `bcftools mpileup -R targets -a AD,ADF,ADR`
@@ -49,33 +51,46 @@ import os
 import platform
 import shlex
 import shutil
-import statistics
 import sys
 import sysconfig
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import benchmark_inputs as bi
 import benchmark_timing as timing
-from benchmark_timing import CommandFailed, Measure, gnu_time, output, run, shell
+from benchmark_timing import (
+    Cmd,
+    CommandFailed,
+    Goal,
+    Medians,
+    Workload,
+    gnu_time,
+    measure,
+    output,
+    per_variant_rows,
+    shell,
+)
 
 SNPEFF_GENOME = "nlrp3locus"  # the genome name tests/differential_tools builds
 WORKLOADS = ("W1", "W3", "W3L", "W4", "W5", "S", "R1", "R2", "R3")
-Cmd = list[str]
-Goal = tuple[str, float]  # ("ratio", max) | ("ours_s", max) | ("rss_mb", max)
 
 
-@dataclass
-class Workload:
-    """One table row per anchor: (name, command, goals); an empty command is an n/a row
-    and ``ours`` None means our command is not run (--anchors-only)."""
-
-    label: str
-    ours: Cmd | None
-    anchors: list[tuple[str, Cmd, list[Goal]]]
-    note: str = ""
+def interpreter_of(ours: Cmd) -> str:
+    """The Python that runs our command: a console script's shebang, ``python`` of
+    ``python -m nlrp3annot``, else this script's."""
+    if len(ours) >= 3 and ours[1:3] == ["-m", "nlrp3annot"]:
+        return ours[0]
+    try:
+        with open(ours[0], "rb") as script:
+            first = script.readline().decode(errors="replace")
+    except OSError:
+        return sys.executable
+    return (
+        first[2:].strip().split()[0]
+        if first.startswith("#!") and first[2:].strip()
+        else sys.executable
+    )
 
 
 def ours_command() -> Cmd:
@@ -247,6 +262,19 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
                 ),
                 ("SnpEff", snpeff, [("ratio", 0.2)]),
             ],
+            key="W5",
+            variants=len(sites),
+        )
+        # The floor under any run of a Python program that reads the FASTA through htslib:
+        # the interpreter started, pysam imported, the FASTA opened, no record read. Beside
+        # csq on W5's input, it says how much of the "<= 5x csq" goal it leaves.
+        floor = f"import pysam; pysam.FastaFile({str(bi.FASTA)!r}).close()"
+        yield Workload(
+            "W5 floor: interpreter + import pysam + FASTA opened, no record",
+            [interpreter_of(ours), "-c", floor],
+            [("csq --local-csq", split(f"{csq} --local-csq {vcf} -Ov -o /dev/null"), [])],
+            "what every run pays before its first record",
+            key="W5floor",
         )
         # W5x10: ten times W5's counts, all distinct (every SNV of 10x as many bases from the
         # CDS start, introns included, and 10x the indels), so that start-up (~0.1 s of
@@ -271,10 +299,13 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
                 (
                     "csq --local-csq",
                     split(f"{csq} --local-csq {wide_vcf} -Ov -o {o('w5x10.csq.vcf')}"),
-                    [("ratio", 5.0)],
+                    [],
                 )
             ],
-            "marginal per variant: (W5x10 - W5) / 9 W5",
+            "the next row: the cost of a variant, start-up left out",
+            key="W5x10",
+            variants=n_wide,
+            per_variant_from="W5",
         )
     for name, depth, flank, cram in (("R1", 30, 2_000_000, True), ("R2", 5000, 0, False)):
         if name not in want:
@@ -379,48 +410,6 @@ def snpeff_command(inp: Inputs, jar: str, sites: list, key: dict, out: Path) -> 
     )
 
 
-def verdict(goal: Goal, ours: float | None, ratio: float | None, rss_kib: int | None) -> str:
-    kind, limit = goal
-    if kind == "ratio":
-        text, value, ok = f"ratio <= {limit:g}", ratio, ratio is not None and ratio <= limit
-    elif kind == "ours_s":
-        text, value, ok = f"< {limit:g} s", ours, ours is not None and ours < limit
-    else:
-        value = rss_kib
-        text, ok = f"RSS < {limit:g} MB", rss_kib is not None and rss_kib * 1024 < limit * 1e6
-    return f"{text}: {'n/a' if value is None else 'yes' if ok else 'NO'}"
-
-
-def measure(w: Workload, repeats: int) -> list[str]:
-    """Run ours and the anchors ``repeats`` times, each iteration one of each (so a noisy
-    spell hits both); one Markdown row per anchor."""
-    ours: list[Measure] = []
-    theirs: list[list[Measure]] = [[] for _ in w.anchors]
-    for _ in range(repeats):
-        if w.ours:
-            ours.append(run(w.ours))
-        for runs, (_, cmd, _) in zip(theirs, w.anchors, strict=True):
-            if cmd:
-                runs.append(run(cmd))
-    ours_s = statistics.median(x.wall for x in ours) if ours else None
-    ours_rss = max(x.rss_kib for x in ours) if ours else None
-    rows = []
-    for runs, (name, cmd, goals) in zip(theirs, w.anchors, strict=True):
-        anchor_s = statistics.median(x.wall for x in runs) if runs else None
-        anchor_rss = max(x.rss_kib for x in runs) if runs else None
-        ratio = ours_s / anchor_s if ours_s is not None and anchor_s else None
-        verdicts = [verdict(g, ours_s, ratio, ours_rss) for g in goals]
-        goal = "; ".join(verdicts + ([f"({w.note})"] if w.note else [])) or "—"
-        mib = " / ".join("n/a" if v is None else f"{v / 1024:.0f}" for v in (ours_rss, anchor_rss))
-        anchor = f"{name} (n/a)" if name and not cmd else name or "—"
-        rows.append(
-            f"| {w.label} | {'skipped' if ours_s is None else f'{ours_s:.3f}'} | {anchor} "
-            f"| {'n/a' if anchor_s is None else f'{anchor_s:.3f}'} "
-            f"| {'—' if ratio is None else f'{ratio:.2f}'} | {goal} | {mib} |"
-        )
-    return rows
-
-
 def compile_package() -> None:
     """Byte-compile the package this Python imports (the installed one, or the checkout
     PYTHONPATH names), as `pip install` does: a checkout run with PYTHONDONTWRITEBYTECODE=1
@@ -478,8 +467,14 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print("\n".join(lines), flush=True)
         try:
+            done: dict[str, Workload] = {}
+            timed: dict[str, Medians] = {}
             for w in workloads(args, Inputs(root), ours, jar):
-                for row in measure(w, args.repeats):
+                rows, timed[w.key] = measure(w, args.repeats)
+                done[w.key] = w
+                if w.per_variant_from and w.per_variant_from in done:
+                    rows += per_variant_rows(done[w.per_variant_from], w, timed)
+                for row in rows:
                     print(row, flush=True)
                     lines.append(row)
         except CommandFailed as exc:

@@ -1,11 +1,14 @@
-"""How scripts/benchmark.py times a command: wall time and the peak memory of its largest
-process, a failing command failing the run (the benchmark doubles as a smoke test)."""
+"""How scripts/benchmark.py times a workload and writes its rows: each command's wall time
+and the peak memory of its largest process, medians over repeats with ours and the anchors
+taking turns, the goals' verdicts, and a failing command failing the run (the benchmark
+doubles as a smoke test)."""
 
 from __future__ import annotations
 
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -13,6 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 Cmd = list[str]
+Goal = tuple[str, float]  # ("ratio", max) | ("ours_s", max) | ("rss_mb", max)
+
+
+@dataclass
+class Workload:
+    """One table row per anchor: (name, command, goals); an empty command is an n/a row
+    and ``ours`` None means our command is not run (--anchors-only)."""
+
+    label: str
+    ours: Cmd | None
+    anchors: list[tuple[str, Cmd, list[Goal]]]
+    note: str = ""
+    key: str = ""  # (for a derived row: which workload this is)
+    variants: int = 0  # variants in the input (for a per-variant row)
+    per_variant_from: str = ""  # key of the smaller input: print the cost of a variant
 
 
 class CommandFailed(Exception):
@@ -70,3 +88,71 @@ def output(cmd: Cmd) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return (proc.stdout + proc.stderr).strip()
+
+
+def verdict(goal: Goal, ours: float | None, ratio: float | None, rss_kib: int | None) -> str:
+    kind, limit = goal
+    if kind == "ratio":
+        text, value, ok = f"ratio <= {limit:g}", ratio, ratio is not None and ratio <= limit
+    elif kind == "ours_s":
+        text, value, ok = f"< {limit:g} s", ours, ours is not None and ours < limit
+    else:
+        value = rss_kib
+        text, ok = f"RSS < {limit:g} MB", rss_kib is not None and rss_kib * 1024 < limit * 1e6
+    return f"{text}: {'n/a' if value is None else 'yes' if ok else 'NO'}"
+
+
+Medians = dict[str, float | None]  # ours ("") and each anchor (by name) -> median seconds
+
+
+def measure(w: Workload, repeats: int) -> tuple[list[str], Medians]:
+    """Run ours and the anchors ``repeats`` times, each iteration one of each (so a noisy
+    spell hits both); one Markdown row per anchor, and the medians."""
+    ours: list[Measure] = []
+    theirs: list[list[Measure]] = [[] for _ in w.anchors]
+    for _ in range(repeats):
+        if w.ours:
+            ours.append(run(w.ours))
+        for runs, (_, cmd, _) in zip(theirs, w.anchors, strict=True):
+            if cmd:
+                runs.append(run(cmd))
+    ours_s = statistics.median(x.wall for x in ours) if ours else None
+    ours_rss = max(x.rss_kib for x in ours) if ours else None
+    rows = []
+    medians: Medians = {"": ours_s}
+    for runs, (name, cmd, goals) in zip(theirs, w.anchors, strict=True):
+        anchor_s = medians[name] = statistics.median(x.wall for x in runs) if runs else None
+        anchor_rss = max(x.rss_kib for x in runs) if runs else None
+        ratio = ours_s / anchor_s if ours_s is not None and anchor_s else None
+        verdicts = [verdict(g, ours_s, ratio, ours_rss) for g in goals]
+        goal = "; ".join(verdicts + ([f"({w.note})"] if w.note else [])) or "—"
+        mib = " / ".join("n/a" if v is None else f"{v / 1024:.0f}" for v in (ours_rss, anchor_rss))
+        anchor = f"{name} (n/a)" if name and not cmd else name or "—"
+        rows.append(
+            f"| {w.label} | {'skipped' if ours_s is None else f'{ours_s:.3f}'} | {anchor} "
+            f"| {'n/a' if anchor_s is None else f'{anchor_s:.3f}'} "
+            f"| {'—' if ratio is None else f'{ratio:.2f}'} | {goal} | {mib} |"
+        )
+    return rows, medians
+
+
+def per_variant_rows(small: Workload, large: Workload, timed: dict[str, Medians]) -> list[str]:
+    """The cost of one more variant, ours and each anchor both inputs share: (large -
+    small) / (variants added), the start-up of each program cancelling out. Microseconds
+    in the seconds columns' place; no goal (the issue's goals are on whole runs)."""
+    a, b = timed[small.key], timed[large.key]
+    added = large.variants - small.variants
+    ours = (b[""] - a[""]) / added * 1e6 if b[""] is not None and a[""] is not None else None
+    rows = []
+    for name, _, _ in large.anchors:
+        theirs = None
+        if a.get(name) is not None and b.get(name) is not None:
+            theirs = (b[name] - a[name]) / added * 1e6
+        ratio = ours / theirs if ours is not None and theirs else None
+        rows.append(
+            f"| per variant: ({large.key} - {small.key}) / {added:,} "
+            f"| {'n/a' if ours is None else f'{ours:.1f} us'} | {name} "
+            f"| {'n/a' if theirs is None else f'{theirs:.2f} us'} "
+            f"| {'—' if ratio is None else f'{ratio:.1f}'} | — (start-up left out) | — |"
+        )
+    return rows

@@ -56,6 +56,14 @@ def test_quick_benchmark_reports_every_workload(tmp_path: Path) -> None:
         assert any(_is_number(row[4]) for row in mine), f"{wid.strip()} has no ratio: {mine}"
         assert all(_is_number(row[1]) for row in mine), mine  # ours ran
     assert any(row[0].startswith("S start-up: nlrp3annot --help") for row in rows)
+    assert any(row[0].startswith("W5 floor:") for row in rows)  # (with a ratio, as W5's rows)
+    # the cost of one variant on each side, from W5 and W5x10: microseconds and their ratio
+    per_variant = [_cells(line) for line in proc.stdout.splitlines() if line.startswith("| per")]
+    assert len(per_variant) == 1, proc.stdout
+    ours_us, anchor, theirs_us, ratio = per_variant[0][1:5]
+    assert anchor == "csq --local-csq" and _is_number(ratio)
+    assert ours_us.endswith(" us") and theirs_us.endswith(" us")
+    assert _is_number(ours_us[:-3]) and _is_number(theirs_us[:-3])
     assert table.read_text().splitlines()[-1] in proc.stdout  # --markdown saved the table
 
 
