@@ -212,14 +212,14 @@ def client_dir(tmp_path_factory) -> Path:
     return here
 
 
-def annotate(where: Path, out: str, *args: str, calls: str = "calls.tsv"):
+def annotate(where: Path, out: str, *args: str, calls: str = "calls.tsv", env: dict | None = None):
     """``nlrp3annot annotate ... -o OUT/calls.tsv --patients OUT/patients.tsv`` run in
-    ``where``; (process, its outputs by name)."""
+    ``where`` (with ``env``, else the workers' environment); (process, its outputs by name)."""
     (where / out).mkdir()
     proc = subprocess.run(
         [sys.executable, "-m", "nlrp3annot", "annotate", *args, "--fasta", "ref/ref.fa.gz",
          "-o", f"{out}/{calls}", "--patients", f"{out}/patients.tsv"],
-        cwd=where, env=ENV, capture_output=True, text=True, timeout=300,
+        cwd=where, env=env or ENV, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     outputs = {p.name: p.read_bytes() for p in sorted((where / out).iterdir())}
     return proc, outputs
@@ -310,6 +310,59 @@ def test_relative_gff_and_the_json_summary(cluster, client_dir: Path):
     assert [f["sequence"] for f in summary] == ["ref/ref.fa.gz"] * 3
     assert summary[2]["warnings"][0].startswith("vcf/stale.vcf.gz: index")
     assert b"NM_004895.4" in local_out["calls.json"]
+
+
+C907 = 247424356  # GRCh38 position of c.907 on the test locus
+
+
+def own_clinvar_table(path: Path) -> Path:
+    """A one-row ClinVar table in the bundled table's format, naming c.907G>A's canonical
+    SPDI (NC_000001.11:247424355:G:A) as VariationID 999999, which no real table holds."""
+    from nlrp3annot.knowledge.clinvar import COLUMNS
+
+    row = ["999999", "c.907G>A", "", "247424355", "G", "A", "", "", "Uncertain significance",
+           "no assertion criteria provided", "TEST", "", ""]  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# built: 2099-01-01\n" + "\t".join(COLUMNS) + "\n" + "\t".join(row) + "\n")
+    return path
+
+
+def test_the_workers_look_alleles_up_in_the_submitting_side_tables(cluster, client_dir: Path):
+    """The ClinVar table is the submitting machine's, on every worker: a `knowledge update`
+    in the client's cache (which the workers, with another cache, do not have) names
+    c.907G>A in the cluster run's rows as in the local run's, byte for byte."""
+    from vcf_writer import write
+
+    (client_dir / "own").mkdir()
+    write(client_dir / "own" / "sites.vcf", [], [{"pos": C907, "ref": "G", "alts": ("A",)}])
+    cache = client_dir / "own" / "cache"
+    own_clinvar_table(cache / "knowledge" / "clinvar_NLRP3_2099-01-01.tsv")
+    env = {**ENV, "NLRP3ANNOT_CACHE": str(cache)}
+    assert ENV.get("NLRP3ANNOT_CACHE") != str(cache)  # (the workers' environment)
+    local, local_out = annotate(client_dir, "own-local", "own/sites.vcf", "-q", env=env)
+    assert local.returncode == 0, local.stderr
+    assert b"\t999999\t" in local_out["calls.tsv"]
+    remote, remote_out = annotate(
+        client_dir, "own-dask", "own/sites.vcf", "-q", "--scheduler", cluster.address, env=env
+    )
+    assert remote.returncode == 0, remote.stderr
+    assert remote_out == local_out
+
+
+def test_a_library_run_on_the_cluster_uses_the_tables_it_is_given(cluster, tmp_path: Path):
+    """annotate_files(knowledge=..., scheduler=...): the workers get the caller's tables."""
+    from vcf_writer import write
+
+    from nlrp3annot.knowledge.clinvar import load_clinvar, load_phenotypes
+    from nlrp3annot.knowledge.columns import Knowledge
+    from nlrp3annot.runner.batch import annotate_files
+
+    own = Knowledge(load_clinvar(own_clinvar_table(tmp_path / "own.tsv")), load_phenotypes(), "own")
+    vcf = write(tmp_path / "sites.vcf", [], [{"pos": C907, "ref": "G", "alts": ("A",)}])
+    given = annotate_files([vcf], FASTA, knowledge=own, scheduler=cluster.address)
+    assert {r["clinvar_id"] for r in given.table} == {"999999"}
+    assert {r["clinvar_significance"] for r in given.table} == {"Uncertain significance"}
+    assert [f["knowledge"] for f in given.summary["per_file"]] == ["own"]
 
 
 def test_joint_vcf_shards_run_on_both_workers(cluster, client_dir: Path, local_joint):

@@ -40,11 +40,13 @@ CLUSTER_SHARD_SAMPLES = 5_000  # samples per task on a cluster
 _SESSIONS: dict[Settings, Session] = {}
 
 
-def session_for(settings: Settings) -> Session:
-    """This process's session for ``settings`` (made on first use)."""
+def session_for(settings: Settings, knowledge: Knowledge | None = None) -> Session:
+    """This process's session for ``settings`` (made on first use); with ``knowledge``, one
+    that looks alleles up in those very tables (a cluster worker is given the submitting
+    process's with every task: the same object for all of a run's tasks on that worker)."""
     session = _SESSIONS.get(settings)
-    if session is None:
-        session = _SESSIONS[settings] = Session(settings)
+    if session is None or (knowledge is not None and session.knowledge is not knowledge):
+        session = _SESSIONS[settings] = Session(settings, knowledge)
     return session
 
 
@@ -64,13 +66,14 @@ TSV_LINES_MAX_ROWS = 5_000
 
 
 def run_task(
-    task: Task, settings: Settings, sent: bool = False
+    task: Task, settings: Settings, sent: bool = False, knowledge: Knowledge | None = None
 ) -> tuple[AnnotationResult | None, str]:
     """Annotate one task; a user-input problem comes back as its one-line message.
     ``sent``: the result goes to another process (with ``settings.tsv_lines``, its sample
-    rows go as their TSV lines when there are few of them)."""
+    rows go as their TSV lines when there are few of them); ``knowledge``: the tables to
+    look alleles up in (default: this process's session's)."""
     try:
-        session = session_for(settings)
+        session = session_for(settings, knowledge)
         samples = list(task.samples) if task.samples is not None else None
         if task.read_from is None:
             result = session.annotate_file(task.path, samples)
@@ -167,8 +170,9 @@ def run_files(
 ) -> Iterator[tuple[str, AnnotationResult | None, str]]:
     """(name, result, error) for each path, in input order; ``shown``: the name the outputs
     give a file read from another path (else the path as given); ``knowledge``: the tables
-    this process's session (and the workers it forks) look alleles up in during this run
-    (default: the session's own, loaded when it was made)."""
+    this process's session and its workers (forked, or a cluster's, sent them) look alleles
+    up in during this run (default: the session's own, loaded when it was made; a cluster's
+    workers get this process's, never their own)."""
     files = [_file(p, shown or {}) for p in paths]
     kept = _SESSIONS.get(settings)
     ours = knowledge is not None and (kept is None or kept.knowledge is not knowledge)
@@ -176,7 +180,11 @@ def run_files(
         _SESSIONS[settings] = Session(settings, knowledge)
     try:
         if scheduler:
-            outcomes = _on_cluster(files, settings, scheduler)
+            # the workers look alleles up in this process's tables, not their own: theirs
+            # may be another ClinVar update (another machine's cache), or not the caller's
+            if knowledge is None:
+                knowledge = kept.knowledge if kept is not None else _load_knowledge()
+            outcomes = _on_cluster(files, settings, scheduler, knowledge)
         elif jobs > 1 and len(files) > 0:
             outcomes = _in_pool(files, settings, jobs)
         else:
@@ -265,7 +273,17 @@ def connect(address: str):
         ) from None
 
 
-def _on_cluster(files: list[Task], settings: Settings, address: str):
+def _load_knowledge() -> Knowledge:
+    from nlrp3annot.knowledge.columns import Knowledge
+
+    return Knowledge.load()
+
+
+def _given(value: object) -> object:
+    return value
+
+
+def _on_cluster(files: list[Task], settings: Settings, address: str, knowledge: Knowledge):
     client = connect(address)
     with client:
         # a worker has its own working folder, often on another machine: it gets absolute
@@ -280,7 +298,13 @@ def _on_cluster(files: list[Task], settings: Settings, address: str):
         if settings.choice.gff:  # read by every worker too
             gff = tuple(os.path.abspath(g) for g in settings.choice.gff)
             settings = replace(settings, choice=replace(settings.choice, gff=gff))
-        futures = client.map(run_task, tasks, settings=settings, sent=True, pure=False)
+        # the tables go to the cluster once, as a task of their own that every file's task
+        # depends on (not once per task; and, unlike scattered data, a task the scheduler
+        # runs again when the worker holding its result is lost)
+        tables = client.submit(_given, knowledge, pure=False)
+        futures = client.map(
+            run_task, tasks, settings=settings, sent=True, knowledge=tables, pure=False
+        )
         for task, future in zip(tasks, futures, strict=True):
             try:
                 result, message = cluster_result(client, task.path, future)
