@@ -29,6 +29,9 @@ Workloads (inputs generated here, seeded, GATK-like; see scripts/benchmark_input
       scripts/scan_batches.py) vs `bcftools mpileup` of the same 20 BAMs
                                                                 goal ratio <= 1.5, < 300 MB
       (sensitivity and false calls beside freebayes: scripts/benchmark_scan.py)
+  R4  `nlrp3annot scan` of 200 small BAMs (200x, 150 bp) with --jobs 1 (vs samtools
+      mpileup), --jobs 2 and on a local Dask cluster of 2 workers (vs --jobs 1), outputs
+      byte-identical to --jobs 1's (scripts/benchmark_scan_jobs.py)   goal ratio <= 0.6
 
 Each command is timed whole, process start to exit, as a lab's shell loop sees it. The
 machine is shared and noisy, so every figure is a median over --repeats and each ours/anchor
@@ -73,7 +76,7 @@ from benchmark_timing import (
 )
 
 SNPEFF_GENOME = "nlrp3locus"  # the genome name tests/differential_tools builds
-WORKLOADS = ("W1", "W3", "W3L", "W4", "W5", "S", "R1", "R2", "R3")
+WORKLOADS = ("W1", "W3", "W3L", "W4", "W5", "S", "R1", "R2", "R3", "R4")
 
 
 def interpreter_of(ours: Cmd) -> str:
@@ -331,6 +334,10 @@ def workloads(args: argparse.Namespace, inp: Inputs, ours: Cmd, jar: str | None)
         )
     if "R3" in want:
         yield from scan_batch_workload(args, inp, ours, o)
+    if "R4" in want:
+        import benchmark_scan_jobs
+
+        yield from benchmark_scan_jobs.r4_workloads(inp.root / "r4", ours, args.quick)
     if "S" in want:
         folder = inp.get("one", {}, lambda d: bi.write_one_record(d / "one.vcf", m))
         one = q(str(folder / "one.vcf"))

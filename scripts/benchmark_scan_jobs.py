@@ -6,8 +6,9 @@ of a ``dask scheduler`` and two ``dask worker`` processes (one thread each), bes
 ``samtools mpileup`` of the same files over the same targets. Prints each run's seconds
 and peak memory (the command's own, by /usr/bin/time; for the Dask run also each worker's
 VmHWM), the ratios to ``--jobs 1`` and to samtools, and checks that every scan's outputs
-are byte for byte those of ``--jobs 1``. (Its own script: scripts/benchmark.py and
-scripts/benchmark_scan.py are at the size a module should stay under.)
+are byte for byte those of ``--jobs 1``. ``scripts/benchmark.py --only R4`` times the same
+three scans as rows of its table (medians over --repeats, ours and the anchor taking
+turns; without the workers' own peaks).
 
     python scripts/benchmark_scan_jobs.py --workdir /tmp/scanjobs [--files 200] [--depth 200]
 
@@ -129,6 +130,59 @@ class LocalCluster:
             proc.wait()
 
 
+def scan_commands(work: Path, files: int, depth: int, ours: list[str]) -> dict[str, list[str]]:
+    """The scans of the batch (``ours``: how nlrp3annot is started) with --jobs 1, --jobs 2
+    and (given the scheduler's address later) on Dask, each into its own folder under
+    ``work``, and samtools mpileup over the same BAMs and targets."""
+    listing = build(work, files, depth)
+    scan = [*ours, "scan", "--list", str(listing), "--fasta", str(FASTA), "-q"]
+    bams = listing.read_text().split()
+    return {
+        "1": [*scan, "--jobs", "1", "-o", str(work / "out_1")],
+        "2": [*scan, "--jobs", "2", "-o", str(work / "out_2")],
+        "dask": [*scan, "-o", str(work / "out_dask"), "--scheduler"],  # + the address
+        "samtools": ["samtools", "mpileup", "-f", str(FASTA), "-l", str(work / "targets.bed"),
+                     "-o", str(work / "mpileup.txt"), *bams],
+    }  # fmt: skip
+
+
+def r4_workloads(work: Path, ours: list[str], quick: bool = False):
+    """R4 for scripts/benchmark.py (--only R4): the same three scans of 200 BAMs at 200x
+    (--quick: 10 at 50x) beside samtools and --jobs 1, timed and tabled as its other rows
+    (medians, ours and anchor taking turns); the cluster runs while its row is measured,
+    and every scan's outputs must be those of --jobs 1 (else the run fails)."""
+    from benchmark_timing import CommandFailed, Workload
+
+    missing = [] if shutil.which("samtools") else ["samtools"]
+    try:
+        import distributed  # noqa: F401  (the cluster row)
+    except ImportError:
+        missing.append("Dask distributed")
+    if missing:
+        print(f"  R4 skipped: needs {', '.join(missing)}", file=sys.stderr)
+        return
+    files, depth = (10, 50) if quick else (200, 200)
+    work.mkdir(parents=True, exist_ok=True)
+    work = work.resolve()
+    cmd = scan_commands(work, files, depth, ours)
+    shape = f"R4 scan {files} BAMs ({depth}x, 150 bp)"
+    yield Workload(f"{shape}, --jobs 1", cmd["1"], [("samtools mpileup", cmd["samtools"], [])])
+    yield Workload(f"{shape}, --jobs 2", cmd["2"], [("scan --jobs 1", cmd["1"], [("ratio", 0.6)])])
+    cluster = LocalCluster(work / "dask")
+    try:
+        yield Workload(
+            f"{shape}, Dask: scheduler + 2 workers",
+            [*cmd["dask"], cluster.address],
+            [("scan --jobs 1", cmd["1"], [("ratio", 0.6)])],
+        )
+    finally:
+        cluster.close()
+    first = outputs(work / "out_1")
+    for name in ("2", "dask"):
+        if outputs(work / f"out_{name}") != first:
+            raise CommandFailed(f"R4: the scan's outputs ({name}) differ from --jobs 1's")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
@@ -136,33 +190,26 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=200)
     args = parser.parse_args()
     work = args.workdir.resolve()
-    listing = build(work, args.files, args.depth)
-    ours = [sys.executable, "-m", "nlrp3annot", "scan", "--list", str(listing), "--fasta",
-            str(FASTA), "-q"]  # fmt: skip
+    cmd = scan_commands(work, args.files, args.depth, [sys.executable, "-m", "nlrp3annot"])
     rows = []
     first: dict[str, bytes] = {}
-    for label, extra in (("--jobs 1", ["--jobs", "1"]), ("--jobs 2", ["--jobs", "2"])):
-        out = work / f"out_{label.split()[-1]}"
-        shutil.rmtree(out, ignore_errors=True)
-        seconds, peak = timed([*ours, *extra, "-o", str(out)], work)
-        rows.append((f"scan {label}", seconds, f"{peak / 1024:.0f} MiB"))
-        first = first or outputs(out)
-        assert outputs(out) == first, f"{label}: outputs differ from --jobs 1"
+    for name in ("1", "2"):
+        shutil.rmtree(work / f"out_{name}", ignore_errors=True)
+        seconds, peak = timed(cmd[name], work)
+        rows.append((f"scan --jobs {name}", seconds, f"{peak / 1024:.0f} MiB"))
+        first = first or outputs(work / f"out_{name}")
+        assert outputs(work / f"out_{name}") == first, f"--jobs {name}: outputs differ"
     cluster = LocalCluster(work / "dask")
     try:
-        out = work / "out_dask"
-        shutil.rmtree(out, ignore_errors=True)
-        seconds, peak = timed([*ours, "--scheduler", cluster.address, "-o", str(out)], work)
+        shutil.rmtree(work / "out_dask", ignore_errors=True)
+        seconds, peak = timed([*cmd["dask"], cluster.address], work)
         workers = ", ".join(f"{p / 1024:.0f}" for p in cluster.worker_peaks())
         rows.append(("scan Dask (2 workers)", seconds,
                      f"{peak / 1024:.0f} MiB client; workers {workers} MiB"))  # fmt: skip
-        assert outputs(out) == first, "Dask: outputs differ from --jobs 1"
+        assert outputs(work / "out_dask") == first, "Dask: outputs differ from --jobs 1"
     finally:
         cluster.close()
-    bams = listing.read_text().split()
-    pileup = ["samtools", "mpileup", "-f", str(FASTA), "-l", str(work / "targets.bed"),
-              "-o", str(work / "mpileup.txt"), *bams]  # fmt: skip
-    seconds, peak = timed(pileup, work)
+    seconds, peak = timed(cmd["samtools"], work)
     rows.append(("samtools mpileup", seconds, f"{peak / 1024:.0f} MiB"))
     one, sam = rows[0][1], rows[-1][1]
     print(f"{args.files} BAMs, {args.depth}x 150 bp reads over the coding exons; "
