@@ -117,6 +117,24 @@ def test_a_noise_floor_from_the_options_decides(tmp_path: Path):
     assert rows["S"]["zygosity"] == "ref" and "fewer than the 42" in rows["S"]["evidence"]
 
 
+def test_a_call_is_judged_by_the_options_it_is_given_each_time():
+    """classify() remembers a call's answer per options: options made afresh for each call
+    (a lab's script trying two noise floors) each get their own answer, never one worked out
+    for an earlier options object that lived at the same address. A 0/0 with 6 of 30 ALT
+    reads is a mosaic above a 1% floor and not above a 15% one (P from scipy)."""
+    from nlrp3annot.patients.zygosity import MosaicOptions, classify
+    from nlrp3annot.values.calls import SampleCall
+
+    call = SampleCall("S", (0, 0), "0/0", False, None, 24, 6, 30, None)
+    assert binom.sf(5, 30, 0.01) < 0.01 < binom.sf(5, 30, 0.15)
+    for _ in range(50):
+        assert classify(call, MosaicOptions(noise_floor=0.01)).zygosity == "mosaic"
+        assert classify(call, MosaicOptions(noise_floor=0.15)).zygosity == "ref"
+        deep = classify(call, MosaicOptions(noise_floor=0.01, min_depth=100))
+        assert "depth 30 < 100" in deep.evidence  # (and not in the 20-read floor's answer)
+        assert "depth 30" not in classify(call, MosaicOptions(noise_floor=0.01)).evidence
+
+
 def test_a_het_at_depth_12_is_found_and_flagged(tmp_path: Path):
     calls = {"SHALLOW": "0/1:6,6:12", "NOREADS": "0/1:12,0:12"}
     patients, rows = results(write_vcf(tmp_path / "shallow.vcf", calls))

@@ -99,17 +99,28 @@ def read_counts(call: SampleCall) -> tuple[int, int] | None:
 def classify(call: SampleCall, options: MosaicOptions = DEFAULT_OPTIONS) -> Zygosity:
     """Zygosity of ``call`` with its allele fraction, 95% CI and mosaic test."""
     # A joint VCF repeats a few thousand genotype/read-count patterns across 10^5 carriers:
-    # the answer depends on nothing else, so it is worked out once per pattern.
-    key = (call[1:], id(options))  # everything but the sample name (one C-level slice)
-    z = _CLASSIFIED.get(key)
-    if z is None:
-        if len(_CLASSIFIED) > 100_000:
+    # the answer depends on nothing else, so it is worked out once per pattern and options.
+    # The options are found by id (hashing their fields costs more than the lookup), and
+    # each memo holds its options object: while it does, no other object can take that id
+    # (a freed one could, and a script making options afresh for each call would have got
+    # another threshold's answer).
+    held = _CLASSIFIED.get(id(options))
+    if held is None or held[0] is not options:
+        if len(_CLASSIFIED) >= 64:
             _CLASSIFIED.clear()
-        z = _CLASSIFIED[key] = _classify(call, options)
+        held = _CLASSIFIED[id(options)] = (options, {})
+    memo = held[1]
+    key = call[1:]  # everything but the sample name (one C-level slice)
+    z = memo.get(key)
+    if z is None:
+        if len(memo) > 100_000:
+            memo.clear()
+        z = memo[key] = _classify(call, options)
     return z
 
 
-_CLASSIFIED: dict[tuple, Zygosity] = {}  # options by id: callers keep theirs alive
+# id(options) -> (the options, their memo: call without its sample name -> Zygosity)
+_CLASSIFIED: dict[int, tuple[MosaicOptions, dict[tuple, Zygosity]]] = {}
 
 
 def _classify(call: SampleCall, options: MosaicOptions) -> Zygosity:
