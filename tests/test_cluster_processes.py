@@ -327,16 +327,17 @@ def own_clinvar_table(path: Path) -> Path:
     return path
 
 
-def test_the_workers_look_alleles_up_in_the_submitting_side_tables(cluster, client_dir: Path):
-    """The ClinVar table is the submitting machine's, on every worker: a `knowledge update`
-    in the client's cache (which the workers, with another cache, do not have) names
-    c.907G>A in the cluster run's rows as in the local run's, byte for byte."""
+def test_workers_with_another_clinvar_table_end_the_run_in_one_line(cluster, client_dir: Path):
+    """Every row of a run comes from one ClinVar table. A `knowledge update` in the client's
+    cache that the workers (another cache) do not have: the local run names c.907G>A as
+    the update's record; on the cluster the run stops in one line saying whose table is
+    which, with no output, instead of rows from the workers' table (ClinVar 4377)."""
     from vcf_writer import write
 
     (client_dir / "own").mkdir()
     write(client_dir / "own" / "sites.vcf", [], [{"pos": C907, "ref": "G", "alts": ("A",)}])
     cache = client_dir / "own" / "cache"
-    own_clinvar_table(cache / "knowledge" / "clinvar_NLRP3_2099-01-01.tsv")
+    update = own_clinvar_table(cache / "knowledge" / "clinvar_NLRP3_2099-01-01.tsv")
     env = {**ENV, "NLRP3ANNOT_CACHE": str(cache)}
     assert ENV.get("NLRP3ANNOT_CACHE") != str(cache)  # (the workers' environment)
     local, local_out = annotate(client_dir, "own-local", "own/sites.vcf", "-q", env=env)
@@ -345,24 +346,30 @@ def test_the_workers_look_alleles_up_in_the_submitting_side_tables(cluster, clie
     remote, remote_out = annotate(
         client_dir, "own-dask", "own/sites.vcf", "-q", "--scheduler", cluster.address, env=env
     )
-    assert remote.returncode == 0, remote.stderr
-    assert remote_out == local_out
+    assert remote.returncode == 2, remote.stderr
+    lines = remote.stderr.splitlines()
+    assert len(lines) == 1, remote.stderr
+    assert "a Dask worker's ClinVar table" in lines[0] and f"not this run's ({update}" in lines[0]
+    assert remote_out == {}
 
 
-def test_a_library_run_on_the_cluster_uses_the_tables_it_is_given(cluster, tmp_path: Path):
-    """annotate_files(knowledge=..., scheduler=...): the workers get the caller's tables."""
+def test_a_library_run_on_the_cluster_refuses_tables_the_workers_lack(cluster, tmp_path: Path):
+    """annotate_files(knowledge=..., scheduler=...): the workers cannot use the caller's own
+    tables, so the run says so instead of reading theirs."""
     from vcf_writer import write
 
+    from nlrp3annot.errors import Nlrp3AnnotError
     from nlrp3annot.knowledge.clinvar import load_clinvar, load_phenotypes
     from nlrp3annot.knowledge.columns import Knowledge
     from nlrp3annot.runner.batch import annotate_files
 
     own = Knowledge(load_clinvar(own_clinvar_table(tmp_path / "own.tsv")), load_phenotypes(), "own")
     vcf = write(tmp_path / "sites.vcf", [], [{"pos": C907, "ref": "G", "alts": ("A",)}])
-    given = annotate_files([vcf], FASTA, knowledge=own, scheduler=cluster.address)
-    assert {r["clinvar_id"] for r in given.table} == {"999999"}
-    assert {r["clinvar_significance"] for r in given.table} == {"Uncertain significance"}
-    assert [f["knowledge"] for f in given.summary["per_file"]] == ["own"]
+    with pytest.raises(Nlrp3AnnotError, match=r"is not this run's \(own\)"):
+        annotate_files([vcf], FASTA, knowledge=own, scheduler=cluster.address)
+    same = Knowledge.load()  # the table the workers load too: the run goes ahead
+    given = annotate_files([vcf], FASTA, knowledge=same, scheduler=cluster.address)
+    assert {r["clinvar_id"] for r in given.table} == {"4377"}  # c.907G>A, p.Asp303Asn
 
 
 def test_joint_vcf_shards_run_on_both_workers(cluster, client_dir: Path, local_joint):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,6 +160,14 @@ class ClinVarTable:
 
     def __repr__(self) -> str:
         return f"ClinVarTable({len(self)} records from {self.source}, {self.date})"
+
+    @cached_property
+    def digest(self) -> str:
+        """A digest of the rows (as :func:`format_table` writes them): the same for the same
+        table on any machine, whatever its file is called."""
+        import hashlib
+
+        return hashlib.sha256(format_table(self._records, {}).encode()).hexdigest()[:16]
 
     def records(self) -> tuple[ClinVarRecord, ...]:
         """All records, in genomic order."""

@@ -21,11 +21,6 @@ class Knowledge:
     _columns: dict[tuple, dict[str, str]] = field(default_factory=dict, repr=False)
     _site_values: dict[tuple, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
-    def __getstate__(self) -> dict:
-        # what another process needs (a cluster worker): the tables, not this process's
-        # lookups in them, which a sites-only run grows to 10^4 entries
-        return {**self.__dict__, "_pathogenic": {}, "_columns": {}, "_site_values": {}}
-
     @classmethod
     def load(cls) -> Knowledge:
         from nlrp3annot.knowledge.clinvar import load_clinvar, load_phenotypes

@@ -40,13 +40,11 @@ CLUSTER_SHARD_SAMPLES = 5_000  # samples per task on a cluster
 _SESSIONS: dict[Settings, Session] = {}
 
 
-def session_for(settings: Settings, knowledge: Knowledge | None = None) -> Session:
-    """This process's session for ``settings`` (made on first use); with ``knowledge``, one
-    that looks alleles up in those very tables (a cluster worker is given the submitting
-    process's with every task: the same object for all of a run's tasks on that worker)."""
+def session_for(settings: Settings) -> Session:
+    """This process's session for ``settings`` (made on first use)."""
     session = _SESSIONS.get(settings)
-    if session is None or (knowledge is not None and session.knowledge is not knowledge):
-        session = _SESSIONS[settings] = Session(settings, knowledge)
+    if session is None:
+        session = _SESSIONS[settings] = Session(settings)
     return session
 
 
@@ -66,14 +64,17 @@ TSV_LINES_MAX_ROWS = 5_000
 
 
 def run_task(
-    task: Task, settings: Settings, sent: bool = False, knowledge: Knowledge | None = None
+    task: Task, settings: Settings, sent: bool = False, tables: tuple[str, str] | None = None
 ) -> tuple[AnnotationResult | None, str]:
     """Annotate one task; a user-input problem comes back as its one-line message.
     ``sent``: the result goes to another process (with ``settings.tsv_lines``, its sample
-    rows go as their TSV lines when there are few of them); ``knowledge``: the tables to
-    look alleles up in (default: this process's session's)."""
+    rows go as their TSV lines when there are few of them). ``tables``: (digest, name) of
+    the ClinVar table the run's other results come from (a cluster's task): another table
+    here ends the run (:class:`TablesDiffer`), never a row from it."""
+    if tables is not None:
+        _same_tables(session_for(settings).knowledge, *tables)
     try:
-        session = session_for(settings, knowledge)
+        session = session_for(settings)
         samples = list(task.samples) if task.samples is not None else None
         if task.read_from is None:
             result = session.annotate_file(task.path, samples)
@@ -180,8 +181,8 @@ def run_files(
         _SESSIONS[settings] = Session(settings, knowledge)
     try:
         if scheduler:
-            # the workers look alleles up in this process's tables, not their own: theirs
-            # may be another ClinVar update (another machine's cache), or not the caller's
+            # the workers must look alleles up in this process's tables: theirs may be
+            # another ClinVar update (another machine's cache), or not the caller's
             if knowledge is None:
                 knowledge = kept.knowledge if kept is not None else _load_knowledge()
             outcomes = _on_cluster(files, settings, scheduler, knowledge)
@@ -279,8 +280,17 @@ def _load_knowledge() -> Knowledge:
     return Knowledge.load()
 
 
-def _given(value: object) -> object:
-    return value
+class TablesDiffer(Nlrp3AnnotError):
+    """A cluster worker's ClinVar table is not the one the run uses: the run stops."""
+
+
+def _same_tables(here: Knowledge, digest: str, name: str) -> None:
+    if here.clinvar.digest != digest:
+        raise TablesDiffer(
+            f"a Dask worker's ClinVar table ({here.source}) is not this run's ({name}): "
+            "give the workers the same table (a shared NLRP3ANNOT_CACHE, or 'nlrp3annot "
+            "knowledge update' on them) or run without --scheduler"
+        )
 
 
 def _on_cluster(files: list[Task], settings: Settings, address: str, knowledge: Knowledge):
@@ -298,12 +308,12 @@ def _on_cluster(files: list[Task], settings: Settings, address: str, knowledge: 
         if settings.choice.gff:  # read by every worker too
             gff = tuple(os.path.abspath(g) for g in settings.choice.gff)
             settings = replace(settings, choice=replace(settings.choice, gff=gff))
-        # the tables go to the cluster once, as a task of their own that every file's task
-        # depends on (not once per task; and, unlike scattered data, a task the scheduler
-        # runs again when the worker holding its result is lost)
-        tables = client.submit(_given, knowledge, pure=False)
+        # each task checks that its worker's ClinVar table is this one (by a digest of its
+        # rows): sending the table itself made every task depend on the worker holding it,
+        # and Dask then ran them all there
+        tables = (knowledge.clinvar.digest, knowledge.source)
         futures = client.map(
-            run_task, tasks, settings=settings, sent=True, knowledge=tables, pure=False
+            run_task, tasks, settings=settings, sent=True, tables=tables, pure=False
         )
         for task, future in zip(tasks, futures, strict=True):
             try:
