@@ -66,3 +66,25 @@ def test_min_count_is_the_first_significant_count_of_scipys_beta_binomial(rng):
         assert upper(k[i] - 1) < alpha[i] * (1 + 1e-6)
         if k[i] > 2:
             assert upper(k[i] - 2) >= alpha[i] * (1 - 1e-6)
+
+
+def test_overdispersion_p_is_scipy_stats_chi_square_tail(rng):
+    """betabinomial.overdispersed's P: Pearson's statistic against chi-square with m - 1 df
+    (scipy.stats.chi2.sf, computed here from the docstring's formula), 1 where untestable."""
+    n = rng.integers(0, 3000, (12, 500))
+    n[:, :20] = 0  # no sample with reads
+    n[1:, 20:40] = 0  # one sample with reads
+    rate = 10 ** rng.uniform(-4, -1, 500)
+    x = rng.binomial(n, rate * rng.uniform(0.2, 3, (12, 500)))
+    x[:, 40:60] = 0  # no count above 0
+    rho = 10 ** rng.uniform(-5, -2, 500)
+    p_ours, samples = betabinomial.overdispersed(x, n, rho)
+    pooled = x.sum(axis=0) / np.maximum(n.sum(axis=0), 1)
+    variance = n * pooled * (1 - pooled) * (1 + (n - 1) * rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where((n > 0) & (variance > 0), (x - n * pooled) ** 2 / variance, 0.0)
+    m = (n > 0).sum(axis=0)
+    expected = np.where((m >= 2) & (pooled > 0), stats.chi2.sf(terms.sum(axis=0), m - 1), 1.0)
+    assert np.array_equal(samples, m)
+    assert np.allclose(p_ours, expected, rtol=1e-12, atol=0)
+    assert (p_ours[:60] == 1).all() and (p_ours[60:] < 1).any()
