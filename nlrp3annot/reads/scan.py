@@ -164,7 +164,8 @@ def scan_alignments(
     """Count, test and call the alleles of ``paths``; ``on_counted(path, units)`` after each
     library (or amplicon pool) is counted, the slow part (progress bars). The files are
     counted in ``jobs`` processes or on the Dask ``scheduler`` (tcp://host:8786), the
-    calling joint here: the result is the same however they ran."""
+    calling joint here (its samples judged in ``jobs`` forked processes once the batch's
+    backgrounds are known): the result is the same however they ran."""
     build, contig, targets, reference, seq, filters, counts = read_counts(
         paths, fasta, filters, on_counted, jobs, scheduler
     )
@@ -172,7 +173,7 @@ def scan_alignments(
         panel.check(build, counts[0].positions, filters)
     known = known_alleles(build, seq, knowledge)
     samples = call_samples(counts, reference, known, settings,
-                           panel.samples if panel else [])  # fmt: skip
+                           panel.samples if panel else [], jobs)  # fmt: skip
     for sample in samples:  # no base counted: the filters say why, not the limits
         if sample.limits is not None and not sample.counts.depth.any():
             reason = unusable_reason(sample.counts.dropped, filters)
@@ -306,58 +307,102 @@ def _umis_as_found(surveys: list[FileSurvey], filters: ReadFilters) -> ReadFilte
     return filters
 
 
+# A batch with at least this many samples has them judged in forked processes (with
+# --jobs): ~20 ms a sample, where forking a process that holds every sample's counts costs a
+# few tens of ms
+PARALLEL_CALLING_MIN = 8
+
+
 def call_samples(
     counts: list[Counts],
     reference: str,
     known: KnownAlleles,
     settings: CallSettings,
     panel: list[Counts],
+    jobs: int = 1,
 ) -> list[SampleScan]:
     """Every sample's candidates with verdicts, and its limits of detection. Pure. Files
     of one sample are its replicate libraries (:mod:`nlrp3annot.reads.replicates`): each
     judged on its own, the sample's call needing every library's. Amplicon pools
     (``Counts.pool``, :mod:`nlrp3annot.reads.pools`) are libraries too, each tested
-    against its own pool in the other samples, with a say only where they read."""
+    against its own pool in the other samples, with a say only where they read. With
+    ``jobs`` > 1 the samples, each judged against the batch's backgrounds alone, are shared
+    out to forked processes; the result is the same."""
     ref = np.array([BASES.find(b) for b in reference])
     backgrounds = pool_backgrounds(counts, panel, ref, settings)
     groups: dict[str, list[int]] = {}
     for s, c in enumerate(counts):
         groups.setdefault(c.sample, []).append(s)
-    samples = []
-    for members in groups.values():
-        at_power = replicate_settings(settings, len(members))
-        found_each, parts = [], []
-        pooled = any(counts[s].pool for s in members)
-        tests = tested_alleles([counts[s] for s in members])
-        for s, tested in zip(members, tests, strict=True):
-            c = counts[s]
-            snv_bg, indel_bg, j = backgrounds[s]
-            found = snv_candidates(c, j, snv_bg, ref, set(known.snvs), tested, settings)
-            found += indel_candidates(c, j, indel_bg, set(known.indels), tested, settings)
-            for candidate in found:
-                candidate.verdict = judge(candidate, settings)
-            near_indels(found, settings)
-            if not pooled:
-                parts.append(limit_parts(c, j, found, snv_bg, indel_bg, ref, known, tested,
-                                         at_power))  # fmt: skip
-            found_each.append(found)
-        if pooled:
-            samples.append(_judge_pools([counts[s] for s in members], found_each, tests,
-                                        [backgrounds[s] for s in members], ref, known,
-                                        settings))  # fmt: skip
-            continue
-        if len(members) == 1:
-            limits = scan_limits(found_each[0], parts, known, settings)
-            samples.append(SampleScan(counts[members[0]], found_each[0], limits,
-                                      snv_limits=per_position(ref, parts)))  # fmt: skip
-            continue
-        libraries = [counts[s] for s in members]
-        labels = tuple(c.library or Path(c.path).name for c in libraries)
-        pooled = pooled_candidates(libraries, found_each, list(labels), settings.report_p)
-        limits = scan_limits(pooled, parts, known, settings)
-        samples.append(SampleScan(pooled_counts(libraries), pooled, limits, labels,
-                                  per_position(ref, parts)))  # fmt: skip
-    return samples
+    members = list(groups.values())
+
+    def call_chunk(chunk: list[list[int]]) -> list[SampleScan]:
+        return [_call_sample(counts, m, backgrounds, ref, known, settings) for m in chunk]
+
+    if jobs < 2 or len(members) < PARALLEL_CALLING_MIN:
+        return call_chunk(members)
+    from nlrp3annot.runner.forked import here_and_forked
+
+    size = -(-len(members) // jobs)
+    chunks = [members[i : i + size] for i in range(0, len(members), size)]
+
+    def judged_elsewhere(chunk: list[list[int]]) -> list[SampleScan]:
+        # a sample of one file shows that file's counts, which this process has already:
+        # they are not sent back (~0.6 MB each)
+        return [
+            replace(scan, counts=None) if scan.counts is counts[m[0]] else scan
+            for m, scan in zip(chunk, call_chunk(chunk), strict=True)
+        ]
+
+    done = here_and_forked(chunks, call_chunk, judged_elsewhere)
+    out = done[0]
+    for chunk, scans in zip(chunks[1:], done[1:], strict=True):
+        for m, scan in zip(chunk, scans, strict=True):
+            if scan.counts is None:
+                scan.counts = counts[m[0]]
+            out.append(scan)
+    return out
+
+
+def _call_sample(
+    counts: list[Counts],
+    members: list[int],
+    backgrounds: list[tuple],
+    ref: np.ndarray,
+    known: KnownAlleles,
+    settings: CallSettings,
+) -> SampleScan:
+    """One sample (its libraries or pools: ``counts[s]`` for ``s`` in ``members``) judged
+    against the backgrounds of its batch."""
+    at_power = replicate_settings(settings, len(members))
+    found_each, parts = [], []
+    pooled = any(counts[s].pool for s in members)
+    tests = tested_alleles([counts[s] for s in members])
+    for s, tested in zip(members, tests, strict=True):
+        c = counts[s]
+        snv_bg, indel_bg, j = backgrounds[s]
+        found = snv_candidates(c, j, snv_bg, ref, set(known.snvs), tested, settings)
+        found += indel_candidates(c, j, indel_bg, set(known.indels), tested, settings)
+        for candidate in found:
+            candidate.verdict = judge(candidate, settings)
+        near_indels(found, settings)
+        if not pooled:
+            parts.append(limit_parts(c, j, found, snv_bg, indel_bg, ref, known, tested,
+                                     at_power))  # fmt: skip
+        found_each.append(found)
+    if pooled:
+        return _judge_pools([counts[s] for s in members], found_each, tests,
+                            [backgrounds[s] for s in members], ref, known,
+                            settings)  # fmt: skip
+    if len(members) == 1:
+        limits = scan_limits(found_each[0], parts, known, settings)
+        return SampleScan(counts[members[0]], found_each[0], limits,
+                          snv_limits=per_position(ref, parts))  # fmt: skip
+    libraries = [counts[s] for s in members]
+    labels = tuple(c.library or Path(c.path).name for c in libraries)
+    candidates = pooled_candidates(libraries, found_each, list(labels), settings.report_p)
+    limits = scan_limits(candidates, parts, known, settings)
+    return SampleScan(pooled_counts(libraries), candidates, limits, labels,
+                      per_position(ref, parts))  # fmt: skip
 
 
 def _judge_pools(pools, found_each, tests, backgrounds, ref, known, settings) -> SampleScan:
