@@ -129,11 +129,12 @@ def _gunzip(data: bytes) -> bytes:
 
 
 def test_two_jobs_give_the_bytes_of_one(client_dir: Path, one_process):
-    """Also the joint calling's: the batch's 9 samples (the two-library one among them)
-    are enough to be judged in forked processes."""
+    """Also the joint calling's and the writing's: the batch's 9 samples (the two-library
+    one among them) are enough to be judged, and their VCFs written, in forked processes."""
     from nlrp3annot.reads.scan import PARALLEL_CALLING_MIN
+    from nlrp3annot.reads.scan_output import PARALLEL_WRITING_MIN
 
-    assert PARALLEL_CALLING_MIN <= 9
+    assert PARALLEL_CALLING_MIN <= 9 and PARALLEL_WRITING_MIN <= 9
     proc, outputs = scan(client_dir, "jobs2", "--list", "batch.txt", "--jobs", "2")
     assert proc.returncode == 0, proc.stderr
     assert outputs == one_process[1]

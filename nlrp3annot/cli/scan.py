@@ -170,7 +170,7 @@ def run_scan(
             sample.libraries = tuple(plain.values())
             for c in sample.candidates:
                 c.called_in = tuple(plain[lb] for lb in c.called_in)
-    vcfs, tsv = write_scan(result, folder)
+    vcfs, tsv = write_scan(result, folder, jobs)
     if not options.quiet:
         if options.verbose:
             for sample in result.samples:
