@@ -335,31 +335,22 @@ def call_samples(
         groups.setdefault(c.sample, []).append(s)
     members = list(groups.values())
 
-    def call_chunk(chunk: list[list[int]]) -> list[SampleScan]:
-        return [_call_sample(counts, m, backgrounds, ref, known, settings) for m in chunk]
+    def call(m: list[int]) -> SampleScan:
+        return _call_sample(counts, m, backgrounds, ref, known, settings)
 
     if jobs < 2 or len(members) < PARALLEL_CALLING_MIN:
-        return call_chunk(members)
-    from nlrp3annot.runner.forked import here_and_forked
+        return [call(m) for m in members]
+    from nlrp3annot.runner.forked import in_shares
 
-    size = -(-len(members) // jobs)
-    chunks = [members[i : i + size] for i in range(0, len(members), size)]
-
-    def judged_elsewhere(chunk: list[list[int]]) -> list[SampleScan]:
+    def sent(m: list[int], scan: SampleScan) -> SampleScan:
         # a sample of one file shows that file's counts, which this process has already:
         # they are not sent back (~0.6 MB each)
-        return [
-            replace(scan, counts=None) if scan.counts is counts[m[0]] else scan
-            for m, scan in zip(chunk, call_chunk(chunk), strict=True)
-        ]
+        return replace(scan, counts=None) if scan.counts is counts[m[0]] else scan
 
-    done = here_and_forked(chunks, call_chunk, judged_elsewhere)
-    out = done[0]
-    for chunk, scans in zip(chunks[1:], done[1:], strict=True):
-        for m, scan in zip(chunk, scans, strict=True):
-            if scan.counts is None:
-                scan.counts = counts[m[0]]
-            out.append(scan)
+    out = in_shares(members, jobs, call, sent)
+    for m, scan in zip(members, out, strict=True):
+        if scan.counts is None:
+            scan.counts = counts[m[0]]
     return out
 
 

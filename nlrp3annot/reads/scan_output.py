@@ -57,17 +57,15 @@ def write_scan(result: ScanResult, folder: Path, jobs: int = 1) -> tuple[list[Pa
     folder.mkdir(parents=True, exist_ok=True)
     samples = list(result.samples)
 
-    def write(chunk: list[SampleScan]) -> list[Path]:
-        return [_write_vcf(result, sample, folder) for sample in chunk]
+    def write(sample: SampleScan) -> Path:
+        return _write_vcf(result, sample, folder)
 
     if jobs < 2 or len(samples) < PARALLEL_WRITING_MIN:
-        vcfs = write(samples)
+        vcfs = [write(sample) for sample in samples]
     else:
-        from nlrp3annot.runner.forked import here_and_forked
+        from nlrp3annot.runner.forked import in_shares
 
-        size = -(-len(samples) // jobs)
-        chunks = [samples[i : i + size] for i in range(0, len(samples), size)]
-        vcfs = [path for paths in here_and_forked(chunks, write, write) for path in paths]
+        vcfs = in_shares(samples, jobs, write)
     tsv = folder / "scan.tsv"
     with tsv.open("w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")

@@ -55,6 +55,24 @@ def name_in_parallel(annotator: Annotator, variants: list[Variant], jobs: int) -
         _NAMING = None
 
 
+def in_shares(items: list, jobs: int, work, sent=None) -> list:
+    """``[work(item) for item in items]``, the items cut into ``jobs`` runs of consecutive
+    items, the first worked on here and the others in forked children
+    (:func:`here_and_forked`); ``sent(item, result)``: what a child sends back of a result
+    (default: all of it), e.g. without what this process holds already."""
+    size = -(-len(items) // jobs)
+    shares = [items[i : i + size] for i in range(0, len(items), size)]
+
+    def here(share: list) -> list:
+        return [work(item) for item in share]
+
+    def forked(share: list) -> list:
+        done = here(share)
+        return done if sent is None else [sent(i, r) for i, r in zip(share, done, strict=True)]
+
+    return [result for part in here_and_forked(shares, here, forked) for result in part]
+
+
 def here_and_forked(items: list, here, forked) -> list:
     """``[here(items[0]), forked(items[1]), ...]``: the first item in this process while
     forked children take the others (this process would otherwise wait idle).

@@ -171,9 +171,9 @@ def run_files(
 ) -> Iterator[tuple[str, AnnotationResult | None, str]]:
     """(name, result, error) for each path, in input order; ``shown``: the name the outputs
     give a file read from another path (else the path as given); ``knowledge``: the tables
-    this process's session and its workers (forked, or a cluster's, sent them) look alleles
-    up in during this run (default: the session's own, loaded when it was made; a cluster's
-    workers get this process's, never their own)."""
+    this process's session and the workers it forks look alleles up in during this run
+    (default: the session's own, loaded when it was made). A cluster's workers use their
+    own, which must be these (by digest), else the run stops (:class:`TablesDiffer`)."""
     files = [_file(p, shown or {}) for p in paths]
     kept = _SESSIONS.get(settings)
     ours = knowledge is not None and (kept is None or kept.knowledge is not knowledge)
